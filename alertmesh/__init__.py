@@ -1,0 +1,1 @@
+"""The ``alertmesh`` command: run the whole mesh on one machine, publish alerts, read results."""

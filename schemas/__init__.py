@@ -1,0 +1,30 @@
+"""Event contracts between alertmesh services (DESIGN.md §3)."""
+
+from schemas.actions import ActionError, ActionReport, ActionRequest
+from schemas.alert import Alert, AlertEvent
+from schemas.cloudevent import CloudEvent
+from schemas.deadletter import DeadLetter, DeadLetterData
+from schemas.result import Result, WorkflowResult, result_event_id
+from schemas.trigger import Trigger, WorkflowTrigger
+
+#: Every published event type, by its versioned CloudEvents type.
+EVENTS: dict[str, type[CloudEvent]] = {
+    model.TYPE: model for model in (AlertEvent, WorkflowTrigger, WorkflowResult, DeadLetter)
+}
+
+__all__ = [
+    "EVENTS",
+    "ActionError",
+    "ActionReport",
+    "ActionRequest",
+    "Alert",
+    "AlertEvent",
+    "CloudEvent",
+    "DeadLetter",
+    "DeadLetterData",
+    "Result",
+    "Trigger",
+    "WorkflowResult",
+    "WorkflowTrigger",
+    "result_event_id",
+]

@@ -1,0 +1,43 @@
+"""``alertmesh.alert.v1``: one normalized alert, whatever format it arrived in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from schemas.cloudevent import CloudEvent, Model
+
+AlertStatus = Literal["firing", "resolved"]
+Severity = Literal["critical", "high", "medium", "low", "info", "unknown"]
+
+
+class Alert(Model):
+    """The vendor-neutral shape routing and workflows see."""
+
+    source: str = Field(description="Who sent it, e.g. 'alertmanager' or the webhook path's {source}.")
+    format: str = Field(description="The parser that read it, e.g. 'alertmanager.v4' or 'cloudevents'.")
+    status: AlertStatus
+    name: str = Field(description="Alert name (Alertmanager alertname, CloudEvent title or type).")
+    severity: Severity = "unknown"
+    summary: str = ""
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    fingerprint: str = Field(description="Stable identity of the alert across notifications.")
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    generator_url: str | None = None
+    external_url: str | None = None
+    payload: dict[str, Any] = Field(
+        default_factory=dict, description="The vendor's own JSON for this alert, untouched."
+    )
+
+
+class AlertEvent(CloudEvent):
+    """Emitted by ingest for each alert it reads (one per alert in an Alertmanager group)."""
+
+    TYPE = "alertmesh.alert.v1"
+    type: Literal["alertmesh.alert.v1"] = "alertmesh.alert.v1"
+    data: Alert

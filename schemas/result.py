@@ -1,0 +1,42 @@
+"""``alertmesh.result.v1``: the outcome of one workflow run."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from schemas.actions import ActionReport
+from schemas.cloudevent import CloudEvent, Model
+
+#: Namespace for deterministic result ids: the same run always yields the same event id.
+RESULT_ID_NAMESPACE = uuid.UUID("5b1f3a56-8a39-4f5e-9d0b-3f3c2a7d6e10")
+
+WorkflowStatus = Literal["completed", "failed"]
+
+
+def result_event_id(workflow_id: str, run_id: str) -> str:
+    """Deterministic event id so consumers can drop a redelivered duplicate."""
+    return str(uuid.uuid5(RESULT_ID_NAMESPACE, f"{workflow_id}/{run_id}"))
+
+
+class Result(Model):
+    workflow: str
+    workflow_id: str
+    run_id: str
+    status: WorkflowStatus
+    returns: Any = Field(default=None, description="The workflow's `returns` expression, evaluated.")
+    error: str | None = Field(default=None, description="Why the workflow failed, when it did.")
+    actions: list[ActionReport] = Field(default_factory=list)
+    started_at: datetime
+    finished_at: datetime
+
+
+class WorkflowResult(CloudEvent):
+    """Published to the results topic keyed by the workflow id."""
+
+    TYPE = "alertmesh.result.v1"
+    type: Literal["alertmesh.result.v1"] = "alertmesh.result.v1"
+    data: Result

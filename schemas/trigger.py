@@ -1,0 +1,28 @@
+"""``alertmesh.trigger.v1``: ingest asks the orchestrator to run one workflow for one alert."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from schemas.alert import Alert
+from schemas.cloudevent import CloudEvent, Model
+
+
+class Trigger(Model):
+    workflow: str = Field(description="Name of the workflow definition to run.")
+    idempotency_key: str = Field(
+        description="Derived from source, fingerprint, status and start time; used as the Temporal workflow id."
+    )
+    route: str = Field(description="Name of the routing rule that matched.")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Inputs the route passes to the workflow.")
+    alert: Alert
+
+
+class WorkflowTrigger(CloudEvent):
+    """Published to the triggers topic keyed by ``data.idempotency_key``."""
+
+    TYPE = "alertmesh.trigger.v1"
+    type: Literal["alertmesh.trigger.v1"] = "alertmesh.trigger.v1"
+    data: Trigger

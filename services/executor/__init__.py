@@ -1,0 +1,1 @@
+"""Executor: the Temporal activity worker that runs each action as a Ray task."""

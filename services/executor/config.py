@@ -1,0 +1,23 @@
+"""Executor settings (``EXECUTOR_*``, plus shared ``TEMPORAL_*`` and Ray's own ``RAY_ADDRESS``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.shared.temporal import TemporalSettings
+
+
+class ExecutorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EXECUTOR_", extra="ignore")
+
+    # Ray's own variable name, so a Ray cluster is configured the way Ray users expect. Empty: start local Ray.
+    ray_address: str | None = Field(None, validation_alias="RAY_ADDRESS")
+    # CPUs a local Ray may use; ignored when joining a cluster.
+    ray_num_cpus: int | None = Field(None, ge=1)
+    # Actions running at once in this worker (bounds in-flight Ray tasks).
+    max_concurrent_actions: int = Field(64, ge=1)
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(8083, ge=0, le=65535)
+    log_level: str = "INFO"
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)

@@ -1,0 +1,1 @@
+"""Ingest: raw alerts in (Kafka consumer, webhook bridge), normalized workflow triggers out."""

@@ -1,0 +1,1 @@
+"""Orchestrator: workflow triggers in, durable Temporal workflow runs, results out."""

@@ -1,0 +1,1 @@
+"""Plumbing every service shares: connection settings, topic names, health endpoint, logging."""

@@ -1,0 +1,69 @@
+"""Kafka connection settings (``KAFKA_*``) and the one way services build a FastStream broker from them."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Literal
+
+from faststream.kafka import KafkaBroker
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka. Shared by every service so one set of env names configures them all."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    # Off by default: the embedded Tansu broker rejects InitProducerId (DESIGN.md §4). Results stay
+    # at-least-once with deterministic ids either way; turn it on against Apache Kafka.
+    enable_idempotence: bool = False
+    request_timeout_ms: int = 30_000
+    # Sending passwords in clear text is refused unless explicitly allowed (e.g. inside a private network).
+    allow_plaintext_sasl: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL"):
+            if not self.sasl_username or self.sasl_password is None:
+                raise ValueError("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with SASL")
+            if self.security_protocol == "SASL_PLAINTEXT" and not self.allow_plaintext_sasl:
+                raise ValueError(
+                    "SASL_PLAINTEXT sends credentials unencrypted; use SASL_SSL "
+                    "or set KAFKA_ALLOW_PLAINTEXT_SASL=true"
+                )
+        return self
+
+    def security(self) -> BaseSecurity | None:
+        """FastStream security object for the configured protocol, or None for PLAINTEXT."""
+        if self.security_protocol == "PLAINTEXT":
+            return None
+        context = ssl.create_default_context(cafile=self.ssl_cafile) if "SSL" in self.security_protocol else None
+        if self.security_protocol == "SSL":
+            return BaseSecurity(ssl_context=context, use_ssl=True)
+        assert self.sasl_username is not None and self.sasl_password is not None  # checked by the validator
+        sasl = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+        return sasl[self.sasl_mechanism](
+            username=self.sasl_username,
+            password=self.sasl_password.get_secret_value(),
+            ssl_context=context,
+            use_ssl=context is not None,
+        )
+
+    def broker(self, client_id: str) -> KafkaBroker:
+        """A broker whose publishes wait for acks=all: a publish returning means the write is durable."""
+        return KafkaBroker(
+            self.bootstrap_servers,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=self.enable_idempotence,
+            request_timeout_ms=self.request_timeout_ms,
+            security=self.security(),
+        )

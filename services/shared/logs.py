@@ -1,0 +1,15 @@
+"""One log format for every service, so ``alertmesh up`` output reads as one stream."""
+
+from __future__ import annotations
+
+import logging
+
+
+def configure(service: str, level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format=f"%(asctime)s %(levelname)-7s {service} %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    # aiokafka logs every rebalance and metadata hiccup at INFO; keep warnings and worse.
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -1,0 +1,17 @@
+"""Topic names (``ALERTMESH_TOPIC_*``), shared so producer and consumer of a topic always agree."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TopicSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALERTMESH_TOPIC_", extra="ignore")
+
+    raw: str = "alerts.raw"
+    triggers: str = "alertmesh.triggers"
+    results: str = "alertmesh.results"
+    dlq: str = "alertmesh.dlq"
+
+    def all(self) -> list[str]:
+        return [self.raw, self.triggers, self.results, self.dlq]
