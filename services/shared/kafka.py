@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from typing import Literal
+from typing import Any, Literal
 
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -45,7 +45,9 @@ class KafkaSettings(BaseSettings):
         """FastStream security object for the configured protocol, or None for PLAINTEXT."""
         if self.security_protocol == "PLAINTEXT":
             return None
-        context = ssl.create_default_context(cafile=self.ssl_cafile) if "SSL" in self.security_protocol else None
+        context = (
+            ssl.create_default_context(cafile=self.ssl_cafile) if "SSL" in self.security_protocol else None
+        )
         if self.security_protocol == "SSL":
             return BaseSecurity(ssl_context=context, use_ssl=True)
         assert self.sasl_username is not None and self.sasl_password is not None  # checked by the validator
@@ -56,6 +58,24 @@ class KafkaSettings(BaseSettings):
             ssl_context=context,
             use_ssl=context is not None,
         )
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Connection keyword arguments for plain aiokafka clients (admin, ad-hoc consumers and producers)."""
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+            "request_timeout_ms": self.request_timeout_ms,
+        }
+        if "SSL" in self.security_protocol:
+            kwargs["ssl_context"] = ssl.create_default_context(cafile=self.ssl_cafile)
+        if self.security_protocol.startswith("SASL"):
+            assert self.sasl_password is not None  # checked by the validator
+            kwargs |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.sasl_username,
+                "sasl_plain_password": self.sasl_password.get_secret_value(),
+            }
+        return kwargs
 
     def broker(self, client_id: str) -> KafkaBroker:
         """A broker whose publishes wait for acks=all: a publish returning means the write is durable."""

@@ -1,0 +1,77 @@
+"""``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from alertmesh import run
+from alertmesh.mesh import MeshSettings
+
+DEMO_ALERT = Path(__file__).resolve().parent.parent / "samples" / "alertmanager-v4-firing.json"
+
+
+def _mesh_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state-dir", type=Path, help="where Temporal keeps its SQLite state (.alertmesh/)")
+    parser.add_argument("--kafka-port", type=int, help="embedded broker port (9092)")
+    parser.add_argument("--temporal-port", type=int, help="embedded Temporal port (7233)")
+    parser.add_argument("--temporal-ui-port", type=int, help="embedded Temporal UI port (8233)")
+    parser.add_argument("--webhook-port", type=int, help="webhook bridge port (8080)")
+
+
+def _mesh_settings(args: argparse.Namespace) -> MeshSettings:
+    names = ("state_dir", "kafka_port", "temporal_port", "temporal_ui_port", "webhook_port")
+    return MeshSettings(**{n: getattr(args, n) for n in names if getattr(args, n, None) is not None})
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="alertmesh", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run the whole mesh in the foreground until Ctrl-C")
+    _mesh_options(up)
+
+    demo = commands.add_parser(
+        "demo", help="start the mesh, push the demo alert through, print its result, stop"
+    )
+    _mesh_options(demo)
+    demo.add_argument(
+        "--alert", type=Path, default=DEMO_ALERT, help="payload to push (the Alertmanager sample)"
+    )
+    demo.add_argument("--timeout", type=float, default=120, help="seconds to wait for the result")
+
+    publish = commands.add_parser("publish", help="publish a payload file to a topic (acks=all)")
+    publish.add_argument("file", type=Path)
+    publish.add_argument("--topic", help="default: the raw alerts topic (alerts.raw)")
+    publish.add_argument("--key", help="message key")
+    publish.add_argument("--source", help="sets the alertmesh-source header, as the webhook bridge does")
+
+    results = commands.add_parser("results", help="print WorkflowResult events as JSON lines")
+    results.add_argument("--follow", action="store_true", help="keep waiting for new results")
+    results.add_argument("--count", type=int, help="stop after this many results")
+    results.add_argument("--timeout", type=float, help="give up after this many seconds (exit code 1)")
+    results.add_argument("--topic", help="default: the results topic (alertmesh.results)")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    try:
+        if args.command == "up":
+            return asyncio.run(run.up(_mesh_settings(args)))
+        if args.command == "demo":
+            return asyncio.run(run.demo(_mesh_settings(args), args.alert.read_bytes(), args.timeout))
+        if args.command == "publish":
+            return asyncio.run(run.publish(args.file.read_bytes(), args.topic, args.key, args.source))
+        return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

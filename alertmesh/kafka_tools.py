@@ -1,0 +1,116 @@
+"""Small Kafka operations the command line needs: create topics, publish a payload, read events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.structs import RecordMetadata
+
+from services.shared.kafka import KafkaSettings
+
+
+async def ensure_topics(
+    kafka: KafkaSettings, topics: list[str], partitions: int, timeout_s: float = 30
+) -> None:
+    """Create the topics that don't exist yet (replication 1 is what a single embedded broker can hold)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        admin = AIOKafkaAdminClient(**kafka.client_kwargs())
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
+            if missing:
+                # Another process may create one between list and create: that is fine.
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(missing)
+            return
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+async def publish(
+    kafka: KafkaSettings,
+    topic: str,
+    value: bytes,
+    key: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> RecordMetadata:
+    """Write one message with acks=all and return where it landed."""
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all")
+    await producer.start()
+    try:
+        encoded = [(k, v.encode()) for k, v in (headers or {}).items()]
+        return await producer.send_and_wait(topic, value, key=key, headers=encoded)
+    finally:
+        await producer.stop()
+
+
+async def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
+    """Current end offset per partition: where a reader that wants only new messages starts."""
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        ends = await consumer.end_offsets(partitions)
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str, timeout_s: float = 10) -> set[int]:
+    deadline = time.monotonic() + timeout_s
+    while not (found := consumer.partitions_for_topic(topic)):
+        if time.monotonic() > deadline:
+            raise LookupError(f"topic {topic!r} does not exist")
+        await consumer.topics()  # refreshes cluster metadata
+        await asyncio.sleep(0.2)
+    return set(found)
+
+
+async def read(
+    kafka: KafkaSettings,
+    topic: str,
+    *,
+    follow: bool,
+    start: dict[int, int] | None = None,
+    timeout_s: float | None = None,
+) -> AsyncIterator[bytes]:
+    """Yield message values from ``start`` offsets (default: the beginning), without joining a consumer group.
+
+    Without ``follow`` it stops at the end offsets seen when it started; ``timeout_s`` bounds the whole read.
+    """
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        consumer.assign(partitions)
+        for tp in partitions:
+            if start and tp.partition in start:
+                consumer.seek(tp, start[tp.partition])
+            else:
+                await consumer.seek_to_beginning(tp)
+        stop_at = None if follow else await consumer.end_offsets(partitions)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            if stop_at is not None and all(await consumer.position(tp) >= stop_at[tp] for tp in partitions):
+                return
+            wait_ms = 500 if deadline is None else int(max(0.0, min(0.5, deadline - time.monotonic())) * 1000)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"no more messages on {topic!r} within {timeout_s}s")
+            batches = await consumer.getmany(*partitions, timeout_ms=wait_ms)
+            for records in batches.values():
+                for record in records:
+                    yield record.value
+    finally:
+        await consumer.stop()

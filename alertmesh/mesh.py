@@ -1,0 +1,164 @@
+"""What ``alertmesh up`` runs: the embedded servers (unless pointed elsewhere), then the four services."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alertmesh.embedded import free_port, port_open, tansu_command, temporal_command
+from alertmesh.supervisor import Part, Probe
+from services.shared.kafka import KafkaSettings
+from services.shared.temporal import TemporalSettings
+
+
+class MeshSettings(BaseSettings):
+    """Settings of the local mesh (``ALERTMESH_*``). Setting ``KAFKA_BOOTSTRAP_SERVERS`` or
+    ``TEMPORAL_ADDRESS`` points the services at an existing server and that server is not started;
+    ``RAY_ADDRESS`` makes the executor join a Ray cluster instead of starting local Ray."""
+
+    model_config = SettingsConfigDict(env_prefix="ALERTMESH_", extra="ignore", populate_by_name=True)
+
+    state_dir: Path = Path(".alertmesh")
+    host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    topic_partitions: int = Field(3, ge=1)
+    webhook_port: int = Field(8080, validation_alias="WEBHOOK_PORT")
+    routing_file: Path = Field(Path("routing.yaml"), validation_alias="INGEST_ROUTING_FILE")
+    workflows_dir: Path = Field(Path("workflows"), validation_alias="ORCHESTRATOR_WORKFLOWS_DIR")
+    external_kafka: str | None = Field(None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    external_temporal: str | None = Field(None, validation_alias="TEMPORAL_ADDRESS")
+    ray_address: str | None = Field(None, validation_alias="RAY_ADDRESS")
+
+
+@dataclass(frozen=True)
+class MeshPlan:
+    """Where everything will be, and the two stages to start: servers, then services."""
+
+    kafka_bootstrap: str
+    temporal_address: str
+    temporal_ui: str | None
+    webhook_url: str
+    ray: str
+    servers: list[Part]
+    services: list[Part]
+
+    def describe(self) -> list[str]:
+        return [
+            f"Kafka bootstrap  {self.kafka_bootstrap}",
+            f"Temporal         {self.temporal_address}",
+            f"Temporal UI      {self.temporal_ui or '(external Temporal: see its own UI)'}",
+            f"Webhook          {self.webhook_url}/v1/alerts/{{source}}",
+            f"Ray              {self.ray}",
+        ]
+
+
+def port_probe(host: str, port: int) -> Probe:
+    async def probe() -> bool:
+        return await asyncio.to_thread(port_open, host, port)
+
+    return probe
+
+
+def temporal_probe(address: str) -> Probe:
+    async def probe() -> bool:
+        client = await TemporalSettings(address=address).connect()
+        return await client.service_client.check_health()
+
+    return probe
+
+
+def healthz_probe(host: str, port: int) -> Probe:
+    """True when ``GET /healthz`` answers 200 (every service exposes one)."""
+
+    async def probe() -> bool:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            await writer.drain()
+            status_line = await reader.readline()
+            return status_line.split()[1:2] == [b"200"]
+        finally:
+            writer.close()
+
+    return probe
+
+
+def _service(name: str, module: str, env: dict[str, str], probe: Probe, timeout_s: float) -> Part:
+    return Part(name, [sys.executable, "-m", module], probe, env, ready_timeout_s=timeout_s)
+
+
+def _port_for(env_name: str) -> int:
+    """Health ports nobody needs to know: honour an explicit setting, else take any free port."""
+    return int(os.environ.get(env_name) or free_port())
+
+
+def plan(settings: MeshSettings) -> MeshPlan:
+    host = settings.host
+    servers: list[Part] = []
+    kafka = settings.external_kafka or f"{host}:{settings.kafka_port}"
+    if settings.external_kafka is None:
+        command = tansu_command(host, settings.kafka_port)
+        servers.append(Part("kafka", command, port_probe(host, settings.kafka_port), ready_timeout_s=30))
+    temporal = settings.external_temporal or f"{host}:{settings.temporal_port}"
+    ui = None
+    if settings.external_temporal is None:
+        ui = f"http://{host}:{settings.temporal_ui_port}"
+        db_file = settings.state_dir.resolve() / "temporal.db"
+        command = temporal_command(host, settings.temporal_port, settings.temporal_ui_port, db_file)
+        servers.append(Part("temporal", command, temporal_probe(temporal), ready_timeout_s=90))
+
+    ports = {
+        name: _port_for(f"{name.upper()}_HEALTH_PORT") for name in ("ingest", "orchestrator", "executor")
+    }
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "TEMPORAL_ADDRESS": temporal,
+        "INGEST_ROUTING_FILE": str(settings.routing_file.resolve()),
+        "ORCHESTRATOR_WORKFLOWS_DIR": str(settings.workflows_dir.resolve()),
+        "WEBHOOK_HOST": host,
+        "WEBHOOK_PORT": str(settings.webhook_port),
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "PYTHONUNBUFFERED": "1",
+        **{f"{name.upper()}_HEALTH_HOST": host for name in ports},
+        **{f"{name.upper()}_HEALTH_PORT": str(port) for name, port in ports.items()},
+    }
+    services = [
+        _service("ingest", "services.ingest", env, healthz_probe(host, ports["ingest"]), 60),
+        _service("webhook", "services.ingest.webhook", env, healthz_probe(host, settings.webhook_port), 60),
+        _service(
+            "orchestrator", "services.orchestrator", env, healthz_probe(host, ports["orchestrator"]), 60
+        ),
+        # Starting local Ray takes a few seconds on its own.
+        _service("executor", "services.executor", env, healthz_probe(host, ports["executor"]), 120),
+    ]
+    return MeshPlan(
+        kafka_bootstrap=kafka,
+        temporal_address=temporal,
+        temporal_ui=ui,
+        webhook_url=f"http://{host}:{settings.webhook_port}",
+        ray=settings.ray_address or "local (started by the executor)",
+        servers=servers,
+        services=services,
+    )
+
+
+def ports_in_use(settings: MeshSettings) -> list[str]:
+    """Ports the embedded parts need that something else already holds (e.g. another ``alertmesh up``)."""
+    wanted = [("webhook", settings.webhook_port)]
+    if settings.external_kafka is None:
+        wanted.append(("kafka", settings.kafka_port))
+    if settings.external_temporal is None:
+        wanted += [("temporal", settings.temporal_port), ("temporal UI", settings.temporal_ui_port)]
+    return [f"{name} port {port}" for name, port in wanted if port_open(settings.host, port)]
+
+
+def kafka_settings(plan: MeshPlan) -> KafkaSettings:
+    return KafkaSettings(bootstrap_servers=plan.kafka_bootstrap)

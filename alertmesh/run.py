@@ -1,0 +1,112 @@
+"""The command implementations behind ``alertmesh.cli``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+import orjson
+
+from alertmesh import kafka_tools
+from alertmesh.mesh import MeshPlan, MeshSettings, kafka_settings, plan, ports_in_use
+from alertmesh.supervisor import StartupError, Supervisor
+from schemas import WorkflowResult
+from services.shared.kafka import KafkaSettings
+from services.shared.topics import TopicSettings
+
+log = logging.getLogger("alertmesh")
+
+AfterReady = Callable[[MeshPlan], Awaitable[int]]
+
+
+async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> int:
+    """Start everything, report where it is, then run until a signal (or until ``after_ready`` returns)."""
+    if busy := ports_in_use(settings):
+        log.error("cannot start: %s already in use (is another alertmesh up running?)", ", ".join(busy))
+        return 2
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    mesh = plan(settings)
+    supervisor = Supervisor()
+    main = asyncio.current_task()
+    assert main is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, main.cancel)
+    started = time.monotonic()
+    try:
+        if mesh.servers:
+            await supervisor.start_stage(mesh.servers)
+        await kafka_tools.ensure_topics(
+            kafka_settings(mesh), TopicSettings().all(), settings.topic_partitions
+        )
+        await supervisor.start_stage(mesh.services)
+        for line in mesh.describe():
+            log.info(line)
+        log.info("ready in %.1fs", time.monotonic() - started)
+        if after_ready is not None:
+            return await after_ready(mesh)
+        await asyncio.Event().wait()  # until a signal cancels this task
+        return 0
+    except StartupError as error:
+        log.error("startup failed: %s", error)
+        return 1
+    except asyncio.CancelledError:
+        log.info("stopping")
+        return 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        with contextlib.suppress(asyncio.CancelledError):
+            await supervisor.stop()
+        log.info("stopped")
+
+
+async def demo(settings: MeshSettings, alert: bytes, timeout_s: float) -> int:
+    """``up``, then push one alert through and print the WorkflowResult it produced."""
+
+    async def push_alert(mesh: MeshPlan) -> int:
+        kafka, topics = kafka_settings(mesh), TopicSettings()
+        before = await kafka_tools.end_offsets(kafka, topics.results)
+        sent = time.monotonic()
+        await kafka_tools.publish(kafka, topics.raw, alert, headers={"content-type": "application/json"})
+        log.info("published the demo alert to %s; waiting for its result", topics.raw)
+        try:
+            async for value in kafka_tools.read(
+                kafka, topics.results, follow=True, start=before, timeout_s=timeout_s
+            ):
+                result = WorkflowResult.from_json(value)
+                log.info("result after %.0f ms:", (time.monotonic() - sent) * 1000)
+                print(orjson.dumps(result.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
+                return 0 if result.data.status == "completed" else 1
+        except TimeoutError:
+            log.error("no result within %.0fs", timeout_s)
+        return 1
+
+    return await up(settings, after_ready=push_alert)
+
+
+async def publish(payload: bytes, topic: str | None, key: str | None, source: str | None) -> int:
+    topic = topic or TopicSettings().raw
+    headers = {"content-type": "application/json"} | ({"alertmesh-source": source} if source else {})
+    meta = await kafka_tools.publish(KafkaSettings(), topic, payload, key.encode() if key else None, headers)
+    print(f"published to {meta.topic}[{meta.partition}] at offset {meta.offset}")
+    return 0
+
+
+async def results(topic: str | None, follow: bool, count: int | None, timeout_s: float | None) -> int:
+    topic, seen = topic or TopicSettings().results, 0
+    try:
+        async for value in kafka_tools.read(KafkaSettings(), topic, follow=follow, timeout_s=timeout_s):
+            sys.stdout.write(value.decode() + "\n")
+            sys.stdout.flush()
+            seen += 1
+            if count is not None and seen >= count:
+                return 0
+    except TimeoutError:
+        return 1
+    return 0 if count is None or seen >= count else 1

@@ -1,0 +1,187 @@
+"""Run child processes in the foreground: start in order, wait until each is ready, restart crashes with backoff,
+and stop everything (process groups included) on Ctrl-C or SIGTERM.
+
+Each child gets its own process group, so a signal reaches the grandchildren a service spawns (Ray's raylet and
+workers, for one), and on Linux a parent-death signal, so even a SIGKILLed supervisor leaves no orphans behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger("alertmesh")
+
+Probe = Callable[[], Awaitable[bool]]
+
+#: Backoff between restarts of a crashing child: doubles from the first delay up to the cap.
+FIRST_RESTART_DELAY_S = 1.0
+MAX_RESTART_DELAY_S = 30.0
+#: A child that stayed up this long is considered recovered: its backoff starts over.
+STABLE_AFTER_S = 60.0
+#: How long a child may take to exit after SIGTERM before its whole group is killed.
+STOP_GRACE_S = 15.0
+
+
+class StartupError(RuntimeError):
+    """A part did not become ready; the message says which one and why."""
+
+
+@dataclass
+class Part:
+    """One child process and how to tell that it is ready."""
+
+    name: str
+    command: list[str]
+    ready: Probe
+    env: dict[str, str] = field(default_factory=dict)
+    ready_timeout_s: float = 60.0
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask Linux to SIGTERM it if the supervisor dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class Child:
+    """A running part: its process, its output relay and its restart loop."""
+
+    def __init__(self, part: Part, output: Callable[[str, str], None]) -> None:
+        self.part = part
+        self._output = output
+        self._process: asyncio.subprocess.Process | None = None
+        self._stopping = False
+        self._watch: asyncio.Task[None] | None = None
+        self._relays: set[asyncio.Task[None]] = set()
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    async def start(self) -> None:
+        await self._spawn()
+        self._watch = asyncio.create_task(self._keep_running(), name=f"watch-{self.part.name}")
+
+    async def wait_ready(self) -> None:
+        deadline = time.monotonic() + self.part.ready_timeout_s
+        while not await self._probe():
+            if self._process is not None and self._process.returncode is not None and self.restarts == 0:
+                raise StartupError(
+                    f"{self.part.name} exited with code {self._process.returncode} while starting"
+                )
+            if time.monotonic() > deadline:
+                raise StartupError(f"{self.part.name} not ready after {self.part.ready_timeout_s:.0f}s")
+            await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self._terminate()
+
+    async def _probe(self) -> bool:
+        try:
+            return await asyncio.wait_for(self.part.ready(), timeout=5)
+        except Exception:
+            return False
+
+    async def _spawn(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            *self.part.command,
+            env={**os.environ, **self.part.env},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        log.info("started %s (pid %d)", self.part.name, self._process.pid)
+        relay = asyncio.create_task(self._relay(self._process), name=f"relay-{self.part.name}")
+        self._relays.add(relay)  # keep a reference: the loop holds tasks only weakly
+        relay.add_done_callback(self._relays.discard)
+
+    async def _relay(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        async for line in process.stdout:
+            self._output(self.part.name, line.decode(errors="replace").rstrip())
+
+    async def _keep_running(self) -> None:
+        delay = FIRST_RESTART_DELAY_S
+        while True:
+            assert self._process is not None
+            started = time.monotonic()
+            code = await self._process.wait()
+            if self._stopping:
+                return
+            if time.monotonic() - started > STABLE_AFTER_S:
+                delay = FIRST_RESTART_DELAY_S
+            self.restarts += 1
+            log.warning(
+                "%s exited with code %s; restart #%d in %.1fs", self.part.name, code, self.restarts, delay
+            )
+            await self._kill_group(signal.SIGKILL)  # leftovers of the crashed child (e.g. Ray workers)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RESTART_DELAY_S)
+            await self._spawn()
+
+    async def _terminate(self) -> None:
+        process = self._process
+        if process is None or process.returncode is not None:
+            await self._kill_group(signal.SIGKILL)
+            return
+        await self._kill_group(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=STOP_GRACE_S)
+        except TimeoutError:
+            log.warning("%s did not stop within %.0fs; killing it", self.part.name, STOP_GRACE_S)
+        await self._kill_group(signal.SIGKILL)
+        await process.wait()
+        log.info("stopped %s", self.part.name)
+
+    async def _kill_group(self, sig: signal.Signals) -> None:
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, sig)
+
+
+def print_output(name: str, line: str) -> None:
+    print(f"{name:<13}| {line}", flush=True)
+
+
+class Supervisor:
+    """Starts parts in stages (each stage's parts in parallel), stops them in reverse order."""
+
+    def __init__(self, output: Callable[[str, str], None] = print_output) -> None:
+        self._output = output
+        self.stages: list[list[Child]] = []
+
+    @property
+    def children(self) -> list[Child]:
+        return [child for stage in self.stages for child in stage]
+
+    async def start_stage(self, parts: list[Part]) -> None:
+        stage = [Child(part, self._output) for part in parts]
+        self.stages.append(stage)
+        for child in stage:
+            await child.start()
+        await asyncio.gather(*(child.wait_ready() for child in stage))
+        for child in stage:
+            log.info("%s is ready", child.part.name)
+
+    async def stop(self) -> None:
+        """Services first, servers last: consumers stop before the broker and Temporal they talk to."""
+        for stage in reversed(self.stages):
+            await asyncio.gather(*(child.stop() for child in stage))
