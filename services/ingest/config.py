@@ -21,6 +21,10 @@ class IngestSettings(BaseSettings):
     health_host: str = "127.0.0.1"
     health_port: int = Field(8081, ge=0, le=65535)
     log_level: str = "INFO"
+    # A failed trigger/dead-letter publish is retried with exponential backoff capped at this delay...
+    publish_backoff_max_s: float = Field(5.0, gt=0)
+    # ...for this long; then the message is rewound (not committed) and read again, so nothing is skipped.
+    publish_retry_budget_s: float = Field(60.0, gt=0)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
 

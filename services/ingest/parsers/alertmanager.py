@@ -1,0 +1,67 @@
+"""Prometheus Alertmanager webhook payload, version 4: one alert per element of ``alerts``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from schemas.alert import Alert
+from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.fields import (
+    labels_fingerprint,
+    normalize_severity,
+    optional_string,
+    parse_status,
+    parse_time,
+    string_map,
+)
+
+
+class AlertmanagerParser:
+    """Reads ``{"version": "4", "alerts": [...], ...}`` as Alertmanager's webhook receiver sends it."""
+
+    format = "alertmanager.v4"
+    source = "alertmanager"
+
+    def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+        # Grafana sends the same shape with version "1" and different semantics; it is not ours.
+        return document.get("version") == "4" and "alerts" in document
+
+    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
+        alerts = document["alerts"]
+        if not isinstance(alerts, list) or not alerts:
+            raise ParseError("alertmanager.v4: 'alerts' must be a non-empty list")
+        external_url = optional_string(document.get("externalURL"), "alertmanager.v4: externalURL")
+        group_status = document.get("status")
+        return [
+            self._alert(item, f"alertmanager.v4: alerts[{index}]", group_status, external_url)
+            for index, item in enumerate(alerts)
+        ]
+
+    def _alert(self, item: Any, where: str, group_status: Any, external_url: str | None) -> Alert:
+        if not isinstance(item, Mapping):
+            raise ParseError(f"{where} must be an object, got {type(item).__name__}")
+        labels = string_map(item.get("labels"), f"{where}.labels")
+        annotations = string_map(item.get("annotations"), f"{where}.annotations")
+        name = labels.get("alertname", "").strip()
+        if not name:
+            raise ParseError(f"{where}.labels.alertname is required")
+        fingerprint = optional_string(item.get("fingerprint"), f"{where}.fingerprint")
+        return Alert(
+            source=self.source,
+            format=self.format,
+            status=parse_status(item.get("status", group_status), where),
+            name=name,
+            severity=normalize_severity(labels.get("severity")),
+            summary=annotations.get("summary", ""),
+            description=annotations.get("description", ""),
+            labels=labels,
+            annotations=annotations,
+            # Alertmanager always sends one; other senders of this format may not.
+            fingerprint=fingerprint or labels_fingerprint(labels),
+            starts_at=parse_time(item.get("startsAt"), f"{where}.startsAt"),
+            ends_at=parse_time(item.get("endsAt"), f"{where}.endsAt"),
+            generator_url=optional_string(item.get("generatorURL"), f"{where}.generatorURL"),
+            external_url=external_url,
+            payload=dict(item),
+        )

@@ -1,0 +1,23 @@
+"""What a parser is: one module per input format, registered in ``registry.PARSERS``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from schemas.alert import Alert
+
+
+class Parser(Protocol):
+    """Turns one decoded JSON object (plus its Kafka headers) into normalized alerts.
+
+    ``accepts`` must be cheap and must not raise: it only says whether the document is this parser's format.
+    ``parse`` raises ``ParseError`` with a precise reason when the document is that format but invalid.
+    """
+
+    #: The value parsed alerts carry in ``Alert.format``, e.g. 'alertmanager.v4'.
+    format: str
+
+    def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool: ...
+
+    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]: ...

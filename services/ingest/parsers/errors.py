@@ -1,0 +1,11 @@
+"""The one error every parser raises, so the pipeline can dead-letter bad input with a precise reason."""
+
+from __future__ import annotations
+
+
+class ParseError(ValueError):
+    """Input that cannot become alerts; ``reason`` says exactly what is wrong, for a human to fix it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,66 @@
+"""Which parser reads a message: the first in ``PARSERS`` that accepts it. A new format is one module here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.alert import Alert
+from services.ingest.parsers.alertmanager import AlertmanagerParser
+from services.ingest.parsers.base import Parser
+from services.ingest.parsers.cloudevents import CloudEventsParser
+from services.ingest.parsers.errors import ParseError
+
+#: Header the webhook bridge sets to the path's ``{source}``; it overrides what the parser inferred.
+SOURCE_HEADER = "alertmesh-source"
+
+#: Tried in order; CloudEvents first because binary mode is recognized by headers whatever the body is.
+PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser())
+
+
+def parse_alerts(body: bytes, headers: Mapping[str, str], parsers: Sequence[Parser] = PARSERS) -> list[Alert]:
+    """Decode ``body`` and let the first accepting parser normalize it; raises ``ParseError`` with a reason."""
+    document = decode_object(body)
+    for parser in parsers:
+        if parser.accepts(document, headers):
+            try:
+                alerts = parser.parse(document, headers)
+            except ValidationError as error:  # a field the parser passed through is out of the contract
+                raise ParseError(f"{parser.format}: invalid alert: {error}") from None
+            source = headers.get(SOURCE_HEADER, "").strip()
+            return [alert.model_copy(update={"source": source}) for alert in alerts] if source else alerts
+    raise ParseError(explain_unsupported(document, parsers))
+
+
+def decode_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a ``ParseError`` saying why it is not one."""
+    if not body.strip():
+        raise ParseError("not JSON: the message body is empty")
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ParseError(
+            f"not JSON: body is not valid UTF-8 (byte {body[error.start]:#04x} at position {error.start})"
+        ) from None
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ParseError(f"not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ParseError(f"not a JSON object: got a JSON {type(document).__name__}")
+    return document
+
+
+def explain_unsupported(document: Mapping[str, Any], parsers: Sequence[Parser]) -> str:
+    """Why no parser took the document, phrased so the sender knows what to change."""
+    known = ", ".join(parser.format for parser in parsers)
+    if "alerts" in document and "version" in document:
+        looks_like = " (Grafana's webhook sends version '1')" if document.get("version") == "1" else ""
+        detail = f"Alertmanager-style webhook with version {document['version']!r}{looks_like}"
+    else:
+        keys = ", ".join(sorted(document)[:12]) or "none"
+        detail = f"a JSON object of no known format (top-level keys: {keys})"
+    return f"unsupported payload: {detail}; supported formats: {known}"
