@@ -1,0 +1,92 @@
+"""The orchestrator process: trigger consumer + Temporal worker + health endpoint, sharing one broker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from types import TracebackType
+
+from faststream.kafka import KafkaBroker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from services.orchestrator.app import TriggerConsumer, subscribe_triggers
+from services.orchestrator.config import OrchestratorSettings
+from services.orchestrator.dsl.loader import load_workflows
+from services.orchestrator.dsl.model import WorkflowDefinition
+from services.orchestrator.publish import ResultPublisher
+from services.orchestrator.starter import TemporalStarter
+from services.orchestrator.worker import build_worker
+from services.shared.health import HealthServer
+
+log = logging.getLogger(__name__)
+CLIENT_ID = "alertmesh-orchestrator"
+
+
+async def connect_temporal(settings: OrchestratorSettings, max_backoff: float = 10.0) -> Client:
+    """Connect, retrying with capped backoff: the orchestrator may start before Temporal is ready."""
+    backoff = 0.5
+    while True:
+        try:
+            return await settings.temporal.connect()
+        except Exception as error:  # the SDK raises RuntimeError for a refused connection
+            log.warning(
+                "Temporal at %s not reachable (%s); retrying in %.1fs", settings.temporal.address, error, backoff
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)
+
+
+class Orchestrator:
+    """Start with ``await start()`` (or ``async with``), stop with ``await stop()``."""
+
+    def __init__(
+        self,
+        settings: OrchestratorSettings,
+        client: Client,
+        definitions: Mapping[str, WorkflowDefinition] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.definitions = dict(definitions) if definitions is not None else load_workflows(settings.workflows_dir)
+        self.broker: KafkaBroker = settings.kafka.broker(CLIENT_ID)
+        dlq = self.broker.publisher(settings.topics.dlq)
+        starter = TemporalStarter(client, settings.temporal.workflow_task_queue)
+        consumer = TriggerConsumer(self.definitions, starter, dlq, settings.temporal.action_task_queue)
+        subscribe_triggers(self.broker, settings, consumer)
+        publisher = ResultPublisher(self.broker.publisher(settings.topics.results))
+        self.worker: Worker = build_worker(client, settings.temporal.workflow_task_queue, publisher)
+        self.health = HealthServer(settings.health_host, settings.health_port, self.healthy)
+        self._worker_task: asyncio.Task[None] | None = None
+
+    async def healthy(self) -> bool:
+        """Kafka connected and Temporal answering."""
+        return bool(await self.broker.ping(timeout=2)) and bool(await self.client.service_client.check_health())
+
+    async def start(self) -> None:
+        # Broker first: the worker's publish_result needs it, and the consumer needs nothing else.
+        await self.broker.start()
+        self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
+        await self.health.start()
+        log.info(
+            "orchestrator up: %d workflows (%s), triggers from %s",
+            len(self.definitions), ", ".join(sorted(self.definitions)), self.settings.topics.triggers,
+        )  # fmt: skip
+
+    async def stop(self) -> None:
+        await self.health.stop()
+        # The worker goes first so in-flight publish_result calls still find the broker connected.
+        if self._worker_task is not None:
+            await self.worker.shutdown()
+            await self._worker_task
+        await self.broker.stop()
+
+    async def __aenter__(self) -> Orchestrator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,75 @@
+"""Starts a DSLWorkflow for a trigger exactly once, retrying until Temporal accepts (back-pressure)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Literal, Protocol
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from services.orchestrator.contracts import DSLRun
+from services.orchestrator.workflow import DSLWorkflow
+
+log = logging.getLogger(__name__)
+
+StartOutcome = Literal["started", "duplicate"]
+
+
+class WorkflowStarter(Protocol):
+    async def start(self, run: DSLRun) -> StartOutcome:
+        """Return once the run is durably started (or was already); never give up."""
+        ...
+
+
+class TemporalStarter:
+    """``client.start_workflow`` with the trigger's idempotency key as workflow id.
+
+    REJECT_DUPLICATE means even a trigger redelivered after its run completed cannot start a second run.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        *,
+        rpc_timeout: timedelta = timedelta(seconds=10),
+        initial_backoff: float = 0.2,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._rpc_timeout = rpc_timeout
+        self._initial_backoff = initial_backoff
+        self._max_backoff = max_backoff
+
+    async def start(self, run: DSLRun) -> StartOutcome:
+        backoff = self._initial_backoff
+        while True:
+            try:
+                await self._start_once(run)
+                return "started"
+            except WorkflowAlreadyStartedError:
+                return "duplicate"
+            except Exception as error:  # Temporal down or slow: wait and retry, never skip the trigger
+                log.warning(
+                    "starting workflow %s failed (%s: %s); retrying in %.1fs",
+                    run.trigger.data.idempotency_key, type(error).__name__, error, backoff,
+                )  # fmt: skip
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+
+    async def _start_once(self, run: DSLRun) -> None:
+        trigger = run.trigger
+        await self._client.start_workflow(
+            DSLWorkflow.run,
+            run,
+            id=trigger.data.idempotency_key,
+            task_queue=self._task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"correlationid": trigger.correlationid, "trigger_id": trigger.id, "route": trigger.data.route},
+            rpc_timeout=self._rpc_timeout,
+        )

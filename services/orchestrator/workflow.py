@@ -1,0 +1,117 @@
+"""DSLWorkflow: runs one workflow definition for one trigger on Temporal, then publishes the result.
+
+Workflow code must be deterministic: no I/O here, time from ``workflow.now()``, waits via ``workflow.wait``.
+Everything imported is pure (models, templates, the scheduler) and passed through the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from schemas import ActionError, ActionReport, ActionRequest, WorkflowResult
+    from schemas.actions import RUN_ACTION
+    from services.orchestrator.contracts import PUBLISH_RESULT, DSLRun
+    from services.orchestrator.dsl.model import ActionStatement
+    from services.orchestrator.dsl.templates import TemplateContext, TemplateError, render
+    from services.orchestrator.results import build_result
+    from services.orchestrator.scheduler import ActionTask, DagScheduler
+
+#: Publishing must not be lost: retry until Kafka takes it (a local activity backs off with timers past 1 min).
+PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30))
+PUBLISH_TIMEOUT = timedelta(seconds=30)
+
+
+def action_retry_policy(action: ActionStatement) -> RetryPolicy:
+    """Infrastructure errors (executor lost, timeout, Ray failure) back off and retry; an action that raised
+    comes back as a ``failed`` report, not an exception, so it is never retried here."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=action.options.max_attempts,
+    )
+
+
+def _failed(action: ActionStatement, kind: str, message: str, started: datetime, attempts: int) -> ActionReport:
+    """A failure decided in the workflow (bad template, retries exhausted), timed like an executor report."""
+    finished = workflow.now()
+    return ActionReport(
+        ref=action.ref,
+        action=action.action,
+        status="failed",
+        error=ActionError(type=kind, message=message),
+        attempts=attempts,
+        started_at=started,
+        finished_at=finished,
+        duration_ms=(finished - started).total_seconds() * 1000,
+    )
+
+
+async def _first_completed(tasks: list[ActionTask]) -> Sequence[ActionTask]:
+    done, _ = await workflow.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    return done
+
+
+@workflow.defn(name="DSLWorkflow")
+class DSLWorkflow:
+    """Schedules the definition's actions on the executor's task queue and publishes a WorkflowResult."""
+
+    @workflow.run
+    async def run(self, run: DSLRun) -> WorkflowResult:
+        started = workflow.now()
+        self._run = run
+
+        scheduler = DagScheduler(run.definition, self._run_action, _first_completed)
+        reports = await scheduler.run(run.trigger.data.model_dump(mode="json"))
+        info = workflow.info()
+        result = build_result(
+            run.definition,
+            run.trigger,
+            reports,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            started_at=started,
+            finished_at=workflow.now(),
+        )
+        # Last step, as a local activity: it runs in this worker without another workflow task round trip.
+        await workflow.execute_local_activity(
+            PUBLISH_RESULT, result, start_to_close_timeout=PUBLISH_TIMEOUT, retry_policy=PUBLISH_RETRY
+        )
+        workflow.logger.info("workflow %s %s", run.definition.name, result.data.status)
+        return result
+
+    async def _run_action(self, action: ActionStatement, context: TemplateContext) -> ActionReport:
+        started = workflow.now()
+        try:
+            args = render(action.args, context)
+        except TemplateError as error:
+            return _failed(action, "TemplateError", str(error), started, attempts=0)
+        request = ActionRequest(
+            workflow_id=workflow.info().workflow_id,
+            ref=action.ref,
+            action=action.action,
+            args=args,
+            correlationid=self._run.trigger.correlationid,
+        )
+        try:
+            return await workflow.execute_activity(
+                RUN_ACTION,
+                request,
+                task_queue=self._run.action_task_queue,
+                result_type=ActionReport,
+                start_to_close_timeout=timedelta(seconds=action.options.timeout_seconds),
+                retry_policy=action_retry_policy(action),
+            )
+        except ActivityError as error:
+            cause = error.cause
+            kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__
+            message = str(cause) if cause is not None else str(error)
+            workflow.logger.warning("action %s gave up after retries: %s: %s", action.ref, kind, message)
+            return _failed(action, kind, message, started, attempts=action.options.max_attempts)
