@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 from alertmesh import run
@@ -34,13 +35,9 @@ def parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run the whole mesh in the foreground until Ctrl-C")
     _mesh_options(up)
 
-    demo = commands.add_parser(
-        "demo", help="start the mesh, push the demo alert through, print its result, stop"
-    )
-    _mesh_options(demo)
-    demo.add_argument(
-        "--alert", type=Path, default=DEMO_ALERT, help="payload to push (the Alertmanager sample)"
-    )
+    demo = commands.add_parser("demo", help="start the mesh, push the demo alert through, print its result, stop")
+    _mesh_options(demo)  # --state-dir defaults to a fresh temporary directory here
+    demo.add_argument("--alert", type=Path, default=DEMO_ALERT, help="payload to push (the Alertmanager sample)")
     demo.add_argument("--timeout", type=float, default=120, help="seconds to wait for the result")
 
     publish = commands.add_parser("publish", help="publish a payload file to a topic (acks=all)")
@@ -57,6 +54,17 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """The demo starts from a clean slate unless told otherwise: a fresh Temporal state, so the demo alert is
+    new to it (a kept state would rightly treat it as already handled and start nothing)."""
+    alert = args.alert.read_bytes()
+    if args.state_dir is not None:
+        return asyncio.run(run.demo(_mesh_settings(args), alert, args.timeout))
+    with tempfile.TemporaryDirectory(prefix="alertmesh-demo-") as state_dir:
+        args.state_dir = Path(state_dir)
+        return asyncio.run(run.demo(_mesh_settings(args), alert, args.timeout))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
@@ -65,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             return asyncio.run(run.up(_mesh_settings(args)))
         if args.command == "demo":
-            return asyncio.run(run.demo(_mesh_settings(args), args.alert.read_bytes(), args.timeout))
+            return _demo(args)
         if args.command == "publish":
             return asyncio.run(run.publish(args.file.read_bytes(), args.topic, args.key, args.source))
         return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout))

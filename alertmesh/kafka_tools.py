@@ -15,9 +15,7 @@ from aiokafka.structs import RecordMetadata
 from services.shared.kafka import KafkaSettings
 
 
-async def ensure_topics(
-    kafka: KafkaSettings, topics: list[str], partitions: int, timeout_s: float = 30
-) -> None:
+async def ensure_topics(kafka: KafkaSettings, topics: list[str], partitions: int, timeout_s: float = 30) -> None:
     """Create the topics that don't exist yet (replication 1 is what a single embedded broker can hold)."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -115,9 +115,7 @@ def plan(settings: MeshSettings) -> MeshPlan:
         command = temporal_command(host, settings.temporal_port, settings.temporal_ui_port, db_file)
         servers.append(Part("temporal", command, temporal_probe(temporal), ready_timeout_s=90))
 
-    ports = {
-        name: _port_for(f"{name.upper()}_HEALTH_PORT") for name in ("ingest", "orchestrator", "executor")
-    }
+    ports = {name: _port_for(f"{name.upper()}_HEALTH_PORT") for name in ("ingest", "orchestrator", "executor")}
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "TEMPORAL_ADDRESS": temporal,
@@ -133,9 +131,7 @@ def plan(settings: MeshSettings) -> MeshPlan:
     services = [
         _service("ingest", "services.ingest", env, healthz_probe(host, ports["ingest"]), 60),
         _service("webhook", "services.ingest.webhook", env, healthz_probe(host, settings.webhook_port), 60),
-        _service(
-            "orchestrator", "services.orchestrator", env, healthz_probe(host, ports["orchestrator"]), 60
-        ),
+        _service("orchestrator", "services.orchestrator", env, healthz_probe(host, ports["orchestrator"]), 60),
         # Starting local Ray takes a few seconds on its own.
         _service("executor", "services.executor", env, healthz_probe(host, ports["executor"]), 120),
     ]

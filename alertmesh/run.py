@@ -41,9 +41,7 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
     try:
         if mesh.servers:
             await supervisor.start_stage(mesh.servers)
-        await kafka_tools.ensure_topics(
-            kafka_settings(mesh), TopicSettings().all(), settings.topic_partitions
-        )
+        await kafka_tools.ensure_topics(kafka_settings(mesh), TopicSettings().all(), settings.topic_partitions)
         await supervisor.start_stage(mesh.services)
         for line in mesh.describe():
             log.info(line)
@@ -76,9 +74,7 @@ async def demo(settings: MeshSettings, alert: bytes, timeout_s: float) -> int:
         await kafka_tools.publish(kafka, topics.raw, alert, headers={"content-type": "application/json"})
         log.info("published the demo alert to %s; waiting for its result", topics.raw)
         try:
-            async for value in kafka_tools.read(
-                kafka, topics.results, follow=True, start=before, timeout_s=timeout_s
-            ):
+            async for value in kafka_tools.read(kafka, topics.results, follow=True, start=before, timeout_s=timeout_s):
                 result = WorkflowResult.from_json(value)
                 log.info("result after %.0f ms:", (time.monotonic() - sent) * 1000)
                 print(orjson.dumps(result.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())

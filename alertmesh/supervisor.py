@@ -77,9 +77,7 @@ class Child:
         deadline = time.monotonic() + self.part.ready_timeout_s
         while not await self._probe():
             if self._process is not None and self._process.returncode is not None and self.restarts == 0:
-                raise StartupError(
-                    f"{self.part.name} exited with code {self._process.returncode} while starting"
-                )
+                raise StartupError(f"{self.part.name} exited with code {self._process.returncode} while starting")
             if time.monotonic() > deadline:
                 raise StartupError(f"{self.part.name} not ready after {self.part.ready_timeout_s:.0f}s")
             await asyncio.sleep(0.1)
@@ -129,9 +127,7 @@ class Child:
             if time.monotonic() - started > STABLE_AFTER_S:
                 delay = FIRST_RESTART_DELAY_S
             self.restarts += 1
-            log.warning(
-                "%s exited with code %s; restart #%d in %.1fs", self.part.name, code, self.restarts, delay
-            )
+            log.warning("%s exited with code %s; restart #%d in %.1fs", self.part.name, code, self.restarts, delay)
             await self._kill_group(signal.SIGKILL)  # leftovers of the crashed child (e.g. Ray workers)
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RESTART_DELAY_S)

@@ -1,0 +1,56 @@
+"""One whole mesh (``alertmesh up``: embedded broker, Temporal with SQLite state, all four services, local Ray)
+started once for the end-to-end tests, on free ports so it never collides with a mesh a developer is running."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+from temporalio.client import Client
+
+from alertmesh.embedded import free_port
+from services.shared.kafka import KafkaSettings
+from services.shared.temporal import TemporalSettings
+from services.shared.topics import TopicSettings
+from tests.e2e.mesh_process import MeshProcess
+
+READY_TIMEOUT_S = 240
+
+
+@dataclass(frozen=True)
+class Mesh:
+    process: MeshProcess
+    kafka: KafkaSettings
+    temporal_address: str
+    webhook_url: str
+    topics: TopicSettings
+
+
+def mesh_ports() -> dict[str, str]:
+    names = ("--kafka-port", "--temporal-port", "--temporal-ui-port", "--webhook-port")
+    return {name: str(free_port()) for name in names}
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    state = tmp_path_factory.mktemp("mesh")
+    ports = mesh_ports()
+    args = ["up", "--state-dir", str(state), *[x for pair in ports.items() for x in pair]]
+    process = MeshProcess(args, env={}, log=state / "up.log").start()
+    try:
+        process.wait_for(r"alertmesh\s+\| ready in", timeout=READY_TIMEOUT_S)
+        yield Mesh(
+            process=process,
+            kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{ports['--kafka-port']}"),
+            temporal_address=f"127.0.0.1:{ports['--temporal-port']}",
+            webhook_url=f"http://127.0.0.1:{ports['--webhook-port']}",
+            topics=TopicSettings(),
+        )
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(mesh: Mesh) -> AsyncIterator[Client]:
+    yield await TemporalSettings(address=mesh.temporal_address).connect()

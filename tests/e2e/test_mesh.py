@@ -1,0 +1,133 @@
+"""The whole mesh through the real servers: Tansu (Kafka protocol), Temporal dev server, Ray, four services."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import signal
+import time
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from alertmesh import kafka_tools
+from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
+from tests.e2e.conftest import Mesh
+from tests.e2e.kafka_reading import committed, next_event
+from tests.e2e.mesh_process import REPO
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = (REPO / "samples" / "alertmanager-v4-firing.json").read_bytes()
+
+
+def variant(fingerprint: str, description: str | None = None) -> bytes:
+    """The Alertmanager sample as another alert: its own fingerprint, so its own idempotency key."""
+    body = json.loads(SAMPLE)
+    alert = copy.deepcopy(body["alerts"][0])
+    alert["fingerprint"] = fingerprint
+    if description is not None:
+        alert["annotations"]["description"] = description
+    body["alerts"] = [alert]
+    return json.dumps(body).encode()
+
+
+async def offsets(mesh: Mesh, topic: str) -> dict[int, int]:
+    return await kafka_tools.end_offsets(mesh.kafka, topic)
+
+
+async def trigger_and_result(mesh: Mesh, raw: bytes, fingerprint: str) -> tuple[WorkflowTrigger, WorkflowResult]:
+    """Publish ``raw`` to the raw topic and wait for its trigger, then for the result that trigger caused."""
+    triggers_from, results_from = await offsets(mesh, mesh.topics.triggers), await offsets(mesh, mesh.topics.results)
+    await kafka_tools.publish(mesh.kafka, mesh.topics.raw, raw)
+    trigger = await next_event(
+        mesh.kafka, mesh.topics.triggers, WorkflowTrigger, triggers_from,
+        lambda t: t.data.alert.fingerprint == fingerprint,
+    )  # fmt: skip
+    result = await next_event(
+        mesh.kafka, mesh.topics.results, WorkflowResult, results_from,
+        lambda r: r.data.workflow_id == trigger.data.idempotency_key, timeout_s=90,
+    )  # fmt: skip
+    return trigger, result
+
+
+async def test_demo_alert_becomes_a_completed_result(mesh: Mesh) -> None:
+    trigger, result = await trigger_and_result(mesh, SAMPLE, "1a30ba71cca2921f")
+
+    assert trigger.data.workflow == "triage"
+    assert result.data.status == "completed", result.data
+    assert "https://server.example.org" in json.dumps(result.data.returns)
+    # The correlation id is the alert event's id, carried from ingest through the trigger to the result.
+    assert trigger.correlationid == trigger.causationid
+    assert result.correlationid == trigger.correlationid
+    assert result.causationid == trigger.id
+    assert [a.status for a in result.data.actions] == ["succeeded"] * len(result.data.actions)
+
+
+async def test_unparseable_payload_is_dead_lettered_and_the_next_alert_flows(mesh: Mesh) -> None:
+    poison = b'{"receiver": "oops", not json at all'
+    dlq_from = await offsets(mesh, mesh.topics.dlq)
+    await kafka_tools.publish(mesh.kafka, mesh.topics.raw, poison, key=b"poison")
+
+    dead = await next_event(mesh.kafka, mesh.topics.dlq, DeadLetter, dlq_from, lambda d: d.data.original == poison)
+    assert dead.data.stage == "ingest.parse"
+    assert dead.data.reason
+    assert dead.data.original_topic == mesh.topics.raw
+
+    _, result = await trigger_and_result(mesh, variant("after-poison"), "after-poison")
+    assert result.data.status == "completed"
+
+
+async def test_a_redelivered_trigger_starts_no_second_workflow(mesh: Mesh, temporal_client: Client) -> None:
+    trigger, first = await trigger_and_result(mesh, variant("twice"), "twice")
+    key = trigger.data.idempotency_key
+
+    # Deliver the very same trigger twice more, after the first run already completed.
+    for _ in range(2):
+        await kafka_tools.publish(
+            mesh.kafka, mesh.topics.triggers, trigger.to_json(), key=key.encode(), headers=trigger.kafka_headers()
+        )
+    ends = await offsets(mesh, mesh.topics.triggers)
+    deadline = time.monotonic() + 60
+    while await committed(mesh.kafka, "alertmesh-orchestrator", mesh.topics.triggers) != ends:
+        assert time.monotonic() < deadline, "orchestrator did not commit the redelivered triggers"
+        await asyncio.sleep(0.2)
+
+    runs = [w async for w in temporal_client.list_workflows(f'WorkflowId="{key}"')]
+    assert len(runs) == 1
+    assert runs[0].run_id == first.data.run_id
+
+
+async def test_webhook_alert_flows_to_a_result(mesh: Mesh) -> None:
+    triggers_from, results_from = await offsets(mesh, mesh.topics.triggers), await offsets(mesh, mesh.topics.results)
+    async with httpx.AsyncClient(base_url=mesh.webhook_url) as http:
+        answer = await http.post(
+            "/v1/alerts/prometheus", content=variant("via-webhook"), headers={"content-type": "application/json"}
+        )
+        assert answer.status_code == 202, answer.text
+        rejected = await http.post("/v1/alerts/prometheus", content=b"<xml/>", headers={"content-type": "text/xml"})
+        assert rejected.status_code == 400
+
+    trigger = await next_event(
+        mesh.kafka, mesh.topics.triggers, WorkflowTrigger, triggers_from,
+        lambda t: t.data.alert.fingerprint == "via-webhook",
+    )  # fmt: skip
+    assert trigger.data.alert.source == "prometheus"
+    result = await next_event(
+        mesh.kafka, mesh.topics.results, WorkflowResult, results_from,
+        lambda r: r.data.workflow_id == trigger.data.idempotency_key, timeout_s=90,
+    )  # fmt: skip
+    assert result.data.status == "completed"
+
+
+async def test_a_crashed_service_is_restarted_and_the_mesh_keeps_working(mesh: Mesh) -> None:
+    seen = len(mesh.process.lines)
+    os.kill(mesh.process.pids()["ingest"], signal.SIGKILL)
+
+    mesh.process.wait_for(r"ingest exited with code -9; restart #\d+ in", timeout=30, after=seen)
+    mesh.process.wait_for(r"started ingest \(pid \d+\)", timeout=30, after=seen)
+    _, result = await trigger_and_result(mesh, variant("after-crash"), "after-crash")
+    assert result.data.status == "completed"
