@@ -17,6 +17,10 @@ class ExecutorSettings(BaseSettings):
     ray_num_cpus: int | None = Field(None, ge=1)
     # Actions running at once in this worker (bounds in-flight Ray tasks).
     max_concurrent_actions: int = Field(64, ge=1)
+    # Forward Ray workers' stdout/stderr (actions' prints and logs) to this process's output.
+    ray_log_to_driver: bool = True
+    # On SIGTERM, seconds running actions get to finish before they are cancelled (Temporal retries them).
+    graceful_shutdown_seconds: float = Field(10.0, ge=0)
     health_host: str = "127.0.0.1"
     health_port: int = Field(8083, ge=0, le=65535)
     log_level: str = "INFO"

@@ -1,0 +1,69 @@
+"""``python -m services.executor``: start Ray, then a Temporal worker running actions until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+import ray
+
+from services.executor.config import ExecutorSettings
+from services.executor.health import health_probe
+from services.executor.worker import build_worker
+from services.shared import logs
+from services.shared.health import HealthServer
+
+log = logging.getLogger("services.executor")
+
+
+def start_ray(settings: ExecutorSettings) -> None:
+    """Join the Ray cluster at RAY_ADDRESS, or start a local one (usage stats off: no internet here)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(
+        address=settings.ray_address or None,
+        num_cpus=None if settings.ray_address else settings.ray_num_cpus,
+        include_dashboard=False,
+        log_to_driver=settings.ray_log_to_driver,
+    )
+
+
+async def serve(settings: ExecutorSettings) -> None:
+    """Run the worker and health endpoint until a stop signal; then stop the worker (Ray is the caller's)."""
+    client = await settings.temporal.connect()
+    worker = build_worker(client, settings)
+    health = HealthServer(settings.health_host, settings.health_port, health_probe(client))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await health.start()
+    run, stopped = asyncio.create_task(worker.run()), asyncio.create_task(stop.wait())
+    log.info("executor polling %r on %s", settings.temporal.action_task_queue, settings.temporal.address)
+    try:
+        # Also wake if the worker dies on its own (Temporal gone for good), so the process exits non-zero.
+        await asyncio.wait([run, stopped], return_when=asyncio.FIRST_COMPLETED)
+        if run.done():
+            await run
+    finally:
+        stopped.cancel()
+        await health.stop()
+        if not run.done():
+            await worker.shutdown()
+            await run
+        log.info("executor stopped")
+
+
+def main() -> None:
+    settings = ExecutorSettings()
+    logs.configure("executor", settings.log_level)
+    start_ray(settings)
+    try:
+        asyncio.run(serve(settings))
+    finally:
+        ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()

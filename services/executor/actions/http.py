@@ -1,0 +1,113 @@
+"""``core.http_request``: one HTTP call with httpx, returning status, headers and the (parsed) body."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.executor.actions.registry import action
+
+#: Largest body read by default: results travel through Temporal, whose payloads are capped at 2 MB.
+DEFAULT_MAX_BYTES = 1024 * 1024
+
+
+class ResponseTooLarge(Exception):
+    """The response body is larger than the ``max_bytes`` the caller allowed."""
+
+
+class RequestTimeout(Exception):
+    """The request did not complete within ``timeout`` seconds."""
+
+
+class HttpRequestArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    url: str = Field(pattern=r"(?i)^https?://")
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, str | int | float | bool | list[str | int | float | bool]] = Field(default_factory=dict)
+    # ``json`` is the name users write; the attribute avoids shadowing BaseModel.json.
+    json_body: Any = Field(None, alias="json")
+    content: str | None = None
+    #: Total seconds for the whole call (connect, send, receive).
+    timeout: float = Field(10.0, gt=0, le=300)
+    verify_ssl: bool = True
+    follow_redirects: bool = False
+    #: A 4xx/5xx answer fails the action (HTTPStatusError) unless this is false.
+    raise_for_status: bool = True
+    max_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, le=10 * 1024 * 1024)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upper_method(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("method"), str):
+            return {**data, "method": data["method"].upper()}
+        return data
+
+    @model_validator(mode="after")
+    def _one_body(self) -> HttpRequestArgs:
+        if self.json_body is not None and self.content is not None:
+            raise ValueError("give either json or content, not both")
+        return self
+
+
+def _decode(response: httpx.Response, body: bytes) -> Any:
+    """Parsed JSON when the response says it is JSON, else text (also when 'JSON' does not parse)."""
+    text = body.decode(response.encoding or "utf-8", errors="replace")
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ResponseTooLarge(f"{response.request.method} {response.request.url}: body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _call(args: HttpRequestArgs) -> dict[str, Any]:
+    async with (
+        httpx.AsyncClient(
+            timeout=args.timeout, verify=args.verify_ssl, follow_redirects=args.follow_redirects
+        ) as client,
+        client.stream(
+            args.method,
+            # Merged here: httpx's own ``params=`` replaces a query already in the URL instead of adding to it.
+            httpx.URL(args.url).copy_merge_params(args.params),
+            headers=args.headers,
+            json=args.json_body,
+            content=args.content,
+        ) as response,
+    ):
+        body = await _read_bounded(response, args.max_bytes)
+        if args.raise_for_status and response.is_error:
+            response.raise_for_status()
+        return {
+            "status_code": response.status_code,
+            "headers": dict(response.headers),
+            "data": _decode(response, body),
+        }
+
+
+@action("core.http_request")
+async def http_request(args: HttpRequestArgs) -> dict[str, Any]:
+    """Make the request; return ``{status_code, headers, data}``. Fails on timeout, oversize body, 4xx/5xx."""
+    try:
+        # httpx's timeout bounds each phase; this bounds the whole call, as users read "timeout".
+        async with asyncio.timeout(args.timeout):
+            return await _call(args)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise RequestTimeout(f"{args.method} {args.url} timed out after {args.timeout:g} s") from exc

@@ -1,0 +1,46 @@
+"""Run actions as Ray tasks from async code, with a bound on how many are in flight.
+
+The task returns an Outcome for anything the action itself does (see ``outcome``); what can still raise out
+of ``await ref`` is Ray's own trouble (worker crashed, node or object lost, task cancelled), and that
+propagates so Temporal retries the activity per the policy set where the workflow calls it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import ray
+
+from services.executor.outcome import Outcome, run_captured
+
+
+# Retries are Temporal's job, not Ray's: the workflow author sets the policy at the call site and every
+# attempt is recorded in the workflow history (and reported as ActionReport.attempts). So no retries of
+# application exceptions (the task captures those anyway) and no silent re-execution after a worker crash
+# (max_retries=0): a crash surfaces as a RayError, fails the activity attempt, and Temporal schedules the
+# next attempt visibly.
+@ray.remote(max_retries=0, retry_exceptions=False)
+def run_action_task(name: str, raw_args: dict[str, Any]) -> Outcome:
+    """Ray task: run one registered action on whichever node Ray picks, capturing its errors."""
+    return run_captured(name, raw_args)
+
+
+class RayRunner:
+    """Submits actions to Ray (which must be initialized) with at most ``max_in_flight`` running at once."""
+
+    def __init__(self, max_in_flight: int) -> None:
+        self._slots = asyncio.Semaphore(max_in_flight)
+
+    async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome:
+        """Run the action; return its Outcome. Raises ray.exceptions.RayError on infrastructure failure."""
+        async with self._slots:
+            ref = run_action_task.remote(name, dict(raw_args))
+            try:
+                outcome: Outcome = await ref
+            except asyncio.CancelledError:
+                # The activity was cancelled (timeout, workflow cancelled, shutdown): stop the Ray task too.
+                ray.cancel(ref)
+                raise
+            return outcome

@@ -1,0 +1,80 @@
+"""``core.text.extract_urls`` on the real sample alerts and on tricky text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.executor.actions.text import ExtractUrlsArgs, extract_urls, find_urls
+
+SAMPLES = Path(__file__).resolve().parents[3] / "samples"
+
+
+def sample(name: str) -> Any:
+    return json.loads((SAMPLES / name).read_text())
+
+
+def test_alertmanager_sample() -> None:
+    assert extract_urls(ExtractUrlsArgs(texts=sample("alertmanager-v4-firing.json"))) == [
+        "https://server.example.org",
+        "http://prometheus.example.org:9090/graph?g0.expr=probe_success+%3D%3D+0&g0.tab=1",
+        "http://alertmanager.example.org:9093",
+    ]
+
+
+def test_grafana_sample_keeps_decoded_ampersand() -> None:
+    assert extract_urls(ExtractUrlsArgs(texts=sample("grafana-v1-firing.json"))) == [
+        "https://myrunbook.com/runbook/1234",
+        "https://play.grafana.org/alerting/1afz29v7z/edit",
+        "https://play.grafana.org/alerting/silence/new?alertmanager=grafana&matcher=alertname%3DHigh+memory+usage",
+        "https://play.grafana.org/",
+    ]
+
+
+def test_cloudevent_sample_scans_lists() -> None:
+    assert extract_urls(ExtractUrlsArgs(texts=sample("cloudevents-structured.json"))) == [
+        "http://evil.example.com/payload.ps1"
+    ]
+
+
+def test_raw_json_text_with_escapes_gives_the_same_urls() -> None:
+    raw = (SAMPLES / "grafana-v1-firing.json").read_text()
+    assert "\\u0026" in raw
+    assert extract_urls(ExtractUrlsArgs(texts=raw)) == extract_urls(
+        ExtractUrlsArgs(texts=sample("grafana-v1-firing.json"))
+    )
+    assert find_urls('"u": "https:\\/\\/a.example\\/x?y=1\\u0026z=2"') == ["https://a.example/x?y=1&z=2"]
+
+
+def test_unique_false_keeps_repeats_in_order() -> None:
+    texts = sample("alertmanager-v4-firing.json")
+    urls = extract_urls(ExtractUrlsArgs(texts=texts, unique=False))
+    assert urls[:2] == ["https://server.example.org", "https://server.example.org"]
+
+
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        (
+            "Down: https://a.example/x. Retry at https://b.example/y, now",
+            ["https://a.example/x", "https://b.example/y"],
+        ),
+        ("(see https://a.example/p)", ["https://a.example/p"]),
+        ("https://en.wikipedia.org/wiki/Foo_(bar).", ["https://en.wikipedia.org/wiki/Foo_(bar)"]),
+        ("quoted 'https://a.example/q' and \"http://b.example/r\";", ["https://a.example/q", "http://b.example/r"]),
+        ("[link](https://a.example/md)]", ["https://a.example/md"]),
+        ("<https://a.example/angle>", ["https://a.example/angle"]),
+        ("HTTPS://A.EXAMPLE:8443/UP", ["HTTPS://A.EXAMPLE:8443/UP"]),
+        ("ftp://no.example and mailto:x@y and https:// alone", []),
+    ],
+)
+def test_find_urls_trims_punctuation(text: str, urls: list[str]) -> None:
+    assert find_urls(text) == urls
+
+
+def test_non_strings_and_dict_keys_are_ignored() -> None:
+    texts = {"https://key.example": [1, None, True, {"deep": ["see https://deep.example/a"]}]}
+    assert extract_urls(ExtractUrlsArgs(texts=texts)) == ["https://deep.example/a"]

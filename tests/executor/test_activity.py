@@ -1,0 +1,64 @@
+"""The ``run_action`` activity's report, in Temporal's ActivityEnvironment with an in-process runner.
+
+The Ray runner itself is exercised in ``test_ray_runner`` and ``test_worker`` (integration).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from ray.exceptions import WorkerCrashedError
+from temporalio.testing import ActivityEnvironment
+
+from schemas.actions import ActionError, ActionRequest
+from services.executor.activity import ActionActivities
+from services.executor.outcome import Outcome, run_captured
+
+
+class InProcessRunner:
+    """Runs the action in a thread of this process: the same capture as the Ray task, without Ray."""
+
+    async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome:
+        return await asyncio.to_thread(run_captured, name, raw_args)
+
+
+class CrashingRunner:
+    async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome:
+        raise WorkerCrashedError()
+
+
+def request(action: str, **args: Any) -> ActionRequest:
+    return ActionRequest(workflow_id="wf-1", ref="step", action=action, args=args, correlationid="alert-1")
+
+
+async def test_success_report() -> None:
+    activities = ActionActivities(InProcessRunner())
+    report = await ActivityEnvironment().run(activities.run_action, request("core.transform.reshape", value=[1]))
+    assert (report.ref, report.action, report.status, report.result, report.error) == (
+        "step",
+        "core.transform.reshape",
+        "succeeded",
+        [1],
+        None,
+    )
+    assert report.attempts == 1
+    assert report.started_at and report.finished_at and report.started_at <= report.finished_at
+    assert report.duration_ms is not None and report.duration_ms >= 0
+
+
+async def test_failed_action_is_a_failed_report_not_an_exception() -> None:
+    activities = ActionActivities(InProcessRunner())
+    report = await ActivityEnvironment().run(activities.run_action, request("core.unknown"))
+    assert report.status == "failed"
+    assert report.result is None
+    assert report.error is not None and report.error.type == "UnknownAction"
+    assert report.error == ActionError(type="UnknownAction", message=report.error.message)
+
+
+async def test_infrastructure_failure_raises_for_temporal_to_retry() -> None:
+    activities = ActionActivities(CrashingRunner())
+    with pytest.raises(WorkerCrashedError):
+        await ActivityEnvironment().run(activities.run_action, request("core.transform.reshape", value=1))

@@ -1,0 +1,99 @@
+"""``run_captured``: every way an action can go wrong becomes a failed Outcome with a type and a message."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from pydantic import BaseModel
+
+from services.executor.actions import action
+from services.executor.outcome import Outcome, run_captured
+
+
+class Numbers(BaseModel):
+    a: int
+    b: int
+
+
+class Point(BaseModel):
+    x: float
+    y: float
+
+
+@action("tests.outcome.divide")
+def divide(args: Numbers) -> float:
+    return args.a / args.b
+
+
+@action("tests.outcome.add_later")
+async def add_later(args: Numbers) -> int:
+    await asyncio.sleep(0)
+    return args.a + args.b
+
+
+@action("tests.outcome.pair")
+def pair(args: Numbers) -> tuple[int, int]:
+    return (args.a, args.b)
+
+
+@action("tests.outcome.point")
+def point(args: Numbers) -> Point:
+    return Point(x=args.a, y=args.b)
+
+
+@action("tests.outcome.a_set")
+def a_set(args: Numbers) -> set[int]:
+    return {args.a}
+
+
+@action("tests.outcome.nan")
+def nan(args: Numbers) -> float:
+    return math.nan
+
+
+def test_sync_action_succeeds() -> None:
+    assert run_captured("tests.outcome.divide", {"a": 6, "b": 3}) == Outcome(ok=True, value=2.0)
+
+
+def test_async_action_runs_in_its_own_loop() -> None:
+    assert run_captured("tests.outcome.add_later", {"a": 1, "b": 2}) == Outcome(ok=True, value=3)
+
+
+def test_action_exception_is_captured() -> None:
+    outcome = run_captured("tests.outcome.divide", {"a": 1, "b": 0})
+    assert outcome == Outcome(ok=False, error_type="ZeroDivisionError", error_message="division by zero")
+
+
+def test_unknown_action() -> None:
+    outcome = run_captured("core.does_not_exist", {})
+    assert (outcome.ok, outcome.error_type) == (False, "UnknownAction")
+    assert "no action named 'core.does_not_exist'" in (outcome.error_message or "")
+
+
+def test_bad_args() -> None:
+    outcome = run_captured("tests.outcome.divide", {"a": "six"})
+    assert (outcome.ok, outcome.error_type) == (False, "InvalidArguments")
+    assert outcome.error_message == (
+        "invalid arguments for tests.outcome.divide: a: Input should be a valid integer, "
+        "unable to parse string as an integer; b: Field required"
+    )
+
+
+def test_results_become_what_json_carries() -> None:
+    assert run_captured("tests.outcome.pair", {"a": 1, "b": 2}).value == [1, 2]
+    assert run_captured("tests.outcome.point", {"a": 1, "b": 2}).value == {"x": 1.0, "y": 2.0}
+
+
+def test_non_serializable_result_fails_clearly() -> None:
+    outcome = run_captured("tests.outcome.a_set", {"a": 1, "b": 2})
+    assert (outcome.ok, outcome.error_type) == (False, "NonSerializableResult")
+    assert outcome.error_message == (
+        "result of tests.outcome.a_set is not JSON-serializable: Object of type set is not JSON serializable"
+    )
+    assert run_captured("tests.outcome.nan", {"a": 1, "b": 2}).error_type == "NonSerializableResult"
+
+
+def test_builtin_action_through_run_captured() -> None:
+    outcome = run_captured("core.text.extract_urls", {"texts": ["see https://a.example/x."]})
+    assert outcome == Outcome(ok=True, value=["https://a.example/x"])
