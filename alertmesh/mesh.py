@@ -113,7 +113,7 @@ def plan(settings: MeshSettings) -> MeshPlan:
         ui = f"http://{host}:{settings.temporal_ui_port}"
         db_file = settings.state_dir.resolve() / "temporal.db"
         command = temporal_command(host, settings.temporal_port, settings.temporal_ui_port, db_file)
-        servers.append(Part("temporal", command, temporal_probe(temporal), ready_timeout_s=90))
+        servers.append(Part("temporal", command, temporal_probe(temporal), ready_timeout_s=90, quiet_on_stop=True))
 
     ports = {name: _port_for(f"{name.upper()}_HEALTH_PORT") for name in ("ingest", "orchestrator", "executor")}
     env = {

@@ -44,6 +44,8 @@ class Part:
     ready: Probe
     env: dict[str, str] = field(default_factory=dict)
     ready_timeout_s: float = 60.0
+    # Drop the output the part prints while being stopped (Temporal logs its own graceful shutdown as errors).
+    quiet_on_stop: bool = False
 
 
 def _die_with_parent() -> None:
@@ -114,6 +116,8 @@ class Child:
     async def _relay(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
         async for line in process.stdout:
+            if self._stopping and self.part.quiet_on_stop:
+                continue
             self._output(self.part.name, line.decode(errors="replace").rstrip())
 
     async def _keep_running(self) -> None:
