@@ -1,0 +1,29 @@
+"""Fixtures for ingest tests: the real sample payloads as raw bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def sample(name: str) -> bytes:
+    """A file from samples/, byte for byte."""
+    return (SAMPLES / name).read_bytes()
+
+
+@pytest.fixture
+def alertmanager_bytes() -> bytes:
+    return sample("alertmanager-v4-firing.json")
+
+
+@pytest.fixture
+def cloudevent_bytes() -> bytes:
+    return sample("cloudevents-structured.json")
+
+
+@pytest.fixture
+def grafana_bytes() -> bytes:
+    return sample("grafana-v1-firing.json")

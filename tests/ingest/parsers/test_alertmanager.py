@@ -1,0 +1,73 @@
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from services.ingest.parsers import ParseError, parse_alerts
+
+
+def _group(**alert: object) -> bytes:
+    base: dict[str, object] = {"status": "firing", "labels": {"alertname": "DiskFull"}}
+    return orjson.dumps({"version": "4", "status": "firing", "alerts": [base | alert]})
+
+
+def test_sample_is_normalized(alertmanager_bytes: bytes) -> None:
+    [alert] = parse_alerts(alertmanager_bytes, {})
+    assert alert.source == "alertmanager"
+    assert alert.format == "alertmanager.v4"
+    assert alert.status == "firing"
+    assert alert.name == "ProbeFailure"
+    assert alert.severity == "critical"
+    assert alert.summary == "BlackBox Probe Failure"
+    assert alert.description == "https://server.example.org has been down for 5m"
+    assert alert.fingerprint == "1a30ba71cca2921f"
+    assert alert.starts_at == datetime(2023, 2, 6, 13, 8, 45, 828000, UTC)
+    assert alert.ends_at is None
+    assert alert.generator_url is not None and alert.generator_url.startswith("http://prometheus.example.org")
+    assert alert.external_url == "http://alertmanager.example.org:9093"
+    assert alert.labels["instance"] == "https://server.example.org"
+    assert alert.payload == orjson.loads(alertmanager_bytes)["alerts"][0]
+
+
+def test_one_alert_per_element() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "alerts": [
+                {"status": "firing", "labels": {"alertname": "A", "severity": "warning"}},
+                {"status": "resolved", "labels": {"alertname": "B", "severity": "error"}},
+            ],
+        }
+    )
+    first, second = parse_alerts(body, {})
+    assert (first.name, first.status, first.severity) == ("A", "firing", "medium")
+    assert (second.name, second.status, second.severity) == ("B", "resolved", "high")
+
+
+def test_missing_fingerprint_is_computed_from_labels() -> None:
+    [one] = parse_alerts(_group(labels={"alertname": "X", "job": "j"}), {})
+    [same] = parse_alerts(_group(labels={"job": "j", "alertname": "X"}), {})
+    [other] = parse_alerts(_group(labels={"alertname": "X", "job": "k"}), {})
+    assert one.fingerprint == same.fingerprint != other.fingerprint
+
+
+def test_group_status_is_used_when_alert_has_none() -> None:
+    body = orjson.dumps({"version": "4", "status": "resolved", "alerts": [{"labels": {"alertname": "A"}}]})
+    assert parse_alerts(body, {})[0].status == "resolved"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (orjson.dumps({"version": "4", "alerts": []}), "'alerts' must be a non-empty list"),
+        (orjson.dumps({"version": "4", "alerts": ["x"]}), r"alerts\[0\] must be an object"),
+        (_group(labels={"job": "x"}), r"alerts\[0\]\.labels\.alertname is required"),
+        (_group(labels={"alertname": "A", "n": 1}), "not a string: n"),
+        (_group(startsAt="not-a-time"), r"alerts\[0\]\.startsAt: invalid timestamp 'not-a-time'"),
+        (_group(status="pending"), "status must be 'firing' or 'resolved'"),
+    ],
+)
+def test_invalid_groups_give_precise_reasons(body: bytes, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_alerts(body, {})

@@ -1,0 +1,36 @@
+import pytest
+
+from services.ingest.parsers import PARSERS, ParseError, parse_alerts
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "not JSON: the message body is empty"),
+        (b"{not json", "not JSON"),
+        (b"\xff\xfe{}", r"not valid UTF-8 \(byte 0xff at position 0\)"),
+        (b"[1, 2]", "not a JSON object: got a JSON list"),
+        (b'"text"', "not a JSON object: got a JSON str"),
+        (b'{"hello": "world"}', r"unsupported payload: .*top-level keys: hello"),
+    ],
+)
+def test_unusable_bodies_give_precise_reasons(body: bytes, reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_alerts(body, {})
+
+
+def test_grafana_is_not_misread_as_alertmanager(grafana_bytes: bytes) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_alerts(grafana_bytes, {})
+    assert caught.value.reason.startswith("unsupported payload: Alertmanager-style webhook with version '1'")
+    assert "alertmanager.v4" in caught.value.reason
+
+
+def test_source_header_overrides_parser_source(alertmanager_bytes: bytes) -> None:
+    [alert] = parse_alerts(alertmanager_bytes, {"alertmesh-source": "prom-eu"})
+    assert alert.source == "prom-eu"
+
+
+def test_registry_lists_each_format_once() -> None:
+    formats = [parser.format for parser in PARSERS]
+    assert sorted(formats) == sorted(set(formats)) == ["alertmanager.v4", "cloudevents"]

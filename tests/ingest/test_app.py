@@ -1,0 +1,95 @@
+"""The consumer app against FastStream's in-memory TestKafkaBroker."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+
+from schemas import DeadLetter, WorkflowTrigger
+from services.ingest.app import build_app
+from services.ingest.config import IngestSettings
+from services.ingest.routing import RoutingFileError
+from services.shared.topics import TopicSettings
+
+REPO = Path(__file__).resolve().parents[2]
+TOPICS = TopicSettings(raw="t.raw", triggers="t.triggers", dlq="t.dlq")
+
+
+class Captured:
+    def __init__(self) -> None:
+        self.triggers: list[tuple[bytes, WorkflowTrigger]] = []
+        self.dead_letters: list[tuple[bytes, DeadLetter]] = []
+
+
+@pytest.fixture
+async def running() -> AsyncIterator[tuple[KafkaBroker, Captured]]:
+    _, broker = build_app(IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS))
+    captured = Captured()
+
+    @broker.subscriber(TOPICS.triggers)
+    async def on_trigger(message: KafkaMessage) -> None:
+        captured.triggers.append((message.raw_message.key, WorkflowTrigger.from_json(message.body)))  # type: ignore[union-attr]
+
+    @broker.subscriber(TOPICS.dlq)
+    async def on_dead_letter(message: KafkaMessage) -> None:
+        captured.dead_letters.append((message.raw_message.key, DeadLetter.from_json(message.body)))  # type: ignore[union-attr]
+
+    async with TestKafkaBroker(broker) as test_broker:
+        yield test_broker, captured
+
+
+async def test_alert_is_published_as_trigger_keyed_by_idempotency_key(
+    running: tuple[KafkaBroker, Captured], alertmanager_bytes: bytes
+) -> None:
+    broker, captured = running
+    await broker.publish(alertmanager_bytes, TOPICS.raw, headers={"content-type": "application/json"})
+    [(key, trigger)] = captured.triggers
+    assert key == b"triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z"
+    assert trigger.data.idempotency_key == key.decode()
+    assert trigger.data.route == "critical"
+    assert captured.dead_letters == []
+
+
+async def test_garbage_goes_to_dead_letters_and_the_next_alert_still_flows(
+    running: tuple[KafkaBroker, Captured], cloudevent_bytes: bytes
+) -> None:
+    broker, captured = running
+    await broker.publish(b"{garbage", TOPICS.raw, key=b"poison", headers={"content-type": "application/json"})
+    await broker.publish(cloudevent_bytes, TOPICS.raw, headers={"alertmesh-source": "edr"})
+    [(key, letter)] = captured.dead_letters
+    assert key == b"poison"
+    assert letter.data.stage == "ingest.parse"
+    assert letter.data.original == b"{garbage"
+    [(_, trigger)] = captured.triggers
+    assert trigger.data.alert.source == "edr"
+    assert trigger.data.route == "catch-all"
+
+
+async def test_grafana_is_dead_lettered_as_unsupported(
+    running: tuple[KafkaBroker, Captured], grafana_bytes: bytes
+) -> None:
+    broker, captured = running
+    await broker.publish(grafana_bytes, TOPICS.raw)
+    [(_, letter)] = captured.dead_letters
+    assert letter.data.reason.startswith("unsupported payload:")
+    assert letter.data.original == grafana_bytes
+
+
+def test_bad_routing_file_fails_start_up(tmp_path: Path) -> None:
+    bad = tmp_path / "routing.yaml"
+    bad.write_text("routes: [{name: r}]\n")
+    with pytest.raises(RoutingFileError, match=str(bad)):
+        build_app(IngestSettings(routing_file=bad, topics=TOPICS))
+
+
+def test_subscriber_commits_only_after_the_handler() -> None:
+    _, broker = build_app(IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS, group_id="g-1"))
+    [subscriber] = broker.subscribers
+    assert subscriber.ack_policy is AckPolicy.NACK_ON_ERROR
+    options = subscriber._connection_args  # what the aiokafka consumer is built with
+    assert options["enable_auto_commit"] is False
+    assert options["auto_offset_reset"] == "earliest"
+    assert subscriber.group_id == "g-1"

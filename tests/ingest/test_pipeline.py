@@ -1,0 +1,89 @@
+from datetime import UTC, datetime
+
+import orjson
+
+from schemas import DeadLetter, WorkflowTrigger
+from services.ingest.keys import alert_event_id
+from services.ingest.pipeline import EVENT_SOURCE, RawRecord, process
+from services.ingest.routing import RoutingTable
+
+AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+ROUTING = RoutingTable.model_validate(
+    {
+        "routes": [
+            {"name": "crit", "match": {"severity": "critical"}, "workflow": "triage", "inputs": {"team": "on-call"}},
+            {"name": "probes", "match": {"labels.job": "http_checks"}, "workflow": "enrich"},
+        ]
+    }
+)
+
+
+def _record(value: bytes, headers: dict[str, str] | None = None) -> RawRecord:
+    return RawRecord(
+        value=value, headers=headers or {}, topic="alerts.raw", received_at=AT, partition=2, offset=7, key=b"k"
+    )
+
+
+def test_sample_becomes_one_trigger(alertmanager_bytes: bytes) -> None:
+    outcome = process(_record(alertmanager_bytes), ROUTING)
+    assert outcome.dead_letters == []
+    [trigger] = outcome.triggers
+    assert trigger.source == EVENT_SOURCE
+    assert trigger.subject == "triage"
+    assert trigger.time == AT
+    assert trigger.correlationid == trigger.causationid == alert_event_id(trigger.data.alert)
+    assert trigger.data.workflow == "triage"
+    assert trigger.data.route == "crit"
+    assert trigger.data.inputs == {"team": "on-call"}
+    assert trigger.data.idempotency_key == "triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z"
+    assert trigger.data.alert.name == "ProbeFailure"
+    assert WorkflowTrigger.from_json(trigger.to_json()) == trigger
+
+
+def test_redelivery_yields_byte_identical_triggers(alertmanager_bytes: bytes) -> None:
+    first = process(_record(alertmanager_bytes), ROUTING).triggers
+    again = process(_record(alertmanager_bytes), ROUTING).triggers
+    assert [t.to_json() for t in first] == [t.to_json() for t in again]
+
+
+def test_garbage_is_a_parse_dead_letter_with_the_original() -> None:
+    outcome = process(_record(b"\x00garbage", {"content-type": "text/plain"}), ROUTING)
+    assert outcome.triggers == []
+    [letter] = outcome.dead_letters
+    assert letter.data.stage == "ingest.parse"
+    assert letter.data.reason.startswith("not JSON")
+    assert letter.data.original == b"\x00garbage"
+    assert (letter.data.original_topic, letter.data.original_partition, letter.data.original_offset) == (
+        "alerts.raw", 2, 7,
+    )  # fmt: skip
+    assert letter.data.original_key == b"k"
+    assert letter.data.original_headers == {"content-type": "text/plain"}
+    assert DeadLetter.from_json(letter.to_json()) == letter
+
+
+def test_unrouted_alert_is_a_route_dead_letter_naming_it(cloudevent_bytes: bytes) -> None:
+    outcome = process(_record(cloudevent_bytes), ROUTING)
+    assert outcome.triggers == []
+    [letter] = outcome.dead_letters
+    assert letter.data.stage == "ingest.route"
+    assert "'Suspicious PowerShell download cradle'" in letter.data.reason
+    assert letter.data.original == cloudevent_bytes
+
+
+def test_group_routes_each_alert_on_its_own() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "alerts": [
+                {"status": "firing", "labels": {"alertname": "A", "severity": "critical"}, "fingerprint": "a"},
+                {"status": "firing", "labels": {"alertname": "B", "job": "http_checks"}, "fingerprint": "b"},
+                {"status": "firing", "labels": {"alertname": "C"}, "fingerprint": "c"},
+            ],
+        }
+    )
+    outcome = process(_record(body), ROUTING)
+    assert [(t.data.alert.name, t.data.workflow) for t in outcome.triggers] == [("A", "triage"), ("B", "enrich")]
+    assert outcome.triggers[0].correlationid != outcome.triggers[1].correlationid
+    [letter] = outcome.dead_letters
+    assert "'C'" in letter.data.reason
