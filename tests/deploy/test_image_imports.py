@@ -1,0 +1,63 @@
+"""Each service's entry module imports with only its own image's extras (the dev venv has them all).
+
+A fresh interpreter refuses the packages the service's image does not install, then imports what
+``python -m <module>`` would run. An ingest module importing temporalio would pass every other test and crash
+in its container; this catches it here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+REPO = Path(__file__).resolve().parents[2]
+
+BLOCKER = """
+import importlib, importlib.abc, sys
+FORBIDDEN = {forbidden!r}
+class NotInThisImage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in FORBIDDEN:
+            raise ModuleNotFoundError(f"{{name}} is not installed in this image (EXTRAS={extras})")
+        return None
+sys.meta_path.insert(0, NotInThisImage())
+importlib.import_module({module!r})
+"""
+
+
+def import_name(requirement: str) -> str:
+    return canonicalize_name(Requirement(requirement).name).replace("-", "_")
+
+
+def entry_module(module: str) -> str:
+    """What ``python -m module`` executes: the module itself, or a package's ``__main__``."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None, f"{module} does not exist"
+    return f"{module}.__main__" if spec.submodule_search_locations is not None else module
+
+
+def test_entry_module_imports_with_only_its_extras(
+    alertmesh_service: Any, services: dict[str, dict[str, Any]], pyproject: dict[str, Any]
+) -> None:
+    extras = services[alertmesh_service.name]["build"]["args"]["EXTRAS"]
+    optional = pyproject["project"]["optional-dependencies"]
+    provided = {import_name(line) for line in optional[extras]}
+    heavy = {import_name(line) for name in ("ingest", "orchestrator", "executor") for line in optional[name]}
+    forbidden = sorted(heavy - provided)
+    code = BLOCKER.format(forbidden=forbidden, extras=extras, module=entry_module(alertmesh_service.module))
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"RAY_USAGE_STATS_ENABLED": "0", "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
