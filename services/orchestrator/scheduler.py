@@ -9,7 +9,7 @@ edges, joins) change ``_decide`` and the runner, not the loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from schemas import ActionError, ActionReport
@@ -17,8 +17,8 @@ from services.orchestrator.dsl.model import ActionStatement, WorkflowDefinition
 from services.orchestrator.dsl.templates import TemplateContext
 
 ActionTask = asyncio.Task[ActionReport]
-RunAction = Callable[[ActionStatement, TemplateContext], Awaitable[ActionReport]]
-WaitFirst = Callable[[list[ActionTask]], Awaitable[Sequence[ActionTask]]]
+RunAction = Callable[[ActionStatement, TemplateContext], Coroutine[Any, Any, ActionReport]]
+WaitFirst = Callable[[list[ActionTask]], Coroutine[Any, Any, Sequence[ActionTask]]]
 
 
 class DagScheduler:
@@ -61,7 +61,7 @@ class DagScheduler:
                     progressed = True
                     continue
                 context = TemplateContext(trigger=trigger, results=self._results())
-                task = asyncio.create_task(self._run_action(action, context))
+                task: ActionTask = asyncio.create_task(self._run_action(action, context))
                 self._running[task] = action.ref
                 running.add(action.ref)
 

@@ -101,7 +101,7 @@ class DSLWorkflow:
             correlationid=self._run.trigger.correlationid,
         )
         try:
-            return await workflow.execute_activity(
+            report: ActionReport = await workflow.execute_activity(
                 RUN_ACTION,
                 request,
                 task_queue=self._run.action_task_queue,
@@ -109,6 +109,7 @@ class DSLWorkflow:
                 start_to_close_timeout=timedelta(seconds=action.options.timeout_seconds),
                 retry_policy=action_retry_policy(action),
             )
+            return report
         except ActivityError as error:
             cause = error.cause
             kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__

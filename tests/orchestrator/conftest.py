@@ -1,0 +1,111 @@
+"""Fixtures for orchestrator integration tests: a whole orchestrator on the real broker and Temporal server,
+with unique topics, consumer group and task queues per test, and the fake executor on the action queue."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from alertmesh.kafka_tools import ensure_topics
+from schemas import CloudEvent, WorkflowTrigger
+from services.orchestrator.config import OrchestratorSettings
+from services.orchestrator.dsl.loader import load_workflows
+from services.orchestrator.service import Orchestrator, connect_temporal
+from services.shared.kafka import KafkaSettings
+from services.shared.temporal import TemporalSettings
+from services.shared.topics import TopicSettings
+from tests.conftest import REPO, TemporalServer
+from tests.orchestrator.factories import definition
+from tests.orchestrator.fake_executor import fake_executor_worker
+
+#: Extra workflow for failure tests: ``boom`` fails, ``after`` depends on it, ``other`` is independent.
+FAILING = definition(
+    [
+        {"ref": "boom", "action": "test.fail", "args": {"message": "${{ TRIGGER.alert.name }} exploded"}},
+        {
+            "ref": "after",
+            "action": "core.transform.reshape",
+            "depends_on": ["boom"],
+            "args": {"value": "${{ ACTIONS.boom.result }}"},
+        },
+        {"ref": "other", "action": "core.transform.reshape", "args": {"value": "${{ TRIGGER.inputs.team }}"}},
+    ],
+    name="failing",
+)
+
+
+def unique_settings(kafka_bootstrap: str, temporal_address: str) -> OrchestratorSettings:
+    tag = uuid.uuid4().hex[:8]
+    return OrchestratorSettings(
+        group_id=f"orch-{tag}",
+        workflows_dir=REPO / "workflows",
+        health_port=0,
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        topics=TopicSettings(raw=f"raw-{tag}", triggers=f"triggers-{tag}", results=f"results-{tag}", dlq=f"dlq-{tag}"),
+        temporal=TemporalSettings(
+            address=temporal_address, workflow_task_queue=f"wf-{tag}", action_task_queue=f"actions-{tag}"
+        ),
+    )
+
+
+@dataclass
+class Mesh:
+    """A running orchestrator plus helpers to feed triggers and read what comes out."""
+
+    settings: OrchestratorSettings
+    orchestrator: Orchestrator
+    producer: AIOKafkaProducer
+
+    async def send(self, value: bytes | WorkflowTrigger, key: bytes = b"k") -> None:
+        """Publish to the triggers topic's only partition, so messages are handled in send order."""
+        if isinstance(value, WorkflowTrigger):
+            key, value = value.data.idempotency_key.encode(), value.to_json()
+        await self.producer.send_and_wait(self.settings.topics.triggers, value, key=key, partition=0)
+
+    async def read(
+        self, topic: str, model: type[CloudEvent], count: int, timeout: float = 30
+    ) -> list[tuple[CloudEvent, dict[str, bytes]]]:
+        """The first ``count`` events on ``topic`` (from the beginning), with their headers."""
+        consumer = AIOKafkaConsumer(
+            topic, **self.settings.kafka.client_kwargs(), auto_offset_reset="earliest", enable_auto_commit=False
+        )
+        await consumer.start()
+        events: list[tuple[CloudEvent, dict[str, bytes]]] = []
+        try:
+            async with asyncio.timeout(timeout):
+                async for record in consumer:
+                    events.append((model.from_json(record.value), dict(record.headers)))
+                    if len(events) == count:
+                        return events
+        except TimeoutError:
+            raise AssertionError(f"only {len(events)} of {count} events on {topic} after {timeout}s") from None
+        finally:
+            await consumer.stop()
+        return events
+
+
+MeshFactory = Callable[[], Mesh]
+
+
+@pytest.fixture
+async def mesh(kafka_bootstrap: str, temporal_server: TemporalServer) -> AsyncIterator[Mesh]:
+    settings = unique_settings(kafka_bootstrap, temporal_server.address)
+    await ensure_topics(settings.kafka, settings.topics.all(), partitions=1)
+    client = await connect_temporal(settings)
+    definitions = {**load_workflows(settings.workflows_dir), "failing": FAILING}
+    producer = AIOKafkaProducer(**settings.kafka.client_kwargs(), acks="all")
+    await producer.start()
+    executor = fake_executor_worker(client, settings.temporal.action_task_queue)
+    executor_task = asyncio.create_task(executor.run())
+    try:
+        async with Orchestrator(settings, client, definitions) as orchestrator:
+            yield Mesh(settings, orchestrator, producer)
+    finally:
+        await executor.shutdown()
+        await executor_task
+        await producer.stop()

@@ -1,0 +1,99 @@
+"""Validation of workflow definitions at load time."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from tests.orchestrator.factories import definition
+
+
+def test_valid_definition_keeps_order_and_defaults() -> None:
+    d = definition(
+        [
+            {"ref": "a", "action": "core.transform.reshape", "args": {"value": 1}},
+            {
+                "ref": "b",
+                "action": "core.transform.reshape",
+                "depends_on": ["a"],
+                "args": {"value": "${{ ACTIONS.a.result }}"},
+            },
+        ],
+        returns="${{ ACTIONS.b.result }}",
+    )
+    assert [a.ref for a in d.actions] == ["a", "b"]
+    assert d.actions[0].depends_on == []
+    assert d.actions[0].options.max_attempts == 5
+
+
+@pytest.mark.parametrize("name", ["Triage", "-x", "has space", ""])
+def test_bad_names_are_refused(name: str) -> None:
+    with pytest.raises(ValidationError, match="name"):
+        definition([{"ref": "a", "action": "x"}], name=name)
+
+
+def test_duplicate_refs() -> None:
+    with pytest.raises(ValidationError, match="duplicate action refs: a"):
+        definition([{"ref": "a", "action": "x"}, {"ref": "a", "action": "y"}])
+
+
+def test_depends_on_unknown_ref() -> None:
+    with pytest.raises(ValidationError, match="'b' depends on unknown refs: nope"):
+        definition([{"ref": "a", "action": "x"}, {"ref": "b", "action": "x", "depends_on": ["nope"]}])
+
+
+def test_cycle_is_named() -> None:
+    with pytest.raises(ValidationError, match="dependency cycle: a -> c -> b -> a"):
+        definition(
+            [
+                {"ref": "a", "action": "x", "depends_on": ["c"]},
+                {"ref": "b", "action": "x", "depends_on": ["a"]},
+                {"ref": "c", "action": "x", "depends_on": ["b"]},
+            ]
+        )
+
+
+def test_template_must_refer_to_an_upstream_action() -> None:
+    with pytest.raises(ValidationError, match="'b' is not upstream of it"):
+        definition(
+            [
+                {"ref": "a", "action": "x", "args": {"v": "${{ ACTIONS.b.result }}"}},
+                {"ref": "b", "action": "x"},
+            ]
+        )
+
+
+def test_transitive_upstream_is_allowed() -> None:
+    d = definition(
+        [
+            {"ref": "a", "action": "x"},
+            {"ref": "b", "action": "x", "depends_on": ["a"]},
+            {"ref": "c", "action": "x", "depends_on": ["b"], "args": {"v": ["${{ ACTIONS.a.result.0 }}"]}},
+        ]
+    )
+    assert d.actions[2].depends_on == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("${{ INPUTS.x }}", "unknown root 'INPUTS'"),
+        ("${{ ACTIONS.a }}", r"expected ACTIONS.<ref>.result"),
+        ("${{ TRIGGER.a b }}", "expected dotted names"),
+        ("${{ TRIGGER.alert", "unterminated template"),
+        ("${{ }}", "invalid expression"),
+    ],
+)
+def test_bad_template_syntax(template: str, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        definition([{"ref": "a", "action": "x"}, {"ref": "b", "action": "x", "args": {"v": template}}])
+
+
+def test_returns_must_name_an_existing_action() -> None:
+    with pytest.raises(ValidationError, match=r"returns uses .* no action 'zzz'"):
+        definition([{"ref": "a", "action": "x"}], returns={"v": "${{ ACTIONS.zzz.result }}"})
+
+
+def test_unknown_fields_are_refused() -> None:
+    with pytest.raises(ValidationError, match="run_iff"):
+        definition([{"ref": "a", "action": "x", "run_iff": True}])

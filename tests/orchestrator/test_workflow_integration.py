@@ -1,0 +1,76 @@
+"""DSLWorkflow on the real Temporal dev server and broker: results published, failures, history recording."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from schemas import WorkflowResult, result_event_id
+from tests.orchestrator.conftest import Mesh
+from tests.orchestrator.factories import make_trigger
+
+pytestmark = pytest.mark.integration
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def test_demo_workflow_publishes_its_result(mesh: Mesh) -> None:
+    trigger = make_trigger(key=f"demo-{os.getpid()}-{id(mesh)}")
+    await mesh.send(trigger)
+    [(event, headers)] = await mesh.read(mesh.settings.topics.results, WorkflowResult, 1)
+    assert isinstance(event, WorkflowResult)
+    result = event.data
+    assert result.status == "completed", result.error
+    assert result.workflow_id == trigger.data.idempotency_key
+    assert event.id == result_event_id(result.workflow_id, result.run_id)
+    assert (event.correlationid, event.causationid, event.subject) == (trigger.correlationid, trigger.id, "triage")
+    assert headers["ce_id"] == event.id.encode() and headers["correlationid"] == trigger.correlationid.encode()
+    assert result.returns == {
+        "alert": "ProbeFailure",
+        "severity": "critical",
+        "status": "firing",
+        "headline": "critical: BlackBox Probe Failure",
+        "urls": [
+            "https://server.example.org",
+            "http://prometheus.example.org:9090/graph?g0.expr=probe_success+%3D%3D+0&g0.tab=1",
+        ],
+        "team": "on-call",
+    }
+    assert [(a.ref, a.status, a.attempts) for a in result.actions] == [
+        ("extract_urls", "succeeded", 1),
+        ("summary", "succeeded", 1),
+    ]
+    assert all(a.started_at and a.finished_at and a.duration_ms is not None for a in result.actions)
+
+    handle = mesh.orchestrator.client.get_workflow_handle(result.workflow_id, result_type=WorkflowResult)
+    assert (await handle.result()) == event
+    description = await handle.describe()
+    assert description.status == WorkflowExecutionStatus.COMPLETED
+    assert (await description.memo())["correlationid"] == trigger.correlationid
+    if os.environ.get("ALERTMESH_RECORD_HISTORIES") == "1":
+        history = await handle.fetch_history()
+        (HISTORIES / "triage.json").write_text(history.to_json())
+
+
+async def test_failing_action_fails_the_run_and_skips_dependents(mesh: Mesh) -> None:
+    trigger = make_trigger(workflow="failing")
+    await mesh.send(trigger)
+    [(event, _)] = await mesh.read(mesh.settings.topics.results, WorkflowResult, 1)
+    assert isinstance(event, WorkflowResult)
+    result = event.data
+    assert result.status == "failed"
+    assert result.returns is None
+    assert [(a.ref, a.status) for a in result.actions] == [
+        ("boom", "failed"),
+        ("after", "skipped"),
+        ("other", "succeeded"),
+    ]
+    boom = result.actions[0]
+    assert boom.error is not None and (boom.error.type, boom.error.message) == (
+        "RuntimeError",
+        "ProbeFailure exploded",
+    )
+    assert result.actions[2].result == "on-call"
+    assert result.error == "action 'boom' failed: RuntimeError: ProbeFailure exploded; skipped: after"
