@@ -2,10 +2,12 @@
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.middlewares import AckPolicy
 
 from schemas import DeadLetter, WorkflowTrigger
@@ -87,7 +89,9 @@ def test_bad_routing_file_fails_start_up(tmp_path: Path) -> None:
 
 def test_subscriber_commits_only_after_the_handler() -> None:
     _, broker = build_app(IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS, group_id="g-1"))
-    [subscriber] = broker.subscribers
+    [found] = broker.subscribers
+    assert isinstance(found, LogicSubscriber)
+    subscriber: LogicSubscriber[Any] = found
     assert subscriber.ack_policy is AckPolicy.NACK_ON_ERROR
     options = subscriber._connection_args  # what the aiokafka consumer is built with
     assert options["enable_auto_commit"] is False

@@ -1,3 +1,5 @@
+from collections.abc import Awaitable, Callable
+
 import pytest
 
 from services.ingest.retry import Backoff, PublishFailed, with_backoff
@@ -17,7 +19,7 @@ class FakeTime:
         return self.now
 
 
-def _flaky(failures: int) -> tuple[list[int], object]:
+def _flaky(failures: int) -> tuple[list[int], Callable[[], Awaitable[str]]]:
     calls: list[int] = []
 
     async def attempt() -> str:
@@ -32,7 +34,7 @@ def _flaky(failures: int) -> tuple[list[int], object]:
 async def test_retries_until_success_with_capped_doubling() -> None:
     time = FakeTime()
     calls, attempt = _flaky(5)
-    result = await with_backoff(attempt, "x", Backoff(0.1, 0.5, 60), time.sleep, time.clock)  # type: ignore[arg-type]
+    result = await with_backoff(attempt, "x", Backoff(0.1, 0.5, 60), time.sleep, time.clock)
     assert result == "ok" and len(calls) == 6
     assert time.sleeps == [0.1, 0.2, 0.4, 0.5, 0.5]
 
@@ -41,5 +43,5 @@ async def test_gives_up_after_the_budget() -> None:
     time = FakeTime()
     _, attempt = _flaky(1000)
     with pytest.raises(PublishFailed, match=r"publishing trigger k failed .* ConnectionError"):
-        await with_backoff(attempt, "trigger k", Backoff(0.1, 1.0, 5.0), time.sleep, time.clock)  # type: ignore[arg-type]
+        await with_backoff(attempt, "trigger k", Backoff(0.1, 1.0, 5.0), time.sleep, time.clock)
     assert sum(time.sleeps) <= 5.0

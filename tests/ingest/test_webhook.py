@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import Depends, HTTPException, Request
-from faststream.kafka import TestKafkaBroker
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from services.ingest.config import WebhookSettings
@@ -25,8 +25,9 @@ class RawTopic:
 async def bridge() -> AsyncIterator[tuple[httpx.AsyncClient, RawTopic]]:
     app = build_webhook(SETTINGS)
     raw = RawTopic()
+    broker: KafkaBroker = app.state.broker
 
-    @app.state.broker.subscriber(SETTINGS.topics.raw)
+    @broker.subscriber(SETTINGS.topics.raw)
     async def on_raw(message: KafkaMessage) -> None:
         raw.messages.append((message.body, message.raw_message.key, dict(message.headers)))  # type: ignore[union-attr]
 
