@@ -41,6 +41,9 @@ class RayRunner:
                 outcome: Outcome = await ref
             except asyncio.CancelledError:
                 # The activity was cancelled (timeout, workflow cancelled, shutdown): stop the Ray task too.
-                ray.cancel(ref)
+                # force=True kills the task's worker process: a polite cancel is only noticed when the task
+                # next runs Python bytecode, which an action waiting on the network may not do for its whole
+                # timeout. The worker process serves only this task; Ray starts a fresh one for the next.
+                ray.cancel(ref, force=True)
                 raise
             return outcome

@@ -1,0 +1,32 @@
+"""A minimal test workflow that calls ``run_action`` by name, as the orchestrator's workflow does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from schemas.actions import RUN_ACTION, ActionReport, ActionRequest
+
+
+def action_queue_for(workflow_queue: str) -> str:
+    """The action task queue the workflow on ``workflow_queue`` sends its activity to."""
+    return f"{workflow_queue}-actions"
+
+
+@workflow.defn
+class RunOneAction:
+    """Runs one action on the executor and returns its report."""
+
+    @workflow.run
+    async def run(self, request: ActionRequest) -> ActionReport:
+        report: ActionReport = await workflow.execute_activity(
+            RUN_ACTION,
+            request,
+            result_type=ActionReport,
+            task_queue=action_queue_for(workflow.info().task_queue),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_attempts=2),
+        )
+        return report
