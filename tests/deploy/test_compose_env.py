@@ -93,3 +93,14 @@ def test_webhook_publishes_its_listening_port(services: dict[str, dict[str, Any]
 def test_ray_nodes_set_only_rays_own_variables(services: dict[str, dict[str, Any]], env_of: Any) -> None:
     for name in ("ray-head", "ray-worker"):
         assert env_of(services[name]) == {"RAY_USAGE_STATS_ENABLED": "0"}, name
+
+
+def test_executor_gets_its_graceful_shutdown_window(
+    services: dict[str, dict[str, Any]], clean_settings_env: Any, env_of: Any
+) -> None:
+    from services.executor.config import ExecutorSettings
+
+    for name, value in env_of(services["executor"]).items():
+        clean_settings_env.setenv(name, value)
+    grace = services["executor"]["stop_grace_period"]
+    assert grace.endswith("s") and float(grace[:-1]) > ExecutorSettings().graceful_shutdown_seconds + 5
