@@ -76,6 +76,13 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str, timeout_s: float =
     return set(found)
 
 
+async def _reached(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> bool:
+    for tp, offset in offsets.items():
+        if await consumer.position(tp) < offset:
+            return False
+    return True
+
+
 async def read(
     kafka: KafkaSettings,
     topic: str,
@@ -101,7 +108,7 @@ async def read(
         stop_at = None if follow else await consumer.end_offsets(partitions)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
-            if stop_at is not None and all(await consumer.position(tp) >= stop_at[tp] for tp in partitions):
+            if stop_at is not None and await _reached(consumer, stop_at):
                 return
             wait_ms = 500 if deadline is None else int(max(0.0, min(0.5, deadline - time.monotonic())) * 1000)
             if deadline is not None and time.monotonic() >= deadline:

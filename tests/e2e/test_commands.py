@@ -28,8 +28,8 @@ def test_demo_pushes_the_sample_alert_through_and_prints_its_result(tmp_path: Pa
     code = demo.process.wait(timeout=300)
     output = "\n".join(demo.lines)
     assert code == 0, output[-4000:]
-    printed = output[output.index("{") : output.rindex("}") + 1]
-    result = json.loads(printed)
+    start = demo.lines.index("{")  # the result is printed as indented JSON, starting on a line of its own
+    result = json.loads("\n".join(demo.lines[start : demo.lines.index("}", start) + 1]))
     assert result["type"] == "alertmesh.result.v1"
     assert result["data"]["status"] == "completed"
     assert "https://server.example.org" in json.dumps(result["data"]["returns"])
