@@ -48,6 +48,7 @@ ONE_SHOT = ("kafka-init",)
 # Variables set on alertmesh containers that no alertmesh settings class reads, each for a stated reason.
 FOREIGN_ENV = {
     "RAY_USAGE_STATS_ENABLED": "Ray's own switch; there may be no internet, so no usage reporting",
+    "RAY_AUTH_MODE": "Ray's own switch; a Ray client must use the same auth mode as the cluster",
     "PYTHONUNBUFFERED": "logs reach `docker compose logs` as they happen",
 }
 

@@ -90,9 +90,14 @@ def test_webhook_publishes_its_listening_port(services: dict[str, dict[str, Any]
     assert f"{WebhookSettings().port}:{WebhookSettings().port}" in services["webhook"]["ports"]
 
 
-def test_ray_nodes_set_only_rays_own_variables(services: dict[str, dict[str, Any]], env_of: Any) -> None:
+def test_ray_nodes_and_the_executor_agree_on_rays_own_variables(
+    services: dict[str, dict[str, Any]], env_of: Any
+) -> None:
+    ray_env = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
     for name in ("ray-head", "ray-worker"):
-        assert env_of(services[name]) == {"RAY_USAGE_STATS_ENABLED": "0"}, name
+        assert env_of(services[name]) == ray_env, name
+    executor = env_of(services["executor"])
+    assert {name: executor[name] for name in ray_env} == ray_env
 
 
 def test_executor_gets_its_graceful_shutdown_window(
