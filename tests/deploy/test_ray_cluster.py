@@ -50,6 +50,7 @@ def head_command(compose_command: str, port: int, client_port: int, temp_dir: st
     replaced = {
         "--port=6379": f"--port={port}",
         "--ray-client-server-port=10001": f"--ray-client-server-port={client_port}",
+        "--runtime-env-agent-port=10002": f"--runtime-env-agent-port={free_port()}",
     }
     argv = [str(BIN / "ray"), *[replaced.get(arg, arg) for arg in argv[1:]]]
     return [*argv, f"--temp-dir={temp_dir}", f"--dashboard-port={free_port()}", "--num-cpus=1"]
