@@ -10,9 +10,7 @@ from schemas.cloudevent import Base64Bytes, CloudEvent, Model
 
 
 class DeadLetterData(Model):
-    stage: str = Field(
-        description="Where it failed, e.g. 'ingest.parse', 'ingest.route', 'orchestrator.decode'."
-    )
+    stage: str = Field(description="Where it failed, e.g. 'ingest.parse', 'ingest.route', 'orchestrator.decode'.")
     reason: str = Field(description="Human-readable cause, precise enough to fix the input.")
     original: Base64Bytes = Field(description="The message value exactly as received.")
     original_topic: str

@@ -16,9 +16,7 @@ class Trigger(Model):
         description="Derived from source, fingerprint, status and start time; used as the Temporal workflow id."
     )
     route: str = Field(description="Name of the routing rule that matched.")
-    inputs: dict[str, Any] = Field(
-        default_factory=dict, description="Inputs the route passes to the workflow."
-    )
+    inputs: dict[str, Any] = Field(default_factory=dict, description="Inputs the route passes to the workflow.")
     alert: Alert
 
 

@@ -36,8 +36,7 @@ class KafkaSettings(BaseSettings):
                 raise ValueError("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with SASL")
             if self.security_protocol == "SASL_PLAINTEXT" and not self.allow_plaintext_sasl:
                 raise ValueError(
-                    "SASL_PLAINTEXT sends credentials unencrypted; use SASL_SSL "
-                    "or set KAFKA_ALLOW_PLAINTEXT_SASL=true"
+                    "SASL_PLAINTEXT sends credentials unencrypted; use SASL_SSL or set KAFKA_ALLOW_PLAINTEXT_SASL=true"
                 )
         return self
 
@@ -45,9 +44,7 @@ class KafkaSettings(BaseSettings):
         """FastStream security object for the configured protocol, or None for PLAINTEXT."""
         if self.security_protocol == "PLAINTEXT":
             return None
-        context = (
-            ssl.create_default_context(cafile=self.ssl_cafile) if "SSL" in self.security_protocol else None
-        )
+        context = ssl.create_default_context(cafile=self.ssl_cafile) if "SSL" in self.security_protocol else None
         if self.security_protocol == "SSL":
             return BaseSecurity(ssl_context=context, use_ssl=True)
         assert self.sasl_username is not None and self.sasl_password is not None  # checked by the validator

@@ -24,9 +24,7 @@ from schemas import (
 from schemas.jsonschema import path_for, render
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-ALERT = Alert(
-    source="alertmanager", format="alertmanager.v4", status="firing", name="ProbeFailure", fingerprint="1a30"
-)
+ALERT = Alert(source="alertmanager", format="alertmanager.v4", status="firing", name="ProbeFailure", fingerprint="1a30")
 ENVELOPE = {"id": "e-1", "source": "test", "time": NOW, "correlationid": "a-1", "causationid": "a-1"}
 
 
@@ -37,9 +35,7 @@ def sample_events() -> list[AlertEvent | WorkflowTrigger | WorkflowResult | Dead
         workflow="triage", workflow_id="k", run_id="r", status="completed", returns=[1], actions=[report],
         started_at=NOW, finished_at=NOW,
     )  # fmt: skip
-    dead = DeadLetterData(
-        stage="ingest.parse", reason="not JSON", original=b"\x00\xffnot json", original_topic="t"
-    )
+    dead = DeadLetterData(stage="ingest.parse", reason="not JSON", original=b"\x00\xffnot json", original_topic="t")
     return [
         AlertEvent(**ENVELOPE, data=ALERT),
         WorkflowTrigger(**ENVELOPE, data=trigger),
