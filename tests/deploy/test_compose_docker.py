@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.docker_engine import docker_engine_reachable
+
 REPO = Path(__file__).resolve().parents[2]
 NO_ENGINE = "no Docker engine on this machine: compose config validation needs one"
-
-
-def docker_engine_reachable() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        info = subprocess.run(["docker", "info"], capture_output=True, timeout=20, check=False)
-    except subprocess.TimeoutExpired:
-        return False
-    return info.returncode == 0
 
 
 @pytest.mark.docker
