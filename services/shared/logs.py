@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 
 
 def configure(service: str, level: str = "INFO") -> None:
+    # A crash in native code (Temporal's Rust core, Ray, librdkafka) then prints every thread's Python stack.
+    faulthandler.enable()
     logging.basicConfig(
         level=level.upper(),
         format=f"%(asctime)s %(levelname)-7s {service} %(name)s: %(message)s",
