@@ -1,8 +1,9 @@
 """Run child processes in the foreground: start in order, wait until each is ready, restart crashes with backoff,
 and stop everything (process groups included) on Ctrl-C or SIGTERM.
 
-Each child gets its own process group, so a signal reaches the grandchildren a service spawns (Ray's raylet and
-workers, for one), and on Linux a parent-death signal, so even a SIGKILLed supervisor leaves no orphans behind.
+Each child gets its own process group, so whatever a service spawned (Ray's raylet and workers, for one) can be
+swept up once the service itself has stopped, and on Linux a parent-death signal, so even a SIGKILLed supervisor
+leaves no orphans behind.
 """
 
 from __future__ import annotations
@@ -142,7 +143,10 @@ class Child:
         if process is None or process.returncode is not None:
             await self._kill_group(signal.SIGKILL)
             return
-        await self._kill_group(signal.SIGTERM)
+        # SIGTERM to the leader only: a service stops what it started in order (the executor shuts Ray down;
+        # Ray's own processes, signalled at the same time, would stall that for seconds). The group is killed after.
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
         try:
             await asyncio.wait_for(process.wait(), timeout=STOP_GRACE_S)
         except TimeoutError:
