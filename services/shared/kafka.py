@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any, Literal
 
@@ -83,4 +84,8 @@ class KafkaSettings(BaseSettings):
             enable_idempotence=self.enable_idempotence,
             request_timeout_ms=self.request_timeout_ms,
             security=self.security(),
+            # Our handlers log what matters per message (routed, started, dead-lettered); FastStream's own
+            # "Received"/"Processed" lines go to DEBUG, through the service's log format instead of its colours.
+            logger=logging.getLogger(f"faststream.{client_id}"),
+            log_level=logging.DEBUG,
         )

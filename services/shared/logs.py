@@ -16,3 +16,7 @@ def configure(service: str, level: str = "INFO") -> None:
     )
     # aiokafka logs every rebalance and metadata hiccup at INFO; keep warnings and worse.
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # FastStream's app logger prints with its own format and ANSI colours; send it through ours instead.
+    faststream = logging.getLogger("faststream")
+    faststream.handlers.clear()
+    faststream.propagate = True
