@@ -95,7 +95,9 @@ async def read(
 
     Without ``follow`` it stops at the end offsets seen when it started; ``timeout_s`` bounds the whole read.
     """
-    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        **kafka.client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=kafka.fetch_max_wait_ms
+    )
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]

@@ -82,6 +82,7 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         settings.topics.raw,
         group_id=settings.group_id,
         auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         parser=tolerate_bad_headers,
         decoder=keep_body_raw,

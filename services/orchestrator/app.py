@@ -86,5 +86,6 @@ def subscribe_triggers(broker: KafkaBroker, settings: OrchestratorSettings, cons
         ack_policy=AckPolicy.NACK_ON_ERROR,
         # A new group starts from the oldest trigger: nothing published before first start-up is lost.
         auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
     )
     subscriber(consumer.handle)

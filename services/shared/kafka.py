@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,10 @@ class KafkaSettings(BaseSettings):
     # at-least-once with deterministic ids either way; turn it on against Apache Kafka.
     enable_idempotence: bool = False
     request_timeout_ms: int = 30_000
+    # How long a consumer's fetch may wait for data. Apache Kafka answers a waiting fetch as soon as data arrives,
+    # so this only bounds idle polling; through the embedded Tansu broker a hop took 120-170 ms with aiokafka's
+    # 500 ms default, and a warm alert's publish-to-result median fell from 386 to 281 ms at 20 ms.
+    fetch_max_wait_ms: int = Field(20, ge=1, le=500)
     # Sending passwords in clear text is refused unless explicitly allowed (e.g. inside a private network).
     allow_plaintext_sasl: bool = False
 
