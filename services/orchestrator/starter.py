@@ -22,7 +22,6 @@ StartOutcome = Literal["started", "duplicate"]
 class WorkflowStarter(Protocol):
     async def start(self, run: DSLRun) -> StartOutcome:
         """Return once the run is durably started (or was already); never give up."""
-        ...
 
 
 class TemporalStarter:
