@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from alertmesh import kafka_tools
 from alertmesh.embedded import free_port, port_open, tansu_command, temporal_command
 from alertmesh.supervisor import Part, Probe
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
+from services.shared.topics import TopicSettings
 
 
 class MeshSettings(BaseSettings):
@@ -49,6 +53,8 @@ class MeshPlan:
     ray: str
     servers: list[Part]
     services: list[Part]
+    #: Creates the topics that are missing (the embedded broker's part runs it itself, after every start).
+    ensure_topics: Callable[[], Awaitable[None]]
 
     def describe(self) -> list[str]:
         return [
@@ -104,9 +110,18 @@ def plan(settings: MeshSettings) -> MeshPlan:
     host = settings.host
     servers: list[Part] = []
     kafka = settings.external_kafka or f"{host}:{settings.kafka_port}"
+    topics = functools.partial(
+        kafka_tools.ensure_topics,
+        KafkaSettings(bootstrap_servers=kafka),
+        TopicSettings().all(),
+        settings.topic_partitions,
+    )
     if settings.external_kafka is None:
+        # The embedded broker keeps data in memory: after a restart it is empty, so the topics are made anew
+        # (unless a reconnecting service's request has the broker auto-create one first, with its default count).
         command = tansu_command(host, settings.kafka_port)
-        servers.append(Part("kafka", command, port_probe(host, settings.kafka_port), ready_timeout_s=30))
+        probe = port_probe(host, settings.kafka_port)
+        servers.append(Part("kafka", command, probe, ready_timeout_s=30, after_ready=topics))
     temporal = settings.external_temporal or f"{host}:{settings.temporal_port}"
     ui = None
     if settings.external_temporal is None:
@@ -143,6 +158,7 @@ def plan(settings: MeshSettings) -> MeshPlan:
         ray=settings.ray_address or "local (started by the executor)",
         servers=servers,
         services=services,
+        ensure_topics=topics,
     )
 
 

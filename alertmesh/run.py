@@ -41,7 +41,8 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
     try:
         if mesh.servers:
             await supervisor.start_stage(mesh.servers)
-        await kafka_tools.ensure_topics(kafka_settings(mesh), TopicSettings().all(), settings.topic_partitions)
+        if settings.external_kafka is not None:
+            await mesh.ensure_topics()
         await supervisor.start_stage(mesh.services)
         for line in mesh.describe():
             log.info(line)

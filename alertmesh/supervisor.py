@@ -47,6 +47,8 @@ class Part:
     ready_timeout_s: float = 60.0
     # Drop the output the part prints while being stopped (Temporal logs its own graceful shutdown as errors).
     quiet_on_stop: bool = False
+    # Runs once the part is ready, after every start and restart (e.g. create the topics a fresh broker lacks).
+    after_ready: Callable[[], Awaitable[None]] | None = None
 
 
 def _die_with_parent() -> None:
@@ -79,11 +81,13 @@ class Child:
     async def wait_ready(self) -> None:
         deadline = time.monotonic() + self.part.ready_timeout_s
         while not await self._probe():
-            if self._process is not None and self._process.returncode is not None and self.restarts == 0:
+            if self._process is not None and self._process.returncode is not None:
                 raise StartupError(f"{self.part.name} exited with code {self._process.returncode} while starting")
             if time.monotonic() > deadline:
                 raise StartupError(f"{self.part.name} not ready after {self.part.ready_timeout_s:.0f}s")
             await asyncio.sleep(0.1)
+        if self.part.after_ready is not None:
+            await self.part.after_ready()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -137,6 +141,11 @@ class Child:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_RESTART_DELAY_S)
             await self._spawn()
+            try:
+                await self.wait_ready()
+                log.info("%s is ready again", self.part.name)
+            except Exception as error:  # keep supervising: if it exited, the loop restarts it again
+                log.error("%s restarted but is not ready: %s", self.part.name, error)
 
     async def _terminate(self) -> None:
         process = self._process
