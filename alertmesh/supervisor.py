@@ -130,7 +130,7 @@ class Child:
         while True:
             assert self._process is not None
             started = time.monotonic()
-            code = await self._process.wait()
+            code = await _exit_code(self._process)
             if self._stopping:
                 return
             if time.monotonic() - started > STABLE_AFTER_S:
@@ -157,17 +157,25 @@ class Child:
         with contextlib.suppress(ProcessLookupError):
             process.terminate()
         try:
-            await asyncio.wait_for(process.wait(), timeout=STOP_GRACE_S)
+            await asyncio.wait_for(_exit_code(process), timeout=STOP_GRACE_S)
         except TimeoutError:
             log.warning("%s did not stop within %.0fs; killing it", self.part.name, STOP_GRACE_S)
         await self._kill_group(signal.SIGKILL)
-        await process.wait()
+        await _exit_code(process)
         log.info("stopped %s", self.part.name)
 
     async def _kill_group(self, sig: signal.Signals) -> None:
         if self._process is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._process.pid, sig)
+
+
+async def _exit_code(process: asyncio.subprocess.Process) -> int:
+    """The exit code as soon as the process itself ended. ``process.wait()`` also waits until every holder of
+    its stdout pipe closed it, and a service's own children (Ray's processes) inherit that pipe."""
+    while process.returncode is None:
+        await asyncio.sleep(0.05)
+    return process.returncode
 
 
 def print_output(name: str, line: str) -> None:

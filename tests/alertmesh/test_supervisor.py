@@ -1,0 +1,101 @@
+"""The supervisor with real (tiny) child processes: readiness, restart with backoff, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+from alertmesh import supervisor
+from alertmesh.supervisor import Part, StartupError, Supervisor
+from tests.e2e.mesh_process import alive
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def file_exists(path: Path) -> supervisor.Probe:
+    async def probe() -> bool:
+        return path.exists()
+
+    return probe
+
+
+async def test_a_stage_is_ready_when_every_probe_says_so(tmp_path: Path) -> None:
+    marker = tmp_path / "ready"
+    lines: list[tuple[str, str]] = []
+    sup = Supervisor(output=lambda name, line: lines.append((name, line)))
+    code = f"import pathlib, time; print('hello', flush=True); pathlib.Path({str(marker)!r}).touch(); time.sleep(60)"
+    await sup.start_stage([Part("child", python(code), file_exists(marker))])
+    try:
+        assert marker.exists()
+        await asyncio.sleep(0.2)
+        assert ("child", "hello") in lines  # output is relayed, prefixed by the part's name
+    finally:
+        await sup.stop()
+    assert sup.children[0]._process is not None and sup.children[0]._process.returncode is not None
+
+
+async def test_a_child_that_exits_while_starting_fails_the_start() -> None:
+    sup = Supervisor(output=lambda name, line: None)
+    never = file_exists(Path("/nonexistent/never"))
+    with pytest.raises(StartupError, match="exited with code 3 while starting"):
+        await sup.start_stage([Part("broken", python("raise SystemExit(3)"), never, ready_timeout_s=10)])
+    await sup.stop()
+
+
+async def test_a_crashed_child_is_restarted_with_backoff_and_made_ready_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(supervisor, "FIRST_RESTART_DELAY_S", 0.1)
+    counter, marker = tmp_path / "starts", tmp_path / "ready"
+    # Each start appends to a file; the first run crashes once it is ready, later runs stay up.
+    code = (
+        "import pathlib, sys, time\n"
+        f"starts = pathlib.Path({str(counter)!r}); starts.open('a').write('x')\n"
+        f"marker = pathlib.Path({str(marker)!r}); marker.touch()\n"
+        "if len(starts.read_text()) == 1: time.sleep(0.3); marker.unlink(); sys.exit(7)\n"
+        "time.sleep(60)\n"
+    )
+    ready_again: list[int] = []
+
+    async def after_ready() -> None:
+        ready_again.append(len(counter.read_text()))
+
+    sup = Supervisor(output=lambda name, line: None)
+    caplog.set_level(logging.INFO, logger="alertmesh")
+    await sup.start_stage([Part("flaky", python(code), file_exists(marker), after_ready=after_ready)])
+    try:
+        for _ in range(100):
+            if ready_again == [1, 2]:
+                break
+            await asyncio.sleep(0.1)
+        assert ready_again == [1, 2]  # the after-ready step ran after the start and after the restart
+        assert sup.children[0].restarts == 1
+        assert "flaky exited with code 7; restart #1 in 0.1s" in caplog.text
+        assert "flaky is ready again" in caplog.text
+    finally:
+        await sup.stop()
+
+
+async def test_stop_ends_the_childs_whole_process_group(tmp_path: Path) -> None:
+    pid_file, marker = tmp_path / "grandchild", tmp_path / "ready"
+    # The child starts a grandchild that ignores nothing and outlives it unless its group is killed.
+    code = (
+        "import pathlib, signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
+        "g = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(g.pid))\n"
+        f"pathlib.Path({str(marker)!r}).touch()\n"
+        "time.sleep(120)\n"
+    )
+    sup = Supervisor(output=lambda name, line: None)
+    await sup.start_stage([Part("parent", python(code), file_exists(marker))])
+    grandchild = int(pid_file.read_text())
+    await sup.stop()
+    await asyncio.sleep(0.2)
+    assert not alive(grandchild)
