@@ -2,25 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from schemas.alert import Alert
 from services.ingest.parsers import parse_alerts
 from services.ingest.routing import RoutingFileError, RoutingTable, load_routing
+from tests.ingest.factories import make_alert
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _alert(**fields: object) -> Alert:
-    base: dict[str, object] = {
-        "source": "alertmanager",
-        "format": "alertmanager.v4",
-        "status": "firing",
-        "name": "ProbeFailure",
-        "severity": "critical",
-        "fingerprint": "f",
-        "labels": {"team": "sre"},
-        "annotations": {"runbook": "https://runbooks/x"},
-    }
-    return Alert.model_validate(base | fields)
 
 
 def _table(*routes: dict[str, object]) -> RoutingTable:
@@ -33,18 +19,18 @@ def test_value_forms_exact_list_and_regex() -> None:
         {"name": "any-of", "match": {"labels.team": ["dba", "infra"]}, "workflow": "w2"},
         {"name": "regex", "match": {"name": {"regex": "Probe.*"}}, "workflow": "w3"},
     )
-    assert [r.name for r in table.match(_alert(severity="high"))] == ["exact"]
-    assert [r.name for r in table.match(_alert(labels={"team": "infra"}))] == ["any-of"]
-    assert [r.name for r in table.match(_alert())] == ["regex"]
-    assert table.match(_alert(name="XProbeFailure")) == []  # regex matches the whole value
+    assert [r.name for r in table.match(make_alert(severity="high"))] == ["exact"]
+    assert [r.name for r in table.match(make_alert(labels={"team": "infra"}))] == ["any-of"]
+    assert [r.name for r in table.match(make_alert())] == ["regex"]
+    assert table.match(make_alert(name="XProbeFailure")) == []  # regex matches the whole value
 
 
 def test_all_entries_must_hold_and_missing_labels_do_not_match() -> None:
     table = _table({"name": "r", "match": {"labels.team": "sre", "annotations.runbook": {"regex": "https://.*"}},
                     "workflow": "w"})  # fmt: skip
-    assert table.match(_alert())
-    assert not table.match(_alert(labels={}))
-    assert not table.match(_alert(annotations={"runbook": "ftp://x"}))
+    assert table.match(make_alert())
+    assert not table.match(make_alert(labels={}))
+    assert not table.match(make_alert(annotations={"runbook": "ftp://x"}))
 
 
 def test_first_match_wins_and_empty_match_catches_all() -> None:
@@ -52,9 +38,9 @@ def test_first_match_wins_and_empty_match_catches_all() -> None:
         {"name": "first", "match": {"source": "alertmanager"}, "workflow": "a", "inputs": {"x": 1}},
         {"name": "all", "workflow": "b"},
     )
-    [route] = table.match(_alert())
+    [route] = table.match(make_alert())
     assert (route.name, route.workflow, route.inputs) == ("first", "a", {"x": 1})
-    assert [r.name for r in table.match(_alert(source="grafana"))] == ["all"]
+    assert [r.name for r in table.match(make_alert(source="grafana"))] == ["all"]
 
 
 def test_demo_routing_file_sends_samples_to_triage(alertmanager_bytes: bytes, cloudevent_bytes: bytes) -> None:
