@@ -7,7 +7,6 @@ validation at the edge would reject before our handler could see them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -19,9 +18,10 @@ from faststream.middlewares import AckPolicy
 
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
-from services.ingest.pipeline import RawRecord, process
-from services.ingest.retry import Backoff
+from services.ingest.pipeline import process
 from services.ingest.routing import RoutingTable, load_routing
+from services.shared.deadletter import consumed_record
+from services.shared.retry import Backoff
 
 CLIENT_ID = "alertmesh-ingest"
 
@@ -48,23 +48,6 @@ def _not_utf8(value: bytes) -> bool:
     return False
 
 
-def raw_record(message: KafkaMessage) -> RawRecord:
-    """What the pipeline needs from a consumed record. Its timestamp stamps the events (deterministic)."""
-    record = message.raw_message
-    assert not isinstance(record, tuple), "the ingest subscriber is not a batch subscriber"
-    timestamp = record.timestamp if record.timestamp is not None else -1
-    received_at = datetime.fromtimestamp(timestamp / 1000, UTC) if timestamp >= 0 else datetime.now(UTC)
-    return RawRecord(
-        value=message.body,
-        headers=dict(message.headers),
-        topic=record.topic,
-        received_at=received_at,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-    )
-
-
 def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> tuple[FastStream, KafkaBroker]:
     """The ingest app and its broker. Loads the routing file (a bad one raises ``RoutingFileError`` here)."""
     table = routing if routing is not None else load_routing(settings.routing_file)
@@ -88,6 +71,6 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         decoder=keep_body_raw,
     )
     async def ingest(message: KafkaMessage) -> None:
-        await emitter.emit(process(raw_record(message), table))
+        await emitter.emit(process(consumed_record(message), table))
 
     return FastStream(broker), broker

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from schemas.cloudevent import CloudEvent
 from services.ingest.pipeline import Outcome
-from services.ingest.retry import Backoff, with_backoff
+from services.shared.retry import Backoff, with_backoff
 
 log = logging.getLogger("services.ingest")
 
@@ -31,11 +31,11 @@ class Emitter:
     async def emit(self, outcome: Outcome) -> None:
         for trigger in outcome.triggers:
             key = trigger.data.idempotency_key
-            await self._publish(self._triggers, trigger, key.encode("utf-8"), f"trigger {key}")
+            await self._publish(self._triggers, trigger, key.encode("utf-8"), f"publishing trigger {key}")
             log.info("routed alert %r to workflow %s (key %s)", trigger.data.alert.name, trigger.subject, key)
         for letter in outcome.dead_letters:
             data = letter.data
-            await self._publish(self._dead_letters, letter, data.original_key, f"dead letter {letter.id}")
+            await self._publish(self._dead_letters, letter, data.original_key, f"publishing dead letter {letter.id}")
             log.warning(
                 "dead letter %s (%s@%s/%s): %s",
                 data.stage, data.original_topic, data.original_partition, data.original_offset, data.reason,

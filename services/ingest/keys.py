@@ -16,7 +16,6 @@ from schemas.alert import Alert
 #: Namespaces for uuid5 event ids (fixed forever: changing them changes every id).
 ALERT_ID_NAMESPACE = uuid.UUID("0f6f1c1e-3d5a-4c8e-9a51-6b2f5e7c9d01")
 TRIGGER_ID_NAMESPACE = uuid.UUID("7c2d9e4a-1b3f-4e6d-8a0c-5f9b2e1d3c47")
-DEAD_LETTER_ID_NAMESPACE = uuid.UUID("a3e5c7b9-2d4f-4a6c-8e0b-1f3d5b7a9c2e")
 
 #: Longer keys are cut and suffixed with a hash; Temporal allows far more, but the UI stays readable.
 MAX_KEY_LENGTH = 200
@@ -57,9 +56,3 @@ def alert_event_id(alert: Alert) -> str:
 def trigger_event_id(key: str) -> str:
     """Id of the WorkflowTrigger: uuid5 of its idempotency key."""
     return str(uuid.uuid5(TRIGGER_ID_NAMESPACE, key))
-
-
-def dead_letter_event_id(stage: str, topic: str, partition: int | None, offset: int | None, detail: str) -> str:
-    """Id of a DeadLetter: the same input failing the same way at the same place gets the same id."""
-    name = "\x1f".join((stage, topic, str(partition), str(offset), detail))
-    return str(uuid.uuid5(DEAD_LETTER_ID_NAMESPACE, name))

@@ -6,29 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas.alert import Alert
-from schemas.deadletter import DeadLetter, DeadLetterData
+from schemas.deadletter import DeadLetter
 from schemas.trigger import Trigger, WorkflowTrigger
-from services.ingest.keys import alert_event_id, dead_letter_event_id, idempotency_key, trigger_event_id
+from services.ingest.keys import alert_event_id, idempotency_key, trigger_event_id
 from services.ingest.parsers import ParseError, parse_alerts
 from services.ingest.routing import RoutingTable
+from services.shared.deadletter import ConsumedRecord, dead_letter
 
 #: CloudEvents ``source`` of every event ingest emits.
 EVENT_SOURCE = "alertmesh/ingest"
 PARSE_STAGE = "ingest.parse"
 ROUTE_STAGE = "ingest.route"
-
-
-@dataclass(frozen=True)
-class RawRecord:
-    """A message as read from the raw topic; ``received_at`` stamps the events it causes."""
-
-    value: bytes
-    headers: dict[str, str]
-    topic: str
-    received_at: datetime
-    partition: int | None = None
-    offset: int | None = None
-    key: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +27,7 @@ class Outcome:
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
-def process(record: RawRecord, routing: RoutingTable) -> Outcome:
+def process(record: ConsumedRecord, routing: RoutingTable) -> Outcome:
     """Parse, normalize and route one record.
 
     An unparseable record gives one ``ingest.parse`` dead letter. In a group (several alerts in one message)
@@ -49,7 +37,7 @@ def process(record: RawRecord, routing: RoutingTable) -> Outcome:
     try:
         alerts = parse_alerts(record.value, record.headers)
     except ParseError as error:
-        return Outcome(dead_letters=[dead_letter(record, PARSE_STAGE, error.reason)])
+        return Outcome(dead_letters=[dead_letter(record, source=EVENT_SOURCE, stage=PARSE_STAGE, reason=error.reason)])
     outcome = Outcome()
     for alert in alerts:
         routes = routing.match(alert)
@@ -58,7 +46,7 @@ def process(record: RawRecord, routing: RoutingTable) -> Outcome:
                 f"no route matches alert {alert.name!r} (source={alert.source}, status={alert.status}, "
                 f"severity={alert.severity}, fingerprint={alert.fingerprint})"
             )
-            outcome.dead_letters.append(dead_letter(record, ROUTE_STAGE, reason))
+            outcome.dead_letters.append(dead_letter(record, source=EVENT_SOURCE, stage=ROUTE_STAGE, reason=reason))
         for route in routes:
             outcome.triggers.append(trigger(alert, route.name, route.workflow, route.inputs, record.received_at))
     return outcome
@@ -76,26 +64,4 @@ def trigger(alert: Alert, route: str, workflow: str, inputs: dict[str, object], 
         correlationid=alert_id,
         causationid=alert_id,
         data=Trigger(workflow=workflow, idempotency_key=key, route=route, inputs=dict(inputs), alert=alert),
-    )
-
-
-def dead_letter(record: RawRecord, stage: str, reason: str) -> DeadLetter:
-    """A dead letter carrying the record exactly as received, so it can be fixed and replayed."""
-    event_id = dead_letter_event_id(stage, record.topic, record.partition, record.offset, reason)
-    return DeadLetter(
-        id=event_id,
-        source=EVENT_SOURCE,
-        time=record.received_at,
-        subject=stage,
-        correlationid=event_id,
-        data=DeadLetterData(
-            stage=stage,
-            reason=reason,
-            original=record.value,
-            original_topic=record.topic,
-            original_partition=record.partition,
-            original_offset=record.offset,
-            original_key=record.key,
-            original_headers=dict(record.headers),
-        ),
     )

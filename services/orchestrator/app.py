@@ -18,10 +18,11 @@ from pydantic import ValidationError
 
 from schemas import WorkflowTrigger
 from services.orchestrator.config import OrchestratorSettings
-from services.orchestrator.contracts import DSLRun
-from services.orchestrator.deadletter import dead_letter
+from services.orchestrator.contracts import EVENT_SOURCE, DSLRun
 from services.orchestrator.dsl.model import WorkflowDefinition
 from services.orchestrator.starter import WorkflowStarter
+from services.shared.deadletter import consumed_record, dead_letter
+from services.shared.retry import Backoff, with_backoff
 
 log = logging.getLogger(__name__)
 MAX_REASON_CHARS = 4000
@@ -68,13 +69,20 @@ class TriggerConsumer:
         self, message: KafkaMessage, stage: str, reason: str, trigger: WorkflowTrigger | None = None
     ) -> None:
         event = dead_letter(
-            message,
+            consumed_record(message),
+            source=EVENT_SOURCE,
             stage=stage,
             reason=reason[:MAX_REASON_CHARS],
             correlationid=trigger.correlationid if trigger else None,
             causationid=trigger.id if trigger else None,
         )
-        await self._dlq.publish(event.to_json(), key=event.data.original_key, headers=event.kafka_headers())
+        body, key, headers = event.to_json(), event.data.original_key, event.kafka_headers()
+        # The offset is committed only once the dead letter is durable: wait out a Kafka outage (back-pressure).
+        await with_backoff(
+            lambda: self._dlq.publish(body, key=key, headers=headers),
+            f"publishing dead letter {event.id}",
+            Backoff(budget_s=None),
+        )
         log.warning("dead-lettered trigger at offset %s: %s: %s", event.data.original_offset, stage, reason[:200])
 
 

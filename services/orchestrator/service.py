@@ -19,6 +19,7 @@ from services.orchestrator.publish import ResultPublisher
 from services.orchestrator.starter import TemporalStarter
 from services.orchestrator.worker import build_worker
 from services.shared.health import HealthServer
+from services.shared.retry import Backoff, with_backoff
 
 log = logging.getLogger(__name__)
 CLIENT_ID = "alertmesh-orchestrator"
@@ -26,16 +27,8 @@ CLIENT_ID = "alertmesh-orchestrator"
 
 async def connect_temporal(settings: OrchestratorSettings, max_backoff: float = 10.0) -> Client:
     """Connect, retrying with capped backoff: the orchestrator may start before Temporal is ready."""
-    backoff = 0.5
-    while True:
-        try:
-            return await settings.temporal.connect()
-        except Exception as error:  # the SDK raises RuntimeError for a refused connection
-            log.warning(
-                "Temporal at %s not reachable (%s); retrying in %.1fs", settings.temporal.address, error, backoff
-            )
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, max_backoff)
+    what = f"connecting to Temporal at {settings.temporal.address}"
+    return await with_backoff(settings.temporal.connect, what, Backoff(0.5, max_backoff, budget_s=None))
 
 
 class Orchestrator:

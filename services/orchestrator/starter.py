@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import timedelta
 from typing import Literal, Protocol
 
@@ -13,8 +11,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.workflow import DSLWorkflow
-
-log = logging.getLogger(__name__)
+from services.shared.retry import Backoff, with_backoff
 
 StartOutcome = Literal["started", "duplicate"]
 
@@ -46,20 +43,16 @@ class TemporalStarter:
         self._max_backoff = max_backoff
 
     async def start(self, run: DSLRun) -> StartOutcome:
-        backoff = self._initial_backoff
-        while True:
+        async def attempt() -> StartOutcome:
             try:
                 await self._start_once(run)
-                return "started"
             except WorkflowAlreadyStartedError:
                 return "duplicate"
-            except Exception as error:  # Temporal down or slow: wait and retry, never skip the trigger
-                log.warning(
-                    "starting workflow %s failed (%s: %s); retrying in %.1fs",
-                    run.trigger.data.idempotency_key, type(error).__name__, error, backoff,
-                )  # fmt: skip
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
+            return "started"
+
+        # Temporal down or slow: wait and retry, never skip the trigger (no budget: the partition waits).
+        backoff = Backoff(self._initial_backoff, self._max_backoff, budget_s=None)
+        return await with_backoff(attempt, f"starting workflow {run.trigger.data.idempotency_key}", backoff)
 
     async def _start_once(self, run: DSLRun) -> None:
         trigger = run.trigger

@@ -2,9 +2,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.ingest.emitter import Emitter
-from services.ingest.pipeline import RawRecord, process
-from services.ingest.retry import Backoff
+from services.ingest.pipeline import process
 from services.ingest.routing import RoutingTable
+from services.shared.deadletter import ConsumedRecord
+from services.shared.retry import Backoff
 
 ROUTING = RoutingTable.model_validate({"routes": [{"name": "all", "workflow": "triage"}]})
 
@@ -23,7 +24,7 @@ class RecordingPublisher:
 
 
 def _outcome(body: bytes) -> Any:
-    record = RawRecord(value=body, headers={}, topic="raw", received_at=datetime.now(UTC), offset=1, key=b"orig")
+    record = ConsumedRecord(value=body, headers={}, topic="raw", received_at=datetime.now(UTC), offset=1, key=b"orig")
     return process(record, ROUTING)
 
 

@@ -4,8 +4,9 @@ import orjson
 
 from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.keys import alert_event_id
-from services.ingest.pipeline import EVENT_SOURCE, RawRecord, process
+from services.ingest.pipeline import EVENT_SOURCE, process
 from services.ingest.routing import RoutingTable
+from services.shared.deadletter import ConsumedRecord
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 ROUTING = RoutingTable.model_validate(
@@ -18,8 +19,8 @@ ROUTING = RoutingTable.model_validate(
 )
 
 
-def _record(value: bytes, headers: dict[str, str] | None = None) -> RawRecord:
-    return RawRecord(
+def _record(value: bytes, headers: dict[str, str] | None = None) -> ConsumedRecord:
+    return ConsumedRecord(
         value=value, headers=headers or {}, topic="alerts.raw", received_at=AT, partition=2, offset=7, key=b"k"
     )
 

@@ -2,7 +2,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from services.ingest.retry import Backoff, PublishFailed, with_backoff
+from services.shared.retry import Backoff, GaveUp, with_backoff
 
 
 class FakeTime:
@@ -42,6 +42,14 @@ async def test_retries_until_success_with_capped_doubling() -> None:
 async def test_gives_up_after_the_budget() -> None:
     time = FakeTime()
     _, attempt = _flaky(1000)
-    with pytest.raises(PublishFailed, match=r"publishing trigger k failed .* ConnectionError"):
-        await with_backoff(attempt, "trigger k", Backoff(0.1, 1.0, 5.0), time.sleep, time.clock)
+    with pytest.raises(GaveUp, match=r"publishing trigger k failed .* ConnectionError"):
+        await with_backoff(attempt, "publishing trigger k", Backoff(0.1, 1.0, 5.0), time.sleep, time.clock)
     assert sum(time.sleeps) <= 5.0
+
+
+async def test_without_a_budget_it_never_gives_up() -> None:
+    time = FakeTime()
+    calls, attempt = _flaky(50)
+    assert await with_backoff(attempt, "x", Backoff(0.1, 30.0, None), time.sleep, time.clock) == "ok"
+    assert len(calls) == 51
+    assert max(time.sleeps) == 30.0
