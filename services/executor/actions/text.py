@@ -6,9 +6,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from services.executor.actions.registry import action
+
+#: Most characters one call scans, over all its strings. The scan is linear, so this bounds the work per call;
+#: Temporal's 2 MB payload limit keeps real inputs below it anyway.
+MAX_TEXT_CHARS = 2 * 1024 * 1024
 
 # A URL runs until whitespace, a quote, an angle bracket or a backslash; a backslash is let through only as
 # part of a JSON escape (``\u0026``, ``\/``), so URLs in raw, undecoded JSON text are found whole too.
@@ -28,6 +32,13 @@ class ExtractUrlsArgs(BaseModel):
     #: Drop repeats, keeping the first occurrence.
     unique: bool = True
 
+    @model_validator(mode="after")
+    def _bounded(self) -> ExtractUrlsArgs:
+        size = sum(len(text) for text in _strings(self.texts))
+        if size > MAX_TEXT_CHARS:
+            raise ValueError(f"texts hold {size} characters; the limit is {MAX_TEXT_CHARS}")
+        return self
+
 
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
@@ -44,17 +55,31 @@ def _unescape(match: re.Match[str]) -> str:
     return chr(int(match.group(1), 16)) if match.group(1) else "/"
 
 
+def _end_without_trailing(url: str) -> int:
+    """Where ``url`` ends once trailing punctuation is dropped, keeping a closing bracket that balances one
+    inside it (https://en.wikipedia.org/wiki/A_(b)).
+
+    One pass over the trailing run with bracket counts taken once: re-counting or re-slicing the URL for each
+    dropped character made ``http://a))))...`` quadratic (100k characters took 8.5 s, 1M would take minutes).
+    """
+    end, run_start = len(url), len(url.rstrip(_TRAILING))
+    # How many closers of each kind lack an opener in url[:end]; dropping a closer lowers its count.
+    unbalanced = {closer: url.count(closer) - url.count(opener) for closer, opener in _PAIRS.items()}
+    while end > run_start:
+        closer = url[end - 1]
+        if closer in unbalanced:
+            if unbalanced[closer] <= 0:
+                break
+            unbalanced[closer] -= 1
+        end -= 1
+    return end
+
+
 def _clean(raw: str) -> str:
     url = _JSON_ESCAPE.sub(_unescape, raw)
     end = _ENDS_URL.search(url)  # an escape may have decoded to a character that ends the URL
     url = url[: end.start()] if end else url
-    while url and url[-1] in _TRAILING:
-        closer = url[-1]
-        # Keep a closing bracket that balances one inside the URL, e.g. https://en.wikipedia.org/wiki/A_(b)
-        if closer in _PAIRS and url.count(_PAIRS[closer]) >= url.count(closer):
-            break
-        url = url[:-1]
-    return url
+    return url[: _end_without_trailing(url)]
 
 
 def find_urls(text: str) -> list[str]:

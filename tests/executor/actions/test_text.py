@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.executor.actions.text import ExtractUrlsArgs, extract_urls, find_urls
+from services.executor.actions import InvalidArguments, get_action
+from services.executor.actions.text import MAX_TEXT_CHARS, ExtractUrlsArgs, extract_urls, find_urls
 
 SAMPLES = Path(__file__).resolve().parents[3] / "samples"
 
@@ -78,3 +79,31 @@ def test_find_urls_trims_punctuation(text: str, urls: list[str]) -> None:
 def test_non_strings_and_dict_keys_are_ignored() -> None:
     texts = {"https://key.example": [1, None, True, {"deep": ["see https://deep.example/a"]}]}
     assert extract_urls(ExtractUrlsArgs(texts=texts)) == ["https://deep.example/a"]
+
+
+def test_texts_over_the_cap_are_refused() -> None:
+    spec = get_action("core.text.extract_urls")
+    assert spec.parse_args({"texts": ["x" * (MAX_TEXT_CHARS // 2)] * 2})
+    with pytest.raises(InvalidArguments, match=f"texts hold {MAX_TEXT_CHARS + 1} characters; the limit is"):
+        spec.parse_args({"texts": {"a": "x" * MAX_TEXT_CHARS, "b": ["y"]}})
+
+
+# Inputs that made the old trailing-punctuation loop quadratic (it re-sliced and re-counted the URL for every
+# dropped character: 100k closing brackets took 8.5 s, so the cap-sized input below would take about an hour).
+# At the cap a linear scan takes well under a second; the timeout is a guard two orders of magnitude away from
+# that, not a speed measurement.
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("text", "urls"),
+    [
+        ("http://a" + ")" * (MAX_TEXT_CHARS - 8), ["http://a"]),
+        ("http://a" + "." * (MAX_TEXT_CHARS - 8), ["http://a"]),
+        ("http://a" + "\\u0029" * ((MAX_TEXT_CHARS - 8) // 6), ["http://a"]),
+        ("http://a(" + ")" * (MAX_TEXT_CHARS - 9), ["http://a()"]),
+        ("https:" * (MAX_TEXT_CHARS // 6), []),
+    ],
+    ids=["closing-brackets", "dots", "escaped-brackets", "one-balanced-bracket", "bare-prefixes"],
+)
+def test_adversarial_text_at_the_cap_is_scanned_in_one_pass(text: str, urls: list[str]) -> None:
+    assert len(text) <= MAX_TEXT_CHARS
+    assert extract_urls(ExtractUrlsArgs(texts=text)) == urls
