@@ -8,6 +8,7 @@ import os
 import signal
 
 import ray
+from ray._private import ray_constants
 
 from services.executor.config import ExecutorSettings
 from services.executor.health import health_probe
@@ -19,8 +20,15 @@ log = logging.getLogger("services.executor")
 
 
 def start_ray(settings: ExecutorSettings) -> None:
-    """Join the Ray cluster at RAY_ADDRESS, or start a local one (usage stats off: no internet here)."""
+    """Join the Ray cluster at RAY_ADDRESS, or start a local one listening on 127.0.0.1 only (usage stats off:
+    no internet here)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if not settings.ray_address:
+        # A local Ray is for this process alone. ray.init replaces _node_ip_address="127.0.0.1" with the host's
+        # routable address, and with that address Ray's gRPC servers (GCS, raylet, workers) listen on every
+        # interface. Ray's single-machine mode (its default on macOS and Windows) makes the node address the
+        # loopback one, and then every server binds 127.0.0.1.
+        ray_constants.ENABLE_RAY_CLUSTER = False
     ray.init(
         address=settings.ray_address or None,
         num_cpus=None if settings.ray_address else settings.ray_num_cpus,
