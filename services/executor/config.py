@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.executor.actions.egress import EgressPolicy
+from services.executor.outcome import DEFAULT_MAX_RESULT_BYTES, ActionLimits
 from services.shared.temporal import TemporalSettings
+
+#: Temporal refuses a payload over 2 MiB; a result this close to it leaves no room for the rest of the report.
+MAX_RESULT_BYTES_CEILING = 2 * 1024 * 1024 - 64 * 1024
 
 
 class ExecutorSettings(BaseSettings):
@@ -21,7 +26,21 @@ class ExecutorSettings(BaseSettings):
     ray_log_to_driver: bool = True
     # On SIGTERM, seconds running actions get to finish before they are cancelled (Temporal retries them).
     graceful_shutdown_seconds: float = Field(10.0, ge=0)
+    # Hosts and networks actions may reach besides public addresses, comma-separated: "10.1.0.0/16,vault.internal".
+    egress_allow: str = ""
+    # Largest action result (bytes of JSON); a larger one fails the action with ResultTooLarge.
+    max_result_bytes: int = Field(DEFAULT_MAX_RESULT_BYTES, ge=1024, le=MAX_RESULT_BYTES_CEILING)
     health_host: str = "127.0.0.1"
     health_port: int = Field(8083, ge=0, le=65535)
     log_level: str = "INFO"
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _valid_egress_allow(cls, value: str) -> str:
+        EgressPolicy.parse(value)  # refuse a malformed entry at startup, not at the first action
+        return value
+
+    def action_limits(self) -> ActionLimits:
+        """What every action this executor runs is held to."""
+        return ActionLimits(max_result_bytes=self.max_result_bytes, egress=EgressPolicy.parse(self.egress_allow))

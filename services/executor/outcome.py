@@ -10,16 +10,36 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
 from services.executor.actions import get_action
+from services.executor.actions.egress import EgressPolicy, using_policy
+
+#: Default for EXECUTOR_MAX_RESULT_BYTES. Temporal refuses payloads over 2 MB (and warns above 512 KB); a result
+#: over the limit becomes a failed report instead of an activity that fails on its payload and retries forever.
+DEFAULT_MAX_RESULT_BYTES = 1024 * 1024
+#: Error messages travel in the report too; an exception quoting a huge input must not blow the payload.
+MAX_ERROR_MESSAGE_CHARS = 4096
 
 
 class NonSerializableResult(TypeError):
     """The action returned something JSON cannot represent (results travel through Temporal and Kafka)."""
+
+
+class ResultTooLarge(ValueError):
+    """The action's result, as JSON, is larger than EXECUTOR_MAX_RESULT_BYTES."""
+
+
+@dataclass(frozen=True)
+class ActionLimits:
+    """What every action run is held to; the executor's settings decide, and they travel with each Ray task
+    (a Ray worker on another node does not see the executor's environment)."""
+
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
 
 
 @dataclass(frozen=True)
@@ -33,25 +53,40 @@ class Outcome:
 
     @classmethod
     def failure(cls, exc: BaseException) -> Outcome:
-        return cls(ok=False, error_type=type(exc).__name__, error_message=str(exc) or repr(exc))
+        message = str(exc) or repr(exc)
+        extra = len(message) - MAX_ERROR_MESSAGE_CHARS
+        if extra > 0:
+            message = f"{message[:MAX_ERROR_MESSAGE_CHARS]}... ({extra} more characters)"
+        return cls(ok=False, error_type=type(exc).__name__, error_message=message)
 
 
-def to_json_value(name: str, value: Any) -> Any:
-    """``value`` as JSON carries it (tuples become lists); NonSerializableResult if JSON cannot carry it."""
+def to_json_value(name: str, value: Any, max_bytes: int = DEFAULT_MAX_RESULT_BYTES) -> Any:
+    """``value`` as JSON carries it (tuples become lists); NonSerializableResult if JSON cannot carry it,
+    ResultTooLarge if its JSON is over ``max_bytes``."""
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
+        encoded = json.dumps(value, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as exc:
         raise NonSerializableResult(f"result of {name} is not JSON-serializable: {exc}") from None
+    size = len(encoded.encode())
+    if size > max_bytes:
+        raise ResultTooLarge(
+            f"result of {name} is {size} bytes as JSON, over the limit of {max_bytes} bytes "
+            "(EXECUTOR_MAX_RESULT_BYTES; Temporal refuses payloads over 2 MB)"
+        )
+    return json.loads(encoded)
 
 
-def run_captured(name: str, raw_args: Mapping[str, Any]) -> Outcome:
-    """Look up ``name``, validate ``raw_args``, run the action (async ones in a new event loop), capture."""
+def run_captured(name: str, raw_args: Mapping[str, Any], limits: ActionLimits | None = None) -> Outcome:
+    """Look up ``name``, validate ``raw_args``, run the action (async ones in a new event loop) under
+    ``limits``, capture."""
+    limits = limits or ActionLimits()
     try:
         spec = get_action(name)
         args = spec.parse_args(raw_args)
-        value = asyncio.run(spec.func(args)) if spec.is_async else spec.func(args)
-        return Outcome(ok=True, value=to_json_value(name, value))
+        with using_policy(limits.egress):
+            value = asyncio.run(spec.func(args)) if spec.is_async else spec.func(args)
+        return Outcome(ok=True, value=to_json_value(name, value, limits.max_result_bytes))
     except Exception as exc:
         return Outcome.failure(exc)

@@ -13,7 +13,7 @@ from typing import Any
 
 import ray
 
-from services.executor.outcome import Outcome, run_captured
+from services.executor.outcome import ActionLimits, Outcome, run_captured
 
 
 # Retries are Temporal's job, not Ray's: the workflow author sets the policy at the call site and every
@@ -22,25 +22,28 @@ from services.executor.outcome import Outcome, run_captured
 # (max_retries=0): a crash surfaces as a RayError, fails the activity attempt, and Temporal schedules the
 # next attempt visibly.
 @ray.remote(max_retries=0, retry_exceptions=False)
-def run_action_task(name: str, raw_args: dict[str, Any]) -> Outcome:
-    """Ray task: run one registered action on whichever node Ray picks, capturing its errors."""
-    return run_captured(name, raw_args)
+def run_action_task(name: str, raw_args: dict[str, Any], limits: ActionLimits) -> Outcome:
+    """Ray task: run one registered action on whichever node Ray picks, under ``limits``, capturing its errors."""
+    return run_captured(name, raw_args, limits)
 
 
 class RayRunner:
-    """Submits actions to Ray (which must be initialized) with at most ``max_in_flight`` running at once."""
+    """Submits actions to Ray (which must be initialized) with at most ``max_in_flight`` running at once, each
+    held to ``limits``."""
 
-    def __init__(self, max_in_flight: int) -> None:
+    def __init__(self, max_in_flight: int, limits: ActionLimits | None = None) -> None:
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._limits = limits or ActionLimits()
 
     async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome:
         """Run the action; return its Outcome. Raises ray.exceptions.RayError on infrastructure failure."""
         async with self._slots:
-            ref = run_action_task.remote(name, dict(raw_args))
+            ref = run_action_task.remote(name, dict(raw_args), self._limits)
             try:
                 outcome: Outcome = await ref
             except asyncio.CancelledError:
-                # The activity was cancelled (timeout, workflow cancelled, shutdown): stop the Ray task too.
+                # The activity was cancelled or ran out of time (workflow cancelled, shutdown, the attempt's
+                # limit): stop the Ray task too.
                 # force=True kills the task's worker process: a polite cancel is only noticed when the task
                 # next runs Python bytecode, which an action waiting on the network may not do for its whole
                 # timeout. The worker process serves only this task; Ray starts a fresh one for the next.

@@ -14,7 +14,7 @@ from services.executor.ray_runner import RayRunner
 
 def build_worker(client: Client, settings: ExecutorSettings, runner: ActionRunner | None = None) -> Worker:
     """A worker polling the action task queue with ``run_action``; Ray must be initialized before it runs."""
-    activities = ActionActivities(runner or RayRunner(settings.max_concurrent_actions))
+    activities = ActionActivities(runner or RayRunner(settings.max_concurrent_actions, settings.action_limits()))
     return Worker(
         client,
         task_queue=settings.temporal.action_task_queue,

@@ -6,7 +6,9 @@ The Ray runner itself is exercised in ``test_ray_runner`` and ``test_worker`` (i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -34,9 +36,21 @@ def request(action: str, **args: Any) -> ActionRequest:
     return ActionRequest(workflow_id="wf-1", ref="step", action=action, args=args, correlationid="alert-1")
 
 
+def environment(start_to_close: float = 10, schedule_to_close: float | None = None) -> ActivityEnvironment:
+    """An activity environment whose info has these timeouts and was scheduled just now."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(
+        env.info,
+        scheduled_time=datetime.now(UTC),
+        start_to_close_timeout=timedelta(seconds=start_to_close),
+        schedule_to_close_timeout=timedelta(seconds=schedule_to_close) if schedule_to_close else None,
+    )
+    return env
+
+
 async def test_success_report() -> None:
     activities = ActionActivities(InProcessRunner())
-    report = await ActivityEnvironment().run(activities.run_action, request("core.transform.reshape", value=[1]))
+    report = await environment().run(activities.run_action, request("core.transform.reshape", value=[1]))
     assert (report.ref, report.action, report.status, report.result, report.error) == (
         "step",
         "core.transform.reshape",
@@ -51,7 +65,7 @@ async def test_success_report() -> None:
 
 async def test_failed_action_is_a_failed_report_not_an_exception() -> None:
     activities = ActionActivities(InProcessRunner())
-    report = await ActivityEnvironment().run(activities.run_action, request("core.unknown"))
+    report = await environment().run(activities.run_action, request("core.unknown"))
     assert report.status == "failed"
     assert report.result is None
     assert report.error is not None and report.error.type == "UnknownAction"
@@ -61,4 +75,4 @@ async def test_failed_action_is_a_failed_report_not_an_exception() -> None:
 async def test_infrastructure_failure_raises_for_temporal_to_retry() -> None:
     activities = ActionActivities(CrashingRunner())
     with pytest.raises(WorkerCrashedError):
-        await ActivityEnvironment().run(activities.run_action, request("core.transform.reshape", value=1))
+        await environment().run(activities.run_action, request("core.transform.reshape", value=1))

@@ -6,20 +6,24 @@ import asyncio
 
 import pytest
 
-from services.executor.outcome import Outcome
+from services.executor.actions.egress import EgressPolicy
+from services.executor.outcome import ActionLimits, Outcome
 from services.executor.ray_runner import RayRunner
 
 pytestmark = pytest.mark.integration
 
+#: The local test server is on loopback, which actions may reach only when allowed.
+LOCAL = ActionLimits(egress=EgressPolicy.parse("127.0.0.1/32"))
+
 
 async def test_action_succeeds_on_ray(ray_session: str, http_base_url: str) -> None:
-    runner = RayRunner(max_in_flight=2)
+    runner = RayRunner(max_in_flight=2, limits=LOCAL)
     outcome = await runner.run("core.http_request", {"url": f"{http_base_url}/echo", "params": {"q": "1"}})
     assert outcome.ok and outcome.value["data"]["query"] == {"q": ["1"]}
 
 
 async def test_action_raising_is_a_failed_outcome(ray_session: str, http_base_url: str) -> None:
-    runner = RayRunner(max_in_flight=2)
+    runner = RayRunner(max_in_flight=2, limits=LOCAL)
     outcome = await runner.run("core.http_request", {"url": f"{http_base_url}/fail"})
     assert (outcome.ok, outcome.error_type) == (False, "HTTPStatusError")
     assert "500 Internal Server Error" in (outcome.error_message or "")
@@ -32,7 +36,7 @@ async def test_bound_on_in_flight_actions_still_runs_them_all(ray_session: str) 
 
 
 async def test_cancelling_the_caller_cancels_the_ray_task(ray_session: str, http_base_url: str) -> None:
-    runner = RayRunner(max_in_flight=2)
+    runner = RayRunner(max_in_flight=2, limits=LOCAL)
     slow = asyncio.create_task(runner.run("core.http_request", {"url": f"{http_base_url}/slow?seconds=20"}))
     await asyncio.sleep(1.0)  # let the task start on the session's single Ray CPU
     slow.cancel()

@@ -1,4 +1,8 @@
-"""``core.http_request``: one HTTP call with httpx, returning status, headers and the (parsed) body."""
+"""``core.http_request``: one HTTP call with httpx, returning status, headers and the (parsed) body.
+
+Connections go only where the egress policy allows (``egress``): public addresses, plus what
+``EXECUTOR_EGRESS_ALLOW`` opens. Only http and https URLs, and no credentials in the URL.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.executor.actions.egress import EgressCheckedTransport, current_policy
 from services.executor.actions.registry import action
 
 #: Largest body read by default: results travel through Temporal, whose payloads are capped at 2 MB.
@@ -54,6 +59,17 @@ class HttpRequestArgs(BaseModel):
             raise ValueError("give either json or content, not both")
         return self
 
+    @model_validator(mode="after")
+    def _no_credentials_in_url(self) -> HttpRequestArgs:
+        # The URL is written to logs, error messages and the results topic; a password in it would leak there.
+        try:
+            userinfo = httpx.URL(self.url).userinfo
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"url is not a valid URL: {exc}") from None
+        if userinfo:
+            raise ValueError("url must not contain credentials (user:password@); send them in headers instead")
+        return self
+
 
 def _decode(response: httpx.Response, body: bytes) -> Any:
     """Parsed JSON when the response says it is JSON, else text (also when 'JSON' does not parse)."""
@@ -81,7 +97,9 @@ async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
 async def _call(args: HttpRequestArgs) -> dict[str, Any]:
     async with (
         httpx.AsyncClient(
-            timeout=args.timeout, verify=args.verify_ssl, follow_redirects=args.follow_redirects
+            transport=EgressCheckedTransport(current_policy(), verify=args.verify_ssl),
+            timeout=args.timeout,
+            follow_redirects=args.follow_redirects,
         ) as client,
         client.stream(
             args.method,
@@ -104,7 +122,8 @@ async def _call(args: HttpRequestArgs) -> dict[str, Any]:
 
 @action("core.http_request")
 async def http_request(args: HttpRequestArgs) -> dict[str, Any]:
-    """Make the request; return ``{status_code, headers, data}``. Fails on timeout, oversize body, 4xx/5xx."""
+    """Make the request; return ``{status_code, headers, data}``. Fails on timeout, oversize body, 4xx/5xx, and
+    with EgressRefused on a connection (first or after a redirect) to an address the egress policy refuses."""
     try:
         # httpx's timeout bounds each phase; this bounds the whole call, as users read "timeout".
         async with asyncio.timeout(args.timeout):

@@ -9,11 +9,16 @@ import httpx
 import pytest
 
 from services.executor.actions import InvalidArguments, get_action
+from services.executor.actions.egress import EgressPolicy, using_policy
 from services.executor.actions.http import HttpRequestArgs, RequestTimeout, ResponseTooLarge, http_request
 
+#: The local test server's network (egress to loopback is refused unless allowed; see test_egress).
+LOCAL = EgressPolicy.parse("127.0.0.1/32")
 
-async def call(**raw: Any) -> dict[str, Any]:
-    return await http_request(get_action("core.http_request").parse_args(raw))  # type: ignore[arg-type]
+
+async def call(policy: EgressPolicy = LOCAL, **raw: Any) -> dict[str, Any]:
+    with using_policy(policy):
+        return await http_request(get_action("core.http_request").parse_args(raw))  # type: ignore[arg-type]
 
 
 async def test_json_response_is_parsed(http_base_url: str) -> None:
