@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from typing import Any
 
 import ray
 from ray._private import ray_constants
@@ -19,9 +20,9 @@ from services.shared.health import HealthServer
 log = logging.getLogger("services.executor")
 
 
-def start_ray(settings: ExecutorSettings) -> None:
+def start_ray(settings: ExecutorSettings, runtime_env: dict[str, Any] | None = None) -> None:
     """Join the Ray cluster at RAY_ADDRESS, or start a local one listening on 127.0.0.1 only (usage stats off:
-    no internet here)."""
+    no internet here). ``runtime_env`` is Ray's, for the job's workers (tests use it to load test actions)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not settings.ray_address:
         # A local Ray is for this process alone. ray.init replaces _node_ip_address="127.0.0.1" with the host's
@@ -34,6 +35,7 @@ def start_ray(settings: ExecutorSettings) -> None:
         num_cpus=None if settings.ray_address else settings.ray_num_cpus,
         include_dashboard=False,
         log_to_driver=settings.ray_log_to_driver,
+        runtime_env=runtime_env,
     )
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import ray
 
+from services.executor.__main__ import start_ray
+from services.executor.config import ExecutorSettings
+
 from .local_http import local_http_server
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -20,10 +26,15 @@ def http_base_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[str]:
-    """Local Ray started once per session (about 4 s); yields its GCS address so subprocesses can join it."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    """Local Ray started once per session (about 4 s), as the executor starts it; yields its GCS address so
+    subprocesses can join it. Its workers import the test-only actions (``ray_test_actions``)."""
     if not ray.is_initialized():
-        ray.init(num_cpus=1, include_dashboard=False)
+        # Ray workers inherit this environment: make the repository (and so ``tests``) importable there.
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+        start_ray(
+            ExecutorSettings(ray_num_cpus=1),
+            runtime_env={"worker_process_setup_hook": "tests.executor.ray_test_actions.register"},
+        )
     try:
         yield ray.get_runtime_context().gcs_address
     finally:

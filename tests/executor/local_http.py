@@ -41,6 +41,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, json.dumps({"error": "boom"}).encode(), "application/json")
         elif url.path == "/redirect":
             self._send(302, b"", "text/plain", {"Location": "/text"})
+        elif url.path == "/redirect-to":
+            self._send(302, b"", "text/plain", {"Location": parse_qs(url.query)["location"][0]})
         elif url.path == "/slow":
             time.sleep(float(parse_qs(url.query).get("seconds", ["2"])[0]))
             self._send(200, b"late", "text/plain")

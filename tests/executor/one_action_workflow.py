@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
@@ -28,5 +29,32 @@ class RunOneAction:
             task_queue=action_queue_for(workflow.info().task_queue),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_attempts=2),
+        )
+        return report
+
+
+class TimedAction(BaseModel):
+    """An action request with the attempt timeout and retry budget the workflow gives it."""
+
+    request: ActionRequest
+    start_to_close_seconds: float
+    maximum_attempts: int
+
+
+@workflow.defn
+class RunOneActionWithin:
+    """Runs one action with the given start-to-close timeout and attempts, as the DSL workflow does."""
+
+    @workflow.run
+    async def run(self, timed: TimedAction) -> ActionReport:
+        report: ActionReport = await workflow.execute_activity(
+            RUN_ACTION,
+            timed.request,
+            result_type=ActionReport,
+            task_queue=action_queue_for(workflow.info().task_queue),
+            start_to_close_timeout=timedelta(seconds=timed.start_to_close_seconds),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(milliseconds=200), maximum_attempts=timed.maximum_attempts
+            ),
         )
         return report

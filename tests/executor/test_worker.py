@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from schemas.actions import ActionReport, ActionRequest
@@ -15,7 +20,7 @@ from services.executor.config import ExecutorSettings
 from services.executor.worker import build_worker
 from services.shared.temporal import TemporalSettings
 
-from .one_action_workflow import RunOneAction, action_queue_for
+from .one_action_workflow import RunOneAction, RunOneActionWithin, TimedAction, action_queue_for
 
 pytestmark = pytest.mark.integration
 
@@ -25,20 +30,29 @@ WORKFLOW_QUEUE = "executor-test-worker"
 @pytest.fixture(scope="module")
 async def client(temporal_server: Any, ray_session: str) -> AsyncIterator[Client]:
     temporal = TemporalSettings(address=temporal_server.address, action_task_queue=action_queue_for(WORKFLOW_QUEUE))
-    settings = ExecutorSettings(temporal=temporal, max_concurrent_actions=4, graceful_shutdown_seconds=0)
+    # Loopback opened for the local test server only: the egress tests show the rest stays refused.
+    settings = ExecutorSettings(
+        temporal=temporal, max_concurrent_actions=4, graceful_shutdown_seconds=0, egress_allow="127.0.0.1/32"
+    )
     client = await temporal.connect()
     # The test workflow lives in a test module; unsandboxed so the sandbox need not re-import pytest and Ray.
     workflows = Worker(
-        client, task_queue=WORKFLOW_QUEUE, workflows=[RunOneAction], workflow_runner=UnsandboxedWorkflowRunner()
+        client,
+        task_queue=WORKFLOW_QUEUE,
+        workflows=[RunOneAction, RunOneActionWithin],
+        workflow_runner=UnsandboxedWorkflowRunner(),
     )
     async with build_worker(client, settings), workflows:
         yield client
 
 
+def action_request(action: str, **args: object) -> ActionRequest:
+    return ActionRequest(workflow_id="wf", ref="step-1", action=action, args=args, correlationid="alert-1")
+
+
 async def run(client: Client, action: str, **args: object) -> ActionReport:
-    request = ActionRequest(workflow_id="wf", ref="step-1", action=action, args=args, correlationid="alert-1")
     return await client.execute_workflow(
-        RunOneAction.run, request, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+        RunOneAction.run, action_request(action, **args), id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
     )
 
 
@@ -59,3 +73,72 @@ async def test_report_of_a_failed_action(client: Client) -> None:
     assert report.status == "failed" and report.attempts == 1
     assert report.error is not None and report.error.type == "InvalidArguments"
     assert "timeout: Input should be less than or equal to 300" in report.error.message
+
+
+async def test_egress_to_a_refused_address_fails_once_without_retry(client: Client, http_base_url: str) -> None:
+    allowed = await run(client, "core.http_request", url=f"{http_base_url}/text")
+    assert (allowed.status, allowed.result["data"]) == ("succeeded", "hello, plain text")
+
+    metadata = await run(client, "core.http_request", url="http://169.254.169.254/latest/meta-data/", timeout=5)
+    assert (metadata.status, metadata.attempts) == ("failed", 1)
+    assert metadata.error is not None and metadata.error.type == "EgressRefused"
+    assert metadata.error.message == (
+        "GET http://169.254.169.254/latest/meta-data/: 169.254.169.254 is link-local; "
+        "allow it with EXECUTOR_EGRESS_ALLOW"
+    )
+
+    to_ipv6_loopback = f"{http_base_url}/redirect-to?location=http://[::1]:9/"
+    redirected = await run(client, "core.http_request", url=to_ipv6_loopback, follow_redirects=True)
+    assert redirected.status == "failed" and redirected.error is not None
+    assert redirected.error.type == "EgressRefused"
+    assert redirected.error.message.startswith("GET http://[::1]:9/: ::1 is loopback")
+
+
+async def test_result_too_large_for_temporal_is_a_failed_report(client: Client) -> None:
+    # 3 MB would exceed Temporal's 2 MB payload limit: the activity would fail on completion and retry forever.
+    report = await run(client, "tests.big_result", size=3_000_000)
+    assert (report.status, report.attempts, report.result) == ("failed", 1, None)
+    assert report.error is not None and report.error.type == "ResultTooLarge"
+    assert report.error.message == (
+        "result of tests.big_result is 3000002 bytes as JSON, over the limit of 1048576 bytes "
+        "(EXECUTOR_MAX_RESULT_BYTES; Temporal refuses payloads over 2 MB)"
+    )
+    fits = await run(client, "tests.big_result", size=1000)
+    assert (fits.status, fits.result) == ("succeeded", "x" * 1000)
+
+
+async def wait_gone(pids: list[int], timeout: float = 20) -> list[int]:
+    """The pids still alive after up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        alive = [pid for pid in alive if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    return alive
+
+
+async def test_an_action_that_never_yields_is_stopped_at_the_attempt_limit(client: Client, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pids"
+    timed = TimedAction(
+        request=action_request("tests.spin_forever", pid_file=str(pid_file)),
+        start_to_close_seconds=3,
+        maximum_attempts=2,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await client.execute_workflow(
+            RunOneActionWithin.run, timed, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+        )
+    activity_error = failed.value.cause
+    assert isinstance(activity_error, ActivityError)
+    cause = activity_error.cause
+    # The executor's own timeout (2.7 s), not the server's start-to-close: the Ray task was stopped by us.
+    assert isinstance(cause, ApplicationError) and cause.type == "ActionTimeout"
+    assert "did not finish within this attempt's limit of 2.7 s and was stopped" in cause.message
+    assert activity_error.retry_state is not None and activity_error.retry_state.name == "MAXIMUM_ATTEMPTS_REACHED"
+
+    pids = [int(line) for line in pid_file.read_text().split()]
+    assert len(pids) == 2  # retried once, per the policy, each attempt in its own Ray worker
+    assert await wait_gone(pids) == []
+    # The session's Ray has one CPU: this runs only because the spinning tasks really released it.
+    after = await asyncio.wait_for(run(client, "core.transform.reshape", value="next"), timeout=30)
+    assert (after.status, after.result) == ("succeeded", "next")

@@ -1,0 +1,42 @@
+"""Test-only actions that must run inside Ray workers: one that never yields, one with a huge result.
+
+The session's Ray imports this module in every worker it starts (``worker_process_setup_hook`` in conftest),
+so the registry there knows these names, as it knows the built-in ``core.*`` ones.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from services.executor.actions import action
+
+
+class SpinArgs(BaseModel):
+    #: File the worker's process id is appended to, so a test can check the process is gone afterwards.
+    pid_file: str
+
+
+class BigArgs(BaseModel):
+    size: int
+
+
+@action("tests.spin_forever")
+def spin_forever(args: SpinArgs) -> None:
+    """Busy-loop forever without yielding: only killing the worker process stops it."""
+    with Path(args.pid_file).open("a") as out:
+        out.write(f"{os.getpid()}\n")
+    while True:
+        pass
+
+
+@action("tests.big_result")
+def big_result(args: BigArgs) -> str:
+    """A result of ``size`` characters from a tiny input (too big for Temporal's payload limit when large)."""
+    return "x" * args.size
+
+
+def register() -> None:
+    """Ray's worker setup hook: importing this module has registered the actions above."""
