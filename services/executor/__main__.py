@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import signal
@@ -20,15 +21,27 @@ from services.shared.health import HealthServer
 log = logging.getLogger("services.executor")
 
 
+def _on_loopback(ray_address: str | None) -> bool:
+    """True when Ray is started here or joined at a loopback address such as 127.0.0.1:6379."""
+    if not ray_address:
+        return True
+    host = ray_address.rpartition(":")[0] if "://" not in ray_address else ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def start_ray(settings: ExecutorSettings, runtime_env: dict[str, Any] | None = None) -> None:
     """Join the Ray cluster at RAY_ADDRESS, or start a local one listening on 127.0.0.1 only (usage stats off:
     no internet here). ``runtime_env`` is Ray's, for the job's workers (tests use it to load test actions)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if not settings.ray_address:
-        # A local Ray is for this process alone. ray.init replaces _node_ip_address="127.0.0.1" with the host's
-        # routable address, and with that address Ray's gRPC servers (GCS, raylet, workers) listen on every
-        # interface. Ray's single-machine mode (its default on macOS and Windows) makes the node address the
-        # loopback one, and then every server binds 127.0.0.1.
+    if _on_loopback(settings.ray_address):
+        # A local Ray is for this machine alone. ray.init replaces 127.0.0.1 (as _node_ip_address or in the
+        # address it joins) with the host's routable address, and with that address Ray's gRPC servers (GCS,
+        # raylet, workers) listen on every interface, or a loopback-only cluster cannot be joined. Ray's
+        # single-machine mode (its default on macOS and Windows) keeps the loopback address, so every server
+        # binds 127.0.0.1.
         ray_constants.ENABLE_RAY_CLUSTER = False
     ray.init(
         address=settings.ray_address or None,

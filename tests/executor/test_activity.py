@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 from ray.exceptions import WorkerCrashedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from schemas.actions import ActionError, ActionRequest
-from services.executor.activity import ActionActivities
+from services.executor.activity import ActionActivities, attempt_time_limit
 from services.executor.outcome import Outcome, run_captured
 
 
@@ -76,3 +77,42 @@ async def test_infrastructure_failure_raises_for_temporal_to_retry() -> None:
     activities = ActionActivities(CrashingRunner())
     with pytest.raises(WorkerCrashedError):
         await environment().run(activities.run_action, request("core.transform.reshape", value=1))
+
+
+class HangingRunner:
+    """Never finishes on its own; records whether it was cancelled (the Ray runner then force-kills its task)."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        raise AssertionError("unreachable")
+
+
+async def test_attempt_over_its_time_limit_is_stopped_and_fails_retryably() -> None:
+    runner = HangingRunner()
+    with pytest.raises(ApplicationError) as failed:
+        await environment(start_to_close=0.5).run(ActionActivities(runner).run_action, request("core.any"))
+    assert failed.value.type == "ActionTimeout" and not failed.value.non_retryable
+    assert (
+        failed.value.message == "core.any (step) did not finish within this attempt's limit of 0.45 s and was stopped"
+    )
+    assert runner.cancelled
+
+
+def test_attempt_time_limit_leaves_a_margin_before_the_servers_timeout() -> None:
+    now = datetime.now(UTC)
+    info = environment(start_to_close=30).info
+    assert attempt_time_limit(info, now) == 29.0  # a tenth, at most 1 s
+    assert attempt_time_limit(dataclasses.replace(info, start_to_close_timeout=timedelta(seconds=2)), now) == 1.8
+    # What is left of schedule-to-close wins when it is shorter than start-to-close.
+    later = dataclasses.replace(
+        info, scheduled_time=now - timedelta(seconds=50), schedule_to_close_timeout=timedelta(seconds=60)
+    )
+    assert attempt_time_limit(later, now) == 9.0
+    assert attempt_time_limit(dataclasses.replace(info, start_to_close_timeout=None), now) is None

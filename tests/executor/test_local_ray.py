@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.integration
+from services.executor.__main__ import _on_loopback
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,6 +44,7 @@ def is_loopback(ip: str) -> bool:
     return address.is_loopback
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_local_ray_listens_on_loopback_only() -> None:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
@@ -56,3 +57,20 @@ def test_local_ray_listens_on_loopback_only() -> None:
     names = {name for name, _, _ in listeners}
     assert {"gcs_server", "raylet"} <= names, listeners  # the check saw Ray's servers
     assert [entry for entry in listeners if not is_loopback(entry[1])] == []
+
+
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        (None, True),
+        ("127.0.0.1:6379", True),
+        ("localhost:6379", True),
+        ("[::1]:6379", True),
+        ("10.0.0.5:6379", False),
+        ("ray-head:6379", False),
+        ("ray://127.0.0.1:10001", False),  # Ray Client: no local node address involved
+        ("auto", False),
+    ],
+)
+def test_loopback_mode_for_local_and_loopback_clusters_only(address: str | None, loopback: bool) -> None:
+    assert _on_loopback(address) is loopback

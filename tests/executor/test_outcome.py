@@ -8,7 +8,14 @@ import math
 from pydantic import BaseModel
 
 from services.executor.actions import action
-from services.executor.outcome import Outcome, run_captured
+from services.executor.actions.egress import EgressPolicy
+from services.executor.outcome import (
+    DEFAULT_MAX_RESULT_BYTES,
+    MAX_ERROR_MESSAGE_CHARS,
+    ActionLimits,
+    Outcome,
+    run_captured,
+)
 
 
 class Numbers(BaseModel):
@@ -97,3 +104,44 @@ def test_non_serializable_result_fails_clearly() -> None:
 def test_builtin_action_through_run_captured() -> None:
     outcome = run_captured("core.text.extract_urls", {"texts": ["see https://a.example/x."]})
     assert outcome == Outcome(ok=True, value=["https://a.example/x"])
+
+
+class Size(BaseModel):
+    size: int
+
+
+@action("tests.outcome.sized")
+def sized(args: Size) -> str:
+    return "x" * args.size
+
+
+@action("tests.outcome.long_error")
+def long_error(args: Size) -> None:
+    raise ValueError("y" * args.size)
+
+
+def test_result_over_the_limit_is_a_failed_outcome() -> None:
+    limits = ActionLimits(max_result_bytes=1000)
+    assert run_captured("tests.outcome.sized", {"size": 998}, limits) == Outcome(ok=True, value="x" * 998)
+    outcome = run_captured("tests.outcome.sized", {"size": 999}, limits)
+    assert outcome == Outcome(
+        ok=False,
+        error_type="ResultTooLarge",
+        error_message="result of tests.outcome.sized is 1001 bytes as JSON, over the limit of 1000 bytes "
+        "(EXECUTOR_MAX_RESULT_BYTES; Temporal refuses payloads over 2 MB)",
+    )
+    assert run_captured("tests.outcome.sized", {"size": DEFAULT_MAX_RESULT_BYTES}).error_type == "ResultTooLarge"
+
+
+def test_long_error_messages_are_cut() -> None:
+    outcome = run_captured("tests.outcome.long_error", {"size": MAX_ERROR_MESSAGE_CHARS + 10})
+    assert outcome.error_message == "y" * MAX_ERROR_MESSAGE_CHARS + "... (10 more characters)"
+
+
+def test_actions_run_under_the_limits_egress_policy() -> None:
+    outcome = run_captured("core.http_request", {"url": "http://127.0.0.1:9/", "timeout": 2})
+    assert (outcome.ok, outcome.error_type) == (False, "EgressRefused")
+    allowed = ActionLimits(egress=EgressPolicy.parse("127.0.0.1/32"))
+    assert run_captured("core.http_request", {"url": "http://127.0.0.1:9/", "timeout": 2}, allowed).error_type == (
+        "ConnectError"
+    )

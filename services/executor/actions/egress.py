@@ -31,6 +31,7 @@ _PRIVATE = tuple(
     ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 )  # RFC 1918 and IPv6 unique local
 _CGNAT = ip_network("100.64.0.0/10")
+_IPV4_COMPATIBLE = ip_network("::/96")  # deprecated ::a.b.c.d form; Python calls its addresses global
 _NAT64 = ip_network("64:ff9b::/96")  # well-known prefix: the last 32 bits are an IPv4 address
 _NAT64_LOCAL = ip_network("64:ff9b:1::/48")  # local-use prefix: where the IPv4 part sits is the operator's choice
 
@@ -40,9 +41,11 @@ class EgressRefused(Exception):
 
 
 def _embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4, Teredo client), which is where packets go."""
+    """The IPv4 address an IPv6 one carries (mapped, compatible, NAT64, 6to4, Teredo client): where it leads."""
     if address.ipv4_mapped:
         return address.ipv4_mapped
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # :: and ::1 are unspecified and loopback themselves
+        return IPv4Address(int(address))
     if address in _NAT64:
         return IPv4Address(int(address) & 0xFFFFFFFF)
     if address.sixtofour:
@@ -211,12 +214,10 @@ class EgressCheckedTransport(httpx.AsyncHTTPTransport):
     """
 
     def __init__(self, policy: EgressPolicy, *, verify: bool = True) -> None:
-        super().__init__(verify=verify, trust_env=False)
+        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
+        super().__init__(verify=ssl_context, trust_env=False)
         # httpx has no parameter for httpcore's network backend, so build the same pool it builds, with ours.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
-            network_backend=_CheckedBackend(policy),
-        )
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=ssl_context, network_backend=_CheckedBackend(policy))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
