@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -58,14 +59,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def local_http_server() -> Iterator[str]:
-    """Serve the routes above on a free port in a thread; yields the base URL."""
+def local_http_server(tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve the routes above on a free port in a thread (HTTPS with ``tls``); yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
+    if tls:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -213,7 +214,7 @@ class EgressCheckedTransport(httpx.AsyncHTTPTransport):
     the proxy's, and netrc would add credentials the workflow never asked for.
     """
 
-    def __init__(self, policy: EgressPolicy, *, verify: bool = True) -> None:
+    def __init__(self, policy: EgressPolicy, *, verify: bool | ssl.SSLContext = True) -> None:
         ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
         super().__init__(verify=ssl_context, trust_env=False)
         # httpx has no parameter for httpcore's network backend, so build the same pool it builds, with ours.

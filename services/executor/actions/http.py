@@ -44,7 +44,9 @@ class HttpRequestArgs(BaseModel):
     follow_redirects: bool = False
     #: A 4xx/5xx answer fails the action (HTTPStatusError) unless this is false.
     raise_for_status: bool = True
-    max_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, le=10 * 1024 * 1024)
+    # At most 2 MiB: results are capped below Temporal's 2 MB payload limit (EXECUTOR_MAX_RESULT_BYTES), so reading
+    # more (up to 10 MiB before) only spent memory and time on an answer that could never be returned.
+    max_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, le=2 * 1024 * 1024)
 
     @model_validator(mode="before")
     @classmethod

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 from ipaddress import ip_address
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from services.executor.actions import InvalidArguments, egress, get_action
-from services.executor.actions.egress import EgressPolicy, EgressRefused, refusal_reason, using_policy
+from services.executor.actions.egress import (
+    EgressCheckedTransport,
+    EgressPolicy,
+    EgressRefused,
+    refusal_reason,
+    using_policy,
+)
 from services.executor.actions.http import http_request
+
+from ..local_http import local_http_server
 
 LOCAL = EgressPolicy.parse("127.0.0.1/32")
 
@@ -186,3 +198,41 @@ def test_credentials_and_other_schemes_are_refused(url: str, problem: str) -> No
 async def test_redirect_to_another_scheme_is_not_followed(http_base_url: str) -> None:
     with pytest.raises(httpx.UnsupportedProtocol):
         await call(LOCAL, url=f"{http_base_url}/redirect-to?location=file:///etc/passwd", follow_redirects=True)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for the name alerts.tls.test (and its key), made with the openssl CLI."""
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=alerts.tls.test",
+         "-addext", "subjectAltName=DNS:alerts.tls.test", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_https_to_a_pinned_address_verifies_the_certificate_for_the_url_name(
+    tls_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The socket goes to the checked IP, while SNI and certificate verification use the URL's host name."""
+    cert, key = tls_files
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    client_tls = ssl.create_default_context(cafile=str(cert))
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(egress, "_resolve", resolve)
+    with local_http_server(tls=server_tls) as base:
+        port = httpx.URL(base).port
+        transport = EgressCheckedTransport(LOCAL, verify=client_tls)
+        async with httpx.AsyncClient(transport=transport) as client:
+            answer = await client.get(f"https://alerts.tls.test:{port}/echo")
+            assert answer.json()["headers"]["host"] == f"alerts.tls.test:{port}"
+            with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
+                await client.get(f"https://other.tls.test:{port}/echo")
