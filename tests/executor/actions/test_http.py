@@ -100,6 +100,10 @@ async def test_connection_refused_fails() -> None:
         ({"url": "http://x.example", "timeout": 0}, "timeout: Input should be greater than 0"),
         ({"url": "http://x.example", "method": "BREW"}, "method: Input should be 'GET'"),
         ({"url": "http://x.example", "json": {}, "content": "x"}, "give either json or content, not both"),
+        (
+            {"url": "http://x.example", "max_bytes": 2 * 1024 * 1024 + 1},
+            "max_bytes: Input should be less than or equal",
+        ),
     ],
 )
 def test_bad_args_are_refused(raw: dict[str, Any], problem: str) -> None:
