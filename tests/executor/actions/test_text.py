@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.executor.actions import InvalidArguments, get_action
 from services.executor.actions.text import MAX_TEXT_CHARS, ExtractUrlsArgs, extract_urls, find_urls
@@ -107,3 +109,19 @@ def test_texts_over_the_cap_are_refused() -> None:
 def test_adversarial_text_at_the_cap_is_scanned_in_one_pass(text: str, urls: list[str]) -> None:
     assert len(text) <= MAX_TEXT_CHARS
     assert extract_urls(ExtractUrlsArgs(texts=text)) == urls
+
+
+def trimmed_the_old_way(url: str) -> str:
+    """The previous (quadratic) trailing-punctuation loop, kept as the reference for what trimming means."""
+    while url and url[-1] in ".,;:!?'\")]}>":
+        closer = url[-1]
+        if closer in ")]}" and url.count({")": "(", "]": "[", "}": "{"}[closer]) >= url.count(closer):
+            break
+        url = url[:-1]
+    return url
+
+
+@given(st.text(alphabet="a/().,;:!?)]}[{", max_size=40))  # quotes and > end a URL before trimming
+def test_linear_trim_keeps_the_old_results(tail: str) -> None:
+    expected = trimmed_the_old_way("http://x" + tail)
+    assert find_urls("http://x" + tail) == [expected]
