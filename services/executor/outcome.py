@@ -66,10 +66,11 @@ def to_json_value(name: str, value: Any, max_bytes: int = DEFAULT_MAX_RESULT_BYT
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     try:
-        encoded = json.dumps(value, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError, RecursionError) as exc:
+        # Compact UTF-8, as Temporal's pydantic converter writes it, so the size is the payload's size.
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+        size = len(encoded.encode())
+    except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
         raise NonSerializableResult(f"result of {name} is not JSON-serializable: {exc}") from None
-    size = len(encoded.encode())
     if size > max_bytes:
         raise ResultTooLarge(
             f"result of {name} is {size} bytes as JSON, over the limit of {max_bytes} bytes "

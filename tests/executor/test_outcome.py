@@ -145,3 +145,16 @@ def test_actions_run_under_the_limits_egress_policy() -> None:
     assert run_captured("core.http_request", {"url": "http://127.0.0.1:9/", "timeout": 2}, allowed).error_type == (
         "ConnectError"
     )
+
+
+def test_result_size_is_counted_as_utf8_json() -> None:
+    # "é" is 2 bytes in UTF-8 (6 as an ASCII escape); 499 of them plus quotes is 1000 bytes.
+    assert run_captured("tests.outcome.accented", {"size": 499}, ActionLimits(max_result_bytes=1000)).ok
+    assert run_captured("tests.outcome.accented", {"size": 500}, ActionLimits(max_result_bytes=1000)).error_type == (
+        "ResultTooLarge"
+    )
+
+
+@action("tests.outcome.accented")
+def accented(args: Size) -> str:
+    return "é" * args.size
