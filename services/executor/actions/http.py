@@ -100,6 +100,7 @@ async def _call(args: HttpRequestArgs) -> dict[str, Any]:
     async with (
         httpx.AsyncClient(
             transport=EgressCheckedTransport(current_policy(), verify=args.verify_ssl),
+            trust_env=False,  # no proxy or netrc from the environment: what a request does is in its args
             timeout=args.timeout,
             follow_redirects=args.follow_redirects,
         ) as client,
