@@ -24,7 +24,9 @@ class WorkflowStarter(Protocol):
 class TemporalStarter:
     """``client.start_workflow`` with the trigger's idempotency key as workflow id.
 
-    REJECT_DUPLICATE means even a trigger redelivered after its run completed cannot start a second run.
+    REJECT_DUPLICATE means even a trigger redelivered after its run completed cannot start a second run (a
+    deliberate re-run is ``alertmesh rerun``). ``max_message_bytes`` (KAFKA_MAX_MESSAGE_BYTES) goes into every
+    run it starts, so the workflow cuts its result to what this deployment's results topic takes.
     """
 
     def __init__(
@@ -35,12 +37,14 @@ class TemporalStarter:
         rpc_timeout: timedelta = timedelta(seconds=10),
         initial_backoff: float = 0.2,
         max_backoff: float = 30.0,
+        max_message_bytes: int | None = None,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._rpc_timeout = rpc_timeout
         self._initial_backoff = initial_backoff
         self._max_backoff = max_backoff
+        self._max_message_bytes = max_message_bytes
 
     async def start(self, run: DSLRun) -> StartOutcome:
         async def attempt() -> StartOutcome:
@@ -56,6 +60,8 @@ class TemporalStarter:
 
     async def _start_once(self, run: DSLRun) -> None:
         trigger = run.trigger
+        if self._max_message_bytes is not None:
+            run = run.model_copy(update={"max_message_bytes": self._max_message_bytes})
         await self._client.start_workflow(
             DSLWorkflow.run,
             run,

@@ -21,11 +21,13 @@ class FlakyClient:
     def __init__(self, *errors: Exception) -> None:
         self.errors = list(errors)
         self.calls: list[dict[str, Any]] = []
+        self.started: list[DSLRun] = []
 
-    async def start_workflow(self, *args: Any, **kwargs: Any) -> None:
+    async def start_workflow(self, workflow: Any, run: DSLRun, **kwargs: Any) -> None:
         self.calls.append(kwargs)
         if self.errors:
             raise self.errors.pop(0)
+        self.started.append(run)
 
 
 def a_run() -> DSLRun:
@@ -51,3 +53,13 @@ async def test_already_started_is_a_duplicate_not_an_error() -> None:
     client = FlakyClient(WorkflowAlreadyStartedError("wf", "DSLWorkflow"))
     starter = TemporalStarter(client, "wf-q")  # type: ignore[arg-type]
     assert await starter.start(a_run()) == "duplicate"
+
+
+async def test_the_results_topic_limit_goes_into_every_run() -> None:
+    client = FlakyClient()
+    starter = TemporalStarter(client, "wf-q", max_message_bytes=65_536)  # type: ignore[arg-type]
+    run = a_run()
+    assert run.max_message_bytes == 1_048_576  # the default, which runs started before the field replay with
+    await starter.start(run)
+    [started] = client.started
+    assert started.max_message_bytes == 65_536 and started.trigger == run.trigger
