@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 import pytest
@@ -17,6 +17,7 @@ from alertmesh.kafka_tools import ensure_topics
 from schemas import CloudEvent, WorkflowTrigger
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.dsl.loader import load_workflows
+from services.orchestrator.dsl.model import WorkflowDefinition
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
@@ -119,13 +120,18 @@ MeshFactory = Callable[[], Mesh]
 
 @contextlib.asynccontextmanager
 async def running_mesh(
-    kafka_bootstrap: str, temporal_address: str, *, with_executor: bool = True, **kafka: int
+    kafka_bootstrap: str,
+    temporal_address: str,
+    *,
+    with_executor: bool = True,
+    extra_definitions: Mapping[str, WorkflowDefinition] | None = None,
+    **kafka: int,
 ) -> AsyncIterator[Mesh]:
     """An orchestrator on fresh topics and queues; the fake executor polls the action queue if ``with_executor``."""
     settings = unique_settings(kafka_bootstrap, temporal_address, **kafka)
     await ensure_topics(settings.kafka, settings.topics.all(), partitions=1)
     client = await connect_temporal(settings)
-    definitions = {**load_workflows(settings.workflows_dir), **TEST_DEFINITIONS}
+    definitions = {**load_workflows(settings.workflows_dir), **TEST_DEFINITIONS, **(extra_definitions or {})}
     producer = AIOKafkaProducer(**settings.kafka.client_kwargs(), acks="all")
     await producer.start()
     try:

@@ -1,5 +1,5 @@
-"""Results too large for the results topic, on the real Temporal dev server (and broker): the run publishes a cut
-result that names what was cut, and finishes instead of retrying the publish forever."""
+"""Sizes at the limits, on the real Temporal dev server (and broker): a result too large for the results topic is
+published cut, naming what was cut, and the run finishes; a run input too large for Temporal is dead-lettered."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Worker
 
-from schemas import WorkflowResult, WorkflowTrigger
+from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.publish import ResultPublisher
 from services.orchestrator.result_size import RECORD_OVERHEAD_BYTES
@@ -20,7 +20,7 @@ from services.shared.temporal import TemporalSettings
 from tests.conftest import TemporalServer
 from tests.ingest.kafka_io import read
 from tests.orchestrator.conftest import OVERSIZED, running_mesh, running_worker
-from tests.orchestrator.factories import make_trigger
+from tests.orchestrator.factories import definition, make_trigger
 from tests.orchestrator.fake_executor import fake_executor_worker
 
 pytestmark = pytest.mark.integration
@@ -86,3 +86,21 @@ async def test_a_result_the_broker_still_refuses_is_published_with_everything_cu
     assert WorkflowResult.from_json(published) == returned
     assert returned.data.status == "completed" and returned.data.actions == []
     assert [cut.path for cut in returned.data.cut] == ["/returns", "/actions"]
+
+
+async def test_a_run_input_over_temporals_limit_is_dead_lettered_and_the_next_trigger_starts(
+    kafka_bootstrap: str, temporal_server: TemporalServer
+) -> None:
+    # The definition snapshot travels in the run's input: a 2.5 MB one makes Temporal refuse the start.
+    huge = definition(
+        [{"ref": "a", "action": "core.transform.reshape", "args": {"value": "x" * 2_500_000}}], name="huge"
+    )
+    async with running_mesh(kafka_bootstrap, temporal_server.address, extra_definitions={"huge": huge}) as mesh:
+        refused, good = make_trigger(workflow="huge"), make_trigger()
+        await mesh.send(refused)
+        await mesh.send(good)
+        [(letter, _)] = await mesh.read(mesh.settings.topics.dlq, DeadLetter, 1)
+        assert isinstance(letter, DeadLetter) and letter.data.stage == "orchestrator.start"
+        assert "Blob data size exceeds limit" in letter.data.reason and letter.correlationid == refused.correlationid
+        [(result, _)] = await mesh.read(mesh.settings.topics.results, WorkflowResult, 1)
+        assert isinstance(result, WorkflowResult) and result.data.workflow_id == good.data.idempotency_key

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.dsl.loader import load_workflows
-from services.orchestrator.starter import TemporalStarter
+from services.orchestrator.starter import StartRejected, TemporalStarter
 from tests.conftest import REPO
 from tests.orchestrator.factories import make_trigger
 
@@ -63,3 +64,11 @@ async def test_the_results_topic_limit_goes_into_every_run() -> None:
     await starter.start(run)
     [started] = client.started
     assert started.max_message_bytes == 65_536 and started.trigger == run.trigger
+
+
+async def test_a_request_temporal_refuses_is_rejected_not_retried() -> None:
+    client = FlakyClient(RPCError("Blob data size exceeds limit.", RPCStatusCode.INVALID_ARGUMENT, b""))
+    starter = TemporalStarter(client, "wf-q", initial_backoff=0.01)  # type: ignore[arg-type]
+    with pytest.raises(StartRejected, match="Blob data size exceeds limit"):
+        await starter.start(a_run())
+    assert len(client.calls) == 1
