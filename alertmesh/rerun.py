@@ -3,8 +3,8 @@
 A redelivered trigger never starts a second run (the starter rejects a duplicate workflow id). A person who
 knows a run failed for reasons outside it (the executor or Ray was down until its retries ran out) re-drives it
 here: Temporal resets the run to its first workflow task. That keeps the workflow id and the original input
-(trigger and definition snapshot), starts a new run id (so the new WorkflowResult has a new event id), and
-records the reason in the history.
+(the trigger and the definition as it was when the run first started), starts a new run id (so the new
+WorkflowResult has a new event id), and records the reason in the history. Every action runs again.
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ async def rerun(client: Client, workflow_id: str, reason: str) -> Rerun:
         description = await handle.describe()
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            raise RerunRefused(f"no workflow with id {workflow_id!r} in namespace {client.namespace!r}") from None
+            raise RerunRefused(
+                f"no workflow with id {workflow_id!r} in namespace {client.namespace!r} (never started, or past the "
+                "namespace's retention period)"
+            ) from None
         raise
     if description.workflow_type != WORKFLOW_TYPE:
         raise RerunRefused(f"{workflow_id!r} is a {description.workflow_type} workflow, not an alertmesh run")
