@@ -91,29 +91,33 @@ class DSLWorkflow:
         )
         # Cut to fit the results topic and Temporal's payload limit (this result is also the return value): a
         # result that cannot be written must not keep the workflow retrying, nor fail its workflow task.
-        result = fit_result(result, result_limit(run.max_message_bytes))
-        try:
-            await self._publish(result)
-        except (ActivityError, ApplicationError) as error:
-            if not _refused_as_too_large(error):
-                raise
-            # The broker's limit is below KAFKA_MAX_MESSAGE_BYTES: publish what always fits, once.
-            workflow.logger.error("result refused as too large (%s); publishing it with every value cut", error)
-            result = fit_result(result, 0)
-            try:
-                await self._publish(result)
-            except (ActivityError, ApplicationError) as again:
-                if not _refused_as_too_large(again):
-                    raise
-                workflow.logger.error("result refused even with every value cut; it stays in the workflow history")
+        result = await self._publish(fit_result(result, result_limit(run.max_message_bytes)))
         workflow.logger.info("workflow %s %s", run.definition.name, result.data.status)
         return result
 
-    async def _publish(self, result: WorkflowResult) -> None:
-        # Last step, as a local activity: it runs in this worker without another workflow task round trip.
-        await workflow.execute_local_activity(
-            PUBLISH_RESULT, result, start_to_close_timeout=PUBLISH_TIMEOUT, retry_policy=PUBLISH_RETRY
-        )
+    async def _publish(self, result: WorkflowResult) -> WorkflowResult:
+        """Publish ``result`` and return it; if the broker still refuses it as too large (its limit is below
+        KAFKA_MAX_MESSAGE_BYTES), publish it once more with every value cut and return that instead."""
+        if await self._publish_once(result):
+            return result
+        smallest = fit_result(result, 0)
+        workflow.logger.error("result %s refused as too large; publishing it with every value cut", result.id)
+        if not await self._publish_once(smallest):
+            workflow.logger.error("result %s refused even with every value cut; only its history has it", result.id)
+        return smallest
+
+    async def _publish_once(self, result: WorkflowResult) -> bool:
+        """False when the record was refused as too large; every other failure is retried (Kafka outage)."""
+        try:
+            # A local activity: it runs in this worker without another workflow task round trip.
+            await workflow.execute_local_activity(
+                PUBLISH_RESULT, result, start_to_close_timeout=PUBLISH_TIMEOUT, retry_policy=PUBLISH_RETRY
+            )
+        except (ActivityError, ApplicationError) as error:
+            if not _refused_as_too_large(error):
+                raise
+            return False
+        return True
 
     async def _run_action(self, action: ActionStatement, context: TemplateContext) -> ActionReport:
         started = workflow.now()

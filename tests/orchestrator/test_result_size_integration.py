@@ -3,7 +3,9 @@ published cut, naming what was cut, and the run finishes; a run input too large 
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,7 @@ from tests.orchestrator.fake_executor import fake_executor_worker
 
 pytestmark = pytest.mark.integration
 LIMIT = 16_384
+HISTORIES = Path(__file__).parent / "histories"
 
 
 def oversized_trigger(size: int) -> WorkflowTrigger:
@@ -76,16 +79,19 @@ async def test_a_result_the_broker_still_refuses_is_published_with_everything_cu
     topic = RefusingPublisher(limit=4_096)
     publisher = ResultPublisher(topic)  # type: ignore[arg-type]
     worker = Worker(client, task_queue=workflows, workflows=[DSLWorkflow], activities=[publisher.publish_result])
-    run = DSLRun(definition=OVERSIZED, trigger=oversized_trigger(50_000), action_task_queue=actions)
+    run = DSLRun(definition=OVERSIZED, trigger=oversized_trigger(6_000), action_task_queue=actions)
     async with running_worker(worker), running_worker(fake_executor_worker(client, actions)):
         returned = await client.execute_workflow(
             DSLWorkflow.run, run, id=f"refused-{tag}", task_queue=workflows, result_type=WorkflowResult
         )
-    assert len(topic.attempts) == 2 and topic.attempts[0] > 50_000  # refused once, never retried
+    assert len(topic.attempts) == 2 and topic.attempts[0] > 12_000  # refused once, never retried
     [published] = topic.published
     assert WorkflowResult.from_json(published) == returned
     assert returned.data.status == "completed" and returned.data.actions == []
     assert [cut.path for cut in returned.data.cut] == ["/returns", "/actions"]
+    if os.environ.get("ALERTMESH_RECORD_HISTORIES") == "1":
+        history = await client.get_workflow_handle(f"refused-{tag}").fetch_history()
+        (HISTORIES / "result-refused-then-cut.json").write_text(history.to_json())
 
 
 async def test_a_run_input_over_temporals_limit_is_dead_lettered_and_the_next_trigger_starts(
