@@ -32,5 +32,6 @@ class DSLRun(BaseModel):
     # before this field existed replay with the default.
     max_message_bytes: int = Field(
         KafkaSettings.model_fields["max_message_bytes"].default,
+        ge=16_384,
         description="The results topic's record limit (KAFKA_MAX_MESSAGE_BYTES) the result is cut to fit.",
     )

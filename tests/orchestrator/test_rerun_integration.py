@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -14,6 +15,7 @@ from temporalio.service import RPCError
 
 from alertmesh.rerun import RerunRefused, rerun
 from schemas import WorkflowResult
+from services.shared.temporal import TemporalSettings
 from tests.conftest import REPO, TemporalServer
 from tests.orchestrator.conftest import Mesh, running_mesh, running_worker
 from tests.orchestrator.factories import make_trigger
@@ -111,3 +113,13 @@ async def test_rerun_with_temporal_unreachable_fails_clearly(temporal_server: Te
     unreachable = TemporalServer(address="127.0.0.1:1", ui_port=0)
     code, _, err = await alertmesh(unreachable, "rerun", "any-id")
     assert code == 1 and "cannot reach Temporal at 127.0.0.1:1" in err
+
+
+async def test_rerun_leaves_other_workflow_types_alone(temporal_server: TemporalServer) -> None:
+    client = await TemporalSettings(address=temporal_server.address).connect()
+    other = await client.start_workflow("SomeoneElsesWorkflow", id=f"other-{uuid.uuid4()}", task_queue="nobody")
+    try:
+        with pytest.raises(RerunRefused, match="is a SomeoneElsesWorkflow workflow, not an alertmesh run"):
+            await rerun(client, other.id, "not ours")
+    finally:
+        await other.terminate("test done")
