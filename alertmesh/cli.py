@@ -1,13 +1,16 @@
-"""``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``)."""
+"""``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
+re-drive a finished workflow (``rerun``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 from alertmesh import run
 from alertmesh.mesh import MeshSettings
@@ -51,6 +54,13 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("--count", type=int, help="stop after this many results")
     results.add_argument("--timeout", type=float, help="give up after this many seconds (exit code 1)")
     results.add_argument("--topic", help="default: the results topic (alertmesh.results)")
+
+    rerun = commands.add_parser(
+        "rerun",
+        help="run a finished workflow again under the same id (e.g. after the executor was down); uses TEMPORAL_*",
+    )
+    rerun.add_argument("workflow_id", metavar="WORKFLOW_ID", help="the workflow id (the trigger's idempotency key)")
+    rerun.add_argument("--reason", default="rerun requested", help="recorded in the workflow's history")
     return root
 
 
@@ -65,6 +75,15 @@ def _demo(args: argparse.Namespace) -> int:
         return asyncio.run(run.demo(_mesh_settings(args), alert, args.timeout))
 
 
+def _exit_without_teardown(code: int) -> NoReturn:
+    """End a process that used a Temporal client right away: the SDK's native threads can abort the interpreter
+    while it finalizes (temporalio sdk-python issue #300), turning a clean exit code into SIGABRT."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
@@ -76,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         if args.command == "publish":
             return asyncio.run(run.publish(args.file.read_bytes(), args.topic, args.key, args.source))
+        if args.command == "rerun":
+            return _exit_without_teardown(asyncio.run(run.rerun(args.workflow_id, args.reason)))
         return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout))
     except KeyboardInterrupt:
         return 130

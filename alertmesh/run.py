@@ -14,9 +14,12 @@ import orjson
 
 from alertmesh import kafka_tools
 from alertmesh.mesh import MeshPlan, MeshSettings, kafka_settings, plan, ports_in_use
+from alertmesh.rerun import RerunRefused
+from alertmesh.rerun import rerun as rerun_workflow
 from alertmesh.supervisor import StartupError, Supervisor
 from schemas import WorkflowResult
 from services.shared.kafka import KafkaSettings
+from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings
 
 log = logging.getLogger("alertmesh")
@@ -107,3 +110,22 @@ async def results(topic: str | None, follow: bool, count: int | None, timeout_s:
     except TimeoutError:
         return 1
     return 0 if count is None or seen >= count else 1
+
+
+async def rerun(workflow_id: str, reason: str) -> int:
+    """Reset a finished run (see ``alertmesh.rerun``); 0 when a new run started, 1 when refused or unreachable."""
+    settings = TemporalSettings()
+    try:
+        client = await settings.connect()
+    except RuntimeError as error:  # the SDK reports every connection failure as RuntimeError
+        log.error("cannot reach Temporal at %s (namespace %s): %s", settings.address, settings.namespace, error)
+        return 1
+    try:
+        done = await rerun_workflow(client, workflow_id, reason)
+    except RerunRefused as refused:
+        log.error("rerun refused: %s", refused)
+        return 1
+    print(
+        f"rerun {done.workflow_id}: new run {done.run_id} (previous run {done.previous_run_id} {done.previous_status})"
+    )
+    return 0

@@ -4,7 +4,7 @@ from schemas.actions import ActionError, ActionReport, ActionRequest
 from schemas.alert import Alert, AlertEvent
 from schemas.cloudevent import CloudEvent
 from schemas.deadletter import DeadLetter, DeadLetterData
-from schemas.result import Result, WorkflowResult, result_event_id
+from schemas.result import CutValue, Result, WorkflowResult, result_event_id
 from schemas.trigger import Trigger, WorkflowTrigger
 
 #: Every published event type, by its versioned CloudEvents type.
@@ -20,6 +20,7 @@ __all__ = [
     "Alert",
     "AlertEvent",
     "CloudEvent",
+    "CutValue",
     "DeadLetter",
     "DeadLetterData",
     "Result",

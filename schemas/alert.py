@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas.cloudevent import CloudEvent, Model
 
@@ -33,6 +33,27 @@ class Alert(Model):
     payload: dict[str, Any] = Field(
         default_factory=dict, description="The vendor's own JSON for this alert, untouched."
     )
+    event_source: str | None = Field(
+        default=None,
+        description=(
+            "The sender's own `source` of the event this alert arrived in, when its format identifies events "
+            "(CloudEvents `source`); kept even when `source` is overridden by the webhook path."
+        ),
+    )
+    event_id: str | None = Field(
+        default=None,
+        description=(
+            "The sender's id of that event (CloudEvents `id`, unique within `event_source`). When set, the "
+            "idempotency key uses it: two events never share a key, and the same event sent again does."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _event_identity_is_whole(self) -> Alert:
+        # An id alone is ambiguous: CloudEvents ids are only unique within their source.
+        if (self.event_id is None) != (self.event_source is None):
+            raise ValueError("event_id and event_source go together (an event is identified by both)")
+        return self
 
 
 class AlertEvent(CloudEvent):

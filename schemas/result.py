@@ -22,6 +22,14 @@ def result_event_id(workflow_id: str, run_id: str) -> str:
     return str(uuid.uuid5(RESULT_ID_NAMESPACE, f"{workflow_id}/{run_id}"))
 
 
+class CutValue(Model):
+    """A value left out of the published result because the result would not fit the results topic."""
+
+    path: str = Field(description="JSON Pointer into the result's `data`, e.g. '/actions/0/result' or '/returns'.")
+    bytes: int = Field(description="Size of the value's compact JSON encoding (UTF-8) before it was cut.")
+    sha256: str = Field(description="Hex sha256 of that JSON encoding, to match it against the original.")
+
+
 class Result(Model):
     workflow: str
     workflow_id: str
@@ -32,6 +40,14 @@ class Result(Model):
     actions: list[ActionReport] = Field(default_factory=list)
     started_at: datetime
     finished_at: datetime
+    cut: list[CutValue] = Field(
+        default_factory=list,
+        description=(
+            "What was cut so the result fits the results topic (and Temporal's payload limit), largest first. A cut "
+            '`returns` or action `result` became {"$cut": {"bytes": ..., "sha256": ...}}; a cut message keeps '
+            "its start and says it was cut; a cut `/actions` list is empty. Empty when nothing was cut."
+        ),
+    )
 
 
 class WorkflowResult(CloudEvent):

@@ -20,7 +20,7 @@ from schemas import WorkflowTrigger
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import EVENT_SOURCE, DSLRun
 from services.orchestrator.dsl.model import WorkflowDefinition
-from services.orchestrator.starter import WorkflowStarter
+from services.orchestrator.starter import StartRejected, WorkflowStarter
 from services.shared.deadletter import consumed_record, dead_letter
 from services.shared.retry import Backoff, with_backoff
 
@@ -59,7 +59,11 @@ class TriggerConsumer:
             await self._dead_letter(message, "orchestrator.start", reason, trigger)
             return
         run = DSLRun(definition=definition, trigger=trigger, action_task_queue=self._action_task_queue)
-        outcome = await self._starter.start(run)
+        try:
+            outcome = await self._starter.start(run)
+        except StartRejected as rejected:
+            await self._dead_letter(message, "orchestrator.start", str(rejected), trigger)
+            return
         if outcome == "duplicate":
             log.info("duplicate trigger %s: workflow %s already started", trigger.id, trigger.data.idempotency_key)
         else:

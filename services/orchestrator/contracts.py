@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas import WorkflowTrigger
 from services.orchestrator.dsl.model import WorkflowDefinition
+from services.shared.kafka import KafkaSettings
 
 #: The local activity (in the orchestrator worker) that publishes the WorkflowResult event.
 PUBLISH_RESULT = "publish_result"
+#: ApplicationError type of a result Kafka refused as too large (permanent: retrying cannot help).
+RESULT_TOO_LARGE = "ResultTooLarge"
 #: CloudEvents ``source`` of every event the orchestrator emits.
 EVENT_SOURCE = "alertmesh/orchestrator"
 
@@ -25,3 +28,10 @@ class DSLRun(BaseModel):
     definition: WorkflowDefinition
     trigger: WorkflowTrigger
     action_task_queue: str
+    # In the input, not read from settings by the workflow: the cut must be the same on every replay. Runs started
+    # before this field existed replay with the default.
+    max_message_bytes: int = Field(
+        KafkaSettings.model_fields["max_message_bytes"].default,
+        ge=16_384,
+        description="The results topic's record limit (KAFKA_MAX_MESSAGE_BYTES) the result is cut to fit.",
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from faststream.kafka.publisher.usecase import DefaultPublisher as KafkaPublisher
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from schemas import WorkflowResult
-from services.orchestrator.contracts import PUBLISH_RESULT
+from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE
 
 
 class ResultPublisher:
@@ -17,8 +19,19 @@ class ResultPublisher:
 
     @activity.defn(name=PUBLISH_RESULT)
     async def publish_result(self, result: WorkflowResult) -> None:
-        """Publish keyed by workflow id; returns once the broker acknowledged (acks=all)."""
-        await self._publisher.publish(
-            result.to_json(), key=result.data.workflow_id.encode(), headers=result.kafka_headers()
-        )
+        """Publish keyed by workflow id; returns once the broker acknowledged (acks=all).
+
+        A record too large for the producer or broker fails for good (``RESULT_TOO_LARGE``, not retried): the
+        workflow cut it to ``KAFKA_MAX_MESSAGE_BYTES``, so the broker's own limit is lower than configured.
+        """
+        try:
+            await self._publisher.publish(
+                result.to_json(), key=result.data.workflow_id.encode(), headers=result.kafka_headers()
+            )
+        except (MessageSizeTooLargeError, RecordTooLargeError) as error:
+            raise ApplicationError(
+                f"result {result.id} ({len(result.to_json())} bytes) refused as too large: {error}",
+                type=RESULT_TOO_LARGE,
+                non_retryable=True,
+            ) from error
         activity.logger.debug("published result %s for %s", result.id, result.data.workflow_id)

@@ -17,13 +17,15 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from schemas import ActionError, ActionReport, ActionRequest, WorkflowResult
     from schemas.actions import RUN_ACTION
-    from services.orchestrator.contracts import PUBLISH_RESULT, DSLRun
+    from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE, DSLRun
     from services.orchestrator.dsl.model import ActionStatement
     from services.orchestrator.dsl.templates import TemplateContext, TemplateError, render
+    from services.orchestrator.result_size import fit_result, result_limit
     from services.orchestrator.results import build_result
     from services.orchestrator.scheduler import ActionTask, DagScheduler
 
 #: Publishing must not be lost: retry until Kafka takes it (a local activity backs off with timers past 1 min).
+#: Only a record refused as too large fails for good (the run then publishes a smaller result, see ``run``).
 PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30))
 PUBLISH_TIMEOUT = timedelta(seconds=30)
 
@@ -54,6 +56,13 @@ def _failed(action: ActionStatement, kind: str, message: str, started: datetime,
     )
 
 
+def _refused_as_too_large(error: ActivityError | ApplicationError) -> bool:
+    # A failed local activity surfaces as its ApplicationError itself (measured, SDK 1.35); a remote one would be
+    # wrapped in ActivityError. Accept both so the check does not depend on how publish_result is scheduled.
+    cause = error.cause if isinstance(error, ActivityError) else error
+    return isinstance(cause, ApplicationError) and cause.type == RESULT_TOO_LARGE
+
+
 async def _first_completed(tasks: list[ActionTask]) -> Sequence[ActionTask]:
     done, _ = await workflow.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     return done
@@ -80,12 +89,35 @@ class DSLWorkflow:
             started_at=started,
             finished_at=workflow.now(),
         )
-        # Last step, as a local activity: it runs in this worker without another workflow task round trip.
-        await workflow.execute_local_activity(
-            PUBLISH_RESULT, result, start_to_close_timeout=PUBLISH_TIMEOUT, retry_policy=PUBLISH_RETRY
-        )
+        # Cut to fit the results topic and Temporal's payload limit (this result is also the return value): a
+        # result that cannot be written must not keep the workflow retrying, nor fail its workflow task.
+        result = await self._publish(fit_result(result, result_limit(run.max_message_bytes)))
         workflow.logger.info("workflow %s %s", run.definition.name, result.data.status)
         return result
+
+    async def _publish(self, result: WorkflowResult) -> WorkflowResult:
+        """Publish ``result`` and return it; if the broker still refuses it as too large (its limit is below
+        KAFKA_MAX_MESSAGE_BYTES), publish it once more with every value cut and return that instead."""
+        if await self._publish_once(result):
+            return result
+        smallest = fit_result(result, 0)
+        workflow.logger.error("result %s refused as too large; publishing it with every value cut", result.id)
+        if not await self._publish_once(smallest):
+            workflow.logger.error("result %s refused even with every value cut; only its history has it", result.id)
+        return smallest
+
+    async def _publish_once(self, result: WorkflowResult) -> bool:
+        """False when the record was refused as too large; every other failure is retried (Kafka outage)."""
+        try:
+            # A local activity: it runs in this worker without another workflow task round trip.
+            await workflow.execute_local_activity(
+                PUBLISH_RESULT, result, start_to_close_timeout=PUBLISH_TIMEOUT, retry_policy=PUBLISH_RETRY
+            )
+        except (ActivityError, ApplicationError) as error:
+            if not _refused_as_too_large(error):
+                raise
+            return False
+        return True
 
     async def _run_action(self, action: ActionStatement, context: TemplateContext) -> ActionReport:
         started = workflow.now()

@@ -4,17 +4,20 @@ with unique topics, consumer group and task queues per test, and the fake execut
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from temporalio.worker import Worker
 
 from alertmesh.kafka_tools import ensure_topics
 from schemas import CloudEvent, WorkflowTrigger
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.dsl.loader import load_workflows
+from services.orchestrator.dsl.model import WorkflowDefinition
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
@@ -38,14 +41,37 @@ FAILING = definition(
     name="failing",
 )
 
+#: For re-run tests: one action with tiny timeouts, so a lost executor fails the run within seconds.
+FLAKY_INFRA = definition(
+    [
+        {
+            "ref": "echo",
+            "action": "core.transform.reshape",
+            "args": {"value": "${{ TRIGGER.alert.name }}"},
+            "options": {"timeout_seconds": 1, "max_attempts": 2},
+        }
+    ],
+    returns="${{ ACTIONS.echo.result }}",
+    name="flaky-infra",
+)
 
-def unique_settings(kafka_bootstrap: str, temporal_address: str) -> OrchestratorSettings:
+#: For size tests: ``big`` returns ``TRIGGER.inputs.size`` characters, also the workflow's return value.
+OVERSIZED = definition(
+    [{"ref": "big", "action": "test.big", "args": {"size": "${{ TRIGGER.inputs.size }}"}}],
+    returns={"blob": "${{ ACTIONS.big.result }}", "note": "kept"},
+    name="oversized",
+)
+
+TEST_DEFINITIONS = {"failing": FAILING, "flaky-infra": FLAKY_INFRA, "oversized": OVERSIZED}
+
+
+def unique_settings(kafka_bootstrap: str, temporal_address: str, **kafka: int) -> OrchestratorSettings:
     tag = uuid.uuid4().hex[:8]
     return OrchestratorSettings(
         group_id=f"orch-{tag}",
         workflows_dir=REPO / "workflows",
         health_port=0,
-        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, **kafka),
         topics=TopicSettings(raw=f"raw-{tag}", triggers=f"triggers-{tag}", results=f"results-{tag}", dlq=f"dlq-{tag}"),
         temporal=TemporalSettings(
             address=temporal_address, workflow_task_queue=f"wf-{tag}", action_task_queue=f"actions-{tag}"
@@ -92,20 +118,45 @@ class Mesh:
 MeshFactory = Callable[[], Mesh]
 
 
-@pytest.fixture
-async def mesh(kafka_bootstrap: str, temporal_server: TemporalServer) -> AsyncIterator[Mesh]:
-    settings = unique_settings(kafka_bootstrap, temporal_server.address)
+@contextlib.asynccontextmanager
+async def running_mesh(
+    kafka_bootstrap: str,
+    temporal_address: str,
+    *,
+    with_executor: bool = True,
+    extra_definitions: Mapping[str, WorkflowDefinition] | None = None,
+    **kafka: int,
+) -> AsyncIterator[Mesh]:
+    """An orchestrator on fresh topics and queues; the fake executor polls the action queue if ``with_executor``."""
+    settings = unique_settings(kafka_bootstrap, temporal_address, **kafka)
     await ensure_topics(settings.kafka, settings.topics.all(), partitions=1)
     client = await connect_temporal(settings)
-    definitions = {**load_workflows(settings.workflows_dir), "failing": FAILING}
+    definitions = {**load_workflows(settings.workflows_dir), **TEST_DEFINITIONS, **(extra_definitions or {})}
     producer = AIOKafkaProducer(**settings.kafka.client_kwargs(), acks="all")
     await producer.start()
-    executor = fake_executor_worker(client, settings.temporal.action_task_queue)
-    executor_task = asyncio.create_task(executor.run())
     try:
         async with Orchestrator(settings, client, definitions) as orchestrator:
-            yield Mesh(settings, orchestrator, producer)
+            if not with_executor:
+                yield Mesh(settings, orchestrator, producer)
+                return
+            async with running_worker(fake_executor_worker(client, settings.temporal.action_task_queue)):
+                yield Mesh(settings, orchestrator, producer)
     finally:
-        await executor.shutdown()
-        await executor_task
         await producer.stop()
+
+
+@contextlib.asynccontextmanager
+async def running_worker(worker: Worker) -> AsyncIterator[Worker]:
+    """Run a Temporal worker for the block; shut it down (cancelling its activities) after."""
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        await worker.shutdown()
+        await task
+
+
+@pytest.fixture
+async def mesh(kafka_bootstrap: str, temporal_server: TemporalServer) -> AsyncIterator[Mesh]:
+    async with running_mesh(kafka_bootstrap, temporal_server.address) as running:
+        yield running

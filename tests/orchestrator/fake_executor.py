@@ -7,6 +7,7 @@ action that raises comes back as a ``failed`` report).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -41,6 +42,8 @@ def _run(action: str, args: dict[str, Any]) -> Any:
         return args["value"]
     if action == "test.fail":
         raise RuntimeError(args.get("message", "failed on purpose"))
+    if action == "test.big":
+        return "x" * int(args["size"])
     raise KeyError(f"fake executor has no action {action!r}")
 
 
@@ -66,3 +69,14 @@ async def fake_executor_run_action(request: ActionRequest) -> ActionReport:
 
 def fake_executor_worker(client: Client, task_queue: str) -> Worker:
     return Worker(client, task_queue=task_queue, activities=[fake_executor_run_action])
+
+
+@activity.defn(name=RUN_ACTION)
+async def lost_executor_run_action(request: ActionRequest) -> ActionReport:
+    """Takes the action and never answers, like an executor that died mid-action: every attempt times out."""
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable: the wait above only ends by cancellation")
+
+
+def lost_executor_worker(client: Client, task_queue: str) -> Worker:
+    return Worker(client, task_queue=task_queue, activities=[lost_executor_run_action])

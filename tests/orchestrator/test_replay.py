@@ -15,7 +15,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_there_is_a_saved_history() -> None:
-    assert [path.name for path in HISTORIES] == ["triage.json"]
+    assert [path.name for path in HISTORIES] == ["result-refused-then-cut.json", "triage.json"]
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

@@ -80,6 +80,9 @@ class CloudEventsParser:
             fingerprint=fingerprint or stable_hash((source, ce_type, subject or "", name)),
             starts_at=parse_time(event.get("time"), "cloudevents: time"),
             payload=dict(event),
+            # source + id is what identifies a CloudEvent (spec: identical source and id are duplicates).
+            event_source=source,
+            event_id=event["id"],
         )
 
 

@@ -40,7 +40,8 @@ def parse_status(value: Any, where: str) -> AlertStatus:
 
 
 def parse_time(value: Any, where: str) -> datetime | None:
-    """An RFC 3339 timestamp in UTC; None for absent/empty values and for Go's zero time (year 1)."""
+    """An RFC 3339 timestamp in UTC (in its own offset if UTC cannot hold it, past year 9999); None for
+    absent/empty values and for Go's zero time (year 1)."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -52,7 +53,12 @@ def parse_time(value: Any, where: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise ParseError(f"{where}: timestamp {value!r} has no time zone (expected RFC 3339, e.g. ...Z)")
     # Alertmanager and Grafana send 0001-01-01T00:00:00Z for "not ended yet".
-    return None if parsed.year == 1 else parsed.astimezone(UTC)
+    if parsed.year == 1:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999 in UTC: keep its own offset
+        return parsed
 
 
 def string_map(value: Any, where: str) -> dict[str, str]:
