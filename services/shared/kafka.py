@@ -27,6 +27,9 @@ class KafkaSettings(BaseSettings):
     # at-least-once with deterministic ids either way; turn it on against Apache Kafka.
     enable_idempotence: bool = False
     request_timeout_ms: int = 30_000
+    # Largest record value this mesh writes (Apache Kafka's default message.max.bytes is about 1 MiB). Events that
+    # would be larger are cut or dead-lettered before they reach the producer, never retried forever.
+    max_message_bytes: int = Field(1_048_576, ge=16_384)
     # How long a consumer's fetch may wait for data. Apache Kafka answers a waiting fetch as soon as data arrives,
     # so this only bounds idle polling; through the embedded Tansu broker a hop took 120-170 ms with aiokafka's
     # 500 ms default, and a warm alert's publish-to-result median fell from 386 to 281 ms at 20 ms.
