@@ -46,7 +46,10 @@ class Orchestrator:
         self.broker: KafkaBroker = settings.kafka.broker(CLIENT_ID)
         dlq = self.broker.publisher(settings.topics.dlq)
         starter = TemporalStarter(client, settings.temporal.workflow_task_queue)
-        consumer = TriggerConsumer(self.definitions, starter, dlq, settings.temporal.action_task_queue)
+        consumer = TriggerConsumer(
+            self.definitions, starter, dlq, settings.temporal.action_task_queue,
+            max_message_bytes=settings.kafka.max_message_bytes,
+        )  # fmt: skip
         subscribe_triggers(self.broker, settings, consumer)
         publisher = ResultPublisher(self.broker.publisher(settings.topics.results))
         self.worker: Worker = build_worker(client, settings.temporal.workflow_task_queue, publisher)

@@ -4,10 +4,11 @@ import orjson
 
 from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.keys import alert_event_id
-from services.ingest.pipeline import EVENT_SOURCE, process
+from services.ingest.pipeline import EVENT_SOURCE, Outcome, process
 from services.ingest.routing import RoutingTable
-from services.shared.deadletter import ConsumedRecord
+from services.shared.deadletter import ConsumedRecord, dead_letter
 
+LIMIT = 1_048_576
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 ROUTING = RoutingTable.model_validate(
     {
@@ -25,10 +26,22 @@ def _record(value: bytes, headers: dict[str, str] | None = None) -> ConsumedReco
     )
 
 
+def _process(record: ConsumedRecord) -> Outcome:
+    return process(record, ROUTING, LIMIT)
+
+
+def _letter(record: ConsumedRecord, outcome: Outcome) -> DeadLetter:
+    """The record's one dead letter, as the emitter would write it."""
+    [failure] = outcome.failures
+    return dead_letter(record, source=EVENT_SOURCE, stage=failure.stage, reason=failure.reason, max_bytes=LIMIT)
+
+
 def test_sample_becomes_one_trigger(alertmanager_bytes: bytes) -> None:
-    outcome = process(_record(alertmanager_bytes), ROUTING)
-    assert outcome.dead_letters == []
-    [trigger] = outcome.triggers
+    outcome = _process(_record(alertmanager_bytes))
+    assert outcome.failures == []
+    [ready] = outcome.triggers
+    trigger = ready.event
+    assert ready.body == trigger.to_json() and ready.key == trigger.data.idempotency_key.encode()
     assert trigger.source == EVENT_SOURCE
     assert trigger.subject == "triage"
     assert trigger.time == AT
@@ -42,15 +55,16 @@ def test_sample_becomes_one_trigger(alertmanager_bytes: bytes) -> None:
 
 
 def test_redelivery_yields_byte_identical_triggers(alertmanager_bytes: bytes) -> None:
-    first = process(_record(alertmanager_bytes), ROUTING).triggers
-    again = process(_record(alertmanager_bytes), ROUTING).triggers
-    assert [t.to_json() for t in first] == [t.to_json() for t in again]
+    first = _process(_record(alertmanager_bytes)).triggers
+    again = _process(_record(alertmanager_bytes)).triggers
+    assert [t.body for t in first] == [t.body for t in again]
 
 
 def test_garbage_is_a_parse_dead_letter_with_the_original() -> None:
-    outcome = process(_record(b"\x00garbage", {"content-type": "text/plain"}), ROUTING)
+    record = _record(b"\x00garbage", {"content-type": "text/plain"})
+    outcome = _process(record)
     assert outcome.triggers == []
-    [letter] = outcome.dead_letters
+    letter = _letter(record, outcome)
     assert letter.data.stage == "ingest.parse"
     assert letter.data.reason.startswith("not JSON")
     assert letter.data.original == b"\x00garbage"
@@ -63,9 +77,10 @@ def test_garbage_is_a_parse_dead_letter_with_the_original() -> None:
 
 
 def test_unrouted_alert_is_a_route_dead_letter_naming_it(cloudevent_bytes: bytes) -> None:
-    outcome = process(_record(cloudevent_bytes), ROUTING)
+    record = _record(cloudevent_bytes)
+    outcome = _process(record)
     assert outcome.triggers == []
-    [letter] = outcome.dead_letters
+    letter = _letter(record, outcome)
     assert letter.data.stage == "ingest.route"
     assert "'Suspicious PowerShell download cradle'" in letter.data.reason
     assert letter.data.original == cloudevent_bytes
@@ -83,8 +98,9 @@ def test_group_routes_each_alert_on_its_own() -> None:
             ],
         }
     )
-    outcome = process(_record(body), ROUTING)
-    assert [(t.data.alert.name, t.data.workflow) for t in outcome.triggers] == [("A", "triage"), ("B", "enrich")]
-    assert outcome.triggers[0].correlationid != outcome.triggers[1].correlationid
-    [letter] = outcome.dead_letters
-    assert "'C'" in letter.data.reason
+    outcome = _process(_record(body))
+    triggers = [ready.event for ready in outcome.triggers]
+    assert [(t.data.alert.name, t.data.workflow) for t in triggers] == [("A", "triage"), ("B", "enrich")]
+    assert triggers[0].correlationid != triggers[1].correlationid
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.route" and "'C'" in failure.reason

@@ -40,7 +40,11 @@ async def run_consumer(settings: OrchestratorSettings, messages: list[tuple[byte
     starter = RecordingStarter()
     dead: list[DeadLetter] = []
     consumer = TriggerConsumer(
-        load_workflows(settings.workflows_dir), starter, broker.publisher(settings.topics.dlq), "actions-q"
+        load_workflows(settings.workflows_dir),
+        starter,
+        broker.publisher(settings.topics.dlq),
+        "actions-q",
+        max_message_bytes=settings.kafka.max_message_bytes,
     )
     subscribe_triggers(broker, settings, consumer)
 
