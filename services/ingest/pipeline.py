@@ -108,11 +108,14 @@ def _build(alert: Alert, route: Route, at: datetime, max_bytes: int) -> ReadyTri
     what = f"trigger for alert {alert.name[:200]!r} (route {route.name})"
     try:
         event = trigger(alert, route.name, route.workflow, route.inputs, at)
-        body = event.to_json()
-    except orjson.JSONEncodeError as error:  # e.g. a payload nested deeper than orjson writes (255)
-        return Failure(TRIGGER_STAGE, f"{what} cannot be serialized: {error}")
     except Exception as error:
         return _unexpected(TRIGGER_STAGE, f"building the {what}", error)
+    try:
+        body = event.to_json()
+    except (orjson.JSONEncodeError, ValueError) as error:
+        # A payload nested deeper than pydantic (about 255 levels) or orjson (255) will write, though orjson
+        # reads up to 1024.
+        return Failure(TRIGGER_STAGE, f"{what} cannot be serialized: {error}")
     try:
         # What the orchestrator will do with it: a trigger it cannot decode is dead-lettered here, with the
         # original bytes, rather than there with only the trigger.

@@ -52,7 +52,12 @@ def parse_time(value: Any, where: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise ParseError(f"{where}: timestamp {value!r} has no time zone (expected RFC 3339, e.g. ...Z)")
     # Alertmanager and Grafana send 0001-01-01T00:00:00Z for "not ended yet".
-    return None if parsed.year == 1 else parsed.astimezone(UTC)
+    if parsed.year == 1:
+        return None
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
+        raise ParseError(f"{where}: timestamp {value!r} is past the year 9999 in UTC") from None
 
 
 def string_map(value: Any, where: str) -> dict[str, str]:
