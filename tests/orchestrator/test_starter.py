@@ -51,3 +51,16 @@ async def test_already_started_is_a_duplicate_not_an_error() -> None:
     client = FlakyClient(WorkflowAlreadyStartedError("wf", "DSLWorkflow"))
     starter = TemporalStarter(client, "wf-q")  # type: ignore[arg-type]
     assert await starter.start(a_run()) == "duplicate"
+
+
+async def test_an_invalid_argument_is_raised_at_once_not_retried() -> None:
+    refused = RPCError("WorkflowId exceeds maximum allowed length (1001/1000)", RPCStatusCode.INVALID_ARGUMENT, b"")
+    client = FlakyClient(refused)
+    starter = TemporalStarter(client, "wf-q", initial_backoff=0.01, max_backoff=0.02)  # type: ignore[arg-type]
+    try:
+        await starter.start(a_run())
+    except RPCError as error:
+        assert error is refused
+    else:
+        raise AssertionError("a refused start must not be reported as started")
+    assert len(client.calls) == 1
