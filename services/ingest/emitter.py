@@ -37,7 +37,9 @@ class Emitter:
                     raise
                 failures.append(Failure(PUBLISH_STAGE, f"Kafka refused trigger {key}: {error!r}"))
                 continue
-            log.info("routed alert %r to workflow %s (key %s)", ready.event.data.alert.name, ready.event.subject, key)
+            log.info(
+                "routed alert %.200r to workflow %s (key %s)", ready.event.data.alert.name, ready.event.subject, key
+            )
         if failures:
             cause = dead_letter_cause(failures)
             await self._dead_letters.write(record, cause.stage, cause.reason)

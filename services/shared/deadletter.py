@@ -23,8 +23,9 @@ from services.shared.kafka import record_size
 DEAD_LETTER_ID_NAMESPACE = uuid.UUID("a3e5c7b9-2d4f-4a6c-8e0b-1f3d5b7a9c2e")
 #: Reasons quote the offending input (e.g. a validation error); past this they are cut, the original is attached.
 MAX_REASON_CHARS = 2000
-#: A correlation id taken from an input header is used only up to this length (else the dead letter's own id).
-MAX_HEADER_ID_CHARS = 256
+#: Correlation and causation ids come from the input (its headers, or the event it carried): longer ones are not
+#: used (the dead letter's own id stands in), so an input cannot make its dead letter too large to write.
+MAX_ID_CHARS = 256
 #: Smallest dead letter limit: with the original and its headers cut, a dead letter is always under this.
 MIN_DEAD_LETTER_BYTES = 16_384
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,8 +80,8 @@ def dead_letter_event_id(stage: str, topic: str, partition: int | None, offset: 
     return str(uuid.uuid5(DEAD_LETTER_ID_NAMESPACE, name))
 
 
-def _header_id(value: str | None) -> str | None:
-    return value if value and len(value) <= MAX_HEADER_ID_CHARS else None
+def _usable_id(value: str | None) -> str | None:
+    return value if value and len(value) <= MAX_ID_CHARS else None
 
 
 def dead_letter(
@@ -97,7 +98,7 @@ def dead_letter(
     for the dead letter, as published with ``dead_letter_record``, to be at most ``max_bytes``.
 
     Correlation falls back to the record's own ``correlationid`` / ``ce_id`` headers (set on every alertmesh
-    event), then to the dead letter itself.
+    event), then to the dead letter itself; ids longer than ``MAX_ID_CHARS`` are not used.
     """
     reason = reason if len(reason) <= MAX_REASON_CHARS else f"{reason[:MAX_REASON_CHARS]}... [reason cut]"
     event_id = dead_letter_event_id(stage, record.topic, record.partition, record.offset, reason)
@@ -106,8 +107,8 @@ def dead_letter(
         source=source,
         time=record.received_at,
         subject=stage,
-        correlationid=correlationid or _header_id(record.headers.get("correlationid")) or event_id,
-        causationid=causationid or _header_id(record.headers.get("ce_id")),
+        correlationid=_usable_id(correlationid) or _usable_id(record.headers.get("correlationid")) or event_id,
+        causationid=_usable_id(causationid) or _usable_id(record.headers.get("ce_id")),
         data=DeadLetterData(
             stage=stage,
             reason=reason,

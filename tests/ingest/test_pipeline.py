@@ -1,11 +1,13 @@
+import logging
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
-from schemas import DeadLetter, WorkflowTrigger
+from schemas import Alert, DeadLetter, WorkflowTrigger
 from services.ingest.keys import alert_event_id
-from services.ingest.pipeline import EVENT_SOURCE, Outcome, process
-from services.ingest.routing import RoutingTable
+from services.ingest.pipeline import EVENT_SOURCE, Outcome, dead_letter_cause, process
+from services.ingest.routing import Route, RoutingTable
 from services.shared.deadletter import ConsumedRecord, dead_letter
 
 LIMIT = 1_048_576
@@ -104,3 +106,82 @@ def test_group_routes_each_alert_on_its_own() -> None:
     assert triggers[0].correlationid != triggers[1].correlationid
     [failure] = outcome.failures
     assert failure.stage == "ingest.route" and "'C'" in failure.reason
+
+
+class BrokenRouting(RoutingTable):
+    """Routing with a bug: matching raises."""
+
+    def match(self, alert: Alert) -> list[Route]:
+        raise KeyError("labels.team")
+
+
+def test_an_unexpected_error_is_this_records_dead_letter_and_logged_with_its_traceback(
+    alertmanager_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = BrokenRouting.model_validate({"routes": [{"name": "all", "workflow": "triage"}]})
+    with caplog.at_level(logging.ERROR, logger="services.ingest.pipeline"):
+        outcome = process(_record(alertmanager_bytes), broken, LIMIT)
+    assert outcome.triggers == []
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.route"
+    assert failure.reason == "unexpected error routing alert 'ProbeFailure': KeyError: 'labels.team'"
+    [logged] = caplog.records
+    assert logged.levelno == logging.ERROR and logged.exc_info is not None
+
+
+def test_a_payload_nested_past_what_serializers_write_is_a_trigger_dead_letter() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "alerts": [{"status": "firing", "labels": {"alertname": "Deep", "severity": "critical"}, "d": 0}],
+        }
+    )
+    outcome = _process(_record(body.replace(b'"d":0', b'"d":' + b'{"n":' * 300 + b"1" + b"}" * 300)))
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.trigger" and "cannot be serialized" in failure.reason
+
+
+def test_a_trigger_the_orchestrator_could_not_decode_is_a_trigger_dead_letter() -> None:
+    # pydantic's JSON reader stops at fewer levels than orjson's (about 200 inside a trigger).
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "alerts": [{"status": "firing", "labels": {"alertname": "Deep", "severity": "critical"}, "d": 0}],
+        }
+    )
+    outcome = _process(_record(body.replace(b'"d":0', b'"d":' + b'{"n":' * 240 + b"1" + b"}" * 240)))
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.trigger" and "could not be decoded by the orchestrator" in failure.reason
+
+
+def test_a_trigger_over_the_size_limit_is_a_trigger_dead_letter() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "alerts": [
+                {"status": "firing", "labels": {"alertname": "Big", "severity": "critical"}, "blob": "x" * 20_000}
+            ],
+        }
+    )
+    outcome = process(_record(body), ROUTING, 16_384)
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.trigger" and "over the 16384-byte limit (KAFKA_MAX_MESSAGE_BYTES)" in failure.reason
+
+
+def test_a_group_gives_one_dead_letter_naming_every_failure() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "alerts": [
+                {"status": "firing", "labels": {"alertname": "A", "severity": "critical"}, "fingerprint": "a"},
+                {"status": "firing", "labels": {"alertname": "C"}, "fingerprint": "c"},
+                {"status": "firing", "labels": {"alertname": "D"}, "fingerprint": "d"},
+            ],
+        }
+    )
+    outcome = _process(_record(body))
+    assert [ready.event.data.alert.name for ready in outcome.triggers] == ["A"]
+    cause = dead_letter_cause(outcome.failures)
+    assert cause.stage == "ingest.route"
+    assert cause.reason.startswith("2 alerts did not become triggers: no route matches alert 'C'")
+    assert "alert 'D'" in cause.reason

@@ -72,7 +72,8 @@ def trigger_value(draw: st.DrawFn) -> bytes | None:
         _set(document, ("data", "alert", "payload"), {"deep": nested(depth)})
     elif change == "huge":
         size = draw(st.sampled_from([20_000, 70_000, MAX_BLOB_BYTES + 1]))
-        _set(document, ("data", "inputs"), {"blob": "b" * size})
+        where = draw(st.sampled_from([("data", "inputs"), ("correlationid",), ("id",), ("data", "workflow")]))
+        _set(document, where, {"blob": "b" * size} if where == ("data", "inputs") else "b" * size)
     elif change == "drop":
         path = draw(st.sampled_from(FIELDS[:6]))
         parent = document
