@@ -18,7 +18,8 @@ StartOutcome = Literal["started", "duplicate"]
 
 class WorkflowStarter(Protocol):
     async def start(self, run: DSLRun) -> StartOutcome:
-        """Return once the run is durably started (or was already); never give up."""
+        """Return once the run is durably started (or was already); never give up on a transient error. A start
+        Temporal refuses for good (``services.shared.retry.is_permanent``) is raised for the caller to dead-letter."""
 
 
 class TemporalStarter:
