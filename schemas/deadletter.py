@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import base64
+import binascii
+import hashlib
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas.cloudevent import Base64Bytes, CloudEvent, Model
 
@@ -12,12 +15,38 @@ from schemas.cloudevent import Base64Bytes, CloudEvent, Model
 class DeadLetterData(Model):
     stage: str = Field(description="Where it failed, e.g. 'ingest.parse', 'ingest.route', 'orchestrator.decode'.")
     reason: str = Field(description="Human-readable cause, precise enough to fix the input.")
-    original: Base64Bytes = Field(description="The message value exactly as received.")
+    original: Base64Bytes = Field(
+        description="The message value exactly as received; only its first bytes when `truncated` is true."
+    )
+    original_size: int = Field(ge=0, description="Length in bytes of the value as received, before any cut.")
+    original_sha256: str = Field(
+        pattern="^[0-9a-f]{64}$", description="Hex SHA-256 of the whole value as received, to find or check it."
+    )
+    truncated: bool = Field(
+        False,
+        description="True when the dead letter would have exceeded the Kafka message size limit, so `original` "
+        "(and, if still needed, `original_headers`) was cut; `original_size` and `original_sha256` describe the "
+        "whole value.",
+    )
     original_topic: str
     original_partition: int | None = None
     original_offset: int | None = None
     original_key: Base64Bytes | None = None
     original_headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _describe_whole_original(cls, data: Any) -> Any:
+        """Size and digest default to those of ``original`` (right whenever nothing was cut)."""
+        if isinstance(data, dict) and "original" in data and not data.get("truncated"):
+            original = data["original"]
+            try:
+                whole = base64.b64decode(original, validate=True) if isinstance(original, str) else original
+            except binascii.Error:
+                return data  # the field's own validation reports it
+            if isinstance(whole, bytes):
+                data = {"original_size": len(whole), "original_sha256": hashlib.sha256(whole).hexdigest()} | data
+        return data
 
 
 class DeadLetter(CloudEvent):

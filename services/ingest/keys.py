@@ -63,8 +63,13 @@ def time_text(moment: datetime) -> str:
 
 
 def content_hash(alert: Alert) -> str:
-    """sha256 of the whole normalized alert (keys sorted): the same bytes in give the same hash."""
-    document = json.dumps(alert.model_dump(mode="json"), ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    """sha256 of the whole normalized alert (keys sorted): the same bytes in give the same hash.
+
+    Python mode and the json module, not pydantic's JSON mode: that refuses payloads nested past 255 levels, and
+    such an alert must still get its key (it is dead-lettered later, when its trigger cannot be serialized).
+    """
+    fields = alert.model_dump(mode="python")
+    document = json.dumps(fields, ensure_ascii=True, sort_keys=True, separators=(",", ":"), default=str)
     return _sha256(document)[:_CONTENT_HASH_CHARS]
 
 

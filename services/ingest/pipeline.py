@@ -1,55 +1,140 @@
-"""The ingest pipeline as a pure function: one raw Kafka record in, the events to publish out. No I/O."""
+"""The ingest pipeline as a pure function: one raw Kafka record in, the triggers to publish and what failed out.
+
+No I/O, and nothing escapes: whatever one record does to a step (a parser bug, a value no check foresaw) is a
+property of that record, so it becomes that record's dead letter instead of an exception that would rewind the
+partition and read the record again forever. Unexpected errors are still logged at ERROR with the traceback.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
+from pydantic import ValidationError
+
 from schemas.alert import Alert
-from schemas.deadletter import DeadLetter
 from schemas.trigger import Trigger, WorkflowTrigger
 from services.ingest.keys import alert_event_id, idempotency_key, trigger_event_id
 from services.ingest.parsers import ParseError, parse_alerts
-from services.ingest.routing import RoutingTable
-from services.shared.deadletter import ConsumedRecord, dead_letter
+from services.ingest.routing import Route, RoutingTable
+from services.shared.deadletter import ConsumedRecord
+from services.shared.kafka import record_size
+
+log = logging.getLogger(__name__)
 
 #: CloudEvents ``source`` of every event ingest emits.
 EVENT_SOURCE = "alertmesh/ingest"
 PARSE_STAGE = "ingest.parse"
 ROUTE_STAGE = "ingest.route"
+#: Building a trigger: it cannot be serialized, the orchestrator could not decode it, or it is too large.
+TRIGGER_STAGE = "ingest.trigger"
+#: Kafka refused a trigger as permanently unwritable (see ``services.shared.retry.is_permanent``).
+PUBLISH_STAGE = "ingest.publish"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why (part of) a record did not become triggers, and at which step."""
+
+    stage: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReadyTrigger:
+    """A trigger serialized and checked: the orchestrator can decode it and it fits the message size limit."""
+
+    event: WorkflowTrigger
+    key: bytes
+    body: bytes
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What to publish for one record: a trigger per routed alert, a dead letter per failure."""
+    """What one record gives: a trigger per routed alert, and the failures that go into its one dead letter."""
 
-    triggers: list[WorkflowTrigger] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
+    triggers: list[ReadyTrigger] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
 
-def process(record: ConsumedRecord, routing: RoutingTable) -> Outcome:
-    """Parse, normalize and route one record.
+def dead_letter_cause(failures: list[Failure]) -> Failure:
+    """One stage and reason for the record's one dead letter: the first failure's stage, every reason."""
+    if len(failures) == 1:
+        return failures[0]
+    reasons = "; ".join(failure.reason for failure in failures)
+    return Failure(failures[0].stage, f"{len(failures)} alerts did not become triggers: {reasons}")
 
-    An unparseable record gives one ``ingest.parse`` dead letter. In a group (several alerts in one message)
-    each alert is routed on its own: routed ones give triggers, unrouted ones an ``ingest.route`` dead letter
-    carrying the whole original message (replaying it re-sends the routed triggers, which are idempotent).
+
+def process(record: ConsumedRecord, routing: RoutingTable, max_bytes: int) -> Outcome:
+    """Parse, normalize and route one record into triggers of at most ``max_bytes`` (Kafka record size).
+
+    An unparseable record gives one ``ingest.parse`` failure. In a group (several alerts in one message) each
+    alert is routed on its own: routed ones give triggers, the others failures (``ingest.route`` when no route
+    matches, ``ingest.trigger`` when the trigger cannot be built), all reported in one dead letter carrying the
+    whole original message (replaying it re-sends the routed triggers, which are idempotent).
     """
     try:
         alerts = parse_alerts(record.value, record.headers)
     except ParseError as error:
-        return Outcome(dead_letters=[dead_letter(record, source=EVENT_SOURCE, stage=PARSE_STAGE, reason=error.reason)])
+        return Outcome(failures=[Failure(PARSE_STAGE, error.reason)])
+    except Exception as error:
+        return Outcome(failures=[_unexpected(PARSE_STAGE, "parsing the record", error)])
     outcome = Outcome()
     for alert in alerts:
-        routes = routing.match(alert)
+        try:
+            routes = routing.match(alert)
+        except Exception as error:
+            outcome.failures.append(_unexpected(ROUTE_STAGE, f"routing alert {alert.name!r}", error))
+            continue
         if not routes:
             reason = (
                 f"no route matches alert {alert.name!r} (source={alert.source}, status={alert.status}, "
                 f"severity={alert.severity}, fingerprint={alert.fingerprint})"
             )
-            outcome.dead_letters.append(dead_letter(record, source=EVENT_SOURCE, stage=ROUTE_STAGE, reason=reason))
+            outcome.failures.append(Failure(ROUTE_STAGE, reason))
         for route in routes:
-            outcome.triggers.append(trigger(alert, route.name, route.workflow, route.inputs, record.received_at))
+            built = _build(alert, route, record.received_at, max_bytes)
+            if isinstance(built, ReadyTrigger):
+                outcome.triggers.append(built)
+            else:
+                outcome.failures.append(built)
     return outcome
+
+
+def _build(alert: Alert, route: Route, at: datetime, max_bytes: int) -> ReadyTrigger | Failure:
+    what = f"trigger for alert {alert.name[:200]!r} (route {route.name})"
+    try:
+        event = trigger(alert, route.name, route.workflow, route.inputs, at)
+    except Exception as error:
+        return _unexpected(TRIGGER_STAGE, f"building the {what}", error)
+    try:
+        body = event.to_json()
+    except (orjson.JSONEncodeError, ValueError) as error:
+        # A payload nested deeper than pydantic (about 255 levels) or orjson (255) will write, though orjson
+        # reads up to 1024.
+        return Failure(TRIGGER_STAGE, f"{what} cannot be serialized: {error}")
+    try:
+        # What the orchestrator will do with it: a trigger it cannot decode is dead-lettered here, with the
+        # original bytes, rather than there with only the trigger.
+        WorkflowTrigger.from_json(body)
+    except ValidationError as error:
+        return Failure(TRIGGER_STAGE, f"{what} could not be decoded by the orchestrator: {error}")
+    key, headers = event.data.idempotency_key.encode("utf-8"), event.kafka_headers()
+    size = record_size(key, body, headers)
+    if size > max_bytes:
+        return Failure(
+            TRIGGER_STAGE, f"{what} is {size} bytes, over the {max_bytes}-byte limit (KAFKA_MAX_MESSAGE_BYTES)"
+        )
+    return ReadyTrigger(event=event, key=key, body=body, headers=headers)
+
+
+def _unexpected(stage: str, step: str, error: Exception) -> Failure:
+    """A failure no check foresaw: probably a bug, so loud in the log, but still only this record's."""
+    log.error("unexpected error %s (stage %s); the record is dead-lettered", step, stage, exc_info=error)
+    return Failure(stage, f"unexpected error {step}: {type(error).__name__}: {error}")
 
 
 def trigger(alert: Alert, route: str, workflow: str, inputs: dict[str, object], at: datetime) -> WorkflowTrigger:

@@ -1,8 +1,10 @@
 """The trigger consumer: one WorkflowTrigger message in, one durably started DSLWorkflow (or a dead letter) out.
 
 The offset is committed (ack) only when the handler returns, i.e. after Temporal accepted the start or the dead
-letter was written with acks=all. The handler only raises when cancelled (shutdown); NACK_ON_ERROR then seeks
-back so the message is consumed again rather than committed.
+letter was written with acks=all. Poison never raises: a trigger that cannot be decoded, names an unknown
+workflow, cannot be encoded as workflow input, or that Temporal refuses as invalid (``is_permanent``) is
+dead-lettered and the partition moves on. The handler raises only when cancelled (shutdown) or while Kafka is
+unavailable; NACK_ON_ERROR then seeks back so the message is consumed again rather than committed.
 """
 
 from __future__ import annotations
@@ -13,19 +15,21 @@ from collections.abc import Mapping
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.publisher.usecase import DefaultPublisher as KafkaPublisher
 from pydantic import ValidationError
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from schemas import WorkflowTrigger
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import EVENT_SOURCE, DSLRun
 from services.orchestrator.dsl.model import WorkflowDefinition
-from services.orchestrator.starter import StartRejected, WorkflowStarter
-from services.shared.deadletter import consumed_record, dead_letter
-from services.shared.retry import Backoff, with_backoff
+from services.orchestrator.starter import WorkflowStarter
+from services.shared.consuming import DeadLetters, Publisher, keep_body_raw, parse_record
+from services.shared.deadletter import ConsumedRecord, consumed_record
+from services.shared.retry import Backoff, is_permanent
 
 log = logging.getLogger(__name__)
-MAX_REASON_CHARS = 4000
+DECODE_STAGE = "orchestrator.decode"
+START_STAGE = "orchestrator.start"
 
 
 class TriggerConsumer:
@@ -35,59 +39,81 @@ class TriggerConsumer:
         self,
         definitions: Mapping[str, WorkflowDefinition],
         starter: WorkflowStarter,
-        dlq: KafkaPublisher,
+        dlq: Publisher,
         action_task_queue: str,
+        *,
+        max_message_bytes: int,
     ) -> None:
         self._definitions = definitions
         self._starter = starter
-        self._dlq = dlq
+        # Until the dead letter is durable the offset is not committed: wait out a Kafka outage (back-pressure).
+        self._dead_letters = DeadLetters(
+            dlq, source=EVENT_SOURCE, max_bytes=max_message_bytes, backoff=Backoff(budget_s=None)
+        )
         self._action_task_queue = action_task_queue
+        self._max_message_bytes = max_message_bytes
 
     # The handler takes the raw KafkaMessage instead of a typed ``WorkflowTrigger`` body: FastStream would
     # reject an invalid body before our code runs (logged, then acked or retried forever), whereas decoding
     # here lets poison go to the dead-letter topic with its original bytes and the partition move on.
     async def handle(self, message: KafkaMessage) -> None:
+        await self.consume(consumed_record(message))
+
+    async def consume(self, record: ConsumedRecord) -> None:
+        """Start the workflow ``record`` asks for, or dead-letter it; returns once either is durable."""
         try:
-            trigger = WorkflowTrigger.from_json(message.body)
+            trigger = WorkflowTrigger.from_json(record.value)
         except ValidationError as error:
-            await self._dead_letter(message, "orchestrator.decode", f"invalid WorkflowTrigger: {error}")
+            await self._dead_letters.write(record, DECODE_STAGE, f"invalid WorkflowTrigger: {error}")
             return
         definition = self._definitions.get(trigger.data.workflow)
         if definition is None:
             known = ", ".join(sorted(self._definitions)) or "none"
-            reason = f"unknown workflow '{trigger.data.workflow}' (loaded: {known})"
-            await self._dead_letter(message, "orchestrator.start", reason, trigger)
+            reason = f"unknown workflow {trigger.data.workflow[:200]!r} (loaded: {known})"
+            await self._refuse(record, trigger, reason)
             return
-        run = DSLRun(definition=definition, trigger=trigger, action_task_queue=self._action_task_queue)
+        # The run carries the results topic's limit, so the workflow (and its replays) cut the result to fit.
+        run = DSLRun(
+            definition=definition,
+            trigger=trigger,
+            action_task_queue=self._action_task_queue,
+            max_message_bytes=self._max_message_bytes,
+        )
+        problem = _unencodable(run)
+        if problem:
+            await self._refuse(record, trigger, problem)
+            return
         try:
             outcome = await self._starter.start(run)
-        except StartRejected as rejected:
-            await self._dead_letter(message, "orchestrator.start", str(rejected), trigger)
+        except Exception as error:
+            if not is_permanent(error):
+                raise
+            await self._refuse(record, trigger, f"Temporal refused the start: {type(error).__name__}: {error}")
             return
         if outcome == "duplicate":
             log.info("duplicate trigger %s: workflow %s already started", trigger.id, trigger.data.idempotency_key)
         else:
             log.info("started %s for trigger %s as %s", definition.name, trigger.id, trigger.data.idempotency_key)
 
-    async def _dead_letter(
-        self, message: KafkaMessage, stage: str, reason: str, trigger: WorkflowTrigger | None = None
-    ) -> None:
-        event = dead_letter(
-            consumed_record(message),
-            source=EVENT_SOURCE,
-            stage=stage,
-            reason=reason[:MAX_REASON_CHARS],
-            correlationid=trigger.correlationid if trigger else None,
-            causationid=trigger.id if trigger else None,
+    async def _refuse(self, record: ConsumedRecord, trigger: WorkflowTrigger, reason: str) -> None:
+        await self._dead_letters.write(
+            record, START_STAGE, reason, correlationid=trigger.correlationid, causationid=trigger.id
         )
-        body, key, headers = event.to_json(), event.data.original_key, event.kafka_headers()
-        # The offset is committed only once the dead letter is durable: wait out a Kafka outage (back-pressure).
-        await with_backoff(
-            lambda: self._dlq.publish(body, key=key, headers=headers),
-            f"publishing dead letter {event.id}",
-            Backoff(budget_s=None),
-        )
-        log.warning("dead-lettered trigger at offset %s: %s: %s", event.data.original_offset, stage, reason[:200])
+
+
+def _unencodable(run: DSLRun) -> str | None:
+    """Why the run's input would not survive Temporal's data converter (None when it does).
+
+    The client encodes the input before sending it, and the workflow decodes it again; pydantic refuses nesting
+    past about 255 levels each way, at slightly different depths. A trigger inside that band would otherwise
+    start a workflow that can never read its input.
+    """
+    converter = pydantic_data_converter.payload_converter
+    try:
+        converter.from_payloads(converter.to_payloads([run]), [DSLRun])
+    except Exception as error:  # whatever the converter raises, this input can never be started
+        return f"workflow input cannot be encoded for Temporal: {type(error).__name__}: {str(error)[:500]}"
+    return None
 
 
 def subscribe_triggers(broker: KafkaBroker, settings: OrchestratorSettings, consumer: TriggerConsumer) -> None:
@@ -99,5 +125,8 @@ def subscribe_triggers(broker: KafkaBroker, settings: OrchestratorSettings, cons
         # A new group starts from the oldest trigger: nothing published before first start-up is lost.
         auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        # FastStream's own parser and JSON decoder must never see a record first (services.shared.consuming).
+        parser=parse_record,
+        decoder=keep_body_raw,
     )
     subscriber(consumer.handle)

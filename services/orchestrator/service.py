@@ -45,10 +45,11 @@ class Orchestrator:
         self.definitions = dict(definitions) if definitions is not None else load_workflows(settings.workflows_dir)
         self.broker: KafkaBroker = settings.kafka.broker(CLIENT_ID)
         dlq = self.broker.publisher(settings.topics.dlq)
-        starter = TemporalStarter(
-            client, settings.temporal.workflow_task_queue, max_message_bytes=settings.kafka.max_message_bytes
-        )
-        consumer = TriggerConsumer(self.definitions, starter, dlq, settings.temporal.action_task_queue)
+        starter = TemporalStarter(client, settings.temporal.workflow_task_queue)
+        consumer = TriggerConsumer(
+            self.definitions, starter, dlq, settings.temporal.action_task_queue,
+            max_message_bytes=settings.kafka.max_message_bytes,
+        )  # fmt: skip
         subscribe_triggers(self.broker, settings, consumer)
         publisher = ResultPublisher(self.broker.publisher(settings.topics.results))
         self.worker: Worker = build_worker(client, settings.temporal.workflow_task_queue, publisher)

@@ -6,10 +6,22 @@ import logging
 import ssl
 from typing import Any, Literal
 
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Room for the headers FastStream adds to every record it publishes (``correlation_id``, ``content-type``).
+CLIENT_HEADER_ALLOWANCE = 256
+
+
+def record_size(key: bytes | None, value: bytes, headers: dict[str, str]) -> int:
+    """The size aiokafka's producer measures a record at (and refuses above ``max_request_size``), plus room for
+    the headers FastStream adds: a record is writable when this is at most ``KafkaSettings.max_message_bytes``."""
+    encoded = [(name, text.encode("utf-8")) for name, text in headers.items()]
+    estimate: int = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, encoded)
+    return estimate + CLIENT_HEADER_ALLOWANCE
 
 
 class KafkaSettings(BaseSettings):
@@ -90,6 +102,9 @@ class KafkaSettings(BaseSettings):
             acks="all",
             enable_idempotence=self.enable_idempotence,
             request_timeout_ms=self.request_timeout_ms,
+            # The producer refuses what the mesh must not write (MessageSizeTooLargeError, a permanent error)
+            # instead of sending it for the broker to refuse.
+            max_request_size=self.max_message_bytes,
             security=self.security(),
             # Our handlers log what matters per message (routed, started, dead-lettered); FastStream's own
             # "Received"/"Processed" lines go to DEBUG, through the service's log format instead of its colours.

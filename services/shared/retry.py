@@ -1,20 +1,65 @@
-"""Retry with capped exponential backoff: how every service waits out a slow or absent Kafka or Temporal.
+"""Retry with capped exponential backoff, and the one place that says which errors are worth retrying.
 
-Used wherever the next durable hop must succeed before an offset may be committed: the partition waits,
-nothing is skipped.
+Used wherever the next durable hop must succeed before an offset may be committed. A transient error (broker or
+Temporal unavailable, a timeout) makes the partition wait, nothing is skipped. A permanent error (the input is too
+large, cannot be serialized, or the server refuses it as invalid) fails the same way on every attempt: retrying it
+would hold the partition forever, so it is raised at once and the caller turns it into a dead letter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import orjson
+from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
+from pydantic_core import PydanticSerializationError
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class PermanentError(Exception):
+    """Raised by our own code for input that will fail the same way however often it is retried."""
+
+
+#: Errors that are a property of the input, not of the moment: too large for Kafka, or not serializable.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    PermanentError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    orjson.JSONEncodeError,
+    PydanticSerializationError,
+)
+#: gRPC says this when a request is larger than the server's frame limit (Temporal answers RESOURCE_EXHAUSTED,
+#: which otherwise means rate limiting, a transient condition).
+_GRPC_TOO_LARGE = "larger than max"
+
+
+def is_permanent(error: BaseException) -> bool:
+    """True when retrying ``error`` cannot help: the caller should dead-letter the input instead."""
+    return isinstance(error, PERMANENT_ERRORS) or _temporal_refused(error)
+
+
+def _temporal_refused(error: BaseException) -> bool:
+    """Temporal refused the request itself (INVALID_ARGUMENT: id too long or empty, input over the blob limit).
+
+    temporalio is looked up, not imported: the ingest image has no Temporal SDK, and a Temporal ``RPCError``
+    can only exist in a process that has imported ``temporalio.service``.
+    """
+    service = sys.modules.get("temporalio.service")
+    if service is None or not isinstance(error, service.RPCError):
+        return False
+    status = service.RPCStatusCode
+    if error.status == status.INVALID_ARGUMENT:
+        return True
+    return bool(error.status == status.RESOURCE_EXHAUSTED and _GRPC_TOO_LARGE in str(error))
 
 
 @dataclass(frozen=True)
@@ -40,9 +85,10 @@ async def with_backoff(
 ) -> T:
     """Await ``attempt()`` until it succeeds, sleeping between failures; raises ``GaveUp`` past the budget.
 
-    Any exception counts as transient: an outage surfaces as many different errors, and giving up early would
-    only rewind and redo the same work. Outcomes that are not failures (e.g. "already started") belong inside
-    ``attempt``. Cancellation is not caught (it is not an ``Exception``).
+    A permanent error (``is_permanent``) is raised at once, unchanged. Any other exception counts as transient:
+    an outage surfaces as many different errors, and giving up early would only rewind and redo the same work.
+    Outcomes that are not failures (e.g. "already started") belong inside ``attempt``. Cancellation is not caught
+    (it is not an ``Exception``).
     """
     deadline = None if backoff.budget_s is None else clock() + backoff.budget_s
     delay = backoff.initial_s
@@ -51,6 +97,8 @@ async def with_backoff(
         try:
             return await attempt()
         except Exception as error:
+            if is_permanent(error):
+                raise
             failures += 1
             if deadline is not None and clock() + delay > deadline:
                 raise GaveUp(f"{what} failed {failures} times; last error: {error!r}") from error

@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from services.ingest.keys import MAX_KEY_LENGTH, alert_event_id, idempotency_key, time_text, trigger_event_id
-from services.ingest.parsers import parse_alerts
+from services.ingest.parsers import ParseError, parse_alerts
 from tests.ingest.factories import make_alert
 
 
@@ -176,7 +176,21 @@ def test_sub_millisecond_starts_stay_distinct() -> None:
     assert idempotency_key(early, "t") != idempotency_key(late, "t")
 
 
-def test_far_future_offsets_parse_and_key(alertmanager_bytes: bytes) -> None:
+def test_a_payload_nested_past_what_serializers_write_still_has_a_key() -> None:
+    deep: dict[str, object] = {}
+    for _ in range(300):
+        deep = {"a": deep}
+    assert ":firing:content." in idempotency_key(make_alert(starts_at=None, payload=deep), "t")
+
+
+def test_far_future_offsets_key_without_raising() -> None:
+    # The parsers dead-letter such a start time, but a key never raises whatever an Alert holds.
+    moment = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-1)))
+    assert idempotency_key(make_alert(starts_at=moment), "triage").endswith(":firing:99991231T235959.000-0100")
+
+
+def test_far_future_offsets_are_a_parse_error(alertmanager_bytes: bytes) -> None:
     document = orjson.loads(alertmanager_bytes)
     document["alerts"][0]["startsAt"] = "9999-12-31T23:59:59-01:00"
-    assert _key(orjson.dumps(document)).endswith(":firing:99991231T235959.000-0100")
+    with pytest.raises(ParseError, match="past the year 9999"):
+        parse_alerts(orjson.dumps(document), {})

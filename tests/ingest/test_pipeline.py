@@ -1,13 +1,16 @@
+import logging
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
-from schemas import DeadLetter, WorkflowTrigger
+from schemas import Alert, DeadLetter, WorkflowTrigger
 from services.ingest.keys import alert_event_id
-from services.ingest.pipeline import EVENT_SOURCE, process
-from services.ingest.routing import RoutingTable
-from services.shared.deadletter import ConsumedRecord
+from services.ingest.pipeline import EVENT_SOURCE, Outcome, dead_letter_cause, process
+from services.ingest.routing import Route, RoutingTable
+from services.shared.deadletter import ConsumedRecord, dead_letter
 
+LIMIT = 1_048_576
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 ROUTING = RoutingTable.model_validate(
     {
@@ -25,10 +28,22 @@ def _record(value: bytes, headers: dict[str, str] | None = None) -> ConsumedReco
     )
 
 
+def _process(record: ConsumedRecord) -> Outcome:
+    return process(record, ROUTING, LIMIT)
+
+
+def _letter(record: ConsumedRecord, outcome: Outcome) -> DeadLetter:
+    """The record's one dead letter, as the emitter would write it."""
+    [failure] = outcome.failures
+    return dead_letter(record, source=EVENT_SOURCE, stage=failure.stage, reason=failure.reason, max_bytes=LIMIT)
+
+
 def test_sample_becomes_one_trigger(alertmanager_bytes: bytes) -> None:
-    outcome = process(_record(alertmanager_bytes), ROUTING)
-    assert outcome.dead_letters == []
-    [trigger] = outcome.triggers
+    outcome = _process(_record(alertmanager_bytes))
+    assert outcome.failures == []
+    [ready] = outcome.triggers
+    trigger = ready.event
+    assert ready.body == trigger.to_json() and ready.key == trigger.data.idempotency_key.encode()
     assert trigger.source == EVENT_SOURCE
     assert trigger.subject == "triage"
     assert trigger.time == AT
@@ -42,15 +57,16 @@ def test_sample_becomes_one_trigger(alertmanager_bytes: bytes) -> None:
 
 
 def test_redelivery_yields_byte_identical_triggers(alertmanager_bytes: bytes) -> None:
-    first = process(_record(alertmanager_bytes), ROUTING).triggers
-    again = process(_record(alertmanager_bytes), ROUTING).triggers
-    assert [t.to_json() for t in first] == [t.to_json() for t in again]
+    first = _process(_record(alertmanager_bytes)).triggers
+    again = _process(_record(alertmanager_bytes)).triggers
+    assert [t.body for t in first] == [t.body for t in again]
 
 
 def test_garbage_is_a_parse_dead_letter_with_the_original() -> None:
-    outcome = process(_record(b"\x00garbage", {"content-type": "text/plain"}), ROUTING)
+    record = _record(b"\x00garbage", {"content-type": "text/plain"})
+    outcome = _process(record)
     assert outcome.triggers == []
-    [letter] = outcome.dead_letters
+    letter = _letter(record, outcome)
     assert letter.data.stage == "ingest.parse"
     assert letter.data.reason.startswith("not JSON")
     assert letter.data.original == b"\x00garbage"
@@ -63,9 +79,10 @@ def test_garbage_is_a_parse_dead_letter_with_the_original() -> None:
 
 
 def test_unrouted_alert_is_a_route_dead_letter_naming_it(cloudevent_bytes: bytes) -> None:
-    outcome = process(_record(cloudevent_bytes), ROUTING)
+    record = _record(cloudevent_bytes)
+    outcome = _process(record)
     assert outcome.triggers == []
-    [letter] = outcome.dead_letters
+    letter = _letter(record, outcome)
     assert letter.data.stage == "ingest.route"
     assert "'Suspicious PowerShell download cradle'" in letter.data.reason
     assert letter.data.original == cloudevent_bytes
@@ -83,8 +100,88 @@ def test_group_routes_each_alert_on_its_own() -> None:
             ],
         }
     )
-    outcome = process(_record(body), ROUTING)
-    assert [(t.data.alert.name, t.data.workflow) for t in outcome.triggers] == [("A", "triage"), ("B", "enrich")]
-    assert outcome.triggers[0].correlationid != outcome.triggers[1].correlationid
-    [letter] = outcome.dead_letters
-    assert "'C'" in letter.data.reason
+    outcome = _process(_record(body))
+    triggers = [ready.event for ready in outcome.triggers]
+    assert [(t.data.alert.name, t.data.workflow) for t in triggers] == [("A", "triage"), ("B", "enrich")]
+    assert triggers[0].correlationid != triggers[1].correlationid
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.route" and "'C'" in failure.reason
+
+
+class BrokenRouting(RoutingTable):
+    """Routing with a bug: matching raises."""
+
+    def match(self, alert: Alert) -> list[Route]:
+        raise KeyError("labels.team")
+
+
+def test_an_unexpected_error_is_this_records_dead_letter_and_logged_with_its_traceback(
+    alertmanager_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = BrokenRouting.model_validate({"routes": [{"name": "all", "workflow": "triage"}]})
+    with caplog.at_level(logging.ERROR, logger="services.ingest.pipeline"):
+        outcome = process(_record(alertmanager_bytes), broken, LIMIT)
+    assert outcome.triggers == []
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.route"
+    assert failure.reason == "unexpected error routing alert 'ProbeFailure': KeyError: 'labels.team'"
+    [logged] = caplog.records
+    assert logged.levelno == logging.ERROR and logged.exc_info is not None
+
+
+def test_a_payload_nested_past_what_serializers_write_is_a_trigger_dead_letter() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "alerts": [{"status": "firing", "labels": {"alertname": "Deep", "severity": "critical"}, "d": 0}],
+        }
+    )
+    outcome = _process(_record(body.replace(b'"d":0', b'"d":' + b'{"n":' * 300 + b"1" + b"}" * 300)))
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.trigger" and "cannot be serialized" in failure.reason
+
+
+def test_a_trigger_the_orchestrator_could_not_decode_is_a_trigger_dead_letter() -> None:
+    # pydantic's JSON reader stops at fewer levels than orjson's (about 200 inside a trigger).
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "alerts": [{"status": "firing", "labels": {"alertname": "Deep", "severity": "critical"}, "d": 0}],
+        }
+    )
+    outcome = _process(_record(body.replace(b'"d":0', b'"d":' + b'{"n":' * 240 + b"1" + b"}" * 240)))
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.trigger" and "could not be decoded by the orchestrator" in failure.reason
+
+
+def test_a_trigger_over_the_size_limit_is_a_trigger_dead_letter() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "alerts": [
+                {"status": "firing", "labels": {"alertname": "Big", "severity": "critical"}, "blob": "x" * 20_000}
+            ],
+        }
+    )
+    outcome = process(_record(body), ROUTING, 16_384)
+    [failure] = outcome.failures
+    assert failure.stage == "ingest.trigger" and "over the 16384-byte limit (KAFKA_MAX_MESSAGE_BYTES)" in failure.reason
+
+
+def test_a_group_gives_one_dead_letter_naming_every_failure() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "alerts": [
+                {"status": "firing", "labels": {"alertname": "A", "severity": "critical"}, "fingerprint": "a"},
+                {"status": "firing", "labels": {"alertname": "C"}, "fingerprint": "c"},
+                {"status": "firing", "labels": {"alertname": "D"}, "fingerprint": "d"},
+            ],
+        }
+    )
+    outcome = _process(_record(body))
+    assert [ready.event.data.alert.name for ready in outcome.triggers] == ["A"]
+    cause = dead_letter_cause(outcome.failures)
+    assert cause.stage == "ingest.route"
+    assert cause.reason.startswith("2 alerts did not become triggers: no route matches alert 'C'")
+    assert "alert 'D'" in cause.reason

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from faststream.kafka import TestKafkaBroker
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from schemas import DeadLetter
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
@@ -14,8 +16,12 @@ from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.dsl.loader import load_workflows
 from services.orchestrator.starter import StartOutcome
+from services.shared.deadletter import ConsumedRecord
+from services.shared.retry import GaveUp
 from tests.conftest import REPO
 from tests.orchestrator.factories import make_trigger
+from tests.orchestrator.fakes import MAX_BLOB_BYTES, TemporalLikeStarter
+from tests.shared.fakes import SizeLimitedPublisher
 
 
 class RecordingStarter:
@@ -40,7 +46,11 @@ async def run_consumer(settings: OrchestratorSettings, messages: list[tuple[byte
     starter = RecordingStarter()
     dead: list[DeadLetter] = []
     consumer = TriggerConsumer(
-        load_workflows(settings.workflows_dir), starter, broker.publisher(settings.topics.dlq), "actions-q"
+        load_workflows(settings.workflows_dir),
+        starter,
+        broker.publisher(settings.topics.dlq),
+        "actions-q",
+        max_message_bytes=settings.kafka.max_message_bytes,
     )
     subscribe_triggers(broker, settings, consumer)
 
@@ -62,6 +72,8 @@ async def test_valid_trigger_starts_its_workflow(settings: OrchestratorSettings)
     assert run.trigger == trigger
     assert run.definition.name == "triage"
     assert run.action_task_queue == "actions-q"
+    # The results topic's limit travels in the run, so the workflow cuts its result to what the topic takes.
+    assert run.max_message_bytes == settings.kafka.max_message_bytes
 
 
 async def test_invalid_trigger_is_dead_lettered_with_original_bytes(settings: OrchestratorSettings) -> None:
@@ -94,3 +106,81 @@ async def test_duplicate_trigger_is_handed_to_starter_and_acked(settings: Orches
     trigger = make_trigger()
     starter, dead = await run_consumer(settings, [(trigger.to_json(), {})] * 2)
     assert dead == [] and len(starter.runs) == 2
+
+
+def _consumer(starter: Any, limit: int = 1_048_576) -> tuple[TriggerConsumer, SizeLimitedPublisher]:
+    dlq = SizeLimitedPublisher(limit)
+    definitions = load_workflows(REPO / "workflows")
+    return TriggerConsumer(definitions, starter, dlq, "actions-q", max_message_bytes=limit), dlq
+
+
+def _record(value: bytes) -> ConsumedRecord:
+    return ConsumedRecord(value=value, headers={}, topic="triggers", received_at=datetime.now(UTC), offset=4, key=b"k")
+
+
+def _with_alert_payload(payload: dict[str, Any], key: str | None = None) -> bytes:
+    trigger = make_trigger(key=key)
+    alert = trigger.data.alert.model_copy(update={"payload": payload})
+    return trigger.model_copy(update={"data": trigger.data.model_copy(update={"alert": alert})}).to_json()
+
+
+def _nested_payload_trigger(depth: int) -> bytes:
+    """A trigger whose alert payload nests ``depth`` objects deep, written by hand (serializers stop at ~255)."""
+    template = _with_alert_payload({"deep": "PLACEHOLDER"})
+    return template.replace(b'"PLACEHOLDER"', b'{"n":' * depth + b"1" + b"}" * depth)
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("", "WorkflowId is not set"),
+        ("k" * 1001, "WorkflowId exceeds maximum allowed length (1001/1000)"),
+    ],
+)
+async def test_a_start_temporal_refuses_as_invalid_is_dead_lettered(key: str, reason: str) -> None:
+    consumer, dlq = _consumer(TemporalLikeStarter())
+    trigger = make_trigger()
+    trigger = trigger.model_copy(update={"data": trigger.data.model_copy(update={"idempotency_key": key})})
+    await consumer.consume(_record(trigger.to_json()))
+    [(body, _, _)] = dlq.sent
+    letter = DeadLetter.from_json(body)
+    assert letter.data.stage == "orchestrator.start"
+    assert letter.data.reason.startswith("Temporal refused the start: RPCError:") and reason in letter.data.reason
+
+
+async def test_an_input_over_temporals_blob_limit_is_dead_lettered_with_the_trigger_cut() -> None:
+    starter = TemporalLikeStarter()
+    consumer, dlq = _consumer(starter)
+    big = _with_alert_payload({"blob": "b" * (MAX_BLOB_BYTES + 1000)})
+    await consumer.consume(_record(big))
+    [(body, _, _)] = dlq.sent
+    letter = DeadLetter.from_json(body)
+    assert "Blob data size exceeds limit" in letter.data.reason
+    assert letter.data.truncated and letter.data.original_size == len(big) and big.startswith(letter.data.original)
+    assert starter.runs == [] and dlq.refused == 0
+
+
+# pydantic 2.14 decodes a trigger whose payload nests 196 deep, but not the workflow input (DSLRun) around it.
+@pytest.mark.parametrize("depth", [100, *range(193, 200), 250, 1000])
+async def test_deep_payloads_either_start_or_are_dead_lettered(depth: int) -> None:
+    starter = TemporalLikeStarter()
+    consumer, dlq = _consumer(starter)
+    await consumer.consume(_record(_nested_payload_trigger(depth)))
+    assert len(starter.runs) + len(dlq.sent) == 1
+    if dlq.sent:
+        letter = DeadLetter.from_json(dlq.sent[0][0])
+        assert letter.data.stage in ("orchestrator.decode", "orchestrator.start"), letter.data.reason
+    else:  # what was started can be read back by the workflow
+        converter = pydantic_data_converter.payload_converter
+        converter.from_payloads(converter.to_payloads([starter.runs[0]]), [DSLRun])
+
+
+async def test_temporal_unavailable_is_not_dead_lettered() -> None:
+    class Down:
+        async def start(self, run: DSLRun) -> StartOutcome:
+            raise GaveUp("starting workflow failed 99 times; last error: UNAVAILABLE")
+
+    consumer, dlq = _consumer(Down())
+    with pytest.raises(GaveUp):
+        await consumer.consume(_record(make_trigger().to_json()))
+    assert dlq.sent == []

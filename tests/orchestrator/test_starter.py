@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.dsl.loader import load_workflows
-from services.orchestrator.starter import StartRejected, TemporalStarter
+from services.orchestrator.starter import TemporalStarter
 from tests.conftest import REPO
 from tests.orchestrator.factories import make_trigger
 
@@ -22,13 +21,11 @@ class FlakyClient:
     def __init__(self, *errors: Exception) -> None:
         self.errors = list(errors)
         self.calls: list[dict[str, Any]] = []
-        self.started: list[DSLRun] = []
 
-    async def start_workflow(self, workflow: Any, run: DSLRun, **kwargs: Any) -> None:
+    async def start_workflow(self, *args: Any, **kwargs: Any) -> None:
         self.calls.append(kwargs)
         if self.errors:
             raise self.errors.pop(0)
-        self.started.append(run)
 
 
 def a_run() -> DSLRun:
@@ -56,19 +53,14 @@ async def test_already_started_is_a_duplicate_not_an_error() -> None:
     assert await starter.start(a_run()) == "duplicate"
 
 
-async def test_the_results_topic_limit_goes_into_every_run() -> None:
-    client = FlakyClient()
-    starter = TemporalStarter(client, "wf-q", max_message_bytes=65_536)  # type: ignore[arg-type]
-    run = a_run()
-    assert run.max_message_bytes == 1_048_576  # the default, which runs started before the field replay with
-    await starter.start(run)
-    [started] = client.started
-    assert started.max_message_bytes == 65_536 and started.trigger == run.trigger
-
-
-async def test_a_request_temporal_refuses_is_rejected_not_retried() -> None:
-    client = FlakyClient(RPCError("Blob data size exceeds limit.", RPCStatusCode.INVALID_ARGUMENT, b""))
-    starter = TemporalStarter(client, "wf-q", initial_backoff=0.01)  # type: ignore[arg-type]
-    with pytest.raises(StartRejected, match="Blob data size exceeds limit"):
+async def test_an_invalid_argument_is_raised_at_once_not_retried() -> None:
+    refused = RPCError("WorkflowId exceeds maximum allowed length (1001/1000)", RPCStatusCode.INVALID_ARGUMENT, b"")
+    client = FlakyClient(refused)
+    starter = TemporalStarter(client, "wf-q", initial_backoff=0.01, max_backoff=0.02)  # type: ignore[arg-type]
+    try:
         await starter.start(a_run())
+    except RPCError as error:
+        assert error is refused
+    else:
+        raise AssertionError("a refused start must not be reported as started")
     assert len(client.calls) == 1

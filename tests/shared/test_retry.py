@@ -1,8 +1,20 @@
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
 import pytest
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    NotLeaderForPartitionError,
+    RecordTooLargeError,
+)
+from pydantic import TypeAdapter
+from pydantic_core import PydanticSerializationError
+from temporalio.service import RPCError, RPCStatusCode
 
-from services.shared.retry import Backoff, GaveUp, with_backoff
+from services.shared.retry import Backoff, GaveUp, PermanentError, is_permanent, with_backoff
 
 
 class FakeTime:
@@ -53,3 +65,65 @@ async def test_without_a_budget_it_never_gives_up() -> None:
     assert await with_backoff(attempt, "x", Backoff(0.1, 30.0, None), time.sleep, time.clock) == "ok"
     assert len(calls) == 51
     assert max(time.sleeps) == 30.0
+
+
+async def test_a_permanent_error_is_raised_at_once_not_retried() -> None:
+    time = FakeTime()
+    calls: list[int] = []
+
+    async def attempt() -> str:
+        calls.append(1)
+        raise MessageSizeTooLargeError("record too large")
+
+    with pytest.raises(MessageSizeTooLargeError):
+        await with_backoff(attempt, "x", Backoff(0.1, 1.0, None), time.sleep, time.clock)
+    assert len(calls) == 1 and time.sleeps == []
+
+
+def _rpc(status: RPCStatusCode, message: str = "") -> RPCError:
+    return RPCError(message, status, b"")
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PermanentError("bad input"),
+        MessageSizeTooLargeError(),
+        RecordTooLargeError(),
+        orjson.JSONEncodeError("Recursion limit reached"),
+        _rpc(RPCStatusCode.INVALID_ARGUMENT, "WorkflowId exceeds maximum allowed length (1001/1000)"),
+        _rpc(RPCStatusCode.INVALID_ARGUMENT, "Blob data size exceeds limit."),
+        _rpc(RPCStatusCode.RESOURCE_EXHAUSTED, "grpc: received message after decompression larger than max 4194304"),
+    ],
+    ids=repr,
+)
+def test_permanent_errors(error: Exception) -> None:
+    assert is_permanent(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionError("refused"),
+        TimeoutError(),
+        KafkaConnectionError(),
+        KafkaTimeoutError(),
+        NotLeaderForPartitionError(),
+        _rpc(RPCStatusCode.UNAVAILABLE, "connection refused"),
+        _rpc(RPCStatusCode.DEADLINE_EXCEEDED, "timeout"),
+        _rpc(RPCStatusCode.RESOURCE_EXHAUSTED, "namespace rate limit exceeded"),
+        ValueError("anything else"),
+    ],
+    ids=repr,
+)
+def test_transient_errors(error: Exception) -> None:
+    assert not is_permanent(error)
+
+
+def test_pydantic_serialization_errors_are_permanent() -> None:
+    deep: dict[str, object] = {}
+    for _ in range(300):
+        deep = {"a": deep}
+    with pytest.raises(PydanticSerializationError) as caught:
+        TypeAdapter(dict[str, Any]).dump_json(deep)
+    assert is_permanent(caught.value)

@@ -40,8 +40,7 @@ def parse_status(value: Any, where: str) -> AlertStatus:
 
 
 def parse_time(value: Any, where: str) -> datetime | None:
-    """An RFC 3339 timestamp in UTC (in its own offset if UTC cannot hold it, past year 9999); None for
-    absent/empty values and for Go's zero time (year 1)."""
+    """An RFC 3339 timestamp in UTC; None for absent/empty values and for Go's zero time (year 1)."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -57,8 +56,8 @@ def parse_time(value: Any, where: str) -> datetime | None:
         return None
     try:
         return parsed.astimezone(UTC)
-    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999 in UTC: keep its own offset
-        return parsed
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
+        raise ParseError(f"{where}: timestamp {value!r} is past the year 9999 in UTC") from None
 
 
 def string_map(value: Any, where: str) -> dict[str, str]:

@@ -52,3 +52,15 @@ def test_label_fingerprint_ignores_order() -> None:
     assert labels_fingerprint({"a": "1", "b": "2"}) == labels_fingerprint({"b": "2", "a": "1"})
     assert labels_fingerprint({"a": "1"}) != labels_fingerprint({"a": "2"})
     assert len(labels_fingerprint({"a": "1"})) == 16
+
+
+def test_times_at_the_edges_of_the_representable_range() -> None:
+    assert parse_time("9999-12-31T23:59:59.999999Z", "x") == datetime(9999, 12, 31, 23, 59, 59, 999999, UTC)
+    assert parse_time("9999-12-31T23:00:00+01:00", "x") == datetime(9999, 12, 31, 22, 0, tzinfo=UTC)
+    assert parse_time("0001-01-01T00:30:00+01:00", "x") is None  # year 1 is Go's zero time, whatever the offset
+    assert parse_time("0002-01-01T00:00:00+23:59", "x") == datetime(1, 12, 31, 0, 1, tzinfo=UTC)
+
+
+def test_a_time_past_year_9999_in_utc_is_a_parse_error() -> None:
+    with pytest.raises(ParseError, match=r"startsAt: timestamp '9999-12-31T23:59:59-01:00' is past the year 9999"):
+        parse_time("9999-12-31T23:59:59-01:00", "startsAt")
