@@ -11,6 +11,7 @@ import ray
 
 from services.executor.config import ExecutorSettings
 from services.executor.health import health_probe
+from services.executor.outcome import ACTION_MODULES_ENV, import_action_modules
 from services.executor.worker import build_worker
 from services.shared import logs
 from services.shared.health import HealthServer
@@ -21,7 +22,12 @@ log = logging.getLogger("services.executor")
 def start_ray(settings: ExecutorSettings) -> None:
     """Join the Ray cluster at RAY_ADDRESS, or start a local one (usage stats off: no internet here)."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Ray workers import the extra action modules themselves: local ones inherit this environment, a cluster's
+    # get the variable through the job's runtime environment (no download involved).
+    modules = ",".join(settings.action_modules)
+    os.environ[ACTION_MODULES_ENV] = modules
     ray.init(
+        runtime_env={"env_vars": {ACTION_MODULES_ENV: modules}} if modules and settings.ray_address else None,
         address=settings.ray_address or None,
         num_cpus=None if settings.ray_address else settings.ray_num_cpus,
         include_dashboard=False,
@@ -58,6 +64,7 @@ async def serve(settings: ExecutorSettings) -> None:
 def main() -> None:
     settings = ExecutorSettings()
     logs.configure("executor", settings.log_level)
+    import_action_modules(settings.action_modules)  # fail at start, not at the first alert, if one is missing
     start_ray(settings)
     try:
         asyncio.run(serve(settings))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.shared.temporal import TemporalSettings
 
@@ -24,4 +26,12 @@ class ExecutorSettings(BaseSettings):
     health_host: str = "127.0.0.1"
     health_port: int = Field(8083, ge=0, le=65535)
     log_level: str = "INFO"
+    # Extra modules whose @action registrations this executor offers besides core.* (comma-separated, e.g.
+    # ``mycompany.actions,alertmesh.chaos.actions``); imported at start and in every Ray worker before an action.
+    action_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+
+    @field_validator("action_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: object) -> object:
+        return [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else value

@@ -8,14 +8,29 @@ cannot carry) becomes a failed Outcome, so only Ray's own infrastructure failure
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from services.executor.actions import get_action
+
+#: The executor's setting, read here as well: a Ray worker is a process of its own and must import them itself.
+ACTION_MODULES_ENV = "EXECUTOR_ACTION_MODULES"
+
+
+def import_action_modules(names: Iterable[str]) -> None:
+    """Import modules whose ``@action`` functions register extra actions (a no-op once imported)."""
+    for name in names:
+        importlib.import_module(name)
+
+
+def _configured_action_modules() -> list[str]:
+    return [name.strip() for name in os.environ.get(ACTION_MODULES_ENV, "").split(",") if name.strip()]
 
 
 class NonSerializableResult(TypeError):
@@ -49,6 +64,7 @@ def to_json_value(name: str, value: Any) -> Any:
 def run_captured(name: str, raw_args: Mapping[str, Any]) -> Outcome:
     """Look up ``name``, validate ``raw_args``, run the action (async ones in a new event loop), capture."""
     try:
+        import_action_modules(_configured_action_modules())
         spec = get_action(name)
         args = spec.parse_args(raw_args)
         value = asyncio.run(spec.func(args)) if spec.is_async else spec.func(args)
