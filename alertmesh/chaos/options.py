@@ -21,7 +21,7 @@ class ChaosOptions:
     duplicate_share: float = 0.05
     malformed_share: float = 0.05
     #: How long the chaos workflow's side-effect action takes (so a Ray worker is busy when one is killed).
-    action_seconds: float = 0.5
+    action_seconds: float = 0.1
     #: How long Kafka or Temporal stays stopped in the outage scenarios.
     outage_s: float = 30.0
     #: The result topic counts as quiet after this long without a new result.
