@@ -58,8 +58,11 @@ class FaultInjector:
         self._recoveries.append(asyncio.create_task(measure()))
 
     async def _kills(self, schedule: list[Kill]) -> None:
+        # A kill that had to wait (for its part to be healthy, for a Ray task to run) delays the ones after it by
+        # as much, so kills keep the schedule's spacing instead of firing all at once to catch up.
+        delay = 0.0
         for kill in schedule:
-            await self._at(kill.at_s)
+            await self._at(kill.at_s + delay)
             # A part still coming back from its last kill is waited for: killing a restarting part tests the
             # supervisor's backoff, not the mesh.
             if not await self.killer.wait_healthy(kill.target, self.options.recovery_timeout_s):
@@ -71,6 +74,7 @@ class FaultInjector:
                 say(f"skipped kill of {kill.target}: {error}")
                 continue
             moment = fault.at - self.load.started_at
+            delay = max(delay, moment - kill.at_s)
             say(f"SIGKILL {kill.target} (pid {fault.pid}) at t+{moment:.1f}s ({moment - kill.at_s:+.1f}s late)")
             self.faults.append(fault)
             self._recover(fault)
