@@ -87,7 +87,7 @@ def _chaos_options(chaos: argparse.ArgumentParser) -> None:
     )
     add("--recovery-timeout-s", type=float, default=default.recovery_timeout_s, help="a part not back this long failed")
     add("--action-seconds", type=float, default=default.action_seconds, help="duration of the side-effect action")
-    add("--webhook-every", type=int, help="send every n-th message through the webhook (kafka-outage: 4)")
+    add("--webhook-every", type=int, help="send every n-th message through the webhook (kafka-outage, sigterm: 4)")
     add("--state-dir", type=Path, help="default: a fresh temporary directory (kept only if a check fails)")
     add("--report", type=Path, default=default.report, help="Markdown report to write")
 

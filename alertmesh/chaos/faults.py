@@ -50,6 +50,7 @@ class FaultInjector:
     def _recover(self, fault: Fault) -> None:
         async def measure() -> None:
             await self.killer.measure_recovery(fault, self.options.recovery_timeout_s)
+            say(f"{name} back: healthy after {fault.healthy_after_s}s, new result after {fault.recovered_after_s}s")
             say(
                 f"{fault.target} back: healthy after {fault.healthy_after_s}s, new result after "
                 f"{fault.recovered_after_s}s {fault.note}".rstrip()
@@ -114,3 +115,4 @@ class FaultInjector:
             if fault.exit_code != 0:
                 self.notes.append(f"{name} exited with code {fault.exit_code} after SIGTERM (expected 0)")
             await self.killer.measure_recovery(fault, self.options.recovery_timeout_s)
+            say(f"{name} back: healthy after {fault.healthy_after_s}s, new result after {fault.recovered_after_s}s")

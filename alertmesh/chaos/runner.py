@@ -25,8 +25,10 @@ from alertmesh.chaos.workspace import Workspace
 from alertmesh.mesh import kafka_settings
 from services.shared.topics import TopicSettings
 
-#: Every n-th message goes through the webhook in the kafka-outage scenario (the bridge must answer 503 then).
-OUTAGE_WEBHOOK_EVERY = 4
+#: Every n-th message goes through the webhook in these scenarios: while Kafka is down the bridge must answer 503,
+#: and on SIGTERM it must finish the requests it accepted.
+WEBHOOK_EVERY = 4
+WEBHOOK_SCENARIOS = ("kafka-outage", "sigterm")
 PROGRESS_EVERY_S = 5.0
 
 
@@ -59,7 +61,7 @@ async def _exercise(options: ChaosOptions, stack: Stack, durations: dict[str, fl
     messages = build_load(options.alerts, options.seed, run_tag, options.duplicate_share, options.malformed_share)
     webhook_every = options.webhook_every
     if webhook_every is None:
-        webhook_every = OUTAGE_WEBHOOK_EVERY if options.scenario == "kafka-outage" else 0
+        webhook_every = WEBHOOK_EVERY if options.scenario in WEBHOOK_SCENARIOS else 0
     load = LoadGenerator(
         messages,
         options.rate,
