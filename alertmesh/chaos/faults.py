@@ -50,7 +50,6 @@ class FaultInjector:
     def _recover(self, fault: Fault) -> None:
         async def measure() -> None:
             await self.killer.measure_recovery(fault, self.options.recovery_timeout_s)
-            say(f"{name} back: healthy after {fault.healthy_after_s}s, new result after {fault.recovered_after_s}s")
             say(
                 f"{fault.target} back: healthy after {fault.healthy_after_s}s, new result after "
                 f"{fault.recovered_after_s}s {fault.note}".rstrip()
