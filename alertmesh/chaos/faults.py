@@ -8,6 +8,7 @@ import time
 
 from alertmesh.chaos.killer import Fault, Killer, NoProcess
 from alertmesh.chaos.load import LoadGenerator
+from alertmesh.chaos.observer import Observer
 from alertmesh.chaos.options import ChaosOptions
 from alertmesh.chaos.schedule import Kill, kill_schedule
 from alertmesh.chaos.stack import Stack
@@ -23,8 +24,11 @@ def say(message: str) -> None:
 class FaultInjector:
     """Runs one scenario's faults against a running stack; ``faults`` and ``notes`` fill in as it goes."""
 
-    def __init__(self, options: ChaosOptions, stack: Stack, killer: Killer, load: LoadGenerator) -> None:
+    def __init__(
+        self, options: ChaosOptions, stack: Stack, killer: Killer, observer: Observer, load: LoadGenerator
+    ) -> None:
         self.options = options
+        self.observer = observer
         self.stack = stack
         self.killer = killer
         self.load = load
@@ -38,6 +42,8 @@ class FaultInjector:
             await self._kills(kill_schedule(self.options.seed, self.options.kills, self.options.publish_window_s))
         elif scenario == "broker-kill":
             await self._kills([Kill(round(self.options.publish_window_s / 2, 2), "kafka")])
+            if await self.killer.wait_healthy("kafka", self.options.recovery_timeout_s):
+                await self.observer.restart()
         elif scenario in ("kafka-outage", "temporal-outage"):
             await self._outage(scenario.split("-")[0])
         else:

@@ -59,6 +59,12 @@ class Observer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    async def restart(self) -> None:
+        """Read the topics anew from their beginning: after a broker restart emptied them, the old read position
+        could lie inside the new topics' first messages and skip them."""
+        await self.stop()
+        self.start()
+
     def last_result_at(self) -> float | None:
         return self.results[-1].at if self.results else None
 

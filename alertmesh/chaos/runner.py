@@ -73,7 +73,7 @@ async def _exercise(options: ChaosOptions, stack: Stack, durations: dict[str, fl
     )
     observer = Observer(kafka, topics.results, topics.dlq)
     observer.start()
-    injector = FaultInjector(options, stack, Killer(stack, observer), load)
+    injector = FaultInjector(options, stack, Killer(stack, observer), observer, load)
     progress = asyncio.create_task(_progress(load, observer, injector))
     try:
         publishing = asyncio.create_task(load.run())
