@@ -98,6 +98,7 @@ def _chaos(args: argparse.Namespace) -> int:
 
     # The chaos run stops Kafka on purpose; its clients' reconnect errors would bury the progress lines.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook request otherwise
     names = ["scenario", "alerts", "kills", "seed", "rate", "outage_s", "quiet_s", "drain_timeout_s"]
     names += ["recovery_timeout_s", "action_seconds", "webhook_every", "state_dir", "report"]
     return asyncio.run(runner.run(ChaosOptions(**{name: getattr(args, name) for name in names})))

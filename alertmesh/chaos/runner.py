@@ -171,10 +171,15 @@ def _scenario_checks(
     if webhook:
         unavailable = sum(s.unavailable for s in webhook)
         with_retry_after = sum(s.retry_after for s in webhook)
-        rejected = [f"#{s.message.index}: HTTP {s.rejected}" for s in webhook if s.rejected is not None]
+        rejected = [
+            f"#{s.message.index}: {s.errors[-1]}"
+            for s in webhook
+            if s.rejected is not None and s.message.kind != "malformed"
+        ]
+        refused = sum(1 for s in webhook if s.rejected is not None and s.message.kind == "malformed")
         injector.notes.append(
             f"webhook: {len(webhook)} messages, {unavailable} answers 503 ({with_retry_after} with Retry-After), "
-            f"{len(rejected)} refused"
+            f"{refused} malformed ones refused with 4xx, {len(rejected)} alerts refused"
         )
         if options.scenario == "kafka-outage":
             findings.checks.append(
@@ -185,7 +190,9 @@ def _scenario_checks(
                 )
             )
         findings.checks.append(
-            checks.Check("the webhook refused no alert", not rejected, f"{len(rejected)} refused", rejected[:5])
+            checks.Check(
+                "the webhook refused no well-formed alert", not rejected, f"{len(rejected)} refused", rejected[:5]
+            )
         )
 
 
