@@ -25,7 +25,7 @@ class ChaosOptions:
     #: How long Kafka or Temporal stays stopped in the outage scenarios.
     outage_s: float = 30.0
     #: The result topic counts as quiet after this long without a new result.
-    quiet_s: float = 20.0
+    quiet_s: float = 30.0
     #: Give up waiting for results this long after the last message was published.
     drain_timeout_s: float = 600.0
     #: A part that is not back (healthy, and a new result after that) this long after a fault did not recover.
