@@ -14,7 +14,7 @@ from alertmesh.chaos.schedule import Kill, kill_schedule
 from alertmesh.chaos.stack import Stack
 
 #: Services drained with SIGTERM in the ``sigterm`` scenario, in this order.
-SERVICES = ("ingest", "webhook", "orchestrator", "executor")
+SERVICES = ("webhook", "ingest", "orchestrator", "executor")
 
 
 def say(message: str) -> None:
