@@ -96,7 +96,7 @@ def evaluate(
     ]
     checks = [
         Check(
-            "every alert was accepted by Kafka or the webhook",
+            "every payload was accepted by Kafka or the webhook (a malformed one: or refused with 4xx)",
             not not_sent,
             f"{len(not_sent)} not accepted",
             not_sent[:5],
