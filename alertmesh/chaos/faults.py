@@ -37,6 +37,7 @@ class FaultInjector:
         self._recoveries: list[asyncio.Task[None]] = []
 
     async def run(self) -> None:
+        self.killer.load_started_at = self.load.started_at
         scenario = self.options.scenario
         if scenario == "kills":
             await self._kills(kill_schedule(self.options.seed, self.options.kills, self.options.publish_window_s))

@@ -37,6 +37,8 @@ class Fault:
     recovered_after_s: float | None = None
     exit_code: int | None = None
     note: str = ""
+    #: When it was sent, in seconds after the first alert was published.
+    moment_s: float | None = None
 
 
 def ray_task_pids(executor_pid: int) -> list[int]:
@@ -59,6 +61,8 @@ class Killer:
     def __init__(self, stack: Stack, observer: Observer) -> None:
         self._stack = stack
         self._observer = observer
+        #: Set when publishing starts: fault moments are reported relative to it.
+        self.load_started_at = time.monotonic()
 
     def pid_of(self, target: str) -> int | None:
         part = "executor" if target == RAY_WORKER else target
@@ -94,7 +98,8 @@ class Killer:
         if pid is None:
             raise NoProcess(f"{target} has no process")
         os.kill(pid, sig)
-        return Fault(target, sig.name, planned_s, time.monotonic(), pid)
+        now = time.monotonic()
+        return Fault(target, sig.name, planned_s, now, pid, moment_s=round(now - self.load_started_at, 2))
 
     async def measure_recovery(self, fault: Fault, timeout_s: float) -> None:
         """Fill in when ``fault.target`` was healthy again (a new process, for a killed part) and when the first

@@ -75,14 +75,15 @@ def markdown(record: RunRecord) -> str:
             "Recovery: from the signal to the part answering its readiness probe again (a new process for a killed "
             "part), and to the first new result after that.",
             "",
-            "| planned | target | signal | pid | exit code | healthy after s | new result after s | note |",
-            "|---|---|---|---|---|---|---|---|",
+            "| planned | sent | target | signal | pid | exit code | healthy after s | new result after s | note |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for fault in record.faults:
             planned = "-" if fault.planned_s is None else f"t+{fault.planned_s:.1f}s"
+            sent = "-" if fault.moment_s is None else f"t+{fault.moment_s:.1f}s"
             code = "-" if fault.exit_code is None else str(fault.exit_code)
             lines.append(
-                f"| {planned} | {fault.target} | {fault.signal} | {fault.pid} | {code} | "
+                f"| {planned} | {sent} | {fault.target} | {fault.signal} | {fault.pid} | {code} | "
                 f"{_seconds(fault.healthy_after_s)} | {_seconds(fault.recovered_after_s)} | {fault.note} |"
             )
     if record.notes:
