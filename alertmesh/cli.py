@@ -1,5 +1,5 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
-re-drive a finished workflow (``rerun``)."""
+re-drive a finished workflow (``rerun``), prove it survives faults (``chaos``)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,55 @@ def parser() -> argparse.ArgumentParser:
     )
     rerun.add_argument("workflow_id", metavar="WORKFLOW_ID", help="the workflow id (the trigger's idempotency key)")
     rerun.add_argument("--reason", default="rerun requested", help="recorded in the workflow's history")
+    _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     return root
+
+
+def _chaos_options(chaos: argparse.ArgumentParser) -> None:
+    from alertmesh.chaos.options import SCENARIOS, ChaosOptions
+
+    default = ChaosOptions()
+    add = chaos.add_argument
+    add(
+        "--scenario",
+        choices=SCENARIOS,
+        default=default.scenario,
+        help="kills (default): SIGKILL parts while alerts flow",
+    )
+    add("--alerts", type=int, default=default.alerts, help="distinct alerts to publish")
+    add("--kills", type=int, default=default.kills, help="SIGKILLs in the kills scenario")
+    add("--seed", type=int, default=default.seed, help="decides the kill schedule, duplicates and malformed payloads")
+    add("--rate", type=float, default=default.rate, help="messages published per second")
+    add(
+        "--outage-s",
+        type=float,
+        default=default.outage_s,
+        help="how long Kafka/Temporal stay stopped (outage scenarios)",
+    )
+    add("--quiet-s", type=float, default=default.quiet_s, help="no new result this long: the run is over")
+    add(
+        "--drain-timeout-s",
+        type=float,
+        default=default.drain_timeout_s,
+        help="longest wait for results after publishing",
+    )
+    add("--recovery-timeout-s", type=float, default=default.recovery_timeout_s, help="a part not back this long failed")
+    add("--action-seconds", type=float, default=default.action_seconds, help="duration of the side-effect action")
+    add("--webhook-every", type=int, help="send every n-th message through the webhook (kafka-outage, sigterm: 4)")
+    add("--state-dir", type=Path, help="default: a fresh temporary directory (kept only if a check fails)")
+    add("--report", type=Path, default=default.report, help="Markdown report to write")
+
+
+def _chaos(args: argparse.Namespace) -> int:
+    from alertmesh.chaos import runner
+    from alertmesh.chaos.options import ChaosOptions
+
+    # The chaos run stops Kafka on purpose; its clients' reconnect errors would bury the progress lines.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook request otherwise
+    names = ["scenario", "alerts", "kills", "seed", "rate", "outage_s", "quiet_s", "drain_timeout_s"]
+    names += ["recovery_timeout_s", "action_seconds", "webhook_every", "state_dir", "report"]
+    return asyncio.run(runner.run(ChaosOptions(**{name: getattr(args, name) for name in names})))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -93,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run.up(_mesh_settings(args)))
         if args.command == "demo":
             return _demo(args)
+        if args.command == "chaos":
+            return _chaos(args)
         if args.command == "publish":
             return asyncio.run(run.publish(args.file.read_bytes(), args.topic, args.key, args.source))
         if args.command == "rerun":

@@ -69,6 +69,8 @@ class Child:
         self._watch: asyncio.Task[None] | None = None
         self._relays: set[asyncio.Task[None]] = set()
         self.restarts = 0
+        #: Exit codes of the child's unplanned exits, oldest first (a stop asked by ``stop()`` is not one).
+        self.exit_codes: list[int] = []
 
     @property
     def pid(self) -> int | None:
@@ -133,6 +135,7 @@ class Child:
             code = await _exit_code(self._process)
             if self._stopping:
                 return
+            self.exit_codes.append(code)
             if time.monotonic() - started > STABLE_AFTER_S:
                 delay = FIRST_RESTART_DELAY_S
             self.restarts += 1

@@ -14,6 +14,7 @@ from ray._private import ray_constants
 
 from services.executor.config import ExecutorSettings
 from services.executor.health import health_probe
+from services.executor.outcome import ACTION_MODULES_ENV, import_action_modules
 from services.executor.worker import build_worker
 from services.shared import logs
 from services.shared.health import HealthServer
@@ -43,13 +44,26 @@ def start_ray(settings: ExecutorSettings, runtime_env: dict[str, Any] | None = N
         # single-machine mode (its default on macOS and Windows) keeps the loopback address, so every server
         # binds 127.0.0.1.
         ray_constants.ENABLE_RAY_CLUSTER = False
+    # Ray workers import the extra action modules themselves: local ones inherit this environment, a cluster's
+    # get the variable through the job's runtime environment (no download involved).
+    modules = ",".join(settings.action_modules)
+    os.environ[ACTION_MODULES_ENV] = modules
     ray.init(
         address=settings.ray_address or None,
         num_cpus=None if settings.ray_address else settings.ray_num_cpus,
         include_dashboard=False,
         log_to_driver=settings.ray_log_to_driver,
-        runtime_env=runtime_env,
+        runtime_env=_with_action_modules(runtime_env, modules) if settings.ray_address else runtime_env,
     )
+
+
+def _with_action_modules(runtime_env: dict[str, Any] | None, modules: str) -> dict[str, Any] | None:
+    """``runtime_env`` plus the action-modules variable, for a cluster's workers (they do not inherit ours)."""
+    if not modules:
+        return runtime_env
+    env = dict(runtime_env or {})
+    env["env_vars"] = {**env.get("env_vars", {}), ACTION_MODULES_ENV: modules}
+    return env
 
 
 async def serve(settings: ExecutorSettings) -> None:
@@ -81,6 +95,7 @@ async def serve(settings: ExecutorSettings) -> None:
 def main() -> None:
     settings = ExecutorSettings()
     logs.configure("executor", settings.log_level)
+    import_action_modules(settings.action_modules)  # fail at start, not at the first alert, if one is missing
     start_ray(settings)
     try:
         asyncio.run(serve(settings))

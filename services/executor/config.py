@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.executor.actions.egress import EgressPolicy
 from services.executor.outcome import DEFAULT_MAX_RESULT_BYTES, ActionLimits
@@ -33,6 +35,9 @@ class ExecutorSettings(BaseSettings):
     health_host: str = "127.0.0.1"
     health_port: int = Field(8083, ge=0, le=65535)
     log_level: str = "INFO"
+    # Extra modules whose @action registrations this executor offers besides core.* (comma-separated, e.g.
+    # ``mycompany.actions,alertmesh.chaos.actions``); imported at start and in every Ray worker before an action.
+    action_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
 
     @field_validator("egress_allow")
@@ -44,3 +49,8 @@ class ExecutorSettings(BaseSettings):
     def action_limits(self) -> ActionLimits:
         """What every action this executor runs is held to."""
         return ActionLimits(max_result_bytes=self.max_result_bytes, egress=EgressPolicy.parse(self.egress_allow))
+
+    @field_validator("action_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: object) -> object:
+        return [name.strip() for name in value.split(",") if name.strip()] if isinstance(value, str) else value

@@ -8,8 +8,10 @@ cannot carry) becomes a failed Outcome, so only Ray's own infrastructure failure
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,19 @@ from services.executor.actions.egress import EgressPolicy, using_policy
 DEFAULT_MAX_RESULT_BYTES = 1024 * 1024
 #: Error messages travel in the report too; an exception quoting a huge input must not blow the payload.
 MAX_ERROR_MESSAGE_CHARS = 4096
+
+#: The executor's setting, read here as well: a Ray worker is a process of its own and must import them itself.
+ACTION_MODULES_ENV = "EXECUTOR_ACTION_MODULES"
+
+
+def import_action_modules(names: Iterable[str]) -> None:
+    """Import modules whose ``@action`` functions register extra actions (a no-op once imported)."""
+    for name in names:
+        importlib.import_module(name)
+
+
+def _configured_action_modules() -> list[str]:
+    return [name.strip() for name in os.environ.get(ACTION_MODULES_ENV, "").split(",") if name.strip()]
 
 
 class NonSerializableResult(TypeError):
@@ -84,6 +99,7 @@ def run_captured(name: str, raw_args: Mapping[str, Any], limits: ActionLimits | 
     ``limits``, capture."""
     limits = limits or ActionLimits()
     try:
+        import_action_modules(_configured_action_modules())
         spec = get_action(name)
         args = spec.parse_args(raw_args)
         with using_policy(limits.egress):
