@@ -5,6 +5,9 @@ credentials file.
 """
 
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -248,3 +251,19 @@ def test_a_bad_credentials_file_stops_start_up(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text("sources:\n  p: {api_keys: [{sha256: nope}]}\n")
     with pytest.raises(CredentialsFileError, match=r"c\.yaml: invalid webhook credentials: sources\.p\.api_keys"):
         build_webhook(WebhookSettings(credentials_file=tmp_path / "c.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "WEBHOOK_CREDENTIALS_FILE is not set"),
+        ({"WEBHOOK_CREDENTIALS_FILE": "/nonexistent/creds.yaml"}, "/nonexistent/creds.yaml: cannot read"),
+    ],
+)
+def test_the_process_refuses_to_start_without_usable_credentials(env: dict[str, str], message: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "services.ingest.webhook"], env=clean | env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert f"webhook: cannot start: {message}" in done.stderr
