@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import orjson
-from starlette.requests import Request
+
+if TYPE_CHECKING:  # the source-name rule is also used where no web framework is installed (credentials file)
+    from starlette.requests import Request
 
 #: The path's ``{source}``: becomes ``Alert.source`` and part of idempotency keys, so keep it tame.
 SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
