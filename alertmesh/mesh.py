@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alertmesh import kafka_tools
 from alertmesh.embedded import free_port, port_open, tansu_command, temporal_command
 from alertmesh.supervisor import Part, Probe
-from services.ingest.webhook_credentials import hash_key
+from services.ingest.webhook_credentials import add_key, new_key
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings
@@ -202,18 +200,14 @@ def ensure_webhook_key(settings: MeshSettings) -> WebhookKey:
     key_file = settings.state_dir.resolve() / DEMO_KEY_FILE_NAME
     if credentials.exists():
         return WebhookKey(credentials, key_file if key_file.exists() else None, None)
-    key = secrets.token_urlsafe(32)
-    sources = {name: {"api_keys": [{"sha256": hash_key(key)}]} for name in DEMO_SOURCES}
-    _write_private(key_file, key + "\n")
-    _write_private(credentials, yaml.safe_dump({"sources": sources}, sort_keys=False))
+    key = new_key()
+    # The key file first: should writing the credentials fail, the next ``up`` makes both anew.
+    key_file.unlink(missing_ok=True)
+    # O_EXCL: never write into a file someone else put there; 0600 from the start, not chmod'ed later.
+    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key + "\n")
+    add_key(credentials, DEMO_SOURCES, key)
     return WebhookKey(credentials, key_file, key)
-
-
-def _write_private(path: Path, text: str) -> None:
-    # O_EXCL: never follow or reuse a file someone else put there; 0o600 from the start, not chmod'ed later.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as out:
-        out.write(text)
 
 
 def webhook_usage(plan: MeshPlan, key: WebhookKey) -> list[str]:

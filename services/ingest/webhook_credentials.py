@@ -15,16 +15,24 @@ sources:
 API keys are stored hashed: the file never holds a usable key. HMAC secrets cannot be hashed (the bridge needs
 them to compute the signature), so they are inline or, better, a reference to an environment variable; a file
 holding an inline secret must not be readable by other users.
+
+``python -m services.ingest.webhook_credentials add-key FILE SOURCE...`` generates a key, adds its hash for each
+source (creating the file, 0600, if needed) and prints the key: the only time it is shown.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import re
+import secrets
 import stat
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -121,6 +129,31 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def new_key() -> str:
+    """A random API key (256 bits, URL-safe: fits a header and a shell line unquoted)."""
+    return secrets.token_urlsafe(32)
+
+
+def add_key(path: Path, sources: Sequence[str], key: str) -> None:
+    """Add ``key``'s hash to each source's ``api_keys`` (keys already there stay: rotation). A new file is
+    created 0600; an existing one keeps its mode. The result is validated before it replaces the file."""
+    document: dict[str, Any] = {"sources": {}}
+    if path.exists():
+        document = yaml.safe_load(path.read_text()) or document
+    for source in sources:
+        entry = document.setdefault("sources", {}).setdefault(source, {})
+        entry.setdefault("api_keys", []).append({"sha256": hash_key(key)})
+    CredentialsFile.model_validate(document)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o600
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    # Created with its final mode (never briefly readable by others), then renamed over the old file.
+    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(yaml.safe_dump(document, sort_keys=False))
+    os.chmod(staging, mode)  # the umask may have narrowed os.open's mode
+    os.replace(staging, path)
+
+
 def load_credentials(path: Path) -> dict[str, SourceCredentials]:
     """Read and validate the file; raises ``CredentialsFileError`` naming the file and the bad entry."""
     try:
@@ -172,3 +205,26 @@ def _resolve(path: Path, name: str, entry: SourceEntry) -> SourceCredentials:
         rules.append(SignatureRule(signature.header, signature.timestamp_header, secret.encode()))
     digests = tuple(bytes.fromhex(key.sha256) for key in entry.api_keys)
     return SourceCredentials(key_digests=digests, signatures=tuple(rules))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``add-key FILE SOURCE...``: print a new key after adding its hash for the sources to FILE."""
+    parser = argparse.ArgumentParser(prog="python -m services.ingest.webhook_credentials")
+    commands = parser.add_subparsers(dest="command", required=True)
+    adding = commands.add_parser("add-key", help="generate an API key and add its SHA-256 for the sources")
+    adding.add_argument("file", type=Path)
+    adding.add_argument("sources", nargs="+")
+    args = parser.parse_args(argv)
+    key = new_key()
+    try:
+        add_key(args.file, args.sources, key)
+    except (ValidationError, yaml.YAMLError, OSError) as error:
+        print(f"{args.file}: not changed: {error}", file=sys.stderr)
+        return 1
+    print(key)
+    print(f"added for {', '.join(args.sources)} in {args.file}; the key is shown only now", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import stat
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from services.ingest import webhook_auth
 from services.ingest.webhook_auth import WebhookAuth
 from services.ingest.webhook_body import Rejected
 from services.ingest.webhook_credentials import CredentialsFileError, hash_key, load_credentials
+from services.ingest.webhook_credentials import main as credentials_cli
 from tests.ingest.credentials import (
     GITHUB_SECRET,
     GRAFANA_SECRET,
@@ -185,3 +187,21 @@ def test_an_inline_secret_in_a_world_readable_file_is_refused(tmp_path: Path, mo
     # Hashed keys only: nothing usable to read, so a world-readable file (e.g. a container mount) is fine.
     only_hashes = write_credentials(tmp_path / "keys.yaml", {"p": {"api_keys": [{"sha256": hash_key(KEY)}]}}, 0o644)
     assert set(load_credentials(only_hashes)) == {"p"}
+
+
+def test_add_key_creates_a_private_file_and_keeps_old_keys_for_rotation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "creds.yaml"
+    assert credentials_cli(["add-key", str(path), "alertmanager", "grafana"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first not in path.read_text()
+    path.chmod(0o644)  # e.g. for a container mount: an existing file keeps its mode
+    assert credentials_cli(["add-key", str(path), "alertmanager"]) == 0
+    second = capsys.readouterr().out.strip()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    auth = WebhookAuth(load_credentials(path))
+    for key in (first, second):
+        assert accepted(auth, "alertmanager", {"authorization": f"Bearer {key}"})
+    assert refusal(auth, "grafana", {"authorization": f"Bearer {second}"}).status == 401
