@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
 from services.shared import logs
@@ -22,10 +25,14 @@ PROBE_TIMEOUT_S = 3.0
 
 
 async def main(settings: IngestSettings) -> None:
-    """Build the app, serve ``/healthz`` (healthy while Kafka answers and the consumer lives), consume until
-    stopped or until the consumer dies."""
+    """Build the app and run it until SIGTERM/SIGINT (or until its consumer dies)."""
     app, broker = build_app(settings)
-    stop = stop_on_signals()
+    await run(app, broker, settings, stop_on_signals())
+
+
+async def run(app: FastStream, broker: KafkaBroker, settings: IngestSettings, stop: asyncio.Event) -> None:
+    """Serve ``/healthz`` (healthy while Kafka answers and the consumer lives) and consume until ``stop`` is
+    set; if the consumer dies first, shut down and exit 1."""
 
     async def broker_connected() -> bool:
         return await broker.ping(timeout=PROBE_TIMEOUT_S)

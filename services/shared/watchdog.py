@@ -26,8 +26,9 @@ Check = Callable[[], Awaitable[str | None]]
 
 @dataclass(frozen=True)
 class Vital:
-    """One inner part. ``grace_s``: how long it may look wrong before it counts as dead (a consumer group
-    rebalancing, a connection being re-established); 0 means dead at the first failed check."""
+    """One inner part. It counts as dead after two failed checks in a row (one interval apart: no exit on a
+    single glimpse, and meanwhile ``/healthz`` already answers 503) and at least ``grace_s`` after the first
+    (a consumer group rebalancing, a connection being re-established)."""
 
     name: str
     check: Check
@@ -63,11 +64,13 @@ class Watchdog:
             if problem is None:
                 self._failing_since.pop(vital.name, None)
                 continue
-            since = self._failing_since.setdefault(vital.name, time.monotonic())
-            if time.monotonic() - since >= vital.grace_s:
+            since = self._failing_since.get(vital.name)
+            if since is not None and time.monotonic() - since >= vital.grace_s:
                 self._declare_dead(f"{vital.name}: {problem}")
                 return
-            log.warning("%s looks unhealthy (%s); dead if it lasts %.0fs", vital.name, problem, vital.grace_s)
+            if since is None:
+                self._failing_since[vital.name] = time.monotonic()
+            log.warning("%s looks unhealthy: %s", vital.name, problem)
 
     def _declare_dead(self, reason: str) -> None:
         self.death = reason
