@@ -62,15 +62,16 @@ class Watchdog:
         for vital in list(self._vitals):
             problem = await _run_check(vital)
             if problem is None:
-                self._failing_since.pop(vital.name, None)
+                if self._failing_since.pop(vital.name, None) is not None:
+                    log.info("%s is healthy again", vital.name)
                 continue
             since = self._failing_since.get(vital.name)
             if since is not None and time.monotonic() - since >= vital.grace_s:
                 self._declare_dead(f"{vital.name}: {problem}")
                 return
-            if since is None:
+            if since is None:  # logged once per streak: a rebalance should not flood the log
                 self._failing_since[vital.name] = time.monotonic()
-            log.warning("%s looks unhealthy: %s", vital.name, problem)
+                log.warning("%s looks unhealthy: %s", vital.name, problem)
 
     def _declare_dead(self, reason: str) -> None:
         self.death = reason

@@ -31,15 +31,16 @@ def healthz(port: int) -> int:
         return 0
 
 
-def gcs_server_of(pid: int) -> psutil.Process:
-    """The GCS server of the local Ray this process started (one of its descendants)."""
+def ray_process_of(pid: int, name: str) -> psutil.Process:
+    """A process of the local Ray that process ``pid`` started (one of its descendants), by name."""
     for child in psutil.Process(pid).children(recursive=True):
-        if "gcs_server" in child.name():
+        if name in child.name():
             return child
-    raise AssertionError("no gcs_server process under the executor")
+    raise AssertionError(f"no {name} process under the executor")
 
 
-def test_executor_exits_when_its_local_ray_gcs_dies(temporal_server: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ray_part", ["gcs_server", "raylet"])
+def test_executor_exits_when_its_local_ray_dies(temporal_server: Any, tmp_path: Path, ray_part: str) -> None:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"},  # local Ray of its own, to break it alone
@@ -63,7 +64,7 @@ def test_executor_exits_when_its_local_ray_gcs_dies(temporal_server: Any, tmp_pa
             assert time.monotonic() < deadline, "never healthy:\n" + log_path.read_text()[-3000:]
             time.sleep(0.3)
 
-        gcs_server_of(process.pid).kill()
+        ray_process_of(process.pid, ray_part).kill()
         killed = time.monotonic()
 
         answers = set()
@@ -71,9 +72,9 @@ def test_executor_exits_when_its_local_ray_gcs_dies(temporal_server: Any, tmp_pa
             answers.add(healthz(port))
             time.sleep(0.3)
         output = log_path.read_text()
-        assert process.poll() is not None, "still running 90 s after its GCS died:\n" + output[-3000:]
+        assert process.poll() is not None, f"still running 90 s after its {ray_part} died:\n" + output[-3000:]
         assert process.returncode != 0, output[-3000:]
-        assert 503 in answers, f"/healthz answered {answers} after the GCS died"
+        assert 503 in answers, f"/healthz answered {answers} after the {ray_part} died"
         assert "inner part died: Ray cluster:" in output
     finally:
         if process.poll() is None:
