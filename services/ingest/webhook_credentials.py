@@ -130,8 +130,9 @@ def hash_key(key: str) -> str:
 
 
 def new_key() -> str:
-    """A random API key (256 bits, URL-safe: fits a header and a shell line unquoted)."""
-    return secrets.token_urlsafe(32)
+    """A random API key: 256 bits as hex, so it fits a header, a URL and a shell line unquoted, and never starts
+    with a dash a command line would take for an option."""
+    return secrets.token_hex(32)
 
 
 def add_key(path: Path, sources: Sequence[str], key: str) -> None:
