@@ -15,7 +15,15 @@ from services.executor.health import health_probe, ray_vital
 from services.executor.worker import build_worker
 from services.shared import logs
 from services.shared.health import HealthServer
-from services.shared.watchdog import Vital, Watchdog, exit_dead, stop_on_signals, task_alive, until_stopped_or_dead
+from services.shared.watchdog import (
+    Vital,
+    Watchdog,
+    exit_dead,
+    run_process,
+    stop_on_signals,
+    task_alive,
+    until_stopped_or_dead,
+)
 
 log = logging.getLogger("services.executor")
 RAY_SHUTDOWN_TIMEOUT_S = 15.0
@@ -84,4 +92,4 @@ def shutdown_ray(timeout_s: float = RAY_SHUTDOWN_TIMEOUT_S) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_process(main)

@@ -9,7 +9,7 @@ from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.dsl.loader import WorkflowLoadError, load_workflows
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared import logs
-from services.shared.watchdog import exit_dead, stop_on_signals, until_stopped_or_dead
+from services.shared.watchdog import exit_dead, run_process, stop_on_signals, until_stopped_or_dead
 
 
 async def serve(settings: OrchestratorSettings) -> None:
@@ -44,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_process(main)

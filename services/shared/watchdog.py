@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,31 @@ def task_outcome(task: asyncio.Task[Any] | asyncio.Future[Any]) -> str:
         return " (cancelled)"
     error = task.exception()
     return f" ({error!r})" if error is not None else ""
+
+
+def run_process(main: Callable[[], object]) -> NoReturn:
+    """Run a service's ``main`` and end the process with its status, skipping interpreter finalization.
+
+    By then the service has stopped everything it started. Finalizing anyway lets the Temporal SDK's native
+    threads call into a half-torn-down interpreter: about one clean stop in six ended in "Fatal Python error:
+    PyGILState_Release" and SIGABRT instead of status 0 (seen on this machine, before and after the watchdog)."""
+    code: int
+    try:
+        main()
+        code = 0
+    except SystemExit as exited:
+        if exited.code is None or isinstance(exited.code, int):
+            code = exited.code or 0
+        else:  # a message, as Python itself would print it: status 1
+            print(exited.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def exit_dead(service: str, reason: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 
@@ -94,3 +96,23 @@ def test_exit_dead_ends_the_process_with_a_message() -> None:
     with pytest.raises(SystemExit) as exited:
         exit_dead("svc", "worker: ended")
     assert exited.value.code == "svc: exiting because an inner part died: worker: ended"  # status 1
+
+
+def run_process_status(body: str) -> subprocess.CompletedProcess[str]:
+    code = f"from services.shared.watchdog import run_process\ndef main():\n{body}\nrun_process(main)\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "stderr"),
+    [
+        ("    print('done')", 0, ""),
+        ("    raise SystemExit('svc: exiting because an inner part died: x')", 1, "inner part died: x"),
+        ("    raise SystemExit(3)", 3, ""),
+        ("    raise RuntimeError('boom')", 1, "RuntimeError: boom"),
+    ],
+)
+def test_run_process_ends_with_the_services_status(body: str, status: int, stderr: str) -> None:
+    done = run_process_status(body)
+    assert done.returncode == status, done.stderr
+    assert stderr in done.stderr
