@@ -16,9 +16,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from alertmesh import kafka_tools
 from alertmesh.embedded import free_port, port_open, tansu_command, temporal_command
 from alertmesh.supervisor import Part, Probe
+from services.ingest.webhook_credentials import add_key, new_key
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings
+
+#: In the state dir: the webhook credentials file (hashed keys) and the demo key itself, both 0600.
+CREDENTIALS_FILE_NAME = "webhook-credentials.yaml"
+DEMO_KEY_FILE_NAME = "webhook-demo-key"
+#: Sources the demo key may post as; add others to the credentials file.
+DEMO_SOURCES = ("alertmanager", "grafana", "prometheus")
 
 
 class MeshSettings(BaseSettings):
@@ -40,6 +47,12 @@ class MeshSettings(BaseSettings):
     external_kafka: str | None = Field(None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     external_temporal: str | None = Field(None, validation_alias="TEMPORAL_ADDRESS")
     ray_address: str | None = Field(None, validation_alias="RAY_ADDRESS")
+    # The webhook's credentials; unset: ``up`` keeps a demo key in the state dir (see ``ensure_webhook_key``).
+    webhook_credentials_file: Path | None = Field(None, validation_alias="WEBHOOK_CREDENTIALS_FILE")
+
+    def credentials_file(self) -> Path:
+        """The credentials file the webhook reads: the one configured, else the state dir's."""
+        return (self.webhook_credentials_file or self.state_dir / CREDENTIALS_FILE_NAME).resolve()
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ def plan(settings: MeshSettings) -> MeshPlan:
         "ORCHESTRATOR_WORKFLOWS_DIR": str(settings.workflows_dir.resolve()),
         "WEBHOOK_HOST": host,
         "WEBHOOK_PORT": str(settings.webhook_port),
+        "WEBHOOK_CREDENTIALS_FILE": str(settings.credentials_file()),
         "RAY_USAGE_STATS_ENABLED": "0",
         "PYTHONUNBUFFERED": "1",
         **{f"{name.upper()}_HEALTH_HOST": host for name in ports},
@@ -160,6 +174,59 @@ def plan(settings: MeshSettings) -> MeshPlan:
         services=services,
         ensure_topics=topics,
     )
+
+
+@dataclass(frozen=True)
+class WebhookKey:
+    """The webhook credentials ``up`` uses. ``new_key`` is set only on the run that generated it."""
+
+    credentials_file: Path
+    key_file: Path | None
+    new_key: str | None
+
+
+def prepare_state_dir(state_dir: Path) -> None:
+    """Create the state dir private to this user (0700): it holds Temporal's database and the webhook key."""
+    if not state_dir.exists():
+        state_dir.mkdir(parents=True, mode=0o700)
+        state_dir.chmod(0o700)  # mkdir's mode is masked by the umask
+
+
+def ensure_webhook_key(settings: MeshSettings) -> WebhookKey:
+    """Keep an existing credentials file as it is (senders configured with its key keep working); otherwise
+    generate a demo key for ``DEMO_SOURCES``: its SHA-256 in the credentials file, the key itself in
+    ``webhook-demo-key`` so a later ``up`` can say where it is. Both files are created 0600."""
+    credentials = settings.credentials_file()
+    key_file = settings.state_dir.resolve() / DEMO_KEY_FILE_NAME
+    if credentials.exists():
+        return WebhookKey(credentials, key_file if key_file.exists() else None, None)
+    key = new_key()
+    # The key file first: should writing the credentials fail, the next ``up`` makes both anew.
+    key_file.unlink(missing_ok=True)
+    # O_EXCL: never write into a file someone else put there; 0600 from the start, not chmod'ed later.
+    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key + "\n")
+    add_key(credentials, DEMO_SOURCES, key)
+    return WebhookKey(credentials, key_file, key)
+
+
+def webhook_usage(plan: MeshPlan, key: WebhookKey) -> list[str]:
+    """What ``up`` prints about the webhook key: the key and a ready-to-paste curl line."""
+    sample = Path(__file__).resolve().parent.parent / "samples" / "alertmanager-v4-firing.json"
+    url = f"{plan.webhook_url}/v1/alerts/alertmanager"
+    if key.new_key is not None:
+        lines = [f"Webhook key      {key.new_key}  (new; also in {key.key_file}, hashed in {key.credentials_file})"]
+        bearer = key.new_key
+    elif key.key_file is not None:
+        lines = [f"Webhook key      unchanged, in {key.key_file} (hashed in {key.credentials_file})"]
+        bearer = f"$(cat {key.key_file})"
+    else:
+        return [f"Webhook auth     {key.credentials_file} (your credentials file; alertmesh made no key)"]
+    curl = (
+        f"curl -sS -X POST -H \"Authorization: Bearer {bearer}\" -H 'content-type: application/json' "
+        f"--data-binary @{sample} {url}"
+    )
+    return [*lines, f"Try it           {curl}"]
 
 
 def ports_in_use(settings: MeshSettings) -> list[str]:

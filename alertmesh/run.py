@@ -13,7 +13,16 @@ from collections.abc import Awaitable, Callable
 import orjson
 
 from alertmesh import kafka_tools
-from alertmesh.mesh import MeshPlan, MeshSettings, kafka_settings, plan, ports_in_use
+from alertmesh.mesh import (
+    MeshPlan,
+    MeshSettings,
+    ensure_webhook_key,
+    kafka_settings,
+    plan,
+    ports_in_use,
+    prepare_state_dir,
+    webhook_usage,
+)
 from alertmesh.rerun import RerunRefused
 from alertmesh.rerun import rerun as rerun_workflow
 from alertmesh.supervisor import StartupError, Supervisor
@@ -32,7 +41,8 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
     if busy := ports_in_use(settings):
         log.error("cannot start: %s already in use (is another alertmesh up running?)", ", ".join(busy))
         return 2
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    prepare_state_dir(settings.state_dir)
+    webhook_key = ensure_webhook_key(settings)
     mesh = plan(settings)
     supervisor = Supervisor()
     main = asyncio.current_task()
@@ -47,7 +57,7 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
         if settings.external_kafka is not None:
             await mesh.ensure_topics()
         await supervisor.start_stage(mesh.services)
-        for line in mesh.describe():
+        for line in [*mesh.describe(), *webhook_usage(mesh, webhook_key)]:
             log.info(line)
         log.info("ready in %.1fs", time.monotonic() - started)
         if after_ready is not None:

@@ -16,14 +16,13 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from alertmesh.chaos.payloads import Message
+from alertmesh.mesh import DEMO_KEY_FILE_NAME
 from services.shared.kafka import KafkaSettings
 
 log = logging.getLogger("alertmesh.chaos")
 
 Via = Literal["kafka", "webhook"]
 Outcome = Literal["accepted", "retry", "rejected"]
-#: Where ``alertmesh up`` is assumed to leave the webhook key (read when present; the bridge may not ask for one).
-WEBHOOK_KEY_FILE = "webhook.key"
 RETRY_DELAY_S = 0.5
 
 
@@ -44,8 +43,9 @@ class Sent:
 
 
 def webhook_headers(state_dir: Path) -> dict[str, str]:
-    """Headers for the webhook bridge: the key from the state directory as a bearer token, when one is there."""
-    key_file = state_dir / WEBHOOK_KEY_FILE
+    """Headers for the webhook bridge: the demo key ``alertmesh up`` keeps in the state directory, as a bearer
+    token, when one is there."""
+    key_file = state_dir / DEMO_KEY_FILE_NAME
     headers = {"content-type": "application/json"}
     if key_file.exists():
         headers["authorization"] = f"Bearer {key_file.read_text().strip()}"

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from alertmesh.chaos.workspace import ACTION_MODULE, Workspace
 from alertmesh.embedded import free_port
-from alertmesh.mesh import MeshPlan, MeshSettings, plan
+from alertmesh.mesh import MeshPlan, MeshSettings, ensure_webhook_key, plan, prepare_state_dir
 from alertmesh.supervisor import Child, Part, Supervisor
 
 
@@ -49,6 +49,9 @@ async def running_stack(workspace: Workspace, action_seconds: float) -> AsyncIte
         external_kafka=None,  # the chaos run kills and stops its own servers: never point it at shared ones
         external_temporal=None,
     )
+    # As ``alertmesh up`` does: a private state dir, and a webhook key the load generator reads from it.
+    prepare_state_dir(workspace.state_dir)
+    ensure_webhook_key(settings)
     mesh = plan(settings)
     with workspace.mesh_log.open("a", encoding="utf-8") as log:
         supervisor = Supervisor(output=_writer(log))

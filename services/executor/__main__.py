@@ -6,20 +6,31 @@ import asyncio
 import ipaddress
 import logging
 import os
-import signal
+import threading
+import time
 from typing import Any
 
 import ray
 from ray._private import ray_constants
 
 from services.executor.config import ExecutorSettings
-from services.executor.health import health_probe
+from services.executor.health import health_probe, ray_vital
 from services.executor.outcome import ACTION_MODULES_ENV, import_action_modules
 from services.executor.worker import build_worker
 from services.shared import logs
 from services.shared.health import HealthServer
+from services.shared.watchdog import (
+    Vital,
+    Watchdog,
+    exit_dead,
+    run_process,
+    stop_on_signals,
+    task_alive,
+    until_stopped_or_dead,
+)
 
 log = logging.getLogger("services.executor")
+RAY_SHUTDOWN_TIMEOUT_S = 15.0
 
 
 def _on_loopback(ray_address: str | None) -> bool:
@@ -67,29 +78,30 @@ def _with_action_modules(runtime_env: dict[str, Any] | None, modules: str) -> di
 
 
 async def serve(settings: ExecutorSettings) -> None:
-    """Run the worker and health endpoint until a stop signal; then stop the worker (Ray is the caller's)."""
+    """Run the worker and health endpoint until a stop signal (then stop the worker; Ray is the caller's), or
+    until the worker or the Ray cluster dies (then exit 1 so a supervisor restarts the executor)."""
     client = await settings.temporal.connect()
     worker = build_worker(client, settings)
-    health = HealthServer(settings.health_host, settings.health_port, health_probe(client))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
+    run = asyncio.create_task(worker.run(), name="temporal-activity-worker")
+    watchdog = Watchdog([Vital("Temporal activity worker", task_alive(lambda: run)), ray_vital()])
+    health = HealthServer(settings.health_host, settings.health_port, watchdog.guard(health_probe(client)))
     await health.start()
-    run, stopped = asyncio.create_task(worker.run()), asyncio.create_task(stop.wait())
     log.info("executor polling %r on %s", settings.temporal.action_task_queue, settings.temporal.address)
     try:
-        # Also wake if the worker dies on its own (Temporal gone for good), so the process exits non-zero.
-        await asyncio.wait([run, stopped], return_when=asyncio.FIRST_COMPLETED)
-        if run.done():
-            await run
+        death = await until_stopped_or_dead(stop, watchdog)
     finally:
-        stopped.cancel()
-        await health.stop()
         if not run.done():
             await worker.shutdown()
+        try:
             await run
+        except Exception:  # a worker that died: the watchdog reported it
+            log.exception("the activity worker had failed")
+        # The health endpoint goes last: until the process ends it answers 503 for a dead part.
+        await health.stop()
         log.info("executor stopped")
+    if death is not None:
+        exit_dead("executor", death)
 
 
 def main() -> None:
@@ -100,8 +112,22 @@ def main() -> None:
     try:
         asyncio.run(serve(settings))
     finally:
-        ray.shutdown()
+        shutdown_ray()
+
+
+def shutdown_ray(timeout_s: float = RAY_SHUTDOWN_TIMEOUT_S) -> None:
+    """``ray.shutdown()`` (it also stops a local Ray's processes), bounded: with a dead GCS it can hang, and a
+    process that never exits is exactly what the watchdog is there to prevent."""
+    stopping = threading.Thread(target=ray.shutdown, name="ray-shutdown", daemon=True)
+    started = time.monotonic()
+    stopping.start()
+    stopping.join(timeout_s)
+    if stopping.is_alive():
+        log.error("Ray did not shut down within %.0fs; exiting without it", timeout_s)
+        logging.shutdown()
+        os._exit(1)
+    log.info("Ray shut down in %.1fs", time.monotonic() - started)
 
 
 if __name__ == "__main__":
-    main()
+    run_process(main)

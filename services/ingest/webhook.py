@@ -1,8 +1,10 @@
 """Webhook bridge: ``POST /v1/alerts/{source}`` writes the body, unchanged, to the raw topic.
 
-It answers 202 only once Kafka acknowledged the write (acks=all), so an accepted alert is durable; otherwise
-503 and the sender retries. A retry after a timed-out write may duplicate the raw message: ingest derives
-every id and key from the alert, so the duplicate starts nothing new. Run: ``python -m services.ingest.webhook``.
+Each source authenticates with an API key or a body signature (``webhook_auth``): 401 when missing or wrong,
+404 for a source the credentials file does not know; nothing is written then. It answers 202 only once Kafka
+acknowledged the write (acks=all), so an accepted alert is durable; otherwise 503 with ``Retry-After``. A retry
+after a timed-out write may duplicate the raw message: ingest derives every id and key from the alert, so the
+duplicate starts nothing new. Run: ``python -m services.ingest.webhook``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI, Request, params
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from services.ingest.config import WebhookSettings
 from services.ingest.parsers import SOURCE_HEADER
+from services.ingest.webhook_auth import WebhookAuth
 from services.ingest.webhook_body import (
     Rejected,
     check_json_object,
@@ -25,6 +29,7 @@ from services.ingest.webhook_body import (
     json_content_type,
     read_limited,
 )
+from services.ingest.webhook_credentials import CredentialsFileError, load_credentials
 from services.shared import logs
 
 log = logging.getLogger("services.ingest.webhook")
@@ -33,9 +38,29 @@ CLIENT_ID = "alertmesh-webhook"
 PROBE_TIMEOUT_S = 3.0
 
 
-def build_webhook(settings: WebhookSettings, guards: Sequence[params.Depends] = ()) -> FastAPI:
-    """The bridge app. ``guards`` are FastAPI dependencies run before each POST: the seam for auth and
-    rate limits (raise ``HTTPException`` to refuse)."""
+def build_auth(settings: WebhookSettings) -> WebhookAuth:
+    """Load and validate the credentials file (``CredentialsFileError`` names the file and entry), or, only when
+    explicitly allowed, run without authentication, loudly."""
+    if settings.credentials_file is None:
+        log.warning(
+            "AUTHENTICATION IS OFF (WEBHOOK_ALLOW_UNAUTHENTICATED=true): anyone who can reach %s:%d can write "
+            "alerts that start workflows. Set WEBHOOK_CREDENTIALS_FILE for anything but a closed test setup.",
+            settings.host, settings.port,
+        )  # fmt: skip
+        return WebhookAuth(None)
+    credentials = load_credentials(settings.credentials_file)
+    if settings.allow_unauthenticated:
+        log.warning("WEBHOOK_ALLOW_UNAUTHENTICATED is ignored: the credentials file is used")
+    log.info("webhook authentication: %d sources from %s", len(credentials), settings.credentials_file)
+    return WebhookAuth(credentials, max_skew_s=settings.signature_max_age_s)
+
+
+def build_webhook(
+    settings: WebhookSettings, guards: Sequence[params.Depends] = (), auth: WebhookAuth | None = None
+) -> FastAPI:
+    """The bridge app. ``auth`` defaults to the one ``settings`` configure. ``guards`` are FastAPI dependencies
+    run before each POST: the seam for rate limits and the like (raise ``HTTPException`` to refuse)."""
+    auth = auth if auth is not None else build_auth(settings)
     broker = settings.kafka.broker(client_id=CLIENT_ID)
     raw_topic = broker.publisher(settings.topics.raw)
 
@@ -50,26 +75,37 @@ def build_webhook(settings: WebhookSettings, guards: Sequence[params.Depends] = 
     app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan)
     app.state.broker = broker
 
+    async def admitted_body(source: str, request: Request) -> bytes:
+        """The body of a request that may be written: known source, valid credentials, JSON within limits."""
+        check_source(source)
+        credentials = auth.credentials_for(source)
+        # An API key is checked before the body is read; a signature needs the body, read within the limit.
+        key_ok = credentials is None or auth.check_without_body(credentials, request.headers)
+        body = await read_limited(request, settings.max_body_bytes)
+        if credentials is not None and not key_ok:
+            auth.check_signature(credentials, request.headers, body)
+        json_content_type(request)
+        check_json_object(body)
+        return body
+
     @app.post("/v1/alerts/{source}", status_code=202, dependencies=list(guards))
     async def accept_alert(source: str, request: Request) -> JSONResponse:
         try:
-            check_source(source)
-            content_type = json_content_type(request)
-            body = await read_limited(request, settings.max_body_bytes)
-            check_json_object(body)
+            body = await admitted_body(source, request)
         except Rejected as rejected:
-            log.info("rejected POST for source %r: %s", source, rejected.reason)
-            return JSONResponse({"status": "rejected", "reason": rejected.reason}, status_code=rejected.status)
-        headers = {SOURCE_HEADER: source, "content-type": content_type}
+            client = request.client.host if request.client else "?"
+            log.info("refused POST for source %r from %s: %s %s", source, client, rejected.status, rejected.reason)
+            return _answer("rejected", rejected)
+        headers = {SOURCE_HEADER: source, "content-type": request.headers["content-type"]}
         try:
             metadata = await asyncio.wait_for(
                 raw_topic.publish(body, key=source.encode(), headers=headers), settings.publish_timeout_s
             )
         except TimeoutError:
             reason = f"Kafka did not acknowledge the write within {settings.publish_timeout_s}s"
-            return _unavailable(source, reason)
+            return _unavailable(source, reason, settings.retry_after_s)
         except Exception as error:  # any producer failure means "not accepted": the sender must retry
-            return _unavailable(source, f"Kafka write failed: {error!r}")
+            return _unavailable(source, f"Kafka write failed: {error!r}", settings.retry_after_s)
         accepted: dict[str, object] = {"status": "accepted", "topic": settings.topics.raw}
         if metadata is not None:  # the in-memory test broker acknowledges without metadata
             accepted.update(topic=metadata.topic, partition=metadata.partition, offset=metadata.offset)
@@ -83,17 +119,35 @@ def build_webhook(settings: WebhookSettings, guards: Sequence[params.Depends] = 
     return app
 
 
-def _unavailable(source: str, reason: str) -> JSONResponse:
+def _answer(status: str, rejected: Rejected) -> JSONResponse:
+    return JSONResponse({"status": status, "reason": rejected.reason}, rejected.status, headers=rejected.headers)
+
+
+def _unavailable(source: str, reason: str, retry_after_s: int) -> JSONResponse:
     log.warning("could not accept alert from %r: %s", source, reason)
-    return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    return _answer("unavailable", Rejected(503, reason, {"Retry-After": str(retry_after_s)}))
 
 
 def main() -> None:
-    """Serve the bridge with uvicorn on ``WEBHOOK_HOST:WEBHOOK_PORT``."""
-    settings = WebhookSettings()
+    """Serve the bridge with uvicorn on ``WEBHOOK_HOST:WEBHOOK_PORT``; exit with a clear message when the
+    settings or the credentials file are not usable (exit status 1)."""
+    try:
+        settings = WebhookSettings()
+    except ValidationError as error:
+        raise SystemExit(f"webhook: cannot start: {_first_problem(error)}") from None
     logs.configure("webhook", settings.log_level)
+    try:
+        app = build_webhook(settings)
+    except CredentialsFileError as error:
+        raise SystemExit(f"webhook: cannot start: {error}") from None
     # log_config=None keeps the alertmesh log format instead of uvicorn's own.
-    uvicorn.run(build_webhook(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else str(problem["msg"]).removeprefix("Value error, ")
 
 
 if __name__ == "__main__":

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import orjson
-from starlette.requests import Request
+
+if TYPE_CHECKING:  # the source-name rule is also used where no web framework is installed (credentials file)
+    from starlette.requests import Request
 
 #: The path's ``{source}``: becomes ``Alert.source`` and part of idempotency keys, so keep it tame.
 SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class Rejected(Exception):
-    """The request cannot be accepted; ``status`` is the HTTP status to answer with, ``reason`` says why."""
+    """The request cannot be accepted; ``status`` is the HTTP status to answer with, ``reason`` says why,
+    ``headers`` go on the answer (``WWW-Authenticate`` on a 401, ``Retry-After`` on a 503)."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(reason)
-        self.status, self.reason = status, reason
+        self.status, self.reason, self.headers = status, reason, dict(headers or {})
 
 
 def check_source(source: str) -> None:

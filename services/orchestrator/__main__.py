@@ -1,14 +1,15 @@
-"""``python -m services.orchestrator``: run the orchestrator until SIGTERM or SIGINT."""
+"""``python -m services.orchestrator``: run the orchestrator until SIGTERM or SIGINT (exit 0), or until its
+trigger consumer or workflow worker dies (``/healthz`` 503, then exit 1, so a supervisor restarts it)."""
 
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.dsl.loader import WorkflowLoadError, load_workflows
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared import logs
+from services.shared.watchdog import exit_dead, run_process, stop_on_signals, until_stopped_or_dead
 
 
 async def serve(settings: OrchestratorSettings) -> None:
@@ -17,18 +18,23 @@ async def serve(settings: OrchestratorSettings) -> None:
         definitions = load_workflows(settings.workflows_dir)
     except WorkflowLoadError as error:
         raise SystemExit(f"orchestrator: cannot start: {error}") from None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     connecting = asyncio.create_task(connect_temporal(settings))
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if stop.is_set():  # a signal while Temporal was still unreachable
         connecting.cancel()
         return
-    async with Orchestrator(settings, connecting.result(), definitions):
-        await stopping
+    stopping.cancel()
+    await run_until_stopped(Orchestrator(settings, connecting.result(), definitions), stop)
+
+
+async def run_until_stopped(orchestrator: Orchestrator, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set; if the consumer or the worker dies first, shut down and exit 1."""
+    async with orchestrator:
+        death = await until_stopped_or_dead(stop, orchestrator.watchdog)
+    if death is not None:
+        exit_dead("orchestrator", death)
 
 
 def main() -> None:
@@ -38,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_process(main)

@@ -18,8 +18,10 @@ from services.orchestrator.dsl.model import WorkflowDefinition
 from services.orchestrator.publish import ResultPublisher
 from services.orchestrator.starter import TemporalStarter
 from services.orchestrator.worker import build_worker
+from services.shared.consumer_health import consumer_vitals
 from services.shared.health import HealthServer
 from services.shared.retry import Backoff, with_backoff
+from services.shared.watchdog import Vital, Watchdog, task_alive
 
 log = logging.getLogger(__name__)
 CLIENT_ID = "alertmesh-orchestrator"
@@ -53,8 +55,12 @@ class Orchestrator:
         subscribe_triggers(self.broker, settings, consumer)
         publisher = ResultPublisher(self.broker.publisher(settings.topics.results))
         self.worker: Worker = build_worker(client, settings.temporal.workflow_task_queue, publisher)
-        self.health = HealthServer(settings.health_host, settings.health_port, self.healthy)
         self._worker_task: asyncio.Task[None] | None = None
+        #: The parts that must live as long as the service: trigger consumer and workflow worker.
+        self.watchdog = Watchdog(
+            [*consumer_vitals(self.broker), Vital("Temporal workflow worker", task_alive(lambda: self._worker_task))]
+        )
+        self.health = HealthServer(settings.health_host, settings.health_port, self.watchdog.guard(self.healthy))
 
     async def healthy(self) -> bool:
         """Kafka connected and Temporal answering."""
@@ -71,12 +77,17 @@ class Orchestrator:
         )  # fmt: skip
 
     async def stop(self) -> None:
-        await self.health.stop()
         # The worker goes first so in-flight publish_result calls still find the broker connected.
         if self._worker_task is not None:
-            await self.worker.shutdown()
-            await self._worker_task
+            if not self._worker_task.done():
+                await self.worker.shutdown()
+            try:
+                await self._worker_task
+            except Exception:  # a worker that died: the watchdog reported it; stop the rest all the same
+                log.exception("the workflow worker had failed")
         await self.broker.stop()
+        # The health endpoint goes last: until the process ends it answers 503 for a dead part.
+        await self.health.stop()
 
     async def __aenter__(self) -> Orchestrator:
         await self.start()

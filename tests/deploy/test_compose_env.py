@@ -27,7 +27,7 @@ def test_settings_introspection_sees_nested_prefixes_and_aliases(
     assert "NOT_A_SETTING" not in accepted_env_names
     expected = {
         "ingest": {"INGEST_HEALTH_HOST", "KAFKA_BOOTSTRAP_SERVERS", "ALERTMESH_TOPIC_RAW"},
-        "webhook": {"WEBHOOK_HOST", "WEBHOOK_PORT", "KAFKA_ENABLE_IDEMPOTENCE"},
+        "webhook": {"WEBHOOK_HOST", "WEBHOOK_PORT", "WEBHOOK_CREDENTIALS_FILE", "KAFKA_ENABLE_IDEMPOTENCE"},
         "orchestrator": {"ORCHESTRATOR_HEALTH_PORT", "TEMPORAL_ADDRESS", "KAFKA_BOOTSTRAP_SERVERS"},
         "executor": {"RAY_ADDRESS", "EXECUTOR_HEALTH_HOST", "TEMPORAL_NAMESPACE"},
     }[alertmesh_service.name]

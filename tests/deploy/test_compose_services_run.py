@@ -25,6 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from alertmesh.embedded import free_port
+from services.ingest.webhook_credentials import add_key, new_key
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -92,6 +93,11 @@ async def test_service_runs_healthy_as_compose_defines_it(
     )
     if alertmesh_service.name == "executor":
         env["EXECUTOR_RAY_NUM_CPUS"] = "1"  # local Ray on a 2-core machine shared with the servers
+    if "WEBHOOK_CREDENTIALS_FILE" in env:
+        # What compose mounts at /run/secrets: a credentials file made the documented way (add-key).
+        secret = tmp_path / "webhook-credentials.yaml"
+        add_key(secret, ["alertmanager"], new_key())
+        env["WEBHOOK_CREDENTIALS_FILE"] = str(secret)
     command = [sys.executable if part == "python" else part for part in definition["command"]]
     log = (tmp_path / "service.log").open("wb")
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

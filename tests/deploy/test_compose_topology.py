@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 Services = dict[str, dict[str, Any]]
 Layout = dict[str, tuple[str, ...]]
+REPO = Path(__file__).resolve().parents[2]
 CONDITIONS = {"service_healthy", "service_completed_successfully"}
 
 
@@ -101,10 +105,30 @@ def test_scalable_services_have_no_fixed_names_or_host_ports(services: Services)
         assert "ports" not in services[name], f"{name}: a published port would prevent --scale"
 
 
-def test_webhook_and_ui_are_reachable_from_the_host(services: Services) -> None:
-    assert "8080:8080" in services["webhook"]["ports"]
-    ui_ports = services["temporal-ui"]["ports"]
-    assert any(
-        str(port).endswith(f":{services['temporal-ui']['environment']['TEMPORAL_UI_PORT']}") for port in ui_ports
-    )
+def test_only_the_webhook_and_the_ui_on_loopback_are_published(services: Services) -> None:
+    published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
+    assert published == {"webhook": ["8080:8080"], "temporal-ui": ["127.0.0.1:8233:8080"]}
+    assert services["temporal-ui"]["environment"]["TEMPORAL_UI_PORT"] == 8080
     assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_the_host_access_overlay_binds_loopback_only() -> None:
+    overlay = yaml.safe_load((REPO / "deploy" / "compose.host-access.yaml").read_text())["services"]
+    ports = {name: service["ports"] for name, service in overlay.items()}
+    assert ports == {"kafka": ["127.0.0.1:9094:9094"], "temporal": ["127.0.0.1:7233:7233"]}
+    assert all(set(service) == {"ports"} for service in overlay.values()), "the overlay only publishes ports"
+
+
+def test_the_webhook_reads_its_credentials_from_a_read_only_secret(compose: dict[str, Any], services: Services) -> None:
+    webhook = services["webhook"]
+    [mounted] = webhook["secrets"]
+    name = mounted if isinstance(mounted, str) else mounted["source"]
+    target = name if isinstance(mounted, str) else mounted.get("target", name)
+    # Compose mounts secrets read-only at /run/secrets/<target>; the setting must name exactly that file.
+    assert webhook["environment"]["WEBHOOK_CREDENTIALS_FILE"] == f"/run/secrets/{target}"
+    assert "WEBHOOK_ALLOW_UNAUTHENTICATED" not in webhook["environment"]
+    source = compose["secrets"][name]["file"]
+    assert source == "./deploy/webhook-credentials.yaml"
+    ignored = (REPO / ".gitignore").read_text().splitlines()
+    assert source.removeprefix("./") in ignored, "a real credentials file must never be committed"
+    assert "deploy/" not in (REPO / ".dockerignore").read_text().split(), "nor baked into an image"

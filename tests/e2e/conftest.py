@@ -24,6 +24,8 @@ class Mesh:
     kafka: KafkaSettings
     temporal_address: str
     webhook_url: str
+    #: The demo key ``up`` generated and printed (hashed in the state dir's webhook credentials file).
+    webhook_key: str
     topics: TopicSettings
 
 
@@ -40,11 +42,13 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     process = MeshProcess(args, env={}, log=state / "up.log").start()
     try:
         process.wait_for(r"alertmesh\s+\| ready in", timeout=READY_TIMEOUT_S)
+        key = process.wait_for(r"Webhook key\s+(\S+)\s+\(new;", timeout=5).group(1)
         yield Mesh(
             process=process,
             kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{ports['--kafka-port']}"),
             temporal_address=f"127.0.0.1:{ports['--temporal-port']}",
             webhook_url=f"http://127.0.0.1:{ports['--webhook-port']}",
+            webhook_key=key,
             topics=TopicSettings(),
         )
     finally:

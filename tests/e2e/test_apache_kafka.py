@@ -43,6 +43,7 @@ async def test_alert_to_result_through_apache_kafka(apache_kafka: str, tmp_path:
             kafka=KafkaSettings(bootstrap_servers=apache_kafka),
             temporal_address=f"127.0.0.1:{ports[1]}",
             webhook_url="",
+            webhook_key="",
             topics=TopicSettings(),
         )
         trigger, result = await trigger_and_result(mesh, SAMPLE, "1a30ba71cca2921f")

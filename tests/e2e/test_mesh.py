@@ -103,12 +103,21 @@ async def test_a_redelivered_trigger_starts_no_second_workflow(mesh: Mesh, tempo
 
 async def test_webhook_alert_flows_to_a_result(mesh: Mesh) -> None:
     triggers_from, results_from = await offsets(mesh, mesh.topics.triggers), await offsets(mesh, mesh.topics.results)
+    authorized = {"authorization": f"Bearer {mesh.webhook_key}"}
     async with httpx.AsyncClient(base_url=mesh.webhook_url) as http:
+        unauthorized = await http.post(
+            "/v1/alerts/prometheus", content=variant("no-key"), headers={"content-type": "application/json"}
+        )
+        assert unauthorized.status_code == 401, unauthorized.text
         answer = await http.post(
-            "/v1/alerts/prometheus", content=variant("via-webhook"), headers={"content-type": "application/json"}
+            "/v1/alerts/prometheus",
+            content=variant("via-webhook"),
+            headers={"content-type": "application/json"} | authorized,
         )
         assert answer.status_code == 202, answer.text
-        rejected = await http.post("/v1/alerts/prometheus", content=b"<xml/>", headers={"content-type": "text/xml"})
+        rejected = await http.post(
+            "/v1/alerts/prometheus", content=b"<xml/>", headers={"content-type": "text/xml"} | authorized
+        )
         assert rejected.status_code == 400
 
     trigger = await next_event(

@@ -16,7 +16,9 @@ import pytest
 
 from alertmesh.embedded import free_port, wait_for_port
 from schemas import WorkflowTrigger
+from services.ingest.webhook_credentials import hash_key
 from services.shared.topics import TopicSettings
+from tests.ingest.credentials import KEY, write_credentials
 from tests.ingest.kafka_io import committed, create_topics, read, unique_topics
 
 pytestmark = pytest.mark.integration
@@ -52,6 +54,9 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Runnin
         "INGEST_ROUTING_FILE": str(REPO / "routing.yaml"),
         "INGEST_HEALTH_PORT": str(running.health_port),
         "WEBHOOK_PORT": str(running.webhook_port),
+        "WEBHOOK_CREDENTIALS_FILE": str(
+            write_credentials(tmp_path / "credentials.yaml", {"prom-eu": {"api_keys": [{"sha256": hash_key(KEY)}]}})
+        ),
     }
     logs = [tmp_path / "ingest.log", tmp_path / "webhook.log"]
     processes = [_spawn("services.ingest", env, logs[0]), _spawn("services.ingest.webhook", env, logs[1])]
@@ -82,7 +87,7 @@ async def test_webhook_post_becomes_a_trigger(
         response = await client.post(
             f"http://127.0.0.1:{services.webhook_port}/v1/alerts/prom-eu",
             content=alertmanager_bytes,
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", "authorization": f"Bearer {KEY}"},
         )
     assert response.status_code == 202, response.text
     [record] = await read(kafka_bootstrap, services.topics.triggers, 1)

@@ -1,10 +1,12 @@
-"""The webhook bridge against a real (embedded Tansu) Kafka broker."""
+"""The webhook bridge against a real (embedded Tansu) Kafka broker, with a real credentials file."""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,10 +16,13 @@ from alertmesh.embedded import free_port, tansu_command, wait_for_port
 from services.ingest.config import WebhookSettings
 from services.ingest.webhook import build_webhook
 from services.shared.kafka import KafkaSettings
-from tests.ingest.kafka_io import create_topics, read, unique_topics
+from services.shared.topics import TopicSettings
+from tests.ingest.credentials import KEY, write_credentials
+from tests.ingest.kafka_io import create_topics, end_offset, read, unique_topics
 
 pytestmark = pytest.mark.integration
 JSON = {"content-type": "application/json"}
+AUTHORIZED = JSON | {"authorization": f"Bearer {KEY}"}
 
 
 @asynccontextmanager
@@ -29,13 +34,21 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_accepted_alert_is_on_the_raw_topic(kafka_bootstrap: str, alertmanager_bytes: bytes) -> None:
+def settings_for(bootstrap: str, topics: TopicSettings, tmp_path: Path, **extra: Any) -> WebhookSettings:
+    credentials = write_credentials(tmp_path / "webhook-credentials.yaml")
+    kafka = extra.pop("kafka", KafkaSettings(bootstrap_servers=bootstrap))
+    return WebhookSettings(kafka=kafka, topics=topics, credentials_file=credentials, **extra)
+
+
+async def test_accepted_alert_is_on_the_raw_topic(
+    kafka_bootstrap: str, alertmanager_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GRAFANA_WEBHOOK_SECRET", "grafana-secret-0123456789")
     topics = unique_topics()
     await create_topics(kafka_bootstrap, topics)
-    settings = WebhookSettings(kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap), topics=topics)
-    async with serving(build_webhook(settings)) as client:
+    async with serving(build_webhook(settings_for(kafka_bootstrap, topics, tmp_path))) as client:
         assert (await client.get("/healthz")).status_code == 200
-        response = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=JSON)
+        response = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=AUTHORIZED)
     assert response.status_code == 202
     assert response.json() == {"status": "accepted", "topic": topics.raw, "partition": 0, "offset": 0}
     [record] = await read(kafka_bootstrap, topics.raw, 1)
@@ -46,24 +59,46 @@ async def test_accepted_alert_is_on_the_raw_topic(kafka_bootstrap: str, alertman
     assert headers["content-type"] == b"application/json"
 
 
-async def test_kafka_gone_means_503_not_202(tmp_path: object, alertmanager_bytes: bytes) -> None:
+async def test_unauthorized_posts_write_nothing(
+    kafka_bootstrap: str, alertmanager_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GRAFANA_WEBHOOK_SECRET", "grafana-secret-0123456789")
+    topics = unique_topics()
+    await create_topics(kafka_bootstrap, topics)
+    async with serving(build_webhook(settings_for(kafka_bootstrap, topics, tmp_path))) as client:
+        missing = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=JSON)
+        wrong = await client.post(
+            "/v1/alerts/prometheus", content=alertmanager_bytes, headers=JSON | {"x-api-key": "guess"}
+        )
+        unknown = await client.post("/v1/alerts/intruder", content=alertmanager_bytes, headers=AUTHORIZED)
+        # Then one authorized post: it must be the only record on the topic.
+        ok = await client.post("/v1/alerts/prometheus", content=b'{"marker": 1}', headers=AUTHORIZED)
+    assert (missing.status_code, wrong.status_code, unknown.status_code, ok.status_code) == (401, 401, 404, 202)
+    assert "www-authenticate" in missing.headers
+    [record] = await read(kafka_bootstrap, topics.raw, 1)
+    assert record.value == b'{"marker": 1}'
+    assert await end_offset(kafka_bootstrap, topics.raw) == 1
+
+
+async def test_kafka_gone_means_503_not_202(
+    tmp_path: Path, alertmanager_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A broker of this test's own, so stopping it harms no other test.
     port = free_port()
     broker = subprocess.Popen(tansu_command("127.0.0.1", port), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         wait_for_port("127.0.0.1", port, timeout=30)
-        settings = WebhookSettings(
-            publish_timeout_s=2.0,
-            kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000),
-            topics=unique_topics(),
-        )
+        monkeypatch.setenv("TEST_GRAFANA_WEBHOOK_SECRET", "grafana-secret-0123456789")
+        kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000)
+        settings = settings_for("", unique_topics(), tmp_path, publish_timeout_s=2.0, kafka=kafka, retry_after_s=7)
         async with serving(build_webhook(settings)) as client:
-            ok = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=JSON)
+            ok = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=AUTHORIZED)
             assert ok.status_code == 202
             broker.terminate()
             broker.wait(timeout=10)
-            refused = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=JSON)
+            refused = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=AUTHORIZED)
             assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "7"
             assert refused.json()["status"] == "unavailable"
             assert "Kafka" in refused.json()["reason"]
             assert (await client.get("/healthz")).status_code == 503
