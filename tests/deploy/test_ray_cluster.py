@@ -114,9 +114,12 @@ def ray_head(
 
 RUN_ACTION_THROUGH_CLIENT = """
 import sys, ray
+from services.executor.config import ExecutorSettings
 from services.executor.ray_runner import run_action_task
 ray.init(sys.argv[1])
-outcome = ray.get(run_action_task.remote("core.text.extract_urls", {"texts": ["see https://example.com/runbook"]}))
+limits = ExecutorSettings().action_limits()
+urls = {"texts": ["see https://example.com/runbook"]}
+outcome = ray.get(run_action_task.remote("core.text.extract_urls", urls, limits))
 assert outcome.ok, outcome
 print(outcome.value)
 """

@@ -37,11 +37,14 @@ async def test_bound_on_in_flight_actions_still_runs_them_all(ray_session: str) 
 
 async def test_cancelling_the_caller_cancels_the_ray_task(ray_session: str, http_base_url: str) -> None:
     runner = RayRunner(max_in_flight=2, limits=LOCAL)
-    slow = asyncio.create_task(runner.run("core.http_request", {"url": f"{http_base_url}/slow?seconds=20"}))
+    # The request's own timeout is past the server's 60 s, so only the cancellation can end it early.
+    slow_request = {"url": f"{http_base_url}/slow?seconds=60", "timeout": 120}
+    slow = asyncio.create_task(runner.run("core.http_request", slow_request))
     await asyncio.sleep(1.0)  # let the task start on the session's single Ray CPU
     slow.cancel()
     with pytest.raises(asyncio.CancelledError):
         await slow
-    # With one CPU, this can only run once the slow task has really been stopped, long before its 20 s are up.
-    outcome = await asyncio.wait_for(runner.run("core.transform.reshape", {"value": "next"}), timeout=5)
+    # With one CPU, this can only run once the slow task has really been stopped, long before its 60 s are up
+    # (the bound leaves room for Ray to start a fresh worker process on a loaded machine).
+    outcome = await asyncio.wait_for(runner.run("core.transform.reshape", {"value": "next"}), timeout=30)
     assert outcome == Outcome(ok=True, value="next")
