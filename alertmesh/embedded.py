@@ -43,6 +43,24 @@ def temporal_binary() -> str:
     return found
 
 
+#: The dev server reads its queue of new workflow and activity tasks at most 20 times a second with its single
+#: history shard, so every workflow task and activity waited for the next 50 ms tick (a 2-action workflow's p50
+#: was 250 ms, measured). Reading up to 1000 times a second cut that p50 to 60-80 ms for about 10% more server
+#: CPU; timers (retry backoffs) fire on time the same way. One task-queue partition lets a poller take every task.
+#: These change how the server schedules tasks, not what it records.
+TEMPORAL_DYNAMIC_CONFIG = {
+    "history.transferProcessorMaxPollRPS": "1000",
+    "history.timerProcessorMaxPollRPS": "1000",
+    "history.visibilityProcessorMaxPollRPS": "1000",
+    "matching.numTaskqueueReadPartitions": "1",
+    "matching.numTaskqueueWritePartitions": "1",
+}
+#: Write-ahead log with synchronous=normal cut the server's CPU per workflow by about 40% and doubled
+#: throughput (measured). Committed transactions survive a crash of the server process; only an OS crash or
+#: power loss can lose the last ones (the embedded broker, in memory, loses more on any restart).
+TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+
+
 def temporal_command(host: str, port: int, ui_port: int, db_file: Path | None) -> list[str]:
     """``start-dev`` with SQLite state in ``db_file`` (None: in memory, for tests)."""
     command = [
@@ -50,8 +68,12 @@ def temporal_command(host: str, port: int, ui_port: int, db_file: Path | None) -
         "--ip", host, "--port", str(port), "--ui-port", str(ui_port),
         "--log-level", "warn", "--log-format", "pretty",
     ]  # fmt: skip
+    for key, value in TEMPORAL_DYNAMIC_CONFIG.items():
+        command += ["--dynamic-config-value", f"{key}={value}"]
     if db_file is not None:
         command += ["--db-filename", str(db_file)]
+        for pragma in TEMPORAL_SQLITE_PRAGMAS:
+            command += ["--sqlite-pragma", pragma]
     return command
 
 

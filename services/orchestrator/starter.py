@@ -66,4 +66,7 @@ class TemporalStarter:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"correlationid": trigger.correlationid, "trigger_id": trigger.id, "route": trigger.data.route},
             rpc_timeout=self._rpc_timeout,
+            # This process also runs the workflow worker: Temporal may hand the first workflow task back in the
+            # start's answer, saving a poll round trip (about 50 ms a run). Ids and REJECT_DUPLICATE are as before.
+            request_eager_start=True,
         )

@@ -45,6 +45,7 @@ async def test_retries_until_temporal_accepts() -> None:
     assert call["task_queue"] == "wf-q"
     assert call["id_reuse_policy"] == WorkflowIDReusePolicy.REJECT_DUPLICATE
     assert call["memo"]["correlationid"] == run.trigger.correlationid
+    assert call["request_eager_start"] is True  # this process runs the workflow worker too
 
 
 async def test_already_started_is_a_duplicate_not_an_error() -> None:
