@@ -161,13 +161,14 @@ async def test_a_running_action_heartbeats_so_it_outlives_the_heartbeat_timeout(
 
 
 async def test_cancelling_the_workflow_reaches_the_action_through_its_heartbeat(client: Client, tmp_path: Path) -> None:
-    # The attempt has 60 s: only the cancellation delivered in answer to a heartbeat can stop it sooner.
+    # The attempt has 90 s, and the worker itself would cancel an attempt that did not heartbeat for 45 s: only the
+    # cancellation delivered in answer to a heartbeat can stop it within the 20 s ``wait_gone`` allows.
     pid_file = tmp_path / "pids"
     timed = TimedAction(
         request=action_request("tests.spin_forever", pid_file=str(pid_file)),
-        start_to_close_seconds=60,
+        start_to_close_seconds=90,
         maximum_attempts=1,
-        heartbeat_timeout_seconds=10,
+        heartbeat_timeout_seconds=45,
     )
     handle = await client.start_workflow(
         RunOneActionWithin.run, timed, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
