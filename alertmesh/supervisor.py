@@ -23,11 +23,11 @@ log = logging.getLogger("alertmesh")
 
 Probe = Callable[[], Awaitable[bool]]
 
-#: Backoff between restarts of a crashing child: doubles from the first delay up to the cap.
+#: Backoff between restarts of a crashing child: doubles from the first delay up to the cap, and starts over once
+#: a restarted child is ready again (it recovered; a later crash is a new incident, not the same crash looping).
+#: A child that crashes before it becomes ready keeps backing off.
 FIRST_RESTART_DELAY_S = 1.0
 MAX_RESTART_DELAY_S = 30.0
-#: A child that stayed up this long is considered recovered: its backoff starts over.
-STABLE_AFTER_S = 60.0
 #: How long a child may take to exit after SIGTERM before its whole group is killed.
 STOP_GRACE_S = 15.0
 
@@ -131,13 +131,10 @@ class Child:
         delay = FIRST_RESTART_DELAY_S
         while True:
             assert self._process is not None
-            started = time.monotonic()
             code = await _exit_code(self._process)
             if self._stopping:
                 return
             self.exit_codes.append(code)
-            if time.monotonic() - started > STABLE_AFTER_S:
-                delay = FIRST_RESTART_DELAY_S
             self.restarts += 1
             log.warning("%s exited with code %s; restart #%d in %.1fs", self.part.name, code, self.restarts, delay)
             await self._kill_group(signal.SIGKILL)  # leftovers of the crashed child (e.g. Ray workers)
@@ -147,6 +144,7 @@ class Child:
             try:
                 await self.wait_ready()
                 log.info("%s is ready again", self.part.name)
+                delay = FIRST_RESTART_DELAY_S
             except Exception as error:  # keep supervising: if it exited, the loop restarts it again
                 log.error("%s restarted but is not ready: %s", self.part.name, error)
 

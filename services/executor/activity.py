@@ -24,6 +24,10 @@ class ActionRunner(Protocol):
 #: Error type of an attempt stopped at its time limit; retryable, so Temporal retries it per the call's policy.
 ACTION_TIMEOUT = "ActionTimeout"
 
+#: How often a running attempt heartbeats: well under the heartbeat timeout the workflow sets (10 s), so a late
+#: one on a loaded machine is not taken for a dead executor (the worker throttles sending to about this pace).
+HEARTBEAT_INTERVAL_S = 2.0
+
 
 def attempt_time_limit(info: activity.Info, now: datetime | None = None) -> float | None:
     """Seconds this attempt may run: its start-to-close timeout, or what is left of schedule-to-close, whichever
@@ -55,11 +59,18 @@ class ActionActivities:
         The attempt's time limit is enforced here: the server's start-to-close timeout alone never reaches a
         worker that does not heartbeat, so a stuck action would hold its Ray worker forever. At the limit the
         runner is cancelled, which force-kills the Ray task's worker process.
+
+        While the action runs the attempt heartbeats (``HEARTBEAT_INTERVAL_S``). That tells the server the
+        executor is alive: an attempt whose executor was killed, or whose start or completion was lost in a
+        Temporal outage, times out within the workflow's heartbeat timeout and is retried, instead of staying
+        "started" until its start-to-close timeout. The server's answer to a heartbeat also delivers cancellation
+        (workflow cancelled, attempt already timed out): the runner is then cancelled the same way.
         """
         info = activity.info()
         limit = attempt_time_limit(info)
         activity.logger.debug("running %s (%s) for %s", request.action, request.ref, request.workflow_id)
         started_at, start = datetime.now(UTC), time.perf_counter()
+        heartbeats = asyncio.create_task(_heartbeat_every(HEARTBEAT_INTERVAL_S), name="run_action-heartbeat")
         try:
             async with asyncio.timeout(limit) as deadline:
                 outcome = await self._runner.run(request.action, request.args)
@@ -71,6 +82,8 @@ class ActionActivities:
                 "and was stopped",
                 type=ACTION_TIMEOUT,
             ) from None
+        finally:
+            heartbeats.cancel()
         duration_ms = (time.perf_counter() - start) * 1000
         error = None
         if not outcome.ok:
@@ -89,3 +102,10 @@ class ActionActivities:
             finished_at=datetime.now(UTC),
             duration_ms=round(duration_ms, 3),
         )
+
+
+async def _heartbeat_every(interval_s: float) -> None:
+    """Heartbeat now and then every ``interval_s`` until cancelled (the attempt ended)."""
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(interval_s)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from services.executor.activity import ActionActivities, ActionRunner
+from services.executor.activity import HEARTBEAT_INTERVAL_S, ActionActivities, ActionRunner
 from services.executor.config import ExecutorSettings
 from services.executor.ray_runner import RayRunner
 
@@ -22,4 +22,8 @@ def build_worker(client: Client, settings: ExecutorSettings, runner: ActionRunne
         max_concurrent_activities=settings.max_concurrent_actions,
         # Give running actions a moment to finish on shutdown; the rest are cancelled and retried elsewhere.
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        # The SDK sends at most one heartbeat per 0.8 x the heartbeat timeout (8 s of the workflow's 10 s), which
+        # leaves a loaded machine 2 s to deliver it. Sending the activity's heartbeats on its own pace instead
+        # (every 2-3 s) keeps a live attempt from being timed out and run twice.
+        max_heartbeat_throttle_interval=timedelta(seconds=HEARTBEAT_INTERVAL_S + 1),
     )

@@ -44,6 +44,11 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         group_id=settings.group_id,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        # Group timing: a restarted ingest gets its partitions back within seconds (see KafkaSettings).
+        session_timeout_ms=settings.kafka.session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms,
+        rebalance_timeout_ms=settings.kafka.rebalance_timeout_ms,
+        max_poll_interval_ms=settings.kafka.max_poll_interval_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         parser=parse_record,
         decoder=keep_body_raw,

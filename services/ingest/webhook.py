@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import signal
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from fastapi import FastAPI, Request, params
@@ -141,7 +142,28 @@ def main() -> None:
     except CredentialsFileError as error:
         raise SystemExit(f"webhook: cannot start: {error}") from None
     # log_config=None keeps the alertmesh log format instead of uvicorn's own.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    _Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a stop signal ends it with status 0.
+
+    uvicorn (0.29 and later) raises the signal it caught once more after its graceful shutdown, so a clean SIGTERM
+    ended the process with -15 and a supervisor could not tell a requested stop from a crash. Here SIGTERM and
+    SIGINT only ask the server to exit (uvicorn's own ``handle_exit``: a second Ctrl-C still forces it), and
+    ``main`` then returns normally."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        stop_signals = (signal.SIGTERM, signal.SIGINT)
+        for signum in stop_signals:
+            loop.add_signal_handler(signum, self.handle_exit, signum, None)
+        try:
+            yield
+        finally:
+            for signum in stop_signals:
+                loop.remove_signal_handler(signum)
 
 
 def _first_problem(error: ValidationError) -> str:

@@ -125,6 +125,11 @@ def subscribe_triggers(broker: KafkaBroker, settings: OrchestratorSettings, cons
         # A new group starts from the oldest trigger: nothing published before first start-up is lost.
         auto_offset_reset="earliest",
         fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+        # Timed so a restarted orchestrator gets its partitions back within seconds (KafkaSettings).
+        session_timeout_ms=settings.kafka.session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms,
+        rebalance_timeout_ms=settings.kafka.rebalance_timeout_ms,
+        max_poll_interval_ms=settings.kafka.max_poll_interval_ms,
         # FastStream's own parser and JSON decoder must never see a record first (services.shared.consuming).
         parser=parse_record,
         decoder=keep_body_raw,

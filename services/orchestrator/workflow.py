@@ -29,6 +29,13 @@ with workflow.unsafe.imports_passed_through():
 PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30))
 PUBLISH_TIMEOUT = timedelta(seconds=30)
 
+#: An action attempt that has not heartbeat for this long is timed out and retried. The executor heartbeats every
+#: 2 s while an action runs, so this only fires when the attempt is gone: its executor was killed, or its start or
+#: its completion was lost while Temporal was down. Without it such an attempt stays "started" until its
+#: start-to-close timeout (300 s by default) and the workflow waits that long. Long enough that a loaded executor's
+#: late heartbeat (the SDK sends one per 8 s at most with this timeout) is not mistaken for a dead one.
+ACTION_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+
 
 def action_retry_policy(action: ActionStatement) -> RetryPolicy:
     """Infrastructure errors (executor lost, timeout, Ray failure) back off and retry; an action that raised
@@ -139,6 +146,7 @@ class DSLWorkflow:
                 task_queue=self._run.action_task_queue,
                 result_type=ActionReport,
                 start_to_close_timeout=timedelta(seconds=action.options.timeout_seconds),
+                heartbeat_timeout=ACTION_HEARTBEAT_TIMEOUT,
                 retry_policy=action_retry_policy(action),
             )
             return report

@@ -12,6 +12,8 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.shared.consumer_health import MEMBERSHIP_GRACE_S
+
 #: Room for the headers FastStream adds to every record it publishes (``correlation_id``, ``content-type``).
 CLIENT_HEADER_ALLOWANCE = 256
 
@@ -46,11 +48,32 @@ class KafkaSettings(BaseSettings):
     # so this only bounds idle polling; through the embedded Tansu broker a hop took 120-170 ms with aiokafka's
     # 500 ms default, and a warm alert's publish-to-result median fell from 386 to 281 ms at 20 ms.
     fetch_max_wait_ms: int = Field(20, ge=1, le=500)
+    # Consumer group timing. A restarted ingest or orchestrator gets its partitions only once the broker has given
+    # up on the member it replaced: the embedded Tansu broker ignores LeaveGroup, so even after a clean stop that
+    # takes the old member's session timeout plus the rebalance timeout (aiokafka's defaults, 10 s + 10 s, held
+    # a restarted consumer 18-23 s without partitions). 6 s is the smallest session timeout Apache Kafka accepts
+    # by default (group.min.session.timeout.ms); heartbeats every second keep a live member well inside it.
+    session_timeout_ms: int = Field(6_000, ge=6_000, le=300_000)
+    heartbeat_interval_ms: int = Field(1_000, ge=100)
+    # How long a rebalance waits for the group's members to rejoin (aiokafka rejoins in the background, whatever
+    # the handler is doing, so a busy member is not dropped by a short one).
+    rebalance_timeout_ms: int = Field(6_000, ge=1_000, le=300_000)
+    # A handler may take this long before the consumer leaves its group. A handler waiting out a Kafka or Temporal
+    # outage is back-pressure, not death: keep this long (aiokafka's default, 5 min).
+    max_poll_interval_ms: int = Field(300_000, ge=60_000)
     # Sending passwords in clear text is refused unless explicitly allowed (e.g. inside a private network).
     allow_plaintext_sasl: bool = False
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> KafkaSettings:
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            # Kafka's own rule of thumb: a member must get several heartbeats in before its session expires.
+            raise ValueError("KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS")
+        if self.rejoin_s() * 2 > MEMBERSHIP_GRACE_S:
+            raise ValueError(
+                "KAFKA_SESSION_TIMEOUT_MS + KAFKA_REBALANCE_TIMEOUT_MS must be at most half the "
+                f"{MEMBERSHIP_GRACE_S:g} s a service may stay out of its consumer group before it counts as dead"
+            )
         if self.security_protocol.startswith("SASL"):
             if not self.sasl_username or self.sasl_password is None:
                 raise ValueError("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required with SASL")
@@ -59,6 +82,10 @@ class KafkaSettings(BaseSettings):
                     "SASL_PLAINTEXT sends credentials unencrypted; use SASL_SSL or set KAFKA_ALLOW_PLAINTEXT_SASL=true"
                 )
         return self
+
+    def rejoin_s(self) -> float:
+        """About the longest a restarted consumer waits for its partitions (old session, then a rebalance)."""
+        return (self.session_timeout_ms + self.rebalance_timeout_ms) / 1000
 
     def security(self) -> BaseSecurity | None:
         """FastStream security object for the configured protocol, or None for PLAINTEXT."""

@@ -82,6 +82,64 @@ async def test_a_crashed_child_is_restarted_with_backoff_and_made_ready_again(
         await sup.stop()
 
 
+def _restart_delays(caplog: pytest.LogCaptureFixture, name: str) -> list[str]:
+    prefix = f"{name} exited with code "
+    return [r.getMessage().rsplit(" in ", 1)[1] for r in caplog.records if r.getMessage().startswith(prefix)]
+
+
+async def _wait_restarts(child: supervisor.Child, count: int) -> None:
+    for _ in range(200):
+        if child.restarts >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"only {child.restarts} restarts of {child.part.name}")
+
+
+async def test_a_child_ready_again_after_a_restart_starts_its_backoff_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Killed every so often (as the chaos harness does), a child that recovered each time must come back after the
+    # first delay every time, not after a delay that doubled with every kill.
+    monkeypatch.setattr(supervisor, "FIRST_RESTART_DELAY_S", 0.1)
+    marker = tmp_path / "ready"
+    code = (
+        "import pathlib, sys, time\n"
+        f"marker = pathlib.Path({str(marker)!r}); marker.touch()\n"
+        "time.sleep(0.5); marker.unlink(); sys.exit(9)\n"
+    )
+    sup = Supervisor(output=lambda name, line: None)
+    caplog.set_level(logging.INFO, logger="alertmesh")
+    await sup.start_stage([Part("recovers", python(code), file_exists(marker))])
+    try:
+        await _wait_restarts(sup.children[0], 3)
+    finally:
+        await sup.stop()
+    assert _restart_delays(caplog, "recovers")[:3] == ["0.1s", "0.1s", "0.1s"]
+
+
+async def test_a_child_that_crashes_before_it_is_ready_keeps_backing_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(supervisor, "FIRST_RESTART_DELAY_S", 0.1)
+    counter, marker = tmp_path / "starts", tmp_path / "ready"
+    # The first run becomes ready and then crashes; every restart crashes before it is ready.
+    code = (
+        "import pathlib, sys, time\n"
+        f"starts = pathlib.Path({str(counter)!r}); starts.open('a').write('x')\n"
+        "if len(starts.read_text()) > 1: sys.exit(5)\n"
+        f"marker = pathlib.Path({str(marker)!r}); marker.touch()\n"
+        "time.sleep(0.3); marker.unlink(); sys.exit(7)\n"
+    )
+    sup = Supervisor(output=lambda name, line: None)
+    caplog.set_level(logging.INFO, logger="alertmesh")
+    await sup.start_stage([Part("crashloop", python(code), file_exists(marker), ready_timeout_s=10)])
+    try:
+        await _wait_restarts(sup.children[0], 4)
+    finally:
+        await sup.stop()
+    assert _restart_delays(caplog, "crashloop")[:4] == ["0.1s", "0.2s", "0.4s", "0.8s"]
+
+
 async def test_stop_ends_the_childs_whole_process_group(tmp_path: Path) -> None:
     pid_file, marker = tmp_path / "grandchild", tmp_path / "ready"
     # The child starts a grandchild that ignores nothing and outlives it unless its group is killed.

@@ -39,6 +39,8 @@ class TimedAction(BaseModel):
     request: ActionRequest
     start_to_close_seconds: float
     maximum_attempts: int
+    #: As the DSL workflow sets one: an attempt that does not heartbeat this often is timed out (None: no limit).
+    heartbeat_timeout_seconds: float | None = None
 
 
 @workflow.defn
@@ -53,6 +55,9 @@ class RunOneActionWithin:
             result_type=ActionReport,
             task_queue=action_queue_for(workflow.info().task_queue),
             start_to_close_timeout=timedelta(seconds=timed.start_to_close_seconds),
+            heartbeat_timeout=(
+                timedelta(seconds=timed.heartbeat_timeout_seconds) if timed.heartbeat_timeout_seconds else None
+            ),
             retry_policy=RetryPolicy(
                 initial_interval=timedelta(milliseconds=200), maximum_attempts=timed.maximum_attempts
             ),

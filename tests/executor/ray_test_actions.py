@@ -7,6 +7,7 @@ so the registry there knows these names, as it knows the built-in ``core.*`` one
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -21,6 +22,10 @@ class SpinArgs(BaseModel):
 
 class BigArgs(BaseModel):
     size: int
+
+
+class SleepArgs(BaseModel):
+    seconds: float
 
 
 @action("tests.spin_forever")
@@ -40,3 +45,10 @@ def big_result(args: BigArgs) -> str:
 
 def register() -> None:
     """Ray's worker setup hook: importing this module has registered the actions above."""
+
+
+@action("tests.sleep")
+def sleep(args: SleepArgs) -> float:
+    """Take ``seconds`` (longer than a heartbeat timeout), then return them."""
+    time.sleep(args.seconds)
+    return args.seconds

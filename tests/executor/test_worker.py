@@ -144,3 +144,40 @@ async def test_an_action_that_never_yields_is_stopped_at_the_attempt_limit(clien
     # The session's Ray has one CPU: this runs only because the spinning tasks really released it.
     after = await asyncio.wait_for(run(client, "core.transform.reshape", value="next"), timeout=30)
     assert (after.status, after.result) == ("succeeded", "next")
+
+
+async def test_a_running_action_heartbeats_so_it_outlives_the_heartbeat_timeout(client: Client) -> None:
+    # Without heartbeats the server would time the attempt out after 4 s and the retry would run it again.
+    timed = TimedAction(
+        request=action_request("tests.sleep", seconds=9),
+        start_to_close_seconds=60,
+        maximum_attempts=3,
+        heartbeat_timeout_seconds=4,
+    )
+    report: ActionReport = await client.execute_workflow(
+        RunOneActionWithin.run, timed, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+    )
+    assert (report.status, report.result, report.attempts) == ("succeeded", 9, 1)
+
+
+async def test_cancelling_the_workflow_reaches_the_action_through_its_heartbeat(client: Client, tmp_path: Path) -> None:
+    # The attempt has 90 s, and the worker itself would cancel an attempt that did not heartbeat for 45 s: only the
+    # cancellation delivered in answer to a heartbeat can stop it within the 20 s ``wait_gone`` allows.
+    pid_file = tmp_path / "pids"
+    timed = TimedAction(
+        request=action_request("tests.spin_forever", pid_file=str(pid_file)),
+        start_to_close_seconds=90,
+        maximum_attempts=1,
+        heartbeat_timeout_seconds=45,
+    )
+    handle = await client.start_workflow(
+        RunOneActionWithin.run, timed, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+    )
+    async with asyncio.timeout(60):
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            await asyncio.sleep(0.2)
+    [pid] = [int(line) for line in pid_file.read_text().split()]
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    assert await wait_gone([pid]) == []

@@ -92,3 +92,32 @@ async def test_poison_is_dead_lettered_and_the_partition_moves_on(
     async with asyncio.timeout(30):
         while await committed(kafka_bootstrap, ingest.group_id, topics.raw) != 2:
             await asyncio.sleep(0.2)
+
+
+async def test_the_consumer_joins_its_group_with_the_configured_timing(kafka_bootstrap: str) -> None:
+    kafka = KafkaSettings(
+        bootstrap_servers=kafka_bootstrap,
+        session_timeout_ms=7_000,
+        heartbeat_interval_ms=1_500,
+        rebalance_timeout_ms=8_000,
+        max_poll_interval_ms=90_000,
+    )
+    settings = IngestSettings(
+        group_id=f"ingest-{uuid.uuid4().hex[:8]}",
+        routing_file=REPO / "routing.yaml",
+        kafka=kafka,
+        topics=unique_topics(),
+    )
+    await create_topics(kafka_bootstrap, settings.topics)
+    app, broker = build_app(settings)
+    await app.start()
+    try:
+        [subscriber] = broker.subscribers
+        coordinator = subscriber.consumer._coordinator
+        async with asyncio.timeout(60):  # joined the group on the real broker with these values
+            while coordinator.member_id == "":
+                await asyncio.sleep(0.1)
+        assert (coordinator._session_timeout_ms, coordinator._heartbeat_interval_ms) == (7_000, 1_500)
+        assert (coordinator._rebalance_timeout_ms, coordinator._max_poll_interval) == (8_000, 90.0)
+    finally:
+        await app.stop()

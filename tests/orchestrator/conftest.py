@@ -62,7 +62,20 @@ OVERSIZED = definition(
     name="oversized",
 )
 
-TEST_DEFINITIONS = {"failing": FAILING, "flaky-infra": FLAKY_INFRA, "oversized": OVERSIZED}
+#: For the heartbeat test: the first attempt's executor goes silent (as if SIGKILLed) under the default 300 s
+#: start-to-close timeout; the heartbeat timeout must get the action retried long before that.
+SILENT_FIRST_ATTEMPT = definition(
+    [{"ref": "echo", "action": "test.silent_first_attempt", "args": {"value": "${{ TRIGGER.alert.name }}"}}],
+    returns="${{ ACTIONS.echo.result }}",
+    name="silent-first-attempt",
+)
+
+TEST_DEFINITIONS = {
+    "failing": FAILING,
+    "flaky-infra": FLAKY_INFRA,
+    "oversized": OVERSIZED,
+    "silent-first-attempt": SILENT_FIRST_ATTEMPT,
+}
 
 
 def unique_settings(kafka_bootstrap: str, temporal_address: str, **kafka: int) -> OrchestratorSettings:

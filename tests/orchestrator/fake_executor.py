@@ -50,6 +50,11 @@ def _run(action: str, args: dict[str, Any]) -> Any:
 @activity.defn(name=RUN_ACTION)
 async def fake_executor_run_action(request: ActionRequest) -> ActionReport:
     started, clock = datetime.now(UTC), time.perf_counter()
+    if request.action == "test.silent_first_attempt":
+        if activity.info().attempt == 1:
+            # Like an executor SIGKILLed mid-action: no heartbeat, no answer. Only cancellation ends this wait.
+            await asyncio.Event().wait()
+        request = request.model_copy(update={"action": "core.transform.reshape"})
     try:
         result, error, status = _run(request.action, request.args), None, "succeeded"
     except Exception as exc:

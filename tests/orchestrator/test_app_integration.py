@@ -8,7 +8,8 @@ import pytest
 from temporalio.client import Client
 
 from schemas import DeadLetter, WorkflowResult
-from tests.orchestrator.conftest import Mesh
+from tests.conftest import TemporalServer
+from tests.orchestrator.conftest import Mesh, running_mesh
 from tests.orchestrator.factories import make_trigger
 
 pytestmark = pytest.mark.integration
@@ -66,3 +67,17 @@ async def test_invalid_trigger_is_dead_lettered_and_next_one_starts(mesh: Mesh) 
 
 async def test_healthy_when_kafka_and_temporal_answer(mesh: Mesh) -> None:
     assert await mesh.orchestrator.healthy() is True
+
+
+async def test_the_trigger_consumer_uses_the_configured_group_timing(
+    kafka_bootstrap: str, temporal_server: TemporalServer
+) -> None:
+    timing = {"session_timeout_ms": 7_000, "heartbeat_interval_ms": 1_500, "rebalance_timeout_ms": 8_000}
+    async with running_mesh(kafka_bootstrap, temporal_server.address, with_executor=False, **timing) as mesh:
+        [subscriber] = mesh.orchestrator.broker.subscribers
+        coordinator = subscriber.consumer._coordinator
+        async with asyncio.timeout(60):  # joined the group on the real broker with these values
+            while coordinator.member_id == "":
+                await asyncio.sleep(0.1)
+        assert (coordinator._session_timeout_ms, coordinator._heartbeat_interval_ms) == (7_000, 1_500)
+        assert coordinator._rebalance_timeout_ms == 8_000

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import TimeoutType
 from temporalio.client import WorkflowExecutionStatus
 
 from schemas import WorkflowResult, result_event_id
@@ -74,3 +75,24 @@ async def test_failing_action_fails_the_run_and_skips_dependents(mesh: Mesh) -> 
     )
     assert result.actions[2].result == "on-call"
     assert result.error == "action 'boom' failed: RuntimeError: ProbeFailure exploded; skipped: after"
+
+
+async def test_an_attempt_whose_executor_went_silent_is_retried_after_the_heartbeat_timeout(mesh: Mesh) -> None:
+    # The action's start-to-close timeout is the default 300 s, longer than this test waits for the result: only the
+    # heartbeat timeout can end the silent first attempt in time.
+    trigger = make_trigger(key=f"silent-{os.getpid()}-{id(mesh)}", workflow="silent-first-attempt")
+    await mesh.send(trigger)
+    [(event, _)] = await mesh.read(mesh.settings.topics.results, WorkflowResult, 1, timeout=120)
+    result = event.data
+    assert isinstance(event, WorkflowResult) and result.status == "completed", result.error
+    assert [(a.ref, a.status, a.attempts) for a in result.actions] == [("echo", "succeeded", 2)]
+
+    handle = mesh.orchestrator.client.get_workflow_handle(result.workflow_id)
+    started = [
+        event.activity_task_started_event_attributes
+        for event in (await handle.fetch_history()).events
+        if event.HasField("activity_task_started_event_attributes")
+    ]
+    [second] = started  # retries of a timed-out attempt record only the attempt that finished
+    assert second.attempt == 2
+    assert second.last_failure.timeout_failure_info.timeout_type == TimeoutType.TIMEOUT_TYPE_HEARTBEAT
