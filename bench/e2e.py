@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -30,6 +30,8 @@ class Phase:
     workflow: str
     #: Alerts per second offered; None for a burst (everything at once).
     offered: float | None
+    #: Sending stopped early: this many were waiting for their result (the system could not keep up).
+    saturated_at: int | None = None
     sent_at: list[float] = field(default_factory=list)
     done_at: list[float | None] = field(default_factory=list)
 
@@ -150,12 +152,25 @@ class RawTemporalDriver:
         started, self._started = self._started, []
         await asyncio.gather(*started)
 
+    async def close(self) -> None:
+        """Stop waiting for the results still outstanding (their workflows stay on the server)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
-async def _collect(phase: Phase, probes: list[Callable[[], float | None]], timeout_s: float) -> Phase:
+
+async def _wait(probes: list[Callable[[], float | None]], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and any(probe() is None for probe in probes):
         await asyncio.sleep(0.05)
+
+
+async def _collect(phase: Phase, probes: list[Callable[[], float | None]], timeout_s: float) -> Phase:
+    """Wait up to ``timeout_s`` for the results and record them; then, unrecorded, up to as long again for the
+    rest, so a backlog does not spill into the next phase."""
+    await _wait(probes, timeout_s)
     phase.done_at = [probe() for probe in probes]
+    await _wait(probes, timeout_s)
     return phase
 
 
@@ -182,13 +197,20 @@ async def burst(driver: Driver, alerts: list[BenchAlert], workflow: str, timeout
     return await _collect(phase, probes, timeout_s)
 
 
-async def offered_load(driver: Driver, alerts: list[BenchAlert], workflow: str, rate: float, timeout_s: float) -> Phase:
-    """Send the alerts at ``rate`` per second; wait for their results."""
+async def offered_load(
+    driver: Driver, alerts: list[BenchAlert], workflow: str, rate: float, timeout_s: float, max_outstanding: int
+) -> Phase:
+    """Send the alerts at ``rate`` per second, but stop early once ``max_outstanding`` wait for their result (a
+    system that cannot keep up would otherwise build a backlog that outlasts the run); wait for their results."""
     phase = Phase(driver.system, workflow, rate)
-    probes = []
+    probes: list[Callable[[], float | None]] = []
     start = time.monotonic()
     for index, alert in enumerate(alerts):
         await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
+        outstanding = sum(1 for probe in probes if probe() is None)
+        if outstanding >= max_outstanding:
+            phase.saturated_at = outstanding
+            break
         phase.sent_at.append(time.monotonic())
         probes.append(await driver.submit(alert, workflow))
     await driver.settle()
@@ -201,8 +223,6 @@ async def sequential(driver: Driver, alerts: list[BenchAlert], workflow: str, ti
     for alert in alerts:
         probe = await driver.submit(alert, workflow)
         await driver.settle()
-        done.append((await _collect(Phase(driver.system, workflow, None, [0.0]), [probe], timeout_s)).done_at[0])
+        await _wait([probe], timeout_s)
+        done.append(probe())
     return done
-
-
-Runner = Callable[[], Awaitable[Phase]]

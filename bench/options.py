@@ -17,8 +17,10 @@ class Sizes:
     ingest_alerts: int
     #: Alerts in each end-to-end burst.
     burst: int
-    #: Seconds each offered load lasts.
+    #: Seconds each offered load lasts at most...
     load_s: float
+    #: ...for it stops once this many alerts wait for their result (the system is saturated).
+    max_outstanding: int
     #: Longest wait for a phase's results after its last send.
     drain_s: float
     #: Sequential runs of the 1-action workflow (dispatch) and of the fan-out workflow.
@@ -31,24 +33,27 @@ class Sizes:
 
 
 QUICK = Sizes(
-    ingest_alerts=150,
-    burst=15,
-    load_s=1.0,
+    ingest_alerts=100,
+    burst=5,
+    load_s=0.3,
+    max_outstanding=10,
     drain_s=20.0,
-    dispatch_runs=3,
-    fanout_runs=2,
-    ray_round_trips=20,
-    warmup=2,
+    dispatch_runs=2,
+    fanout_runs=1,
+    ray_round_trips=10,
+    warmup=1,
 )
+# Sized to end within about 12 minutes on a busy 2-core machine.
 FULL = Sizes(
-    ingest_alerts=2000,
-    burst=200,
-    load_s=15.0,
-    drain_s=90.0,
-    dispatch_runs=15,
+    ingest_alerts=1000,
+    burst=60,
+    load_s=10.0,
+    max_outstanding=50,
+    drain_s=60.0,
+    dispatch_runs=10,
     fanout_runs=5,
     ray_round_trips=200,
-    warmup=5,
+    warmup=3,
 )
 
 

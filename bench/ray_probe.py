@@ -1,5 +1,7 @@
 """``python -m bench.ray_probe COUNT``: the bare Ray task round trip, on a local Ray of its own started as the
-executor starts one (loopback only, no dashboard). Prints one JSON line: the round trips in milliseconds.
+executor starts one (loopback only, no dashboard). Starts Ray and warms up, prints ``ready``, times COUNT round
+trips once a line arrives on stdin (so Ray starts while the mesh stops), prints one JSON line: the round trips
+in milliseconds.
 
 The task runs the same registered action the mesh's 1-action workflow runs (``core.transform.reshape``), called
 directly, and returns its result: the round trip is submit, run, fetch, as the executor's ``await ref`` sees it."""
@@ -18,6 +20,7 @@ from ray._private import ray_constants
 from services.executor.actions.registry import get_action
 
 WARMUP = 5
+READY = "ready"
 
 
 @ray.remote(max_retries=0)
@@ -33,6 +36,8 @@ def main() -> None:
     ray.init(include_dashboard=False, log_to_driver=False)
     try:
         ray.get([reshape.remote({"warmup": n}) for n in range(WARMUP)])
+        print(READY, flush=True)
+        sys.stdin.readline()
         trips = []
         for n in range(count):
             start = time.perf_counter()

@@ -30,6 +30,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def _phase_row(phase: Phase) -> list[str]:
     offered = "burst" if phase.offered is None else f"{phase.offered:g}/s"
+    if phase.saturated_at is not None:
+        offered += " (saturated)"
     return [
         LABELS[(phase.system, phase.workflow)],
         offered,
@@ -99,6 +101,8 @@ def markdown(record: Record) -> str:
         "orchestrator starts), activities calling the same action functions in another process on their own",
         "task queue, until `result()` returns. Burst: every alert at once, results/s from the first result to",
         "the last. Offered loads: results/s from the first send to the last result; latency is send to result.",
+        "An offered load stops sending once too many alerts wait for their result (saturated): the system",
+        "could not keep up, and a backlog would outlast the run.",
         "",
         *_table(
             ["system", "offered", "results", "results/s", "p50 ms", "p95 ms", "p99 ms"],

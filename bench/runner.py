@@ -56,9 +56,11 @@ async def run(options: BenchOptions) -> int:
         record.ready_s = time.monotonic() - began
         say(f"mesh ready in {record.ready_s:.1f}s")
         await _measure(options.sizes, stack, record, settings.topic_partitions)
-    sizes = options.sizes
-    say(f"bare Ray: {sizes.ray_round_trips} task round trips on a local Ray of its own")
-    record.ray_round_trip_ms = await _timed(record, "bare Ray", dispatch.ray_round_trips_ms(sizes.ray_round_trips, 180))
+        # Its own Ray starts while the mesh stops; it is timed once the mesh is gone.
+        probe = dispatch.RayProbe(options.sizes.ray_round_trips)
+        await probe.start()
+    say(f"bare Ray: {options.sizes.ray_round_trips} task round trips on a local Ray of its own")
+    record.ray_round_trip_ms = await _timed(record, "bare Ray", probe.measure(timeout_s=180))
     record.durations["total"] = time.monotonic() - began
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "BENCHMARKS.md").write_text(report.markdown(record))
@@ -99,15 +101,16 @@ async def _measure(sizes: Sizes, stack: LocalStack, record: Record, partitions: 
     try:
         async with _raw_workers(stack.mesh.temporal_address):
             mesh = e2e.MeshDriver(kafka, topics.raw, tail)
+            raw = e2e.RawTemporalDriver(client)
             await mesh.start()
             try:
-                raw = e2e.RawTemporalDriver(client)
                 alerts = e2e.Alerts(tag)
                 await _timed(record, "warm-up", _warm_up(sizes, mesh, raw, alerts))
                 await _timed(record, "end to end", _end_to_end(sizes, mesh, raw, alerts, record))
                 await _timed(record, "dispatch", _dispatch(sizes, mesh, raw, alerts, tail, client, record))
                 await _timed(record, "fan-out", _fanout(sizes, mesh, alerts, tail, record))
             finally:
+                await raw.close()
                 await mesh.stop()
     finally:
         await sampler.stop()
@@ -204,13 +207,18 @@ async def _end_to_end(
             say(f"{name}: burst of {phase.sent}, {phase.completed} results, {phase.throughput():.1f}/s sustained")
             for rate in OFFERED_LOADS:
                 batch = alerts.take(workflow, max(1, round(rate * sizes.load_s)))
-                phase = await e2e.offered_load(driver, batch, workflow, rate, sizes.drain_s)
+                phase = await e2e.offered_load(driver, batch, workflow, rate, sizes.drain_s, sizes.max_outstanding)
                 record.phases.append(phase)
                 say(
                     f"{name}: {rate:g}/s offered, {phase.completed}/{phase.sent} results, "
                     f"{phase.throughput():.1f}/s, p50 {phase.percentile_ms(50) or 0:.0f} ms, "
                     f"p99 {phase.percentile_ms(99) or 0:.0f} ms"
                 )
+                if phase.saturated_at is not None:
+                    record.notes.append(
+                        f"{name} at {rate:g}/s: saturated, sending stopped after {phase.sent} of {len(batch)} "
+                        f"with {phase.saturated_at} waiting for their result"
+                    )
                 if phase.completed < phase.sent:
                     record.notes.append(f"{name} at {rate:g}/s: {phase.sent - phase.completed} without a result")
 
