@@ -1,5 +1,5 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
-re-drive a finished workflow (``rerun``), prove it survives faults (``chaos``)."""
+re-drive a finished workflow (``rerun``), prove it survives faults (``chaos``), measure it (``bench``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import NoReturn
 from alertmesh import run
 from alertmesh.mesh import MeshSettings
 
-DEMO_ALERT = Path(__file__).resolve().parent.parent / "samples" / "alertmanager-v4-firing.json"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_ALERT = REPO_ROOT / "samples" / "alertmanager-v4-firing.json"
 
 
 def _mesh_options(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +63,12 @@ def parser() -> argparse.ArgumentParser:
     rerun.add_argument("workflow_id", metavar="WORKFLOW_ID", help="the workflow id (the trigger's idempotency key)")
     rerun.add_argument("--reason", default="rerun requested", help="recorded in the workflow's history")
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
+    bench = commands.add_parser(
+        "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
+    )
+    bench.add_argument("--quick", action="store_true", help="small sizes, short phases (under 3 minutes)")
+    bench.add_argument("--out", type=Path, default=REPO_ROOT, help="where BENCHMARKS.md and the plots go")
+    bench.add_argument("--state-dir", type=Path, help="default: a fresh temporary directory, removed after")
     return root
 
 
@@ -112,6 +119,16 @@ def _chaos(args: argparse.Namespace) -> int:
     return asyncio.run(runner.run(ChaosOptions(**{name: getattr(args, name) for name in names})))
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from bench import runner
+    from bench.options import BenchOptions
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    options = BenchOptions(quick=args.quick, out=args.out, state_dir=args.state_dir)
+    # The run used Temporal clients: end without the interpreter's teardown (see _exit_without_teardown).
+    return _exit_without_teardown(asyncio.run(runner.run(options)))
+
+
 def _demo(args: argparse.Namespace) -> int:
     """The demo starts from a clean slate unless told otherwise: a fresh Temporal state, so the demo alert is
     new to it (a kept state would rightly treat it as already handled and start nothing)."""
@@ -143,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         if args.command == "chaos":
             return _chaos(args)
+        if args.command == "bench":
+            return _bench(args)
         if args.command == "publish":
             return asyncio.run(run.publish(args.file.read_bytes(), args.topic, args.key, args.source))
         if args.command == "rerun":

@@ -1,0 +1,200 @@
+"""BENCHMARKS.md and its plots from one run's record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.e2e import Phase
+from bench.options import HEADLINE_LOAD, OFFERED_LOADS
+from bench.record import Record, median
+
+THROUGHPUT_PNG = "bench-throughput.png"
+LATENCY_PNG = "bench-latency-cdf.png"
+SERIES = [("mesh", "triage"), ("raw", "triage"), ("mesh", "single"), ("raw", "single")]
+LABELS = {
+    ("mesh", "triage"): "mesh, triage (2 actions)",
+    ("raw", "triage"): "bare Temporal, 2 activities",
+    ("mesh", "single"): "mesh, 1 action",
+    ("raw", "single"): "bare Temporal, 1 activity",
+}
+
+
+def _n(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _phase_row(phase: Phase) -> list[str]:
+    offered = "burst" if phase.offered is None else f"{phase.offered:g}/s"
+    if phase.saturated_at is not None:
+        offered += " (saturated)"
+    return [
+        LABELS[(phase.system, phase.workflow)],
+        offered,
+        f"{phase.completed}/{phase.sent}",
+        _n(phase.throughput()),
+        _n(phase.percentile_ms(50), 0),
+        _n(phase.percentile_ms(95), 0),
+        _n(phase.percentile_ms(99), 0),
+    ]
+
+
+def markdown(record: Record) -> str:
+    s = record.summary()
+    lines = [
+        "# Benchmarks",
+        "",
+        "Measured by `alertmesh bench`: the mesh and, in the same run on the same machine, the raw ceilings it",
+        "stands on (bare aiokafka, a bare Temporal workflow, a bare Ray task). Compare the ratios; absolute",
+        "figures depend on the machine and on what else ran on it (see the load average).",
+        "",
+        "```",
+        record.command,
+        "```",
+        "",
+        "## Machine",
+        "",
+        *_table(["", ""], [[a, b] for a, b in record.machine.rows()]),
+        "",
+        "## Summary",
+        "",
+        *_table(
+            ["figure", "value"],
+            [
+                ["ingest (alerts/s)", _n(s["ingest_alerts_per_s"])],
+                ["raw aiokafka consume-and-reproduce (records/s)", _n(s["raw_copy_per_s"])],
+                ["ingest vs raw", _n(s["ingest_vs_raw"], 2)],
+                ["end to end, triage, sustained (results/s)", _n(s["e2e_alerts_per_s"])],
+                ["bare Temporal, 2 activities, sustained (results/s)", _n(s["raw_temporal_alerts_per_s"])],
+                ["end to end vs bare Temporal", _n(s["e2e_vs_raw_temporal"], 2)],
+                [
+                    f"triage latency p50 / p95 / p99 at {HEADLINE_LOAD:g}/s (ms)",
+                    f"{_n(s['p50_ms'], 0)} / {_n(s['p95_ms'], 0)} / {_n(s['p99_ms'], 0)}",
+                ],
+                ["32-way fan-out vs 1 action (wall time)", _n(s["fanout32_vs_single"], 2)],
+                ["stack RSS idle / under load (MiB)", f"{_n(s['idle_rss_mb'], 0)} / {_n(s['load_rss_mb'], 0)}"],
+                ["start to ready (s)", _n(s["ready_s"])],
+            ],
+        ),
+        "",
+        "## Ingest",
+        "",
+        f"{record.ingest.target if record.ingest else 0} Alertmanager payloads (one alert each, distinct",
+        "fingerprints) preloaded on `alerts.raw` while ingest was stopped; then the time for ingest to parse,",
+        "route and publish their triggers (end offsets of `alertmesh.triggers`, from the first trigger to the",
+        "last). The raw loop consumes the same records and produces each value to another topic with acks=all,",
+        "one record at a time with its offset committed after the acknowledgement, as ingest does.",
+        "",
+        *_table(
+            ["", "records/s"],
+            [["ingest service", _n(s["ingest_alerts_per_s"])], ["raw aiokafka loop", _n(s["raw_copy_per_s"])]],
+        ),
+        "",
+        "## End to end",
+        "",
+        "Mesh: publish to `alerts.raw` (acks=all) until the result is on `alertmesh.results` (matched by its",
+        "correlation id). Bare Temporal: `start_workflow` on the same dev server (id reuse rejected, as the",
+        "orchestrator starts), activities calling the same action functions in another process on their own",
+        "task queue, until `result()` returns (a long poll per workflow on the server, where the mesh learns",
+        "its results from Kafka). Burst: every alert at once, results/s from the first result to",
+        "the last. Offered loads: results/s from the first send to the last result; latency is send to result.",
+        "An offered load stops sending once too many alerts wait for their result (saturated): the system",
+        "could not keep up, and a backlog would outlast the run.",
+        "",
+        *_table(
+            ["system", "offered", "results", "results/s", "p50 ms", "p95 ms", "p99 ms"],
+            [_phase_row(phase) for phase in record.phases],
+        ),
+        "",
+        f"![throughput against offered load]({THROUGHPUT_PNG})",
+        "",
+        f"![latency CDF at {HEADLINE_LOAD:g}/s]({LATENCY_PNG})",
+        "",
+        "## Dispatch: one action",
+        "",
+        "Medians of sequential runs. Temporal's activity time is from the workflow history (scheduled to",
+        "completed); the executor's action time is its report's `duration_ms` (around the Ray call).",
+        "",
+        *_table(
+            ["", "ms"],
+            [
+                ["mesh: activity (executor + Ray), scheduled to completed", _n(s["mesh_action_activity_ms"], 2)],
+                ["mesh: the action as the executor timed it (Ray task)", _n(s["mesh_action_ms"], 2)],
+                ["bare Temporal activity, scheduled to completed", _n(s["raw_activity_ms"], 2)],
+                ["bare Ray task round trip", _n(s["ray_round_trip_ms"], 2)],
+            ],
+        ),
+        "",
+        "## Fan-out",
+        "",
+        *_table(
+            ["workflow", "runs", "median wall time ms"],
+            [
+                ["1 action", str(len(record.single_wall_ms)), _n(median(record.single_wall_ms), 0)],
+                ["32 independent actions", str(len(record.fanout_wall_ms)), _n(median(record.fanout_wall_ms), 0)],
+            ],
+        ),
+        "",
+        f"Ratio: {_n(s['fanout32_vs_single'], 2)} (wall time from the results' `started_at`/`finished_at`).",
+        "",
+        "## Footprint",
+        "",
+        "RSS of every supervisor child and all its descendants (Tansu, Temporal, the four services, Ray).",
+        "",
+        *_table(
+            ["", "value"],
+            [
+                ["idle (MiB)", _n(s["idle_rss_mb"], 0)],
+                ["under load, peak (MiB)", _n(s["load_rss_mb"], 0)],
+                ["start to ready (s)", _n(s["ready_s"])],
+            ],
+        ),
+        "",
+        "## Run",
+        "",
+        *_table(["phase", "seconds"], [[name, _n(seconds)] for name, seconds in record.durations.items()]),
+    ]
+    if record.notes:
+        lines += ["", "Notes:", "", *(f"- {note}" for note in record.notes)]
+    return "\n".join(lines) + "\n"
+
+
+def plots(record: Record, out: Path) -> list[Path]:
+    """Throughput against offered load, and the latency CDF at the headline load, as PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    from matplotlib import pyplot
+
+    throughput = out / THROUGHPUT_PNG
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    axes.plot(OFFERED_LOADS, OFFERED_LOADS, ":", color="grey", label="offered")
+    for system, workflow in SERIES:
+        points = [(load, record.phase(system, workflow, load)) for load in OFFERED_LOADS]
+        xs = [load for load, phase in points if phase is not None]
+        ys = [phase.throughput() for _, phase in points if phase is not None]
+        axes.plot(xs, ys, "o-" if system == "mesh" else "s--", label=LABELS[(system, workflow)])
+    axes.set(xlabel="offered load (alerts/s)", ylabel="results/s", title="Throughput against offered load")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(throughput, dpi=100)
+    pyplot.close(figure)
+
+    latency = out / LATENCY_PNG
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    for system, workflow in SERIES:
+        phase = record.phase(system, workflow, HEADLINE_LOAD)
+        values = phase.latencies_ms() if phase else []
+        if values:
+            axes.plot(values, [(i + 1) / len(values) for i in range(len(values))], label=LABELS[(system, workflow)])
+    axes.set(xlabel="latency, send to result (ms)", ylabel="fraction", title=f"Latency CDF at {HEADLINE_LOAD:g}/s")
+    axes.set_xscale("log")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(latency, dpi=100)
+    pyplot.close(figure)
+    return [throughput, latency]

@@ -1,0 +1,27 @@
+"""How a phase's figures are derived from send and result times."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.e2e import Phase
+
+
+def test_burst_rate_is_sustained_from_first_to_last_result() -> None:
+    phase = Phase("mesh", "triage", None, sent_at=[0.0] * 5, done_at=[2.0, 2.5, 3.0, 3.5, None])
+    assert phase.completed == 4
+    assert phase.throughput() == pytest.approx(3 / 1.5)
+
+
+def test_offered_load_rate_runs_from_first_send_and_latency_is_send_to_result() -> None:
+    phase = Phase("raw", "single", 10.0, sent_at=[0.0, 0.1, 0.2, 0.3], done_at=[0.5, 0.6, 0.9, 1.3])
+    assert phase.throughput() == pytest.approx(4 / 1.3)
+    assert phase.latencies_ms() == pytest.approx([500.0, 500.0, 700.0, 1000.0])
+    assert phase.percentile_ms(50) == pytest.approx(600.0)
+    assert phase.percentile_ms(99) == pytest.approx(991.0)
+
+
+def test_nothing_completed_gives_no_figures() -> None:
+    phase = Phase("mesh", "single", 25.0, sent_at=[0.0], done_at=[None])
+    assert phase.throughput() == 0.0
+    assert phase.percentile_ms(50) is None
