@@ -67,7 +67,7 @@ def parser() -> argparse.ArgumentParser:
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
     )
     bench.add_argument("--quick", action="store_true", help="small sizes, short phases (under 3 minutes)")
-    bench.add_argument("--out", type=Path, default=REPO_ROOT, help="where BENCHMARKS.md and the plots go")
+    bench.add_argument("--out", type=Path, help="where BENCHMARKS.md and the plots go (the repository root)")
     bench.add_argument("--state-dir", type=Path, help="default: a fresh temporary directory, removed after")
     return root
 
@@ -124,7 +124,8 @@ def _bench(args: argparse.Namespace) -> int:
     from bench.options import BenchOptions
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    options = BenchOptions(quick=args.quick, out=args.out, state_dir=args.state_dir)
+    out = {"out": args.out} if args.out is not None else {}
+    options = BenchOptions(quick=args.quick, state_dir=args.state_dir, **out)
     # The run used Temporal clients: end without the interpreter's teardown (see _exit_without_teardown).
     return _exit_without_teardown(asyncio.run(runner.run(options)))
 

@@ -28,17 +28,37 @@ class LocalStack:
         return [child for child in self.supervisor.children if child.part.name == name][-1]
 
 
-def local_settings(state_dir: Path, routing_file: Path, workflows_dir: Path) -> MeshSettings:
+@dataclass(frozen=True)
+class StateDir:
+    """A harness run's state directory: Temporal's database, the routing rules and workflows the harness writes
+    for its run, and the parts' output."""
+
+    state_dir: Path
+
+    @property
+    def routing_file(self) -> Path:
+        return self.state_dir / "routing.yaml"
+
+    @property
+    def workflows_dir(self) -> Path:
+        return self.state_dir / "workflows"
+
+    @property
+    def mesh_log(self) -> Path:
+        return self.state_dir / "mesh.log"
+
+
+def local_settings(state: StateDir) -> MeshSettings:
     """Settings for a private mesh: free ports, embedded servers only (a harness stops or kills its own servers,
     so it is never pointed at shared ones)."""
     return MeshSettings(
-        state_dir=state_dir,
+        state_dir=state.state_dir,
         kafka_port=free_port(),
         temporal_port=free_port(),
         temporal_ui_port=free_port(),
         webhook_port=free_port(),
-        routing_file=routing_file,
-        workflows_dir=workflows_dir,
+        routing_file=state.routing_file,
+        workflows_dir=state.workflows_dir,
         external_kafka=None,
         external_temporal=None,
     )

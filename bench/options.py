@@ -57,10 +57,14 @@ FULL = Sizes(
 )
 
 
+#: Where BENCHMARKS.md and the plots go by default: the repository's root, beside the README that links them.
+DEFAULT_OUT = Path(__file__).resolve().parent.parent
+
+
 @dataclass(frozen=True)
 class BenchOptions:
     quick: bool = False
-    out: Path = Path(".")
+    out: Path = DEFAULT_OUT
     state_dir: Path | None = None
 
     @property
@@ -69,4 +73,5 @@ class BenchOptions:
 
     def command(self) -> str:
         """The command line that repeats this run."""
-        return "alertmesh bench" + (" --quick" if self.quick else "") + f" --out {self.out}"
+        out = "" if self.out.resolve() == DEFAULT_OUT else f" --out {self.out}"  # the default needs no mention
+        return "alertmesh bench" + (" --quick" if self.quick else "") + out

@@ -51,7 +51,7 @@ async def run(options: BenchOptions) -> int:
     workspace.write()
     say(f"load average {record.machine.load_average[0]:.2f} on {record.machine.cores} cores; state in {state_dir}")
     began = time.monotonic()
-    settings = local_settings(state_dir, workspace.routing_file, workspace.workflows_dir)
+    settings = local_settings(workspace)
     async with running_local_stack(settings, workspace.mesh_log) as stack:
         record.ready_s = time.monotonic() - began
         say(f"mesh ready in {record.ready_s:.1f}s")

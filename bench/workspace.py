@@ -6,6 +6,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from alertmesh.local_stack import StateDir
+
 #: Repository's demo workflows: the bench runs ``triage`` exactly as shipped.
 REPO_WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
@@ -68,22 +70,8 @@ def fanout_workflow(width: int = FANOUT_WIDTH) -> str:
 
 
 @dataclass(frozen=True)
-class Workspace:
-    """Paths inside the state directory of one bench run."""
-
-    state_dir: Path
-
-    @property
-    def routing_file(self) -> Path:
-        return self.state_dir / "routing.yaml"
-
-    @property
-    def workflows_dir(self) -> Path:
-        return self.state_dir / "workflows"
-
-    @property
-    def mesh_log(self) -> Path:
-        return self.state_dir / "mesh.log"
+class Workspace(StateDir):
+    """The state directory of one bench run."""
 
     def write(self) -> None:
         """Write the routing rules and the workflows (the services read them at start)."""

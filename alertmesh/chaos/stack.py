@@ -23,7 +23,7 @@ async def running_stack(workspace: Workspace, action_seconds: float) -> AsyncIte
     """Start the servers and services on free ports with the chaos routing and workflow; stop them all after.
     The parts' output goes to ``mesh.log`` in the state directory, not to the console."""
     workspace.write(action_seconds)
-    settings = local_settings(workspace.state_dir, workspace.routing_file, workspace.workflows_dir)
+    settings = local_settings(workspace)
     executor_env = {"executor": {"EXECUTOR_ACTION_MODULES": ACTION_MODULE}}
     async with running_local_stack(settings, workspace.mesh_log, executor_env) as local:
         yield Stack(local.mesh, local.supervisor, workspace)

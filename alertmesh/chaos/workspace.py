@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from alertmesh.local_stack import StateDir
+
 #: The route every chaos alert takes, and the workflow it starts.
 WORKFLOW = "chaos"
 ACTION_MODULE = "alertmesh.chaos.actions"
@@ -43,26 +45,12 @@ returns: ${{{{ ACTIONS.summary.result }}}}
 
 
 @dataclass(frozen=True)
-class Workspace:
-    """Paths inside the state directory of one chaos run."""
-
-    state_dir: Path
-
-    @property
-    def routing_file(self) -> Path:
-        return self.state_dir / "routing.yaml"
-
-    @property
-    def workflows_dir(self) -> Path:
-        return self.state_dir / "workflows"
+class Workspace(StateDir):
+    """The state directory of one chaos run, with the side-effect action's file."""
 
     @property
     def side_effects(self) -> Path:
         return self.state_dir / "side-effects.log"
-
-    @property
-    def mesh_log(self) -> Path:
-        return self.state_dir / "mesh.log"
 
     def write(self, action_seconds: float) -> None:
         """Write the routing rules and the chaos workflow (the services read them at start)."""
