@@ -70,11 +70,9 @@ class Driver(Protocol):
 
     async def submit(self, alert: BenchAlert, workflow: str) -> Callable[[], float | None]:
         """Send one alert; a function telling when its result arrived (None while it has not)."""
-        ...
 
     async def settle(self) -> None:
         """Wait until everything submitted was handed over (e.g. acknowledged by the broker)."""
-        ...
 
 
 class MeshDriver:
