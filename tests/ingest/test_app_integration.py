@@ -13,7 +13,15 @@ from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
 from services.shared.kafka import KafkaSettings
-from tests.ingest.kafka_io import committed, create_topics, end_offset, produce, read, unique_topics
+from tests.ingest.kafka_io import (
+    committed,
+    create_topics,
+    end_offset,
+    fresh_ingest_settings,
+    produce,
+    read,
+    unique_topics,
+)
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -22,12 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 async def ingest(kafka_bootstrap: str) -> AsyncIterator[IngestSettings]:
     """The ingest app running on fresh topics and a fresh consumer group; yields its settings."""
-    settings = IngestSettings(
-        group_id=f"ingest-{uuid.uuid4().hex[:8]}",
-        routing_file=REPO / "routing.yaml",
-        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-        topics=unique_topics(),
-    )
+    settings = fresh_ingest_settings(kafka_bootstrap)
     await create_topics(kafka_bootstrap, settings.topics)
     app, _ = build_app(settings)
     await app.start()

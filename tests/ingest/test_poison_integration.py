@@ -4,9 +4,7 @@ letter, and a good alert sent after them on the same partition still becomes a t
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,23 +14,16 @@ from aiokafka import AIOKafkaProducer
 from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
-from services.shared.kafka import KafkaSettings
-from tests.ingest.kafka_io import committed, create_topics, read, unique_topics
+from tests.ingest.kafka_io import committed, create_topics, fresh_ingest_settings, read
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 MIB = 1_048_576
 
 
 @pytest.fixture
 async def ingest(kafka_bootstrap: str) -> AsyncIterator[IngestSettings]:
     """The ingest app on fresh topics (one partition each), with the default 1 MiB message limit."""
-    settings = IngestSettings(
-        group_id=f"ingest-{uuid.uuid4().hex[:8]}",
-        routing_file=REPO / "routing.yaml",
-        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-        topics=unique_topics(),
-    )
+    settings = fresh_ingest_settings(kafka_bootstrap)
     assert settings.kafka.max_message_bytes == MIB
     await create_topics(kafka_bootstrap, settings.topics)
     app, _ = build_app(settings)
