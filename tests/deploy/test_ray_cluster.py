@@ -125,6 +125,13 @@ print(outcome.value)
 """
 
 
+#: Ray's client proxier sometimes finds the per-client server it just spawned already a zombie and refuses that
+#: connection ("Initialization failure from server", psutil.ZombieProcess; seen 2 in about 6 runs on a loaded
+#: machine). A new connection gets a new server, so only that refusal is tried again; any other failure fails.
+RAY_CLIENT_START_RACE = "Initialization failure from server"
+RAY_CLIENT_START_TRIES = 3
+
+
 def test_an_action_runs_on_the_cluster_through_the_ray_client(
     ray_head: RayHead, services: dict[str, dict[str, Any]], env_of: Any
 ) -> None:
@@ -132,14 +139,17 @@ def test_an_action_runs_on_the_cluster_through_the_ray_client(
     address = f"ray://{ray_head.client_host}:{ray_head.client_port}"
     executor_ray_env = {k: v for k, v in env_of(services["executor"]).items() if k.startswith("RAY_")}
     assert executor_ray_env.pop("RAY_ADDRESS").startswith("ray://")
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_ACTION_THROUGH_CLIENT, address],
-        cwd=REPO,
-        env=shell_env(executor_ray_env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    for _ in range(RAY_CLIENT_START_TRIES):
+        done = subprocess.run(
+            [sys.executable, "-c", RUN_ACTION_THROUGH_CLIENT, address],
+            cwd=REPO,
+            env=shell_env(executor_ray_env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode == 0 or RAY_CLIENT_START_RACE not in done.stderr:
+            break
     assert done.returncode == 0, done.stderr[-3000:]
     assert "https://example.com/runbook" in done.stdout
