@@ -18,6 +18,7 @@ WORKDIR /app
 
 COPY pyproject.toml README.md ./
 COPY schemas/ schemas/
+COPY dsl/ dsl/
 COPY services/ services/
 COPY alertmesh/ alertmesh/
 COPY routing.yaml ./

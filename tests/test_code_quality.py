@@ -17,7 +17,7 @@ BIN = Path(sys.executable).parent
     [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
-        ["mypy", "schemas", "services", "alertmesh", "bench"],
+        ["mypy", "schemas", "dsl", "services", "alertmesh", "bench"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from dsl.loader import WorkflowLoadError, load_workflows
 from services.orchestrator.config import OrchestratorSettings
-from services.orchestrator.dsl.loader import WorkflowLoadError, load_workflows
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared import logs
 from services.shared.watchdog import exit_dead, run_process, stop_on_signals, until_stopped_or_dead

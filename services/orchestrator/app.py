@@ -18,10 +18,10 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from dsl.model import WorkflowDefinition
 from schemas import WorkflowTrigger
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import EVENT_SOURCE, DSLRun
-from services.orchestrator.dsl.model import WorkflowDefinition
 from services.orchestrator.starter import WorkflowStarter
 from services.shared.consuming import DeadLetters, Publisher, keep_body_raw, parse_record
 from services.shared.deadletter import ConsumedRecord, consumed_record

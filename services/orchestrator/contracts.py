@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dsl.model import WorkflowDefinition
 from schemas import WorkflowTrigger
-from services.orchestrator.dsl.model import WorkflowDefinition
 from services.shared.kafka import KafkaSettings
 
 #: The local activity (in the orchestrator worker) that publishes the WorkflowResult event.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dsl.model import WorkflowDefinition
+from dsl.templates import TemplateContext, TemplateError, render
 from schemas import ActionReport, Result, WorkflowResult, WorkflowTrigger, result_event_id
 from services.orchestrator.contracts import EVENT_SOURCE
-from services.orchestrator.dsl.model import WorkflowDefinition
-from services.orchestrator.dsl.templates import TemplateContext, TemplateError, render
 
 
 def failure_summary(reports: list[ActionReport]) -> str | None:

@@ -12,9 +12,9 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from dsl.model import ActionStatement, WorkflowDefinition
+from dsl.templates import TemplateContext
 from schemas import ActionError, ActionReport
-from services.orchestrator.dsl.model import ActionStatement, WorkflowDefinition
-from services.orchestrator.dsl.templates import TemplateContext
 
 ActionTask = asyncio.Task[ActionReport]
 RunAction = Callable[[ActionStatement, TemplateContext], Coroutine[Any, Any, ActionReport]]

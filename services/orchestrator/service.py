@@ -11,10 +11,10 @@ from faststream.kafka import KafkaBroker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from dsl.loader import load_workflows
+from dsl.model import WorkflowDefinition
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
-from services.orchestrator.dsl.loader import load_workflows
-from services.orchestrator.dsl.model import WorkflowDefinition
 from services.orchestrator.publish import ResultPublisher
 from services.orchestrator.starter import TemporalStarter
 from services.orchestrator.worker import build_worker

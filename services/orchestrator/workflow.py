@@ -15,11 +15,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from dsl.model import ActionStatement
+    from dsl.templates import TemplateContext, TemplateError, render
     from schemas import ActionError, ActionReport, ActionRequest, WorkflowResult
     from schemas.actions import RUN_ACTION
     from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE, DSLRun
-    from services.orchestrator.dsl.model import ActionStatement
-    from services.orchestrator.dsl.templates import TemplateContext, TemplateError, render
     from services.orchestrator.result_size import fit_result, result_limit
     from services.orchestrator.results import build_result
     from services.orchestrator.scheduler import ActionTask, DagScheduler

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from bench.payloads import HEADERS, bench_alerts
 from bench.workspace import FANOUT, FANOUT_WIDTH, INGEST_ONLY, ROUTES, SINGLE, TRIAGE, Workspace
+from dsl.loader import load_workflows
 from services.ingest.parsers.registry import parse_alerts
 from services.ingest.routing import load_routing
-from services.orchestrator.dsl.loader import load_workflows
 
 
 def test_workflows_load_and_fan_out_is_independent(tmp_path: Path) -> None:

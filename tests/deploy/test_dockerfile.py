@@ -61,7 +61,7 @@ def test_installs_the_selected_extras_without_a_pip_cache() -> None:
 
 def test_copies_what_the_package_and_the_services_need() -> None:
     copied = {source.rstrip("/") for copy in instructions("COPY") for source in copy.split()[:-1]}
-    needed = {"pyproject.toml", "README.md", "schemas", "services", "alertmesh", "routing.yaml", "workflows"}
+    needed = {"pyproject.toml", "README.md", "schemas", "dsl", "services", "alertmesh", "routing.yaml", "workflows"}
     assert copied == needed
     missing = sorted(path for path in copied if not (REPO / path).exists())
     assert not missing, f"the image build would fail: {missing} not in the repository"

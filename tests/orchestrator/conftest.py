@@ -14,10 +14,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from temporalio.worker import Worker
 
 from alertmesh.kafka_tools import ensure_topics
+from dsl.loader import load_workflows
+from dsl.model import WorkflowDefinition
 from schemas import CloudEvent, WorkflowTrigger
 from services.orchestrator.config import OrchestratorSettings
-from services.orchestrator.dsl.loader import load_workflows
-from services.orchestrator.dsl.model import WorkflowDefinition
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings

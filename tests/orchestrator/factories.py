@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from dsl.model import WorkflowDefinition
 from schemas import Alert, Trigger, WorkflowTrigger
-from services.orchestrator.dsl.model import WorkflowDefinition
 
 DEMO_ALERT = Alert(
     source="alertmanager",

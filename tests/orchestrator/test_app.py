@@ -10,11 +10,11 @@ import pytest
 from faststream.kafka import TestKafkaBroker
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from dsl.loader import load_workflows
 from schemas import DeadLetter
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import DSLRun
-from services.orchestrator.dsl.loader import load_workflows
 from services.orchestrator.starter import StartOutcome
 from services.shared.deadletter import ConsumedRecord
 from services.shared.retry import GaveUp

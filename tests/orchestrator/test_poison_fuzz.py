@@ -15,10 +15,10 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from dsl.loader import load_workflows
 from schemas import DeadLetter
 from services.orchestrator.app import TriggerConsumer
 from services.orchestrator.contracts import DSLRun
-from services.orchestrator.dsl.loader import load_workflows
 from tests.conftest import REPO
 from tests.orchestrator.factories import make_trigger
 from tests.orchestrator.fakes import MAX_BLOB_BYTES, TemporalLikeStarter

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from dsl.model import ActionStatement
+from dsl.templates import TemplateContext, render
 from schemas import ActionError, ActionReport
-from services.orchestrator.dsl.model import ActionStatement
-from services.orchestrator.dsl.templates import TemplateContext, render
 from services.orchestrator.scheduler import ActionTask, DagScheduler
 from tests.orchestrator.factories import definition
 

@@ -8,8 +8,8 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from dsl.loader import load_workflows
 from services.orchestrator.contracts import DSLRun
-from services.orchestrator.dsl.loader import load_workflows
 from services.orchestrator.starter import TemporalStarter
 from tests.conftest import REPO
 from tests.orchestrator.factories import make_trigger

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.orchestrator.dsl.expressions import TEMPLATE, Expression, parse_expression
+from dsl.expressions import TEMPLATE, Expression, parse_expression
 
 
 class TemplateError(ValueError):

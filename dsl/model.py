@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.orchestrator.dsl.expressions import TemplateSyntaxError, expressions_in
-from services.orchestrator.dsl.graph import find_cycle, upstream
+from dsl.expressions import TemplateSyntaxError, expressions_in
+from dsl.graph import find_cycle, upstream
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 REF_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.orchestrator.dsl.loader import WorkflowLoadError, load_workflows
+from dsl.loader import WorkflowLoadError, load_workflows
 from tests.conftest import REPO
 
 GOOD = "name: {name}\nactions:\n  - ref: a\n    action: core.transform.reshape\n    args: {{value: 1}}\n"

@@ -1,8 +1,8 @@
 """The workflow DSL: definitions (``model``), ``${{ }}`` templates, and the start-up loader."""
 
-from services.orchestrator.dsl.loader import WorkflowLoadError, load_definition, load_workflows
-from services.orchestrator.dsl.model import ActionOptions, ActionStatement, WorkflowDefinition
-from services.orchestrator.dsl.templates import TemplateContext, TemplateError, render
+from dsl.loader import WorkflowLoadError, load_definition, load_workflows
+from dsl.model import ActionOptions, ActionStatement, WorkflowDefinition
+from dsl.templates import TemplateContext, TemplateError, render
 
 __all__ = [
     "ActionOptions",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.orchestrator.dsl.templates import TemplateContext, TemplateError, render
+from dsl.templates import TemplateContext, TemplateError, render
 
 CONTEXT = TemplateContext(
     trigger={"alert": {"name": "Disk", "labels": {"sev": "high"}, "count": 3, "gone": None}, "inputs": {"team": "x"}},

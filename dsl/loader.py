@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from services.orchestrator.dsl.model import WorkflowDefinition
+from dsl.model import WorkflowDefinition
 
 
 class WorkflowLoadError(Exception):
