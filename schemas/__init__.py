@@ -1,6 +1,6 @@
-"""Event contracts between alertmesh services (DESIGN.md §3)."""
+"""Event contracts between alertmesh services, and what the workflow and the executor exchange."""
 
-from schemas.actions import ActionError, ActionReport, ActionRequest
+from schemas.actions import ActionBatch, ActionError, ActionReport, ActionRequest, ActionStep, BatchReport
 from schemas.alert import Alert, AlertEvent
 from schemas.cloudevent import CloudEvent
 from schemas.deadletter import DeadLetter, DeadLetterData
@@ -14,11 +14,14 @@ EVENTS: dict[str, type[CloudEvent]] = {
 
 __all__ = [
     "EVENTS",
+    "ActionBatch",
     "ActionError",
     "ActionReport",
     "ActionRequest",
+    "ActionStep",
     "Alert",
     "AlertEvent",
+    "BatchReport",
     "CloudEvent",
     "CutValue",
     "DeadLetter",

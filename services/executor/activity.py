@@ -1,30 +1,24 @@
-"""The ``run_action`` Temporal activity: run one action through a runner and report how it went."""
+"""The ``run_actions`` Temporal activity: run one batch of a workflow's actions and report each.
+
+How a batch runs (ready steps at once, pure followers after them, per-step time limits) is ``batch``; this
+module is what Temporal adds: heartbeats while the batch runs, each carrying the reports made so far, so a batch
+retried after its executor died resumes with only the unfinished steps; and the attempt's own time limit.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from schemas.actions import RUN_ACTION, ActionError, ActionReport, ActionRequest
-from services.executor.outcome import Outcome
+from schemas.actions import RUN_ACTION, RUN_ACTIONS, ActionBatch, ActionReport, ActionRequest, ActionStep, BatchReport
+from services.executor.actions import is_pure
+from services.executor.batch import ACTION_TIMEOUT, ActionRunner, BatchRun, run_step
 
-
-class ActionRunner(Protocol):
-    """Anything that runs a registered action and returns its Outcome (RayRunner in production)."""
-
-    async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome: ...
-
-
-#: Error type of an attempt stopped at its time limit; retryable, so Temporal retries it per the call's policy.
-ACTION_TIMEOUT = "ActionTimeout"
-
-#: How often a running attempt heartbeats: well under the heartbeat timeout the workflow sets (10 s), so a late
+#: How often a running batch heartbeats: well under the heartbeat timeout the workflow sets (10 s), so a late
 #: one on a loaded machine is not taken for a dead executor (the worker throttles sending to about this pace).
 HEARTBEAT_INTERVAL_S = 2.0
 
@@ -45,67 +39,71 @@ def attempt_time_limit(info: activity.Info, now: datetime | None = None) -> floa
 
 
 class ActionActivities:
-    """Holds the runner the activity uses; register ``instance.run_action`` with a Temporal worker."""
+    """Holds the runner the activity uses; register ``instance.run_actions`` with a Temporal worker."""
 
-    def __init__(self, runner: ActionRunner) -> None:
+    def __init__(self, runner: ActionRunner, pure: Callable[[str], bool] = is_pure) -> None:
         self._runner = runner
+        self._pure = pure
 
-    @activity.defn(name=RUN_ACTION)
-    async def run_action(self, request: ActionRequest) -> ActionReport:
-        """Run ``request.action``. A failing action is a *failed report*, not an activity failure; only
-        infrastructure errors and running out of time raise (and Temporal retries them per the caller's retry
-        policy).
+    @activity.defn(name=RUN_ACTIONS)
+    async def run_actions(self, batch: ActionBatch) -> BatchReport:
+        """Run ``batch``; every step's outcome, failures included, is a report (see ``batch``). Raises only when
+        the whole attempt ran out of time (Temporal then retries it per the workflow's policy).
 
-        The attempt's time limit is enforced here: the server's start-to-close timeout alone never reaches a
-        worker that does not heartbeat, so a stuck action would hold its Ray worker forever. At the limit the
-        runner is cancelled, which force-kills the Ray task's worker process.
-
-        While the action runs the attempt heartbeats (``HEARTBEAT_INTERVAL_S``). That tells the server the
-        executor is alive: an attempt whose executor was killed, or whose start or completion was lost in a
-        Temporal outage, times out within the workflow's heartbeat timeout and is retried, instead of staying
-        "started" until its start-to-close timeout. The server's answer to a heartbeat also delivers cancellation
-        (workflow cancelled, attempt already timed out): the runner is then cancelled the same way.
+        The attempt heartbeats every ``HEARTBEAT_INTERVAL_S`` and when a step finishes, with the reports so far:
+        the server then knows the executor is alive (an attempt whose executor was killed times out within the
+        workflow's heartbeat timeout and is retried instead of waiting out its start-to-close timeout), and a
+        retried attempt starts from those reports. The server's answer to a heartbeat also delivers cancellation;
+        the steps' Ray tasks are then force-stopped.
         """
         info = activity.info()
+        done = _reports_heartbeated(info)
+        made: list[ActionReport] = list(done.values())
+
+        def keep(report: ActionReport) -> None:
+            made.append(report)
+            activity.heartbeat(*made)
+
+        refs = ", ".join(step.ref for step in batch.steps)
+        activity.logger.debug("running %s for %s (attempt %d)", refs, batch.workflow_id, info.attempt)
+        run = BatchRun(batch, self._runner, self._pure, done=done, on_report=keep, extra_attempts=info.attempt - 1)
+        heartbeats = asyncio.create_task(_heartbeat_every(HEARTBEAT_INTERVAL_S, made), name="run_actions-heartbeat")
         limit = attempt_time_limit(info)
-        activity.logger.debug("running %s (%s) for %s", request.action, request.ref, request.workflow_id)
-        started_at, start = datetime.now(UTC), time.perf_counter()
-        heartbeats = asyncio.create_task(_heartbeat_every(HEARTBEAT_INTERVAL_S), name="run_action-heartbeat")
         try:
             async with asyncio.timeout(limit) as deadline:
-                outcome = await self._runner.run(request.action, request.args)
+                return BatchReport(reports=await run.run())
         except TimeoutError:
             if not deadline.expired():
                 raise
             raise ApplicationError(
-                f"{request.action} ({request.ref}) did not finish within this attempt's limit of {limit:g} s "
-                "and was stopped",
+                f"actions {refs} did not finish within this attempt's limit of {limit:g} s and were stopped",
                 type=ACTION_TIMEOUT,
             ) from None
         finally:
             heartbeats.cancel()
-        duration_ms = (time.perf_counter() - start) * 1000
-        error = None
-        if not outcome.ok:
-            error = ActionError(type=outcome.error_type or "Error", message=outcome.error_message or "")
-            activity.logger.info(
-                "action %s (%s) failed: %s: %s", request.action, request.ref, error.type, error.message
-            )
-        return ActionReport(
-            ref=request.ref,
-            action=request.action,
-            status="succeeded" if outcome.ok else "failed",
-            result=outcome.value,
-            error=error,
-            attempts=info.attempt,
-            started_at=started_at,
-            finished_at=datetime.now(UTC),
-            duration_ms=round(duration_ms, 3),
-        )
+
+    @activity.defn(name=RUN_ACTION)
+    async def run_action(self, request: ActionRequest) -> ActionReport:
+        """One action with rendered args, for runs started before batched dispatch (their histories call this
+        activity). Same rules as a batch of one step, its time limit this attempt's."""
+        info = activity.info()
+        # Those runs always set a start-to-close timeout; 300 s is the DSL's default, should one not.
+        step = ActionStep(ref=request.ref, action=request.action, timeout_seconds=attempt_time_limit(info) or 300.0)
+        heartbeats = asyncio.create_task(_heartbeat_every(HEARTBEAT_INTERVAL_S, []), name="run_action-heartbeat")
+        try:
+            return await run_step(self._runner, step, request.args, info.attempt)
+        finally:
+            heartbeats.cancel()
 
 
-async def _heartbeat_every(interval_s: float) -> None:
+def _reports_heartbeated(info: activity.Info) -> dict[str, ActionReport]:
+    """Reports an earlier attempt of this batch heartbeat before it was lost, by ref."""
+    reports = [ActionReport.model_validate(detail) for detail in info.heartbeat_details]
+    return {report.ref: report for report in reports}
+
+
+async def _heartbeat_every(interval_s: float, made: list[ActionReport]) -> None:
     """Heartbeat now and then every ``interval_s`` until cancelled (the attempt ended)."""
     while True:
-        activity.heartbeat()
+        activity.heartbeat(*made)
         await asyncio.sleep(interval_s)

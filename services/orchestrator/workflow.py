@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -16,13 +17,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from dsl.model import ActionStatement
-    from dsl.templates import TemplateContext, TemplateError, render
-    from schemas import ActionError, ActionReport, ActionRequest, WorkflowResult
-    from schemas.actions import RUN_ACTION
+    from dsl.templates import TemplateContext
+    from schemas import ActionBatch, ActionError, ActionReport, ActionStep, BatchReport, WorkflowResult
+    from schemas.actions import RUN_ACTIONS
     from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE, DSLRun
+    from services.orchestrator.per_action import run_one_action
     from services.orchestrator.result_size import fit_result, result_limit
     from services.orchestrator.results import build_result
-    from services.orchestrator.scheduler import ActionTask, DagScheduler
+    from services.orchestrator.scheduler import DagScheduler, DispatchTask, retry_delay_s
 
 #: Publishing must not be lost: retry until Kafka takes it (a local activity backs off with timers past 1 min).
 #: Only a record refused as too large fails for good (the run then publishes a smaller result, see ``run``).
@@ -36,30 +38,43 @@ PUBLISH_TIMEOUT = timedelta(seconds=30)
 #: late heartbeat (the SDK sends one per 8 s at most with this timeout) is not mistaken for a dead one.
 ACTION_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
+#: Runs started from this change on dispatch actions in batches; a run whose history predates it keeps calling
+#: one ``run_action`` per action (``per_action``), so a run in flight across the upgrade replays and resumes.
+BATCHED_DISPATCH_PATCH = "batched-dispatch"
 
-def action_retry_policy(action: ActionStatement) -> RetryPolicy:
-    """Infrastructure errors (executor lost, timeout, Ray failure) back off and retry; an action that raised
-    comes back as a ``failed`` report, not an exception, so it is never retried here."""
+
+def batch_retry_policy(actions: list[ActionStatement]) -> RetryPolicy:
+    """Retries of a whole batch, when its executor was lost (heartbeat timeout) or the attempt ran out of time:
+    the retried attempt resumes from the reports the lost one heartbeat. Every other failure comes back as a
+    report (an action that raised is never retried; a retryable one is re-dispatched by the scheduler)."""
     return RetryPolicy(
-        initial_interval=timedelta(seconds=1),
+        initial_interval=timedelta(seconds=retry_delay_s(1)),
         backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=action.options.max_attempts,
+        maximum_interval=timedelta(seconds=retry_delay_s(99)),
+        maximum_attempts=max(action.options.max_attempts for action in actions),
     )
 
 
-def _failed(action: ActionStatement, kind: str, message: str, started: datetime, attempts: int) -> ActionReport:
-    """A failure decided in the workflow (bad template, retries exhausted), timed like an executor report."""
-    finished = workflow.now()
+def batch_timeout(steps: list[ActionStep]) -> timedelta:
+    """Start-to-close timeout of a batch: its ready steps' longest limit plus its followers' longest, and a
+    margin, so each step's own limit (enforced by the executor) always fires first."""
+    ready = max(step.timeout_seconds for step in steps if not step.after)
+    followers = max((step.timeout_seconds for step in steps if step.after), default=0.0)
+    return timedelta(seconds=ready + followers + 10)
+
+
+def _failed(step: ActionStep, kind: str, message: str, attempts: int) -> ActionReport:
+    """A failure decided in the workflow (the batch's retries exhausted), timed at this moment."""
+    now = workflow.now()
     return ActionReport(
-        ref=action.ref,
-        action=action.action,
+        ref=step.ref,
+        action=step.action,
         status="failed",
         error=ActionError(type=kind, message=message),
         attempts=attempts,
-        started_at=started,
-        finished_at=finished,
-        duration_ms=(finished - started).total_seconds() * 1000,
+        started_at=now,
+        finished_at=now,
+        duration_ms=0.0,
     )
 
 
@@ -70,22 +85,19 @@ def _refused_as_too_large(error: ActivityError | ApplicationError) -> bool:
     return isinstance(cause, ApplicationError) and cause.type == RESULT_TOO_LARGE
 
 
-async def _first_completed(tasks: list[ActionTask]) -> Sequence[ActionTask]:
-    done, _ = await workflow.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    return done
-
-
 @workflow.defn(name="DSLWorkflow")
 class DSLWorkflow:
-    """Schedules the definition's actions on the executor's task queue and publishes a WorkflowResult."""
+    """Schedules the definition's actions on the executor's task queue, in batches, and publishes a
+    WorkflowResult. It is the scheduler's ``Dispatcher``."""
 
     @workflow.run
     async def run(self, run: DSLRun) -> WorkflowResult:
         started = workflow.now()
         self._run = run
-
-        scheduler = DagScheduler(run.definition, self._run_action, _first_completed)
-        reports = await scheduler.run(run.trigger.data.model_dump(mode="json"))
+        self._actions = {action.ref: action for action in run.definition.actions}
+        self._trigger = run.trigger.data.model_dump(mode="json")
+        self._batched = workflow.patched(BATCHED_DISPATCH_PATCH)
+        reports = await DagScheduler(run.definition, self, batches=self._batched).run()
         info = workflow.info()
         result = build_result(
             run.definition,
@@ -126,33 +138,52 @@ class DSLWorkflow:
             return False
         return True
 
-    async def _run_action(self, action: ActionStatement, context: TemplateContext) -> ActionReport:
-        started = workflow.now()
-        try:
-            args = render(action.args, context)
-        except TemplateError as error:
-            return _failed(action, "TemplateError", str(error), started, attempts=0)
-        request = ActionRequest(
-            workflow_id=workflow.info().workflow_id,
-            ref=action.ref,
-            action=action.action,
-            args=args,
-            correlationid=self._run.trigger.correlationid,
-        )
-        try:
-            report: ActionReport = await workflow.execute_activity(
-                RUN_ACTION,
-                request,
+    # The scheduler's Dispatcher: a batch is one activity on the executor's queue; waits and timers are
+    # Temporal's, so they are replayed deterministically and survive a worker restart.
+    async def dispatch(self, steps: list[ActionStep], results: dict[str, Any]) -> list[ActionReport]:
+        if not self._batched:
+            [step] = steps
+            report = await run_one_action(
+                self._actions[step.ref],
+                step,
+                TemplateContext(trigger=self._trigger, results=results),
+                correlationid=self._run.trigger.correlationid,
                 task_queue=self._run.action_task_queue,
-                result_type=ActionReport,
-                start_to_close_timeout=timedelta(seconds=action.options.timeout_seconds),
                 heartbeat_timeout=ACTION_HEARTBEAT_TIMEOUT,
-                retry_policy=action_retry_policy(action),
             )
-            return report
+            return [report]
+        batch = ActionBatch(
+            workflow_id=workflow.info().workflow_id,
+            correlationid=self._run.trigger.correlationid,
+            trigger=self._trigger,
+            results=results,
+            steps=steps,
+        )
+        actions = [self._actions[step.ref] for step in steps]
+        try:
+            answer: BatchReport = await workflow.execute_activity(
+                RUN_ACTIONS,
+                batch,
+                task_queue=self._run.action_task_queue,
+                result_type=BatchReport,
+                start_to_close_timeout=batch_timeout(steps),
+                heartbeat_timeout=ACTION_HEARTBEAT_TIMEOUT,
+                retry_policy=batch_retry_policy(actions),
+            )
         except ActivityError as error:
             cause = error.cause
             kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__
             message = str(cause) if cause is not None else str(error)
-            workflow.logger.warning("action %s gave up after retries: %s: %s", action.ref, kind, message)
-            return _failed(action, kind, message, started, attempts=action.options.max_attempts)
+            refs = ", ".join(step.ref for step in steps)
+            workflow.logger.warning("actions %s gave up after retries: %s: %s", refs, kind, message)
+            attempts = batch_retry_policy(actions).maximum_attempts
+            # Followers may not have run; the scheduler skips them, as their inputs failed.
+            return [_failed(step, kind, message, step.attempt + attempts - 1) for step in steps if not step.after]
+        return answer.reports
+
+    async def wait_first(self, tasks: list[DispatchTask]) -> Sequence[DispatchTask]:
+        done, _ = await workflow.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return list(done)
+
+    async def sleep(self, seconds: float) -> None:
+        await workflow.sleep(seconds)

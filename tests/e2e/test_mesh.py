@@ -144,7 +144,7 @@ async def test_a_crashed_service_is_restarted_and_the_mesh_keeps_working(mesh: M
 
 
 async def test_a_restarted_embedded_broker_gets_its_topics_back_and_alerts_flow_again(mesh: Mesh) -> None:
-    """The embedded broker keeps data in memory only (DESIGN.md §4): a restart empties it. The supervisor makes
+    """The embedded broker keeps data in memory only : a restart empties it. The supervisor makes
     the topics anew and the services reconnect; alerts published after that are handled. Runs last: it wipes
     the broker the other tests use."""
     seen = len(mesh.process.lines)

@@ -1,4 +1,5 @@
-"""A minimal test workflow that calls ``run_action`` by name, as the orchestrator's workflow does."""
+"""Minimal test workflows that call ``run_actions`` by name with a batch of one step, as the orchestrator's
+workflow does."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from schemas.actions import RUN_ACTION, ActionReport, ActionRequest
+from schemas.actions import RUN_ACTIONS, ActionBatch, ActionReport, ActionRequest, ActionStep, BatchReport
 
 
 def action_queue_for(workflow_queue: str) -> str:
     """The action task queue the workflow on ``workflow_queue`` sends its activity to."""
     return f"{workflow_queue}-actions"
+
+
+def one_step(request: ActionRequest, timeout_seconds: float) -> ActionBatch:
+    """A batch of the one action ``request`` names, its args taken as they are (they hold no templates)."""
+    step = ActionStep(ref=request.ref, action=request.action, args=request.args, timeout_seconds=timeout_seconds)
+    return ActionBatch(workflow_id=request.workflow_id, correlationid=request.correlationid, trigger={}, steps=[step])
 
 
 @workflow.defn
@@ -22,15 +29,15 @@ class RunOneAction:
 
     @workflow.run
     async def run(self, request: ActionRequest) -> ActionReport:
-        report: ActionReport = await workflow.execute_activity(
-            RUN_ACTION,
-            request,
-            result_type=ActionReport,
+        answer: BatchReport = await workflow.execute_activity(
+            RUN_ACTIONS,
+            one_step(request, 25),
+            result_type=BatchReport,
             task_queue=action_queue_for(workflow.info().task_queue),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_attempts=2),
         )
-        return report
+        return answer.reports[0]
 
 
 class TimedAction(BaseModel):
@@ -49,10 +56,11 @@ class RunOneActionWithin:
 
     @workflow.run
     async def run(self, timed: TimedAction) -> ActionReport:
-        report: ActionReport = await workflow.execute_activity(
-            RUN_ACTION,
-            timed.request,
-            result_type=ActionReport,
+        # The step's own limit is the attempt's: the attempt limit (a tenth less) is what stops it.
+        answer: BatchReport = await workflow.execute_activity(
+            RUN_ACTIONS,
+            one_step(timed.request, timed.start_to_close_seconds),
+            result_type=BatchReport,
             task_queue=action_queue_for(workflow.info().task_queue),
             start_to_close_timeout=timedelta(seconds=timed.start_to_close_seconds),
             heartbeat_timeout=(
@@ -62,4 +70,4 @@ class RunOneActionWithin:
                 initial_interval=timedelta(milliseconds=200), maximum_attempts=timed.maximum_attempts
             ),
         )
-        return report
+        return answer.reports[0]

@@ -1,4 +1,4 @@
-"""The ``run_action`` activity's report, in Temporal's ActivityEnvironment with an in-process runner.
+"""The ``run_actions`` activity's reports, in Temporal's ActivityEnvironment with an in-process runner.
 
 The Ray runner itself is exercised in ``test_ray_runner`` and ``test_worker`` (integration).
 """
@@ -16,7 +16,7 @@ from ray.exceptions import WorkerCrashedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from schemas.actions import ActionError, ActionRequest
+from schemas.actions import ActionBatch, ActionError, ActionRequest, ActionStep
 from services.executor.activity import ActionActivities, attempt_time_limit
 from services.executor.outcome import Outcome, run_captured
 
@@ -33,8 +33,26 @@ class CrashingRunner:
         raise WorkerCrashedError()
 
 
-def request(action: str, **args: Any) -> ActionRequest:
-    return ActionRequest(workflow_id="wf-1", ref="step", action=action, args=args, correlationid="alert-1")
+TRIGGER = {"alert": {"name": "Disk", "description": "see https://runbooks.example/disk"}}
+
+
+def step(ref: str, action: str, after: list[str] | None = None, timeout: float = 5, **args: Any) -> ActionStep:
+    return ActionStep(ref=ref, action=action, args=args, after=after or [], timeout_seconds=timeout)
+
+
+def batch(*steps: ActionStep, results: dict[str, Any] | None = None) -> ActionBatch:
+    return ActionBatch(
+        workflow_id="wf-1", correlationid="alert-1", trigger=TRIGGER, results=results or {}, steps=list(steps)
+    )
+
+
+URLS = step("urls", "core.text.extract_urls", texts=["${{ TRIGGER.alert.description }}"])
+SUMMARY = step(
+    "summary",
+    "core.transform.reshape",
+    ["urls"],
+    value={"n": "${{ TRIGGER.alert.name }}", "u": "${{ ACTIONS.urls.result }}"},
+)
 
 
 def environment(start_to_close: float = 10, schedule_to_close: float | None = None) -> ActivityEnvironment:
@@ -49,34 +67,67 @@ def environment(start_to_close: float = 10, schedule_to_close: float | None = No
     return env
 
 
-async def test_success_report() -> None:
-    activities = ActionActivities(InProcessRunner())
-    report = await environment().run(activities.run_action, request("core.transform.reshape", value=[1]))
-    assert (report.ref, report.action, report.status, report.result, report.error) == (
-        "step",
-        "core.transform.reshape",
+async def test_a_follower_of_a_pure_action_runs_in_the_same_batch_on_its_rendered_result() -> None:
+    env = environment()
+    heartbeats: list[Any] = []
+    env.on_heartbeat = lambda *details: heartbeats.append(details)
+    answer = await env.run(ActionActivities(InProcessRunner()).run_actions, batch(URLS, SUMMARY))
+    urls, summary = answer.reports
+    assert (urls.ref, urls.status, urls.result, urls.attempts) == (
+        "urls",
         "succeeded",
-        [1],
-        None,
+        ["https://runbooks.example/disk"],
+        1,
     )
-    assert report.attempts == 1
-    assert report.started_at and report.finished_at and report.started_at <= report.finished_at
-    assert report.duration_ms is not None and report.duration_ms >= 0
+    assert (summary.status, summary.result) == ("succeeded", {"n": "Disk", "u": ["https://runbooks.example/disk"]})
+    assert summary.started_at and summary.finished_at and summary.started_at <= summary.finished_at
+    # Each finished step was heartbeat with every report so far: a retried attempt resumes from them.
+    assert [[r.ref for r in details] for details in heartbeats if details][-1] == ["urls", "summary"]
 
 
-async def test_failed_action_is_a_failed_report_not_an_exception() -> None:
-    activities = ActionActivities(InProcessRunner())
-    report = await environment().run(activities.run_action, request("core.unknown"))
+async def test_a_follower_of_an_action_with_side_effects_is_left_to_the_workflow() -> None:
+    activities = ActionActivities(InProcessRunner(), pure=lambda name: False)
+    answer = await environment().run(activities.run_actions, batch(URLS, SUMMARY))
+    assert [report.ref for report in answer.reports] == ["urls"]
+
+
+async def test_a_failed_action_is_a_failed_report_and_its_follower_does_not_run() -> None:
+    unknown = step("urls", "core.unknown")
+    answer = await environment().run(ActionActivities(InProcessRunner()).run_actions, batch(unknown, SUMMARY))
+    [report] = answer.reports
+    assert (report.status, report.result) == ("failed", None)
+    assert report.error == ActionError(type="UnknownAction", message=report.error.message if report.error else "")
+
+
+async def test_a_template_that_cannot_be_rendered_fails_its_step() -> None:
+    bad = step("bad", "core.transform.reshape", value="${{ TRIGGER.alert.missing }}")
+    [report] = (await environment().run(ActionActivities(InProcessRunner()).run_actions, batch(bad))).reports
+    assert report.error is not None and report.error.type == "TemplateError" and not report.error.retryable
+    assert "no key 'missing'" in report.error.message
+
+
+async def test_an_infrastructure_failure_is_a_retryable_report() -> None:
+    one = step("one", "core.transform.reshape", value=1)
+    [report] = (await environment().run(ActionActivities(CrashingRunner()).run_actions, batch(one))).reports
     assert report.status == "failed"
-    assert report.result is None
-    assert report.error is not None and report.error.type == "UnknownAction"
-    assert report.error == ActionError(type="UnknownAction", message=report.error.message)
+    assert report.error is not None and report.error.type == "WorkerCrashedError" and report.error.retryable
 
 
-async def test_infrastructure_failure_raises_for_temporal_to_retry() -> None:
-    activities = ActionActivities(CrashingRunner())
-    with pytest.raises(WorkerCrashedError):
-        await environment().run(activities.run_action, request("core.transform.reshape", value=1))
+async def test_a_retried_attempt_resumes_from_the_reports_heartbeat_before() -> None:
+    env = environment()
+    first = await env.run(ActionActivities(InProcessRunner()).run_actions, batch(URLS))
+    env.info = dataclasses.replace(env.info, attempt=2, heartbeat_details=[first.reports[0].model_dump(mode="json")])
+    runner = HangingRunner()  # would hang if ``urls`` ran again
+    answer = await env.run(ActionActivities(runner).run_actions, batch(URLS))
+    assert answer.reports == first.reports and not runner.cancelled
+
+
+async def test_legacy_run_action_reports_one_action_with_rendered_args() -> None:
+    request = ActionRequest(
+        workflow_id="wf-1", ref="step", action="core.transform.reshape", args={"value": [1]}, correlationid="a-1"
+    )
+    report = await environment().run(ActionActivities(InProcessRunner()).run_action, request)
+    assert (report.ref, report.status, report.result, report.attempts) == ("step", "succeeded", [1], 1)
 
 
 class HangingRunner:
@@ -94,14 +145,22 @@ class HangingRunner:
         raise AssertionError("unreachable")
 
 
-async def test_attempt_over_its_time_limit_is_stopped_and_fails_retryably() -> None:
+async def test_a_step_over_its_time_limit_is_stopped_and_fails_retryably() -> None:
     runner = HangingRunner()
+    hanging = step("step", "core.any", timeout=0.2)
+    [report] = (await environment().run(ActionActivities(runner).run_actions, batch(hanging))).reports
+    assert report.error is not None and report.error.type == "ActionTimeout" and report.error.retryable
+    assert report.error.message == "core.any (step) did not finish within its limit of 0.2 s and was stopped"
+    assert runner.cancelled
+
+
+async def test_an_attempt_over_its_time_limit_is_stopped_and_fails_retryably() -> None:
+    runner = HangingRunner()
+    hanging = step("step", "core.any", timeout=60)
     with pytest.raises(ApplicationError) as failed:
-        await environment(start_to_close=0.5).run(ActionActivities(runner).run_action, request("core.any"))
+        await environment(start_to_close=0.5).run(ActionActivities(runner).run_actions, batch(hanging))
     assert failed.value.type == "ActionTimeout" and not failed.value.non_retryable
-    assert (
-        failed.value.message == "core.any (step) did not finish within this attempt's limit of 0.45 s and was stopped"
-    )
+    assert failed.value.message == "actions step did not finish within this attempt's limit of 0.45 s and were stopped"
     assert runner.cancelled
 
 

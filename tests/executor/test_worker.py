@@ -1,4 +1,4 @@
-"""``run_action`` through a real Temporal dev server and real Ray, on the worker ``build_worker`` makes."""
+"""``run_actions`` through a real Temporal dev server and real Ray, on the worker ``build_worker`` makes."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ async def test_an_action_that_never_yields_is_stopped_at_the_attempt_limit(clien
     cause = activity_error.cause
     # The executor's own timeout (3.6 s), not the server's start-to-close: the Ray task was stopped by us.
     assert isinstance(cause, ApplicationError) and cause.type == "ActionTimeout"
-    assert "did not finish within this attempt's limit of 3.6 s and was stopped" in cause.message
+    assert "did not finish within this attempt's limit of 3.6 s and were stopped" in cause.message
     assert activity_error.retry_state is not None and activity_error.retry_state.name == "MAXIMUM_ATTEMPTS_REACHED"
 
     pids = [int(line) for line in pid_file.read_text().split()]

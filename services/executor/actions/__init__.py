@@ -8,6 +8,7 @@ from services.executor.actions.registry import (
     action,
     action_names,
     get_action,
+    is_pure,
 )
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "action_names",
     "get_action",
     "http",
+    "is_pure",
     "text",
     "transform",
 ]

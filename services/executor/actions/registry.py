@@ -33,6 +33,9 @@ class ActionSpec:
     name: str
     func: ActionFunc
     args_model: type[BaseModel]
+    #: No side effects and the same result for the same args: a dependent may run in the same batch before this
+    #: action's result is recorded, since running it again after a crash repeats nothing observable.
+    pure: bool = False
 
     @property
     def is_async(self) -> bool:
@@ -61,13 +64,17 @@ def _args_model_of(func: ActionFunc) -> type[BaseModel]:
     return model
 
 
-def action(name: str) -> Callable[[F], F]:
-    """Register the decorated function as the action ``name``; its one parameter's type is its args model."""
+def action(name: str, *, pure: bool = False) -> Callable[[F], F]:
+    """Register the decorated function as the action ``name``; its one parameter's type is its args model.
+
+    Declare ``pure=True`` only for an action with no side effects (no I/O, no clock, no randomness) whose
+    result depends on its args alone.
+    """
 
     def register(func: F) -> F:
         if name in _REGISTRY and _REGISTRY[name].func is not func:
             raise ValueError(f"action {name!r} is already registered by {_REGISTRY[name].func.__qualname__}")
-        _REGISTRY[name] = ActionSpec(name=name, func=func, args_model=_args_model_of(func))
+        _REGISTRY[name] = ActionSpec(name=name, func=func, args_model=_args_model_of(func), pure=pure)
         return func
 
     return register
@@ -79,6 +86,12 @@ def get_action(name: str) -> ActionSpec:
         return _REGISTRY[name]
     except KeyError:
         raise UnknownAction(f"no action named {name!r}; known actions: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def is_pure(name: str) -> bool:
+    """Whether ``name`` is a registered pure action (an unknown name is not)."""
+    spec = _REGISTRY.get(name)
+    return spec is not None and spec.pure
 
 
 def action_names() -> list[str]:

@@ -88,7 +88,7 @@ def find_urls(text: str) -> list[str]:
     return [url for url in found if "://" in url and url.split("://", 1)[1]]
 
 
-@action("core.text.extract_urls")
+@action("core.text.extract_urls", pure=True)
 def extract_urls(args: ExtractUrlsArgs) -> list[str]:
     """URLs from every string in ``texts``, in first-seen order (each once unless ``unique`` is false)."""
     urls = [url for text in _strings(args.texts) for url in find_urls(text)]

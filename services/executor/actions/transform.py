@@ -16,7 +16,7 @@ class ReshapeArgs(BaseModel):
     value: Any
 
 
-@action("core.transform.reshape")
+@action("core.transform.reshape", pure=True)
 def reshape(args: ReshapeArgs) -> Any:
     """Return ``value`` as given: templates are resolved before the call, so workflows build data this way."""
     return args.value

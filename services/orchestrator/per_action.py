@@ -1,0 +1,77 @@
+"""How runs started before batched dispatch call the executor: one ``run_action`` activity per action, its args
+rendered in the workflow. Workflow code (deterministic, no I/O).
+
+A run that was in flight when alertmesh was upgraded replays its history on the new code; its recorded commands
+are these activities, so it must keep scheduling them the same way (``DSLWorkflow`` picks this path when the
+run's history predates the ``batched-dispatch`` patch). New runs never take it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from dsl.model import ActionStatement
+    from dsl.templates import TemplateContext, TemplateError, render
+    from schemas.actions import RUN_ACTION, ActionError, ActionReport, ActionRequest, ActionStep
+
+
+def _retry_policy(action: ActionStatement) -> RetryPolicy:
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=30),
+        maximum_attempts=action.options.max_attempts,
+    )
+
+
+def _failed(action: ActionStatement, kind: str, message: str, attempts: int) -> ActionReport:
+    now = workflow.now()
+    error = ActionError(type=kind, message=message)
+    return ActionReport(
+        ref=action.ref, action=action.action, status="failed", error=error, attempts=attempts, started_at=now
+    )
+
+
+async def run_one_action(
+    action: ActionStatement,
+    step: ActionStep,
+    context: TemplateContext,
+    *,
+    correlationid: str,
+    task_queue: str,
+    heartbeat_timeout: timedelta,
+) -> ActionReport:
+    """Render ``action``'s args here and run it as one ``run_action`` activity, as runs before batches did."""
+    try:
+        args = render(action.args, context)
+    except TemplateError as error:
+        return _failed(action, "TemplateError", str(error), attempts=0)
+    request = ActionRequest(
+        workflow_id=workflow.info().workflow_id,
+        ref=action.ref,
+        action=action.action,
+        args=args,
+        correlationid=correlationid,
+    )
+    try:
+        report: ActionReport = await workflow.execute_activity(
+            RUN_ACTION,
+            request,
+            task_queue=task_queue,
+            result_type=ActionReport,
+            start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
+            heartbeat_timeout=heartbeat_timeout,
+            retry_policy=_retry_policy(action),
+        )
+        return report
+    except ActivityError as error:
+        cause = error.cause
+        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__
+        message = str(cause) if cause is not None else str(error)
+        workflow.logger.warning("action %s gave up after retries: %s: %s", action.ref, kind, message)
+        return _failed(action, kind, message, attempts=action.options.max_attempts)
