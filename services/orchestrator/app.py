@@ -78,6 +78,7 @@ class TriggerConsumer:
             trigger=trigger,
             action_task_queue=self._action_task_queue,
             max_message_bytes=self._max_message_bytes,
+            dispatch="batched",
         )
         problem = _unencodable(run)
         if problem:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from dsl.model import WorkflowDefinition
@@ -34,4 +36,11 @@ class DSLRun(BaseModel):
         KafkaSettings.model_fields["max_message_bytes"].default,
         ge=16_384,
         description="The results topic's record limit (KAFKA_MAX_MESSAGE_BYTES) the result is cut to fit.",
+    )
+    # How the run calls the executor. Runs started before batched dispatch have no such field in their input and
+    # replay as "per-action" (one ``run_action`` activity per action, the commands their histories hold); the
+    # orchestrator starts every new run "batched". Chosen by the input, not ``workflow.patched``, which would cost
+    # every run a marker and a search-attribute update on the server.
+    dispatch: Literal["per-action", "batched"] = Field(
+        "per-action", description="'batched' for every run the orchestrator starts now."
     )

@@ -3,7 +3,7 @@ rendered in the workflow. Workflow code (deterministic, no I/O).
 
 A run that was in flight when alertmesh was upgraded replays its history on the new code; its recorded commands
 are these activities, so it must keep scheduling them the same way (``DSLWorkflow`` picks this path when the
-run's history predates the ``batched-dispatch`` patch). New runs never take it.
+run's input predates ``DSLRun.dispatch``). New runs never take it.
 """
 
 from __future__ import annotations

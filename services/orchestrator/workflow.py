@@ -38,10 +38,6 @@ PUBLISH_TIMEOUT = timedelta(seconds=30)
 #: late heartbeat (the SDK sends one per 8 s at most with this timeout) is not mistaken for a dead one.
 ACTION_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
-#: Runs started from this change on dispatch actions in batches; a run whose history predates it keeps calling
-#: one ``run_action`` per action (``per_action``), so a run in flight across the upgrade replays and resumes.
-BATCHED_DISPATCH_PATCH = "batched-dispatch"
-
 
 def batch_retry_policy(actions: list[ActionStatement]) -> RetryPolicy:
     """Retries of a whole batch, when its executor was lost (heartbeat timeout) or the attempt ran out of time:
@@ -96,7 +92,8 @@ class DSLWorkflow:
         self._run = run
         self._actions = {action.ref: action for action in run.definition.actions}
         self._trigger = run.trigger.data.model_dump(mode="json")
-        self._batched = workflow.patched(BATCHED_DISPATCH_PATCH)
+        # A run started before batched dispatch keeps calling one activity per action (see DSLRun.dispatch).
+        self._batched = run.dispatch == "batched"
         reports = await DagScheduler(run.definition, self, batches=self._batched).run()
         info = workflow.info()
         result = build_result(

@@ -78,7 +78,8 @@ class FakeExecutor(ActionActivities):
 
 
 def fake_executor_worker(client: Client, task_queue: str) -> Worker:
-    return Worker(client, task_queue=task_queue, activities=[FakeExecutor().run_actions])
+    executor = FakeExecutor()
+    return Worker(client, task_queue=task_queue, activities=[executor.run_actions, executor.run_action])
 
 
 @activity.defn(name=RUN_ACTIONS)
