@@ -157,7 +157,7 @@ def violations(source: str) -> set[str]:
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             builtin = node.func.id in FORBIDDEN_BUILTINS and node.func.id not in names
             problems = [f"calls {node.func.id}()" if builtin else None]
-        found.update(f"{node.lineno}: {problem}" for problem in problems if problem)
+        found.update(f"{getattr(node, 'lineno', 0)}: {problem}" for problem in problems if problem)
     return found
 
 
