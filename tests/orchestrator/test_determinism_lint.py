@@ -10,8 +10,9 @@ What is refused, in every first-party module loaded with the workflow (found by 
 new module is linted without being listed) and by name after import aliasing (``from datetime import datetime`` then
 ``datetime.now()`` is caught): wall or monotonic clocks (``time``, ``datetime.now/utcnow/today``), ``random`` and
 ``secrets``, ``uuid1``/``uuid4`` (``uuid5`` of run ids is deterministic and used), the environment
-(``os.environ``, ``os.getenv``), ``open()`` and ``input()``, ``hash()`` (salted per process for strings), and
-importing threads, processes, sockets, HTTP or Kafka clients. Time comes from ``workflow.now()``.
+(``os.environ``, ``os.getenv``), ``open()`` and ``input()``, ``hash()`` (salted per process for strings),
+``global`` statements (unsandboxed, runs share module state; the sandbox gave each run fresh modules), and importing
+threads, processes, sockets, HTTP or Kafka clients. Time comes from ``workflow.now()``.
 
 ``asyncio`` is allowed only through ``ASYNCIO_ALLOWED``: inside a workflow the running loop is Temporal's
 deterministic one, so ``asyncio.create_task`` (the scheduler starts ready actions with it) schedules in creation
@@ -154,6 +155,8 @@ def violations(source: str) -> set[str]:
         elif isinstance(node, ast.Attribute | ast.Name):
             qualified = _qualified(node, names)
             problems = [_forbidden(qualified, "uses") if qualified and "." in qualified else None]
+        elif isinstance(node, ast.Global):
+            problems = [f"rebinds module state: global {', '.join(node.names)}"]
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             builtin = node.func.id in FORBIDDEN_BUILTINS and node.func.id not in names
             problems = [f"calls {node.func.id}()" if builtin else None]
@@ -188,6 +191,7 @@ def test_the_lint_follows_the_workflow_imports() -> None:
         ("import asyncio\nasyncio.gather()", ["2: uses asyncio.gather (not in ASYNCIO_ALLOWED)"]),
         ("import asyncio\nasyncio.wait(tasks)", ["2: uses asyncio.wait (not in ASYNCIO_ALLOWED)"]),
         ("from concurrent.futures import ThreadPoolExecutor", ["1: imports concurrent.futures"]),
+        ("def f():\n    global SEEN\n    SEEN = 1", ["2: rebinds module state: global SEEN"]),
         ("import uuid\nuuid.uuid5(uuid.NAMESPACE_URL, 'x')", []),
         ("import asyncio\nasyncio.create_task(f())", []),
         ("from datetime import datetime, timedelta\nx: datetime = y + timedelta(seconds=1)", []),
