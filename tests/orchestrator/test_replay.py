@@ -1,4 +1,7 @@
-"""Replays saved DSLWorkflow histories: catches non-deterministic changes to the workflow code."""
+"""Replays saved DSLWorkflow histories: catches non-deterministic changes to the workflow code.
+
+Both without the sandbox (as the orchestrator's worker runs it) and inside it (whose checks are kept here, in CI).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from services.orchestrator.workflow import DSLWorkflow
 
@@ -25,9 +29,18 @@ def test_there_is_a_saved_history() -> None:
     ]
 
 
+RUNNERS: dict[str, WorkflowRunner] = {
+    "unsandboxed": UnsandboxedWorkflowRunner(),
+    "sandboxed": SandboxedWorkflowRunner(),
+}
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-async def test_saved_history_replays(path: Path) -> None:
+async def test_saved_history_replays(path: Path, runner: str) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[DSLWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[DSLWorkflow], data_converter=pydantic_data_converter, workflow_runner=RUNNERS[runner]
+    )
     result = await replayer.replay_workflow(history)
     assert result.replay_failure is None
