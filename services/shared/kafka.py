@@ -44,6 +44,11 @@ class KafkaSettings(BaseSettings):
     # Largest record value this mesh writes (Apache Kafka's default message.max.bytes is about 1 MiB). Events that
     # would be larger are cut or dead-lettered before they reach the producer, never retried forever.
     max_message_bytes: int = Field(1_048_576, ge=16_384)
+    # Records the producer gathers per partition while a request is in flight. Consumers write a whole batch before
+    # awaiting its acks: with aiokafka's 16 KiB default a batch of a few hundred triggers (1-2 KiB each) went out
+    # as dozens of sequential round trips, and the raw consume-and-reproduce loop stayed near 3k records/s; at
+    # 256 KiB it is several times faster. A record batch must fit the broker's limit (KAFKA_MAX_MESSAGE_BYTES).
+    producer_batch_bytes: int = Field(262_144, ge=16_384)
     # How long a consumer's fetch may wait for data. Apache Kafka answers a waiting fetch as soon as data arrives,
     # so this only bounds idle polling; through the embedded Tansu broker a hop took 120-170 ms with aiokafka's
     # 500 ms default, and a warm alert's publish-to-result median fell from 386 to 281 ms at 20 ms.
@@ -66,6 +71,11 @@ class KafkaSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> KafkaSettings:
+        if self.producer_batch_bytes > self.max_message_bytes:
+            raise ValueError(
+                "KAFKA_PRODUCER_BATCH_BYTES must be at most KAFKA_MAX_MESSAGE_BYTES: the broker refuses a record "
+                "batch larger than its message size limit"
+            )
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
             # Kafka's own rule of thumb: a member must get several heartbeats in before its session expires.
             raise ValueError("KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS")
@@ -132,6 +142,7 @@ class KafkaSettings(BaseSettings):
             # The producer refuses what the mesh must not write (MessageSizeTooLargeError, a permanent error)
             # instead of sending it for the broker to refuse.
             max_request_size=self.max_message_bytes,
+            max_batch_size=self.producer_batch_bytes,
             security=self.security(),
             # Our handlers log what matters per message (routed, started, dead-lettered); FastStream's own
             # "Received"/"Processed" lines go to DEBUG, through the service's log format instead of its colours.
