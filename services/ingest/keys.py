@@ -25,17 +25,33 @@ MAX_KEY_LENGTH = 200
 #: out another alert's hashed key.
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _HASH_CHARS = 16
+#: Strings JSON writes unchanged even when escaping to ASCII: printable ASCII except the quote and the backslash.
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")
 #: Hex digits of the content hash that tells apart alerts with neither an event id nor a start time.
 _CONTENT_HASH_CHARS = 32
 
 
 def _exact(parts: list[str]) -> str:
     """An unambiguous text of the parts (JSON, ASCII-escaped: no separator collisions, surrogates survive)."""
+    if parts and all(
+        _PLAIN.fullmatch(part) for part in parts
+    ):  # what json.dumps writes as is: the same text, 10x faster
+        return '["' + '","'.join(parts) + '"]'
     return json.dumps(parts, ensure_ascii=True, separators=(",", ":"))
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _uuid5(namespace: uuid.UUID, name: str) -> str:
+    """``str(uuid.uuid5(namespace, name))`` (RFC 4122 version 5), without building UUID objects (a third of the
+    time it took to key an alert)."""
+    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def time_text(moment: datetime) -> str:
@@ -113,9 +129,9 @@ def idempotency_key(alert: Alert, workflow: str) -> str:
 def alert_event_id(alert: Alert) -> str:
     """Id of the AlertEvent for this alert: uuid5 of (source, fingerprint, status, occurrence)."""
     name = _exact([alert.source, alert.fingerprint, alert.status, *occurrence(alert)])
-    return str(uuid.uuid5(ALERT_ID_NAMESPACE, name))
+    return _uuid5(ALERT_ID_NAMESPACE, name)
 
 
 def trigger_event_id(key: str) -> str:
     """Id of the WorkflowTrigger: uuid5 of its idempotency key."""
-    return str(uuid.uuid5(TRIGGER_ID_NAMESPACE, key))
+    return _uuid5(TRIGGER_ID_NAMESPACE, key)

@@ -55,9 +55,11 @@ def _matches(matcher: Matcher, value: str | None) -> bool:
 def field_value(alert: Alert, key: str) -> str | None:
     """The alert's value for a match key such as 'severity' or 'labels.team' (None when absent)."""
     if key in ALERT_FIELDS:
-        return str(getattr(alert, key))
+        value = getattr(alert, key)
+        return value if isinstance(value, str) else str(value)
     mapping, _, item = key.partition(".")
-    return dict(getattr(alert, mapping)).get(item)
+    found: str | None = getattr(alert, mapping).get(item)
+    return found
 
 
 class Route(BaseModel):

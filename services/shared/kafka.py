@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import random
 import ssl
+import struct
 from typing import Any, Literal
 
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
@@ -14,8 +16,39 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.shared.consumer_health import MEMBERSHIP_GRACE_S
 
+_MURMUR_SEED, _MURMUR_M, _MASK = 0x9747B28C, 0x5BD1E995, 0xFFFFFFFF
 #: Room for the headers FastStream adds to every record it publishes (``correlation_id``, ``content-type``).
 CLIENT_HEADER_ALLOWANCE = 256
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (``org.apache.kafka.common.utils.Utils.murmur2``), as ``aiokafka.partitioner.murmur2``
+    computes it, reading four bytes at a time: aiokafka's byte-by-byte version took as long as building the
+    trigger it placed."""
+    length = len(data)
+    h = (_MURMUR_SEED ^ length) & _MASK
+    words = length // 4
+    for k in struct.unpack_from(f"<{words}I", data):
+        k = (k * _MURMUR_M) & _MASK
+        k ^= k >> 24
+        k = (k * _MURMUR_M) & _MASK
+        h = ((h * _MURMUR_M) & _MASK) ^ k
+    tail = data[words * 4 :]
+    if tail:
+        h ^= int.from_bytes(tail, "little")
+        h = (h * _MURMUR_M) & _MASK
+    h ^= h >> 13
+    h = (h * _MURMUR_M) & _MASK
+    h ^= h >> 15
+    return h
+
+
+def default_partition(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """aiokafka's ``DefaultPartitioner`` (the Java client's for keyed records) with the faster ``murmur2``: a key
+    lands on the same partition as from any other Kafka client; a record without a key on a random one."""
+    if key is None:
+        return random.choice(available or all_partitions)  # spreading load, not security
+    return all_partitions[(murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
 
 
 def record_size(key: bytes | None, value: bytes, headers: dict[str, str]) -> int:
@@ -143,6 +176,7 @@ class KafkaSettings(BaseSettings):
             # instead of sending it for the broker to refuse.
             max_request_size=self.max_message_bytes,
             max_batch_size=self.producer_batch_bytes,
+            partitioner=default_partition,
             security=self.security(),
             # Our handlers log what matters per message (routed, started, dead-lettered); FastStream's own
             # "Received"/"Processed" lines go to DEBUG, through the service's log format instead of its colours.

@@ -45,7 +45,7 @@ def nested(depth: int) -> Any:
     return value
 
 
-DEEP = st.sampled_from([1, 200, 250, 252, 253, 254, 255, 256, 300, 1000, 1023]).map(nested)
+DEEP = st.sampled_from([1, 120, 125, 190, 196, 197, 200, 250, 252, 253, 254, 255, 256, 300, 1000, 1023]).map(nested)
 
 
 def dumps(value: Any) -> bytes:
