@@ -24,6 +24,8 @@ MAX_KEY_LENGTH = 200
 #: ``~`` is left out on purpose: it only ever introduces the hash suffix, so a readable key can never spell
 #: out another alert's hashed key.
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: A part needing no sanitizing.
+_SAFE = re.compile(r"[A-Za-z0-9._-]*")
 _HASH_CHARS = 16
 #: Strings JSON writes unchanged even when escaping to ASCII: printable ASCII except the quote and the backslash.
 _PLAIN = re.compile(r"[ !#-\[\]-~]*")
@@ -110,15 +112,18 @@ def occurrence(alert: Alert) -> list[str]:
     return [f"content.{content_hash(alert)}"]
 
 
-def idempotency_key(alert: Alert, workflow: str) -> str:
+def idempotency_key(alert: Alert, workflow: str, occurred: list[str] | None = None) -> str:
     """``workflow:source:fingerprint:status:occurrence``, e.g.
-    ``triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z`` (see ``occurrence``).
+    ``triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z`` (see ``occurrence``; pass it as
+    ``occurred`` when already computed for this alert).
 
     Each part is sanitized to ``[A-Za-z0-9._-]``. When sanitizing changed anything or the key is too long, a
     ``~`` and a hash of the exact parts are appended (the key cut to fit), so distinct alerts never share a key.
     """
-    parts = [workflow, alert.source, alert.fingerprint, alert.status, *occurrence(alert)]
+    parts = [workflow, alert.source, alert.fingerprint, alert.status, *(occurred or occurrence(alert))]
     readable = ":".join(parts)
+    if len(readable) <= MAX_KEY_LENGTH and all(_SAFE.fullmatch(part) for part in parts):  # the usual case
+        return readable
     safe = ":".join(_UNSAFE.sub("_", part) for part in parts)
     if safe == readable and len(safe) <= MAX_KEY_LENGTH:
         return safe
@@ -126,9 +131,10 @@ def idempotency_key(alert: Alert, workflow: str) -> str:
     return f"{safe[: MAX_KEY_LENGTH - _HASH_CHARS - 1]}~{digest}"
 
 
-def alert_event_id(alert: Alert) -> str:
-    """Id of the AlertEvent for this alert: uuid5 of (source, fingerprint, status, occurrence)."""
-    name = _exact([alert.source, alert.fingerprint, alert.status, *occurrence(alert)])
+def alert_event_id(alert: Alert, occurred: list[str] | None = None) -> str:
+    """Id of the AlertEvent for this alert: uuid5 of (source, fingerprint, status, occurrence); ``occurred`` is
+    ``occurrence(alert)`` when the caller has it already."""
+    name = _exact([alert.source, alert.fingerprint, alert.status, *(occurred or occurrence(alert))])
     return _uuid5(ALERT_ID_NAMESPACE, name)
 
 

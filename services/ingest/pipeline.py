@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from schemas.alert import Alert
 from schemas.trigger import Trigger, WorkflowTrigger
-from services.ingest.keys import alert_event_id, idempotency_key, trigger_event_id
+from services.ingest.keys import alert_event_id, idempotency_key, occurrence, trigger_event_id
 from services.ingest.parsers import ParseError, parse_alerts
 from services.ingest.routing import Route, RoutingTable
 from services.shared.deadletter import ConsumedRecord
@@ -157,8 +157,9 @@ def _unexpected(stage: str, step: str, error: Exception) -> Failure:
 
 def trigger(alert: Alert, route: str, workflow: str, inputs: dict[str, object], at: datetime) -> WorkflowTrigger:
     """The trigger event for one alert and one route; ids derive from the alert, so redelivery is a no-op."""
-    key = idempotency_key(alert, workflow)
-    alert_id = alert_event_id(alert)
+    occurred = occurrence(alert)
+    key = idempotency_key(alert, workflow, occurred)
+    alert_id = alert_event_id(alert, occurred)
     return WorkflowTrigger(
         id=trigger_event_id(key),
         source=EVENT_SOURCE,
