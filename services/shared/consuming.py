@@ -167,7 +167,13 @@ async def _send_all(publisher: Publisher, messages: Sequence[Outgoing]) -> list[
             sent = await publisher.publish(message.body, key=message.key, headers=message.headers, no_confirm=True)
         except Exception as error:  # refused before it was queued: too large, no metadata, producer closed
             errors[index] = error
-            continue
+            if is_permanent(error):
+                continue
+            # Kafka is unavailable (the producer's buffer stayed full for its request timeout): the rest would
+            # each wait that long too. They are sent again with this one, after the backoff.
+            for rest in range(index + 1, len(messages)):
+                errors[rest] = error
+            break
         if isinstance(sent, asyncio.Future):
             waiting.append((index, sent))
     if waiting:

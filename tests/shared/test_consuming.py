@@ -112,3 +112,31 @@ async def test_kafka_down_past_the_budget_gives_up_so_the_batch_is_not_committed
 
 async def test_nothing_to_publish_publishes_nothing() -> None:
     assert await publish_all_durably(FlakyProducer(), [], FAST) == []
+
+
+async def test_once_a_send_fails_for_kafka_being_down_the_rest_wait_for_the_next_round() -> None:
+    class BufferFull(FlakyProducer):
+        """The producer's buffer stays full (broker down) for the first ``full`` sends: each waits, then raises."""
+
+        def __init__(self, full: int) -> None:
+            super().__init__()
+            self.full = full
+
+        async def publish(
+            self,
+            message: Any,
+            *,
+            key: bytes | None = None,
+            headers: dict[str, str] | None = None,
+            no_confirm: bool = False,
+        ) -> asyncio.Future[None]:
+            if self.full:
+                self.full -= 1
+                self.attempts.append(message)
+                raise KafkaTimeoutError()
+            return await super().publish(message, key=key, headers=headers, no_confirm=no_confirm)
+
+    producer = BufferFull(full=1)
+    results = await publish_all_durably(producer, _messages(b"a", b"b", b"c"), FAST)
+    assert results == [None, None, None]
+    assert producer.attempts == [b"a", b"a", b"b", b"c"]  # b and c were not each left to time out in round one
