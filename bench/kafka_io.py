@@ -22,7 +22,7 @@ IDLE_MS = 500
 
 async def publish_all(kafka: KafkaSettings, topic: str, payloads: Sequence[bytes]) -> None:
     """Publish every payload as fast as the broker takes them (all in flight at once), acks=all."""
-    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", max_batch_size=kafka.producer_batch_bytes)
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", max_batch_size=kafka.producer_batch_size())
     await producer.start()
     try:
         sent = [await producer.send(topic, payload, headers=HEADERS) for payload in payloads]

@@ -30,7 +30,7 @@ async def copy(kafka: KafkaSettings, source: str, target: str, group_id: str, co
         **kafka.client_kwargs(),
         acks="all",
         enable_idempotence=kafka.enable_idempotence,
-        max_batch_size=kafka.producer_batch_bytes,
+        max_batch_size=kafka.producer_batch_size(),
         max_request_size=kafka.max_message_bytes,
     )
     await consumer.start()

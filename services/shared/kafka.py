@@ -80,7 +80,8 @@ class KafkaSettings(BaseSettings):
     # Records the producer gathers per partition while a request is in flight. Consumers write a whole batch before
     # awaiting its acks: with aiokafka's 16 KiB default a batch of a few hundred triggers (1-2 KiB each) went out
     # as dozens of sequential round trips, and the raw consume-and-reproduce loop stayed near 3k records/s; at
-    # 256 KiB it is several times faster. A record batch must fit the broker's limit (KAFKA_MAX_MESSAGE_BYTES).
+    # 256 KiB it is several times faster. A record batch must fit the broker's limit, so the producer uses at most
+    # KAFKA_MAX_MESSAGE_BYTES (see ``producer_batch_size``).
     producer_batch_bytes: int = Field(262_144, ge=16_384)
     # How long a consumer's fetch may wait for data. Apache Kafka answers a waiting fetch as soon as data arrives,
     # so this only bounds idle polling; through the embedded Tansu broker a hop took 120-170 ms with aiokafka's
@@ -104,11 +105,6 @@ class KafkaSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> KafkaSettings:
-        if self.producer_batch_bytes > self.max_message_bytes:
-            raise ValueError(
-                "KAFKA_PRODUCER_BATCH_BYTES must be at most KAFKA_MAX_MESSAGE_BYTES: the broker refuses a record "
-                "batch larger than its message size limit"
-            )
         if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
             # Kafka's own rule of thumb: a member must get several heartbeats in before its session expires.
             raise ValueError("KAFKA_HEARTBEAT_INTERVAL_MS must be at most a third of KAFKA_SESSION_TIMEOUT_MS")
@@ -125,6 +121,11 @@ class KafkaSettings(BaseSettings):
                     "SASL_PLAINTEXT sends credentials unencrypted; use SASL_SSL or set KAFKA_ALLOW_PLAINTEXT_SASL=true"
                 )
         return self
+
+    def producer_batch_size(self) -> int:
+        """Bytes a producer gathers per partition and request: ``producer_batch_bytes``, but never more than the
+        broker takes in one record batch (``max_message_bytes``)."""
+        return min(self.producer_batch_bytes, self.max_message_bytes)
 
     def rejoin_s(self) -> float:
         """About the longest a restarted consumer waits for its partitions (old session, then a rebalance)."""
@@ -175,7 +176,7 @@ class KafkaSettings(BaseSettings):
             # The producer refuses what the mesh must not write (MessageSizeTooLargeError, a permanent error)
             # instead of sending it for the broker to refuse.
             max_request_size=self.max_message_bytes,
-            max_batch_size=self.producer_batch_bytes,
+            max_batch_size=self.producer_batch_size(),
             partitioner=default_partition,
             security=self.security(),
             # Our handlers log what matters per message (routed, started, dead-lettered); FastStream's own
