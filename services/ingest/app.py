@@ -26,6 +26,7 @@ from services.ingest.emitter import Emitter
 from services.ingest.pipeline import EVENT_SOURCE, process
 from services.ingest.routing import RoutingTable, load_routing
 from services.shared.consuming import DeadLetters, consumed_batch, keep_bodies_raw, parse_batch
+from services.shared.kafka import ProducerPublisher
 from services.shared.retry import Backoff
 
 CLIENT_ID = "alertmesh-ingest"
@@ -40,7 +41,9 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
     dead_letters = DeadLetters(
         broker.publisher(settings.topics.dlq), source=EVENT_SOURCE, max_bytes=max_bytes, backoff=backoff
     )
-    emitter = Emitter(triggers=broker.publisher(settings.topics.triggers), dead_letters=dead_letters, backoff=backoff)
+    # Triggers are the hot path (one per alert): straight to the broker's producer. Dead letters are rare.
+    triggers = ProducerPublisher(broker, settings.topics.triggers)
+    emitter = Emitter(triggers=triggers, dead_letters=dead_letters, backoff=backoff)
 
     # NACK_ON_ERROR: commit only after the handler returned, i.e. after every publish of the batch was
     # acknowledged (acks=all). If publishing still fails after the retry budget, the consumer seeks back to the

@@ -8,7 +8,9 @@ import ssl
 import struct
 from typing import Any, Literal
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from faststream.exceptions import IncorrectState
 from faststream.kafka import KafkaBroker
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import Field, SecretStr, model_validator
@@ -184,3 +186,41 @@ class KafkaSettings(BaseSettings):
             logger=logging.getLogger(f"faststream.{client_id}"),
             log_level=logging.DEBUG,
         )
+
+
+def running_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
+    """The aiokafka producer a started FastStream broker publishes with; None before start, under FastStream's
+    TestKafkaBroker, or if a FastStream release keeps it elsewhere (faststream 0.7: ``config.producer`` holds a
+    ``RealProducer`` whose ``producer`` it is)."""
+    try:
+        producer = getattr(getattr(broker.config.producer, "_producer", None), "producer", None)
+    except IncorrectState:  # not connected (yet, or any more)
+        return None
+    return producer if isinstance(producer, AIOKafkaProducer) else None
+
+
+class ProducerPublisher:
+    """A publisher for a hot path: sends through the broker's own aiokafka producer (its connection and settings:
+    acks=all, batch size, partitioner), past FastStream's per-message publish pipeline, which cost ingest about
+    50 us a trigger, as much as the send itself. Same contract as ``broker.publisher(topic).publish`` for bytes
+    (``services.shared.consuming.Publisher``). Where ``running_producer`` finds none, the FastStream publisher is
+    used: slower, never less correct."""
+
+    def __init__(self, broker: KafkaBroker, topic: str) -> None:
+        self._broker, self._topic = broker, topic
+        self._fallback = broker.publisher(topic)
+
+    async def publish(
+        self,
+        message: bytes,
+        *,
+        key: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        no_confirm: bool = False,
+    ) -> Any:
+        producer = running_producer(self._broker)
+        if producer is None:
+            return await self._fallback.publish(message, key=key, headers=headers, no_confirm=no_confirm)
+        encoded = [(name, value.encode("utf-8")) for name, value in (headers or {}).items()]
+        sent = await producer.send(self._topic, message, key=key, headers=encoded)
+        return sent if no_confirm else await sent

@@ -14,6 +14,7 @@ from schemas import DeadLetter, WorkflowTrigger
 from services.ingest import emitter
 from services.ingest.app import build_app
 from services.shared.consuming import Outgoing, Publisher
+from services.shared.kafka import running_producer
 from services.shared.retry import Backoff, GaveUp
 from tests.ingest.kafka_io import committed, create_topics, fresh_ingest_settings, produce_all, read
 
@@ -94,3 +95,17 @@ async def test_a_batch_whose_writes_fail_is_not_committed_and_is_read_again(
     assert calls[0] == 4 and sum(calls[1:]) == 4
     assert [record.key for record in triggers[:2]] == [record.key for record in triggers[2:4]]
     assert len({record.key for record in triggers}) == 4
+
+
+async def test_triggers_go_straight_to_the_brokers_own_producer(kafka_bootstrap: str) -> None:
+    # Falling back to FastStream's publish pipeline would still be correct, only slower: this says when a FastStream
+    # release moved its producer (see services.shared.kafka.running_producer).
+    settings = fresh_ingest_settings(kafka_bootstrap)
+    await create_topics(kafka_bootstrap, settings.topics)
+    app, broker = build_app(settings)
+    assert running_producer(broker) is None
+    await app.start()
+    try:
+        assert running_producer(broker) is not None
+    finally:
+        await app.stop()
