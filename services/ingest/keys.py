@@ -24,18 +24,36 @@ MAX_KEY_LENGTH = 200
 #: ``~`` is left out on purpose: it only ever introduces the hash suffix, so a readable key can never spell
 #: out another alert's hashed key.
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: A part needing no sanitizing.
+_SAFE = re.compile(r"[A-Za-z0-9._-]*")
 _HASH_CHARS = 16
+#: Strings JSON writes unchanged even when escaping to ASCII: printable ASCII except the quote and the backslash.
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")
 #: Hex digits of the content hash that tells apart alerts with neither an event id nor a start time.
 _CONTENT_HASH_CHARS = 32
 
 
 def _exact(parts: list[str]) -> str:
     """An unambiguous text of the parts (JSON, ASCII-escaped: no separator collisions, surrogates survive)."""
+    if parts and all(
+        _PLAIN.fullmatch(part) for part in parts
+    ):  # what json.dumps writes as is: the same text, 10x faster
+        return '["' + '","'.join(parts) + '"]'
     return json.dumps(parts, ensure_ascii=True, separators=(",", ":"))
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _uuid5(namespace: uuid.UUID, name: str) -> str:
+    """``str(uuid.uuid5(namespace, name))`` (RFC 4122 version 5), without building UUID objects (a third of the
+    time it took to key an alert)."""
+    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def time_text(moment: datetime) -> str:
@@ -94,15 +112,18 @@ def occurrence(alert: Alert) -> list[str]:
     return [f"content.{content_hash(alert)}"]
 
 
-def idempotency_key(alert: Alert, workflow: str) -> str:
+def idempotency_key(alert: Alert, workflow: str, occurred: list[str] | None = None) -> str:
     """``workflow:source:fingerprint:status:occurrence``, e.g.
-    ``triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z`` (see ``occurrence``).
+    ``triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z`` (see ``occurrence``; pass it as
+    ``occurred`` when already computed for this alert).
 
     Each part is sanitized to ``[A-Za-z0-9._-]``. When sanitizing changed anything or the key is too long, a
     ``~`` and a hash of the exact parts are appended (the key cut to fit), so distinct alerts never share a key.
     """
-    parts = [workflow, alert.source, alert.fingerprint, alert.status, *occurrence(alert)]
+    parts = [workflow, alert.source, alert.fingerprint, alert.status, *(occurred or occurrence(alert))]
     readable = ":".join(parts)
+    if len(readable) <= MAX_KEY_LENGTH and all(_SAFE.fullmatch(part) for part in parts):  # the usual case
+        return readable
     safe = ":".join(_UNSAFE.sub("_", part) for part in parts)
     if safe == readable and len(safe) <= MAX_KEY_LENGTH:
         return safe
@@ -110,12 +131,13 @@ def idempotency_key(alert: Alert, workflow: str) -> str:
     return f"{safe[: MAX_KEY_LENGTH - _HASH_CHARS - 1]}~{digest}"
 
 
-def alert_event_id(alert: Alert) -> str:
-    """Id of the AlertEvent for this alert: uuid5 of (source, fingerprint, status, occurrence)."""
-    name = _exact([alert.source, alert.fingerprint, alert.status, *occurrence(alert)])
-    return str(uuid.uuid5(ALERT_ID_NAMESPACE, name))
+def alert_event_id(alert: Alert, occurred: list[str] | None = None) -> str:
+    """Id of the AlertEvent for this alert: uuid5 of (source, fingerprint, status, occurrence); ``occurred`` is
+    ``occurrence(alert)`` when the caller has it already."""
+    name = _exact([alert.source, alert.fingerprint, alert.status, *(occurred or occurrence(alert))])
+    return _uuid5(ALERT_ID_NAMESPACE, name)
 
 
 def trigger_event_id(key: str) -> str:
     """Id of the WorkflowTrigger: uuid5 of its idempotency key."""
-    return str(uuid.uuid5(TRIGGER_ID_NAMESPACE, key))
+    return _uuid5(TRIGGER_ID_NAMESPACE, key)

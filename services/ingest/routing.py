@@ -16,7 +16,10 @@ in order and the first that matches wins.
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,22 +45,31 @@ class RegexMatcher(BaseModel):
 Matcher = str | Annotated[list[str], Field(min_length=1)] | RegexMatcher
 
 
-def _matches(matcher: Matcher, value: str | None) -> bool:
-    if value is None:
-        return False
-    if isinstance(matcher, str):
-        return value == matcher
-    if isinstance(matcher, list):
-        return value in matcher
-    return matcher.regex.fullmatch(value) is not None
+#: One ``match`` entry, ready to apply: how to read the value from an alert, and the test it must pass.
+Check = tuple[Callable[[Alert], str | None], Callable[[str | None], bool]]
 
 
-def field_value(alert: Alert, key: str) -> str | None:
-    """The alert's value for a match key such as 'severity' or 'labels.team' (None when absent)."""
+def compile_check(key: str, matcher: Matcher) -> Check:
+    """``key`` and ``matcher`` resolved once (routing runs for every alert): an absent value never matches."""
     if key in ALERT_FIELDS:
-        return str(getattr(alert, key))
-    mapping, _, item = key.partition(".")
-    return dict(getattr(alert, mapping)).get(item)
+        read: Callable[[Alert], str | None] = operator.attrgetter(key)
+    else:
+        mapping, _, item = key.partition(".")
+        read = partial(_item, mapping, item)
+    if isinstance(matcher, str):
+        return read, frozenset((matcher,)).__contains__
+    if isinstance(matcher, list):
+        return read, frozenset(matcher).__contains__
+    return read, partial(_fullmatch, matcher.regex)
+
+
+def _item(mapping: str, item: str, alert: Alert) -> str | None:
+    found: str | None = getattr(alert, mapping).get(item)
+    return found
+
+
+def _fullmatch(regex: re.Pattern[str], value: str | None) -> bool:
+    return value is not None and regex.fullmatch(value) is not None
 
 
 class Route(BaseModel):
@@ -80,8 +92,13 @@ class Route(BaseModel):
                 raise ValueError(f"unknown match key {key!r}; use one of {allowed}, labels.<k>, annotations.<k>")
         return match
 
+    @cached_property
+    def checks(self) -> tuple[Check, ...]:
+        """``match`` resolved once for all the alerts this route will see."""
+        return tuple(compile_check(key, matcher) for key, matcher in self.match.items())
+
     def matches(self, alert: Alert) -> bool:
-        return all(_matches(matcher, field_value(alert, key)) for key, matcher in self.match.items())
+        return all(test(read(alert)) for read, test in self.checks)
 
 
 class RoutingTable(BaseModel):

@@ -1,16 +1,22 @@
-"""The trigger consumer: one WorkflowTrigger message in, one durably started DSLWorkflow (or a dead letter) out.
+"""The trigger consumer: a batch of WorkflowTrigger records in, a durably started DSLWorkflow (or a dead letter)
+out for every one of them.
 
-The offset is committed (ack) only when the handler returns, i.e. after Temporal accepted the start or the dead
-letter was written with acks=all. Poison never raises: a trigger that cannot be decoded, names an unknown
-workflow, cannot be encoded as workflow input, or that Temporal refuses as invalid (``is_permanent``) is
-dead-lettered and the partition moves on. The handler raises only when cancelled (shutdown) or while Kafka is
-unavailable; NACK_ON_ERROR then seeks back so the message is consumed again rather than committed.
+The batch is committed (ack) only when the handler returns, i.e. after Temporal accepted every start or the dead
+letter was written with acks=all. The starts of a batch run concurrently (at most ``start_concurrency`` at once):
+records with the same key name the same workflow id, so whichever start comes second is a no-op, as it would be
+one after the other. Poison never raises: a trigger that cannot be decoded, names an unknown workflow, cannot be
+encoded as workflow input, or that Temporal refuses as invalid (``is_permanent``) is dead-lettered and its
+neighbours go on. Transient failures (Temporal or Kafka down) are waited out inside the batch (back-pressure).
+The handler raises only when cancelled (shutdown) or on a bug; NACK_ON_ERROR then seeks back so the batch is
+consumed again rather than committed (see ``services.shared.consuming`` for why FastStream's batch mode gives
+exactly this).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -23,8 +29,15 @@ from schemas import WorkflowTrigger
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import EVENT_SOURCE, DSLRun
 from services.orchestrator.starter import WorkflowStarter
-from services.shared.consuming import DeadLetters, Publisher, keep_body_raw, parse_record
-from services.shared.deadletter import ConsumedRecord, consumed_record
+from services.shared.consuming import (
+    DeadLetterOrder,
+    DeadLetters,
+    Publisher,
+    consumed_batch,
+    keep_bodies_raw,
+    parse_batch,
+)
+from services.shared.deadletter import ConsumedRecord
 from services.shared.retry import Backoff, is_permanent
 
 log = logging.getLogger(__name__)
@@ -43,8 +56,10 @@ class TriggerConsumer:
         action_task_queue: str,
         *,
         max_message_bytes: int,
+        start_concurrency: int = 32,
     ) -> None:
         self._definitions = definitions
+        self._start_concurrency = start_concurrency
         self._starter = starter
         # Until the dead letter is durable the offset is not committed: wait out a Kafka outage (back-pressure).
         self._dead_letters = DeadLetters(
@@ -53,25 +68,47 @@ class TriggerConsumer:
         self._action_task_queue = action_task_queue
         self._max_message_bytes = max_message_bytes
 
-    # The handler takes the raw KafkaMessage instead of a typed ``WorkflowTrigger`` body: FastStream would
+    # The handler takes the raw KafkaMessage instead of typed ``WorkflowTrigger`` bodies: FastStream would
     # reject an invalid body before our code runs (logged, then acked or retried forever), whereas decoding
     # here lets poison go to the dead-letter topic with its original bytes and the partition move on.
     async def handle(self, message: KafkaMessage) -> None:
-        await self.consume(consumed_record(message))
+        await self.consume_batch(consumed_batch(message))
+
+    async def consume_batch(self, records: Sequence[ConsumedRecord]) -> None:
+        """Start the workflow every record asks for (``start_concurrency`` at a time), then write the dead letters
+        of those that cannot start, in the batch's order; returns once every start and dead letter is durable. If
+        a start raises (cancellation, a bug), the others are cancelled and the error propagates: the batch is then
+        not committed."""
+        if len(records) == 1:
+            refusals = [await self._start(records[0])]
+        else:
+            gate = asyncio.Semaphore(self._start_concurrency)
+
+            async def one(record: ConsumedRecord) -> DeadLetterOrder | None:
+                async with gate:
+                    return await self._start(record)
+
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(one(record)) for record in records]
+            refusals = [task.result() for task in tasks]
+        orders = [order for order in refusals if order is not None]
+        if orders:
+            await self._dead_letters.write_all(orders)
 
     async def consume(self, record: ConsumedRecord) -> None:
         """Start the workflow ``record`` asks for, or dead-letter it; returns once either is durable."""
+        await self.consume_batch([record])
+
+    async def _start(self, record: ConsumedRecord) -> DeadLetterOrder | None:
+        """Start the run ``record`` asks for (waiting out Temporal outages); what to dead-letter if it cannot."""
         try:
             trigger = WorkflowTrigger.from_json(record.value)
         except ValidationError as error:
-            await self._dead_letters.write(record, DECODE_STAGE, f"invalid WorkflowTrigger: {error}")
-            return
+            return DeadLetterOrder(record, DECODE_STAGE, f"invalid WorkflowTrigger: {error}")
         definition = self._definitions.get(trigger.data.workflow)
         if definition is None:
             known = ", ".join(sorted(self._definitions)) or "none"
-            reason = f"unknown workflow {trigger.data.workflow[:200]!r} (loaded: {known})"
-            await self._refuse(record, trigger, reason)
-            return
+            return _refusal(record, trigger, f"unknown workflow {trigger.data.workflow[:200]!r} (loaded: {known})")
         # The run carries the results topic's limit, so the workflow (and its replays) cut the result to fit.
         run = DSLRun(
             definition=definition,
@@ -82,24 +119,22 @@ class TriggerConsumer:
         )
         problem = _unencodable(run)
         if problem:
-            await self._refuse(record, trigger, problem)
-            return
+            return _refusal(record, trigger, problem)
         try:
             outcome = await self._starter.start(run)
         except Exception as error:
             if not is_permanent(error):
                 raise
-            await self._refuse(record, trigger, f"Temporal refused the start: {type(error).__name__}: {error}")
-            return
+            return _refusal(record, trigger, f"Temporal refused the start: {type(error).__name__}: {error}")
         if outcome == "duplicate":
             log.info("duplicate trigger %s: workflow %s already started", trigger.id, trigger.data.idempotency_key)
         else:
             log.info("started %s for trigger %s as %s", definition.name, trigger.id, trigger.data.idempotency_key)
+        return None
 
-    async def _refuse(self, record: ConsumedRecord, trigger: WorkflowTrigger, reason: str) -> None:
-        await self._dead_letters.write(
-            record, START_STAGE, reason, correlationid=trigger.correlationid, causationid=trigger.id
-        )
+
+def _refusal(record: ConsumedRecord, trigger: WorkflowTrigger, reason: str) -> DeadLetterOrder:
+    return DeadLetterOrder(record, START_STAGE, reason, correlationid=trigger.correlationid, causationid=trigger.id)
 
 
 def _unencodable(run: DSLRun) -> str | None:
@@ -122,6 +157,10 @@ def subscribe_triggers(broker: KafkaBroker, settings: OrchestratorSettings, cons
     subscriber = broker.subscriber(
         settings.topics.triggers,
         group_id=settings.group_id,
+        batch=True,
+        max_records=settings.batch_max_records,
+        # How long a fetch may wait for a batch to fill; FastStream also sleeps this long after an empty one.
+        batch_timeout_ms=settings.kafka.fetch_max_wait_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         # A new group starts from the oldest trigger: nothing published before first start-up is lost.
         auto_offset_reset="earliest",
@@ -132,7 +171,7 @@ def subscribe_triggers(broker: KafkaBroker, settings: OrchestratorSettings, cons
         rebalance_timeout_ms=settings.kafka.rebalance_timeout_ms,
         max_poll_interval_ms=settings.kafka.max_poll_interval_ms,
         # FastStream's own parser and JSON decoder must never see a record first (services.shared.consuming).
-        parser=parse_record,
-        decoder=keep_body_raw,
+        parser=parse_batch,
+        decoder=keep_bodies_raw,
     )
     subscriber(consumer.handle)

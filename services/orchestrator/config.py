@@ -22,6 +22,10 @@ class OrchestratorSettings(BaseSettings):
     health_host: str = "127.0.0.1"
     health_port: int = Field(8082, ge=0, le=65535)
     log_level: str = "INFO"
+    # Triggers fetched and handled per batch (committed together once every start is accepted)...
+    batch_max_records: int = Field(100, ge=1, le=5_000)
+    # ...of which this many workflow starts are in flight at once (each is one Temporal RPC).
+    start_concurrency: int = Field(32, ge=1, le=1_000)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)

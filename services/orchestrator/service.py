@@ -50,7 +50,7 @@ class Orchestrator:
         starter = TemporalStarter(client, settings.temporal.workflow_task_queue)
         consumer = TriggerConsumer(
             self.definitions, starter, dlq, settings.temporal.action_task_queue,
-            max_message_bytes=settings.kafka.max_message_bytes,
+            max_message_bytes=settings.kafka.max_message_bytes, start_concurrency=settings.start_concurrency,
         )  # fmt: skip
         subscribe_triggers(self.broker, settings, consumer)
         publisher = ResultPublisher(self.broker.publisher(settings.topics.results))

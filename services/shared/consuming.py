@@ -1,40 +1,65 @@
 """Consumer plumbing every alertmesh subscriber shares, so no record is skipped or retried forever.
 
-FastStream runs its own parser and decoder before a handler. If either raises, the handler never runs and, with
-``AckPolicy.NACK_ON_ERROR``, the acknowledgement middleware tries to nack with FastStream's default parser; when
-that fails too (a null header value), the record is neither nacked nor dead-lettered and the next commit moves
-past it. ``parse_record`` and ``keep_body_raw`` therefore never fail: the handler sees every record, bytes
-untouched, and decides itself what is poison.
+Both consumers are FastStream *batch* subscribers (``batch=True``): each handler call gets the records of one
+``getmany``, writes what they cause, and returns; only then does ``AckPolicy.NACK_ON_ERROR`` commit, and it
+commits the consumer's position, which is just past that batch (the consume loop fetches the next batch only
+after the handler returned). If the handler raises, FastStream seeks every partition of the batch back to its
+first record: the whole batch is read again, nothing past it is committed. A cancelled handler (shutdown) neither
+commits nor seeks, and the next owner of the partitions reads the batch again. Redelivery is harmless: every event
+written carries a deterministic id, every workflow start an idempotency key.
+
+FastStream runs its own parser and decoder before a handler. If either raises, the handler never runs and the
+acknowledgement middleware tries to nack with FastStream's default parser; when that fails too (a null header
+value), the batch is neither nacked nor dead-lettered and the next commit moves past it. ``parse_batch`` and
+``keep_bodies_raw`` therefore never fail: the handler sees every record, bytes untouched, and decides itself
+what is poison.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aiokafka import ConsumerRecord
+from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from schemas import DeadLetter
-from services.shared.deadletter import MIN_DEAD_LETTER_BYTES, ConsumedRecord, dead_letter, dead_letter_record
+from services.shared.deadletter import (
+    MIN_DEAD_LETTER_BYTES,
+    ConsumedRecord,
+    dead_letter,
+    dead_letter_record,
+    record_time,
+)
 from services.shared.retry import Backoff, is_permanent, with_backoff
 
 log = logging.getLogger(__name__)
 
 
-async def parse_record(
-    record: ConsumerRecord[Any, Any], parse: Callable[[ConsumerRecord[Any, Any]], Awaitable[StreamMessage[Any]]]
+async def parse_batch(
+    records: Sequence[ConsumerRecord[Any, Any]],
+    parse: Callable[[tuple[ConsumerRecord[Any, Any], ...]], Awaitable[StreamMessage[Any]]],
 ) -> StreamMessage[Any]:
-    """FastStream parser: hand FastStream's own parser a copy of the record whose header values are all UTF-8.
+    """FastStream batch parser: hand FastStream's own batch parser copies of the records whose header values are
+    all UTF-8.
 
-    FastStream decodes header values with strict UTF-8 and fails on a null value. Here a null value becomes ""
-    and bytes that are not UTF-8 are replaced (U+FFFD), so such a record reaches the handler (and, if it is
-    poison, the dead-letter topic). A repeated header keeps its last value, as Kafka's ``Headers.lastHeader``.
+    FastStream decodes every header value of every record with strict UTF-8 and fails on a null value. Here a
+    null value becomes "" and bytes that are not UTF-8 are replaced (U+FFFD), so such a record reaches the handler
+    (and, if it is poison, the dead-letter topic). A repeated header keeps its last value, as Kafka's
+    ``Headers.lastHeader``. Records whose headers are already clean are passed on as they are.
     """
+    return await parse(tuple(_clean_headers(record) for record in records))
+
+
+def _clean_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
     headers = [(name, _utf8(value)) for name, value in record.headers]
-    return await parse(dataclasses.replace(record, headers=headers))
+    if all(clean is value for (_, clean), (_, value) in zip(headers, record.headers, strict=True)):
+        return record
+    return dataclasses.replace(record, headers=headers)
 
 
 def _utf8(value: bytes | None) -> bytes:
@@ -47,26 +72,127 @@ def _utf8(value: bytes | None) -> bytes:
     return value
 
 
-async def keep_body_raw(message: StreamMessage[Any]) -> bytes:
-    """FastStream decoder that never fails: handlers parse the bytes themselves.
+async def keep_bodies_raw(message: StreamMessage[Any]) -> list[bytes]:
+    """FastStream batch decoder that never fails: handlers parse the bytes themselves.
 
     FastStream's default decoder json-decodes a body whose content-type says JSON and raises when it is not,
-    before the handler runs; the record would then be rewound and read again forever.
+    before the handler runs; the batch would then be rewound and read again forever.
     """
-    return bytes(message.body)
+    return [bytes(body) for body in message.body]
+
+
+def consumed_batch(message: KafkaMessage) -> list[ConsumedRecord]:
+    """The records a batch subscriber received (after ``parse_batch``), in the order they were fetched."""
+    raw = message.raw_message
+    records = raw if isinstance(raw, tuple | list) else (raw,)
+    return [_consumed(record) for record in records]
+
+
+def _consumed(record: ConsumerRecord[Any, Any]) -> ConsumedRecord:
+    key = record.key if isinstance(record.key, bytes) or record.key is None else str(record.key).encode()
+    return ConsumedRecord(
+        value=bytes(record.value or b""),
+        headers={
+            str(name): value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            for name, value in record.headers
+        },
+        topic=record.topic,
+        received_at=record_time(record.timestamp),
+        partition=record.partition,
+        offset=record.offset,
+        key=key,
+    )
 
 
 class Publisher(Protocol):
-    """What ``broker.publisher(topic)`` gives: publish bytes with a key and headers, return once acknowledged."""
+    """What ``broker.publisher(topic)`` gives: publish bytes with a key and headers. With ``no_confirm`` it
+    returns once the record is queued in the producer, with a future that resolves when Kafka acknowledged it."""
 
-    async def publish(self, message: Any, *, key: bytes | None = ..., headers: dict[str, str] | None = ...) -> Any: ...
+    async def publish(
+        self, message: Any, *, key: bytes | None = ..., headers: dict[str, str] | None = ..., no_confirm: bool = ...
+    ) -> Any: ...
 
 
-async def publish_durably(
-    publisher: Publisher, key: bytes | None, body: bytes, headers: dict[str, str], what: str, backoff: Backoff
-) -> None:
-    """Publish, waiting out transient failures (``with_backoff``); a permanent error is raised at once."""
-    await with_backoff(lambda: publisher.publish(body, key=key, headers=headers), what, backoff)
+@dataclasses.dataclass(frozen=True)
+class Outgoing:
+    """One record to write: its key, value and headers, and what it is (for logs)."""
+
+    key: bytes | None
+    body: bytes
+    headers: dict[str, str]
+    what: str
+
+
+async def publish_all_durably(
+    publisher: Publisher, messages: Sequence[Outgoing], backoff: Backoff
+) -> list[BaseException | None]:
+    """Write every message, all in flight at once, and wait for every acknowledgement (acks=all).
+
+    Returns, per message, None when it is written or the permanent error Kafka refused it with (too large: the
+    caller dead-letters what it came from). Transient failures are sent again, together, with backoff
+    (``with_backoff``) until they are written; past the budget ``GaveUp`` is raised and the caller must not commit.
+    """
+    results: list[BaseException | None] = [None] * len(messages)
+    pending = list(range(len(messages)))
+
+    async def attempt() -> None:
+        nonlocal pending
+        errors = await _send_all(publisher, [messages[index] for index in pending])
+        transient: list[int] = []
+        last: Exception | None = None
+        for index, error in zip(pending, errors, strict=True):
+            if error is None:
+                continue
+            if is_permanent(error):
+                results[index] = error
+                continue
+            transient.append(index)
+            last = error if isinstance(error, Exception) else RuntimeError(f"publish interrupted: {error!r}")
+        pending = transient
+        if last is not None:
+            raise last
+
+    if pending:
+        first = messages[0].what
+        await with_backoff(attempt, f"publishing {len(messages)} records ({first}...)", backoff)
+    return results
+
+
+async def _send_all(publisher: Publisher, messages: Sequence[Outgoing]) -> list[BaseException | None]:
+    """Queue every message in the producer, then await all acknowledgements; the error of each, or None."""
+    errors: list[BaseException | None] = [None] * len(messages)
+    waiting: list[tuple[int, asyncio.Future[Any]]] = []
+    for index, message in enumerate(messages):
+        try:
+            sent = await publisher.publish(message.body, key=message.key, headers=message.headers, no_confirm=True)
+        except Exception as error:  # refused before it was queued: too large, no metadata, producer closed
+            errors[index] = error
+            if is_permanent(error):
+                continue
+            # Kafka is unavailable (the producer's buffer stayed full for its request timeout): the rest would
+            # each wait that long too. They are sent again with this one, after the backoff.
+            for rest in range(index + 1, len(messages)):
+                errors[rest] = error
+            break
+        if isinstance(sent, asyncio.Future):
+            waiting.append((index, sent))
+    if waiting:
+        acknowledged = await asyncio.gather(*(future for _, future in waiting), return_exceptions=True)
+        for (index, _), outcome in zip(waiting, acknowledged, strict=True):
+            if isinstance(outcome, BaseException):
+                errors[index] = outcome
+    return errors
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadLetterOrder:
+    """What to dead-letter: the record, at which stage, why, and the ids of the event it carried (if known)."""
+
+    record: ConsumedRecord
+    stage: str
+    reason: str
+    correlationid: str | None = None
+    causationid: str | None = None
 
 
 class DeadLetters:
@@ -86,34 +212,45 @@ class DeadLetters:
     ) -> DeadLetter:
         """Publish the dead letter for ``record``; raises only if Kafka stays unavailable (the record is then
         not committed and is read again)."""
-
-        def build(max_bytes: int) -> DeadLetter:
-            return dead_letter(
-                record, source=self._source, stage=stage, reason=reason, max_bytes=max_bytes,
-                correlationid=correlationid, causationid=causationid,
-            )  # fmt: skip
-
-        letter = build(self._max_bytes)
-        try:
-            await publish_durably(
-                self._publisher, *dead_letter_record(letter), f"dead letter {letter.id}", self._backoff
-            )
-        except Exception as error:
-            if not is_permanent(error):
-                raise
-            # The broker refused a dead letter cut to KAFKA_MAX_MESSAGE_BYTES: its own limit is lower. Keep the
-            # record's trace (where, why, size, sha256) rather than hold the partition on it.
-            log.error(
-                "dead letter %s refused (%r); KAFKA_MAX_MESSAGE_BYTES is above the broker's limit", letter.id, error
-            )
-            letter = build(MIN_DEAD_LETTER_BYTES)
-            await publish_durably(
-                self._publisher, *dead_letter_record(letter), f"dead letter {letter.id}", self._backoff
-            )
-        data = letter.data
-        log.warning(
-            "dead letter %s (%s@%s/%s%s): %s",
-            data.stage, data.original_topic, data.original_partition, data.original_offset,
-            ", original cut" if data.truncated else "", data.reason,
-        )  # fmt: skip
+        [letter] = await self.write_all([DeadLetterOrder(record, stage, reason, correlationid, causationid)])
         return letter
+
+    async def write_all(self, orders: Sequence[DeadLetterOrder]) -> list[DeadLetter]:
+        """Publish a dead letter per order, all at once; returns once every one is durable (see ``write``)."""
+        letters = [self._build(order, self._max_bytes) for order in orders]
+        refused = await publish_all_durably(self._publisher, [_outgoing(letter) for letter in letters], self._backoff)
+        again = [index for index, error in enumerate(refused) if error is not None]
+        if again:
+            # The broker refused dead letters cut to KAFKA_MAX_MESSAGE_BYTES: its own limit is lower. Keep each
+            # record's trace (where, why, size, sha256) rather than hold the partition on it.
+            for index in again:
+                log.error(
+                    "dead letter %s refused (%r); KAFKA_MAX_MESSAGE_BYTES is above the broker's limit",
+                    letters[index].id, refused[index],
+                )  # fmt: skip
+                letters[index] = self._build(orders[index], MIN_DEAD_LETTER_BYTES)
+            still = await publish_all_durably(
+                self._publisher, [_outgoing(letters[index]) for index in again], self._backoff
+            )
+            for error in still:
+                if error is not None:
+                    raise error
+        for letter in letters:
+            data = letter.data
+            log.warning(
+                "dead letter %s (%s@%s/%s%s): %s",
+                data.stage, data.original_topic, data.original_partition, data.original_offset,
+                ", original cut" if data.truncated else "", data.reason,
+            )  # fmt: skip
+        return letters
+
+    def _build(self, order: DeadLetterOrder, max_bytes: int) -> DeadLetter:
+        return dead_letter(
+            order.record, source=self._source, stage=order.stage, reason=order.reason, max_bytes=max_bytes,
+            correlationid=order.correlationid, causationid=order.causationid,
+        )  # fmt: skip
+
+
+def _outgoing(letter: DeadLetter) -> Outgoing:
+    key, body, headers = dead_letter_record(letter)
+    return Outgoing(key, body, headers, f"dead letter {letter.id}")

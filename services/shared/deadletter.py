@@ -14,8 +14,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from faststream.kafka.annotations import KafkaMessage
-
 from schemas import DeadLetter, DeadLetterData
 from services.shared.kafka import record_size
 
@@ -54,25 +52,6 @@ def record_time(timestamp_ms: int | None) -> datetime:
         return _EPOCH + timedelta(milliseconds=timestamp_ms)
     except OverflowError:  # past year 9999: a producer's bug, not a reason to refuse the record
         return datetime.now(UTC)
-
-
-def consumed_record(message: KafkaMessage) -> ConsumedRecord:
-    """What a single-record FastStream subscriber received (see ``services.shared.consuming.parse_record`` for
-    how header values that are null or not UTF-8 arrive here as text)."""
-    record = message.raw_message
-    assert not isinstance(record, tuple), "dead letters are built per record, not per batch"
-    key = record.key if isinstance(record.key, bytes) or record.key is None else str(record.key).encode()
-    return ConsumedRecord(
-        value=bytes(message.body),
-        headers={
-            str(k): v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for k, v in message.headers.items()
-        },
-        topic=record.topic,
-        received_at=record_time(record.timestamp),
-        partition=record.partition,
-        offset=record.offset,
-        key=key,
-    )
 
 
 def dead_letter_event_id(stage: str, topic: str, partition: int | None, offset: int | None, detail: str) -> str:

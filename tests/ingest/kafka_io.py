@@ -88,3 +88,15 @@ async def committed(bootstrap: str, group_id: str, topic: str) -> int | None:
         return None if offset is None else int(offset)
     finally:
         await consumer.stop()
+
+
+async def produce_all(bootstrap: str, topic: str, values: list[bytes]) -> None:
+    """Write ``values`` in order, all in flight at once (acks=all), so a consumer that starts later fetches them
+    together."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_batch_size=1_048_576)
+    await producer.start()
+    try:
+        sent = [await producer.send(topic, value) for value in values]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()

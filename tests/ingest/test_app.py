@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.subscriber.usecase import LogicSubscriber
+from faststream.kafka.subscriber.usecase import BatchSubscriber, LogicSubscriber
 from faststream.middlewares import AckPolicy
 
 from schemas import DeadLetter, WorkflowTrigger
@@ -70,6 +70,23 @@ async def test_garbage_goes_to_dead_letters_and_the_next_alert_still_flows(
     assert trigger.data.route == "catch-all"
 
 
+async def test_a_batch_with_poison_in_the_middle_triggers_every_neighbour(
+    running: tuple[KafkaBroker, Captured], alertmanager_bytes: bytes, cloudevent_bytes: bytes
+) -> None:
+    broker, captured = running
+    await broker.publish_batch(alertmanager_bytes, b"{garbage", cloudevent_bytes, topic=TOPICS.raw)
+    [(_, letter)] = captured.dead_letters
+    assert (letter.data.stage, letter.data.original) == ("ingest.parse", b"{garbage")
+    assert [trigger.data.route for _, trigger in captured.triggers] == ["critical", "catch-all"]
+
+
+def test_batch_size_is_bounded() -> None:
+    with pytest.raises(ValueError, match="batch_max_records"):
+        IngestSettings(batch_max_records=0)
+    with pytest.raises(ValueError, match="batch_max_records"):
+        IngestSettings(batch_max_records=100_000)
+
+
 async def test_grafana_is_dead_lettered_as_unsupported(
     running: tuple[KafkaBroker, Captured], grafana_bytes: bytes
 ) -> None:
@@ -87,10 +104,12 @@ def test_bad_routing_file_fails_start_up(tmp_path: Path) -> None:
         build_app(IngestSettings(routing_file=bad, topics=TOPICS))
 
 
-def test_subscriber_commits_only_after_the_handler() -> None:
-    _, broker = build_app(IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS, group_id="g-1"))
+def test_subscriber_takes_batches_and_commits_only_after_the_handler() -> None:
+    settings = IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS, group_id="g-1", batch_max_records=7)
+    _, broker = build_app(settings)
     [found] = broker.subscribers
-    assert isinstance(found, LogicSubscriber)
+    assert isinstance(found, BatchSubscriber)
+    assert found.max_records == 7
     subscriber: LogicSubscriber[Any] = found
     assert subscriber.ack_policy is AckPolicy.NACK_ON_ERROR
     options = subscriber._connection_args  # what the aiokafka consumer is built with

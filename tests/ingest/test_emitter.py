@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,20 +19,27 @@ FAST = Backoff(initial_s=0.001, max_s=0.002, budget_s=0.05)
 
 
 class RecordingPublisher:
-    """Collects what is published; fails the first ``failures`` calls like a broker that is down, and refuses
-    every record (permanently) while ``refuse`` is set, like a producer over its size limit."""
+    """Collects what is published; fails the first ``failures`` records like a broker that is down (through the
+    acknowledgement, as aiokafka does), and refuses every record (permanently, at send) while ``refuse`` is set,
+    like a producer over its size limit."""
 
     def __init__(self, failures: int = 0, refuse: bool = False) -> None:
         self.failures, self.refuse = failures, refuse
         self.sent = list[tuple[bytes, bytes | None, dict[str, str]]]()
 
-    async def publish(self, message: Any, *, key: bytes | None = None, headers: dict[str, str] | None = None) -> None:
+    async def publish(
+        self, message: Any, *, key: bytes | None = None, headers: dict[str, str] | None = None, no_confirm: bool = False
+    ) -> asyncio.Future[None]:
         if self.refuse:
             raise MessageSizeTooLargeError("too large")
+        acknowledged = asyncio.get_running_loop().create_future()
         if self.failures:
             self.failures -= 1
-            raise ConnectionError("not leader")
-        self.sent.append((message, key, headers or {}))
+            acknowledged.set_exception(ConnectionError("not leader"))
+        else:
+            self.sent.append((message, key, headers or {}))
+            acknowledged.set_result(None)
+        return acknowledged
 
 
 def _emitter(triggers: RecordingPublisher, dlq: RecordingPublisher) -> Emitter:
@@ -90,11 +98,16 @@ async def test_kafka_down_past_the_budget_raises_so_nothing_is_committed(alertma
 async def test_a_dead_letter_the_broker_refuses_is_written_again_cut_to_the_minimum() -> None:
     class SmallBroker(RecordingPublisher):
         async def publish(
-            self, message: Any, *, key: bytes | None = None, headers: dict[str, str] | None = None
-        ) -> None:
+            self,
+            message: Any,
+            *,
+            key: bytes | None = None,
+            headers: dict[str, str] | None = None,
+            no_confirm: bool = False,
+        ) -> asyncio.Future[None]:
             if len(message) > 20_000:
                 raise MessageSizeTooLargeError("broker limit")
-            await super().publish(message, key=key, headers=headers)
+            return await super().publish(message, key=key, headers=headers)
 
     triggers, dlq = RecordingPublisher(), SmallBroker()
     record = _record(b"x" * 500_000)

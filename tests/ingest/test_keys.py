@@ -1,8 +1,13 @@
+import json
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from services.ingest import keys
 from services.ingest.keys import MAX_KEY_LENGTH, alert_event_id, idempotency_key, time_text, trigger_event_id
 from services.ingest.parsers import ParseError, parse_alerts
 from tests.ingest.factories import make_alert
@@ -194,3 +199,33 @@ def test_far_future_offsets_are_a_parse_error(alertmanager_bytes: bytes) -> None
     document["alerts"][0]["startsAt"] = "9999-12-31T23:59:59-01:00"
     with pytest.raises(ParseError, match="past the year 9999"):
         parse_alerts(orjson.dumps(document), {})
+
+
+@given(st.text())
+def test_fast_uuid5_is_uuid5(name: str) -> None:
+    for namespace in (keys.ALERT_ID_NAMESPACE, keys.TRIGGER_ID_NAMESPACE):
+        try:
+            expected = str(uuid.uuid5(namespace, name))
+        except UnicodeEncodeError:  # a lone surrogate: neither can hash it (keys never hold one, see _exact)
+            continue
+        assert keys._uuid5(namespace, name) == expected
+
+
+@given(st.lists(st.text() | st.sampled_from(["a\x7fb", 'q"', "b\\s", "\x1f", "é", "plain-text.1"]), max_size=5))
+def test_exact_is_json_escaped_to_ascii(parts: list[str]) -> None:
+    assert keys._exact(parts) == json.dumps(parts, ensure_ascii=True, separators=(",", ":"))
+
+
+def _sanitized_key(parts: list[str]) -> str:
+    """The key as the sanitizer writes it, without the fast path."""
+    safe = ":".join(keys._UNSAFE.sub("_", part) for part in parts)
+    if safe == ":".join(parts) and len(safe) <= MAX_KEY_LENGTH:
+        return safe
+    return f"{safe[: MAX_KEY_LENGTH - 17]}~{keys._sha256(keys._exact(parts))[:16]}"
+
+
+@given(st.text(max_size=30) | st.sampled_from(["a:b", "ok-1.2_x", "~h", "x" * 190]), st.text(min_size=1, max_size=9))
+def test_the_fast_path_keys_exactly_as_the_sanitizer(source: str, fingerprint: str) -> None:
+    alert = make_alert(source=source, fingerprint=fingerprint)
+    parts = ["w", alert.source, alert.fingerprint, alert.status, *keys.occurrence(alert)]
+    assert idempotency_key(alert, "w") == _sanitized_key(parts)

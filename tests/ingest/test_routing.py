@@ -75,3 +75,11 @@ def test_bad_files_name_the_file_and_the_problem(tmp_path: Path, text: str, prob
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(RoutingFileError, match=r"nope\.yaml: cannot read it"):
         load_routing(tmp_path / "nope.yaml")
+
+
+def test_routing_an_alert_leaves_the_table_equal_to_a_fresh_load() -> None:
+    document = {"routes": [{"name": "a", "match": {"labels.x": "y", "name": {"regex": "P.*"}}, "workflow": "w"}]}
+    used, fresh = RoutingTable.model_validate(document), RoutingTable.model_validate(document)
+    assert used.match(make_alert(labels={"x": "y"}, name="Probe")) == used.routes
+    assert used.match(make_alert(labels={}, name="Probe")) == []  # an absent label never matches
+    assert used == fresh and used.model_dump() == fresh.model_dump()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from faststream.kafka import TestKafkaBroker
+from faststream.kafka.subscriber.usecase import BatchSubscriber
+from faststream.middlewares import AckPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from dsl.loader import load_workflows
@@ -184,3 +187,70 @@ async def test_temporal_unavailable_is_not_dead_lettered() -> None:
     with pytest.raises(GaveUp):
         await consumer.consume(_record(make_trigger().to_json()))
     assert dlq.sent == []
+
+
+def _records(*values: bytes) -> list[ConsumedRecord]:
+    return [
+        ConsumedRecord(value=value, headers={}, topic="triggers", received_at=datetime.now(UTC), offset=offset)
+        for offset, value in enumerate(values)
+    ]
+
+
+async def test_a_batch_starts_concurrently_within_the_bound_and_dead_letters_its_poison_in_order() -> None:
+    class SlowStarter(RecordingStarter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.running = self.most = 0
+
+        async def start(self, run: DSLRun) -> StartOutcome:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            await asyncio.sleep(0.01)
+            self.running -= 1
+            return await super().start(run)
+
+    starter, dlq = SlowStarter(), SizeLimitedPublisher(1_048_576)
+    consumer = TriggerConsumer(
+        load_workflows(REPO / "workflows"), starter, dlq, "actions-q", max_message_bytes=1_048_576, start_concurrency=3
+    )
+    good = [make_trigger() for _ in range(8)]
+    values = [t.to_json() for t in good[:4]] + [b"{poison", b"[]"] + [t.to_json() for t in good[4:]]
+    await consumer.consume_batch(_records(*values))
+    assert sorted(run.trigger.id for run in starter.runs) == sorted(t.id for t in good)
+    assert starter.most == 3
+    letters = [DeadLetter.from_json(body) for body, _, _ in dlq.sent]
+    assert [(letter.data.original_offset, letter.data.stage) for letter in letters] == [
+        (4, "orchestrator.decode"),
+        (5, "orchestrator.decode"),
+    ]
+
+
+async def test_a_start_that_raises_fails_the_whole_batch_and_dead_letters_nothing() -> None:
+    class DownForOne(RecordingStarter):
+        async def start(self, run: DSLRun) -> StartOutcome:
+            if run.trigger.id == doomed.id:
+                raise GaveUp("starting workflow failed 99 times; last error: UNAVAILABLE")
+            return await super().start(run)
+
+    doomed = make_trigger()
+    consumer, dlq = _consumer(DownForOne())
+    with pytest.raises(ExceptionGroup) as raised:
+        await consumer.consume_batch(_records(make_trigger().to_json(), doomed.to_json(), b"{poison"))
+    assert raised.group_contains(GaveUp)
+    assert dlq.sent == []  # not even the poison's: the batch is read again whole
+
+
+async def test_the_subscriber_takes_batches_of_the_configured_size(settings: OrchestratorSettings) -> None:
+    settings = settings.model_copy(update={"batch_max_records": 9})
+    broker = settings.kafka.broker("test-orchestrator")
+    consumer, _ = _consumer(RecordingStarter())
+    subscribe_triggers(broker, settings, consumer)
+    [subscriber] = broker.subscribers
+    assert isinstance(subscriber, BatchSubscriber) and subscriber.max_records == 9
+    assert subscriber.ack_policy is AckPolicy.NACK_ON_ERROR
+
+
+def test_batch_settings_are_bounded() -> None:
+    for bad in ({"batch_max_records": 0}, {"start_concurrency": 0}, {"batch_max_records": 50_000}):
+        with pytest.raises(ValueError):
+            OrchestratorSettings(**bad)

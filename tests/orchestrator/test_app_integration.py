@@ -9,6 +9,7 @@ from temporalio.client import Client
 
 from schemas import DeadLetter, WorkflowResult
 from tests.conftest import TemporalServer
+from tests.ingest.kafka_io import committed
 from tests.orchestrator.conftest import Mesh, running_mesh
 from tests.orchestrator.factories import make_trigger
 
@@ -81,3 +82,26 @@ async def test_the_trigger_consumer_uses_the_configured_group_timing(
                 await asyncio.sleep(0.1)
         assert (coordinator._session_timeout_ms, coordinator._heartbeat_interval_ms) == (7_000, 1_500)
         assert coordinator._rebalance_timeout_ms == 8_000
+
+
+async def test_a_batch_with_poison_in_the_middle_starts_every_neighbour_and_commits_it_all(mesh: Mesh) -> None:
+    good = [make_trigger() for _ in range(5)]
+    values = [(t.data.idempotency_key.encode(), t.to_json()) for t in good]
+    values.insert(2, (b"poison", b"{not a trigger"))
+    topic = mesh.settings.topics.triggers
+    # All in flight at once: the consumer fetches them together.
+    sent = [await mesh.producer.send(topic, value, key=key, partition=0) for key, value in values]
+    await asyncio.gather(*sent)
+
+    [(letter, _)] = await mesh.read(mesh.settings.topics.dlq, DeadLetter, 1)
+    assert isinstance(letter, DeadLetter)
+    assert (letter.data.stage, letter.data.original, letter.data.original_offset) == (
+        "orchestrator.decode",
+        b"{not a trigger",
+        2,
+    )
+    results = await mesh.read(mesh.settings.topics.results, WorkflowResult, len(good), timeout=60)
+    assert sorted(r.data.workflow_id for r, _ in results) == sorted(t.data.idempotency_key for t in good)  # type: ignore[attr-defined]
+    async with asyncio.timeout(30):
+        while await committed(mesh.settings.kafka.bootstrap_servers, mesh.settings.group_id, topic) != len(values):
+            await asyncio.sleep(0.2)

@@ -20,7 +20,9 @@ class SizeLimitedPublisher:
         self.sent: list[tuple[bytes, bytes | None, dict[str, str]]] = []
         self.refused = 0
 
-    async def publish(self, message: Any, *, key: bytes | None = None, headers: dict[str, str] | None = None) -> None:
+    async def publish(
+        self, message: Any, *, key: bytes | None = None, headers: dict[str, str] | None = None, no_confirm: bool = False
+    ) -> None:
         headers = headers or {}
         encoded = [(name, value.encode()) for name, value in headers.items()] + FASTSTREAM_HEADERS
         size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, message, encoded)

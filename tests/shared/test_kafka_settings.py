@@ -1,12 +1,17 @@
-"""KafkaSettings' consumer group timing: defaults, env names, and the values it refuses."""
+"""KafkaSettings' consumer group timing and producer batches: defaults, env names, and the values it refuses; the
+producer's partitioner places keys as every Kafka client does."""
 
 from __future__ import annotations
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from services.shared.consumer_health import MEMBERSHIP_GRACE_S
-from services.shared.kafka import KafkaSettings
+from services.shared.kafka import KafkaSettings, default_partition, murmur2
 
 
 def test_defaults_let_a_restarted_consumer_rejoin_within_seconds() -> None:
@@ -48,3 +53,22 @@ def test_timing_comes_from_kafka_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unsafe_timing_is_refused(values: dict[str, int], problem: str) -> None:
     with pytest.raises(ValidationError, match=problem):
         KafkaSettings(**values)
+
+
+@given(st.binary(max_size=300))
+def test_murmur2_is_kafkas(data: bytes) -> None:
+    assert murmur2(data) == aiokafka_murmur2(data)
+
+
+@given(st.binary(min_size=1, max_size=80), st.integers(1, 12))
+def test_keyed_records_land_where_any_kafka_client_puts_them(key: bytes, partitions: int) -> None:
+    every = list(range(partitions))
+    assert default_partition(key, every, every) == DefaultPartitioner()(key, every, every)
+
+
+def test_a_producer_batch_never_exceeds_the_message_limit() -> None:
+    assert KafkaSettings().producer_batch_size() == 262_144
+    assert KafkaSettings(max_message_bytes=100_000).producer_batch_size() == 100_000
+    assert KafkaSettings(producer_batch_bytes=65_536).producer_batch_size() == 65_536
+    with pytest.raises(ValidationError):
+        KafkaSettings(producer_batch_bytes=1_000)
