@@ -49,7 +49,7 @@ def _module_file(module: str) -> Path | None:
 
 
 def _imports_of(path: Path) -> set[str]:
-    """First-party modules ``path`` imports, with the packages whose ``__init__`` that runs."""
+    """First-party modules ``path`` imports, and the packages above them (whose ``__init__`` runs too)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         modules: list[str] = []
