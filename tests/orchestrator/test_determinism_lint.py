@@ -1,7 +1,7 @@
 """A lint over the code DSLWorkflow runs: no clocks, randomness, environment, I/O or threads.
 
 Why a lint: the orchestrator's worker runs DSLWorkflow without Temporal's sandbox (``services.orchestrator.worker``:
-the sandbox re-imports and proxies modules for every run and cost about 29% of the worker's CPU, measured). The
+the sandbox re-imports and proxies modules for every run and cost a third of the worker's CPU, measured). The
 sandbox exists to stop *arbitrary user* workflow code from doing non-deterministic things at run time; ours is one
 fixed interpreter of YAML definitions, so it is enough to check its source once, here, in CI, plus the replay
 tests (``test_replay*.py``) which also replay real histories inside the sandbox to catch what a lint cannot see.
@@ -49,7 +49,7 @@ def _module_file(module: str) -> Path | None:
 
 
 def _imports_of(path: Path) -> set[str]:
-    """First-party modules ``path`` imports, with the packages whose ``__init__`` that runs."""
+    """First-party modules ``path`` imports, and the packages above them (whose ``__init__`` runs too)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         modules: list[str] = []

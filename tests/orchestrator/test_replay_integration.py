@@ -9,14 +9,14 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker import Replayer
 
 from schemas import WorkflowResult, WorkflowTrigger
 from services.orchestrator.workflow import DSLWorkflow
 from tests.conftest import TemporalServer
 from tests.orchestrator.conftest import running_mesh
 from tests.orchestrator.factories import definition, make_trigger
+from tests.orchestrator.test_replay import RUNNERS
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +42,6 @@ BAD_TEMPLATE = definition(
 )
 #: Results above this are cut (the ``oversized`` run returns 100 000 characters).
 LIMIT = 16_384
-
-RUNNERS: dict[str, WorkflowRunner] = {
-    "unsandboxed": UnsandboxedWorkflowRunner(),
-    "sandboxed": SandboxedWorkflowRunner(),
-}
 
 
 def trigger_for(workflow: str) -> WorkflowTrigger:
