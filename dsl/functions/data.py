@@ -1,0 +1,288 @@
+"""JSON, collection and cast functions."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from dsl.functions.args import boolean, fail, integer, items, mapping, number, text
+from dsl.functions.limits import MAX_ITEMS, check_size
+from dsl.functions.registry import function
+from dsl.values import as_text, equal, is_number, type_name
+
+
+def _canonical(value: Any) -> str:
+    """A key equal values share (booleans and numbers stay apart: ``true`` is not ``1``)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# -- JSON ----------------------------------------------------------------------------------------------------------
+@function("to_json")
+def to_json(value: Any) -> str:
+    """``value`` as compact JSON text."""
+    return check_size("FN.to_json", json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise fail("from_json", f"{name} is not valid JSON")
+
+
+@function("from_json")
+def from_json(value: Any) -> Any:
+    """The value the JSON text ``value`` encodes."""
+    try:
+        return json.loads(text("from_json", value), parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise fail("from_json", f"invalid JSON: {error}") from None
+    except RecursionError:
+        raise fail("from_json", "the JSON is nested too deeply") from None
+
+
+# -- collections ---------------------------------------------------------------------------------------------------
+@function("keys")
+def keys(value: Any) -> list[str]:
+    """The keys of an object, in order."""
+    return list(mapping("keys", value))
+
+
+@function("values")
+def values(value: Any) -> list[Any]:
+    """The values of an object, in order."""
+    return list(mapping("values", value).values())
+
+
+@function("get")
+def get(container: Any, key: Any, default: Any = None) -> Any:
+    """``container[key]`` (an object key or a list index), or ``default`` when it is missing."""
+    if isinstance(container, Mapping):
+        return container.get(text("get", key, "key"), default)
+    if isinstance(container, list):
+        index = integer("get", key, "index")
+        return container[index] if -len(container) <= index < len(container) else default
+    if container is None:
+        return default
+    raise fail("get", f"container must be an object or a list, not a {type_name(container)}")
+
+
+@function("lookup")
+def lookup(container: Any, path: Any, default: Any = None) -> Any:
+    """The value at dotted ``path`` ("a.b.0") inside ``container``, or ``default`` when any step is missing."""
+    current = container
+    for step in text("lookup", path, "path").split("."):
+        if isinstance(current, Mapping) and step in current:
+            current = current[step]
+        elif isinstance(current, list) and step.lstrip("-").isdigit() and -len(current) <= int(step) < len(current):
+            current = current[int(step)]
+        else:
+            return default
+    return current
+
+
+@function("merge")
+def merge(*objects: Any) -> dict[str, Any]:
+    """One object with the keys of every argument; later arguments win."""
+    merged: dict[str, Any] = {}
+    for position, value in enumerate(objects, 1):
+        merged.update(mapping("merge", value, f"argument {position}"))
+    return merged
+
+
+@function("flatten")
+def flatten(value: Any) -> list[Any]:
+    """A list of lists made one list (one level; other items are kept as they are)."""
+    flat: list[Any] = []
+    for item in items("flatten", value):
+        flat.extend(item if isinstance(item, list) else [item])
+    return check_size("FN.flatten", flat)
+
+
+@function("unique")
+def unique(value: Any) -> list[Any]:
+    """The items of a list without repeats, in first-seen order."""
+    seen: set[str] = set()
+    kept: list[Any] = []
+    for item in items("unique", value):
+        key = _canonical(item)
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
+
+
+@function("sort")
+def sort(value: Any, descending: Any = False) -> list[Any]:
+    """A list of numbers or of strings sorted (descending if the second argument is true)."""
+    values_ = items("sort", value)
+    if not (all(is_number(v) for v in values_) or all(isinstance(v, str) for v in values_)):
+        raise fail("sort", "the list must hold only numbers or only strings")
+    return sorted(values_, reverse=boolean("sort", descending, "descending"))
+
+
+@function("reverse")
+def reverse(value: Any) -> Any:
+    """A list or a string in reverse order."""
+    if not isinstance(value, list | str):
+        raise fail("reverse", f"value must be a list or a string, not a {type_name(value)}")
+    return value[::-1]
+
+
+@function("first")
+def first(value: Any) -> Any:
+    """The first item of a list, or null if it is empty."""
+    values_ = items("first", value)
+    return values_[0] if values_ else None
+
+
+@function("last")
+def last(value: Any) -> Any:
+    """The last item of a list, or null if it is empty."""
+    values_ = items("last", value)
+    return values_[-1] if values_ else None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | Mapping) and len(value) == 0)
+
+
+@function("filter_empty")
+def filter_empty(value: Any) -> Any:
+    """A list or object without its null, "", [] and {} items (false and 0 are kept)."""
+    if isinstance(value, list):
+        return [item for item in value if not _empty(item)]
+    if isinstance(value, Mapping):
+        return {key: item for key, item in value.items() if not _empty(item)}
+    raise fail("filter_empty", f"value must be a list or an object, not a {type_name(value)}")
+
+
+@function("zip")
+def zip_(*lists: Any) -> list[list[Any]]:
+    """Lists paired up item by item: ``zip([1, 2], ["a", "b"])`` is ``[[1, "a"], [2, "b"]]`` (shortest wins)."""
+    checked = [items("zip", value, f"argument {position}") for position, value in enumerate(lists, 1)]
+    return [list(row) for row in zip(*checked, strict=False)]
+
+
+@function("range")
+def range_(start: Any, stop: Any = None, step: Any = 1) -> list[int]:
+    """Integers from ``start`` up to (not including) ``stop`` by ``step``; ``range(n)`` is 0..n-1; at most 10000."""
+    if stop is None:
+        begin, end = 0, integer("range", start, "stop")
+    else:
+        begin, end = integer("range", start, "start"), integer("range", stop, "stop")
+    stride = integer("range", step, "step")
+    if stride == 0:
+        raise fail("range", "step must not be 0")
+    numbers = range(begin, end, stride)
+    if len(numbers) > MAX_ITEMS:
+        raise fail("range", f"more than {MAX_ITEMS} items")
+    return list(numbers)
+
+
+def _numbers(name: str, value: Any) -> list[int | float]:
+    return [number(name, item, "every item") for item in items(name, value)]
+
+
+@function("sum")
+def sum_(value: Any) -> int | float:
+    """The sum of a list of numbers (0 for an empty list)."""
+    numbers = _numbers("sum", value)
+    return math.fsum(numbers) if any(isinstance(n, float) for n in numbers) else sum(numbers)
+
+
+def _extreme(name: str, args: tuple[Any, ...]) -> Any:
+    candidates = items(name, args[0]) if len(args) == 1 else list(args)
+    if not candidates:
+        raise fail(name, "needs at least one value")
+    if not (all(is_number(v) for v in candidates) or all(isinstance(v, str) for v in candidates)):
+        raise fail(name, "values must be all numbers or all strings")
+    return min(candidates) if name == "min" else max(candidates)
+
+
+@function("min")
+def min_(*values: Any) -> Any:
+    """The smallest of a list (one argument) or of the arguments: numbers or strings."""
+    if not values:
+        raise fail("min", "needs at least one value")
+    return _extreme("min", values)
+
+
+@function("max")
+def max_(*values: Any) -> Any:
+    """The largest of a list (one argument) or of the arguments: numbers or strings."""
+    if not values:
+        raise fail("max", "needs at least one value")
+    return _extreme("max", values)
+
+
+@function("count")
+def count(container: Any, item: Any) -> int:
+    """How many items of a list equal ``item``, or how many times a substring occurs in a string."""
+    if isinstance(container, str):
+        return container.count(text("count", item, "item"))
+    return sum(1 for element in items("count", container, "container") if equal(element, item))
+
+
+# -- casts ---------------------------------------------------------------------------------------------------------
+@function("to_int")
+def to_int(value: Any) -> int:
+    """``value`` as an integer: numbers are truncated, strings parsed in base 10, booleans are 0 or 1."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise fail("to_int", "not a finite number")
+        return int(value)
+    if isinstance(value, str) and len(value.strip()) <= 30:
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise fail("to_int", f"cannot convert {_preview(value)} to an integer")
+
+
+@function("to_float")
+def to_float(value: Any) -> float:
+    """``value`` as a number with a fraction: numbers, numeric strings and booleans convert."""
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and len(value.strip()) <= 400:
+        try:
+            converted = float(value.strip())
+        except ValueError:
+            converted = math.nan
+        if math.isfinite(converted):
+            return converted
+    raise fail("to_float", f"cannot convert {_preview(value)} to a finite number")
+
+
+@function("to_str")
+def to_str(value: Any) -> str:
+    """``value`` as text, as interpolation writes it: strings as is, null as "", anything else compact JSON."""
+    return check_size("FN.to_str", as_text(value))
+
+
+_TRUE = {"true", "yes", "y", "on", "1"}
+_FALSE = {"false", "no", "n", "off", "0", ""}
+
+
+@function("to_bool")
+def to_bool(value: Any) -> bool:
+    """``value`` as a boolean: "true/yes/on/1" and "false/no/off/0/" (any case), numbers (non-zero is true),
+    null (false)."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if is_number(value):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise fail("to_bool", f"cannot convert {_preview(value)} to a boolean")
+
+
+def _preview(value: Any) -> str:
+    shown = as_text(value) if not isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
