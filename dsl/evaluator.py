@@ -51,6 +51,10 @@ def evaluate(tree: nodes.Node, text: str, scope: Scope) -> Any:
         return _eval(tree, scope)
     except (_Failure, TemplateError) as error:
         raise TemplateError(f"'${{{{ {text} }}}}': {error}") from None
+    except RecursionError:
+        # Only data can get here (trees are at most MAX_DEPTH deep): comparing or encoding a value nested
+        # hundreds of levels deep, from a trigger or an action result.
+        raise TemplateError(f"'${{{{ {text} }}}}': a value is nested too deeply to compare or encode") from None
 
 
 def _eval(node: nodes.Node, scope: Scope) -> Any:

@@ -188,27 +188,25 @@ class _Parser:
             self.expect(")")
             return inner
         if token.kind == "op" and token.value == "[":
-            return nodes.ListDisplay(tuple(self.sequence("]", token)), token.column)
+            return nodes.ListDisplay(tuple(self.sequence("]")), token.column)
         if token.kind == "op" and token.value == "{":
             return self.dict_display(token)
         if token.kind == "name":
             return self.name(token)
         raise self.error(token, "expected a value")
 
-    def sequence(self, closer: str, opener: Token) -> list[nodes.Node]:
-        """Comma-separated expressions up to ``closer`` (a trailing comma is allowed)."""
-        self.enter(opener)
+    def sequence(self, closer: str) -> list[nodes.Node]:
+        """Comma-separated expressions up to ``closer`` (a trailing comma is allowed); each item's
+        ``conditional`` counts the nesting."""
         items: list[nodes.Node] = []
         while not self.at(closer):
             items.append(self.conditional())
             if not self.at(closer):
                 self.expect(",")
         self.next()
-        self.leave()
         return items
 
     def dict_display(self, opener: Token) -> nodes.Node:
-        self.enter(opener)
         entries: list[tuple[nodes.Node, nodes.Node]] = []
         while not self.at("}"):
             key = self.conditional()
@@ -217,7 +215,6 @@ class _Parser:
             if not self.at("}"):
                 self.expect(",")
         self.next()
-        self.leave()
         return nodes.DictDisplay(tuple(entries), opener.column)
 
     def name(self, token: Token) -> nodes.Node:
@@ -256,8 +253,8 @@ class _Parser:
         function = FUNCTIONS.get(str(name.value))
         if function is None:
             raise syntax_error(self.text, name.column, f"unknown function FN.{name.value}")
-        opener = self.expect("(")
-        args = tuple(self.sequence(")", opener))
+        self.expect("(")
+        args = tuple(self.sequence(")"))
         problem = function.arity_problem(len(args))
         if problem:
             raise syntax_error(self.text, name.column, problem)

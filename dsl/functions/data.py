@@ -81,10 +81,10 @@ def lookup(container: Any, path: Any, default: Any = None) -> Any:
 
 
 @function("merge")
-def merge(*objects: Any) -> dict[str, Any]:
+def merge(first: Any, *others: Any) -> dict[str, Any]:
     """One object with the keys of every argument; later arguments win."""
     merged: dict[str, Any] = {}
-    for position, value in enumerate(objects, 1):
+    for position, value in enumerate((first, *others), 1):
         merged.update(mapping("merge", value, f"argument {position}"))
     return merged
 
@@ -157,9 +157,9 @@ def filter_empty(value: Any) -> Any:
 
 
 @function("zip")
-def zip_(*lists: Any) -> list[list[Any]]:
+def zip_(first: Any, *others: Any) -> list[list[Any]]:
     """Lists paired up item by item: ``zip([1, 2], ["a", "b"])`` is ``[[1, "a"], [2, "b"]]`` (shortest wins)."""
-    checked = [items("zip", value, f"argument {position}") for position, value in enumerate(lists, 1)]
+    checked = [items("zip", value, f"argument {position}") for position, value in enumerate((first, *others), 1)]
     return [list(row) for row in zip(*checked, strict=False)]
 
 
@@ -200,19 +200,15 @@ def _extreme(name: str, args: tuple[Any, ...]) -> Any:
 
 
 @function("min")
-def min_(*values: Any) -> Any:
+def min_(first: Any, *others: Any) -> Any:
     """The smallest of a list (one argument) or of the arguments: numbers or strings."""
-    if not values:
-        raise fail("min", "needs at least one value")
-    return _extreme("min", values)
+    return _extreme("min", (first, *others))
 
 
 @function("max")
-def max_(*values: Any) -> Any:
+def max_(first: Any, *others: Any) -> Any:
     """The largest of a list (one argument) or of the arguments: numbers or strings."""
-    if not values:
-        raise fail("max", "needs at least one value")
-    return _extreme("max", values)
+    return _extreme("max", (first, *others))
 
 
 @function("count")

@@ -30,13 +30,13 @@ def _datetime(name: str, value: Any, what: str = "datetime") -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _iso(name: str, moment: datetime) -> str:
+def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
 def _shift(name: str, moment: datetime, seconds: float) -> str:
     try:
-        return _iso(name, moment + timedelta(seconds=seconds))
+        return _iso(moment + timedelta(seconds=seconds))
     except OverflowError:
         raise fail(name, "the result is outside the years 1 to 9999") from None
 
@@ -48,7 +48,7 @@ def _whole(seconds: float) -> int | float:
 @function("parse_datetime")
 def parse_datetime(value: Any) -> str:
     """An ISO-8601 datetime normalised to UTC ("2024-05-01T12:00:00+02:00" -> "2024-05-01T10:00:00+00:00")."""
-    return _iso("parse_datetime", _datetime("parse_datetime", value))
+    return _iso(_datetime("parse_datetime", value))
 
 
 @function("format_datetime")

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dsl.functions.args import fail, text
+from dsl.functions.limits import check_size
 from dsl.functions.registry import function
 from dsl.values import as_text
 
@@ -65,8 +66,8 @@ def urlencode(value: Any) -> str:
     query string ``a=1&b=x%20y`` (values written as in interpolation)."""
     if isinstance(value, Mapping):
         pairs = (f"{_quote(str(key))}={_quote(as_text(item))}" for key, item in value.items())
-        return text("urlencode", "&".join(pairs), "result")
-    return _quote(text("urlencode", value))
+        return check_size("FN.urlencode", "&".join(pairs))
+    return check_size("FN.urlencode", _quote(text("urlencode", value)))
 
 
 @function("urldecode")
