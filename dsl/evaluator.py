@@ -156,9 +156,9 @@ def _number(value: Any) -> Any:
 
 def _arithmetic(op: str, left: Any, right: Any) -> Any:
     if op == "+" and isinstance(left, str) and isinstance(right, str):
-        return check_size("+", left + right)
+        return check_size("operator '+'", left + right)
     if op == "+" and isinstance(left, list) and isinstance(right, list):
-        return check_size("+", left + right)
+        return check_size("operator '+'", left + right)
     if not (is_number(left) and is_number(right)):
         raise _Failure(f"cannot apply '{op}' to a {type_name(left)} and a {type_name(right)}")
     if op in "/%" and right == 0:
