@@ -14,7 +14,7 @@ from dsl.errors import TemplateSyntaxError
 
 Kind = Literal["number", "string", "name", "op", "end"]
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 _OPERATORS = ("||", "&&", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", "{", "}")
@@ -75,7 +75,7 @@ def tokenize(text: str) -> list[Token]:
         elif after_dot and (segment := _SEGMENT.match(text, i)):
             tokens.append(Token("name", segment.group(), i + 1))
             i = segment.end()
-        elif char.isdigit():
+        elif "0" <= char <= "9":  # not str.isdigit(): "²" and other Unicode digits are not numbers here
             number = _NUMBER.match(text, i)
             assert number is not None  # a digit always starts a number
             literal = number.group()

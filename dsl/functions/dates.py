@@ -14,7 +14,9 @@ from dsl.functions.args import fail, number, text
 from dsl.functions.registry import function
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DURATION = re.compile(r"(-)?(?:(\d{1,9})w)?(?:(\d{1,9})d)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9}(?:\.\d{1,9})?)s)?")
+_DURATION = re.compile(
+    r"(-)?(?:(\d{1,9})w)?(?:(\d{1,9})d)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9}(?:\.\d{1,9})?)s)?", re.ASCII
+)
 #: strftime directives that do not depend on the locale (names of days and months do).
 _FORMAT_DIRECTIVES = set("YmdHMSfzjyZ%")
 

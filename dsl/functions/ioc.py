@@ -27,7 +27,7 @@ _PAIRS = {")": "(", "]": "[", "}": "{"}
 _DOMAIN_RUN = re.compile(r"(?<![A-Za-z0-9.-])[A-Za-z0-9.-]+")
 _DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]")
 _IPV4_RUN = re.compile(r"(?<![0-9.])[0-9.]+")
-_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 # Not next to other word characters, so "std::dec" or "a::b" in code are not taken for addresses.
 _IPV6_RUN = re.compile(r"(?<![0-9A-Za-z_:.])[0-9A-Fa-f:.]+(?![0-9A-Za-z_:])")
 _EMAIL_RUN = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+")
