@@ -6,6 +6,7 @@ A template ends at the first ``}}`` outside a string literal and outside braces 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from dsl import nodes
@@ -31,6 +32,9 @@ class Expression:
     functions: frozenset[str]
 
 
+# Parsing is pure and its result immutable, so it is memoised: the same templates are rendered for every action
+# of every run, and parsing costs about ten times the old dotted-path regex (77 vs 6.5 us for a path).
+@functools.lru_cache(maxsize=4096)
 def parse_expression(source: str) -> Expression:
     """Parse the inside of ``${{ ... }}``; raises ``TemplateSyntaxError`` naming the expression and the column."""
     text = source.strip()
