@@ -6,7 +6,7 @@ JSON value, and caps what it builds (``limits``).
 
 from __future__ import annotations
 
-from dsl.functions import data, dates, encoding, ioc, network, regex, strings
+from dsl.functions import casts, collection, dates, encoding, ioc, network, regex, strings
 from dsl.functions.registry import FUNCTIONS, Function
 
-__all__ = ["FUNCTIONS", "Function", "data", "dates", "encoding", "ioc", "network", "regex", "strings"]
+__all__ = ["FUNCTIONS", "Function", "casts", "collection", "dates", "encoding", "ioc", "network", "regex", "strings"]
