@@ -1,59 +1,93 @@
-"""Parsing of ``${{ ... }}`` template expressions (syntax only; evaluation lives in ``templates``).
+"""Finding and parsing the ``${{ ... }}`` templates inside definition values (syntax only; see ``evaluator``).
 
-Two roots exist today: ``TRIGGER.<path>`` reads the trigger's data and ``ACTIONS.<ref>.result[.<path>]`` reads a
-finished action's result. Paths are dotted keys; an all-digit segment indexes a list. New roots (``INPUTS``,
-``SECRETS``, functions) are additions to ``parse_expression``.
+A template ends at the first ``}}`` outside a string literal and outside braces the expression opened, so
+``${{ {"a": {"b": 1}} }}`` and ``${{ "}}" }}`` are one template each.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Literal
+import functools
+from dataclasses import dataclass, field
 
-#: One template occurrence; the body may not contain ``}}``, so ``${{ a }} and ${{ b }}`` is two expressions.
-TEMPLATE = re.compile(r"\$\{\{((?:(?!\}\}).)*)\}\}", re.DOTALL)
-_SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
+from dsl import nodes
+from dsl.errors import TemplateSyntaxError
+from dsl.parser import parse
 
-Root = Literal["TRIGGER", "ACTIONS"]
-
-
-class TemplateSyntaxError(ValueError):
-    """A ``${{ ... }}`` that is not a valid expression."""
+__all__ = ["Expression", "TemplateSyntaxError", "expressions_in", "parse_expression", "template_spans"]
 
 
 @dataclass(frozen=True)
 class Expression:
-    """One parsed expression: where to start (root, and ref for ACTIONS) and the path to walk from there."""
+    """One parsed expression: its text, its tree, and what it reads (for validation and for the scheduler)."""
 
     text: str
-    root: Root
-    path: tuple[str, ...]
-    ref: str | None = None
+    tree: nodes.Node = field(repr=False)
+    #: Every action ref it reads (``ACTIONS.<ref>.result`` or ``.error``).
+    refs: frozenset[str]
+    #: Every context root it reads: TRIGGER, ACTIONS, SECRETS, ENV, VARS, var.
+    roots: frozenset[str]
+    #: Every ``(secret name, key)`` it reads.
+    secrets: frozenset[tuple[str, str]]
+    #: Every function it calls.
+    functions: frozenset[str]
 
 
+# Parsing is pure and its result immutable, so it is memoised: the same templates are rendered for every action
+# of every run, and parsing costs about ten times the old dotted-path regex (77 vs 6.5 us for a path).
+@functools.lru_cache(maxsize=4096)
 def parse_expression(source: str) -> Expression:
-    """Parse the inside of ``${{ ... }}``; raises ``TemplateSyntaxError`` naming the expression."""
+    """Parse the inside of ``${{ ... }}``; raises ``TemplateSyntaxError`` naming the expression and the column."""
     text = source.strip()
-    segments = text.split(".")
-    if not text or not all(_SEGMENT.match(segment) for segment in segments):
-        raise TemplateSyntaxError(f"invalid expression '${{{{ {text} }}}}': expected dotted names like TRIGGER.a.b")
-    root, rest = segments[0], tuple(segments[1:])
-    if root == "TRIGGER":
-        return Expression(text=text, root="TRIGGER", path=rest)
-    if root == "ACTIONS":
-        if len(rest) < 2 or rest[1] != "result":
-            raise TemplateSyntaxError(f"invalid expression '${{{{ {text} }}}}': expected ACTIONS.<ref>.result[.<path>]")
-        return Expression(text=text, root="ACTIONS", ref=rest[0], path=rest[2:])
-    raise TemplateSyntaxError(f"invalid expression '${{{{ {text} }}}}': unknown root '{root}' (TRIGGER, ACTIONS)")
+    tree = parse(text)
+    found = nodes.walk(tree)
+    refs = {node.ref for node in found if isinstance(node, nodes.ActionRef)}
+    secrets = {(node.name, node.key) for node in found if isinstance(node, nodes.Secret)}
+    roots: set[str] = {node.name for node in found if isinstance(node, nodes.Root)}
+    roots |= {"ACTIONS"} if refs else set()
+    roots |= {"SECRETS"} if secrets else set()
+    functions = {node.name for node in found if isinstance(node, nodes.Call)}
+    return Expression(text, tree, frozenset(refs), frozenset(roots), frozenset(secrets), frozenset(functions))
+
+
+def template_spans(value: str) -> list[tuple[int, int, str]]:
+    """``(start, end, body)`` of every ``${{ body }}`` in ``value``, in order; an unterminated one is an error."""
+    spans: list[tuple[int, int, str]] = []
+    start = value.find("${{")
+    while start != -1:
+        end = _closing(value, start + 3)
+        if end is None:
+            raise TemplateSyntaxError(f"unterminated template in {value[:200]!r}: '${{{{' without '}}}}'")
+        spans.append((start, end + 2, value[start + 3 : end]))
+        start = value.find("${{", end + 2)
+    return spans
+
+
+def _closing(value: str, i: int) -> int | None:
+    """Index of the ``}}`` that ends the template body starting at ``i`` (one linear pass)."""
+    braces, quote = 0, ""
+    while i < len(value):
+        char = value[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "{":
+            braces += 1
+        elif char == "}":
+            if braces == 0 and value.startswith("}}", i):
+                return i
+            braces = max(braces - 1, 0)
+        i += 1
+    return None
 
 
 def expressions_in(value: object) -> list[Expression]:
     """Every expression inside a JSON-like value (strings in nested dicts and lists), in document order."""
     if isinstance(value, str):
-        if "${{" in value and value.count("${{") != len(TEMPLATE.findall(value)):
-            raise TemplateSyntaxError(f"unterminated template in {value!r}: '${{{{' without '}}}}'")
-        return [parse_expression(match) for match in TEMPLATE.findall(value)]
+        return [parse_expression(body) for _, _, body in template_spans(value)]
     if isinstance(value, dict):
         return [expr for item in value.values() for expr in expressions_in(item)]
     if isinstance(value, list):

@@ -74,14 +74,16 @@ class WorkflowDefinition(_Strict):
         for action in self.actions:
             allowed = upstream(action.ref, edges)
             for expression in _expressions(action.args, f"action '{action.ref}' args"):
-                if expression.ref is not None and expression.ref not in allowed:
+                outside = sorted(expression.refs - allowed)
+                if outside:
                     raise ValueError(
-                        f"action '{action.ref}' uses '${{{{ {expression.text} }}}}' but '{expression.ref}' "
+                        f"action '{action.ref}' uses '${{{{ {expression.text} }}}}' but '{outside[0]}' "
                         f"is not upstream of it (add it to depends_on)"
                     )
         for expression in _expressions(self.returns, "returns"):
-            if expression.ref is not None and expression.ref not in refs:
-                raise ValueError(f"returns uses '${{{{ {expression.text} }}}}': no action '{expression.ref}'")
+            unknown = sorted(expression.refs - set(refs))
+            if unknown:
+                raise ValueError(f"returns uses '${{{{ {expression.text} }}}}': no action '{unknown[0]}'")
 
 
 def _expressions(value: Any, where: str) -> list[Any]:

@@ -1,77 +1,87 @@
 """Evaluation of ``${{ ... }}`` templates against a context: pure and deterministic, so safe inside a workflow.
 
 A string that is exactly one expression takes the value's own JSON type; expressions inside a longer string are
-interpolated as text (strings as is, None as "", anything else JSON-encoded).
+interpolated as text (strings as is, None as "", anything else compact JSON). The language itself is described
+in ``dsl.parser`` (syntax) and ``dsl.evaluator`` (meaning); functions are in ``dsl.functions``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dsl.expressions import TEMPLATE, Expression, parse_expression
+from dsl.errors import TemplateError, TemplateSyntaxError
+from dsl.evaluator import Scope
+from dsl.evaluator import evaluate as evaluate_tree
+from dsl.expressions import Expression, parse_expression, template_spans
+from dsl.values import as_text
 
-
-class TemplateError(ValueError):
-    """An expression could not be evaluated (missing key, bad index, action without result)."""
+__all__ = ["TemplateContext", "TemplateError", "TemplateSyntaxError", "evaluate", "render"]
 
 
 @dataclass(frozen=True)
 class TemplateContext:
-    """What expressions can read: the trigger's data and the results of finished actions, by ref."""
+    """What expressions can read.
+
+    ``trigger`` (TRIGGER), finished actions' ``results`` and ``errors`` by ref (ACTIONS.<ref>.result/.error),
+    ``secrets`` by name then key (SECRETS.<name>.<KEY>), ``env`` (ENV: workflow_id, run_id, start_time,
+    workflow), workspace ``vars`` (VARS) and the for_each ``loop`` variables (var.<name>).
+    """
 
     trigger: Mapping[str, Any]
     results: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    env: Mapping[str, Any] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    loop: Mapping[str, Any] = field(default_factory=dict)
+    errors: Mapping[str, Any] = field(default_factory=dict)
 
-
-def _walk(value: Any, path: tuple[str, ...], expression: Expression) -> Any:
-    for depth, key in enumerate(path):
-        where = ".".join(path[:depth]) or "<root>"
-        if isinstance(value, Mapping):
-            if key not in value:
-                raise TemplateError(f"'${{{{ {expression.text} }}}}': no key '{key}' in {where}")
-            value = value[key]
-        elif isinstance(value, list):
-            if not key.isdigit() or int(key) >= len(value):
-                raise TemplateError(
-                    f"'${{{{ {expression.text} }}}}': no index '{key}' in {where} (a list of {len(value)})"
-                )
-            value = value[int(key)]
-        else:
-            kind = type(value).__name__
-            raise TemplateError(f"'${{{{ {expression.text} }}}}': no key '{key}' in {where} (a {kind})")
-    return value
+    def scope(self) -> Scope:
+        """The evaluator's view of this context."""
+        return Scope(
+            trigger=self.trigger,
+            results=self.results,
+            errors=self.errors,
+            secrets=self.secrets,
+            env=self.env,
+            vars=self.vars,
+            loop=self.loop,
+        )
 
 
 def evaluate(expression: Expression, context: TemplateContext) -> Any:
-    """The value an expression points at; ``TemplateError`` naming the expression and the missing key."""
-    if expression.root == "TRIGGER":
-        return _walk(context.trigger, expression.path, expression)
-    assert expression.ref is not None  # parse_expression sets it for ACTIONS
-    if expression.ref not in context.results:
-        raise TemplateError(f"'${{{{ {expression.text} }}}}': action '{expression.ref}' has no result")
-    return _walk(context.results[expression.ref], expression.path, expression)
+    """The value of one parsed expression; ``TemplateError`` naming the expression and the problem."""
+    return evaluate_tree(expression.tree, expression.text, context.scope())
 
 
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
+def _render_string(value: str, scope: Scope) -> Any:
+    spans = template_spans(value)
+    if not spans:
         return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(spans) == 1 and spans[0][0] == 0 and spans[0][1] == len(value):
+        expression = parse_expression(spans[0][2])
+        return evaluate_tree(expression.tree, expression.text, scope)
+    parts: list[str] = []
+    position = 0
+    for start, end, body in spans:
+        expression = parse_expression(body)
+        parts += [value[position:start], as_text(evaluate_tree(expression.tree, expression.text, scope))]
+        position = end
+    parts.append(value[position:])
+    return "".join(parts)
 
 
 def render(value: Any, context: TemplateContext) -> Any:
     """Resolve every template inside ``value`` (recursing through dicts and lists); a new value is returned."""
+    return _render(value, context.scope())
+
+
+def _render(value: Any, scope: Scope) -> Any:
     if isinstance(value, str):
-        whole = TEMPLATE.fullmatch(value)
-        if whole is not None:
-            return evaluate(parse_expression(whole.group(1)), context)
-        return TEMPLATE.sub(lambda match: _as_text(evaluate(parse_expression(match.group(1)), context)), value)
+        return _render_string(value, scope)
     if isinstance(value, dict):
-        return {key: render(item, context) for key, item in value.items()}
+        return {key: _render(item, scope) for key, item in value.items()}
     if isinstance(value, list):
-        return [render(item, context) for item in value]
+        return [_render(item, scope) for item in value]
     return value

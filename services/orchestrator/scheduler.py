@@ -135,7 +135,7 @@ class DagScheduler:
     def _results_for(self, steps: list[ActionStep]) -> dict[str, Any]:
         """The recorded results the steps' templates read (and nothing else: it all goes into history)."""
         succeeded = self._succeeded()
-        refs = {e.ref for step in steps for e in expressions_in(step.args) if e.ref is not None} & succeeded
+        refs = {ref for step in steps for e in expressions_in(step.args) for ref in e.refs} & succeeded
         return {ref: self._reports[ref].result for ref in sorted(refs)}
 
 

@@ -63,6 +63,32 @@ def test_template_must_refer_to_an_upstream_action() -> None:
         )
 
 
+def test_every_ref_an_expression_reads_must_be_upstream() -> None:
+    """One expression may read several actions (results and errors); each must be upstream."""
+    args = {"v": "${{ ACTIONS.a.result.x if ACTIONS.a.result else FN.concat(ACTIONS.c.error.message) }}"}
+    with pytest.raises(ValidationError, match="'c' is not upstream of it"):
+        definition(
+            [
+                {"ref": "a", "action": "x"},
+                {"ref": "b", "action": "x", "depends_on": ["a"], "args": args},
+                {"ref": "c", "action": "x"},
+            ]
+        )
+    d = definition(
+        [
+            {"ref": "a", "action": "x"},
+            {"ref": "c", "action": "x"},
+            {"ref": "b", "action": "x", "depends_on": ["a", "c"], "args": args},
+        ]
+    )
+    assert d.actions[2].ref == "b"
+
+
+def test_function_arity_is_checked_when_the_definition_loads() -> None:
+    with pytest.raises(ValidationError, match=r"FN\.upper takes 1 argument, not 2"):
+        definition([{"ref": "a", "action": "x", "args": {"v": "${{ FN.upper('a', 'b') }}"}}])
+
+
 def test_transitive_upstream_is_allowed() -> None:
     d = definition(
         [
@@ -79,7 +105,7 @@ def test_transitive_upstream_is_allowed() -> None:
     [
         ("${{ INPUTS.x }}", "unknown root 'INPUTS'"),
         ("${{ ACTIONS.a }}", r"expected ACTIONS.<ref>.result"),
-        ("${{ TRIGGER.a b }}", "expected dotted names"),
+        ("${{ TRIGGER.a b }}", "at column 11: expected an operator or the end of the expression, found 'b'"),
         ("${{ TRIGGER.alert", "unterminated template"),
         ("${{ }}", "invalid expression"),
     ],

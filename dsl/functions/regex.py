@@ -1,0 +1,84 @@
+"""Regular-expression functions (Python ``re`` syntax).
+
+Python's ``re`` has no timeout, and a pattern with nested repetition can take exponential time on a crafted input.
+There is no way to interrupt it from inside a workflow, so the only safety is size: patterns are limited to 1000
+characters and inputs to 1 MiB. Workflow authors write the patterns; keep them simple (no nested ``(a+)+``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dsl.functions.args import fail, text
+from dsl.functions.limits import MAX_ITEMS, MAX_TEXT
+from dsl.functions.registry import function
+
+MAX_PATTERN = 1000
+
+
+def _compile(name: str, pattern: Any) -> re.Pattern[str]:
+    source = text(name, pattern, "pattern")
+    if len(source) > MAX_PATTERN:
+        raise fail(name, f"pattern is longer than {MAX_PATTERN} characters")
+    try:
+        return re.compile(source)
+    except re.error as error:
+        raise fail(name, f"invalid pattern: {error}") from None
+
+
+def _found(match: re.Match[str]) -> Any:
+    """What a match yields: the whole match without groups, group 1 with one, the list of groups with more."""
+    groups = match.groups()
+    if not groups:
+        return match.group(0)
+    return groups[0] if len(groups) == 1 else list(groups)
+
+
+@function("regex_match")
+def regex_match(pattern: Any, value: Any) -> bool:
+    """Whether ``pattern`` matches at the start of ``value`` (like Python's ``re.match``; see regex_search)."""
+    return _compile("regex_match", pattern).match(text("regex_match", value, "text")) is not None
+
+
+@function("regex_search")
+def regex_search(pattern: Any, value: Any) -> bool:
+    """Whether ``pattern`` matches anywhere in ``value``."""
+    return _compile("regex_search", pattern).search(text("regex_search", value, "text")) is not None
+
+
+@function("regex_extract")
+def regex_extract(pattern: Any, value: Any) -> Any:
+    """The first match of ``pattern`` in ``value`` (its group if it has one, its groups if several), or null."""
+    match = _compile("regex_extract", pattern).search(text("regex_extract", value, "text"))
+    return None if match is None else _found(match)
+
+
+@function("regex_findall")
+def regex_findall(pattern: Any, value: Any) -> list[Any]:
+    """Every match of ``pattern`` in ``value``, as regex_extract gives them (at most 10000)."""
+    found: list[Any] = []
+    for match in _compile("regex_findall", pattern).finditer(text("regex_findall", value, "text")):
+        if len(found) == MAX_ITEMS:
+            raise fail("regex_findall", f"more than {MAX_ITEMS} matches")
+        found.append(_found(match))
+    return found
+
+
+@function("regex_replace")
+def regex_replace(pattern: Any, value: Any, replacement: Any) -> str:
+    """``value`` with every match of ``pattern`` replaced by ``replacement`` (``\\1`` and ``\\g<name>`` insert
+    groups)."""
+    compiled = _compile("regex_replace", pattern)
+    source, template = text("regex_replace", value, "text"), text("regex_replace", replacement, "replacement")
+    parts: list[str] = []
+    size, position = 0, 0
+    for match in compiled.finditer(source):
+        piece = source[position : match.start()] + match.expand(template)
+        size += len(piece)
+        if size > MAX_TEXT:  # checked as we go: an empty pattern would otherwise build len(text) copies
+            raise fail("regex_replace", f"the result would be longer than {MAX_TEXT} characters")
+        parts.append(piece)
+        position = match.end()
+    parts.append(source[position:])
+    return "".join(parts)
