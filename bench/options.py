@@ -46,7 +46,7 @@ QUICK = Sizes(
 # Sized to end within about 12 minutes on a busy 2-core machine.
 FULL = Sizes(
     ingest_alerts=20000,
-    burst=60,
+    burst=200,
     load_s=10.0,
     max_outstanding=50,
     drain_s=60.0,

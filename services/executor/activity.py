@@ -50,23 +50,22 @@ class ActionActivities:
         """Run ``batch``; every step's outcome, failures included, is a report (see ``batch``). Raises only when
         the whole attempt ran out of time (Temporal then retries it per the workflow's policy).
 
-        The attempt heartbeats every ``HEARTBEAT_INTERVAL_S`` and when a step finishes, with the reports so far:
-        the server then knows the executor is alive (an attempt whose executor was killed times out within the
+        While it runs, the attempt heartbeats every ``HEARTBEAT_INTERVAL_S`` with the reports made so far: the
+        server then knows the executor is alive (an attempt whose executor was killed times out within the
         workflow's heartbeat timeout and is retried instead of waiting out its start-to-close timeout), and a
-        retried attempt starts from those reports. The server's answer to a heartbeat also delivers cancellation;
-        the steps' Ray tasks are then force-stopped.
+        retried attempt starts from those reports. The first heartbeat comes only after one interval: every
+        heartbeat is a write on the server, and most batches finish in milliseconds. The server's answer to a
+        heartbeat also delivers cancellation; the steps' Ray tasks are then force-stopped.
         """
         info = activity.info()
         done = _reports_heartbeated(info)
         made: list[ActionReport] = list(done.values())
 
-        def keep(report: ActionReport) -> None:
-            made.append(report)
-            activity.heartbeat(*made)
-
         refs = ", ".join(step.ref for step in batch.steps)
         activity.logger.debug("running %s for %s (attempt %d)", refs, batch.workflow_id, info.attempt)
-        run = BatchRun(batch, self._runner, self._pure, done=done, on_report=keep, extra_attempts=info.attempt - 1)
+        run = BatchRun(
+            batch, self._runner, self._pure, done=done, on_report=made.append, extra_attempts=info.attempt - 1
+        )
         heartbeats = asyncio.create_task(_heartbeat_every(HEARTBEAT_INTERVAL_S, made), name="run_actions-heartbeat")
         limit = attempt_time_limit(info)
         try:
@@ -103,7 +102,7 @@ def _reports_heartbeated(info: activity.Info) -> dict[str, ActionReport]:
 
 
 async def _heartbeat_every(interval_s: float, made: list[ActionReport]) -> None:
-    """Heartbeat now and then every ``interval_s`` until cancelled (the attempt ended)."""
+    """Heartbeat every ``interval_s`` with the reports in ``made`` until cancelled (the attempt ended)."""
     while True:
-        activity.heartbeat(*made)
         await asyncio.sleep(interval_s)
+        activity.heartbeat(*made)
