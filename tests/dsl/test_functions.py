@@ -265,15 +265,15 @@ def test_every_function_is_tested_and_documented() -> None:
 
 
 def test_url_extraction_follows_the_executor_rules() -> None:
-    """The same cases as core.text.extract_urls: balanced brackets kept, JSON escapes decoded, unique."""
-    from services.executor.actions.text import find_urls
+    """The same URLs as the core.text.extract_urls action: balanced brackets kept, JSON escapes decoded, unique."""
+    from services.executor.actions.text import ExtractUrlsArgs, extract_urls
 
     texts = [
         "x https://en.wikipedia.org/wiki/A_(b) and (https://a.example/x).",
         '{"u": "https:\\/\\/b.example\\/p?q=1\\u0026r=2"}',
         "https://c.example/<tag> https://c.example/<tag> http:// http://",
     ]
-    expected = list(dict.fromkeys(url for text in texts for url in find_urls(text)))
+    expected = extract_urls(ExtractUrlsArgs(texts=texts))
     assert render("${{ FN.extract_urls(TRIGGER.t) }}", TemplateContext(trigger={"t": texts})) == expected
     assert expected[:3] == ["https://en.wikipedia.org/wiki/A_(b)", "https://a.example/x", "https://b.example/p?q=1&r=2"]
 
