@@ -25,7 +25,9 @@ class _Strict(BaseModel):
 class ActionOptions(_Strict):
     """How the orchestrator calls the executor for one action (infrastructure concerns, not action logic)."""
 
-    timeout_seconds: float = Field(300.0, gt=0, description="Start-to-close timeout of one attempt.")
+    timeout_seconds: float = Field(
+        300.0, gt=0, description="Time limit of one attempt; the executor stops the action when it is reached."
+    )
     max_attempts: int = Field(
         5, ge=1, description="Attempts on infrastructure errors (worker lost, timeout); action errors never retry."
     )

@@ -11,30 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from dsl.model import ActionStatement
     from dsl.templates import TemplateContext, TemplateError, render
     from schemas.actions import RUN_ACTION, ActionError, ActionReport, ActionRequest, ActionStep
-
-
-def _retry_policy(action: ActionStatement) -> RetryPolicy:
-    return RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=30),
-        maximum_attempts=action.options.max_attempts,
-    )
-
-
-def _failed(action: ActionStatement, kind: str, message: str, attempts: int) -> ActionReport:
-    now = workflow.now()
-    error = ActionError(type=kind, message=message)
-    return ActionReport(
-        ref=action.ref, action=action.action, status="failed", error=error, attempts=attempts, started_at=now
-    )
+    from services.orchestrator.gave_up import activity_error, executor_retry_policy, failed_report
 
 
 async def run_one_action(
@@ -49,8 +32,8 @@ async def run_one_action(
     """Render ``action``'s args here and run it as one ``run_action`` activity, as runs before batches did."""
     try:
         args = render(action.args, context)
-    except TemplateError as error:
-        return _failed(action, "TemplateError", str(error), attempts=0)
+    except TemplateError as bad:
+        return failed_report(action.ref, action.action, ActionError(type="TemplateError", message=str(bad)), 0)
     request = ActionRequest(
         workflow_id=workflow.info().workflow_id,
         ref=action.ref,
@@ -66,12 +49,10 @@ async def run_one_action(
             result_type=ActionReport,
             start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
             heartbeat_timeout=heartbeat_timeout,
-            retry_policy=_retry_policy(action),
+            retry_policy=executor_retry_policy([action]),
         )
         return report
-    except ActivityError as error:
-        cause = error.cause
-        kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__
-        message = str(cause) if cause is not None else str(error)
-        workflow.logger.warning("action %s gave up after retries: %s: %s", action.ref, kind, message)
-        return _failed(action, kind, message, attempts=action.options.max_attempts)
+    except ActivityError as failure:
+        error = activity_error(failure)
+        workflow.logger.warning("action %s gave up after retries: %s: %s", action.ref, error.type, error.message)
+        return failed_report(action.ref, action.action, error, action.options.max_attempts)

@@ -54,9 +54,11 @@ class DagScheduler:
     async def run(self) -> list[ActionReport]:
         while True:
             ready = self._decide()
-            for group in [ready] if self._batches else [[action] for action in ready]:
-                if group:
-                    self._start(self._batch(group), [action.ref for action in group])
+            if ready and self._batches:
+                self._start(self._batch(ready), [action.ref for action in ready])
+            elif ready:
+                for action in ready:
+                    self._start([_step(action, 1, [])], [action.ref])
             if not self._running:
                 break
             done = await self._dispatcher.wait_first(list(self._running))
@@ -97,8 +99,6 @@ class DagScheduler:
         """The ready actions, then their followers: actions not started whose every dependency has succeeded or
         is in ``ready`` (the executor runs a follower at once only if what it reads is pure)."""
         ready_refs = {action.ref for action in ready}
-        if not self._batches:
-            return [_step(action, 1, []) for action in ready]
         known = self._succeeded() | ready_refs
         in_flight = self._in_flight()
         followers = [

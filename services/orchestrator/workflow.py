@@ -16,15 +16,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from dsl.model import ActionStatement
     from dsl.templates import TemplateContext
-    from schemas import ActionBatch, ActionError, ActionReport, ActionStep, BatchReport, WorkflowResult
+    from schemas import ActionBatch, ActionReport, ActionStep, BatchReport, WorkflowResult
     from schemas.actions import RUN_ACTIONS
     from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE, DSLRun
+    from services.orchestrator.gave_up import activity_error, executor_retry_policy, failed_report
     from services.orchestrator.per_action import run_one_action
     from services.orchestrator.result_size import fit_result, result_limit
     from services.orchestrator.results import build_result
-    from services.orchestrator.scheduler import DagScheduler, DispatchTask, retry_delay_s
+    from services.orchestrator.scheduler import DagScheduler, DispatchTask
 
 #: Publishing must not be lost: retry until Kafka takes it (a local activity backs off with timers past 1 min).
 #: Only a record refused as too large fails for good (the run then publishes a smaller result, see ``run``).
@@ -39,39 +39,12 @@ PUBLISH_TIMEOUT = timedelta(seconds=30)
 ACTION_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
-def batch_retry_policy(actions: list[ActionStatement]) -> RetryPolicy:
-    """Retries of a whole batch, when its executor was lost (heartbeat timeout) or the attempt ran out of time:
-    the retried attempt resumes from the reports the lost one heartbeat. Every other failure comes back as a
-    report (an action that raised is never retried; a retryable one is re-dispatched by the scheduler)."""
-    return RetryPolicy(
-        initial_interval=timedelta(seconds=retry_delay_s(1)),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=retry_delay_s(99)),
-        maximum_attempts=max(action.options.max_attempts for action in actions),
-    )
-
-
 def batch_timeout(steps: list[ActionStep]) -> timedelta:
     """Start-to-close timeout of a batch: its ready steps' longest limit plus its followers' longest, and a
     margin, so each step's own limit (enforced by the executor) always fires first."""
     ready = max(step.timeout_seconds for step in steps if not step.after)
     followers = max((step.timeout_seconds for step in steps if step.after), default=0.0)
     return timedelta(seconds=ready + followers + 10)
-
-
-def _failed(step: ActionStep, kind: str, message: str, attempts: int) -> ActionReport:
-    """A failure decided in the workflow (the batch's retries exhausted), timed at this moment."""
-    now = workflow.now()
-    return ActionReport(
-        ref=step.ref,
-        action=step.action,
-        status="failed",
-        error=ActionError(type=kind, message=message),
-        attempts=attempts,
-        started_at=now,
-        finished_at=now,
-        duration_ms=0.0,
-    )
 
 
 def _refused_as_too_large(error: ActivityError | ApplicationError) -> bool:
@@ -156,7 +129,7 @@ class DSLWorkflow:
             results=results,
             steps=steps,
         )
-        actions = [self._actions[step.ref] for step in steps]
+        policy = executor_retry_policy([self._actions[step.ref] for step in steps])
         try:
             answer: BatchReport = await workflow.execute_activity(
                 RUN_ACTIONS,
@@ -165,17 +138,19 @@ class DSLWorkflow:
                 result_type=BatchReport,
                 start_to_close_timeout=batch_timeout(steps),
                 heartbeat_timeout=ACTION_HEARTBEAT_TIMEOUT,
-                retry_policy=batch_retry_policy(actions),
+                retry_policy=policy,
             )
-        except ActivityError as error:
-            cause = error.cause
-            kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__
-            message = str(cause) if cause is not None else str(error)
+        except ActivityError as failure:
+            error = activity_error(failure)
             refs = ", ".join(step.ref for step in steps)
-            workflow.logger.warning("actions %s gave up after retries: %s: %s", refs, kind, message)
-            attempts = batch_retry_policy(actions).maximum_attempts
+            workflow.logger.warning("actions %s gave up after retries: %s: %s", refs, error.type, error.message)
+            attempts = policy.maximum_attempts
             # Followers may not have run; the scheduler skips them, as their inputs failed.
-            return [_failed(step, kind, message, step.attempt + attempts - 1) for step in steps if not step.after]
+            return [
+                failed_report(step.ref, step.action, error, step.attempt + attempts - 1)
+                for step in steps
+                if not step.after
+            ]
         return answer.reports
 
     async def wait_first(self, tasks: list[DispatchTask]) -> Sequence[DispatchTask]:
