@@ -8,6 +8,7 @@ import yaml
 from pydantic import ValidationError
 
 from dsl.model import WorkflowDefinition
+from dsl.validate import check_definition
 
 
 class WorkflowLoadError(Exception):
@@ -21,12 +22,17 @@ def load_definition(path: Path) -> WorkflowDefinition:
     except (OSError, yaml.YAMLError) as error:
         raise WorkflowLoadError(f"{path}: cannot read YAML: {error}") from None
     try:
-        return WorkflowDefinition.model_validate(document)
+        definition = WorkflowDefinition.model_validate(document)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in item['loc']) or '<document>'}: {item['msg']}" for item in error.errors()
         )
         raise WorkflowLoadError(f"{path}: invalid workflow definition: {problems}") from None
+    found = check_definition(definition)
+    if found:
+        text = "; ".join(f"{'.'.join(str(part) for part in p.path)}: {p.message}" for p in found)
+        raise WorkflowLoadError(f"{path}: invalid workflow definition: {text}")
+    return definition
 
 
 def load_workflows(directory: Path) -> dict[str, WorkflowDefinition]:

@@ -1,95 +1,161 @@
-"""The workflow definition users write in YAML, validated when it is loaded.
+"""The workflow definition users write in YAML: its shape and types.
 
-The shape follows Tracecat's DSL so later features are additions: per-action behaviour goes into ``options``
-(timeouts and infrastructure retries today; run_if, for_each, retries with backoff, error edges later), and the
-scheduler treats ``depends_on`` as the only edge type for now.
+The shape follows Tracecat's DSL. This module only says what each key is and what values it takes (pydantic
+refuses unknown keys and wrong types); the checks that need the whole definition (refs, edges, cycles, which
+expressions may read what, actions and their signatures) are ``dsl.validate``, and the loader runs both and points
+each problem at its file, line and column.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dsl.expressions import TemplateSyntaxError, expressions_in
-from dsl.graph import find_cycle, upstream
-
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 REF_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+#: Attempts of an action lost to infrastructure (its executor or Ray worker died), whatever its retry policy says.
+INFRASTRUCTURE_ATTEMPTS = 5
+#: The built-in action the workflow runs itself (a child workflow), never sent to the executor.
+CHILD_WORKFLOW_ACTION = "core.workflow.execute"
+
+InputType = Literal["str", "int", "float", "bool", "list", "dict", "any"]
+EdgeKind = Literal["success", "error"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ActionOptions(_Strict):
-    """How the orchestrator calls the executor for one action (infrastructure concerns, not action logic)."""
+class ExpectedInput(_Strict):
+    """One typed input of ``entrypoint.expects``, checked against the trigger's ``inputs`` when a run starts."""
 
-    timeout_seconds: float = Field(
-        300.0, gt=0, description="Time limit of one attempt; the executor stops the action when it is reached."
+    type: InputType = "any"
+    description: str = ""
+    #: Without a default the input is required; with one, a missing input takes it.
+    default: Any = None
+    required: bool = Field(False, description="Set by the loader: true when the YAML gives no default.")
+    enum: list[Any] | None = Field(None, description="The only values allowed, if given.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _required_without_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "default" not in data and "required" not in data:
+            return {**data, "required": True}
+        return data
+
+
+class Entrypoint(_Strict):
+    expects: dict[str, ExpectedInput] = Field(default_factory=dict)
+
+
+class WorkflowConfig(_Strict):
+    timeout: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds the whole run may take; past it, unfinished actions are cancelled and the "
+        "run fails (its result is still published).",
     )
-    max_attempts: int = Field(
-        5, ge=1, description="Attempts on infrastructure errors (worker lost, timeout); action errors never retry."
+
+
+class RetryPolicy(_Strict):
+    """How one action is retried when an attempt fails (raised, timed out, or ``retry_until`` did not hold).
+
+    Every attempt is counted in the action's report. Infrastructure losses (the executor or a Ray worker died
+    under an attempt) are retried too, up to ``INFRASTRUCTURE_ATTEMPTS``, whatever ``max_attempts`` says.
+    """
+
+    max_attempts: int = Field(1, ge=1, le=100, description="Attempts in all, the first included.")
+    timeout: float = Field(300.0, gt=0, description="Seconds one attempt may run before it is stopped.")
+    initial_interval: float = Field(1.0, ge=0, description="Seconds before the second attempt.")
+    backoff_coefficient: float = Field(2.0, ge=1.0, description="Each further wait is this many times longer.")
+    maximum_interval: float = Field(60.0, ge=0, description="The longest wait between attempts, in seconds.")
+    retry_until: str | None = Field(
+        None, description="An expression on the attempt's result (ACTIONS.<ref>.result); falsy fails the attempt."
     )
+    non_retryable: list[str] = Field(
+        default_factory=list, description="Error types (exception class names) that fail the action at once."
+    )
+
+    def delay_s(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt ``attempt`` (1-based) before the next one."""
+        return float(min(self.initial_interval * self.backoff_coefficient ** (attempt - 1), self.maximum_interval))
 
 
 class ActionStatement(_Strict):
-    """One step: run registry action ``action`` with ``args`` once every ref in ``depends_on`` succeeded."""
+    """One step of the workflow: run registry action ``action`` with ``args`` when its edges allow."""
 
     ref: str = Field(pattern=REF_PATTERN)
     action: str = Field(min_length=1, description="Registry name, e.g. 'core.http_request'.")
+    title: str = ""
+    description: str = ""
     args: dict[str, Any] = Field(default_factory=dict)
-    depends_on: list[str] = Field(default_factory=list)
-    options: ActionOptions = Field(default_factory=ActionOptions)
+    depends_on: list[str] = Field(
+        default_factory=list,
+        description="Incoming edges: 'ref' or 'ref.success' (runs when ref succeeded), 'ref.error' (runs when ref "
+        "failed, and handles that failure).",
+    )
+    run_if: str | None = Field(None, description="An expression; falsy skips the action.")
+    join_strategy: Literal["all", "any"] = Field(
+        "all", description="'all': every incoming edge must hold; 'any': one is enough."
+    )
+    for_each: str | list[str] | None = Field(
+        None, description="'${{ for var.x in <expr> }}', or a list of them (zipped): one run per item."
+    )
+    max_concurrency: int | None = Field(None, ge=1, description="for_each items (or children) running at once.")
+    retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
+    start_delay: float = Field(0.0, ge=0, description="Seconds to wait (a durable timer) before the first attempt.")
+    wait_until: str | None = Field(
+        None, description="An ISO 8601 date-time (literal or expression) to wait for, durably, before starting."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_options(cls, data: Any) -> Any:
+        # Runs started before retry_policy carry ``options`` in their saved input; they must still decode and
+        # replay. ``dsl.validate`` refuses ``options`` in a file, so a user is told to write retry_policy.
+        if isinstance(data, dict) and "options" in data:
+            data = dict(data)
+            options = data.pop("options") or {}
+            policy = dict(data.get("retry_policy") or {})
+            if "timeout_seconds" in options:
+                policy.setdefault("timeout", options["timeout_seconds"])
+            if "max_attempts" in options:
+                policy.setdefault("max_attempts", options["max_attempts"])
+            data["retry_policy"] = policy
+        return data
+
+    def edges(self) -> list[tuple[str, EdgeKind]]:
+        """``depends_on`` as (ref, kind) pairs, in order."""
+        return [parse_edge(item) for item in self.depends_on]
+
+
+def parse_edge(item: str) -> tuple[str, EdgeKind]:
+    """``'ref'``/``'ref.success'`` -> (ref, 'success'); ``'ref.error'`` -> (ref, 'error')."""
+    ref, _, kind = item.rpartition(".")
+    if ref and kind == "error":
+        return ref, "error"
+    if ref and kind == "success":
+        return ref, "success"
+    return item, "success"
 
 
 class WorkflowDefinition(_Strict):
-    """A named DAG of actions and the value the workflow returns when every action succeeded."""
+    """A named DAG of actions, what the run returns, and what runs when it fails."""
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, description="What routing rules and child workflows refer to.")
+    title: str = ""
     description: str = ""
+    entrypoint: Entrypoint = Field(default_factory=Entrypoint)
+    config: WorkflowConfig = Field(default_factory=WorkflowConfig)
     actions: list[ActionStatement] = Field(min_length=1)
     returns: Any = None
+    error_handler: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        description="A workflow started when this one fails (given the error, the failed refs and the trigger).",
+    )
 
     def dependencies(self) -> dict[str, list[str]]:
-        """``ref -> depends_on`` in definition order."""
-        return {action.ref: list(action.depends_on) for action in self.actions}
-
-    @model_validator(mode="after")
-    def _check_graph(self) -> WorkflowDefinition:
-        refs = [action.ref for action in self.actions]
-        duplicates = sorted({ref for ref in refs if refs.count(ref) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate action refs: {', '.join(duplicates)}")
-        for action in self.actions:
-            unknown = [ref for ref in action.depends_on if ref not in refs]
-            if unknown:
-                raise ValueError(f"action '{action.ref}' depends on unknown refs: {', '.join(unknown)}")
-        cycle = find_cycle(self.dependencies())
-        if cycle:
-            raise ValueError(f"dependency cycle: {' -> '.join(cycle)}")
-        self._check_templates(refs)
-        return self
-
-    def _check_templates(self, refs: list[str]) -> None:
-        edges = self.dependencies()
-        for action in self.actions:
-            allowed = upstream(action.ref, edges)
-            for expression in _expressions(action.args, f"action '{action.ref}' args"):
-                outside = sorted(expression.refs - allowed)
-                if outside:
-                    raise ValueError(
-                        f"action '{action.ref}' uses '${{{{ {expression.text} }}}}' but '{outside[0]}' "
-                        f"is not upstream of it (add it to depends_on)"
-                    )
-        for expression in _expressions(self.returns, "returns"):
-            unknown = sorted(expression.refs - set(refs))
-            if unknown:
-                raise ValueError(f"returns uses '${{{{ {expression.text} }}}}': no action '{unknown[0]}'")
-
-
-def _expressions(value: Any, where: str) -> list[Any]:
-    try:
-        return expressions_in(value)
-    except TemplateSyntaxError as error:
-        raise ValueError(f"{where}: {error}") from None
+        """``ref -> refs it has an edge from`` in definition order (edge kinds dropped)."""
+        return {action.ref: [ref for ref, _ in action.edges()] for action in self.actions}

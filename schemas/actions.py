@@ -46,6 +46,13 @@ class ActionStep(Model):
     )
     timeout_seconds: float = Field(gt=0, description="Time limit of one attempt of this action.")
     attempt: int = Field(1, ge=1, description="Which attempt of the action this is, counted by the workflow.")
+    item: int | None = Field(None, ge=0, description="The for_each item this step runs (its index), if any.")
+    loop: dict[str, Any] = Field(
+        default_factory=dict, description="The for_each variables of this item, read by var.<name> templates."
+    )
+    retry_until: str | None = Field(
+        None, description="Expression the executor evaluates on the result; falsy fails the attempt (RetryUntil)."
+    )
 
 
 class ActionBatch(Model):
@@ -58,6 +65,10 @@ class ActionBatch(Model):
         default_factory=dict, description="Results of finished actions the steps read, by ref."
     )
     steps: list[ActionStep] = Field(min_length=1)
+    env: dict[str, Any] = Field(
+        default_factory=dict, description="ENV.*: workflow_id, run_id, start_time, workflow (the definition's name)."
+    )
+    vars: dict[str, Any] = Field(default_factory=dict, description="The workspace variables (VARS.*) steps read.")
 
 
 class ActionRequest(Model):
@@ -77,6 +88,7 @@ class ActionReport(Model):
     ref: str
     action: str
     status: ActionStatus
+    item: int | None = Field(None, description="The for_each item this report is of (executor answers only).")
     result: Any = None
     error: ActionError | None = None
     attempts: int = 0
@@ -90,3 +102,24 @@ class BatchReport(Model):
     follower of a failed or impure step) has none."""
 
     reports: list[ActionReport] = Field(default_factory=list)
+
+
+#: Key of the one-key object that stands for a result kept outside Temporal's history (see ``StoredResult``).
+STORED_KEY = "$stored"
+
+
+class StoredResult(Model):
+    """Where a result too large for history is kept. In history, results and result events it appears as
+    ``{"$stored": {"uri": ..., "size": ..., "sha256": ...}}``; the executor reads through it when it renders
+    templates, and result consumers resolve it with the blob store."""
+
+    uri: str = Field(description="Where the JSON is: file:///... or s3://bucket/key.")
+    size: int = Field(ge=0, description="Bytes of the stored JSON.")
+    sha256: str
+
+
+def stored_result(value: Any) -> StoredResult | None:
+    """The StoredResult ``value`` stands for, or None when it is an ordinary value."""
+    if isinstance(value, dict) and len(value) == 1 and STORED_KEY in value:
+        return StoredResult.model_validate(value[STORED_KEY])
+    return None

@@ -10,19 +10,19 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from dsl.model import ActionStatement
+    from dsl.model import INFRASTRUCTURE_ATTEMPTS
     from schemas.actions import ActionError, ActionReport
     from services.orchestrator.scheduler import retry_delay_s
 
 
-def executor_retry_policy(actions: list[ActionStatement]) -> RetryPolicy:
+def executor_retry_policy() -> RetryPolicy:
     """Retries of an activity whose executor was lost (heartbeat timeout) or whose attempt ran out of time, with
-    the scheduler's backoff; the most attempts any of its actions allows."""
+    the scheduler's backoff: an infrastructure loss, retried whatever the actions' own retry policies say."""
     return RetryPolicy(
         initial_interval=timedelta(seconds=retry_delay_s(1)),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(seconds=retry_delay_s(99)),
-        maximum_attempts=max(action.options.max_attempts for action in actions),
+        maximum_attempts=INFRASTRUCTURE_ATTEMPTS,
     )
 
 

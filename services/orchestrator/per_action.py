@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from dsl.model import ActionStatement
+    from dsl.model import INFRASTRUCTURE_ATTEMPTS, ActionStatement
     from dsl.templates import TemplateContext, TemplateError, render
     from schemas.actions import RUN_ACTION, ActionError, ActionReport, ActionRequest, ActionStep
     from services.orchestrator.gave_up import activity_error, executor_retry_policy, failed_report
@@ -49,10 +49,10 @@ async def run_one_action(
             result_type=ActionReport,
             start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
             heartbeat_timeout=heartbeat_timeout,
-            retry_policy=executor_retry_policy([action]),
+            retry_policy=executor_retry_policy(),
         )
         return report
     except ActivityError as failure:
         error = activity_error(failure)
         workflow.logger.warning("action %s gave up after retries: %s: %s", action.ref, error.type, error.message)
-        return failed_report(action.ref, action.action, error, action.options.max_attempts)
+        return failed_report(action.ref, action.action, error, INFRASTRUCTURE_ATTEMPTS)

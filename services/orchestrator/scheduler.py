@@ -16,7 +16,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any, Protocol
 
 from dsl.expressions import expressions_in
-from dsl.model import ActionStatement, WorkflowDefinition
+from dsl.model import INFRASTRUCTURE_ATTEMPTS, ActionStatement, WorkflowDefinition
 from schemas import ActionError, ActionReport, ActionStep
 
 DispatchTask = asyncio.Task[list[ActionReport]]
@@ -122,7 +122,7 @@ class DagScheduler:
     def _record(self, report: ActionReport) -> None:
         action = self._actions[report.ref]
         error = report.error
-        if error is not None and error.retryable and report.attempts < action.options.max_attempts:
+        if error is not None and error.retryable and report.attempts < INFRASTRUCTURE_ATTEMPTS:
             self._running[asyncio.create_task(self._retry(action, report.attempts + 1))] = [action.ref]
             return
         self._reports[report.ref] = report
@@ -145,7 +145,7 @@ def _step(action: ActionStatement, attempt: int, after: list[str]) -> ActionStep
         action=action.action,
         args=action.args,
         after=after,
-        timeout_seconds=action.options.timeout_seconds,
+        timeout_seconds=action.retry_policy.timeout,
         attempt=attempt,
     )
 

@@ -129,7 +129,7 @@ class DSLWorkflow:
             results=results,
             steps=steps,
         )
-        policy = executor_retry_policy([self._actions[step.ref] for step in steps])
+        policy = executor_retry_policy()
         try:
             answer: BatchReport = await workflow.execute_activity(
                 RUN_ACTIONS,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dsl.model import WorkflowDefinition
+from dsl.validate import check_definition
 from schemas import Alert, Trigger, WorkflowTrigger
 
 DEMO_ALERT = Alert(
@@ -48,4 +49,9 @@ def make_trigger(workflow: str = "triage", key: str | None = None, team: str = "
 
 
 def definition(actions: list[dict[str, Any]], returns: Any = None, name: str = "test") -> WorkflowDefinition:
-    return WorkflowDefinition.model_validate({"name": name, "actions": actions, "returns": returns})
+    """A definition that passed the shape and the whole-definition checks; ValueError naming the problems if not."""
+    checked = WorkflowDefinition.model_validate({"name": name, "actions": actions, "returns": returns})
+    problems = check_definition(checked)
+    if problems:
+        raise ValueError("; ".join(problem.message for problem in problems))
+    return checked
