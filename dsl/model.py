@@ -82,6 +82,20 @@ class RetryPolicy(_Strict):
         return float(min(self.initial_interval * self.backoff_coefficient ** (attempt - 1), self.maximum_interval))
 
 
+class ChildWorkflowArgs(_Strict):
+    """Arguments of ``core.workflow.execute``: the workflow runs another workflow as its child."""
+
+    workflow: str = Field(pattern=NAME_PATTERN, description="Name of the workflow to run.")
+    inputs: dict[str, Any] = Field(
+        default_factory=dict, description="The child's TRIGGER.inputs (checked against its entrypoint.expects)."
+    )
+    wait: bool = Field(
+        True,
+        description="true: the action ends with the child, its result the child's returns, failing if the child "
+        "failed; false: detach, the result is the child's workflow_id and run_id once it started.",
+    )
+
+
 class ActionStatement(_Strict):
     """One step of the workflow: run registry action ``action`` with ``args`` when its edges allow."""
 
