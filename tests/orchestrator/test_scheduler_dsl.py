@@ -242,3 +242,25 @@ async def test_a_plain_dag_costs_no_timers(own_retries: bool) -> None:
     )
     assert fake.log == ["dispatch a,b", "dispatch b"]  # b rode along as a follower (not run: echo is not pure)
     assert reports["b"].result == 1
+
+
+async def test_workflow_expressions_cannot_read_into_a_stored_result_but_pass_it_whole() -> None:
+    stored = {"$stored": {"uri": "file:///blob", "size": 200000, "sha256": "00"}}
+    reports, _ = await run(
+        [
+            {"ref": "big", "action": "echo", "args": {"value": stored}},
+            {"ref": "peek", "action": "echo", "depends_on": ["big"], "run_if": "${{ ACTIONS.big.result.ok }}"},
+            {
+                "ref": "kid",
+                "action": "core.workflow.execute",
+                "depends_on": ["big"],
+                "args": {"workflow": "w", "inputs": {"whole": "${{ ACTIONS.big.result }}"}},
+            },
+        ]
+    )
+    assert reports["peek"].status == "failed" and reports["peek"].error is not None
+    assert reports["peek"].error.message == (
+        "'${{ ACTIONS.big.result.ok }}': ACTIONS.big.result is stored outside history (200000 bytes); "
+        "only action args can read into it"
+    )
+    assert reports["kid"].result == {"echo": {"whole": stored}}
