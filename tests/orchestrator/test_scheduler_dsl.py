@@ -57,7 +57,12 @@ async def test_an_error_edge_runs_only_when_its_source_failed_and_reads_the_erro
         [
             {"ref": "a", "action": "fail", "args": {"message": "down"}},
             {"ref": "ok", "action": "echo", "depends_on": ["a"]},
-            {"ref": "handler", "action": "echo", "depends_on": ["a.error"], "args": {"value": "handled"}},
+            {
+                "ref": "handler",
+                "action": "echo",
+                "depends_on": ["a.error"],
+                "args": {"value": "${{ ACTIONS.a.error.type }}: ${{ ACTIONS.a.error.message }}"},
+            },
             {"ref": "b", "action": "echo", "args": {"value": 1}},
             {"ref": "on_b_error", "action": "echo", "depends_on": ["b.error"]},
             {"ref": "on_b", "action": "echo", "depends_on": ["b.success"], "args": {"value": 2}},
@@ -68,6 +73,7 @@ async def test_an_error_edge_runs_only_when_its_source_failed_and_reads_the_erro
         "on_b": "succeeded",
     }  # fmt: skip
     assert reports["on_b_error"].error is not None and reports["on_b_error"].error.message == "skipped: b did not fail"
+    assert reports["handler"].result == "RuntimeError: down"  # the batch carried a's error
 
 
 async def test_run_if_false_skips_and_the_skip_propagates_but_any_join_still_runs() -> None:
