@@ -72,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run_file.add_argument("--vars", type=Path, help="workspace variables (YAML/JSON); default ORCHESTRATOR_VARS_FILE")
     run_file.add_argument("--workflows", type=Path, help="where child workflows are (default: FILE's folder)")
+    run_file.add_argument("--timeout", type=float, help="seconds to wait for the result (default: until it ends)")
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "publish":
             return asyncio.run(run.publish(args.file.read_bytes(), args.topic, args.key, args.source))
         if args.command == "run":
-            code = asyncio.run(run_workflow.run_file(args.file, args.trigger, args.vars, args.workflows))
+            code = asyncio.run(run_workflow.run_file(args.file, args.trigger, args.vars, args.workflows, args.timeout))
             return _exit_without_teardown(code)
         if args.command == "rerun":
             return _exit_without_teardown(asyncio.run(run.rerun(args.workflow_id, args.reason)))
