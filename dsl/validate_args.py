@@ -8,10 +8,9 @@ just before the action runs.
 from __future__ import annotations
 
 import difflib
-import functools
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from dsl.catalog import ActionCatalog
 from dsl.expressions import template_spans
@@ -53,32 +52,37 @@ def check_args(action: str, model: type[BaseModel], args: dict[str, Any], path: 
     problems: list[Problem] = []
     fields = {(field.alias or name): name for name, field in model.model_fields.items()}
     takes = ", ".join(fields) or "no args"
-    for key, value in args.items():
-        if key not in fields and key not in model.model_fields:
-            if model.model_config.get("extra") == "forbid":
-                close = difflib.get_close_matches(key, list(fields), n=1)
-                hint = f"did you mean '{close[0]}'? " if close else ""
-                message = f"{action} has no arg '{key}' ({hint}it takes {takes})"
-                problems.append(Problem((*path, key), message, at_key=True))
-            continue
-        if _has_template(value):
-            continue
-        try:
-            _adapter(model, fields.get(key, key)).validate_python(value)
-        except ValidationError as error:
-            problems += pydantic_problems(error, value, (*path, key))
+    for key in args:
+        if key not in fields and key not in model.model_fields and model.model_config.get("extra") == "forbid":
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.append(Problem((*path, key), f"{action} has no arg '{key}' ({hint}it takes {takes})", at_key=True))
     for alias, name in fields.items():
         if model.model_fields[name].is_required() and alias not in args and name not in args:
             problems.append(Problem(path, f"{action} needs arg '{alias}'"))
-    return problems
+    return problems + _literal_problems(model, args, path)
 
 
-@functools.lru_cache(maxsize=1024)
-def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    """Validates one field of ``model`` alone: its type and its constraints (``Field(ge=1)`` and the like)."""
-    field = model.model_fields[name]
-    annotation: Any = field.annotation
-    return TypeAdapter(Annotated[annotation, *field.metadata] if field.metadata else annotation)
+def _literal_problems(model: type[BaseModel], args: dict[str, Any], path: Path) -> list[Problem]:
+    """The model's errors on the template-free args. The whole model validates them (not each field alone), so
+    its own normalisation applies first (``method: get`` is upper-cased before it is checked); errors about the
+    args left out (templated, so only known once rendered) and about missing or unknown args (reported above
+    with a clearer message) are dropped."""
+    literal = {key: value for key, value in args.items() if not _has_template(value)}
+    templated = set(args) - set(literal)
+    try:
+        model.model_validate(literal)
+    except ValidationError as error:
+        kept = [
+            item
+            for item in error.errors()
+            if item["type"] not in ("missing", "extra_forbidden")
+            and not (item["loc"] and item["loc"][0] in templated)
+            and not (not item["loc"] and templated)
+        ]
+        if kept:
+            return pydantic_problems(kept, literal, path)
+    return []
 
 
 def _has_template(value: Any) -> bool:

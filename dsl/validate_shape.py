@@ -48,32 +48,48 @@ def shape_problems(document: Any) -> list[Problem]:
     try:
         WorkflowDefinition.model_validate(document)
     except ValidationError as error:
-        problems += pydantic_problems(error, document, ())
+        problems += pydantic_problems(error.errors(), document, ())
     return problems
 
 
-def pydantic_problems(error: ValidationError, document: Any, base: Path) -> list[Problem]:
-    """``error``'s items as problems; ``document`` is the validated value, found at ``base`` in the file."""
-    problems: dict[tuple[Path, bool], list[str]] = {}
-    for item in error.errors():
+def pydantic_problems(errors: list[ErrorDetails], document: Any, base: Path) -> list[Problem]:
+    """pydantic's ``errors`` as problems; ``document`` is the validated value, found at ``base`` in the file."""
+    grouped: dict[tuple[Path, bool], list[str]] = {}
+    shown: dict[tuple[Path, bool], str] = {}
+    for item in errors:
         path, exact = _resolve(document, item["loc"])
-        problem = _problem((*base, *path), item, exact, document)
-        # A union reports one error per member at the same place: say them together.
-        messages = problems.setdefault((problem.path, problem.at_key), [])
+        problem = _problem((*base, *path), item, exact)
+        # A union reports one error per member at the same place: say them together, in one problem.
+        messages = grouped.setdefault((problem.path, problem.at_key), [])
         if problem.message not in messages:
             messages.append(problem.message)
-    return [Problem(path, " or ".join(messages), at_key) for (path, at_key), messages in problems.items()]
+        value = item["input"]
+        if isinstance(value, str | int | float | bool) and item["type"] not in ("missing", "extra_forbidden"):
+            shown[(problem.path, problem.at_key)] = f" (got {repr(value)[:60]})"
+    return [
+        Problem(path, messages[0], at_key)
+        if at_key or messages[0].startswith("missing")
+        else Problem(path, f"{_label(path)}: {' or '.join(messages)}{shown.get((path, at_key), '')}")
+        for (path, at_key), messages in grouped.items()
+    ]
 
 
-def _problem(path: Path, item: ErrorDetails, exact: bool, document: Any) -> Problem:
-    name = str(path[-1]) if path else "document"
+def _label(path: Path) -> str:
+    """``max_attempts``, ``depends_on[0]``: the last key of ``path`` and the indexes after it."""
+    indexes = ""
+    for part in reversed(path):
+        if isinstance(part, str):
+            return part + indexes
+        indexes = f"[{part}]{indexes}"
+    return "document" + indexes
+
+
+def _problem(path: Path, item: ErrorDetails, exact: bool) -> Problem:
     if item["type"] == "extra_forbidden" and exact:
-        return Problem(path, f"unknown key '{name}'{_suggestion(path, document)}", at_key=True)
+        return Problem(path, f"unknown key '{path[-1]}'{_suggestion(path)}", at_key=True)
     if item["type"] == "missing":
         return Problem(path[:-1] if exact else path, f"missing required key '{item['loc'][-1]}'")
-    shown = repr(item["input"]) if isinstance(item["input"], str | int | float | bool) else ""
-    given = f" (got {shown[:60]})" if shown and item["type"] != "model_type" else ""
-    return Problem(path, f"{name}: {item['msg']}{given}")
+    return Problem(path, item["msg"])
 
 
 def _resolve(document: Any, loc: tuple[int | str, ...]) -> tuple[Path, bool]:
@@ -103,7 +119,7 @@ _MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def _suggestion(path: Path, document: Any) -> str:
+def _suggestion(path: Path) -> str:
     """`` (did you mean 'run_if'?)`` for a misspelt key of a model the definition is made of."""
     shape = ".".join("#" if isinstance(part, int) else part for part in path[:-1])
     if len(path) == 4 and path[:2] == ("entrypoint", "expects"):
