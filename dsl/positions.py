@@ -54,15 +54,31 @@ class ParsedYaml:
     values: dict[Path, Position] = field(default_factory=dict)
     keys: dict[Path, Position] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: Single-line scalars written as is (plain or quoted): their text, to point inside them.
+    scalars: dict[Path, str] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
 
     def position(self, problem: Problem) -> Position:
         """Where ``problem`` is: its key or value, else the nearest parent the document has, else 1:1."""
         if problem.at_key and problem.path in self.keys:
             return self.keys[problem.path]
+        if problem.offset is not None and problem.path in self.scalars:
+            return self._inside(problem.path, problem.offset)
         path = problem.path
         while path and path not in self.values:
             path = path[:-1]
         return self.values.get(path, (1, 1))
+
+    def _inside(self, path: Path, offset: int) -> Position:
+        """The character ``offset`` into the scalar at ``path``, when the file spells its value out verbatim
+        (no escapes, no folding); else where the scalar starts."""
+        line, column = self.values[path]
+        value = self.scalars[path]
+        source = self.lines[line - 1] if line <= len(self.lines) else ""
+        for quote in (0, 1):
+            if source[column - 1 + quote : column - 1 + quote + len(value)] == value:
+                return line, column + quote + offset
+        return line, column
 
 
 def parse_yaml(text: str) -> ParsedYaml:
@@ -72,7 +88,7 @@ def parse_yaml(text: str) -> ParsedYaml:
         node = loader.get_single_node()
         if node is None:
             return ParsedYaml(None)
-        parsed = ParsedYaml(None)
+        parsed = ParsedYaml(None, lines=text.splitlines())
         _Walk(parsed).duplicates(node, ())  # before construction, which flattens merge keys into the mappings
         parsed.document = loader.construct_document(node)
         _Walk(parsed).positions(node, ())
@@ -143,6 +159,9 @@ class _Walk:
         self._enter(node)
         self.open.add(id(node))
         self.parsed.values[path] = _where(node)
+        verbatim = isinstance(node, yaml.ScalarNode) and node.style in (None, "'", '"')
+        if verbatim and node.start_mark.line == node.end_mark.line:
+            self.parsed.scalars[path] = node.value
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 key = self._key(key_node)

@@ -19,11 +19,13 @@ class Problem:
     path: Path
     message: str
     at_key: bool = False
+    #: Where in the string value the problem is (a template, or the character an expression fails at).
+    offset: int | None = None
 
 
 def shift_action_index(problem: Problem, indexes: list[int]) -> Problem:
     """``problem`` with its ``("actions", i, ...)`` index replaced by ``indexes[i]`` (the document's index)."""
     path = problem.path
     if len(path) >= 2 and path[0] == "actions" and isinstance(path[1], int) and path[1] < len(indexes):
-        return Problem(("actions", indexes[path[1]], *path[2:]), problem.message, problem.at_key)
+        return Problem(("actions", indexes[path[1]], *path[2:]), problem.message, problem.at_key, problem.offset)
     return problem

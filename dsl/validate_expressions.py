@@ -55,8 +55,8 @@ def check_expressions(definition: WorkflowDefinition) -> list[Problem]:
         executor = statement.action != CHILD_WORKFLOW_ACTION
         args = _Place("args", statement.ref, allowed, executor, loop)
         for path, text in _strings(statement.args, ("actions", i, "args")):
-            for expression in _parse(text, path, problems):
-                problems += _reads(expression, path, args)
+            for expression, offset in _parse(text, path, problems):
+                problems += _reads(expression, path, args, offset)
         if statement.run_if is not None:
             place = _Place("run_if", statement.ref, allowed, False, None)
             problems += _single(statement.run_if, ("actions", i, "run_if"), place)
@@ -69,8 +69,8 @@ def check_expressions(definition: WorkflowDefinition) -> list[Problem]:
             problems += _single(retry_until, ("actions", i, "retry_policy", "retry_until"), place)
     returns = _Place("returns", None, None, False, None)
     for path, text in _strings(definition.returns, ("returns",)):
-        for expression in _parse(text, path, problems):
-            problems += _reads(expression, path, returns, known=refs)
+        for expression, offset in _parse(text, path, problems):
+            problems += _reads(expression, path, returns, offset, known=refs)
     return problems
 
 
@@ -91,7 +91,7 @@ def _loop_names(statement: ActionStatement, path: Path, problems: list[Problem])
             parsed = False
             continue
         names.add(header.name)
-        problems += _reads(header.iterable, at, place)
+        problems += _reads(header.iterable, at, place, None)
     if parsed:
         try:
             parse_for_each(items)
@@ -110,8 +110,8 @@ def _single(text: str, path: Path, place: _Place) -> list[Problem]:
     if len(spans) != 1 or text[spans[0][0] : spans[0][1]] != stripped:
         return [Problem(path, f"{place.name} must be exactly one '${{{{ <expression> }}}}', not {text[:80]!r}")]
     problems: list[Problem] = []
-    for expression in _parse(text, path, problems):
-        problems += _reads(expression, path, place)
+    for expression, offset in _parse(text, path, problems):
+        problems += _reads(expression, path, place, offset)
     return problems
 
 
@@ -120,8 +120,8 @@ def _wait_until(text: str, path: Path, place: _Place) -> list[Problem]:
     problems: list[Problem] = []
     expressions = _parse(text, path, problems)
     if expressions or problems:
-        for expression in expressions:
-            problems += _reads(expression, path, place)
+        for expression, offset in expressions:
+            problems += _reads(expression, path, place, offset)
         return problems
     try:
         datetime.fromisoformat(text)
@@ -130,16 +130,29 @@ def _wait_until(text: str, path: Path, place: _Place) -> list[Problem]:
     return []
 
 
-def _parse(text: str, path: Path, problems: list[Problem]) -> list[Expression]:
+def _parse(text: str, path: Path, problems: list[Problem]) -> list[tuple[Expression, int]]:
+    """Every expression in ``text`` with the offset of its ``${{``; a syntax error is a problem at the offset
+    of the character the expression fails at."""
     try:
-        return [parse_expression(body) for _, _, body in template_spans(text)]
+        spans = template_spans(text)
     except TemplateSyntaxError as error:
         problems.append(Problem(path, str(error)))
         return []
+    parsed: list[tuple[Expression, int]] = []
+    for start, _, body in spans:
+        try:
+            parsed.append((parse_expression(body), start))
+        except TemplateSyntaxError as error:
+            # The expression's columns count from its first non-blank character, after the ``${{``.
+            inside = len(body) - len(body.lstrip()) + (error.column or 1) - 1
+            problems.append(Problem(path, str(error), offset=start + 3 + inside))
+    return parsed
 
 
-def _reads(expression: Expression, path: Path, place: _Place, known: frozenset[str] = frozenset()) -> list[Problem]:
-    """Problems with what ``expression`` reads at ``place``."""
+def _reads(
+    expression: Expression, path: Path, place: _Place, offset: int | None, known: frozenset[str] = frozenset()
+) -> list[Problem]:
+    """Problems with what ``expression`` (at ``offset`` in its string) reads at ``place``."""
     shown = f"'${{{{ {expression.text} }}}}'"
     problems: list[Problem] = []
     if place.refs is None:
@@ -167,7 +180,7 @@ def _reads(expression: Expression, path: Path, place: _Place, known: frozenset[s
             )
         )
     problems += _loop_reads(expression, path, place, shown)
-    return problems
+    return [Problem(p.path, p.message, offset=offset) for p in problems]
 
 
 def _loop_reads(expression: Expression, path: Path, place: _Place, shown: str) -> list[Problem]:

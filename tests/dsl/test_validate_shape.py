@@ -123,7 +123,7 @@ def test_a_shape_problem_does_not_hide_the_others(tmp_path: Path) -> None:
     """
     assert problems(tmp_path, text) == [
         "w.yaml:5:18: start_delay: Input should be a valid number, unable to parse string as a number (got 'soon')",
-        "w.yaml:6:19: '${{ ACTIONS.b.result }}' reads 'b', which is not upstream of 'a' (add it to depends_on)",
+        "w.yaml:6:20: '${{ ACTIONS.b.result }}' reads 'b', which is not upstream of 'a' (add it to depends_on)",
         "w.yaml:8:13: unknown action 'core.nope' (actions of a package load through the 'alertmesh.actions' "
         "entry points or EXECUTOR_ACTION_MODULES)",
     ]
