@@ -51,7 +51,7 @@ def check_expressions(definition: WorkflowDefinition) -> list[Problem]:
     refs = frozenset(edges)
     for i, statement in enumerate(definition.actions):
         allowed = frozenset(upstream(statement.ref, edges))
-        loop = _loop_names(statement, ("actions", i), problems)
+        loop = _loop_names(statement, ("actions", i), allowed, problems)
         executor = statement.action != CHILD_WORKFLOW_ACTION
         args = _Place("args", statement.ref, allowed, executor, loop)
         for path, text in _strings(statement.args, ("actions", i, "args")):
@@ -74,14 +74,16 @@ def check_expressions(definition: WorkflowDefinition) -> list[Problem]:
     return problems
 
 
-def _loop_names(statement: ActionStatement, path: Path, problems: list[Problem]) -> frozenset[str]:
+def _loop_names(
+    statement: ActionStatement, path: Path, allowed: frozenset[str], problems: list[Problem]
+) -> frozenset[str]:
     """The var names ``for_each`` binds (checking its headers); empty without for_each."""
     if statement.for_each is None:
         return frozenset()
     items = [statement.for_each] if isinstance(statement.for_each, str) else statement.for_each
     names: set[str] = set()
     parsed = True
-    place = _Place("for_each", statement.ref, None, False, None)
+    place = _Place("for_each", statement.ref, allowed, False, None)
     for j, item in enumerate(items):
         at = (*path, "for_each") if isinstance(statement.for_each, str) else (*path, "for_each", j)
         try:
