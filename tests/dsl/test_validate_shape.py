@@ -148,3 +148,20 @@ def test_entrypoint_defaults_must_match_their_type(tmp_path: Path) -> None:
         "w.yaml:7:33: input 'level': default 'high' is not in its enum",
         "w.yaml:7:51: input 'level': enum value 3 is not a str",
     ]
+
+
+def test_values_json_cannot_carry(tmp_path: Path) -> None:
+    """Args, returns and defaults travel as JSON (Temporal, Kafka): no NaN, no bytes, no number keys."""
+    text = """\
+    name: x
+    actions:
+      - ref: a
+        action: core.transform.reshape
+        args:
+          value: {ok: 1, bad: .nan, raw: !!binary aGVsbG8=, 7: seven}
+    """
+    assert problems(tmp_path, text) == [
+        "w.yaml:6:14: key 7 is not a string (JSON keys are)",
+        "w.yaml:6:27: nan is not a JSON number",
+        "w.yaml:6:38: a bytes is not a JSON value",
+    ]
