@@ -67,3 +67,28 @@ def test_an_invalid_file_still_takes_part_in_the_set(tmp_path: Path) -> None:
         "unknown action 'core.nope' (actions of a package load through the 'alertmesh.actions' entry points or "
         "EXECUTOR_ACTION_MODULES)"
     ]
+
+
+def test_a_child_without_its_required_inputs(tmp_path: Path) -> None:
+    parent = """\
+    name: parent
+    actions:
+      - {ref: a, action: core.workflow.execute, args: {workflow: child, inputs: {team: x}}}
+      - {ref: b, action: core.workflow.execute, args: {workflow: child}}
+      - {ref: c, action: core.workflow.execute, args: {workflow: child, inputs: "${{ TRIGGER.inputs }}"}}
+    """
+    child = """\
+    name: child
+    entrypoint:
+      expects:
+        team: {type: str}
+        host: {type: str}
+        level: {type: int, default: 1}
+    actions:
+      - {ref: a, action: core.transform.reshape, args: {value: 1}}
+    """
+    assert problems(tmp_path, parent, child) == [
+        "w.yaml:3:77: workflow 'child' needs input 'host' (it has no default)",
+        "w.yaml:4:51: workflow 'child' needs input 'host' (it has no default)",
+        "w.yaml:4:51: workflow 'child' needs input 'team' (it has no default)",
+    ]

@@ -16,7 +16,8 @@ def test_orchestrator_exits_non_zero_listing_every_problem(tmp_path: Path) -> No
     )
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        "name: bad\nactions:\n  - ref: a\n    action: core.transform.reshape\n    args: {value: '${{ ACTIONS.b.result }}'}\n"
+        "name: bad\nactions:\n  - ref: a\n    action: core.transform.reshape\n"
+        "    args: {value: '${{ ACTIONS.b.result }}'}\n"
         "  - {ref: b, action: core.nope}\n"
     )
     # Nothing listens on these ports: start-up must stop at the workflows, before connecting to anything.
