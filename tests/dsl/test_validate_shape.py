@@ -165,3 +165,20 @@ def test_values_json_cannot_carry(tmp_path: Path) -> None:
         "w.yaml:6:27: nan is not a JSON number",
         "w.yaml:6:38: a bytes is not a JSON value",
     ]
+
+
+def test_malformed_options_and_retry_policy_are_problems_not_crashes(tmp_path: Path) -> None:
+    text = """\
+    name: x
+    actions:
+      - ref: a
+        action: core.transform.reshape
+        args: {value: 1}
+        options: 5
+        retry_policy: 3
+    """
+    assert problems(tmp_path, text) == [
+        "w.yaml:6:5: 'options' is replaced by retry_policy (max_attempts, timeout, initial_interval, "
+        "backoff_coefficient, maximum_interval, retry_until, non_retryable)",
+        "w.yaml:7:19: retry_policy: Input should be a valid dictionary or instance of RetryPolicy (got 3)",
+    ]
