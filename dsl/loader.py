@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsl.catalog import ActionCatalog, CatalogError, registry_catalog
+from dsl.catalog import ActionCatalog
 from dsl.model import WorkflowDefinition
 from dsl.positions import ParsedYaml, YamlSyntaxError, parse_yaml
 from dsl.problems import Problem
+from dsl.registry_catalog import CatalogError, registry_catalog
 from dsl.validate import check_document
 from dsl.validate_set import Member, check_set
 
