@@ -25,15 +25,19 @@ SUFFIXES = (".yaml", ".yml")
 class WorkflowLoadError(Exception):
     """Definition files could not be read or are invalid; ``lines`` holds every ``file:line:col: message``."""
 
+    headline = "invalid workflow definitions"
+
     def __init__(self, lines: Sequence[str]) -> None:
         self.lines = list(lines)
         count = f"{len(self.lines)} problem{'s' if len(self.lines) != 1 else ''}"
-        super().__init__(f"invalid workflow definitions ({count}):\n" + "\n".join(self.lines))
+        super().__init__(f"{self.headline} ({count}):\n" + "\n".join(self.lines))
 
 
 class UnreadableInput(WorkflowLoadError):
     """A file or folder could not be read at all (missing, not a file, not UTF-8 text) or the action modules
     could not be loaded."""
+
+    headline = "cannot read the workflow definitions"
 
 
 @dataclass
