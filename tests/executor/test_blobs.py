@@ -26,7 +26,7 @@ def roundtrip(store: BlobStore) -> None:
         store.get(ref.model_copy(update={"size": 8}))
     missing = ref.model_copy(update={"sha256": "1" * 64, "uri": ref.uri.replace(ref.sha256, "1" * 64)})
     missing = missing.model_copy(update={"uri": missing.uri.replace("/01/", "/11/")})
-    with pytest.raises(BlobError, match="no such stored result|cannot read it"):
+    with pytest.raises(BlobError, match=r"no such stored result|cannot read it"):
         store.get(missing)
 
 
