@@ -220,3 +220,9 @@ async def test_an_action_over_its_own_timeout_is_left_to_the_retry_policy(client
     )
     [report] = answer.reports
     assert report.error is not None and (report.error.type, report.error.retryable) == ("ActionTimeout", False)
+
+
+async def test_an_action_from_an_installed_package_runs_in_a_ray_worker(client: Client) -> None:
+    # The Ray worker finds plugin.shout through the alertmesh.actions entry point, as the executor does.
+    report = await run(client, "plugin.shout", text="found")
+    assert (report.status, report.result) == ("succeeded", "FOUND!")

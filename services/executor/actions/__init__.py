@@ -2,24 +2,32 @@
 
 from services.executor.actions import http, text, transform
 from services.executor.actions.registry import (
+    ENTRY_POINT_GROUP,
+    ActionPluginError,
     ActionSpec,
     InvalidArguments,
     UnknownAction,
     action,
     action_names,
+    describe_actions,
     get_action,
     is_pure,
+    load_plugins,
 )
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
+    "ActionPluginError",
     "ActionSpec",
     "InvalidArguments",
     "UnknownAction",
     "action",
     "action_names",
+    "describe_actions",
     "get_action",
     "http",
     "is_pure",
+    "load_plugins",
     "text",
     "transform",
 ]
