@@ -1,6 +1,6 @@
 """The action library. Importing this package registers every built-in action (``core.*``)."""
 
-from services.executor.actions import http, text, transform
+from services.executor.actions import http, http_poll, text, transform
 from services.executor.actions.registry import (
     ENTRY_POINT_GROUP,
     ActionPluginError,
@@ -26,6 +26,7 @@ __all__ = [
     "describe_actions",
     "get_action",
     "http",
+    "http_poll",
     "is_pure",
     "load_plugins",
     "text",
