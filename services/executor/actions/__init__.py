@@ -1,6 +1,6 @@
 """The action library. Importing this package registers every built-in action (``core.*``)."""
 
-from services.executor.actions import http, http_poll, text, transform
+from services.executor.actions import http, http_poll, kafka, require, text, transform
 from services.executor.actions.registry import (
     ENTRY_POINT_GROUP,
     ActionPluginError,
@@ -28,7 +28,9 @@ __all__ = [
     "http",
     "http_poll",
     "is_pure",
+    "kafka",
     "load_plugins",
+    "require",
     "text",
     "transform",
 ]
