@@ -62,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
     )
     rerun.add_argument("workflow_id", metavar="WORKFLOW_ID", help="the workflow id (the trigger's idempotency key)")
     rerun.add_argument("--reason", default="rerun requested", help="recorded in the workflow's history")
+    actions = commands.add_parser("actions", help="list the actions workflows can use, with their arguments")
+    actions.add_argument("--json", action="store_true", help="as JSON: name, description, pure, args JSON Schema")
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
@@ -165,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args)
         if args.command == "publish":
             return asyncio.run(run.publish(args.file.read_bytes(), args.topic, args.key, args.source))
+        if args.command == "actions":
+            from alertmesh import actions_catalog
+
+            return actions_catalog.main(args.json)
         if args.command == "rerun":
             return _exit_without_teardown(asyncio.run(run.rerun(args.workflow_id, args.reason)))
         return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout))
