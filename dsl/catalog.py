@@ -1,0 +1,29 @@
+"""The actions a workflow may call, with the model of each one's args: what validation checks ``action`` and
+``args`` against. ``dsl.registry_catalog`` builds one from the executor's registry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from dsl.model import CHILD_WORKFLOW_ACTION, ChildWorkflowArgs
+
+
+@dataclass(frozen=True)
+class ActionCatalog:
+    """Action names and the pydantic model of each one's args; ``core.workflow.execute`` is the workflow's own
+    (it starts a child run) and always takes ``ChildWorkflowArgs``."""
+
+    models: Mapping[str, type[BaseModel]]
+
+    def args_model(self, name: str) -> type[BaseModel] | None:
+        """The args model of action ``name``; None when there is no such action."""
+        if name == CHILD_WORKFLOW_ACTION:
+            return ChildWorkflowArgs
+        return self.models.get(name)
+
+    def names(self) -> list[str]:
+        """Every action name, sorted."""
+        return sorted({*self.models, CHILD_WORKFLOW_ACTION})
