@@ -1,6 +1,7 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
 re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove it survives faults (``chaos``),
-measure it (``bench``), check workflow definitions (``validate``)."""
+measure it (``bench``), check workflow definitions (``validate``), list the actions workflows can use
+(``actions``)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,9 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("--count", type=int, help="stop after this many results")
     results.add_argument("--timeout", type=float, help="give up after this many seconds (exit code 1)")
     results.add_argument("--topic", help="default: the results topic (alertmesh.results)")
+    results.add_argument(
+        "--resolve", action="store_true", help='replace {"$stored": ...} results with their JSON (EXECUTOR_BLOB_*)'
+    )
 
     rerun = commands.add_parser(
         "rerun",
@@ -73,6 +77,8 @@ def parser() -> argparse.ArgumentParser:
     run_file.add_argument("--vars", type=Path, help="workspace variables (YAML/JSON); default ORCHESTRATOR_VARS_FILE")
     run_file.add_argument("--workflows", type=Path, help="where child workflows are (default: FILE's folder)")
     run_file.add_argument("--timeout", type=float, help="seconds to wait for the result (default: until it ends)")
+    actions = commands.add_parser("actions", help="list the actions workflows can use, with their arguments")
+    actions.add_argument("--json", action="store_true", help="as JSON: name, description, pure, args JSON Schema")
     validate = commands.add_parser(
         "validate", help="check workflow files (and folders of them) together; print file:line:col: problem"
     )
@@ -187,9 +193,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             code = asyncio.run(run_workflow.run_file(args.file, args.trigger, args.vars, args.workflows, args.timeout))
             return _exit_without_teardown(code)
+        if args.command == "actions":
+            from alertmesh import actions_catalog
+
+            return actions_catalog.main(args.json)
         if args.command == "rerun":
             return _exit_without_teardown(asyncio.run(run.rerun(args.workflow_id, args.reason)))
-        return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout))
+        return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout, args.resolve))
     except KeyboardInterrupt:
         return 130
 

@@ -15,12 +15,12 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from schemas.actions import ActionReport, ActionRequest
+from schemas.actions import ActionBatch, ActionReport, ActionRequest, ActionStep
 from services.executor.config import ExecutorSettings
 from services.executor.worker import build_worker
 from services.shared.temporal import TemporalSettings
 
-from .one_action_workflow import RunOneAction, RunOneActionWithin, TimedAction, action_queue_for
+from .one_action_workflow import RunBatch, RunOneAction, RunOneActionWithin, TimedAction, action_queue_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ async def client(temporal_server: Any, ray_session: str) -> AsyncIterator[Client
     workflows = Worker(
         client,
         task_queue=WORKFLOW_QUEUE,
-        workflows=[RunOneAction, RunOneActionWithin],
+        workflows=[RunOneAction, RunOneActionWithin, RunBatch],
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
     async with build_worker(client, settings), workflows:
@@ -101,7 +101,7 @@ async def test_result_too_large_for_temporal_is_a_failed_report(client: Client) 
     assert report.error is not None and report.error.type == "ResultTooLarge"
     assert report.error.message == (
         "result of tests.big_result is 3000002 bytes as JSON, over the limit of 1048576 bytes "
-        "(EXECUTOR_MAX_RESULT_BYTES; Temporal refuses payloads over 2 MB)"
+        "(EXECUTOR_MAX_RESULT_BYTES)"
     )
     fits = await run(client, "tests.big_result", size=1000)
     assert (fits.status, fits.result) == ("succeeded", "x" * 1000)
@@ -181,3 +181,94 @@ async def test_cancelling_the_workflow_reaches_the_action_through_its_heartbeat(
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     assert await wait_gone([pid]) == []
+
+
+async def test_a_batch_renders_env_vars_and_loop_items_and_checks_retry_until(client: Client) -> None:
+    def item(index: int, state: str) -> ActionStep:
+        return ActionStep(
+            ref="poll",
+            action="core.transform.reshape",
+            args={"value": {"state": "${{ var.state }}", "wf": "${{ ENV.workflow }}", "team": "${{ VARS.team }}"}},
+            timeout_seconds=20,
+            item=index,
+            loop={"state": state},
+            retry_until='ACTIONS.poll.result.state == "done"',
+        )
+
+    batch = ActionBatch(
+        workflow_id="wf",
+        correlationid="c",
+        trigger={},
+        steps=[item(0, "done"), item(1, "pending")],
+        env={"workflow": "triage"},
+        vars={"team": "soc"},
+    )
+    answer = await client.execute_workflow(
+        RunBatch.run, batch, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+    )
+    done, pending = answer.reports
+    assert (done.item, done.status, done.result) == (0, "succeeded", {"state": "done", "wf": "triage", "team": "soc"})
+    assert (pending.item, pending.status) == (1, "failed")
+    assert pending.error is not None and (pending.error.type, pending.error.retryable) == ("RetryUntil", False)
+
+
+async def test_an_action_over_its_own_timeout_is_left_to_the_retry_policy(client: Client, tmp_path: Path) -> None:
+    step = ActionStep(ref="slow", action="tests.sleep", args={"seconds": 30}, timeout_seconds=1)
+    batch = ActionBatch(workflow_id="wf", correlationid="c", trigger={}, steps=[step])
+    answer = await client.execute_workflow(
+        RunBatch.run, batch, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+    )
+    [report] = answer.reports
+    assert report.error is not None and (report.error.type, report.error.retryable) == ("ActionTimeout", False)
+
+
+async def test_an_action_from_an_installed_package_runs_in_a_ray_worker(client: Client) -> None:
+    # The Ray worker finds plugin.shout through the alertmesh.actions entry point, as the executor does.
+    report = await run(client, "plugin.shout", text="found")
+    assert (report.status, report.result) == ("succeeded", "FOUND!")
+
+
+async def test_library_actions_run_as_ray_tasks_in_one_batch(client: Client, http_base_url: str) -> None:
+    text = "CVE-2024-3094 seen at 10.0.0.5, 10.0.0.6 and 10.0.0.5 (see https://intel.example/x)"
+
+    def step(ref: str, action: str, after: list[str] | None = None, **args: object) -> ActionStep:
+        return ActionStep(ref=ref, action=action, args=args, after=after or [], timeout_seconds=20)
+
+    steps = [
+        step("ips", "core.text.extract_ipv4", text="${{ TRIGGER.text }}"),
+        step("cves", "core.text.extract_cves", texts=["${{ TRIGGER.text }}"]),
+        step("pairs", "core.transform.map", ["ips"], items="${{ ACTIONS.ips.result }}", expression="[var.item]"),
+        step("flat", "core.transform.flatten", ["pairs"], items="${{ ACTIONS.pairs.result }}"),
+        step(
+            "private",
+            "core.transform.filter",
+            ["flat"],
+            items="${{ ACTIONS.flat.result }}",
+            condition="FN.is_private_ip(var.item)",
+        ),
+        step("unique", "core.transform.deduplicate", items=["a", "b", "a"]),
+        step("must", "core.require", ["cves"], conditions={"has_cve": "${{ ACTIONS.cves.result }}"}),
+        step(
+            "poll",
+            "core.http_poll",
+            url=f"{http_base_url}/counter?name={uuid.uuid4()}&done_at=2",
+            until='var.response.data.state == "done"',
+            interval=0.1,
+        ),
+    ]
+    batch = ActionBatch(workflow_id="wf", correlationid="c", trigger={"text": text}, steps=steps)
+    answer = await client.execute_workflow(
+        RunBatch.run, batch, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+    )
+    results = {report.ref: (report.status, report.result) for report in answer.reports}
+    assert results == {
+        "ips": ("succeeded", ["10.0.0.5", "10.0.0.6"]),
+        "cves": ("succeeded", ["CVE-2024-3094"]),
+        "pairs": ("succeeded", [["10.0.0.5"], ["10.0.0.6"]]),
+        "flat": ("succeeded", ["10.0.0.5", "10.0.0.6"]),
+        "private": ("succeeded", ["10.0.0.5", "10.0.0.6"]),
+        "unique": ("succeeded", ["a", "b"]),
+        "must": ("succeeded", {"held": ["has_cve"]}),
+        "poll": ("succeeded", results["poll"][1]),
+    }
+    assert results["poll"][1]["polls"] == 2 and results["poll"][1]["data"]["state"] == "done"
