@@ -8,16 +8,7 @@ all), neither of which the workflow code that imports ``dsl`` may do.
 
 from __future__ import annotations
 
-import importlib
-import os
-from importlib.metadata import entry_points
-
 from dsl.catalog import ActionCatalog
-
-#: The entry-point group packages register their action modules under.
-ENTRY_POINT_GROUP = "alertmesh.actions"
-#: The executor's setting (a comma-separated list of modules to import), read here too.
-ACTION_MODULES_ENV = "EXECUTOR_ACTION_MODULES"
 
 
 class CatalogError(RuntimeError):
@@ -25,16 +16,15 @@ class CatalogError(RuntimeError):
 
 
 def registry_catalog() -> ActionCatalog:
-    """The executor registry's actions, after loading the entry points and EXECUTOR_ACTION_MODULES."""
+    """The executor registry's actions, after loading the entry points and EXECUTOR_ACTION_MODULES, the way the
+    executor and its Ray workers load them."""
     # Imported here: the action library imports ``dsl`` itself (its expression functions).
-    from services.executor.actions import action_names, get_action
+    from services.executor.actions import action_names, get_action, load_plugins
+    from services.executor.outcome import configured_action_modules, import_action_modules
 
-    modules = [name.strip() for name in os.environ.get(ACTION_MODULES_ENV, "").split(",") if name.strip()]
     try:
-        for module in modules:
-            importlib.import_module(module)
-        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-            entry_point.load()
+        import_action_modules(configured_action_modules())
+        load_plugins()
     except Exception as error:  # any import error names the module the user configured
         raise CatalogError(f"cannot load the action modules: {type(error).__name__}: {error}") from error
     return ActionCatalog({name: get_action(name).args_model for name in action_names()})

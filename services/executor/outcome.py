@@ -37,7 +37,8 @@ def import_action_modules(names: Iterable[str]) -> None:
         importlib.import_module(name)
 
 
-def _configured_action_modules() -> list[str]:
+def configured_action_modules() -> list[str]:
+    """The modules EXECUTOR_ACTION_MODULES names (comma-separated)."""
     return [name.strip() for name in os.environ.get(ACTION_MODULES_ENV, "").split(",") if name.strip()]
 
 
@@ -110,7 +111,7 @@ def run_captured(name: str, raw_args: Mapping[str, Any], limits: ActionLimits | 
     ``limits``, capture."""
     limits = limits or ActionLimits()
     try:
-        import_action_modules(_configured_action_modules())
+        import_action_modules(configured_action_modules())
         spec = get_action(name)
         args = spec.parse_args(raw_args)
         with using_policy(limits.egress), using_kafka(limits.kafka):
