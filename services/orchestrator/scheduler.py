@@ -65,9 +65,10 @@ class Dispatcher(Protocol):
 @dataclass(frozen=True)
 class _Job:
     """What a running task stands for: a batch (``refs`` must each end with a report; followers may not), the
-    timer before an action, or one attempt of one action (``item`` for a for_each item)."""
+    first attempts of several items of one for_each action, the timer before an action, or one attempt of one
+    action (``item`` for a for_each item)."""
 
-    kind: Literal["batch", "timer", "attempt"]
+    kind: Literal["batch", "items", "timer", "attempt"]
     refs: tuple[str, ...]
     item: int | None = None
 
@@ -204,8 +205,17 @@ class DagScheduler:
         return False
 
     def _start_items(self, loop: Loop) -> None:
-        for item in loop.startable():
-            self._start_attempt(loop.action, item, loop.items[item], 1, 0.0)
+        """Start the items the concurrency cap allows. The first attempts of executor items go together in one
+        batch (one activity, not one per item; a 32-item loop costs what a 32-way fan-out does); a child
+        workflow item, or a retry, is an attempt of its own."""
+        items = loop.startable()
+        action = loop.action
+        if self._batches and action.action != CHILD_WORKFLOW_ACTION and len(items) > 1:
+            steps = [_step(action, 1, [], item, loop.items[item]) for item in items]
+            self._start(steps, _Job("items", (action.ref,)))
+            return
+        for item in items:
+            self._start_attempt(action, item, loop.items[item], 1, 0.0)
 
     def _start_batch(self, ready: list[ActionStatement]) -> None:
         """The ready actions, then their followers: plain actions not started whose every edge is a success edge

@@ -234,7 +234,9 @@ class DSLWorkflow:
             attempts = policy.maximum_attempts
             # Followers may not have run; the scheduler skips them, as their inputs failed.
             return [
-                failed_report(step.ref, step.action, error, step.attempt + attempts - 1)
+                failed_report(step.ref, step.action, error, step.attempt + attempts - 1).model_copy(
+                    update={"item": step.item}
+                )
                 for step in steps
                 if not step.after
             ]

@@ -53,8 +53,13 @@ class FakeDispatch:
         except (Exception, TemplateError) as error:
             kind = "RetryUntil" if isinstance(error, RetryUntilError) else type(error).__name__
             failure = ActionError(type=kind, message=str(error), retryable=isinstance(error, ConnectionError))
-            return ActionReport(ref=step.ref, action=step.action, status="failed", error=failure, attempts=step.attempt)
-        return ActionReport(ref=step.ref, action=step.action, status="succeeded", result=value, attempts=step.attempt)
+            return ActionReport(
+                ref=step.ref, action=step.action, status="failed", error=failure, attempts=step.attempt, item=step.item
+            )
+        # Like the executor, a report names its for_each item.
+        return ActionReport(
+            ref=step.ref, action=step.action, status="succeeded", result=value, attempts=step.attempt, item=step.item
+        )
 
     async def child(
         self, action: ActionStatement, args: ChildWorkflowArgs, item: int | None, attempt: int

@@ -63,7 +63,7 @@ PLAYBOOK = workflow(
             "action": RESHAPE,
             "depends_on": ["urls"],
             "for_each": "${{ for var.u in ACTIONS.urls.result + ['https://b.example.org'] }}",
-            "max_concurrency": 1,
+            "max_concurrency": 2,
             "args": {"value": "${{ TRIGGER.alert.name }}"},
         },
         {
