@@ -12,10 +12,10 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from alertmesh import run, run_workflow
-from alertmesh.mesh import MeshSettings
+if TYPE_CHECKING:
+    from alertmesh.mesh import MeshSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ALERT = REPO_ROOT / "samples" / "alertmanager-v4-firing.json"
@@ -30,6 +30,8 @@ def _mesh_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _mesh_settings(args: argparse.Namespace) -> MeshSettings:
+    from alertmesh.mesh import MeshSettings
+
     names = ("state_dir", "kafka_port", "temporal_port", "temporal_ui_port", "webhook_port")
     return MeshSettings(**{n: getattr(args, n) for n in names if getattr(args, n, None) is not None})
 
@@ -154,6 +156,8 @@ def _bench(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     """The demo starts from a clean slate unless told otherwise: a fresh Temporal state, so the demo alert is
     new to it (a kept state would rightly treat it as already handled and start nothing)."""
+    from alertmesh import run
+
     alert = args.alert.read_bytes()
     if args.state_dir is not None:
         return asyncio.run(run.demo(_mesh_settings(args), alert, args.timeout))
@@ -179,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         return validate(args.paths)
     logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    # Imported here, not at the top: they load the Kafka and Temporal clients, which `validate` never needs.
+    from alertmesh import run, run_workflow
+
     try:
         if args.command == "up":
             return asyncio.run(run.up(_mesh_settings(args)))
