@@ -35,6 +35,7 @@ _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 _IPV6_RUN = re.compile(r"(?<![0-9A-Za-z_:.])[0-9A-Fa-f:.]+(?![0-9A-Za-z_:])")
 _EMAIL_RUN = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+")
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+-]{1,64}")
+_CVE = re.compile(r"(?<![A-Za-z0-9])CVE-(\d{4})-(\d{4,7})(?![0-9])", re.IGNORECASE)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -189,3 +190,13 @@ def extract_sha1(value: Any) -> list[str]:
 def extract_sha256(value: Any) -> list[str]:
     """Every SHA-256 hash (64 hex digits standing alone) in the text, lower-cased."""
     return _extract("extract_sha256", value, _hashes(64))
+
+
+def _cves(text: str) -> Iterator[str]:
+    return (f"CVE-{match.group(1)}-{match.group(2)}" for match in _CVE.finditer(text))
+
+
+@function("extract_cves")
+def extract_cves(value: Any) -> list[str]:
+    """Every CVE id (``CVE-2024-3094``, any case, upper-cased) in the text."""
+    return _extract("extract_cves", value, _cves)

@@ -141,6 +141,10 @@ POSITIVE: list[tuple[str, Any]] = [
     ("FN.extract_md5(TRIGGER.text)", ["d41d8cd98f00b204e9800998ecf8427e"]),
     ("FN.extract_sha1(TRIGGER.text)", ["da39a3ee5e6b4b0d3255bfef95601890afd80709"]),
     ("FN.extract_sha256(TRIGGER.text)", ["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]),
+    (
+        "FN.extract_cves('patch cve-2024-3094 and CVE-2021-44228, CVE-2021-44228; not CVE-21-1')",
+        ["CVE-2024-3094", "CVE-2021-44228"],
+    ),
     # casts
     ("FN.to_int('42')", 42),
     ("FN.to_int(3.9)", 3),
@@ -228,6 +232,7 @@ MISUSE: list[tuple[str, str]] = [
     ("FN.extract_md5([TRIGGER.big, TRIGGER.big])", "more than"),
     ("FN.extract_sha1([TRIGGER.big, TRIGGER.big])", "more than"),
     ("FN.extract_sha256([TRIGGER.big, TRIGGER.big])", "more than"),
+    ("FN.extract_cves([TRIGGER.big, TRIGGER.big])", "more than"),
     ("FN.to_int('4x')", 'cannot convert "4x" to an integer'),
     ("FN.to_float('inf')", "to a finite number"),
     ("FN.to_str([TRIGGER.big, TRIGGER.big])", "longer than"),

@@ -7,7 +7,6 @@ dict values recursively, are scanned), and uses the same rules as the expression
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
@@ -23,8 +22,6 @@ __all__ = ["MAX_TEXT_CHARS", "ExtractArgs", "ExtractUrlsArgs", "extract_urls", "
 #: Most characters one call scans, over all its strings. The scan is linear, so this bounds the work per call;
 #: Temporal's 2 MB payload limit keeps real inputs below it anyway.
 MAX_TEXT_CHARS = 2 * 1024 * 1024
-
-_CVE = re.compile(r"(?<![A-Za-z0-9])CVE-(\d{4})-(\d{4,7})(?![0-9])", re.IGNORECASE)
 
 
 class ExtractArgs(BaseModel):
@@ -86,13 +83,7 @@ _extractor("ipv6", ioc.extract_ipv6, "IPv6 address (compressed form)")
 _extractor("emails", ioc.extract_emails, "e-mail address (domain lower-cased)")
 
 
-def find_cves(value: Any) -> list[str]:
-    """Every CVE id (``CVE-2024-3094``, any case, upper-cased) in the strings of ``value``, unique, in order."""
-    found = (f"CVE-{m.group(1)}-{m.group(2)}" for text in _strings(value) for m in _CVE.finditer(text))
-    return list(dict.fromkeys(found))
-
-
-_extractor("cves", find_cves, "CVE id (upper-cased)")
+_extractor("cves", ioc.extract_cves, "CVE id (upper-cased)")
 
 HashKind = Literal["md5", "sha1", "sha256"]
 ALL_HASH_KINDS: list[HashKind] = ["md5", "sha1", "sha256"]
