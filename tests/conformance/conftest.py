@@ -24,7 +24,7 @@ from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings
-from tests.conformance.harness import RAY_CPUS, Stack, start_executor, stop_process
+from tests.conformance.harness import BLOB_THRESHOLD_BYTES, RAY_CPUS, Stack, start_executor, stop_process
 from tests.conftest import REPO, TemporalServer
 
 EXECUTOR_READY_TIMEOUT_S = 120
@@ -60,7 +60,7 @@ def _executor_env(settings: OrchestratorSettings, files: Path) -> dict[str, str]
         "EXECUTOR_EGRESS_ALLOW": "127.0.0.1/32",
         "EXECUTOR_SECRETS_FILE": str(files / "secrets.json"),
         "EXECUTOR_BLOB_DIR": str(files / "blobs"),
-        "EXECUTOR_BLOB_THRESHOLD_BYTES": "65536",
+        "EXECUTOR_BLOB_THRESHOLD_BYTES": str(BLOB_THRESHOLD_BYTES),
     }
 
 

@@ -35,6 +35,8 @@ from tests.orchestrator.factories import DEMO_ALERT
 #: Ray CPUs of the suite's executor: enough for the widest parallel case (the machine's cores do not bound
 #: sleeping actions).
 RAY_CPUS = 6
+#: Results larger than this (bytes of JSON) are stored outside history by the suite's executor.
+BLOB_THRESHOLD_BYTES = 65536
 
 Definition = str | Mapping[str, Any] | WorkflowDefinition
 

@@ -1,0 +1,52 @@
+"""Timeouts: ``retry_policy.timeout`` limits each attempt; ``config.timeout`` limits the whole run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conformance.cases import echo, sleep, workflow
+from tests.conformance.harness import Stack, report, statuses
+
+pytestmark = pytest.mark.integration
+
+
+async def test_an_attempt_past_its_timeout_fails_with_action_timeout(stack: Stack) -> None:
+    result = await stack.run(
+        workflow("attempt-timeout", [sleep("slow", 5, retry_policy={"timeout": 0.5})]),
+    )
+    assert result.data.status == "failed"
+    slow = report(result, "slow")
+    assert (slow.status, slow.attempts) == ("failed", 1)
+    assert slow.error is not None and slow.error.type == "ActionTimeout"
+    assert result.data.finished_at - result.data.started_at < timedelta(seconds=5)
+
+
+async def test_a_timed_out_attempt_is_retried_per_the_policy(stack: Stack) -> None:
+    policy = {"timeout": 0.4, "max_attempts": 2, "initial_interval": 0.05}
+    result = await stack.run(workflow("attempt-timeout-retry", [sleep("slow", 5, retry_policy=policy)]))
+    slow = report(result, "slow")
+    assert (slow.status, slow.attempts) == ("failed", 2)
+    assert slow.error is not None and slow.error.type == "ActionTimeout"
+
+
+async def test_an_action_within_its_timeout_succeeds(stack: Stack) -> None:
+    result = await stack.run(workflow("within-timeout", [sleep("quick", 0.1, retry_policy={"timeout": 5})]))
+    assert result.data.status == "completed", result.data.error
+
+
+async def test_config_timeout_fails_the_run_and_stops_what_is_running(stack: Stack) -> None:
+    result = await stack.run(
+        workflow(
+            "run-timeout",
+            [echo("first", 1), sleep("slow", 8, depends_on=["first"]), echo("after", 2, depends_on=["slow"])],
+            config={"timeout": 1.5},
+        )
+    )
+    assert result.data.status == "failed"
+    assert result.data.error is not None and "timeout" in result.data.error.lower()
+    assert statuses(result)["first"] == "succeeded"
+    assert statuses(result)["after"] != "succeeded"
+    # The run ended at its limit, not when the 8 s action would have.
+    assert result.data.finished_at - result.data.started_at < timedelta(seconds=6)
