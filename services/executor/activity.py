@@ -16,7 +16,15 @@ from temporalio.exceptions import ApplicationError
 
 from schemas.actions import RUN_ACTION, RUN_ACTIONS, ActionBatch, ActionReport, ActionRequest, ActionStep, BatchReport
 from services.executor.actions import is_pure
-from services.executor.batch import ACTION_TIMEOUT, ActionRunner, BatchRun, run_step
+from services.executor.batch import (
+    ACTION_TIMEOUT,
+    ActionRunner,
+    BatchRun,
+    ReportKey,
+    StepServices,
+    report_key,
+    run_step,
+)
 
 #: How often a running batch heartbeats: well under the heartbeat timeout the workflow sets (10 s), so a late
 #: one on a loaded machine is not taken for a dead executor (the worker throttles sending to about this pace).
@@ -39,11 +47,15 @@ def attempt_time_limit(info: activity.Info, now: datetime | None = None) -> floa
 
 
 class ActionActivities:
-    """Holds the runner the activity uses; register ``instance.run_actions`` with a Temporal worker."""
+    """Holds the runner the activity uses and where steps get secrets and keep large results; register
+    ``instance.run_actions`` with a Temporal worker."""
 
-    def __init__(self, runner: ActionRunner, pure: Callable[[str], bool] = is_pure) -> None:
+    def __init__(
+        self, runner: ActionRunner, pure: Callable[[str], bool] = is_pure, services: StepServices | None = None
+    ) -> None:
         self._runner = runner
         self._pure = pure
+        self._services = services or StepServices()
 
     @activity.defn(name=RUN_ACTIONS)
     async def run_actions(self, batch: ActionBatch) -> BatchReport:
@@ -64,7 +76,13 @@ class ActionActivities:
         refs = ", ".join(step.ref for step in batch.steps)
         activity.logger.debug("running %s for %s (attempt %d)", refs, batch.workflow_id, info.attempt)
         run = BatchRun(
-            batch, self._runner, self._pure, done=done, on_report=made.append, extra_attempts=info.attempt - 1
+            batch,
+            self._runner,
+            self._pure,
+            done=done,
+            on_report=made.append,
+            extra_attempts=info.attempt - 1,
+            services=self._services,
         )
         heartbeats = asyncio.create_task(_heartbeat_every(HEARTBEAT_INTERVAL_S, made), name="run_actions-heartbeat")
         limit = attempt_time_limit(info)
@@ -95,10 +113,10 @@ class ActionActivities:
             heartbeats.cancel()
 
 
-def _reports_heartbeated(info: activity.Info) -> dict[str, ActionReport]:
-    """Reports an earlier attempt of this batch heartbeat before it was lost, by ref."""
+def _reports_heartbeated(info: activity.Info) -> dict[ReportKey, ActionReport]:
+    """Reports an earlier attempt of this batch heartbeat before it was lost, by ref and for_each item."""
     reports = [ActionReport.model_validate(detail) for detail in info.heartbeat_details]
-    return {report.ref: report for report in reports}
+    return {report_key(report): report for report in reports}
 
 
 async def _heartbeat_every(interval_s: float, made: list[ActionReport]) -> None:

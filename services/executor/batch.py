@@ -2,11 +2,17 @@
 
 Temporal-free (the ``run_actions`` activity wraps it), so its order and failure rules are tested with plain
 asyncio. Every step ends as a report; nothing a step does escapes as an exception:
-- the action raised, or its templates could not be rendered: a failed report (the action's own outcome);
-- the attempt ran out of its time limit, or Ray failed under it: a failed report marked ``retryable``, so the
-  workflow runs the action again per its retry policy, visibly, as a new attempt.
+- the action raised, its templates could not be rendered, a secret it reads is missing, or its result did not
+  meet ``retry_until``: a failed report (the action's own outcome; the workflow's retry policy decides);
+- the attempt ran out of its time limit: a failed report (``ActionTimeout``), also the retry policy's to decide;
+- Ray failed under it (worker crashed, node lost): a failed report marked ``retryable``, so the workflow runs the
+  action again, visibly, as a new attempt, whatever the retry policy says.
 Only cancellation (the activity was cancelled or timed out) stops the batch; every running step is cancelled,
 which force-stops its Ray task.
+
+Templates are rendered here with TRIGGER, ACTIONS, ENV, VARS, var (the step's for_each item) and SECRETS (from the
+secrets backend, only when read). Before a report leaves, secret values the step read are masked in it, and a
+result over the blob threshold is stored and replaced by its ``{"$stored": ...}`` reference.
 """
 
 from __future__ import annotations
@@ -14,24 +20,49 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
+
 from dsl.templates import TemplateContext, TemplateError, render
 from schemas.actions import ActionBatch, ActionError, ActionReport, ActionStep
+from services.executor.masking import mask_text, mask_value
 from services.executor.outcome import Outcome
+from services.executor.retry_until import RETRY_UNTIL, holds, retry_until_expression
+from services.executor.secrets import EnvironmentSecrets, SecretsBackend, StepSecrets
+from services.executor.stored import load_read_results, refs_read, stored_refs
+from services.shared.blobs import BlobError, BlobStore, store_json
 
 log = logging.getLogger(__name__)
 
 #: Error type of an attempt stopped at its time limit.
 ACTION_TIMEOUT = "ActionTimeout"
 
+#: A report's identity in a batch: its ref, and its for_each item (for_each steps share their ref).
+ReportKey = tuple[str, int | None]
+
+
+def report_key(report: ActionReport | ActionStep) -> ReportKey:
+    return (report.ref, report.item)
+
 
 class ActionRunner(Protocol):
     """Anything that runs a registered action and returns its Outcome (RayRunner in production)."""
 
     async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class StepServices:
+    """Where a batch's steps get their secrets and keep their large results (the executor's settings decide)."""
+
+    secrets: SecretsBackend = field(default_factory=EnvironmentSecrets)
+    #: Where results over ``blob_threshold_bytes`` go; None keeps every result inline (and reads none stored).
+    blobs: BlobStore | None = None
+    blob_threshold_bytes: int = 128 * 1024
 
 
 class BatchRun:
@@ -44,22 +75,25 @@ class BatchRun:
         runner: ActionRunner,
         is_pure: Callable[[str], bool],
         *,
-        done: Mapping[str, ActionReport] | None = None,
+        done: Mapping[ReportKey, ActionReport] | None = None,
         on_report: Callable[[ActionReport], None] = lambda report: None,
         extra_attempts: int = 0,
+        services: StepServices | None = None,
     ) -> None:
         self._batch = batch
         self._runner = runner
         self._is_pure = is_pure
-        self._reports: dict[str, ActionReport] = dict(done or {})
+        self._reports: dict[ReportKey, ActionReport] = dict(done or {})
         self._on_report = on_report
         # A retried activity attempt is a new attempt of every step it runs again.
         self._extra_attempts = extra_attempts
+        self._services = services or StepServices()
+        self._loaded: dict[str, Any] = {}  # stored results read by this batch's steps, loaded once
 
     async def run(self) -> list[ActionReport]:
         """Reports of the steps that ran, in the batch's order."""
-        waiting = [step for step in self._batch.steps if step.ref not in self._reports]
-        running: dict[asyncio.Task[ActionReport], str] = {}
+        waiting = [step for step in self._batch.steps if report_key(step) not in self._reports]
+        running: dict[asyncio.Task[ActionReport], ReportKey] = {}
         try:
             while True:
                 waiting = self._start_runnable(waiting, running)
@@ -73,61 +107,139 @@ class BatchRun:
         finally:
             for task in running:
                 task.cancel()
-        return [self._reports[step.ref] for step in self._batch.steps if step.ref in self._reports]
+        steps = (report_key(step) for step in self._batch.steps)
+        return [self._reports[key] for key in steps if key in self._reports]
 
     def _start_runnable(
-        self, waiting: list[ActionStep], running: dict[asyncio.Task[ActionReport], str]
+        self, waiting: list[ActionStep], running: dict[asyncio.Task[ActionReport], ReportKey]
     ) -> list[ActionStep]:
         """Start every step whose batch inputs are all reported and usable; drop those that never will be."""
         still_waiting = []
         for step in waiting:
-            if not all(ref in self._reports for ref in step.after):
+            # A step waits only for whole (not for_each) steps: the workflow batches no follower of a loop.
+            inputs = [(ref, None) for ref in step.after]
+            if not all(key in self._reports for key in inputs):
                 still_waiting.append(step)
-            elif all(self._usable(self._reports[ref]) for ref in step.after):
-                running[asyncio.create_task(self._run_step(step), name=f"action-{step.ref}")] = step.ref
+            elif all(self._usable(self._reports[key]) for key in inputs):
+                task = asyncio.create_task(self._run_step(step), name=f"action-{step.ref}")
+                running[task] = report_key(step)
             # else: an input failed or has side effects; the workflow decides (skip, or dispatch it later).
         return still_waiting
 
     def _usable(self, report: ActionReport) -> bool:
         return report.status == "succeeded" and self._is_pure(report.action)
 
-    def _context(self) -> TemplateContext:
+    def _results(self) -> dict[str, Any]:
         results = dict(self._batch.results)
-        results.update({ref: r.result for ref, r in self._reports.items() if r.status == "succeeded"})
-        return TemplateContext(trigger=self._batch.trigger, results=results)
+        results.update(
+            {ref: r.result for (ref, item), r in self._reports.items() if item is None and r.status == "succeeded"}
+        )
+        return results
+
+    async def _context(self, step: ActionStep, secrets: StepSecrets) -> TemplateContext:
+        results = self._results()
+        store = self._services.blobs
+        if store is not None and any(stored_refs(results)):
+            read = refs_read(step.args)
+            if step.retry_until:
+                read |= retry_until_expression(step.retry_until.strip()).refs
+            results |= await asyncio.to_thread(load_read_results, results, read, store, self._loaded)
+        return TemplateContext(
+            trigger=self._batch.trigger,
+            results=results,
+            secrets=secrets,
+            env=self._batch.env,
+            vars=self._batch.vars,
+            loop=step.loop,
+        )
 
     async def _run_step(self, step: ActionStep) -> ActionReport:
         attempts = step.attempt + self._extra_attempts
+        secrets = StepSecrets(self._services.secrets)
         try:
-            args = render(step.args, self._context())
-        except TemplateError as error:
+            context = await self._context(step, secrets)
+            args = render(step.args, context)
+        except (TemplateError, BlobError) as error:
             now = datetime.now(UTC)
-            return _report(step, Outcome.failure(error), attempts, now, 0.0)
-        return await run_step(self._runner, step, args, attempts)
+            problem = secrets.missing_error() or error
+            return _report(step, _masked(Outcome.failure(problem), secrets.used), attempts, now, 0.0)
+
+        async def finish(outcome: Outcome) -> Outcome:
+            return await self._finish(step, outcome, context, secrets)
+
+        return await run_step(self._runner, step, args, attempts, finish)
+
+    async def _finish(
+        self, step: ActionStep, outcome: Outcome, context: TemplateContext, secrets: StepSecrets
+    ) -> Outcome:
+        """The attempt's outcome as reported: checked against ``retry_until``, secrets masked, a large result
+        stored."""
+        if outcome.ok and step.retry_until:
+            outcome = _check_retry_until(step, outcome, context)
+        if secrets.used:
+            outcome = _masked(outcome, secrets.used)
+        store = self._services.blobs
+        if store is not None and outcome.value is not None and outcome.size > self._services.blob_threshold_bytes:
+            try:
+                stored = await asyncio.to_thread(store_json, outcome.value, store)
+            except Exception as error:  # the store's own trouble (disk full, S3 down): the action's result is lost
+                log.warning("storing the result of %s (%s) failed: %s", step.action, step.ref, error)
+                return Outcome.failure(BlobError(f"storing the result of {step.action} failed: {error}"))
+            outcome = Outcome(outcome.ok, stored, outcome.error_type, outcome.error_message, outcome.size)
+        return outcome
 
 
-async def run_step(runner: ActionRunner, step: ActionStep, args: Mapping[str, Any], attempts: int) -> ActionReport:
-    """Run ``step`` with its rendered ``args`` under its time limit; every outcome is a report (see above)."""
+def _check_retry_until(step: ActionStep, outcome: Outcome, context: TemplateContext) -> Outcome:
+    assert step.retry_until is not None
+    try:
+        held = holds(step.retry_until, step.ref, outcome.value, context)
+    except TemplateError as error:
+        return Outcome(False, outcome.value, type(error).__name__, f"retry_until: {error}", outcome.size)
+    if held:
+        return outcome
+    message = f"the result of {step.action} ({step.ref}) does not meet retry_until: {step.retry_until}"
+    return Outcome(False, outcome.value, RETRY_UNTIL, message, outcome.size)
+
+
+def _masked(outcome: Outcome, secrets: set[str]) -> Outcome:
+    """``outcome`` with every value in ``secrets`` masked in its value and error message."""
+    if not secrets:
+        return outcome
+    value = mask_value(outcome.value, secrets)
+    size = len(orjson.dumps(value)) if outcome.size else 0
+    message = mask_text(outcome.error_message, secrets) if outcome.error_message else outcome.error_message
+    return Outcome(outcome.ok, value, outcome.error_type, message, size)
+
+
+async def run_step(
+    runner: ActionRunner,
+    step: ActionStep,
+    args: Mapping[str, Any],
+    attempts: int,
+    finish: Callable[[Outcome], Awaitable[Outcome]] | None = None,
+) -> ActionReport:
+    """Run ``step`` with its rendered ``args`` under its time limit; every outcome is a report (see above).
+    ``finish`` turns the attempt's outcome into the reported one (retry_until, masking, storing)."""
     started_at, clock = datetime.now(UTC), time.perf_counter()
-
-    def elapsed_ms() -> float:
-        return (time.perf_counter() - clock) * 1000
-
+    retryable = False
     deadline = asyncio.timeout(step.timeout_seconds)
     try:
         async with deadline:
             outcome = await runner.run(step.action, args)
-        return _report(step, outcome, attempts, started_at, elapsed_ms())
     except Exception as error:
         if isinstance(error, TimeoutError) and deadline.expired():
+            # The action's own limit (its retry policy's ``timeout``): the retry policy decides, as for a raise.
             limit = f"{step.timeout_seconds:g} s"
             message = f"{step.action} ({step.ref}) did not finish within its limit of {limit} and was stopped"
             outcome = Outcome(ok=False, error_type=ACTION_TIMEOUT, error_message=message)
         else:
             # Ray's own trouble (worker crashed, node lost), not the action's: it may run again.
             log.warning("action %s (%s) lost to %s: %s", step.action, step.ref, type(error).__name__, error)
-            outcome = Outcome.failure(error)
-        return _report(step, outcome, attempts, started_at, elapsed_ms(), retryable=True)
+            outcome, retryable = Outcome.failure(error), True
+    if finish is not None:
+        outcome = await finish(outcome)
+    elapsed_ms = (time.perf_counter() - clock) * 1000
+    return _report(step, outcome, attempts, started_at, elapsed_ms, retryable=retryable)
 
 
 def _report(
@@ -142,6 +254,7 @@ def _report(
         ref=step.ref,
         action=step.action,
         status="succeeded" if outcome.ok else "failed",
+        item=step.item,
         result=outcome.value,
         error=error,
         attempts=attempts,

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.executor.actions.egress import EgressPolicy
+from services.executor.batch import StepServices
 from services.executor.outcome import DEFAULT_MAX_RESULT_BYTES, ActionLimits
+from services.executor.secrets import default_backend, parse_secrets_file
+from services.shared.blobs import BlobSettings
+from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 
-#: Temporal refuses a payload over 2 MiB; a result this close to it leaves no room for the rest of the report.
-MAX_RESULT_BYTES_CEILING = 2 * 1024 * 1024 - 64 * 1024
+#: Temporal refuses a payload over 2 MiB; a result kept in history this close to it leaves no room for the rest of
+#: the report, so larger results must go to the blob store (EXECUTOR_BLOB_THRESHOLD_BYTES at most this).
+MAX_IN_HISTORY_BYTES = 2 * 1024 * 1024 - 64 * 1024
+#: Largest result an action may return at all (it travels from its Ray worker and is stored as one blob).
+MAX_RESULT_BYTES_CEILING = 64 * 1024 * 1024
+#: Default for EXECUTOR_BLOB_THRESHOLD_BYTES: results over 128 KiB of JSON are kept outside the history.
+DEFAULT_BLOB_THRESHOLD_BYTES = 128 * 1024
 
 
 class ExecutorSettings(BaseSettings):
@@ -32,6 +42,11 @@ class ExecutorSettings(BaseSettings):
     egress_allow: str = ""
     # Largest action result (bytes of JSON); a larger one fails the action with ResultTooLarge.
     max_result_bytes: int = Field(DEFAULT_MAX_RESULT_BYTES, ge=1024, le=MAX_RESULT_BYTES_CEILING)
+    # Results whose JSON is larger go to the blob store (EXECUTOR_BLOB_*); the report carries {"$stored": ...}.
+    blob_threshold_bytes: int = Field(DEFAULT_BLOB_THRESHOLD_BYTES, ge=1024, le=MAX_IN_HISTORY_BYTES)
+    blob: BlobSettings = Field(default_factory=BlobSettings)
+    # A YAML or JSON file of secrets {name: {KEY: value}} (besides ALERTMESH_SECRET_<NAME>__<KEY> variables).
+    secrets_file: Path | None = None
     health_host: str = "127.0.0.1"
     health_port: int = Field(8083, ge=0, le=65535)
     log_level: str = "INFO"
@@ -39,6 +54,8 @@ class ExecutorSettings(BaseSettings):
     # ``mycompany.actions,alertmesh.chaos.actions``); imported at start and in every Ray worker before an action.
     action_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    # The broker core.kafka.publish writes to (the mesh's own KAFKA_* settings).
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
 
     @field_validator("egress_allow")
     @classmethod
@@ -48,7 +65,24 @@ class ExecutorSettings(BaseSettings):
 
     def action_limits(self) -> ActionLimits:
         """What every action this executor runs is held to."""
-        return ActionLimits(max_result_bytes=self.max_result_bytes, egress=EgressPolicy.parse(self.egress_allow))
+        return ActionLimits(
+            max_result_bytes=self.max_result_bytes, egress=EgressPolicy.parse(self.egress_allow), kafka=self.kafka
+        )
+
+    def step_services(self) -> StepServices:
+        """Where this executor's steps get secrets and keep results over the blob threshold."""
+        return StepServices(
+            secrets=default_backend(self.secrets_file),
+            blobs=self.blob.store(),
+            blob_threshold_bytes=self.blob_threshold_bytes,
+        )
+
+    @field_validator("secrets_file")
+    @classmethod
+    def _readable_secrets_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            parse_secrets_file(value)  # refuse a missing or malformed file at startup, not at the first secret
+        return value
 
     @field_validator("action_modules", mode="before")
     @classmethod

@@ -13,12 +13,16 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from services.executor.actions import get_action
+from services.executor.actions.context import using_kafka
 from services.executor.actions.egress import EgressPolicy, using_policy
+
+if TYPE_CHECKING:  # faststream is a heavy import: a Ray worker pays it only when an action publishes
+    from services.shared.kafka import KafkaSettings
 
 #: Default for EXECUTOR_MAX_RESULT_BYTES. Temporal refuses payloads over 2 MB (and warns above 512 KB); a result
 #: over the limit becomes a failed report instead of an activity that fails on its payload and retries forever.
@@ -55,6 +59,8 @@ class ActionLimits:
 
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
     egress: EgressPolicy = field(default_factory=EgressPolicy)
+    #: The broker ``core.kafka.publish`` writes to; None: the KAFKA_* variables of the process running the action.
+    kafka: KafkaSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,9 @@ class Outcome:
     value: Any = None
     error_type: str | None = None
     error_message: str | None = None
+    #: Bytes of ``value`` as compact JSON, measured where it was encoded: the executor decides from it whether the
+    #: result goes to the blob store without encoding it again.
+    size: int = 0
 
     @classmethod
     def failure(cls, exc: BaseException) -> Outcome:
@@ -78,6 +87,11 @@ class Outcome:
 def to_json_value(name: str, value: Any, max_bytes: int = DEFAULT_MAX_RESULT_BYTES) -> Any:
     """``value`` as JSON carries it (tuples become lists); NonSerializableResult if JSON cannot carry it,
     ResultTooLarge if its JSON is over ``max_bytes``."""
+    return json_value_and_size(name, value, max_bytes)[0]
+
+
+def json_value_and_size(name: str, value: Any, max_bytes: int = DEFAULT_MAX_RESULT_BYTES) -> tuple[Any, int]:
+    """``to_json_value`` and the size in bytes of its compact JSON."""
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     try:
@@ -88,10 +102,9 @@ def to_json_value(name: str, value: Any, max_bytes: int = DEFAULT_MAX_RESULT_BYT
         raise NonSerializableResult(f"result of {name} is not JSON-serializable: {exc}") from None
     if size > max_bytes:
         raise ResultTooLarge(
-            f"result of {name} is {size} bytes as JSON, over the limit of {max_bytes} bytes "
-            "(EXECUTOR_MAX_RESULT_BYTES; Temporal refuses payloads over 2 MB)"
+            f"result of {name} is {size} bytes as JSON, over the limit of {max_bytes} bytes (EXECUTOR_MAX_RESULT_BYTES)"
         )
-    return json.loads(encoded)
+    return json.loads(encoded), size
 
 
 def run_captured(name: str, raw_args: Mapping[str, Any], limits: ActionLimits | None = None) -> Outcome:
@@ -102,8 +115,9 @@ def run_captured(name: str, raw_args: Mapping[str, Any], limits: ActionLimits | 
         import_action_modules(_configured_action_modules())
         spec = get_action(name)
         args = spec.parse_args(raw_args)
-        with using_policy(limits.egress):
+        with using_policy(limits.egress), using_kafka(limits.kafka):
             value = asyncio.run(spec.func(args)) if spec.is_async else spec.func(args)
-        return Outcome(ok=True, value=to_json_value(name, value, limits.max_result_bytes))
+        json_value, size = json_value_and_size(name, value, limits.max_result_bytes)
+        return Outcome(ok=True, value=json_value, size=size)
     except Exception as exc:
         return Outcome.failure(exc)

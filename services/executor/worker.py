@@ -15,7 +15,10 @@ from services.executor.ray_runner import RayRunner
 
 def build_worker(client: Client, settings: ExecutorSettings, runner: ActionRunner | None = None) -> Worker:
     """A worker polling the action task queue with ``run_actions``; Ray must be initialized before it runs."""
-    activities = ActionActivities(runner or RayRunner(settings.max_concurrent_actions, settings.action_limits()))
+    activities = ActionActivities(
+        runner or RayRunner(settings.max_concurrent_actions, settings.action_limits()),
+        services=settings.step_services(),
+    )
     return Worker(
         client,
         task_queue=settings.temporal.action_task_queue,

@@ -128,7 +128,7 @@ def test_result_over_the_limit_is_a_failed_outcome() -> None:
         ok=False,
         error_type="ResultTooLarge",
         error_message="result of tests.outcome.sized is 1001 bytes as JSON, over the limit of 1000 bytes "
-        "(EXECUTOR_MAX_RESULT_BYTES; Temporal refuses payloads over 2 MB)",
+        "(EXECUTOR_MAX_RESULT_BYTES)",
     )
     assert run_captured("tests.outcome.sized", {"size": DEFAULT_MAX_RESULT_BYTES}).error_type == "ResultTooLarge"
 

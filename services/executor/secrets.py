@@ -1,0 +1,199 @@
+"""Where ``SECRETS.<name>.<KEY>`` come from, and the view of them one step's templates get.
+
+Secrets are resolved only here, in the executor process, while an action's args are rendered: the workflow
+sends templates, never values, so a secret never enters Temporal's history. What reaches the Ray task is the
+rendered args (Ray task arguments are not persisted by Temporal). The values a step read are then masked in
+its report (``masking``), so they do not leave the executor in a result, an error or a log line either.
+
+The default backend reads environment variables and, if set, a secrets file:
+- ``ALERTMESH_SECRET_<NAME>__<KEY>``: ``<NAME>`` is the secret's name upper-cased with ``-`` written as ``_``,
+  ``<KEY>`` is the key exactly as templates spell it (``ALERTMESH_SECRET_VIRUSTOTAL__API_KEY`` is
+  ``SECRETS.virustotal.API_KEY``);
+- ``EXECUTOR_SECRETS_FILE``: YAML or JSON ``{name: {KEY: value}}``, read again whenever it changes on disk.
+An environment variable wins over the file for the same name and key.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+
+#: Prefix of the environment variables the default backend reads.
+ENV_PREFIX = "ALERTMESH_SECRET_"
+
+
+class SecretsBackend(Protocol):
+    """A source of secrets: each name maps to a set of keys and their string values."""
+
+    def get(self, name: str) -> Mapping[str, str] | None:
+        """Every key of secret ``name`` with its value, or None when there is no such secret."""
+        ...
+
+
+def env_variable(name: str, key: str) -> str:
+    """The environment variable that holds ``SECRETS.<name>.<key>``."""
+    return f"{ENV_PREFIX}{name.upper().replace('-', '_')}__{key}"
+
+
+class EnvironmentSecrets:
+    """Secrets from ``ALERTMESH_SECRET_<NAME>__<KEY>`` variables (read at lookup, so a restart is not needed
+    in tests; a running process's environment does not change otherwise)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+
+    def get(self, name: str) -> Mapping[str, str] | None:
+        prefix = env_variable(name, "")
+        keys = {var[len(prefix) :]: value for var, value in self._environ.items() if var.startswith(prefix)}
+        return {key: value for key, value in keys.items() if key} or None
+
+
+class InvalidSecretsFile(ValueError):
+    """The secrets file is not a mapping of names to mappings of string keys and values."""
+
+
+class FileSecrets:
+    """Secrets from a YAML or JSON file ``{name: {KEY: value}}``; re-read when its size or mtime changes, so a
+    rotated secret is picked up without restarting the executor."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._secrets: dict[str, dict[str, str]] = {}
+
+    def get(self, name: str) -> Mapping[str, str] | None:
+        return self._current().get(name)
+
+    def _current(self) -> dict[str, dict[str, str]]:
+        stat = self._path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if stamp != self._stamp:
+                self._secrets = parse_secrets_file(self._path)
+                self._stamp = stamp
+            return self._secrets
+
+
+def parse_secrets_file(path: Path) -> dict[str, dict[str, str]]:
+    """The secrets in ``path``; InvalidSecretsFile (naming the file and the entry, never a value) if malformed."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}  # YAML is a superset of JSON: one parser for both
+    except yaml.YAMLError as exc:
+        raise InvalidSecretsFile(f"{path}: not valid YAML or JSON ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise InvalidSecretsFile(f"{path}: expected a mapping of secret names to {{KEY: value}} mappings")
+    secrets: dict[str, dict[str, str]] = {}
+    for name, keys in data.items():
+        if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in keys.items()):
+            raise InvalidSecretsFile(f"{path}: secret {name!r} must map string keys to string values")
+        secrets[str(name)] = dict(keys)
+    return secrets
+
+
+class LayeredSecrets:
+    """The default backend: environment variables over the secrets file (if any)."""
+
+    def __init__(self, *backends: SecretsBackend) -> None:
+        self._backends = backends
+
+    def get(self, name: str) -> Mapping[str, str] | None:
+        merged: dict[str, str] = {}
+        for backend in reversed(self._backends):  # the first backend wins, so it is merged last
+            merged.update(backend.get(name) or {})
+        return merged or None
+
+
+def default_backend(secrets_file: Path | None) -> SecretsBackend:
+    """Environment variables, over ``secrets_file`` when one is configured."""
+    if secrets_file is None:
+        return EnvironmentSecrets()
+    return LayeredSecrets(EnvironmentSecrets(), FileSecrets(secrets_file))
+
+
+class SecretNotFound(LookupError):
+    """A template reads a secret (or a key of one) the backend does not have."""
+
+
+class StepSecrets(Mapping[str, Mapping[str, str]]):
+    """What one step's templates see as ``SECRETS``: looked up in the backend only when read, so a step that
+    reads no secret costs nothing, and every value read is remembered for masking (``used``)."""
+
+    def __init__(self, backend: SecretsBackend) -> None:
+        self._backend = backend
+        self._found: dict[str, _RecordingKeys] = {}
+        self.used: set[str] = set()
+        #: The first ``(name, key)`` a template asked for and did not get, for the error message.
+        self.missing: tuple[str, str | None] | None = None
+
+    def __getitem__(self, name: str) -> Mapping[str, str]:
+        if name not in self._found:
+            keys = self._backend.get(name)
+            if keys is None:
+                self.missing = self.missing or (name, None)
+                raise KeyError(name)
+            self._found[name] = _RecordingKeys(name, keys, self)
+        return self._found[name]
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        # Only the names read so far: the backend is not asked to list what it holds.
+        return iter(self._found)
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def missing_error(self) -> SecretNotFound | None:
+        """A SecretNotFound naming the secret a template asked for and did not get (None if none was)."""
+        if self.missing is None:
+            return None
+        name, key = self.missing
+        if key is None:
+            return SecretNotFound(
+                f"secret '{name}' is not defined: set {env_variable(name, '<KEY>')} or add '{name}' to the "
+                "secrets file (EXECUTOR_SECRETS_FILE)"
+            )
+        return SecretNotFound(
+            f"secret '{name}' has no key '{key}': set {env_variable(name, key)} or add it under '{name}' in the "
+            "secrets file (EXECUTOR_SECRETS_FILE)"
+        )
+
+
+class _RecordingKeys(Mapping[str, str]):
+    def __init__(self, name: str, keys: Mapping[str, str], owner: StepSecrets) -> None:
+        self._name = name
+        self._keys = keys
+        self._owner = owner
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self._keys:
+            self._owner.missing = self._owner.missing or (self._name, key)
+            raise KeyError(key)
+        value = self._keys[key]
+        self._owner.used.add(value)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        if key not in self._keys:
+            self._owner.missing = self._owner.missing or (self._name, str(key))
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
