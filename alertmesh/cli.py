@@ -1,5 +1,6 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
-re-drive a finished workflow (``rerun``), prove it survives faults (``chaos``), measure it (``bench``)."""
+re-drive a finished workflow (``rerun``), prove it survives faults (``chaos``), measure it (``bench``), check
+workflow definitions (``validate``)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,10 @@ def parser() -> argparse.ArgumentParser:
     )
     rerun.add_argument("workflow_id", metavar="WORKFLOW_ID", help="the workflow id (the trigger's idempotency key)")
     rerun.add_argument("--reason", default="rerun requested", help="recorded in the workflow's history")
+    validate = commands.add_parser(
+        "validate", help="check workflow files (and folders of them) together; print file:line:col: problem"
+    )
+    validate.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="workflow YAML files or folders")
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
@@ -152,6 +157,10 @@ def _exit_without_teardown(code: int) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "validate":  # no logging set-up, no event loop: it only reads files
+        from alertmesh.validate_cmd import validate
+
+        return validate(args.paths)
     logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     try:

@@ -9,3 +9,8 @@ class TemplateError(ValueError):
 
 class TemplateSyntaxError(TemplateError):
     """A ``${{ ... }}`` that is not a valid expression (the message gives the column of the problem)."""
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(message)
+        #: The 1-based column in the (stripped) expression, when the problem is at one place in it.
+        self.column = column

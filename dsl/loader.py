@@ -1,53 +1,121 @@
-"""Loads every workflow definition in a directory at start-up; any problem stops start-up with its file name."""
+"""Reads workflow files and reports every problem as ``file:line:col: message``; the orchestrator loads its
+folder with ``load_workflows`` at start-up and ``alertmesh validate`` checks files with ``check_files``.
+
+Each file is checked whole (its YAML, its shape, every check of ``dsl.validate``), then the files together
+(``dsl.validate_set``). Nothing is loaded unless everything is valid; ``WorkflowLoadError`` carries every line.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
+from dsl.catalog import ActionCatalog, CatalogError, registry_catalog
 from dsl.model import WorkflowDefinition
-from dsl.validate import check_definition
+from dsl.positions import ParsedYaml, YamlSyntaxError, parse_yaml
+from dsl.problems import Problem
+from dsl.validate import check_document
+from dsl.validate_set import Member, check_set
+
+SUFFIXES = (".yaml", ".yml")
 
 
 class WorkflowLoadError(Exception):
-    """A definition file could not be read or is invalid; the message names the file and the problem."""
+    """Definition files could not be read or are invalid; ``lines`` holds every ``file:line:col: message``."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = list(lines)
+        count = f"{len(self.lines)} problem{'s' if len(self.lines) != 1 else ''}"
+        super().__init__(f"invalid workflow definitions ({count}):\n" + "\n".join(self.lines))
 
 
-def load_definition(path: Path) -> WorkflowDefinition:
-    """Parse and validate one YAML file."""
+class UnreadableInput(WorkflowLoadError):
+    """A file or folder could not be read at all (missing, not a file, not UTF-8 text) or the action modules
+    could not be loaded."""
+
+
+@dataclass
+class Report:
+    """The outcome of checking a set of files: valid definitions by name, and every problem line."""
+
+    definitions: dict[str, WorkflowDefinition] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _File:
+    path: Path
+    parsed: ParsedYaml
+    problems: list[Problem]
+    member: Member | None
+    definition: WorkflowDefinition | None
+
+    def line(self, problem: Problem) -> tuple[int, int, str]:
+        line, column = self.parsed.position(problem)
+        return line, column, f"{self.path}:{line}:{column}: {problem.message}"
+
+
+def check_files(paths: Sequence[Path], *, closed: bool, catalog: ActionCatalog | None = None) -> Report:
+    """Check ``paths`` together; a closed set resolves every workflow name in it. ``UnreadableInput`` when a
+    file cannot be read."""
+    if catalog is None:
+        try:
+            catalog = registry_catalog()
+        except CatalogError as error:
+            raise UnreadableInput([str(error)]) from None
+    report = Report()
+    files: list[_File] = []
+    for path in paths:
+        checked = _check_file(path, catalog)
+        if isinstance(checked, str):
+            report.lines.append(checked)
+        else:
+            files.append(checked)
+    across = check_set([file.member for file in files if file.member is not None], closed=closed)
+    for file in files:
+        problems = file.parsed.problems + file.problems + across.get(str(file.path), [])
+        report.lines += [text for _, _, text in sorted(file.line(problem) for problem in problems)]
+        if not problems and file.definition is not None:
+            report.definitions[file.definition.name] = file.definition
+    return report
+
+
+def _check_file(path: Path, catalog: ActionCatalog) -> _File | str:
+    """The checked file, or its one ``file:line:col: message`` line when it is not YAML."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise WorkflowLoadError(f"{path}: cannot read YAML: {error}") from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UnreadableInput([f"{path}: cannot read: {error}"]) from None
     try:
-        definition = WorkflowDefinition.model_validate(document)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or '<document>'}: {item['msg']}" for item in error.errors()
-        )
-        raise WorkflowLoadError(f"{path}: invalid workflow definition: {problems}") from None
-    found = check_definition(definition)
-    if found:
-        text = "; ".join(f"{'.'.join(str(part) for part in p.path)}: {p.message}" for p in found)
-        raise WorkflowLoadError(f"{path}: invalid workflow definition: {text}")
-    return definition
+        parsed = parse_yaml(text)
+    except YamlSyntaxError as error:
+        return f"{path}:{error.line}:{error.column}: {error}"
+    checked = check_document(parsed.document, catalog)
+    member = None
+    if checked.salvaged is not None and checked.salvaged.named:
+        member = Member(str(path), checked.salvaged.definition, checked.salvaged.action_indexes)
+    return _File(path, parsed, checked.problems, member, checked.definition)
 
 
-def load_workflows(directory: Path) -> dict[str, WorkflowDefinition]:
-    """Every ``*.yaml``/``*.yml`` in ``directory`` by workflow name; duplicate names are an error."""
+def workflow_files(directory: Path) -> list[Path]:
+    """The ``*.yaml``/``*.yml`` files of ``directory``, sorted; ``UnreadableInput`` if it is not a directory."""
     if not directory.is_dir():
-        raise WorkflowLoadError(f"{directory}: workflows directory does not exist")
-    files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
-    definitions: dict[str, WorkflowDefinition] = {}
-    origins: dict[str, Path] = {}
-    for path in files:
-        definition = load_definition(path)
-        if definition.name in definitions:
-            raise WorkflowLoadError(
-                f"{path}: workflow name '{definition.name}' is already defined in {origins[definition.name]}"
-            )
-        definitions[definition.name] = definition
-        origins[definition.name] = path
-    return definitions
+        raise UnreadableInput([f"{directory}: workflows directory does not exist"])
+    return sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and p.is_file())
+
+
+def load_definition(path: Path, catalog: ActionCatalog | None = None) -> WorkflowDefinition:
+    """One valid definition file, checked alone (the workflows it names are not resolved)."""
+    report = check_files([path], closed=False, catalog=catalog)
+    if report.lines:
+        raise WorkflowLoadError(report.lines)
+    return next(iter(report.definitions.values()))
+
+
+def load_workflows(directory: Path, catalog: ActionCatalog | None = None) -> dict[str, WorkflowDefinition]:
+    """Every workflow in ``directory`` by name, all valid together; ``WorkflowLoadError`` listing every problem."""
+    report = check_files(workflow_files(directory), closed=True, catalog=catalog)
+    if report.lines:
+        raise WorkflowLoadError(report.lines)
+    return report.definitions

@@ -33,7 +33,7 @@ class Token:
 
 def syntax_error(text: str, column: int, problem: str) -> TemplateSyntaxError:
     """The error for ``problem`` at ``column`` of expression ``text``."""
-    return TemplateSyntaxError(f"invalid expression '${{{{ {text} }}}}' at column {column}: {problem}")
+    return TemplateSyntaxError(f"invalid expression '${{{{ {text} }}}}' at column {column}: {problem}", column)
 
 
 def _string(text: str, start: int) -> tuple[str, int]:

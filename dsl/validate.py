@@ -1,7 +1,9 @@
-"""Checks that need the whole definition: refs, edges, cycles, and which actions each expression may read.
+"""Everything that can be wrong with a workflow definition, each problem with its path into the document.
 
-Each problem names where it is as a path into the document (``("actions", 2, "depends_on", 0)``), so the loader
-can point at its line and column.
+``check_document`` takes the YAML document as data (so unknown keys and wrong types are found too) and runs every
+check on what is valid in it, so one run reports all problems at once; ``check_definition`` runs the checks that
+need the whole definition on one already built. The loader points each path at its file, line and column; the
+checks across several workflows (names, child workflows, error handlers) are in ``dsl.validate_set``.
 """
 
 from __future__ import annotations
@@ -9,23 +11,57 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dsl.expressions import Expression, TemplateSyntaxError, expressions_in
-from dsl.graph import find_cycle, upstream
+from dsl.catalog import ActionCatalog
+from dsl.graph import find_cycle
+from dsl.input_types import matches
 from dsl.model import WorkflowDefinition
+from dsl.problems import Path, Problem, shift_action_index
+from dsl.validate_args import check_actions
+from dsl.validate_expressions import check_expressions
+from dsl.validate_shape import Salvaged, salvage, shape_problems
 
-Path = tuple[str | int, ...]
+__all__ = ["Checked", "Path", "Problem", "check_definition", "check_document"]
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a definition, and where."""
+class Checked:
+    """A document's problems, and the definition built from its valid parts (None if too little is valid)."""
 
-    path: Path
-    message: str
+    problems: list[Problem]
+    salvaged: Salvaged | None
+
+    @property
+    def definition(self) -> WorkflowDefinition | None:
+        """The definition, when the document has no problem at all."""
+        return self.salvaged.definition if self.salvaged is not None and not self.problems else None
 
 
-def check_definition(definition: WorkflowDefinition) -> list[Problem]:
-    """Every problem found, in document order; empty when the definition can run."""
+def check_document(document: Any, catalog: ActionCatalog | None = None) -> Checked:
+    """Every problem of a parsed YAML document (its shape, then every check on its valid parts)."""
+    problems = shape_problems(document)
+    salvaged = salvage(document)
+    if salvaged is not None:
+        found = check_definition(salvaged.definition, catalog)
+        if not salvaged.named:  # the placeholder name says nothing about the document
+            found = [problem for problem in found if problem.path != ("error_handler",)]
+        problems += [shift_action_index(problem, salvaged.action_indexes) for problem in found]
+    return Checked(problems, salvaged)
+
+
+def check_definition(definition: WorkflowDefinition, catalog: ActionCatalog | None = None) -> list[Problem]:
+    """Every problem of a built definition; with a ``catalog``, actions and their args are checked too."""
+    problems = _graph(definition)
+    problems += check_expressions(definition)
+    problems += _expects(definition)
+    if definition.error_handler is not None and definition.error_handler == definition.name:
+        problems.append(Problem(("error_handler",), f"error_handler names the workflow itself ('{definition.name}')"))
+    if catalog is not None:
+        problems += check_actions(definition, catalog)
+    return problems
+
+
+def _graph(definition: WorkflowDefinition) -> list[Problem]:
+    """Duplicate refs, edges from unknown refs, and dependency cycles."""
     problems: list[Problem] = []
     refs = [action.ref for action in definition.actions]
     seen: set[str] = set()
@@ -36,35 +72,36 @@ def check_definition(definition: WorkflowDefinition) -> list[Problem]:
         for j, (ref, _) in enumerate(action.edges()):
             if ref not in refs:
                 problems.append(Problem(("actions", i, "depends_on", j), f"depends on unknown ref '{ref}'"))
-    if problems:
-        return problems
-    edges = definition.dependencies()
-    cycle = find_cycle(edges)
+    cycle = find_cycle(definition.dependencies())
     if cycle:
-        at = refs.index(cycle[0])
-        return [Problem(("actions", at, "depends_on"), f"dependency cycle: {' -> '.join(cycle)}")]
-    for i, action in enumerate(definition.actions):
-        allowed = upstream(action.ref, edges)
-        for expression in _expressions(action.args, ("actions", i, "args"), problems):
-            outside = sorted(expression.refs - allowed)
-            if outside:
-                problems.append(
-                    Problem(
-                        ("actions", i, "args"),
-                        f"'${{{{ {expression.text} }}}}' reads '{outside[0]}', which is not upstream of "
-                        f"'{action.ref}' (add it to depends_on)",
-                    )
-                )
-    for expression in _expressions(definition.returns, ("returns",), problems):
-        unknown = sorted(expression.refs - set(refs))
-        if unknown:
-            problems.append(Problem(("returns",), f"'${{{{ {expression.text} }}}}': no action '{unknown[0]}'"))
+        problems.append(
+            Problem(("actions", refs.index(cycle[0]), "depends_on"), f"dependency cycle: {' -> '.join(cycle)}")
+        )
     return problems
 
 
-def _expressions(value: Any, path: Path, problems: list[Problem]) -> list[Expression]:
-    try:
-        return expressions_in(value)
-    except TemplateSyntaxError as error:
-        problems.append(Problem(path, str(error)))
-        return []
+def _expects(definition: WorkflowDefinition) -> list[Problem]:
+    """Defaults and enum values of ``entrypoint.expects`` that do not match their input's type."""
+    problems: list[Problem] = []
+    for name, expected in definition.entrypoint.expects.items():
+        path = ("entrypoint", "expects", name)
+        for j, value in enumerate(expected.enum or []):
+            if not matches(expected.type, value):
+                problems.append(
+                    Problem((*path, "enum", j), f"input '{name}': enum value {value!r} is not {_a(expected.type)}")
+                )
+        if expected.required or expected.default is None:
+            continue
+        if not matches(expected.type, expected.default):
+            problems.append(
+                Problem((*path, "default"), f"input '{name}': default {expected.default!r} is not {_a(expected.type)}")
+            )
+        elif expected.enum is not None and expected.default not in expected.enum:
+            problems.append(
+                Problem((*path, "default"), f"input '{name}': default {expected.default!r} is not in its enum")
+            )
+    return problems
+
+
+def _a(type_name: str) -> str:
+    return f"an {type_name}" if type_name[0] in "aeiou" else f"a {type_name}"

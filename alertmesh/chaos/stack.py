@@ -24,6 +24,8 @@ async def running_stack(workspace: Workspace, action_seconds: float) -> AsyncIte
     The parts' output goes to ``mesh.log`` in the state directory, not to the console."""
     workspace.write(action_seconds)
     settings = local_settings(workspace)
-    executor_env = {"executor": {"EXECUTOR_ACTION_MODULES": ACTION_MODULE}}
-    async with running_local_stack(settings, workspace.mesh_log, executor_env) as local:
+    # The orchestrator checks the workflow's actions against the same registry when it loads it.
+    modules = {"EXECUTOR_ACTION_MODULES": ACTION_MODULE}
+    service_env = {"executor": modules, "orchestrator": modules}
+    async with running_local_stack(settings, workspace.mesh_log, service_env) as local:
         yield Stack(local.mesh, local.supervisor, workspace)

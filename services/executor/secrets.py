@@ -83,7 +83,11 @@ class FileSecrets:
 def parse_secrets_file(path: Path) -> dict[str, dict[str, str]]:
     """The secrets in ``path``; InvalidSecretsFile (naming the file and the entry, never a value) if malformed."""
     try:
-        data = yaml.safe_load(path.read_text()) or {}  # YAML is a superset of JSON: one parser for both
+        text = path.read_text()
+    except OSError as exc:
+        raise InvalidSecretsFile(f"{path}: cannot read it: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text) or {}  # YAML is a superset of JSON: one parser for both
     except yaml.YAMLError as exc:
         raise InvalidSecretsFile(f"{path}: not valid YAML or JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict):

@@ -71,3 +71,20 @@ class RunOneActionWithin:
             ),
         )
         return answer.reports[0]
+
+
+@workflow.defn
+class RunBatch:
+    """Sends one batch as given (templates, loop variables, retry_until and all) and returns the executor's answer."""
+
+    @workflow.run
+    async def run(self, batch: ActionBatch) -> BatchReport:
+        answer: BatchReport = await workflow.execute_activity(
+            RUN_ACTIONS,
+            batch,
+            result_type=BatchReport,
+            task_queue=action_queue_for(workflow.info().task_queue),
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(maximum_attempts=1),
+        )
+        return answer

@@ -52,3 +52,13 @@ def sleep(args: SleepArgs) -> float:
     """Take ``seconds`` (longer than a heartbeat timeout), then return them."""
     time.sleep(args.seconds)
     return args.seconds
+
+
+class QuoteArgs(BaseModel):
+    value: str
+
+
+@action("tests.raise_quoting")
+def raise_quoting(args: QuoteArgs) -> None:
+    """Fail with the input inside the message, as many libraries' errors do (a secret would leak through it)."""
+    raise ValueError(f"upstream refused token={args.value}!")

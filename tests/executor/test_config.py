@@ -9,13 +9,16 @@ from pydantic import ValidationError
 
 from services.executor.actions.egress import EgressPolicy
 from services.executor.config import ExecutorSettings
-from services.executor.outcome import ActionLimits
 
 
 def test_defaults_allow_public_addresses_only_and_1_mib_results(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EXECUTOR_EGRESS_ALLOW", raising=False)
     monkeypatch.delenv("EXECUTOR_MAX_RESULT_BYTES", raising=False)
-    assert ExecutorSettings().action_limits() == ActionLimits(max_result_bytes=1024 * 1024, egress=EgressPolicy())
+    settings = ExecutorSettings()
+    limits = settings.action_limits()
+    assert (limits.max_result_bytes, limits.egress) == (1024 * 1024, EgressPolicy())
+    assert limits.kafka == settings.kafka  # core.kafka.publish writes to the mesh's own broker
+    assert settings.blob_threshold_bytes == 131072 and settings.secrets_file is None
 
 
 def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,7 +36,9 @@ def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("EXECUTOR_EGRESS_ALLOW", "0.0.0.0/0", "would allow every address"),
         ("EXECUTOR_EGRESS_ALLOW", "10.0.0.0/8;x", "is neither an IP address"),
-        ("EXECUTOR_MAX_RESULT_BYTES", str(2 * 1024 * 1024), "less than or equal to 2031616"),
+        ("EXECUTOR_MAX_RESULT_BYTES", str(65 * 1024 * 1024), "less than or equal to 67108864"),
+        ("EXECUTOR_BLOB_THRESHOLD_BYTES", str(2 * 1024 * 1024), "less than or equal to 2031616"),
+        ("EXECUTOR_SECRETS_FILE", "/nonexistent/secrets.yaml", "No such file"),
         ("EXECUTOR_MAX_RESULT_BYTES", "10", "greater than or equal to 1024"),
     ],
 )

@@ -60,11 +60,11 @@ def nan(args: Numbers) -> float:
 
 
 def test_sync_action_succeeds() -> None:
-    assert run_captured("tests.outcome.divide", {"a": 6, "b": 3}) == Outcome(ok=True, value=2.0)
+    assert run_captured("tests.outcome.divide", {"a": 6, "b": 3}) == Outcome(ok=True, value=2.0, size=3)
 
 
 def test_async_action_runs_in_its_own_loop() -> None:
-    assert run_captured("tests.outcome.add_later", {"a": 1, "b": 2}) == Outcome(ok=True, value=3)
+    assert run_captured("tests.outcome.add_later", {"a": 1, "b": 2}) == Outcome(ok=True, value=3, size=1)
 
 
 def test_action_exception_is_captured() -> None:
@@ -103,7 +103,7 @@ def test_non_serializable_result_fails_clearly() -> None:
 
 def test_builtin_action_through_run_captured() -> None:
     outcome = run_captured("core.text.extract_urls", {"texts": ["see https://a.example/x."]})
-    assert outcome == Outcome(ok=True, value=["https://a.example/x"])
+    assert outcome == Outcome(ok=True, value=["https://a.example/x"], size=23)
 
 
 class Size(BaseModel):
@@ -122,7 +122,7 @@ def long_error(args: Size) -> None:
 
 def test_result_over_the_limit_is_a_failed_outcome() -> None:
     limits = ActionLimits(max_result_bytes=1000)
-    assert run_captured("tests.outcome.sized", {"size": 998}, limits) == Outcome(ok=True, value="x" * 998)
+    assert run_captured("tests.outcome.sized", {"size": 998}, limits) == Outcome(ok=True, value="x" * 998, size=1000)
     outcome = run_captured("tests.outcome.sized", {"size": 999}, limits)
     assert outcome == Outcome(
         ok=False,

@@ -32,7 +32,7 @@ async def test_action_raising_is_a_failed_outcome(ray_session: str, http_base_ur
 async def test_bound_on_in_flight_actions_still_runs_them_all(ray_session: str) -> None:
     runner = RayRunner(max_in_flight=1)
     outcomes = await asyncio.gather(*(runner.run("core.transform.reshape", {"value": i}) for i in range(5)))
-    assert outcomes == [Outcome(ok=True, value=i) for i in range(5)]
+    assert outcomes == [Outcome(ok=True, value=i, size=1) for i in range(5)]
 
 
 async def test_cancelling_the_caller_cancels_the_ray_task(ray_session: str, http_base_url: str) -> None:
@@ -47,4 +47,4 @@ async def test_cancelling_the_caller_cancels_the_ray_task(ray_session: str, http
     # With one CPU, this can only run once the slow task has really been stopped, long before its 60 s are up
     # (the bound leaves room for Ray to start a fresh worker process on a loaded machine).
     outcome = await asyncio.wait_for(runner.run("core.transform.reshape", {"value": "next"}), timeout=30)
-    assert outcome == Outcome(ok=True, value="next")
+    assert outcome == Outcome(ok=True, value="next", size=6)

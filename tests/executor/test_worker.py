@@ -15,12 +15,12 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from schemas.actions import ActionReport, ActionRequest
+from schemas.actions import ActionBatch, ActionReport, ActionRequest, ActionStep
 from services.executor.config import ExecutorSettings
 from services.executor.worker import build_worker
 from services.shared.temporal import TemporalSettings
 
-from .one_action_workflow import RunOneAction, RunOneActionWithin, TimedAction, action_queue_for
+from .one_action_workflow import RunBatch, RunOneAction, RunOneActionWithin, TimedAction, action_queue_for
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ async def client(temporal_server: Any, ray_session: str) -> AsyncIterator[Client
     workflows = Worker(
         client,
         task_queue=WORKFLOW_QUEUE,
-        workflows=[RunOneAction, RunOneActionWithin],
+        workflows=[RunOneAction, RunOneActionWithin, RunBatch],
         workflow_runner=UnsandboxedWorkflowRunner(),
     )
     async with build_worker(client, settings), workflows:
@@ -181,3 +181,42 @@ async def test_cancelling_the_workflow_reaches_the_action_through_its_heartbeat(
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     assert await wait_gone([pid]) == []
+
+
+async def test_a_batch_renders_env_vars_and_loop_items_and_checks_retry_until(client: Client) -> None:
+    def item(index: int, state: str) -> ActionStep:
+        return ActionStep(
+            ref="poll",
+            action="core.transform.reshape",
+            args={"value": {"state": "${{ var.state }}", "wf": "${{ ENV.workflow }}", "team": "${{ VARS.team }}"}},
+            timeout_seconds=20,
+            item=index,
+            loop={"state": state},
+            retry_until='ACTIONS.poll.result.state == "done"',
+        )
+
+    batch = ActionBatch(
+        workflow_id="wf",
+        correlationid="c",
+        trigger={},
+        steps=[item(0, "done"), item(1, "pending")],
+        env={"workflow": "triage"},
+        vars={"team": "soc"},
+    )
+    answer = await client.execute_workflow(
+        RunBatch.run, batch, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+    )
+    done, pending = answer.reports
+    assert (done.item, done.status, done.result) == (0, "succeeded", {"state": "done", "wf": "triage", "team": "soc"})
+    assert (pending.item, pending.status) == (1, "failed")
+    assert pending.error is not None and (pending.error.type, pending.error.retryable) == ("RetryUntil", False)
+
+
+async def test_an_action_over_its_own_timeout_is_left_to_the_retry_policy(client: Client, tmp_path: Path) -> None:
+    step = ActionStep(ref="slow", action="tests.sleep", args={"seconds": 30}, timeout_seconds=1)
+    batch = ActionBatch(workflow_id="wf", correlationid="c", trigger={}, steps=[step])
+    answer = await client.execute_workflow(
+        RunBatch.run, batch, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+    )
+    [report] = answer.reports
+    assert report.error is not None and (report.error.type, report.error.retryable) == ("ActionTimeout", False)

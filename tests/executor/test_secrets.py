@@ -1,0 +1,74 @@
+"""The default secrets backend (environment variables over a secrets file) and masking."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from services.executor.masking import mask_text, mask_value
+from services.executor.secrets import (
+    EnvironmentSecrets,
+    FileSecrets,
+    InvalidSecretsFile,
+    StepSecrets,
+    default_backend,
+    env_variable,
+)
+
+
+def test_environment_variable_naming() -> None:
+    assert env_variable("virus-total", "API_KEY") == "ALERTMESH_SECRET_VIRUS_TOTAL__API_KEY"
+    environ = {"ALERTMESH_SECRET_VIRUS_TOTAL__API_KEY": "k", "ALERTMESH_SECRET_VIRUS_TOTAL__url": "u", "OTHER": "x"}
+    assert EnvironmentSecrets(environ).get("virus-total") == {"API_KEY": "k", "url": "u"}
+    assert EnvironmentSecrets(environ).get("nothing") is None
+
+
+def test_a_secrets_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.yaml"
+    path.write_text("vt:\n  API_KEY: one\n")
+    secrets = FileSecrets(path)
+    assert secrets.get("vt") == {"API_KEY": "one"}
+    path.write_text('{"vt": {"API_KEY": "rotated-two"}}')  # JSON is fine too
+    os.utime(path, ns=(1, 1))  # a different mtime even on a coarse clock
+    assert secrets.get("vt") == {"API_KEY": "rotated-two"}
+
+
+def test_environment_wins_over_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text('{"vt": {"API_KEY": "from-file", "URL": "https://vt"}}')
+    monkeypatch.setenv("ALERTMESH_SECRET_VT__API_KEY", "from-env")
+    assert default_backend(path).get("vt") == {"API_KEY": "from-env", "URL": "https://vt"}
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "vt: plain", "vt: {KEY: 3}", "vt: [unclosed"])
+def test_a_malformed_file_is_refused_without_quoting_values(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "secrets.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidSecretsFile) as refused:
+        FileSecrets(path).get("vt")
+    assert str(path) in str(refused.value) and "plain" not in str(refused.value)
+
+
+def test_step_secrets_look_up_only_what_is_read_and_remember_it() -> None:
+    looked_up: list[str] = []
+
+    class Backend:
+        def get(self, name: str) -> dict[str, str] | None:
+            looked_up.append(name)
+            return {"KEY": "v"} if name == "a" else None
+
+    view = StepSecrets(Backend())
+    assert looked_up == [] and view.used == set()
+    assert "a" in view and view["a"]["KEY"] == "v" and view.used == {"v"}
+    assert "b" not in view and view.missing == ("b", None)
+    assert looked_up == ["a", "b"]
+
+
+def test_masking_replaces_longest_values_first_everywhere() -> None:
+    secrets = {"abc", "abcdef", ""}
+    assert mask_text("x-abcdef-abc-ab", secrets) == "x-***-***-ab"
+    value = {"abc": ["abcdef", 1, None, {"k": "zabcz"}], "n": 2}
+    assert mask_value(value, secrets) == {"***": ["***", 1, None, {"k": "z***z"}], "n": 2}
+    assert mask_value(value, set()) is value
