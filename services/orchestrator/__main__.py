@@ -8,15 +8,18 @@ import asyncio
 from dsl.loader import WorkflowLoadError, load_workflows
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.service import Orchestrator, connect_temporal
+from services.orchestrator.variables import VarsFileError, load_vars
 from services.shared import logs
 from services.shared.watchdog import exit_dead, run_process, stop_on_signals, until_stopped_or_dead
 
 
 async def serve(settings: OrchestratorSettings) -> None:
-    """Load workflows (fail fast on a bad file), connect, run until a stop signal, then shut down cleanly."""
+    """Load workflows and workspace variables (fail fast on a bad file), connect, run until a stop signal, then
+    shut down cleanly."""
     try:
         definitions = load_workflows(settings.workflows_dir)
-    except WorkflowLoadError as error:
+        variables = load_vars(settings.vars_file)
+    except (WorkflowLoadError, VarsFileError) as error:
         raise SystemExit(f"orchestrator: cannot start: {error}") from None
     stop = stop_on_signals()
     connecting = asyncio.create_task(connect_temporal(settings))
@@ -26,7 +29,7 @@ async def serve(settings: OrchestratorSettings) -> None:
         connecting.cancel()
         return
     stopping.cancel()
-    await run_until_stopped(Orchestrator(settings, connecting.result(), definitions), stop)
+    await run_until_stopped(Orchestrator(settings, connecting.result(), definitions, variables), stop)
 
 
 async def run_until_stopped(orchestrator: Orchestrator, stop: asyncio.Event) -> None:

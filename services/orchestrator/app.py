@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -26,6 +27,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from dsl.model import WorkflowDefinition
 from schemas import WorkflowTrigger
+from services.orchestrator.children import reachable
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import EVENT_SOURCE, DSLRun
 from services.orchestrator.starter import WorkflowStarter
@@ -57,8 +59,12 @@ class TriggerConsumer:
         *,
         max_message_bytes: int,
         start_concurrency: int = 32,
+        variables: Mapping[str, Any] | None = None,
     ) -> None:
         self._definitions = definitions
+        # What each workflow's runs may start (children, error handler), computed once: runs carry a snapshot.
+        self._reachable = {name: reachable(definition, definitions) for name, definition in definitions.items()}
+        self._vars = dict(variables or {})
         self._start_concurrency = start_concurrency
         self._starter = starter
         # Until the dead letter is durable the offset is not committed: wait out a Kafka outage (back-pressure).
@@ -116,6 +122,9 @@ class TriggerConsumer:
             action_task_queue=self._action_task_queue,
             max_message_bytes=self._max_message_bytes,
             dispatch="batched",
+            dsl_version=2,
+            vars=self._vars,
+            workflows=self._reachable[definition.name],
         )
         problem = _unencodable(run)
         if problem:

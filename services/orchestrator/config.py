@@ -19,6 +19,8 @@ class OrchestratorSettings(BaseSettings):
 
     group_id: str = "alertmesh-orchestrator"
     workflows_dir: Path = Path("workflows")
+    # Workspace variables (VARS.*), a YAML or JSON mapping read at start-up; none when unset.
+    vars_file: Path | None = None
     health_host: str = "127.0.0.1"
     health_port: int = Field(8082, ge=0, le=65535)
     log_level: str = "INFO"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,4 +43,15 @@ class DSLRun(BaseModel):
     # every run a marker and a search-attribute update on the server.
     dispatch: Literal["per-action", "batched"] = Field(
         "per-action", description="'batched' for every run the orchestrator starts now."
+    )
+    # What the run may use of the full DSL. Runs started before it (no such field: 1) replay as they ran: only
+    # infrastructure losses are retried, and there is no config.timeout timer nor error handler. The orchestrator
+    # starts every new run with 2.
+    dsl_version: int = Field(1, ge=1, le=2, description="2 for every run the orchestrator starts now.")
+    vars: dict[str, Any] = Field(
+        default_factory=dict, description="The workspace variables (VARS.*), loaded by the orchestrator at start-up."
+    )
+    workflows: dict[str, WorkflowDefinition] = Field(
+        default_factory=dict,
+        description="Every definition the run may start (children, error handler), by name, snapshot at start.",
     )

@@ -1,29 +1,38 @@
-"""Turns a finished run's action reports into the WorkflowResult event (pure, so the workflow can call it)."""
+"""Turns a finished run's action reports into the WorkflowResult event (pure, so the workflow can call it).
+
+A run is ``completed`` when it reached the end with no unhandled failure: an action's failure is handled when
+some action has an ``<ref>.error`` edge from it; skipped actions never fail a run. Otherwise it is ``failed``, and
+its error names the refs that made it fail and their errors (or the run-level problem: inputs, timeout).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from dsl.model import WorkflowDefinition
-from dsl.templates import TemplateContext, TemplateError, render
+from dsl.templates import TemplateError
 from schemas import ActionReport, Result, WorkflowResult, WorkflowTrigger, result_event_id
 from services.orchestrator.contracts import EVENT_SOURCE
+from services.orchestrator.edges import handled_refs
+from services.orchestrator.evaluation import RunContext, render_in_workflow
 
 
-def failure_summary(reports: list[ActionReport]) -> str | None:
-    """Why the run failed, or None when every action succeeded."""
-    failed = [r for r in reports if r.status == "failed"]
-    skipped = [r.ref for r in reports if r.status == "skipped"]
-    if not failed and not skipped:
+def unhandled_failures(definition: WorkflowDefinition, reports: list[ActionReport]) -> list[ActionReport]:
+    """The failed actions no ``.error`` edge handles, in definition order."""
+    handled = handled_refs(definition.actions)
+    return [r for r in reports if r.status == "failed" and r.ref not in handled]
+
+
+def failure_summary(failed: list[ActionReport]) -> str | None:
+    """Why the run failed (the failed refs and their errors), or None when nothing did."""
+    if not failed:
         return None
-    parts = [
+    return "; ".join(
         f"action '{r.ref}' failed: {r.error.type}: {r.error.message}" if r.error else f"action '{r.ref}' failed"
         for r in failed
-    ]
-    if skipped:
-        parts.append(f"skipped: {', '.join(skipped)}")
-    return "; ".join(parts)
+    )
 
 
 def build_result(
@@ -35,15 +44,20 @@ def build_result(
     run_id: str,
     started_at: datetime,
     finished_at: datetime,
+    run_error: str | None = None,
+    context: RunContext | None = None,
 ) -> WorkflowResult:
-    """The result event; ``returns`` is evaluated only when every action succeeded."""
-    error = failure_summary(reports)
+    """The result event; ``returns`` is evaluated only when the run completed. ``run_error``: a problem of the
+    run itself (inputs that do not match, the timeout), listed before the actions' failures. ``context``: the
+    trigger (with its checked inputs), ENV and VARS returns may read (the trigger's data alone when None)."""
+    context = context or RunContext(trigger=trigger.data.model_dump(mode="json"))
+    failed = unhandled_failures(definition, reports)
+    error = "; ".join(part for part in (run_error, failure_summary(failed)) if part) or None
     returns: Any = None
     if error is None:
-        results = {r.ref: r.result for r in reports}
-        context = TemplateContext(trigger=trigger.data.model_dump(mode="json"), results=results)
+        by_ref: Mapping[str, ActionReport] = {r.ref: r for r in reports}
         try:
-            returns = render(definition.returns, context)
+            returns = render_in_workflow(definition.returns, context.with_reports(by_ref))
         except TemplateError as template_error:
             error = f"returns: {template_error}"
     return WorkflowResult(

@@ -1,25 +1,47 @@
-"""Runs a workflow definition's actions as a DAG, in batches: one dispatch per set of actions that became ready
-together, each carrying the actions that depend only on that set (its *followers*, which the executor may run in
-the same batch; see ``schemas.actions``). An action whose dependency did not succeed is skipped; an attempt
-that failed for an infrastructure reason (``ActionError.retryable``) is run again after a backoff, while the
-action has attempts left.
+"""Runs a workflow definition's actions as a DAG, in batches: one dispatch per set of plain actions that became
+ready together, each carrying the actions that depend only on that set (its *followers*, which the executor may
+run in the same batch; see ``schemas.actions``).
 
-It only needs "dispatch these steps", "wait for the first of these tasks" and "sleep" functions, so the workflow
-passes Temporal-safe ones (an activity, ``workflow.wait``, a durable timer) and unit tests plain asyncio. Future
-DSL features (run_if, for_each, error edges, joins) change ``_decide`` and the step building, not the loop.
+The loop is here; the DSL's rules are in small modules: ``edges`` (success/error edges, joins, skips),
+``retries`` (which failures run again, after how long), ``loops`` (for_each items), ``evaluation`` (run_if,
+wait_until and child args, evaluated in the workflow). A plain action (no run_if, for_each, timers or child
+workflow) costs exactly what it did before these features: no timers, no extra activities.
+
+It only needs "dispatch these steps", "run this child workflow", "wait for the first of these tasks", "sleep" and
+"now" functions, so the workflow passes Temporal-safe ones (activities, child workflows, ``workflow.wait``,
+durable timers) and unit tests plain asyncio.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import ValidationError
 
 from dsl.expressions import expressions_in
-from dsl.model import INFRASTRUCTURE_ATTEMPTS, ActionStatement, WorkflowDefinition
+from dsl.model import (
+    CHILD_WORKFLOW_ACTION,
+    INFRASTRUCTURE_ATTEMPTS,
+    ActionStatement,
+    ChildWorkflowArgs,
+    WorkflowDefinition,
+)
+from dsl.templates import TemplateContext, TemplateError
 from schemas import ActionError, ActionReport, ActionStep
+from services.orchestrator.edges import decide, skipped, skipped_by_run_if
+from services.orchestrator.evaluation import RunContext, condition_holds, render_in_workflow, wait_until_time
+from services.orchestrator.loops import Loop, expand
+from services.orchestrator.retries import next_attempt_delay, retry_delay_s
 
 DispatchTask = asyncio.Task[list[ActionReport]]
+#: Error type of the actions a run's ``config.timeout`` cut short.
+WORKFLOW_TIMEOUT = "WorkflowTimeout"
+
+__all__ = ["WORKFLOW_TIMEOUT", "DagScheduler", "DispatchTask", "Dispatcher", "retry_delay_s"]
 
 
 class Dispatcher(Protocol):
@@ -27,119 +49,306 @@ class Dispatcher(Protocol):
 
     def dispatch(self, steps: list[ActionStep], results: dict[str, Any]) -> Coroutine[Any, Any, list[ActionReport]]: ...
 
+    def child(
+        self, action: ActionStatement, args: ChildWorkflowArgs, item: int | None, attempt: int
+    ) -> Coroutine[Any, Any, ActionReport]: ...
+
     def wait_first(self, tasks: list[DispatchTask]) -> Coroutine[Any, Any, Sequence[DispatchTask]]: ...
 
-    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]: ...
+    def sleep(self, seconds: float) -> Coroutine[Any, Any, list[ActionReport]]: ...
+
+    def now(self) -> datetime: ...
 
 
-def retry_delay_s(attempt: int) -> float:
-    """Backoff before attempt ``attempt + 1``: 1 s, doubling, at most 30 s (as Temporal's default policy)."""
-    return float(min(2 ** (attempt - 1), 30))
+@dataclass(frozen=True)
+class _Job:
+    """What a running task stands for: a batch (``refs`` must each end with a report; followers may not), the
+    timer before an action, or one attempt of one action (``item`` for a for_each item)."""
+
+    kind: Literal["batch", "timer", "attempt"]
+    refs: tuple[str, ...]
+    item: int | None = None
 
 
 class DagScheduler:
     """One run of one definition; ``run`` returns a report per action, in definition order."""
 
-    def __init__(self, definition: WorkflowDefinition, dispatcher: Dispatcher, *, batches: bool = True) -> None:
-        """``batches=False`` dispatches each ready action alone, with no followers (runs whose history predates
-        batched dispatch replay that way)."""
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        dispatcher: Dispatcher,
+        *,
+        batches: bool = True,
+        context: RunContext | None = None,
+        own_retries: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        """``batches=False`` dispatches each ready action alone, with no followers, and ``own_retries=False``
+        retries infrastructure losses only (runs whose history predates those features replay that way).
+        ``timeout``: seconds after which unfinished actions are cancelled and reported failed."""
         self._definition = definition
         self._batches = batches
+        self._own_retries = own_retries
+        self._timeout = timeout
+        self._context = context or RunContext(trigger={})
         self._actions = {action.ref: action for action in definition.actions}
         self._position = {action.ref: i for i, action in enumerate(definition.actions)}
         self._dispatcher = dispatcher
         self._reports: dict[str, ActionReport] = {}
-        self._running: dict[DispatchTask, list[str]] = {}
+        self._running: dict[DispatchTask, _Job] = {}
+        #: Refs started (batch, timer, loop, child, retry) that have no final report yet.
+        self._busy: set[str] = set()
+        #: Refs whose run_if held and whose timer (if any) has elapsed: they start when next decided.
+        self._cleared: set[str] = set()
+        self._loops: dict[str, Loop] = {}
+        self.timed_out = False
 
     async def run(self) -> list[ActionReport]:
+        deadline = asyncio.create_task(self._dispatcher.sleep(self._timeout)) if self._timeout else None
         while True:
-            ready = self._decide()
-            if ready and self._batches:
-                self._start(self._batch(ready), [action.ref for action in ready])
-            elif ready:
-                for action in ready:
-                    self._start([_step(action, 1, [])], [action.ref])
+            self._advance()
             if not self._running:
                 break
-            done = await self._dispatcher.wait_first(list(self._running))
+            done = await self._dispatcher.wait_first([*self._running, *([deadline] if deadline else [])])
+            if deadline is not None and deadline in done:
+                self._time_out()
+                break
             # Record in definition order, never in completion-set order, so replays see the same sequence.
-            for task in sorted(done, key=lambda t: self._position[self._running[t][0]]):
-                del self._running[task]
-                for report in task.result():
-                    self._record(report)
+            for task in sorted(done, key=self._order):
+                job = self._running.pop(task)
+                self._finish(job, task.result())
+        if deadline is not None and not deadline.done():
+            deadline.cancel()
         return [self._reports[action.ref] for action in self._definition.actions]
 
-    def _in_flight(self) -> set[str]:
-        return {ref for refs in self._running.values() for ref in refs}
+    def _order(self, task: DispatchTask) -> tuple[int, int]:
+        job = self._running[task]
+        return self._position[job.refs[0]], job.item if job.item is not None else -1
 
-    def _succeeded(self) -> set[str]:
-        return {ref for ref, report in self._reports.items() if report.status == "succeeded"}
-
-    def _decide(self) -> list[ActionStatement]:
-        """Skip what can no longer run; return the actions whose dependencies all succeeded, not yet started."""
-        in_flight = self._in_flight()
+    # Deciding what starts.
+    def _advance(self) -> None:
+        """Skip what can no longer run, start what can (plain actions together in one batch)."""
         ready: dict[str, ActionStatement] = {}
         progressed = True
-        while progressed:  # a skip can make further dependents decidable in the same pass
+        while progressed:  # a skip or an instant outcome can make further dependents decidable in the same pass
             progressed = False
             for action in self._definition.actions:
-                if action.ref in self._reports or action.ref in in_flight or action.ref in ready:
+                ref = action.ref
+                if ref in self._reports or ref in self._busy or ref in ready:
                     continue
-                if not all(dep in self._reports for dep in action.depends_on):
+                decision = decide(action, self._reports)
+                if decision.verdict == "wait":
                     continue
-                failed = [dep for dep in action.depends_on if self._reports[dep].status != "succeeded"]
-                if failed:
-                    self._reports[action.ref] = _skipped(action, failed)
+                if decision.verdict == "skip":
+                    self._reports[ref] = skipped(action, decision)
                     progressed = True
+                elif ref not in self._cleared and not _plain(action):
+                    progressed |= self._clear(action)
+                elif action.for_each is not None or action.action == CHILD_WORKFLOW_ACTION:
+                    progressed |= self._start_special(action)
                 else:
-                    ready[action.ref] = action
-        return list(ready.values())
+                    ready[ref] = action
+        if ready and self._batches:
+            self._start_batch(list(ready.values()))
+        elif ready:
+            for action in ready.values():
+                self._start([_step(action, 1, [])], _Job("batch", (action.ref,)))
 
-    def _batch(self, ready: list[ActionStatement]) -> list[ActionStep]:
-        """The ready actions, then their followers: actions not started whose every dependency has succeeded or
-        is in ``ready`` (the executor runs a follower at once only if what it reads is pure)."""
+    def _clear(self, action: ActionStatement) -> bool:
+        """Evaluate run_if and the timers of an action whose edges hold; True when it ended here (a report)."""
+        ref = action.ref
+        context = self._context.with_reports(self._reports)
+        try:
+            if action.run_if is not None and not condition_holds(action.run_if, context):
+                self._reports[ref] = skipped_by_run_if(action)
+                return True
+            delay = self._delay(action, context)
+        except TemplateError as error:
+            self._reports[ref] = self._failed(action, "TemplateError", str(error), 0)
+            return True
+        self._cleared.add(ref)
+        if delay > 0:
+            self._busy.add(ref)
+            self._running[asyncio.create_task(self._dispatcher.sleep(delay))] = _Job("timer", (ref,))
+            return False
+        return True  # starts in this same pass
+
+    def _delay(self, action: ActionStatement, context: TemplateContext) -> float:
+        """start_delay, then until wait_until (a moment in the past waits no longer)."""
+        delay = action.start_delay
+        if action.wait_until is not None:
+            until = wait_until_time(action.wait_until, context)
+            delay += max(0.0, (until - self._dispatcher.now()).total_seconds() - action.start_delay)
+        return delay
+
+    def _start_special(self, action: ActionStatement) -> bool:
+        """Start a for_each action's first items, or a child workflow; True when it ended at once."""
+        ref = action.ref
+        if action.for_each is None:
+            self._busy.add(ref)
+            self._start_attempt(action, None, {}, 1, 0.0)
+            return False
+        try:
+            items = expand(action, self._context.with_reports(self._reports))
+        except TemplateError as error:
+            self._reports[ref] = self._failed(action, "TemplateError", str(error), 0)
+            return True
+        loop = self._loops[ref] = Loop(action, items)
+        if loop.done():
+            self._reports[ref] = loop.report()
+            return True
+        self._busy.add(ref)
+        self._start_items(loop)
+        return False
+
+    def _start_items(self, loop: Loop) -> None:
+        for item in loop.startable():
+            self._start_attempt(loop.action, item, loop.items[item], 1, 0.0)
+
+    def _start_batch(self, ready: list[ActionStatement]) -> None:
+        """The ready actions, then their followers: plain actions not started whose every edge is a success edge
+        from an action that succeeded or is in ``ready`` (the executor runs a follower at once only if what it
+        reads is pure)."""
         ready_refs = {action.ref for action in ready}
-        known = self._succeeded() | ready_refs
-        in_flight = self._in_flight()
+        known = {ref for ref, r in self._reports.items() if r.status == "succeeded"} | ready_refs
         followers = [
             action
             for action in self._definition.actions
             if action.ref not in self._reports
-            and action.ref not in in_flight
+            and action.ref not in self._busy
             and action.ref not in ready_refs
-            and set(action.depends_on) & ready_refs
-            and set(action.depends_on) <= known
+            and _plain(action)
+            and action.for_each is None
+            and action.action != CHILD_WORKFLOW_ACTION
+            and action.join_strategy == "all"
+            and all(kind == "success" for _, kind in action.edges())
+            and {ref for ref, _ in action.edges()} & ready_refs
+            and {ref for ref, _ in action.edges()} <= known
         ]
         steps = [_step(action, 1, []) for action in ready]
-        steps += [_step(action, 1, [dep for dep in action.depends_on if dep in ready_refs]) for action in followers]
-        return steps
+        steps += [_step(action, 1, [ref for ref, _ in action.edges() if ref in ready_refs]) for action in followers]
+        self._start(steps, _Job("batch", tuple(action.ref for action in ready)))
 
-    def _start(self, steps: list[ActionStep], refs: list[str]) -> None:
-        """Dispatch ``steps``; ``refs`` are the ones that must end with a report (followers may not)."""
+    def _start(self, steps: list[ActionStep], job: _Job) -> None:
+        self._busy.update(job.refs)
         task = asyncio.create_task(self._dispatcher.dispatch(steps, self._results_for(steps)))
-        self._running[task] = refs
+        self._running[task] = job
 
-    def _record(self, report: ActionReport) -> None:
+    def _start_attempt(
+        self, action: ActionStatement, item: int | None, loop: dict[str, Any], attempt: int, delay: float
+    ) -> None:
+        """One attempt of one action (or for_each item) on its own, after ``delay`` seconds."""
+        context = self._context.with_reports(self._reports, loop)
+        task = asyncio.create_task(self._attempt(action, item, loop, attempt, delay, context))
+        self._running[task] = _Job("attempt", (action.ref,), item)
+
+    async def _attempt(
+        self,
+        action: ActionStatement,
+        item: int | None,
+        loop: dict[str, Any],
+        attempt: int,
+        delay: float,
+        context: TemplateContext,
+    ) -> list[ActionReport]:
+        if delay > 0:
+            await self._dispatcher.sleep(delay)
+        if action.action == CHILD_WORKFLOW_ACTION:
+            try:
+                args = ChildWorkflowArgs.model_validate(render_in_workflow(action.args, context))
+            except (TemplateError, ValidationError) as error:
+                report = self._failed(action, type(error).__name__, str(error), attempt)
+            else:
+                report = await self._dispatcher.child(action, args, item, attempt)
+            return [report.model_copy(update={"item": item})]
+        step = _step(action, attempt, [], item, loop)
+        reports = await self._dispatcher.dispatch([step], self._results_for([step]))
+        return [report.model_copy(update={"item": item}) for report in reports]
+
+    # Recording what came back.
+    def _finish(self, job: _Job, reports: list[ActionReport]) -> None:
+        if job.kind == "timer":
+            self._busy.discard(job.refs[0])
+            return
+        for report in reports:
+            self._record(report, job)
+        # A ready step always has a report; if a dispatcher answered without one, the action must not hang.
+        for ref in job.refs:
+            if job.kind == "batch" and ref not in self._reports and not self._retrying(ref):
+                self._busy.discard(ref)
+
+    def _retrying(self, ref: str) -> bool:
+        return any(job.refs == (ref,) and job.kind == "attempt" for job in self._running.values())
+
+    def _record(self, report: ActionReport, job: _Job) -> None:
         action = self._actions[report.ref]
+        delay = self._retry_delay(report, action)
+        loop = self._loops.get(action.ref)
+        if delay is not None:
+            variables = loop.items[report.item] if loop is not None and report.item is not None else {}
+            self._busy.add(action.ref)
+            self._start_attempt(action, report.item, variables, report.attempts + 1, delay)
+            return
+        if loop is not None and report.item is not None:
+            loop.finish(report)
+            if loop.done():
+                self._reports[action.ref] = loop.report()
+                self._busy.discard(action.ref)
+            else:
+                self._start_items(loop)
+            return
+        self._reports[report.ref] = report.model_copy(update={"item": None}) if report.item is not None else report
+        self._busy.discard(report.ref)
+
+    def _retry_delay(self, report: ActionReport, action: ActionStatement) -> float | None:
+        if self._own_retries:
+            return next_attempt_delay(report, action.retry_policy)
         error = report.error
         if error is not None and error.retryable and report.attempts < INFRASTRUCTURE_ATTEMPTS:
-            self._running[asyncio.create_task(self._retry(action, report.attempts + 1))] = [action.ref]
-            return
-        self._reports[report.ref] = report
+            return retry_delay_s(report.attempts)
+        return None
 
-    async def _retry(self, action: ActionStatement, attempt: int) -> list[ActionReport]:
-        await self._dispatcher.sleep(retry_delay_s(attempt - 1))
-        step = _step(action, attempt, [])
-        return await self._dispatcher.dispatch([step], self._results_for([step]))
+    def _time_out(self) -> None:
+        """config.timeout passed: cancel everything in flight; every action without a report failed."""
+        self.timed_out = True
+        for task in self._running:
+            task.cancel()
+        self._running.clear()
+        message = f"the run's config.timeout of {self._timeout:g} s passed before this action finished"
+        for action in self._definition.actions:
+            if action.ref not in self._reports:
+                self._reports[action.ref] = self._failed(action, WORKFLOW_TIMEOUT, message, 0)
+
+    def _failed(self, action: ActionStatement, kind: str, message: str, attempts: int) -> ActionReport:
+        """A failure decided in the workflow (an expression that could not be evaluated, a timeout)."""
+        now = self._dispatcher.now()
+        return ActionReport(
+            ref=action.ref,
+            action=action.action,
+            status="failed",
+            error=ActionError(type=kind, message=message),
+            attempts=attempts,
+            started_at=now,
+            finished_at=now,
+            duration_ms=0.0,
+        )
 
     def _results_for(self, steps: list[ActionStep]) -> dict[str, Any]:
         """The recorded results the steps' templates read (and nothing else: it all goes into history)."""
-        succeeded = self._succeeded()
-        refs = {ref for step in steps for e in expressions_in(step.args) for ref in e.refs} & succeeded
+        succeeded = {ref for ref, r in self._reports.items() if r.status == "succeeded"}
+        read = [e for step in steps for e in expressions_in([step.args, step.retry_until])]
+        refs = {ref for e in read for ref in e.refs} & succeeded
         return {ref: self._reports[ref].result for ref in sorted(refs)}
 
 
-def _step(action: ActionStatement, attempt: int, after: list[str]) -> ActionStep:
+def _plain(action: ActionStatement) -> bool:
+    """No workflow-side work before it starts (run_if, timers): it may start as soon as its edges hold."""
+    return action.run_if is None and action.start_delay == 0 and action.wait_until is None
+
+
+def _step(
+    action: ActionStatement, attempt: int, after: list[str], item: int | None = None, loop: dict[str, Any] | None = None
+) -> ActionStep:
     return ActionStep(
         ref=action.ref,
         action=action.action,
@@ -147,13 +356,7 @@ def _step(action: ActionStatement, attempt: int, after: list[str]) -> ActionStep
         after=after,
         timeout_seconds=action.retry_policy.timeout,
         attempt=attempt,
-    )
-
-
-def _skipped(action: ActionStatement, upstream: list[str]) -> ActionReport:
-    return ActionReport(
-        ref=action.ref,
-        action=action.action,
-        status="skipped",
-        error=ActionError(type="UpstreamNotSucceeded", message=f"skipped: {', '.join(upstream)} did not succeed"),
+        item=item,
+        loop=loop or {},
+        retry_until=action.retry_policy.retry_until,
     )

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from temporalio.client import Client
@@ -17,6 +18,7 @@ from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.publish import ResultPublisher
 from services.orchestrator.starter import TemporalStarter
+from services.orchestrator.variables import load_vars
 from services.orchestrator.worker import build_worker
 from services.shared.consumer_health import consumer_vitals
 from services.shared.health import HealthServer
@@ -41,7 +43,9 @@ class Orchestrator:
         settings: OrchestratorSettings,
         client: Client,
         definitions: Mapping[str, WorkflowDefinition] | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> None:
+        """``definitions`` and ``variables`` default to those in ``settings.workflows_dir`` and ``vars_file``."""
         self.settings = settings
         self.client = client
         self.definitions = dict(definitions) if definitions is not None else load_workflows(settings.workflows_dir)
@@ -51,6 +55,7 @@ class Orchestrator:
         consumer = TriggerConsumer(
             self.definitions, starter, dlq, settings.temporal.action_task_queue,
             max_message_bytes=settings.kafka.max_message_bytes, start_concurrency=settings.start_concurrency,
+            variables=variables if variables is not None else load_vars(settings.vars_file),
         )  # fmt: skip
         subscribe_triggers(self.broker, settings, consumer)
         publisher = ResultPublisher(self.broker.publisher(settings.topics.results))

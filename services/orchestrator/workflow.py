@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from dsl.expressions import expressions_in
+    from dsl.model import ActionStatement, ChildWorkflowArgs
     from dsl.templates import TemplateContext
     from schemas import ActionBatch, ActionReport, ActionStep, BatchReport, WorkflowResult
-    from schemas.actions import RUN_ACTIONS
+    from schemas.actions import RUN_ACTIONS, ActionError
+    from services.orchestrator.children import ERROR_HANDLER_SUFFIX, child_trigger, child_workflow_id
     from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE, DSLRun
+    from services.orchestrator.evaluation import RunContext
     from services.orchestrator.gave_up import activity_error, executor_retry_policy, failed_report
+    from services.orchestrator.inputs import InputsError, check_inputs
     from services.orchestrator.per_action import run_one_action
     from services.orchestrator.result_size import fit_result, result_limit
-    from services.orchestrator.results import build_result
+    from services.orchestrator.results import build_result, unhandled_failures
     from services.orchestrator.scheduler import DagScheduler, DispatchTask
 
 #: Publishing must not be lost: retry until Kafka takes it (a local activity backs off with timers past 1 min).
@@ -62,13 +67,35 @@ class DSLWorkflow:
     @workflow.run
     async def run(self, run: DSLRun) -> WorkflowResult:
         started = workflow.now()
+        info = workflow.info()
         self._run = run
         self._actions = {action.ref: action for action in run.definition.actions}
-        self._trigger = run.trigger.data.model_dump(mode="json")
+        trigger = run.trigger.data.model_dump(mode="json")
         # A run started before batched dispatch keeps calling one activity per action (see DSLRun.dispatch).
         self._batched = run.dispatch == "batched"
-        reports = await DagScheduler(run.definition, self, batches=self._batched).run()
-        info = workflow.info()
+        full = run.dsl_version >= 2
+        self._env = {
+            "workflow_id": info.workflow_id,
+            "run_id": info.run_id,
+            "start_time": info.start_time.isoformat(),
+            "workflow": run.definition.name,
+        }
+        run_error: str | None = None
+        reports: list[ActionReport] = []
+        try:
+            trigger = {**trigger, "inputs": check_inputs(run.definition.entrypoint.expects, trigger["inputs"])}
+        except InputsError as mismatch:
+            run_error = str(mismatch)
+        self._trigger = trigger
+        context = RunContext(trigger=trigger, env=self._env, vars=run.vars)
+        if run_error is None:
+            timeout = run.definition.config.timeout if full else None
+            scheduler = DagScheduler(
+                run.definition, self, batches=self._batched, context=context, own_retries=full, timeout=timeout
+            )
+            reports = await scheduler.run()
+            if scheduler.timed_out:
+                run_error = f"the run did not finish within its config.timeout of {timeout:g} s"
         result = build_result(
             run.definition,
             run.trigger,
@@ -77,12 +104,57 @@ class DSLWorkflow:
             run_id=info.run_id,
             started_at=started,
             finished_at=workflow.now(),
+            run_error=run_error,
+            context=context,
         )
+        if full and result.data.status == "failed" and run.definition.error_handler:
+            await self._start_error_handler(run.definition.error_handler, result, reports)
         # Cut to fit the results topic and Temporal's payload limit (this result is also the return value): a
         # result that cannot be written must not keep the workflow retrying, nor fail its workflow task.
         result = await self._publish(fit_result(result, result_limit(run.max_message_bytes)))
         workflow.logger.info("workflow %s %s", run.definition.name, result.data.status)
         return result
+
+    def _child_run(self, name: str, workflow_id: str, inputs: dict[str, Any]) -> DSLRun | None:
+        """The input of a child run of workflow ``name`` (None when the run carries no such definition)."""
+        definition = self._run.workflows.get(name)
+        if definition is None:
+            return None
+        trigger = child_trigger(self._run.trigger, name, workflow_id, inputs, workflow.uuid4(), workflow.now())
+        return DSLRun(
+            definition=definition,
+            trigger=trigger,
+            action_task_queue=self._run.action_task_queue,
+            max_message_bytes=self._run.max_message_bytes,
+            dispatch="batched",
+            dsl_version=2,
+            vars=self._run.vars,
+            workflows=self._run.workflows,
+        )
+
+    async def _start_error_handler(self, name: str, result: WorkflowResult, reports: list[ActionReport]) -> None:
+        """Start the definition's error_handler, detached: it outlives this run and publishes its own result."""
+        failed = [r.ref for r in unhandled_failures(self._run.definition, reports)]
+        inputs = {
+            "error": result.data.error,
+            "failed_refs": failed,
+            "trigger": self._run.trigger.data.model_dump(mode="json"),
+        }
+        workflow_id = f"{workflow.info().workflow_id}/{ERROR_HANDLER_SUFFIX}"
+        child = self._child_run(name, workflow_id, inputs)
+        if child is None:
+            workflow.logger.error("error_handler %s: no such workflow in this run's definitions", name)
+            return
+        try:
+            await workflow.start_child_workflow(
+                DSLWorkflow.run,
+                child,
+                id=workflow_id,
+                task_queue=workflow.info().task_queue,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            workflow.logger.info("error handler %s already started", workflow_id)
 
     async def _publish(self, result: WorkflowResult) -> WorkflowResult:
         """Publish ``result`` and return it; if the broker still refuses it as too large (its limit is below
@@ -122,12 +194,16 @@ class DSLWorkflow:
                 heartbeat_timeout=ACTION_HEARTBEAT_TIMEOUT,
             )
             return [report]
+        roots = {root for e in expressions_in([[s.args, s.retry_until] for s in steps]) for root in e.roots}
         batch = ActionBatch(
             workflow_id=workflow.info().workflow_id,
             correlationid=self._run.trigger.correlationid,
             trigger=self._trigger,
             results=results,
             steps=steps,
+            # Only what the steps read: it all goes into history.
+            env=self._env if "ENV" in roots else {},
+            vars=self._run.vars if "VARS" in roots else {},
         )
         policy = executor_retry_policy()
         try:
@@ -157,5 +233,57 @@ class DSLWorkflow:
         done, _ = await workflow.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         return list(done)
 
-    async def sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float) -> list[ActionReport]:
         await workflow.sleep(seconds)
+        return []
+
+    def now(self) -> datetime:
+        return workflow.now()
+
+    async def child(
+        self, action: ActionStatement, args: ChildWorkflowArgs, item: int | None, attempt: int
+    ) -> ActionReport:
+        """Run ``args.workflow`` as a child DSLWorkflow: wait for its result, or start it detached."""
+        started = workflow.now()
+        workflow_id = child_workflow_id(workflow.info().workflow_id, action.ref, item)
+        child = self._child_run(args.workflow, workflow_id, args.inputs)
+        if child is None:
+            known = ", ".join(sorted(self._run.workflows)) or "none"
+            message = f"no workflow {args.workflow!r} in this run's definitions (known: {known})"
+            return failed_report(
+                action.ref, action.action, ActionError(type="UnknownWorkflow", message=message), attempt
+            )
+        queue = workflow.info().task_queue
+        try:
+            if not args.wait:
+                handle = await workflow.start_child_workflow(
+                    DSLWorkflow.run, child, id=workflow_id, task_queue=queue,
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )  # fmt: skip
+                return _child_report(
+                    action, attempt, started, {"workflow_id": workflow_id, "run_id": handle.first_execution_run_id}
+                )
+            result = await workflow.execute_child_workflow(DSLWorkflow.run, child, id=workflow_id, task_queue=queue)
+        except (ChildWorkflowError, WorkflowAlreadyStartedError) as failure:
+            error = ActionError(type=type(failure).__name__, message=f"child workflow {workflow_id}: {failure}")
+            return failed_report(action.ref, action.action, error, attempt)
+        if result.data.status != "completed":
+            error = ActionError(
+                type="ChildWorkflowFailed", message=f"child workflow {workflow_id} failed: {result.data.error}"
+            )
+            return failed_report(action.ref, action.action, error, attempt)
+        return _child_report(action, attempt, started, result.data.returns)
+
+
+def _child_report(action: ActionStatement, attempt: int, started: datetime, result: Any) -> ActionReport:
+    finished = workflow.now()
+    return ActionReport(
+        ref=action.ref,
+        action=action.action,
+        status="succeeded",
+        result=result,
+        attempts=attempt,
+        started_at=started,
+        finished_at=finished,
+        duration_ms=(finished - started).total_seconds() * 1000,
+    )

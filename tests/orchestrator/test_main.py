@@ -43,6 +43,19 @@ def test_bad_workflow_file_stops_start_up_naming_the_file(tmp_path: Path) -> Non
     assert b"bad.yaml: invalid workflow definition" in done.stderr
 
 
+def test_a_bad_vars_file_stops_start_up_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "vars.yaml").write_text("- not\n- a mapping\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "services.orchestrator"],
+        env=orchestrator_env(ORCHESTRATOR_VARS_FILE=str(tmp_path / "vars.yaml")),
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert b"vars.yaml: workspace variables must be a mapping with string keys" in done.stderr
+
+
 def healthz(port: int) -> int:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:

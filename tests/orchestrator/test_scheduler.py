@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from dsl.model import ActionStatement, ChildWorkflowArgs
 from schemas import ActionBatch, ActionReport, ActionStep
 from services.executor.batch import BatchRun
 from services.executor.outcome import Outcome
@@ -56,8 +58,17 @@ class Dispatcher:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         return list(done)
 
-    async def sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float) -> list[ActionReport]:
         self.sleeps.append(seconds)
+        return []
+
+    def now(self) -> datetime:
+        return datetime(2024, 1, 1, tzinfo=UTC)
+
+    async def child(
+        self, action: ActionStatement, args: ChildWorkflowArgs, item: int | None, attempt: int
+    ) -> ActionReport:
+        raise AssertionError("no child workflows in these tests")
 
 
 def diamond(action: str) -> Any:
