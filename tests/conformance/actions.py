@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from services.executor.actions import action
 
@@ -25,6 +25,8 @@ class TransientError(Exception):
 
 
 class SleepArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     seconds: float
     label: str = ""
     value: Any = None

@@ -27,6 +27,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from dsl.model import WorkflowDefinition
 from schemas import Alert, Trigger, WorkflowResult, WorkflowTrigger
+from services.orchestrator.children import reachable
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.workflow import DSLWorkflow
@@ -155,18 +156,18 @@ def new_run(
     workflows: Mapping[str, WorkflowDefinition],
     vars: Mapping[str, Any],
 ) -> DSLRun:
-    """The run input the orchestrator gives DSLWorkflow: the definition's snapshot, the definitions it may start,
-    the workspace variables, batched dispatch."""
-    fields: dict[str, Any] = {
-        "definition": definition,
-        "trigger": trigger,
-        "action_task_queue": settings.temporal.action_task_queue,
-        "max_message_bytes": settings.kafka.max_message_bytes,
-        "dispatch": "batched",
-    }
-    optional = {"workflows": dict(workflows), "vars": dict(vars)}
-    fields.update({name: value for name, value in optional.items() if name in DSLRun.model_fields})
-    return DSLRun.model_validate(fields)
+    """The run input the orchestrator gives DSLWorkflow (as ``TriggerConsumer`` builds it): the definition's
+    snapshot, the definitions it can start, the workspace variables, batched dispatch, the full DSL."""
+    return DSLRun(
+        definition=definition,
+        trigger=trigger,
+        action_task_queue=settings.temporal.action_task_queue,
+        max_message_bytes=settings.kafka.max_message_bytes,
+        dispatch="batched",
+        dsl_version=2,
+        vars=dict(vars),
+        workflows=reachable(definition, workflows),
+    )
 
 
 def start_executor(env: Mapping[str, str], log: Path, repo: Path) -> subprocess.Popen[bytes]:

@@ -33,7 +33,7 @@ async def test_a_secret_in_an_action_result_is_masked_everywhere(stack: Stack) -
     result = await handle.result()
     assert result.data.status == "completed", result.data.error
     assert result.data.returns == {"auth": "Bearer ***", "host": "api.example"}
-    assert secret not in result.to_json()
+    assert secret.encode() not in result.to_json()
     await assert_nowhere(stack, handle.id, secret)
 
 
@@ -47,7 +47,7 @@ async def test_a_secret_in_an_error_message_is_masked_everywhere(stack: Stack) -
     assert result.data.status == "failed"
     login = report(result, "login")
     assert login.error is not None and login.error.message == "login refused for password ***"
-    assert secret not in result.to_json()
+    assert secret.encode() not in result.to_json()
     await assert_nowhere(stack, handle.id, secret)
 
 

@@ -92,7 +92,8 @@ def test_args_of_the_wrong_type(tmp_path: Path) -> None:
 
 def test_missing_required_arg(tmp_path: Path) -> None:
     text = HEAD + "  - ref: a\n    action: conformance.sleep\n    args:\n      label: x\n"
-    assert_at(problems(tmp_path, text), tmp_path, 5, None, "seconds")
+    # At the args mapping (its first key), as the missing key has no position of its own.
+    assert_at(problems(tmp_path, text), tmp_path, 6, 7, "seconds")
 
 
 def test_expression_that_does_not_parse(tmp_path: Path) -> None:
