@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import tests.conformance.actions  # noqa: F401  (conformance.* are known actions here)
-from dsl.loader import WorkflowLoadError, load_definition
+from dsl.loader import WorkflowLoadError, load_definition, load_workflows
 from tests.conftest import REPO
 
 HEAD = "name: broken\nactions:\n"
@@ -26,9 +26,9 @@ def problems(tmp_path: Path, text: str) -> str:
     return str(raised.value)
 
 
-def assert_at(message: str, tmp_path: Path, line: int, column: int | None, *words: str) -> None:
+def assert_at(message: str, tmp_path: Path, line: int, column: int, *words: str) -> None:
     """``message`` points at ``broken.yaml:line:column`` and says ``words``."""
-    where = re.escape(f"{tmp_path / 'broken.yaml'}:{line}:") + (str(column) if column else r"\d+") + ":"
+    where = re.escape(f"{tmp_path / 'broken.yaml'}:{line}:") + f"{column}:"
     assert re.search(where, message), message
     for word in words:
         assert word in message, message
@@ -50,7 +50,7 @@ def test_wrong_value_type(tmp_path: Path) -> None:
         + "  - ref: a\n    action: core.transform.reshape\n    args: {value: 1}\n"
         + "    retry_policy:\n      max_attempts: lots\n"
     )
-    assert_at(problems(tmp_path, text), tmp_path, 7, None, "max_attempts")
+    assert_at(problems(tmp_path, text), tmp_path, 7, 21, "max_attempts")
 
 
 def test_duplicate_refs(tmp_path: Path) -> None:
@@ -58,12 +58,12 @@ def test_duplicate_refs(tmp_path: Path) -> None:
         "  - ref: a\n    action: core.transform.reshape\n    args: {value: 1}\n"
         "  - ref: a\n    action: core.transform.reshape\n    args: {value: 2}\n"
     )
-    assert_at(problems(tmp_path, text), tmp_path, 6, None, "duplicate", "'a'")
+    assert_at(problems(tmp_path, text), tmp_path, 6, 10, "duplicate", "'a'")
 
 
 def test_missing_dependency(tmp_path: Path) -> None:
     text = HEAD + "  - ref: a\n    action: core.transform.reshape\n    depends_on: [nothere]\n    args: {value: 1}\n"
-    assert_at(problems(tmp_path, text), tmp_path, 5, None, "nothere")
+    assert_at(problems(tmp_path, text), tmp_path, 5, 18, "nothere")
 
 
 def test_dependency_cycle(tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_dependency_cycle(tmp_path: Path) -> None:
         "  - ref: b\n    action: core.transform.reshape\n    depends_on: [a]\n    args: {value: 2}\n"
     )
     message = problems(tmp_path, text)
-    assert_at(message, tmp_path, 5, None, "cycle")
+    assert_at(message, tmp_path, 5, 17, "cycle", "a -> b -> a")
 
 
 def test_unknown_action(tmp_path: Path) -> None:
@@ -82,12 +82,12 @@ def test_unknown_action(tmp_path: Path) -> None:
 
 def test_args_not_matching_the_action_signature(tmp_path: Path) -> None:
     text = HEAD + "  - ref: a\n    action: conformance.sleep\n    args:\n      seconds: 1\n      snooze: true\n"
-    assert_at(problems(tmp_path, text), tmp_path, 7, None, "snooze")
+    assert_at(problems(tmp_path, text), tmp_path, 7, 7, "snooze")
 
 
 def test_args_of_the_wrong_type(tmp_path: Path) -> None:
     text = HEAD + "  - ref: a\n    action: conformance.sleep\n    args:\n      seconds: forever\n"
-    assert_at(problems(tmp_path, text), tmp_path, 6, None, "seconds")
+    assert_at(problems(tmp_path, text), tmp_path, 6, 16, "seconds")
 
 
 def test_missing_required_arg(tmp_path: Path) -> None:
@@ -98,12 +98,12 @@ def test_missing_required_arg(tmp_path: Path) -> None:
 
 def test_expression_that_does_not_parse(tmp_path: Path) -> None:
     text = HEAD + "  - ref: a\n    action: core.transform.reshape\n    args:\n      value: ${{ TRIGGER.alert. + }}\n"
-    assert_at(problems(tmp_path, text), tmp_path, 6, None, "TRIGGER.alert. +")
+    assert_at(problems(tmp_path, text), tmp_path, 6, 33, "TRIGGER.alert. +")
 
 
 def test_run_if_that_does_not_parse(tmp_path: Path) -> None:
     text = HEAD + "  - ref: a\n    action: core.transform.reshape\n    run_if: ${{ 1 >> 2 }}\n    args: {value: 1}\n"
-    assert_at(problems(tmp_path, text), tmp_path, 5, None, "1 >> 2")
+    assert_at(problems(tmp_path, text), tmp_path, 5, 20, "1 >> 2")
 
 
 def test_reference_to_a_ref_that_is_not_upstream(tmp_path: Path) -> None:
@@ -111,7 +111,7 @@ def test_reference_to_a_ref_that_is_not_upstream(tmp_path: Path) -> None:
         "  - ref: a\n    action: core.transform.reshape\n    args: {value: 1}\n"
         "  - ref: b\n    action: core.transform.reshape\n    args:\n      value: ${{ ACTIONS.a.result }}\n"
     )
-    assert_at(problems(tmp_path, text), tmp_path, 9, None, "'a'", "upstream")
+    assert_at(problems(tmp_path, text), tmp_path, 9, 14, "'a'", "upstream")
 
 
 def test_secrets_outside_action_args(tmp_path: Path) -> None:
@@ -119,14 +119,14 @@ def test_secrets_outside_action_args(tmp_path: Path) -> None:
         "  - ref: a\n    action: core.transform.reshape\n    run_if: ${{ SECRETS.vendor.KEY == 'x' }}\n"
         "    args: {value: 1}\n"
     )
-    assert_at(problems(tmp_path, text), tmp_path, 5, None, "SECRETS")
+    assert_at(problems(tmp_path, text), tmp_path, 5, 13, "SECRETS")
 
 
 def test_malformed_for_each(tmp_path: Path) -> None:
     text = HEAD + (
         "  - ref: a\n    action: core.transform.reshape\n    for_each: ${{ each x in [1, 2] }}\n    args: {value: 1}\n"
     )
-    assert_at(problems(tmp_path, text), tmp_path, 5, None, "for_each")
+    assert_at(problems(tmp_path, text), tmp_path, 5, 15, "for_each")
 
 
 def test_invalid_yaml(tmp_path: Path) -> None:
@@ -142,6 +142,33 @@ def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
     )
     message = problems(tmp_path, text)
     assert "core.does_not_exist" in message and "ghost" in message
+
+
+def folder_problems(tmp_path: Path, files: dict[str, str]) -> str:
+    """The loader's error for a workflows folder holding ``files`` (as the orchestrator loads its folder)."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(WorkflowLoadError) as raised:
+        load_workflows(tmp_path)
+    return str(raised.value)
+
+
+def test_child_workflow_that_does_not_exist(tmp_path: Path) -> None:
+    text = HEAD + "  - ref: a\n    action: core.workflow.execute\n    args:\n      workflow: nowhere\n"
+    message = folder_problems(tmp_path, {"broken.yaml": text})
+    assert_at(message, tmp_path, 6, 17, "no workflow named 'nowhere'")
+
+
+def test_error_handler_that_does_not_exist(tmp_path: Path) -> None:
+    text = HEAD + "  - ref: a\n    action: core.transform.reshape\n    args: {value: 1}\nerror_handler: ghost\n"
+    message = folder_problems(tmp_path, {"broken.yaml": text})
+    assert_at(message, tmp_path, 6, 16, "no workflow named 'ghost'")
+
+
+def test_two_files_with_one_workflow_name(tmp_path: Path) -> None:
+    text = HEAD + "  - ref: a\n    action: core.transform.reshape\n    args: {value: 1}\n"
+    message = folder_problems(tmp_path, {"another.yaml": text, "broken.yaml": text})
+    assert "broken" in message and str(tmp_path / "broken.yaml") in message, message
 
 
 def validate(*paths: Path) -> subprocess.CompletedProcess[str]:
