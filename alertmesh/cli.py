@@ -1,6 +1,6 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
-re-drive a finished workflow (``rerun``), prove it survives faults (``chaos``), measure it (``bench``), check
-workflow definitions (``validate``)."""
+re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove it survives faults (``chaos``),
+measure it (``bench``), check workflow definitions (``validate``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-from alertmesh import run
+from alertmesh import run, run_workflow
 from alertmesh.mesh import MeshSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,15 @@ def parser() -> argparse.ArgumentParser:
         "validate", help="check workflow files (and folders of them) together; print file:line:col: problem"
     )
     validate.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="workflow YAML files or folders")
+    run_file = commands.add_parser(
+        "run", help="run one workflow file on the running stack, print its WorkflowResult JSON (exit 1 if failed)"
+    )
+    run_file.add_argument("file", type=Path, metavar="FILE", help="the workflow definition (YAML)")
+    run_file.add_argument(
+        "--trigger", default="{}", help="JSON object {inputs, alert, route}, or @file holding one (default: {})"
+    )
+    run_file.add_argument("--vars", type=Path, help="workspace variables (YAML/JSON); default ORCHESTRATOR_VARS_FILE")
+    run_file.add_argument("--workflows", type=Path, help="where child workflows are (default: FILE's folder)")
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
@@ -174,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             return _bench(args)
         if args.command == "publish":
             return asyncio.run(run.publish(args.file.read_bytes(), args.topic, args.key, args.source))
+        if args.command == "run":
+            code = asyncio.run(run_workflow.run_file(args.file, args.trigger, args.vars, args.workflows))
+            return _exit_without_teardown(code)
         if args.command == "rerun":
             return _exit_without_teardown(asyncio.run(run.rerun(args.workflow_id, args.reason)))
         return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout))

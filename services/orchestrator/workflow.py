@@ -13,7 +13,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from dsl.expressions import expressions_in
@@ -217,6 +223,8 @@ class DSLWorkflow:
                 retry_policy=policy,
             )
         except ActivityError as failure:
+            if isinstance(failure.cause, CancelledError):  # the scheduler cancelled it (config.timeout)
+                raise asyncio.CancelledError from failure
             error = activity_error(failure)
             refs = ", ".join(step.ref for step in steps)
             workflow.logger.warning("actions %s gave up after retries: %s: %s", refs, error.type, error.message)

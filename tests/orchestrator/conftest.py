@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -138,6 +139,7 @@ async def running_mesh(
     *,
     with_executor: bool = True,
     extra_definitions: Mapping[str, WorkflowDefinition] | None = None,
+    variables: Mapping[str, Any] | None = None,
     **kafka: int,
 ) -> AsyncIterator[Mesh]:
     """An orchestrator on fresh topics and queues; the fake executor polls the action queue if ``with_executor``."""
@@ -148,7 +150,7 @@ async def running_mesh(
     producer = AIOKafkaProducer(**settings.kafka.client_kwargs(), acks="all")
     await producer.start()
     try:
-        async with Orchestrator(settings, client, definitions) as orchestrator:
+        async with Orchestrator(settings, client, definitions, variables) as orchestrator:
             if not with_executor:
                 yield Mesh(settings, orchestrator, producer)
                 return
