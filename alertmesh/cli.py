@@ -76,6 +76,8 @@ def parser() -> argparse.ArgumentParser:
     )
     run_file.add_argument("--vars", type=Path, help="workspace variables (YAML/JSON); default ORCHESTRATOR_VARS_FILE")
     run_file.add_argument("--workflows", type=Path, help="where child workflows are (default: FILE's folder)")
+    actions = commands.add_parser("actions", help="list the actions workflows can use, with their arguments")
+    actions.add_argument("--json", action="store_true", help="as JSON: name, description, pure, args JSON Schema")
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
@@ -186,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             code = asyncio.run(run_workflow.run_file(args.file, args.trigger, args.vars, args.workflows))
             return _exit_without_teardown(code)
+        if args.command == "actions":
+            from alertmesh import actions_catalog
+
+            return actions_catalog.main(args.json)
         if args.command == "rerun":
             return _exit_without_teardown(asyncio.run(run.rerun(args.workflow_id, args.reason)))
         return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout))

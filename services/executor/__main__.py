@@ -13,6 +13,7 @@ from typing import Any
 import ray
 from ray._private import ray_constants
 
+from services.executor.actions import load_plugins
 from services.executor.config import ExecutorSettings
 from services.executor.health import health_probe, ray_vital
 from services.executor.outcome import ACTION_MODULES_ENV, import_action_modules
@@ -108,6 +109,7 @@ def main() -> None:
     settings = ExecutorSettings()
     logs.configure("executor", settings.log_level)
     import_action_modules(settings.action_modules)  # fail at start, not at the first alert, if one is missing
+    load_plugins()  # the same for packages declaring actions in the alertmesh.actions entry-point group
     start_ray(settings)
     try:
         asyncio.run(serve(settings))

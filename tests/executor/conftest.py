@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,11 @@ from services.executor.config import ExecutorSettings
 from .local_http import local_http_server
 
 REPO = Path(__file__).resolve().parents[2]
+#: A directory holding an installed-looking package (a .dist-info with an ``alertmesh.actions`` entry point and
+#: its module), on this process's path and on Ray workers', as ``pip install`` would put it on site-packages.
+PLUGIN_SITE = Path(__file__).resolve().parent / "plugin_site"
+if str(PLUGIN_SITE) not in sys.path:
+    sys.path.append(str(PLUGIN_SITE))
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +36,8 @@ def ray_session() -> Iterator[str]:
     subprocesses can join it. Its workers import the test-only actions (``ray_test_actions``)."""
     if not ray.is_initialized():
         # Ray workers inherit this environment: make the repository (and so ``tests``) importable there.
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+        paths = [str(REPO), os.environ.get("PYTHONPATH"), str(PLUGIN_SITE)]
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
         start_ray(
             ExecutorSettings(ray_num_cpus=1),
             runtime_env={"worker_process_setup_hook": "tests.executor.ray_test_actions.register"},

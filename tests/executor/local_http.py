@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+_COUNTS: dict[str, int] = {}
+_COUNTS_LOCK = threading.Lock()
+
 
 class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
@@ -34,6 +37,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "body": body.decode(),
             }
             self._send(200, json.dumps(echo).encode(), "application/json", {"X-Echo": "yes"})
+        elif url.path == "/counter":
+            # Counts calls per name: a job that is "done" from the ``done_at``-th poll on.
+            query = parse_qs(url.query)
+            name, done_at = query["name"][0], int(query.get("done_at", ["3"])[0])
+            with _COUNTS_LOCK:
+                _COUNTS[name] = _COUNTS.get(name, 0) + 1
+                count = _COUNTS[name]
+            state = {"count": count, "state": "done" if count >= done_at else "running"}
+            self._send(200, json.dumps(state).encode(), "application/json")
         elif url.path == "/text":
             self._send(200, b"hello, plain text", "text/plain; charset=utf-8")
         elif url.path == "/broken-json":

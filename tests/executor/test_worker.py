@@ -220,3 +220,55 @@ async def test_an_action_over_its_own_timeout_is_left_to_the_retry_policy(client
     )
     [report] = answer.reports
     assert report.error is not None and (report.error.type, report.error.retryable) == ("ActionTimeout", False)
+
+
+async def test_an_action_from_an_installed_package_runs_in_a_ray_worker(client: Client) -> None:
+    # The Ray worker finds plugin.shout through the alertmesh.actions entry point, as the executor does.
+    report = await run(client, "plugin.shout", text="found")
+    assert (report.status, report.result) == ("succeeded", "FOUND!")
+
+
+async def test_library_actions_run_as_ray_tasks_in_one_batch(client: Client, http_base_url: str) -> None:
+    text = "CVE-2024-3094 seen at 10.0.0.5, 10.0.0.6 and 10.0.0.5 (see https://intel.example/x)"
+
+    def step(ref: str, action: str, after: list[str] | None = None, **args: object) -> ActionStep:
+        return ActionStep(ref=ref, action=action, args=args, after=after or [], timeout_seconds=20)
+
+    steps = [
+        step("ips", "core.text.extract_ipv4", text="${{ TRIGGER.text }}"),
+        step("cves", "core.text.extract_cves", texts=["${{ TRIGGER.text }}"]),
+        step("pairs", "core.transform.map", ["ips"], items="${{ ACTIONS.ips.result }}", expression="[var.item]"),
+        step("flat", "core.transform.flatten", ["pairs"], items="${{ ACTIONS.pairs.result }}"),
+        step(
+            "private",
+            "core.transform.filter",
+            ["flat"],
+            items="${{ ACTIONS.flat.result }}",
+            condition="FN.is_private_ip(var.item)",
+        ),
+        step("unique", "core.transform.deduplicate", items=["a", "b", "a"]),
+        step("must", "core.require", ["cves"], conditions={"has_cve": "${{ ACTIONS.cves.result }}"}),
+        step(
+            "poll",
+            "core.http_poll",
+            url=f"{http_base_url}/counter?name={uuid.uuid4()}&done_at=2",
+            until='var.response.data.state == "done"',
+            interval=0.1,
+        ),
+    ]
+    batch = ActionBatch(workflow_id="wf", correlationid="c", trigger={"text": text}, steps=steps)
+    answer = await client.execute_workflow(
+        RunBatch.run, batch, id=f"executor-test-{uuid.uuid4()}", task_queue=WORKFLOW_QUEUE
+    )
+    results = {report.ref: (report.status, report.result) for report in answer.reports}
+    assert results == {
+        "ips": ("succeeded", ["10.0.0.5", "10.0.0.6"]),
+        "cves": ("succeeded", ["CVE-2024-3094"]),
+        "pairs": ("succeeded", [["10.0.0.5"], ["10.0.0.6"]]),
+        "flat": ("succeeded", ["10.0.0.5", "10.0.0.6"]),
+        "private": ("succeeded", ["10.0.0.5", "10.0.0.6"]),
+        "unique": ("succeeded", ["a", "b"]),
+        "must": ("succeeded", {"held": ["has_cve"]}),
+        "poll": ("succeeded", results["poll"][1]),
+    }
+    assert results["poll"][1]["polls"] == 2 and results["poll"][1]["data"]["state"] == "done"

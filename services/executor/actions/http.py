@@ -11,7 +11,7 @@ import json
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from services.executor.actions.egress import EgressCheckedTransport, current_policy
 from services.executor.actions.registry import action
@@ -28,25 +28,43 @@ class RequestTimeout(Exception):
     """The request did not complete within ``timeout`` seconds."""
 
 
+class UnexpectedStatus(Exception):
+    """The response's status is not one of ``expected_status``."""
+
+
 class HttpRequestArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    url: str = Field(pattern=r"(?i)^https?://")
-    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
-    params: dict[str, str | int | float | bool | list[str | int | float | bool]] = Field(default_factory=dict)
+    url: str = Field(pattern=r"(?i)^https?://", description="http(s) URL; no credentials in it (use headers).")
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = Field(
+        "GET", description="HTTP method (any case)."
+    )
+    headers: dict[str, str] = Field(default_factory=dict, description="Request headers.")
+    params: dict[str, str | int | float | bool | list[str | int | float | bool]] = Field(
+        default_factory=dict, description="Query parameters, added to any query already in the URL."
+    )
     # ``json`` is the name users write; the attribute avoids shadowing BaseModel.json.
-    json_body: Any = Field(None, alias="json")
-    content: str | None = None
-    #: Total seconds for the whole call (connect, send, receive).
-    timeout: float = Field(10.0, gt=0, le=300)
-    verify_ssl: bool = True
-    follow_redirects: bool = False
-    #: A 4xx/5xx answer fails the action (HTTPStatusError) unless this is false.
-    raise_for_status: bool = True
+    json_body: Any = Field(None, alias="json", description="A JSON body (sets Content-Type: application/json).")
+    form: dict[str, str] | None = Field(None, description="A form body (application/x-www-form-urlencoded).")
+    content: str | None = Field(None, description="A raw text body, sent as is.")
+    timeout: float = Field(10.0, gt=0, le=300, description="Seconds for the whole call (connect, send, receive).")
+    verify_ssl: bool = Field(
+        True,
+        validation_alias=AliasChoices("verify", "verify_ssl"),
+        description="Check the server's TLS certificate (`verify` or `verify_ssl`).",
+    )
+    follow_redirects: bool = Field(False, description="Follow redirects (each hop passes the egress policy).")
+    raise_for_status: bool = Field(
+        True, description="A 4xx/5xx answer fails the action (HTTPStatusError); ignored with expected_status."
+    )
+    expected_status: list[int] | None = Field(
+        None, description="The statuses that count as success; any other fails the action (UnexpectedStatus)."
+    )
     # At most 2 MiB: results are capped below Temporal's 2 MB payload limit (EXECUTOR_MAX_RESULT_BYTES), so reading
     # more (up to 10 MiB before) only spent memory and time on an answer that could never be returned.
-    max_bytes: int = Field(DEFAULT_MAX_BYTES, gt=0, le=2 * 1024 * 1024)
+    max_bytes: int = Field(
+        DEFAULT_MAX_BYTES, gt=0, le=2 * 1024 * 1024, description="Largest response body read; larger fails."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -57,8 +75,8 @@ class HttpRequestArgs(BaseModel):
 
     @model_validator(mode="after")
     def _one_body(self) -> HttpRequestArgs:
-        if self.json_body is not None and self.content is not None:
-            raise ValueError("give either json or content, not both")
+        if sum(body is not None for body in (self.json_body, self.content, self.form)) > 1:
+            raise ValueError("give one body: json, form or content")
         return self
 
     @model_validator(mode="after")
@@ -110,11 +128,16 @@ async def _call(args: HttpRequestArgs) -> dict[str, Any]:
             httpx.URL(args.url).copy_merge_params(args.params),
             headers=args.headers,
             json=args.json_body,
+            data=args.form,
             content=args.content,
         ) as response,
     ):
         body = await _read_bounded(response, args.max_bytes)
-        if args.raise_for_status and response.is_error:
+        if args.expected_status is not None:
+            if response.status_code not in args.expected_status:
+                expected = ", ".join(map(str, args.expected_status))
+                raise UnexpectedStatus(f"{args.method} {args.url} answered {response.status_code}, expected {expected}")
+        elif args.raise_for_status and response.is_error:
             response.raise_for_status()
         return {
             "status_code": response.status_code,
@@ -123,10 +146,16 @@ async def _call(args: HttpRequestArgs) -> dict[str, Any]:
         }
 
 
-@action("core.http_request")
+@action("core.http_request", description="One HTTP request; the result is {status_code, headers, data}.")
 async def http_request(args: HttpRequestArgs) -> dict[str, Any]:
-    """Make the request; return ``{status_code, headers, data}``. Fails on timeout, oversize body, 4xx/5xx, and
-    with EgressRefused on a connection (first or after a redirect) to an address the egress policy refuses."""
+    """Make the request; return ``{status_code, headers, data}`` (``data`` parsed when the answer is JSON). Fails
+    on timeout, oversize body, 4xx/5xx (or a status not in ``expected_status``), and with EgressRefused on a
+    connection (first or after a redirect) to an address the egress policy refuses."""
+    return await send(args)
+
+
+async def send(args: HttpRequestArgs) -> dict[str, Any]:
+    """One request as ``core.http_request`` makes it (``core.http_poll`` makes several)."""
     try:
         # httpx's timeout bounds each phase; this bounds the whole call, as users read "timeout".
         async with asyncio.timeout(args.timeout):

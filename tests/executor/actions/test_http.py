@@ -10,7 +10,13 @@ import pytest
 
 from services.executor.actions import InvalidArguments, get_action
 from services.executor.actions.egress import EgressPolicy, using_policy
-from services.executor.actions.http import HttpRequestArgs, RequestTimeout, ResponseTooLarge, http_request
+from services.executor.actions.http import (
+    HttpRequestArgs,
+    RequestTimeout,
+    ResponseTooLarge,
+    UnexpectedStatus,
+    http_request,
+)
 
 #: The local test server's network (egress to loopback is refused unless allowed; see test_egress).
 LOCAL = EgressPolicy.parse("127.0.0.1/32")
@@ -99,7 +105,7 @@ async def test_connection_refused_fails() -> None:
         ({"url": "http://x.example", "timeout": 301}, "timeout: Input should be less than or equal to 300"),
         ({"url": "http://x.example", "timeout": 0}, "timeout: Input should be greater than 0"),
         ({"url": "http://x.example", "method": "BREW"}, "method: Input should be 'GET'"),
-        ({"url": "http://x.example", "json": {}, "content": "x"}, "give either json or content, not both"),
+        ({"url": "http://x.example", "json": {}, "content": "x"}, "give one body: json, form or content"),
         (
             {"url": "http://x.example", "max_bytes": 2 * 1024 * 1024 + 1},
             "max_bytes: Input should be less than or equal",
@@ -125,3 +131,20 @@ def test_defaults() -> None:
 async def test_params_add_to_a_query_already_in_the_url(http_base_url: str) -> None:
     result = await call(url=f"{http_base_url}/echo?a=1", params={"b": ["x", "y"]})
     assert result["data"]["query"] == {"a": ["1"], "b": ["x", "y"]}
+
+
+async def test_a_form_body_is_sent_urlencoded(http_base_url: str) -> None:
+    result = await call(url=f"{http_base_url}/echo", method="post", form={"a": "1 2", "b": "x&y"})
+    assert result["data"]["body"] == "a=1+2&b=x%26y"
+    assert result["data"]["headers"]["content-type"] == "application/x-www-form-urlencoded"
+
+
+async def test_expected_status_decides_success(http_base_url: str) -> None:
+    failed = await call(url=f"{http_base_url}/fail", expected_status=[500])
+    assert failed["status_code"] == 500
+    with pytest.raises(UnexpectedStatus, match=r"GET .*/text answered 200, expected 201, 202"):
+        await call(url=f"{http_base_url}/text", expected_status=[201, 202])
+
+
+def test_verify_is_accepted_for_verify_ssl() -> None:
+    assert HttpRequestArgs.model_validate({"url": "https://x.example", "verify": False}).verify_ssl is False

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import BaseModel
 
-from services.executor.actions import InvalidArguments, UnknownAction, action, action_names, get_action
+from services.executor.actions import (
+    ActionPluginError,
+    InvalidArguments,
+    UnknownAction,
+    action,
+    action_names,
+    describe_actions,
+    get_action,
+)
 from services.executor.actions.http import HttpRequestArgs
 
 
@@ -49,3 +59,36 @@ def test_decorator_refuses_a_second_function_under_a_taken_name() -> None:
         @action("core.transform.reshape")
         def impostor(args: Args) -> None:
             pass
+
+
+def test_an_installed_package_s_actions_are_found_through_the_entry_point_group() -> None:
+    # tests/executor/plugin_site holds alertmesh-test-plugin's .dist-info (conftest puts it on the path).
+    spec = get_action("plugin.shout")
+    assert (spec.description, spec.pure, spec.func(spec.parse_args({"text": "hi"}))) == (
+        "Upper-case a text, loudly.",
+        True,
+        "HI!",
+    )
+
+
+def test_describe_actions_lists_descriptions_and_documented_args() -> None:
+    described = {entry["name"]: entry for entry in describe_actions()}
+    assert set(described) == set(action_names())
+    shout = described["plugin.shout"]
+    assert shout["args"]["properties"]["text"]["description"] == "What to shout."
+    assert shout["args"]["required"] == ["text"]
+    for entry in described.values():
+        assert entry["description"], f"{entry['name']} has no description"
+
+
+def test_a_broken_plugin_is_reported_by_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from services.executor.actions import registry
+
+    dist = tmp_path / "broken_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[alertmesh.actions]\nbroken = no_such_module_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+    with pytest.raises(ActionPluginError, match=r"entry point 'broken' \(no_such_module_here\) failed to import"):
+        registry.load_plugins()

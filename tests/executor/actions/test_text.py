@@ -125,3 +125,48 @@ def trimmed_the_old_way(url: str) -> str:
 def test_linear_trim_keeps_the_old_results(tail: str) -> None:
     expected = trimmed_the_old_way("http://x" + tail)
     assert find_urls("http://x" + tail) == [expected]
+
+
+TEXT = (
+    "Beacon from 10.0.0.5 and 2001:db8::1 to evil.example.com (https://evil.example.com/x?a=1), "
+    "mail admin@Corp.Example; CVE-2024-3094 and cve-2021-44228; md5 d41d8cd98f00b204e9800998ecf8427e, "
+    "sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709, "
+    "sha256 E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855. Again 10.0.0.5."
+)
+
+
+def extract(kind: str, **raw: Any) -> Any:
+    spec = get_action(f"core.text.extract_{kind}")
+    return spec.func(spec.parse_args(raw))
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("urls", ["https://evil.example.com/x?a=1"]),
+        ("domains", ["evil.example.com", "corp.example"]),
+        ("ipv4", ["10.0.0.5"]),
+        ("ipv6", ["2001:db8::1"]),
+        ("emails", ["admin@corp.example"]),
+        ("cves", ["CVE-2024-3094", "CVE-2021-44228"]),
+    ],
+)
+def test_each_extractor_takes_text_or_texts(kind: str, expected: list[str]) -> None:
+    assert extract(kind, text=TEXT) == expected
+    assert extract(kind, texts={"a": [TEXT], "b": TEXT}) == expected
+    assert get_action(f"core.text.extract_{kind}").pure
+
+
+def test_extract_hashes_by_kind() -> None:
+    assert extract("hashes", text=TEXT) == {
+        "md5": ["d41d8cd98f00b204e9800998ecf8427e"],
+        "sha1": ["da39a3ee5e6b4b0d3255bfef95601890afd80709"],
+        "sha256": ["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
+    }
+    assert extract("hashes", texts=[TEXT], kinds=["sha1"]) == {"sha1": ["da39a3ee5e6b4b0d3255bfef95601890afd80709"]}
+
+
+@pytest.mark.parametrize("raw", [{}, {"text": "a", "texts": ["b"]}])
+def test_exactly_one_of_text_and_texts(raw: dict[str, Any]) -> None:
+    with pytest.raises(InvalidArguments, match="give either text or texts"):
+        get_action("core.text.extract_ipv4").parse_args(raw)
