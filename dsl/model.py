@@ -128,7 +128,9 @@ class ActionStatement(_Strict):
     def _from_options(cls, data: Any) -> Any:
         # Runs started before retry_policy carry ``options`` in their saved input; they must still decode and
         # replay. ``dsl.validate`` refuses ``options`` in a file, so a user is told to write retry_policy.
-        if isinstance(data, dict) and "options" in data:
+        well_formed = isinstance(data, dict) and isinstance(data.get("options") or {}, dict)
+        # Anything else (``options: 5``, ``retry_policy: 3``) is left for pydantic to refuse, not a TypeError here.
+        if well_formed and isinstance(data.get("retry_policy") or {}, dict) and "options" in data:
             data = dict(data)
             options = data.pop("options") or {}
             policy = dict(data.get("retry_policy") or {})

@@ -8,6 +8,7 @@ checks across several workflows (names, child workflows, error handlers) are in 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,7 @@ def check_definition(definition: WorkflowDefinition, catalog: ActionCatalog | No
     problems = _graph(definition)
     problems += check_expressions(definition)
     problems += _expects(definition)
+    problems += _not_json(definition)
     if definition.error_handler is not None and definition.error_handler == definition.name:
         problems.append(Problem(("error_handler",), f"error_handler names the workflow itself ('{definition.name}')"))
     if catalog is not None:
@@ -78,6 +80,28 @@ def _graph(definition: WorkflowDefinition) -> list[Problem]:
             Problem(("actions", refs.index(cycle[0]), "depends_on"), f"dependency cycle: {' -> '.join(cycle)}")
         )
     return problems
+
+
+def _not_json(definition: WorkflowDefinition) -> list[Problem]:
+    """Values JSON cannot carry (``.nan``, ``!!binary``, a number as a key): args, returns and defaults travel as
+    JSON through Temporal and Kafka."""
+    places: list[tuple[Path, Any]] = [(("actions", i, "args"), a.args) for i, a in enumerate(definition.actions)]
+    places.append((("returns",), definition.returns))
+    places += [(("entrypoint", "expects", n, "default"), e.default) for n, e in definition.entrypoint.expects.items()]
+    return [Problem(path, message) for base, value in places for path, message in _json_problems(value, base)]
+
+
+def _json_problems(value: Any, path: Path) -> list[tuple[Path, str]]:
+    if isinstance(value, dict):
+        found = [(path, f"key {key!r} is not a string (JSON keys are)") for key in value if not isinstance(key, str)]
+        return found + [item for key, child in value.items() for item in _json_problems(child, (*path, key))]
+    if isinstance(value, list):
+        return [item for index, child in enumerate(value) for item in _json_problems(child, (*path, index))]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(path, f"{value} is not a JSON number")]
+    if value is None or isinstance(value, str | int | float | bool):
+        return []
+    return [(path, f"a {type(value).__name__} is not a JSON value")]
 
 
 def _expects(definition: WorkflowDefinition) -> list[Problem]:

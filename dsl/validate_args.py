@@ -72,6 +72,10 @@ def _literal_problems(model: type[BaseModel], args: dict[str, Any], path: Path) 
     templated = set(args) - set(literal)
     try:
         model.model_validate(literal)
+    except (TypeError, AttributeError, KeyError) as error:
+        # A validator of the action's own (a package's) that trips on a value it did not expect: still a problem
+        # with these args, not a crash of the orchestrator or of ``alertmesh validate``.
+        return [Problem(path, f"args: {type(error).__name__}: {error}")]
     except ValidationError as error:
         kept = [
             item

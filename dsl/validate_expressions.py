@@ -44,6 +44,16 @@ class _Place:
     loop: frozenset[str] | None  # bound var names; None: the place is not per item
 
 
+_WHY_NO_SECRETS = {
+    "args": "the workflow renders the args of core.workflow.execute, and its history would keep the secret",
+    "run_if": "the workflow evaluates run_if, and its history would keep the secret",
+    "for_each": "the workflow evaluates for_each, and its history would keep the secret",
+    "wait_until": "the workflow evaluates wait_until, and its history would keep the secret",
+    "retry_until": "retry_until judges the result; secrets are resolved for args only",
+    "returns": "the result event would carry the secret",
+}
+
+
 def check_expressions(definition: WorkflowDefinition) -> list[Problem]:
     """Every expression problem, in document order of the places."""
     problems: list[Problem] = []
@@ -173,12 +183,11 @@ def _reads(
             )
     if expression.secrets and not place.secrets:
         name, key = sorted(expression.secrets)[0]
-        where = "the args of core.workflow.execute" if place.name == "args" else place.name
         problems.append(
             Problem(
                 path,
                 f"{shown} reads SECRETS.{name}.{key}: secrets can only be read in the args of an action the "
-                f"executor runs; {where} is evaluated where its value would be recorded",
+                f"executor runs ({_WHY_NO_SECRETS[place.name]})",
             )
         )
     problems += _loop_reads(expression, path, place, shown)
@@ -192,11 +201,12 @@ def _loop_reads(expression: Expression, path: Path, place: _Place, shown: str) -
     if not roots:
         return []
     if place.loop is None:
+        whole = "run" if place.action is None else "action"
         return [
             Problem(
                 path,
                 f"{shown} reads var: loop variables are only bound in args and retry_until of an action with "
-                f"for_each, and {place.name} is evaluated once for the whole action",
+                f"for_each, and {place.name} is evaluated once for the whole {whole}",
             )
         ]
     for root in roots:

@@ -1,6 +1,7 @@
 """Checks across the workflows validated together: unique names, and the workflows each one starts.
 
-A workflow names others in ``error_handler`` and in the ``workflow`` arg of ``core.workflow.execute``. In a
+A workflow names others in ``error_handler`` and in the ``workflow`` arg of ``core.workflow.execute`` (whose
+literal ``inputs`` must hold the child's required inputs). In a
 closed set (the orchestrator's folder, or the files and folders given to ``alertmesh validate`` together) a name
 must be one of the set; one file validated alone is an open set: the names it uses are not checked, since the
 folder it will run from is not known. Child calls must not form a cycle (a run would start itself forever), nor
@@ -42,6 +43,7 @@ def check_set(members: Sequence[Member], *, closed: bool) -> dict[str, list[Prob
             if closed and name not in by_name:
                 known = ", ".join(sorted(by_name))
                 found[member.source].append(Problem(path, f"no workflow named '{name}' (known: {known})"))
+        found[member.source] += _missing_inputs(member.definition, by_name)
     for label, edges in (("child workflows", _children), ("error handlers", _handlers)):
         graph = {name: [target for _, target in edges(member.definition)] for name, member in by_name.items()}
         cycle = find_cycle(graph)
@@ -53,6 +55,22 @@ def check_set(members: Sequence[Member], *, closed: bool) -> dict[str, list[Prob
         member.source: [shift_action_index(problem, member.action_indexes) for problem in found[member.source]]
         for member in members
     }
+
+
+def _missing_inputs(definition: WorkflowDefinition, by_name: dict[str, Member]) -> list[Problem]:
+    """Required inputs (``entrypoint.expects`` without a default) of a known child that a literal ``inputs``
+    leaves out; a templated ``inputs`` is only known once rendered."""
+    problems: list[Problem] = []
+    for path, name in _children(definition):
+        args = definition.actions[int(path[1])].args
+        inputs = args.get("inputs", {})
+        if name not in by_name or not isinstance(inputs, dict):
+            continue
+        at = (*path[:-1], "inputs") if "inputs" in args else path[:-1]
+        for input_name, expected in by_name[name].definition.entrypoint.expects.items():
+            if expected.required and input_name not in inputs:
+                problems.append(Problem(at, f"workflow '{name}' needs input '{input_name}' (it has no default)"))
+    return problems
 
 
 def _named(definition: WorkflowDefinition) -> list[tuple[Path, str]]:

@@ -42,13 +42,15 @@ class Salvaged:
 def shape_problems(document: Any) -> list[Problem]:
     """Unknown keys, missing keys and wrong types, each at the most specific place the document has."""
     if not isinstance(document, dict):
-        found = "an empty document" if document is None else f"a {type(document).__name__}"
-        return [Problem((), f"a workflow definition is a mapping with 'name' and 'actions', not {found}")]
+        kind = "an empty document" if document is None else f"a {type(document).__name__}"
+        return [Problem((), f"a workflow definition is a mapping with 'name' and 'actions', not {kind}")]
     problems = [_options(i) for i, action in enumerate(_list(document.get("actions"))) if _has(action, "options")]
     try:
         WorkflowDefinition.model_validate(document)
     except ValidationError as error:
-        problems += pydantic_problems(error.errors(), document, ())
+        # A malformed ``options`` is left to pydantic as an unknown key: it is reported once, as replaced.
+        found = pydantic_problems(error.errors(), document, ())
+        problems += [p for p in found if not (p.at_key and len(p.path) == 3 and p.path[2] == "options")]
     return problems
 
 

@@ -122,3 +122,15 @@ def test_returns_must_name_an_existing_action() -> None:
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(ValueError, match="run_iff"):
         definition([{"ref": "a", "action": "x", "run_iff": True}])
+
+
+def test_actions_are_checked_only_against_a_catalog() -> None:
+    """Built definitions (tests, saved runs) skip the registry; files are checked against it by the loader."""
+    from dsl.catalog import ActionCatalog
+    from dsl.validate import check_definition
+
+    d = definition([{"ref": "a", "action": "x"}])
+    assert [p.message for p in check_definition(d, ActionCatalog({}))] == [
+        "unknown action 'x' (actions of a package load through the 'alertmesh.actions' entry points or "
+        "EXECUTOR_ACTION_MODULES)"
+    ]

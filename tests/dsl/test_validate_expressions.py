@@ -162,9 +162,13 @@ def test_what_may_be_read_where(tmp_path: Path) -> None:
 )
 def test_secrets_outside_executor_args(tmp_path: Path, lines: list[str], where: str) -> None:
     place = lines[1].split(":")[0].replace("retry_policy", "retry_until")
+    why = (
+        "retry_until judges the result; secrets are resolved for args only"
+        if place == "retry_until"
+        else f"the workflow evaluates {place}, and its history would keep the secret"
+    )
     assert problems(tmp_path, action(*lines)) == [
-        f"w.yaml:{where}secrets can only be read in the args of an action the executor runs; {place} is evaluated "
-        "where its value would be recorded"
+        f"w.yaml:{where}secrets can only be read in the args of an action the executor runs ({why})"
     ]
 
 
@@ -177,12 +181,11 @@ def test_secrets_in_returns_and_in_child_workflow_args(tmp_path: Path) -> None:
         args: {workflow: other, inputs: {token: "${{ SECRETS.api.TOKEN }}"}}
     returns: ${{ SECRETS.api.TOKEN }}
     """
-    tail = "secrets can only be read in the args of an action the executor runs; "
+    tail = "reads SECRETS.api.TOKEN: secrets can only be read in the args of an action the executor runs"
     assert problems(tmp_path, text) == [
-        f"w.yaml:5:46: '${{{{ SECRETS.api.TOKEN }}}}' reads SECRETS.api.TOKEN: {tail}the args of core.workflow.execute "
-        "is evaluated where its value would be recorded",
-        f"w.yaml:6:10: '${{{{ SECRETS.api.TOKEN }}}}' reads SECRETS.api.TOKEN: {tail}returns is evaluated where its "
-        "value would be recorded",
+        f"w.yaml:5:46: '${{{{ SECRETS.api.TOKEN }}}}' {tail} (the workflow renders the args of core.workflow.execute, "
+        "and its history would keep the secret)",
+        f"w.yaml:6:10: '${{{{ SECRETS.api.TOKEN }}}}' {tail} (the result event would carry the secret)",
     ]
 
 

@@ -148,3 +148,37 @@ def test_entrypoint_defaults_must_match_their_type(tmp_path: Path) -> None:
         "w.yaml:7:33: input 'level': default 'high' is not in its enum",
         "w.yaml:7:51: input 'level': enum value 3 is not a str",
     ]
+
+
+def test_values_json_cannot_carry(tmp_path: Path) -> None:
+    """Args, returns and defaults travel as JSON (Temporal, Kafka): no NaN, no bytes, no number keys."""
+    text = """\
+    name: x
+    actions:
+      - ref: a
+        action: core.transform.reshape
+        args:
+          value: {ok: 1, bad: .nan, raw: !!binary aGVsbG8=, 7: seven}
+    """
+    assert problems(tmp_path, text) == [
+        "w.yaml:6:14: key 7 is not a string (JSON keys are)",
+        "w.yaml:6:27: nan is not a JSON number",
+        "w.yaml:6:38: a bytes is not a JSON value",
+    ]
+
+
+def test_malformed_options_and_retry_policy_are_problems_not_crashes(tmp_path: Path) -> None:
+    text = """\
+    name: x
+    actions:
+      - ref: a
+        action: core.transform.reshape
+        args: {value: 1}
+        options: 5
+        retry_policy: 3
+    """
+    assert problems(tmp_path, text) == [
+        "w.yaml:6:5: 'options' is replaced by retry_policy (max_attempts, timeout, initial_interval, "
+        "backoff_coefficient, maximum_interval, retry_until, non_retryable)",
+        "w.yaml:7:19: retry_policy: Input should be a valid dictionary or instance of RetryPolicy (got 3)",
+    ]

@@ -40,7 +40,7 @@ def test_bad_workflow_file_stops_start_up_naming_the_file(tmp_path: Path) -> Non
         timeout=60,
     )
     assert done.returncode == 1
-    assert b"bad.yaml: invalid workflow definition" in done.stderr
+    assert b"bad.yaml:1:7: name: String should match pattern" in done.stderr
 
 
 def test_a_bad_vars_file_stops_start_up_naming_the_file(tmp_path: Path) -> None:
