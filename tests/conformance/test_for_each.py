@@ -146,7 +146,7 @@ async def test_a_failing_item_fails_the_action_naming_the_item(stack: Stack) -> 
                 step(
                     "each",
                     "core.require",
-                    {"conditions": ["${{ var.n != 2 }}"]},
+                    {"conditions": {"not_two": "${{ var.n != 2 }}"}},
                     for_each="${{ for var.n in [1, 2, 3] }}",
                 )
             ],
@@ -155,7 +155,9 @@ async def test_a_failing_item_fails_the_action_naming_the_item(stack: Stack) -> 
     assert result.data.status == "failed"
     each = report(result, "each")
     assert each.status == "failed" and each.error is not None
-    assert "1" in each.error.message  # item index 1 (the value 2)
+    # Item 1 (the value 2) failed, and the message says which condition did not hold.
+    assert "item 1" in each.error.message and "not_two" in each.error.message
+    assert "item 0" not in each.error.message and "item 2" not in each.error.message
 
 
 async def test_each_item_is_retried_on_its_own(stack: Stack) -> None:
