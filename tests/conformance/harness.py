@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from tests.orchestrator.factories import DEMO_ALERT
 
 #: Ray CPUs of the suite's executor: enough for the widest parallel case (the machine's cores do not bound
 #: sleeping actions).
-RAY_CPUS = 6
+RAY_CPUS = 5
 #: Results larger than this (bytes of JSON) are stored outside history by the suite's executor.
 BLOB_THRESHOLD_BYTES = 65536
 
@@ -147,6 +147,36 @@ class Stack:
             raise AssertionError(f"no result for {workflow_id} on {self.settings.topics.results} after {timeout}s")
         finally:
             await consumer.stop()
+
+
+@dataclass(frozen=True)
+class Started:
+    """A case's run, started ahead of its test (see ``start_cases``), and the call-log key its actions write to."""
+
+    handle: WorkflowHandle[Any, WorkflowResult]
+    key: str
+    #: What the case was started with (``Stack.start``'s keyword arguments: inputs, vars, ...).
+    given: dict[str, Any]
+
+    async def result(self) -> WorkflowResult:
+        return await asyncio.wait_for(self.handle.result(), timeout=60)
+
+
+#: A case: given the stack and a fresh call-log key, the definition to run and ``Stack.start``'s keyword arguments.
+CaseBuilder = Callable[[Stack, str], tuple[Definition, dict[str, Any]]]
+
+
+async def start_cases(stack: Stack, cases: Mapping[str, CaseBuilder]) -> dict[str, Started]:
+    """Start every case's run at once, by name. A module whose cases mostly wait (timers, backoffs) starts them
+    all before its first test, so the waits overlap instead of adding up; each test then awaits its own run."""
+
+    async def start(builder: CaseBuilder) -> Started:
+        key = stack.call_log_key()
+        definition, kwargs = builder(stack, key)
+        return Started(await stack.start(definition, **kwargs), key, kwargs)
+
+    started = await asyncio.gather(*(start(builder) for builder in cases.values()))
+    return dict(zip(cases, started, strict=True))
 
 
 def new_run(

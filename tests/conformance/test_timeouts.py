@@ -1,21 +1,50 @@
-"""Timeouts: ``retry_policy.timeout`` limits each attempt; ``config.timeout`` limits the whole run."""
+"""Timeouts: ``retry_policy.timeout`` limits each attempt; ``config.timeout`` limits the whole run. Every case's
+run starts together before the first test, so the waits overlap."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+import pytest_asyncio
 
 from tests.conformance.cases import echo, sleep, workflow
-from tests.conformance.harness import Stack, report, statuses
+from tests.conformance.harness import CaseBuilder, Stack, Started, report, start_cases, statuses
 
 pytestmark = pytest.mark.integration
 
+CASES: dict[str, CaseBuilder] = {
+    "attempt": lambda stack, key: (workflow("attempt-timeout", [sleep("slow", 5, retry_policy={"timeout": 0.5})]), {}),
+    "attempt-retried": lambda stack, key: (
+        workflow(
+            "attempt-timeout-retry",
+            [sleep("slow", 5, retry_policy={"timeout": 0.4, "max_attempts": 2, "initial_interval": 0.05})],
+        ),
+        {},
+    ),
+    "within": lambda stack, key: (workflow("within-timeout", [sleep("quick", 0.1, retry_policy={"timeout": 5})]), {}),
+    "run": lambda stack, key: (
+        workflow("run-timeout", [sleep("slow", 8), echo("after", 2, depends_on=["slow"])], config={"timeout": 1.5}),
+        {},
+    ),
+    "run-finished-parts": lambda stack, key: (
+        workflow(
+            "run-timeout-done",
+            [echo("first", 1), sleep("slow", 8, depends_on=["first"]), sleep("quick", 0.01)],
+            config={"timeout": 1.5},
+        ),
+        {},
+    ),
+}
 
-async def test_an_attempt_past_its_timeout_fails_with_action_timeout(stack: Stack) -> None:
-    result = await stack.run(
-        workflow("attempt-timeout", [sleep("slow", 5, retry_policy={"timeout": 0.5})]),
-    )
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def runs(stack: Stack) -> dict[str, Started]:
+    return await start_cases(stack, CASES)
+
+
+async def test_an_attempt_past_its_timeout_fails_with_action_timeout(runs: dict[str, Started]) -> None:
+    result = await runs["attempt"].result()
     assert result.data.status == "failed"
     slow = report(result, "slow")
     assert (slow.status, slow.attempts) == ("failed", 1)
@@ -23,27 +52,20 @@ async def test_an_attempt_past_its_timeout_fails_with_action_timeout(stack: Stac
     assert result.data.finished_at - result.data.started_at < timedelta(seconds=5)
 
 
-async def test_a_timed_out_attempt_is_retried_per_the_policy(stack: Stack) -> None:
-    policy = {"timeout": 0.4, "max_attempts": 2, "initial_interval": 0.05}
-    result = await stack.run(workflow("attempt-timeout-retry", [sleep("slow", 5, retry_policy=policy)]))
+async def test_a_timed_out_attempt_is_retried_per_the_policy(runs: dict[str, Started]) -> None:
+    result = await runs["attempt-retried"].result()
     slow = report(result, "slow")
     assert (slow.status, slow.attempts) == ("failed", 2)
     assert slow.error is not None and slow.error.type == "ActionTimeout"
 
 
-async def test_an_action_within_its_timeout_succeeds(stack: Stack) -> None:
-    result = await stack.run(workflow("within-timeout", [sleep("quick", 0.1, retry_policy={"timeout": 5})]))
+async def test_an_action_within_its_timeout_succeeds(runs: dict[str, Started]) -> None:
+    result = await runs["within"].result()
     assert result.data.status == "completed", result.data.error
 
 
-async def test_config_timeout_fails_the_run_and_stops_what_is_running(stack: Stack) -> None:
-    result = await stack.run(
-        workflow(
-            "run-timeout",
-            [sleep("slow", 8), echo("after", 2, depends_on=["slow"])],
-            config={"timeout": 1.5},
-        )
-    )
+async def test_config_timeout_fails_the_run_and_stops_what_is_running(runs: dict[str, Started]) -> None:
+    result = await runs["run"].result()
     assert result.data.status == "failed"
     assert result.data.error is not None and "config.timeout" in result.data.error
     # Cancelled, or never started: neither ran to success.
@@ -57,13 +79,7 @@ async def test_config_timeout_fails_the_run_and_stops_what_is_running(stack: Sta
     reason="runtime: actions dispatched in the same batch as one config.timeout cuts short are reported failed "
     "though they finished (their reports only come back with the whole batch)",
 )
-async def test_config_timeout_keeps_actions_that_finished_before_it(stack: Stack) -> None:
-    result = await stack.run(
-        workflow(
-            "run-timeout-done",
-            [echo("first", 1), sleep("slow", 8, depends_on=["first"]), sleep("quick", 0.01)],
-            config={"timeout": 1.5},
-        )
-    )
+async def test_config_timeout_keeps_actions_that_finished_before_it(runs: dict[str, Started]) -> None:
+    result = await runs["run-finished-parts"].result()
     assert result.data.status == "failed"
     assert statuses(result) == {"first": "succeeded", "slow": "failed", "quick": "succeeded"}

@@ -1,21 +1,65 @@
-"""start_delay and wait_until: durable Temporal timers (they appear in the run's history)."""
+"""start_delay and wait_until: durable Temporal timers (they appear in the run's history). Every case's run starts
+together before the first test, so the waits overlap."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 
 from tests.conformance.cases import echo, workflow
-from tests.conformance.harness import Stack, report
+from tests.conformance.harness import CaseBuilder, Stack, Started, report, start_cases
 
 pytestmark = pytest.mark.integration
 
 
-async def timers_in_history(stack: Stack, workflow_id: str) -> list[float]:
+def iso_in(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+CASES: dict[str, CaseBuilder] = {
+    "start-delay": lambda stack, key: (workflow("start-delay", [echo("later", "now", start_delay=1.0)]), {}),
+    "past": lambda stack, key: (
+        workflow("wait-past", [echo("go", "went", wait_until="${{ TRIGGER.inputs.at }}")]),
+        {"inputs": {"at": iso_in(-3600)}},
+    ),
+    "ahead": lambda stack, key: (
+        workflow(
+            "wait-ahead",
+            [echo("first", 1), echo("go", "went", depends_on=["first"], wait_until="${{ TRIGGER.inputs.at }}")],
+        ),
+        {"inputs": {"at": iso_in(2)}},
+    ),
+    "literal": lambda stack, key: (
+        workflow(
+            "wait-literal",
+            [
+                echo(
+                    "go",
+                    "went",
+                    wait_until=(datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                )
+            ],
+        ),
+        {},
+    ),
+    "unparseable": lambda stack, key: (
+        workflow("wait-bad", [echo("go", "went", wait_until="${{ TRIGGER.inputs.at }}")]),
+        {"inputs": {"at": "tomorrow-ish"}},
+    ),
+}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def runs(stack: Stack) -> dict[str, Started]:
+    return await start_cases(stack, CASES)
+
+
+async def timers_in_history(started: Started) -> list[float]:
     """The durations (seconds) of the timers the run started."""
-    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    history = await started.handle.fetch_history()
     return [
         event.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
         for event in history.events
@@ -23,52 +67,38 @@ async def timers_in_history(stack: Stack, workflow_id: str) -> list[float]:
     ]
 
 
-async def test_start_delay_waits_on_a_durable_timer(stack: Stack) -> None:
-    handle = await stack.start(workflow("start-delay", [echo("later", "now", start_delay=1.0)]))
-    result = await handle.result()
+async def test_start_delay_waits_on_a_durable_timer(runs: dict[str, Started]) -> None:
+    result = await runs["start-delay"].result()
     assert result.data.status == "completed", result.data.error
     later = report(result, "later")
     assert later.started_at is not None and later.started_at - result.data.started_at >= timedelta(seconds=1.0)
-    assert 1.0 in await timers_in_history(stack, handle.id)
+    assert 1.0 in await timers_in_history(runs["start-delay"])
 
 
-async def test_wait_until_in_the_past_does_not_wait(stack: Stack) -> None:
-    an_hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    result = await stack.run(
-        workflow("wait-past", [echo("go", "went", wait_until="${{ TRIGGER.inputs.at }}")]), inputs={"at": an_hour_ago}
-    )
+async def test_wait_until_in_the_past_does_not_wait(runs: dict[str, Started]) -> None:
+    result = await runs["past"].result()
     assert result.data.status == "completed", result.data.error
-    assert result.data.finished_at - result.data.started_at < timedelta(minutes=5)
+    assert await timers_in_history(runs["past"]) == []
 
 
-async def test_wait_until_ahead_starts_the_action_at_that_time(stack: Stack) -> None:
-    at = datetime.now(UTC) + timedelta(seconds=2)
-    handle = await stack.start(
-        workflow(
-            "wait-ahead",
-            [echo("first", 1), echo("go", "went", depends_on=["first"], wait_until="${{ TRIGGER.inputs.at }}")],
-        ),
-        inputs={"at": at.isoformat()},
-    )
-    result = await handle.result()
+async def test_wait_until_ahead_starts_the_action_at_that_time(runs: dict[str, Started]) -> None:
+    result = await runs["ahead"].result()
+    at = datetime.fromisoformat(runs["ahead"].given["inputs"]["at"])
     assert result.data.status == "completed", result.data.error
     go = report(result, "go")
     assert go.started_at is not None and go.started_at >= at
     assert report(result, "first").finished_at < at
-    assert len(await timers_in_history(stack, handle.id)) == 1
+    assert len(await timers_in_history(runs["ahead"])) == 1
 
 
-async def test_wait_until_a_literal_date_time(stack: Stack) -> None:
-    at = (datetime.now(UTC) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    result = await stack.run(workflow("wait-literal", [echo("go", "went", wait_until=at)]))
+async def test_wait_until_a_literal_date_time(runs: dict[str, Started]) -> None:
+    result = await runs["literal"].result()
     assert result.data.status == "completed", result.data.error
-    go = report(result, "go")
-    assert go.started_at is not None and go.started_at >= datetime.fromisoformat(at)
+    [timer] = await timers_in_history(runs["literal"])
+    assert 0 < timer <= 1.0
 
 
-async def test_an_unparseable_wait_until_fails_the_action(stack: Stack) -> None:
-    result = await stack.run(
-        workflow("wait-bad", [echo("go", "went", wait_until="${{ TRIGGER.inputs.at }}")]), inputs={"at": "tomorrow-ish"}
-    )
+async def test_an_unparseable_wait_until_fails_the_action(runs: dict[str, Started]) -> None:
+    result = await runs["unparseable"].result()
     assert result.data.status == "failed"
-    assert result.data.error is not None and "go" in result.data.error
+    assert result.data.error is not None and "go" in result.data.error and "tomorrow-ish" in result.data.error
