@@ -26,10 +26,7 @@ CASES: dict[str, CaseBuilder] = {
         {"inputs": {"at": iso_in(-3600)}},
     ),
     "ahead": lambda stack, key: (
-        workflow(
-            "wait-ahead",
-            [echo("first", 1), echo("go", "went", depends_on=["first"], wait_until="${{ TRIGGER.inputs.at }}")],
-        ),
+        workflow("wait-ahead", [echo("go", "went", wait_until="${{ TRIGGER.inputs.at }}")]),
         {"inputs": {"at": iso_in(2)}},
     ),
     "literal": lambda stack, key: (
@@ -87,8 +84,8 @@ async def test_wait_until_ahead_starts_the_action_at_that_time(runs: dict[str, S
     assert result.data.status == "completed", result.data.error
     go = report(result, "go")
     assert go.started_at is not None and go.started_at >= at
-    assert report(result, "first").finished_at < at
-    assert len(await timers_in_history(runs["ahead"])) == 1
+    [timer] = await timers_in_history(runs["ahead"])
+    assert 0 < timer <= 2
 
 
 async def test_wait_until_a_literal_date_time(runs: dict[str, Started]) -> None:
