@@ -15,7 +15,7 @@ def echo(ref: str, value: Any, **keys: Any) -> dict[str, Any]:
     return step(ref, "core.transform.reshape", {"value": value}, **keys)
 
 
-def sleep(ref: str, seconds: float, value: Any = None, **keys: Any) -> dict[str, Any]:
+def sleep(ref: str, seconds: float | str, value: Any = None, **keys: Any) -> dict[str, Any]:
     """``conformance.sleep``: its result says when it started and ended."""
     return step(ref, "conformance.sleep", {"seconds": seconds, "label": ref, "value": value}, **keys)
 

@@ -118,7 +118,6 @@ class Stack:
             run,
             id=trigger.data.idempotency_key,
             task_queue=self.settings.temporal.workflow_task_queue,
-            result_type=WorkflowResult,
         )
 
     async def run(self, definition: Definition, **kwargs: Any) -> WorkflowResult:
