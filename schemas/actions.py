@@ -64,6 +64,11 @@ class ActionBatch(Model):
     results: dict[str, Any] = Field(
         default_factory=dict, description="Results of finished actions the steps read, by ref."
     )
+    errors: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Errors ({type, message, retryable}) of failed or skipped actions the steps read "
+        "(ACTIONS.<ref>.error, e.g. in the target of an error edge), by ref.",
+    )
     steps: list[ActionStep] = Field(min_length=1)
     env: dict[str, Any] = Field(
         default_factory=dict, description="ENV.*: workflow_id, run_id, start_time, workflow (the definition's name)."

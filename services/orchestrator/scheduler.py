@@ -47,7 +47,9 @@ __all__ = ["WORKFLOW_TIMEOUT", "DagScheduler", "DispatchTask", "Dispatcher", "re
 class Dispatcher(Protocol):
     """How the scheduler reaches the outside world (Temporal in the workflow, asyncio in tests)."""
 
-    def dispatch(self, steps: list[ActionStep], results: dict[str, Any]) -> Coroutine[Any, Any, list[ActionReport]]: ...
+    def dispatch(
+        self, steps: list[ActionStep], results: dict[str, Any], errors: dict[str, Any]
+    ) -> Coroutine[Any, Any, list[ActionReport]]: ...
 
     def child(
         self, action: ActionStatement, args: ChildWorkflowArgs, item: int | None, attempt: int
@@ -231,7 +233,7 @@ class DagScheduler:
 
     def _start(self, steps: list[ActionStep], job: _Job) -> None:
         self._busy.update(job.refs)
-        task = asyncio.create_task(self._dispatcher.dispatch(steps, self._results_for(steps)))
+        task = asyncio.create_task(self._dispatcher.dispatch(steps, *self._inputs_for(steps)))
         self._running[task] = job
 
     def _start_attempt(
@@ -262,7 +264,7 @@ class DagScheduler:
                 report = await self._dispatcher.child(action, args, item, attempt)
             return [report.model_copy(update={"item": item})]
         step = _step(action, attempt, [], item, loop)
-        reports = await self._dispatcher.dispatch([step], self._results_for([step]))
+        reports = await self._dispatcher.dispatch([step], *self._inputs_for([step]))
         return [report.model_copy(update={"item": item}) for report in reports]
 
     # Recording what came back.
@@ -333,12 +335,18 @@ class DagScheduler:
             duration_ms=0.0,
         )
 
-    def _results_for(self, steps: list[ActionStep]) -> dict[str, Any]:
-        """The recorded results the steps' templates read (and nothing else: it all goes into history)."""
-        succeeded = {ref for ref, r in self._reports.items() if r.status == "succeeded"}
+    def _inputs_for(self, steps: list[ActionStep]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The recorded results and errors the steps' templates read (and nothing else: it all goes into
+        history): results of succeeded actions, errors of failed or skipped ones."""
         read = [e for step in steps for e in expressions_in([step.args, step.retry_until])]
-        refs = {ref for e in read for ref in e.refs} & succeeded
-        return {ref: self._reports[ref].result for ref in sorted(refs)}
+        refs = sorted({ref for e in read for ref in e.refs} & set(self._reports))
+        results = {ref: self._reports[ref].result for ref in refs if self._reports[ref].status == "succeeded"}
+        errors = {}
+        for ref in refs:
+            error = self._reports[ref].error
+            if error is not None:
+                errors[ref] = error.model_dump(mode="json")
+        return results, errors
 
 
 def _plain(action: ActionStatement) -> bool:

@@ -188,7 +188,9 @@ class DSLWorkflow:
 
     # The scheduler's Dispatcher: a batch is one activity on the executor's queue; waits and timers are
     # Temporal's, so they are replayed deterministically and survive a worker restart.
-    async def dispatch(self, steps: list[ActionStep], results: dict[str, Any]) -> list[ActionReport]:
+    async def dispatch(
+        self, steps: list[ActionStep], results: dict[str, Any], errors: dict[str, Any]
+    ) -> list[ActionReport]:
         if not self._batched:
             [step] = steps
             report = await run_one_action(
@@ -206,6 +208,7 @@ class DSLWorkflow:
             correlationid=self._run.trigger.correlationid,
             trigger=self._trigger,
             results=results,
+            errors=errors,
             steps=steps,
             # Only what the steps read: it all goes into history.
             env=self._env if "ENV" in roots else {},

@@ -31,16 +31,18 @@ class FakeDispatch:
         self.most_running = 0
         self.children: list[tuple[str, ChildWorkflowArgs, int | None]] = []
 
-    async def dispatch(self, steps: list[ActionStep], results: dict[str, Any]) -> list[ActionReport]:
+    async def dispatch(
+        self, steps: list[ActionStep], results: dict[str, Any], errors: dict[str, Any]
+    ) -> list[ActionReport]:
         self.log.append("dispatch " + ",".join(s.ref + (f"[{s.item}]" if s.item is not None else "") for s in steps))
         self.running += 1
         self.most_running = max(self.most_running, self.running)
         await asyncio.sleep(0.01)
         self.running -= 1
-        return [self._run(step, results) for step in steps if not step.after]
+        return [self._run(step, results, errors) for step in steps if not step.after]
 
-    def _run(self, step: ActionStep, results: dict[str, Any]) -> ActionReport:
-        context = TemplateContext(trigger=self.trigger, results=results, loop=step.loop)
+    def _run(self, step: ActionStep, results: dict[str, Any], errors: dict[str, Any]) -> ActionReport:
+        context = TemplateContext(trigger=self.trigger, results=results, errors=errors, loop=step.loop)
         try:
             value = self.actions[step.action](render(step.args, context), step.attempt)
             if step.retry_until is not None:

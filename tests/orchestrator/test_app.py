@@ -44,7 +44,11 @@ def settings(tmp_path: Path) -> OrchestratorSettings:
     return OrchestratorSettings(workflows_dir=REPO / "workflows", health_port=0)
 
 
-async def run_consumer(settings: OrchestratorSettings, messages: list[tuple[bytes, dict[str, str]]]) -> Any:
+async def run_consumer(
+    settings: OrchestratorSettings,
+    messages: list[tuple[bytes, dict[str, str]]],
+    variables: dict[str, Any] | None = None,
+) -> Any:
     broker = settings.kafka.broker("test-orchestrator")
     starter = RecordingStarter()
     dead: list[DeadLetter] = []
@@ -54,6 +58,7 @@ async def run_consumer(settings: OrchestratorSettings, messages: list[tuple[byte
         broker.publisher(settings.topics.dlq),
         "actions-q",
         max_message_bytes=settings.kafka.max_message_bytes,
+        variables=variables,
     )
     subscribe_triggers(broker, settings, consumer)
 
@@ -77,6 +82,14 @@ async def test_valid_trigger_starts_its_workflow(settings: OrchestratorSettings)
     assert run.action_task_queue == "actions-q"
     # The results topic's limit travels in the run, so the workflow cuts its result to what the topic takes.
     assert run.max_message_bytes == settings.kafka.max_message_bytes
+    # New runs use the full DSL; triage starts no other workflow, so it carries no other definition.
+    assert (run.dispatch, run.dsl_version, run.vars, run.workflows) == ("batched", 2, {}, {})
+
+
+async def test_workspace_variables_travel_in_every_run(settings: OrchestratorSettings) -> None:
+    trigger = make_trigger()
+    starter, _ = await run_consumer(settings, [(trigger.to_json(), {})], variables={"site": "eu-1"})
+    assert starter.runs[0].vars == {"site": "eu-1"}
 
 
 async def test_invalid_trigger_is_dead_lettered_with_original_bytes(settings: OrchestratorSettings) -> None:

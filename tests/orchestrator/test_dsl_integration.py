@@ -116,7 +116,7 @@ TIMED_OUT = workflow(
         },
         {"ref": "never", "action": RESHAPE, "depends_on": ["stuck"], "args": {"value": 2}},
     ],
-    config={"timeout": 3},
+    config={"timeout": 10},  # long enough for quick on a loaded machine (a cold Ray worker)
 )
 
 STRICT_INPUTS = workflow(
@@ -242,7 +242,7 @@ async def test_retries_error_edges_run_timeout_and_inputs(ray_mesh: Mesh) -> Non
     second = found[timed_out.data.idempotency_key].data
     assert second.status == "failed"
     assert second.error is not None and second.error.startswith(
-        "the run did not finish within its config.timeout of 3 s"
+        "the run did not finish within its config.timeout of 10 s"
     )
     assert [(a.ref, a.status) for a in second.actions] == [
         ("quick", "succeeded"),
@@ -261,7 +261,8 @@ async def test_retries_error_edges_run_timeout_and_inputs(ray_mesh: Mesh) -> Non
 
 
 async def test_child_workflows_wait_detach_loop_and_the_error_handler(ray_mesh: Mesh) -> None:
-    trigger = make_trigger(workflow="dsl-parent")
+    # The id is the history file's name: the replay test replays under it, and children's ids derive from it.
+    trigger = make_trigger(workflow="dsl-parent", key="dsl-parent")
     await ray_mesh.send(trigger)
     # The parent, its 2 waited children, the detached one, the one with bad inputs, and the error handler.
     found = await results(ray_mesh, 6)

@@ -48,7 +48,9 @@ class Dispatcher:
         self.results_sent: list[dict[str, Any]] = []
         self.sleeps: list[float] = []
 
-    async def dispatch(self, steps: list[ActionStep], results: dict[str, Any]) -> list[ActionReport]:
+    async def dispatch(
+        self, steps: list[ActionStep], results: dict[str, Any], errors: dict[str, Any]
+    ) -> list[ActionReport]:
         self.batches.append([step.ref + ("<" + ",".join(step.after) if step.after else "") for step in steps])
         self.results_sent.append(results)
         batch = ActionBatch(workflow_id="wf", correlationid="c", trigger=self.trigger, results=results, steps=steps)

@@ -57,7 +57,12 @@ async def test_an_error_edge_runs_only_when_its_source_failed_and_reads_the_erro
         [
             {"ref": "a", "action": "fail", "args": {"message": "down"}},
             {"ref": "ok", "action": "echo", "depends_on": ["a"]},
-            {"ref": "handler", "action": "echo", "depends_on": ["a.error"], "args": {"value": "handled"}},
+            {
+                "ref": "handler",
+                "action": "echo",
+                "depends_on": ["a.error"],
+                "args": {"value": "${{ ACTIONS.a.error.type }}: ${{ ACTIONS.a.error.message }}"},
+            },
             {"ref": "b", "action": "echo", "args": {"value": 1}},
             {"ref": "on_b_error", "action": "echo", "depends_on": ["b.error"]},
             {"ref": "on_b", "action": "echo", "depends_on": ["b.success"], "args": {"value": 2}},
@@ -68,6 +73,7 @@ async def test_an_error_edge_runs_only_when_its_source_failed_and_reads_the_erro
         "on_b": "succeeded",
     }  # fmt: skip
     assert reports["on_b_error"].error is not None and reports["on_b_error"].error.message == "skipped: b did not fail"
+    assert reports["handler"].result == "RuntimeError: down"  # the batch carried a's error
 
 
 async def test_run_if_false_skips_and_the_skip_propagates_but_any_join_still_runs() -> None:
@@ -242,3 +248,25 @@ async def test_a_plain_dag_costs_no_timers(own_retries: bool) -> None:
     )
     assert fake.log == ["dispatch a,b", "dispatch b"]  # b rode along as a follower (not run: echo is not pure)
     assert reports["b"].result == 1
+
+
+async def test_workflow_expressions_cannot_read_into_a_stored_result_but_pass_it_whole() -> None:
+    stored = {"$stored": {"uri": "file:///blob", "size": 200000, "sha256": "00"}}
+    reports, _ = await run(
+        [
+            {"ref": "big", "action": "echo", "args": {"value": stored}},
+            {"ref": "peek", "action": "echo", "depends_on": ["big"], "run_if": "${{ ACTIONS.big.result.ok }}"},
+            {
+                "ref": "kid",
+                "action": "core.workflow.execute",
+                "depends_on": ["big"],
+                "args": {"workflow": "w", "inputs": {"whole": "${{ ACTIONS.big.result }}"}},
+            },
+        ]
+    )
+    assert reports["peek"].status == "failed" and reports["peek"].error is not None
+    assert reports["peek"].error.message == (
+        "'${{ ACTIONS.big.result.ok }}': ACTIONS.big.result is stored outside history (200000 bytes); "
+        "only action args can read into it"
+    )
+    assert reports["kid"].result == {"echo": {"whole": stored}}
