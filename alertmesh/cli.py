@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("--count", type=int, help="stop after this many results")
     results.add_argument("--timeout", type=float, help="give up after this many seconds (exit code 1)")
     results.add_argument("--topic", help="default: the results topic (alertmesh.results)")
+    results.add_argument(
+        "--resolve", action="store_true", help='replace {"$stored": ...} results with their JSON (EXECUTOR_BLOB_*)'
+    )
 
     rerun = commands.add_parser(
         "rerun",
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             return actions_catalog.main(args.json)
         if args.command == "rerun":
             return _exit_without_teardown(asyncio.run(run.rerun(args.workflow_id, args.reason)))
-        return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout))
+        return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout, args.resolve))
     except KeyboardInterrupt:
         return 130
 

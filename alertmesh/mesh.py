@@ -149,6 +149,8 @@ def plan(settings: MeshSettings) -> MeshPlan:
         "TEMPORAL_ADDRESS": temporal,
         "INGEST_ROUTING_FILE": str(settings.routing_file.resolve()),
         "ORCHESTRATOR_WORKFLOWS_DIR": str(settings.workflows_dir.resolve()),
+        # Large results live next to the Temporal database whose histories refer to them.
+        "EXECUTOR_BLOB_DIR": os.environ.get("EXECUTOR_BLOB_DIR") or str(settings.state_dir.resolve() / "blobs"),
         "WEBHOOK_HOST": host,
         "WEBHOOK_PORT": str(settings.webhook_port),
         "WEBHOOK_CREDENTIALS_FILE": str(settings.credentials_file()),

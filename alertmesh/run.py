@@ -27,6 +27,7 @@ from alertmesh.rerun import RerunRefused
 from alertmesh.rerun import rerun as rerun_workflow
 from alertmesh.supervisor import StartupError, Supervisor
 from schemas import WorkflowResult
+from services.shared.blobs import BlobError, BlobSettings, resolve_json
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings
@@ -108,10 +109,18 @@ async def publish(payload: bytes, topic: str | None, key: str | None, source: st
     return 0
 
 
-async def results(topic: str | None, follow: bool, count: int | None, timeout_s: float | None) -> int:
+async def results(
+    topic: str | None, follow: bool, count: int | None, timeout_s: float | None, resolve: bool = False
+) -> int:
     topic, seen = topic or TopicSettings().results, 0
+    store = BlobSettings().store() if resolve else None
     try:
         async for value in kafka_tools.read(KafkaSettings(), topic, follow=follow, timeout_s=timeout_s):
+            if store is not None:
+                try:
+                    value = resolve_json(value, store)
+                except BlobError as error:  # printed as it is: the event is still worth seeing
+                    log.warning("could not resolve a stored result: %s", error)
             sys.stdout.write(value.decode() + "\n")
             sys.stdout.flush()
             seen += 1

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.executor.actions.context import producer_config
 from services.executor.actions.egress import EgressPolicy
 from services.executor.batch import StepServices
 from services.executor.outcome import DEFAULT_MAX_RESULT_BYTES, ActionLimits
@@ -66,7 +67,9 @@ class ExecutorSettings(BaseSettings):
     def action_limits(self) -> ActionLimits:
         """What every action this executor runs is held to."""
         return ActionLimits(
-            max_result_bytes=self.max_result_bytes, egress=EgressPolicy.parse(self.egress_allow), kafka=self.kafka
+            max_result_bytes=self.max_result_bytes,
+            egress=EgressPolicy.parse(self.egress_allow),
+            kafka=producer_config(self.kafka),
         )
 
     def step_services(self) -> StepServices:

@@ -13,16 +13,13 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
 from services.executor.actions import get_action
 from services.executor.actions.context import using_kafka
 from services.executor.actions.egress import EgressPolicy, using_policy
-
-if TYPE_CHECKING:  # faststream is a heavy import: a Ray worker pays it only when an action publishes
-    from services.shared.kafka import KafkaSettings
 
 #: Default for EXECUTOR_MAX_RESULT_BYTES. Temporal refuses payloads over 2 MB (and warns above 512 KB); a result
 #: over the limit becomes a failed report instead of an activity that fails on its payload and retries forever.
@@ -59,8 +56,9 @@ class ActionLimits:
 
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
     egress: EgressPolicy = field(default_factory=EgressPolicy)
-    #: The broker ``core.kafka.publish`` writes to; None: the KAFKA_* variables of the process running the action.
-    kafka: KafkaSettings | None = None
+    #: Producer options of the broker ``core.kafka.publish`` writes to (``actions.context.producer_config``);
+    #: None: the KAFKA_* variables of the process running the action.
+    kafka: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -168,3 +168,9 @@ def store_json(value: Any, store: BlobStore) -> dict[str, Any]:
     """Store ``value`` as compact JSON; the ``{"$stored": ...}`` object that stands for it."""
     ref = store.put(orjson.dumps(value))
     return {STORED_KEY: ref.model_dump(mode="json")}
+
+
+def resolve_json(document: bytes, store: BlobStore) -> bytes:
+    """A JSON document (a result event, say) with its ``{"$stored": ...}`` objects resolved, as compact JSON;
+    BlobError if one cannot be read. What ``alertmesh results --resolve`` prints."""
+    return orjson.dumps(resolve(orjson.loads(document), store))

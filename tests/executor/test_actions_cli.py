@@ -15,7 +15,7 @@ def test_text_lists_every_action_with_its_arguments(capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     for name in action_names():
         assert f"\n{name}" in f"\n{out}"
-    assert "core.require  (pure)\n  Succeed with" in out
+    assert "core.require  (pure)\n  Fail unless every named condition" in out
     assert "    conditions: array|object (required) - Named conditions" in out
     assert "    headers: object (optional) - Request headers." in out
 

@@ -157,3 +157,11 @@ async def test_for_each_reports_are_kept_apart_when_resumed() -> None:
 async def test_no_store_is_touched_when_nothing_is_large(tmp_path: Path, threshold: int) -> None:
     await run(batch(step("a", args={"value": "small"})), services(tmp_path / "blobs", threshold))
     assert not (tmp_path / "blobs").exists()
+
+
+async def test_a_secret_quoted_by_a_template_error_is_masked() -> None:
+    # FN.to_int quotes the value it could not convert; the secret was read first, so it is masked.
+    args = {"value": "${{ FN.to_int(SECRETS.vt.API_KEY) }}"}
+    [report] = await run(batch(step("conv", args=args)), services(VT__API_KEY=SECRET))
+    assert report.error is not None and report.error.type == "TemplateError"
+    assert SECRET not in report.error.message and "***" in report.error.message

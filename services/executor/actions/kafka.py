@@ -7,6 +7,7 @@ waits for acks=all, so a success means the record is durable.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import orjson
@@ -30,8 +31,11 @@ async def publish(args: KafkaPublishArgs) -> dict[str, Any]:
     """Write ``value`` to ``topic``; the result is ``{topic, partition, offset}`` of the written record."""
     from aiokafka import AIOKafkaProducer  # in the worker only when an action publishes
 
-    settings = current_kafka()
-    producer = AIOKafkaProducer(**settings.client_kwargs(), acks="all", max_request_size=settings.max_message_bytes)
+    options = current_kafka()
+    cafile = options.pop("ssl_cafile", None)
+    if "SSL" in options["security_protocol"]:
+        options["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    producer = AIOKafkaProducer(**options, acks="all")
     await producer.start()
     try:
         written = await producer.send_and_wait(

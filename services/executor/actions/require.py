@@ -36,7 +36,9 @@ class RequireArgs(BaseModel):
         return [(condition.name, condition.value) for condition in self.conditions]
 
 
-@action("core.require", pure=True)
+@action(
+    "core.require", description="Fail unless every named condition is truthy, naming the first that is not.", pure=True
+)
 def require(args: RequireArgs) -> dict[str, list[str]]:
     """Succeed with ``{"held": [names]}`` when every condition is truthy; otherwise fail with
     RequirementFailed naming the first condition that is not (and the type of its value, never the value)."""

@@ -64,7 +64,7 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-@action("core.text.extract_urls", pure=True)
+@action("core.text.extract_urls", description="Every http(s) URL in the text, in first-seen order.", pure=True)
 def extract_urls(args: ExtractUrlsArgs) -> list[str]:
     """Every http(s) URL in the text, in first-seen order (each once unless ``unique`` is false)."""
     urls = [url for text in _strings(args.value) for url in find_urls(text)]
@@ -109,7 +109,11 @@ class ExtractHashesArgs(ExtractArgs):
     )
 
 
-@action("core.text.extract_hashes", pure=True)
+@action(
+    "core.text.extract_hashes",
+    description="MD5, SHA-1 and SHA-256 digests in the text, by kind (lower-cased, unique).",
+    pure=True,
+)
 def extract_hashes(args: ExtractHashesArgs) -> dict[str, list[str]]:
     """Hex digests standing alone in the text, by kind: ``{"md5": [...], "sha1": [...], "sha256": [...]}``
     (lower-cased, unique, in first-seen order; told apart by length: 32, 40, 64 hex digits)."""

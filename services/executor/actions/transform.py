@@ -25,7 +25,7 @@ class ReshapeArgs(BaseModel):
     value: Any = Field(description="Any JSON value; its templates are resolved before the call.")
 
 
-@action("core.transform.reshape", pure=True)
+@action("core.transform.reshape", description="Return the value given: build JSON from templates.", pure=True)
 def reshape(args: ReshapeArgs) -> Any:
     """Return ``value`` as given: templates are resolved before the call, so workflows build data this way."""
     return args.value
@@ -65,7 +65,7 @@ class FilterArgs(_PerItem):
         return _bare_expression(value)
 
 
-@action("core.transform.filter", pure=True)
+@action("core.transform.filter", description="Keep the items for which a condition on var.item holds.", pure=True)
 def filter_items(args: FilterArgs) -> list[Any]:
     """The items for which ``condition`` is truthy, in order."""
     return [item for item, keep in args.each(args.condition) if truthy(keep)]
@@ -80,7 +80,7 @@ class MapArgs(_PerItem):
         return _bare_expression(value)
 
 
-@action("core.transform.map", pure=True)
+@action("core.transform.map", description="Evaluate an expression on every item (var.item).", pure=True)
 def map_items(args: MapArgs) -> list[Any]:
     """``expression`` evaluated on every item, in order."""
     return [value for _, value in args.each(args.expression)]
@@ -101,7 +101,7 @@ def _pluck(item: Any, path: str) -> Any:
     return item
 
 
-@action("core.transform.deduplicate", pure=True)
+@action("core.transform.deduplicate", description="Drop repeated items (whole, or by key fields).", pure=True)
 def deduplicate(args: DeduplicateArgs) -> list[Any]:
     """The items with repeats dropped (the first of each kept, in order); two items repeat each other when they
     are equal, or when ``keys`` are given, when those fields are equal."""
@@ -133,7 +133,7 @@ def _flatten(items: list[Any], depth: int) -> list[Any]:
     return out
 
 
-@action("core.transform.flatten", pure=True)
+@action("core.transform.flatten", description="Splice nested lists into one list.", pure=True)
 def flatten(args: FlattenArgs) -> list[Any]:
     """``items`` with nested lists spliced in, ``depth`` levels deep (1: a list of lists becomes one list)."""
     return _flatten(args.items, args.depth)

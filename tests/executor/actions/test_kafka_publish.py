@@ -9,7 +9,7 @@ import pytest
 
 from alertmesh.kafka_tools import ensure_topics
 from services.executor.actions import InvalidArguments, get_action
-from services.executor.actions.context import using_kafka
+from services.executor.actions.context import producer_config, using_kafka
 from services.executor.actions.kafka import publish
 from services.executor.outcome import ActionLimits
 from services.executor.ray_runner import run_action_task
@@ -26,7 +26,7 @@ async def test_publishes_a_json_event_with_key_and_headers(kafka_bootstrap: str)
     args = get_action("core.kafka.publish").parse_args(
         {"topic": topic, "value": {"alert": "x", "n": 1}, "key": "k1", "headers": {"source": "alertmesh"}}
     )
-    with using_kafka(settings):
+    with using_kafka(producer_config(settings)):
         written = await publish(args)  # type: ignore[arg-type]
     assert written == {"topic": topic, "partition": 0, "offset": 0}
     [record] = await read(kafka_bootstrap, topic, 1)
@@ -42,7 +42,7 @@ async def test_a_ray_worker_publishes_to_the_broker_the_executor_names(kafka_boo
     topic = f"publish-{uuid.uuid4().hex[:8]}"
     await ensure_topics(settings, [topic], partitions=1)
     outcome = await run_action_task.remote(
-        "core.kafka.publish", {"topic": topic, "value": [1, 2]}, ActionLimits(kafka=settings)
+        "core.kafka.publish", {"topic": topic, "value": [1, 2]}, ActionLimits(kafka=producer_config(settings))
     )
     assert outcome.ok, outcome.error_message
     [record] = await read(kafka_bootstrap, topic, 1)

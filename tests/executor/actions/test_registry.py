@@ -13,6 +13,7 @@ from services.executor.actions import (
     UnknownAction,
     action,
     action_names,
+    argument_problems,
     describe_actions,
     get_action,
 )
@@ -77,8 +78,10 @@ def test_describe_actions_lists_descriptions_and_documented_args() -> None:
     shout = described["plugin.shout"]
     assert shout["args"]["properties"]["text"]["description"] == "What to shout."
     assert shout["args"]["required"] == ["text"]
-    for entry in described.values():
-        assert entry["description"], f"{entry['name']} has no description"
+    for name, entry in described.items():
+        if name.startswith("core."):  # every built-in action says what it does (test-only ones need not)
+            assert entry["description"], f"{name} has no description"
+            assert all("description" in field for field in entry["args"]["properties"].values()), name
 
 
 def test_a_broken_plugin_is_reported_by_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -92,3 +95,18 @@ def test_a_broken_plugin_is_reported_by_name(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setattr(registry, "_plugins_loaded", False)
     with pytest.raises(ActionPluginError, match=r"entry point 'broken' \(no_such_module_here\) failed to import"):
         registry.load_plugins()
+
+
+def test_argument_problems_before_templates_are_rendered() -> None:
+    ok = {"url": "https://${{ TRIGGER.host }}/x", "timeout": "${{ VARS.timeout }}", "method": "post"}
+    assert argument_problems("core.http_request", ok) == []
+    bad = {"url": "https://x.example", "timeout": 1000, "surprise": 1, "headers": {"a": "${{ TRIGGER.a }}"}}
+    assert argument_problems("core.http_request", bad) == [
+        "timeout: Input should be less than or equal to 300",
+        "surprise: Extra inputs are not permitted",
+    ]
+    assert argument_problems("core.transform.filter", {"items": "${{ ACTIONS.a.result }}"}) == [
+        "condition: Field required"
+    ]
+    with pytest.raises(UnknownAction):
+        argument_problems("core.nope", {})
