@@ -1,6 +1,9 @@
-"""The workflow DSL: definitions (``model``), ``${{ }}`` templates, and the start-up loader."""
+"""The workflow DSL: definitions (``model``), ``${{ }}`` templates, and their validation.
 
-from dsl.loader import WorkflowLoadError, load_definition, load_workflows
+The loader (``dsl.loader``: reading files, checking actions against the executor's registry) is not imported
+here: every ``dsl`` import runs this file, the workflow's too, and the workflow must not load the action library.
+"""
+
 from dsl.model import ActionStatement, RetryPolicy, WorkflowDefinition
 from dsl.templates import TemplateContext, TemplateError, render
 
@@ -10,8 +13,5 @@ __all__ = [
     "TemplateContext",
     "TemplateError",
     "WorkflowDefinition",
-    "WorkflowLoadError",
-    "load_definition",
-    "load_workflows",
     "render",
 ]

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsl.catalog import ActionCatalog, CatalogError, registry_catalog
+from dsl.catalog import ActionCatalog
 from dsl.model import WorkflowDefinition
 from dsl.positions import ParsedYaml, YamlSyntaxError, parse_yaml
 from dsl.problems import Problem
+from dsl.registry_catalog import CatalogError, registry_catalog
 from dsl.validate import check_document
 from dsl.validate_set import Member, check_set
 
@@ -24,15 +25,19 @@ SUFFIXES = (".yaml", ".yml")
 class WorkflowLoadError(Exception):
     """Definition files could not be read or are invalid; ``lines`` holds every ``file:line:col: message``."""
 
+    headline = "invalid workflow definitions"
+
     def __init__(self, lines: Sequence[str]) -> None:
         self.lines = list(lines)
         count = f"{len(self.lines)} problem{'s' if len(self.lines) != 1 else ''}"
-        super().__init__(f"invalid workflow definitions ({count}):\n" + "\n".join(self.lines))
+        super().__init__(f"{self.headline} ({count}):\n" + "\n".join(self.lines))
 
 
 class UnreadableInput(WorkflowLoadError):
     """A file or folder could not be read at all (missing, not a file, not UTF-8 text) or the action modules
     could not be loaded."""
+
+    headline = "cannot read the workflow definitions"
 
 
 @dataclass

@@ -113,16 +113,25 @@ def _loop_names(
 
 
 def _single(text: str, path: Path, place: _Place) -> list[Problem]:
-    """``text`` must be exactly one expression (its value is tested for truth)."""
+    """``text`` must be exactly one expression (its value is tested for truth): bare, as the runtime also takes
+    it (``ACTIONS.a.result.ok``), or one template (``${{ ACTIONS.a.result.ok }}``)."""
     try:
         spans = template_spans(text)
     except TemplateSyntaxError as error:
         return [Problem(path, str(error))]
-    stripped = text.strip()
-    if len(spans) != 1 or text[spans[0][0] : spans[0][1]] != stripped:
-        return [Problem(path, f"{place.name} must be exactly one '${{{{ <expression> }}}}', not {text[:80]!r}")]
     problems: list[Problem] = []
-    for expression, offset in _parse(text, path, problems):
+    if not spans:
+        try:
+            parsed = [(parse_expression(text), len(text) - len(text.lstrip()))]
+        except TemplateSyntaxError as error:
+            offset = len(text) - len(text.lstrip()) + (error.column or 1) - 1
+            return [Problem(path, str(error), offset=offset)]
+    elif len(spans) != 1 or text[spans[0][0] : spans[0][1]] != text.strip():
+        message = f"{place.name} must be one expression (bare, or one '${{{{ ... }}}}'), not text with templates"
+        return [Problem(path, f"{message}: {text[:80]!r}")]
+    else:
+        parsed = _parse(text, path, problems)
+    for expression, offset in parsed:
         problems += _reads(expression, path, place, offset)
     return problems
 

@@ -72,10 +72,9 @@ def test_unknown_args_point_at_the_key(tmp_path: Path) -> None:
           url: https://example.org
           header: {A: b}
     """
-    assert problems(tmp_path, text) == [
-        "w.yaml:7:7: core.http_request has no arg 'header' (did you mean 'headers'? it takes url, method, headers, "
-        "params, json, content, timeout, verify_ssl, follow_redirects, raise_for_status, max_bytes)"
-    ]
+    (found,) = problems(tmp_path, text)
+    # The list of args it takes grows with the action; its first ones are enough here.
+    assert found.startswith("w.yaml:7:7: core.http_request has no arg 'header' (did you mean 'headers'? it takes url, ")
 
 
 def test_missing_required_args_point_at_args_or_the_action(tmp_path: Path) -> None:

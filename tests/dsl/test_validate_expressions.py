@@ -218,13 +218,29 @@ def test_loop_variables_that_are_not_bound(tmp_path: Path, lines: list[str], exp
 
 
 @pytest.mark.parametrize(
-    ("run_if", "column"),
-    [("'x ${{ TRIGGER.a }}'", 13), ("'${{ TRIGGER.a }} ${{ TRIGGER.b }}'", 13), ("'true'", 13)],
-    ids=["text-around", "two", "no-expression"],
+    "run_if",
+    ["'x ${{ TRIGGER.a }}'", "'${{ TRIGGER.a }} ${{ TRIGGER.b }}'"],
+    ids=["text-around", "two"],
 )
-def test_run_if_must_be_exactly_one_expression(tmp_path: Path, run_if: str, column: int) -> None:
+def test_run_if_must_be_exactly_one_expression(tmp_path: Path, run_if: str) -> None:
     found = problems(tmp_path, action("args: {value: 1}", f"run_if: {run_if}"))
-    assert found == [f"w.yaml:8:{column}: run_if must be exactly one '${{{{ <expression> }}}}', not {run_if}"]
+    assert found == [
+        f"w.yaml:8:13: run_if must be one expression (bare, or one '${{{{ ... }}}}'), not text with templates: {run_if}"
+    ]
+
+
+def test_bare_run_if_and_retry_until_are_expressions(tmp_path: Path) -> None:
+    """As the runtime takes them: checked the same way, a syntax error at its very character."""
+    valid = action(
+        "args: {value: 1}", "run_if: ACTIONS.up.result == 1", "retry_policy: {retry_until: ACTIONS.a.result}"
+    )
+    assert problems(tmp_path, valid) == []
+    assert problems(tmp_path, action("args: {value: 1}", "run_if: ACTIONS.up.result ==")) == [
+        "w.yaml:8:33: invalid expression '${{ ACTIONS.up.result == }}' at column 21: expected a value, found the end"
+    ]
+    assert problems(tmp_path, action("args: {value: 1}", "run_if: ACTIONS.later.result")) == [
+        "w.yaml:8:13: '${{ ACTIONS.later.result }}' reads 'later', which is not upstream of 'a' (add it to depends_on)"
+    ]
 
 
 def test_wait_until_literal_must_be_a_date_time(tmp_path: Path) -> None:

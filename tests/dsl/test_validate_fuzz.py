@@ -10,8 +10,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsl.catalog import registry_catalog
 from dsl.loader import check_text
+from dsl.registry_catalog import registry_catalog
 from tests.conftest import REPO
 
 CATALOG = registry_catalog()
