@@ -58,8 +58,8 @@ async def test_error_edge_condition_reads_the_failure(stack: Stack) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="runtime/executor: ACTIONS.<ref>.error is not given to the executor, so an action's args cannot read "
-    "the failure it handles (TemplateError: action 'lookup' has no error)",
+    reason="executor: the batch carries the errors its steps read (ActionBatch.errors) but BatchRun._context does "
+    "not pass them to TemplateContext, so an error edge's args cannot read ACTIONS.<ref>.error",
 )
 async def test_error_handler_args_read_the_failure(stack: Stack) -> None:
     result = await stack.run(
