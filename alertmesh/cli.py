@@ -66,10 +66,6 @@ def parser() -> argparse.ArgumentParser:
     )
     rerun.add_argument("workflow_id", metavar="WORKFLOW_ID", help="the workflow id (the trigger's idempotency key)")
     rerun.add_argument("--reason", default="rerun requested", help="recorded in the workflow's history")
-    validate = commands.add_parser(
-        "validate", help="check workflow files (and folders of them) together; print file:line:col: problem"
-    )
-    validate.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="workflow YAML files or folders")
     run_file = commands.add_parser(
         "run", help="run one workflow file on the running stack, print its WorkflowResult JSON (exit 1 if failed)"
     )
@@ -79,6 +75,11 @@ def parser() -> argparse.ArgumentParser:
     )
     run_file.add_argument("--vars", type=Path, help="workspace variables (YAML/JSON); default ORCHESTRATOR_VARS_FILE")
     run_file.add_argument("--workflows", type=Path, help="where child workflows are (default: FILE's folder)")
+    run_file.add_argument("--timeout", type=float, help="seconds to wait for the result (default: until it ends)")
+    validate = commands.add_parser(
+        "validate", help="check workflow files (and folders of them) together; print file:line:col: problem"
+    )
+    validate.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="workflow YAML files or folders")
     actions = commands.add_parser("actions", help="list the actions workflows can use, with their arguments")
     actions.add_argument("--json", action="store_true", help="as JSON: name, description, pure, args JSON Schema")
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "publish":
             return asyncio.run(run.publish(args.file.read_bytes(), args.topic, args.key, args.source))
         if args.command == "run":
-            code = asyncio.run(run_workflow.run_file(args.file, args.trigger, args.vars, args.workflows))
+            code = asyncio.run(run_workflow.run_file(args.file, args.trigger, args.vars, args.workflows, args.timeout))
             return _exit_without_teardown(code)
         if args.command == "actions":
             from alertmesh import actions_catalog

@@ -9,6 +9,7 @@ are looked up in ``--workflows`` (default: the file's folder). The run's id is `
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -118,9 +119,11 @@ def prepare(
     )
 
 
-async def run_file(file: Path, trigger: str, vars_file: Path | None, workflows: Path | None) -> int:
-    """Start the run, wait for it, print its WorkflowResult event as JSON (last); 0 completed, 1 failed, 2 when
-    nothing started."""
+async def run_file(
+    file: Path, trigger: str, vars_file: Path | None, workflows: Path | None, timeout: float | None = None
+) -> int:
+    """Start the run, wait for it (at most ``timeout`` seconds), print its WorkflowResult event as JSON (last);
+    0 completed, 1 failed (or still running at the timeout), 2 when nothing started."""
     settings = OrchestratorSettings()
     try:
         run = prepare(file, trigger, vars_file, workflows, settings)
@@ -137,9 +140,16 @@ async def run_file(file: Path, trigger: str, vars_file: Path | None, workflows: 
         )
         return NOT_STARTED
     workflow_id = run.trigger.data.idempotency_key
-    log.info("started %s as %s on task queue %s", run.definition.name, workflow_id, temporal.workflow_task_queue)
-    result: WorkflowResult = await client.execute_workflow(
-        DSLWorkflow.run, run, id=workflow_id, task_queue=temporal.workflow_task_queue
-    )
+    handle = await client.start_workflow(DSLWorkflow.run, run, id=workflow_id, task_queue=temporal.workflow_task_queue)
+    # Nothing runs it unless an orchestrator polls this task queue: say where it waits.
+    log.info("started %s as %s on task queue %s; waiting for its result", run.definition.name, workflow_id,
+             temporal.workflow_task_queue)  # fmt: skip
+    try:
+        async with asyncio.timeout(timeout):
+            result: WorkflowResult = await handle.result()
+    except TimeoutError:
+        print(f"alertmesh run: {workflow_id} still running after {timeout:g} s; it goes on, and its result will be "
+              "published to the results topic", file=sys.stderr)  # fmt: skip
+        return 1
     print(result.to_json().decode())
     return 0 if result.data.status == "completed" else 1

@@ -6,16 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dsl.input_types import matches
 from dsl.model import ExpectedInput
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list": (list,),
-    "dict": (dict,),
-}
 
 
 class InputsError(ValueError):
@@ -35,21 +27,13 @@ def check_inputs(expects: Mapping[str, ExpectedInput], inputs: Mapping[str, Any]
                 checked[name] = expected.default
             continue
         value = inputs[name]
-        if not _has_type(value, expected.type):
+        if not matches(expected.type, value):
             problems.append(f"input '{name}' must be {expected.type}, got {_kind(value)} {_short(value)}")
         elif expected.enum is not None and value not in expected.enum:
             problems.append(f"input '{name}' must be one of {expected.enum}, got {_short(value)}")
     if problems:
         raise InputsError("entrypoint.expects: " + "; ".join(problems))
     return checked
-
-
-def _has_type(value: Any, kind: str) -> bool:
-    if kind == "any":
-        return True
-    if isinstance(value, bool) and kind != "bool":  # a boolean is not a number here (JSON)
-        return False
-    return isinstance(value, _TYPES[kind])
 
 
 def _kind(value: Any) -> str:

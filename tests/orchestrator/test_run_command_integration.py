@@ -46,12 +46,12 @@ returns: ${{ ACTIONS.shout.result }}
 """
 
 
-def command(mesh: Mesh, *args: str) -> subprocess.CompletedProcess[str]:
+def command(mesh: Mesh, *args: str, queue: str | None = None) -> subprocess.CompletedProcess[str]:
     temporal = mesh.settings.temporal
     env = {
         **os.environ,
         "TEMPORAL_ADDRESS": temporal.address,
-        "TEMPORAL_WORKFLOW_TASK_QUEUE": temporal.workflow_task_queue,
+        "TEMPORAL_WORKFLOW_TASK_QUEUE": queue or temporal.workflow_task_queue,
         "TEMPORAL_ACTION_TASK_QUEUE": temporal.action_task_queue,
     }
     return subprocess.run(
@@ -87,3 +87,11 @@ async def test_run_prints_the_result_last_and_exits_by_status(mesh: Mesh, tmp_pa
     (tmp_path / "broken.yaml").write_text("name: broken\nactions: []\n")
     refused = await asyncio.to_thread(command, mesh, str(tmp_path / "broken.yaml"))
     assert refused.returncode == 2 and "broken.yaml" in refused.stderr and not refused.stdout
+
+
+async def test_run_gives_up_waiting_at_its_timeout_when_no_orchestrator_runs_it(mesh: Mesh, tmp_path: Path) -> None:
+    (tmp_path / "adhoc-child.yaml").write_text(CHILD)
+    file = str(tmp_path / "adhoc-child.yaml")
+    done = await asyncio.to_thread(command, mesh, file, "--timeout", "1", queue="nobody-polls-this")
+    assert done.returncode == 1 and not done.stdout
+    assert "still running after 1 s" in done.stderr and "nobody-polls-this" in done.stderr
