@@ -1,6 +1,7 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
 re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove it survives faults (``chaos``),
-measure it (``bench``), check workflow definitions (``validate``)."""
+measure it (``bench``), check workflow definitions (``validate``), list the actions workflows can use
+(``actions``)."""
 
 from __future__ import annotations
 

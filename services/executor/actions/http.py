@@ -11,7 +11,7 @@ import json
 from typing import Any, Literal
 
 import httpx
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.executor.actions.egress import EgressCheckedTransport, current_policy
 from services.executor.actions.registry import action
@@ -48,11 +48,7 @@ class HttpRequestArgs(BaseModel):
     form: dict[str, str] | None = Field(None, description="A form body (application/x-www-form-urlencoded).")
     content: str | None = Field(None, description="A raw text body, sent as is.")
     timeout: float = Field(10.0, gt=0, le=300, description="Seconds for the whole call (connect, send, receive).")
-    verify_ssl: bool = Field(
-        True,
-        validation_alias=AliasChoices("verify", "verify_ssl"),
-        description="Check the server's TLS certificate (`verify` or `verify_ssl`).",
-    )
+    verify: bool = Field(True, description="Check the server's TLS certificate.")
     follow_redirects: bool = Field(False, description="Follow redirects (each hop passes the egress policy).")
     raise_for_status: bool = Field(
         True, description="A 4xx/5xx answer fails the action (HTTPStatusError); ignored with expected_status."
@@ -71,6 +67,15 @@ class HttpRequestArgs(BaseModel):
     def _upper_method(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("method"), str):
             return {**data, "method": data["method"].upper()}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _verify_ssl_is_verify(cls, data: Any) -> Any:
+        # Runs started before `verify` carry `verify_ssl` in their saved inputs; they must still run alike.
+        if isinstance(data, dict) and "verify_ssl" in data and "verify" not in data:
+            data = {**data, "verify": data["verify_ssl"]}
+            del data["verify_ssl"]
         return data
 
     @model_validator(mode="after")
@@ -117,7 +122,7 @@ async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
 async def _call(args: HttpRequestArgs) -> dict[str, Any]:
     async with (
         httpx.AsyncClient(
-            transport=EgressCheckedTransport(current_policy(), verify=args.verify_ssl),
+            transport=EgressCheckedTransport(current_policy(), verify=args.verify),
             trust_env=False,  # no proxy or netrc from the environment: what a request does is in its args
             timeout=args.timeout,
             follow_redirects=args.follow_redirects,

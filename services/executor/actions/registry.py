@@ -150,35 +150,6 @@ def action_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def _has_template(value: Any) -> bool:
-    if isinstance(value, str):
-        return "${{" in value
-    if isinstance(value, dict):
-        return any(_has_template(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_template(item) for item in value)
-    return False
-
-
-def argument_problems(name: str, args: Mapping[str, Any]) -> list[str]:
-    """What is wrong with ``args`` for action ``name`` as far as can be told before templates are rendered:
-    unknown and missing arguments, and literal values of the wrong type or range (an argument holding a
-    template is checked when it runs). UnknownAction if there is no such action. For ``alertmesh validate``."""
-    spec = get_action(name)
-    try:
-        spec.args_model.model_validate(dict(args))
-    except ValidationError as exc:
-        templated = {key for key, value in args.items() if _has_template(value)}
-        problems = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"])
-            if (error["loc"] and str(error["loc"][0]) in templated) or (not error["loc"] and templated):
-                continue
-            problems.append(f"{where or '(args)'}: {error['msg']}")
-        return problems
-    return []
-
-
 def describe_actions() -> list[dict[str, Any]]:
     """Every registered action as ``{name, description, pure, args}`` (``args``: the JSON Schema of its
     arguments, field descriptions included), sorted by name: for the validator, the docs and the CLI."""

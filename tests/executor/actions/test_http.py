@@ -119,7 +119,7 @@ def test_bad_args_are_refused(raw: dict[str, Any], problem: str) -> None:
 
 def test_defaults() -> None:
     args = HttpRequestArgs(url="https://x.example")
-    assert (args.method, args.timeout, args.verify_ssl, args.follow_redirects, args.raise_for_status) == (
+    assert (args.method, args.timeout, args.verify, args.follow_redirects, args.raise_for_status) == (
         "GET",
         10.0,
         True,
@@ -146,5 +146,6 @@ async def test_expected_status_decides_success(http_base_url: str) -> None:
         await call(url=f"{http_base_url}/text", expected_status=[201, 202])
 
 
-def test_verify_is_accepted_for_verify_ssl() -> None:
-    assert HttpRequestArgs.model_validate({"url": "https://x.example", "verify": False}).verify_ssl is False
+def test_verify_ssl_of_earlier_runs_is_verify() -> None:
+    assert HttpRequestArgs.model_validate({"url": "https://x.example", "verify_ssl": False}).verify is False
+    assert HttpRequestArgs.model_validate({"url": "https://x.example", "verify": False}).verify is False

@@ -13,7 +13,6 @@ from services.executor.actions import (
     UnknownAction,
     action,
     action_names,
-    argument_problems,
     describe_actions,
     get_action,
 )
@@ -95,18 +94,3 @@ def test_a_broken_plugin_is_reported_by_name(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setattr(registry, "_plugins_loaded", False)
     with pytest.raises(ActionPluginError, match=r"entry point 'broken' \(no_such_module_here\) failed to import"):
         registry.load_plugins()
-
-
-def test_argument_problems_before_templates_are_rendered() -> None:
-    ok = {"url": "https://${{ TRIGGER.host }}/x", "timeout": "${{ VARS.timeout }}", "method": "post"}
-    assert argument_problems("core.http_request", ok) == []
-    bad = {"url": "https://x.example", "timeout": 1000, "surprise": 1, "headers": {"a": "${{ TRIGGER.a }}"}}
-    assert argument_problems("core.http_request", bad) == [
-        "timeout: Input should be less than or equal to 300",
-        "surprise: Extra inputs are not permitted",
-    ]
-    assert argument_problems("core.transform.filter", {"items": "${{ ACTIONS.a.result }}"}) == [
-        "condition: Field required"
-    ]
-    with pytest.raises(UnknownAction):
-        argument_problems("core.nope", {})
