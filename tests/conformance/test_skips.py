@@ -131,3 +131,9 @@ async def test_run_if_on_a_join_is_evaluated_after_its_inputs(stack: Stack) -> N
     )
     assert result.data.status == "completed", result.data.error
     assert result.data.returns == 5
+
+
+async def test_a_run_if_that_cannot_be_evaluated_fails_the_action(stack: Stack) -> None:
+    result = await stack.run(workflow("run-if-broken", [echo("a", 1, run_if="${{ TRIGGER.inputs.missing.deeper }}")]))
+    assert result.data.status == "failed"
+    assert result.data.error is not None and "TRIGGER.inputs.missing.deeper" in result.data.error

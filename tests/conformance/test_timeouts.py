@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
+from temporalio.client import WorkflowExecutionStatus
 
-from tests.conformance.cases import echo, sleep, workflow
+from tests.conformance.cases import echo, sleep, step, workflow
 from tests.conformance.harness import CaseBuilder, Stack, Started, report, start_cases, statuses
 
 pytestmark = pytest.mark.integration
@@ -26,6 +27,21 @@ CASES: dict[str, CaseBuilder] = {
     "run": lambda stack, key: (
         workflow("run-timeout", [sleep("slow", 8), echo("after", 2, depends_on=["slow"])], config={"timeout": 1.5}),
         {},
+    ),
+    "item": lambda stack, key: (
+        workflow(
+            "item-timeout",
+            [sleep("each", "${{ var.s }}", for_each="${{ for var.s in [0.1, 5] }}", retry_policy={"timeout": 1})],
+        ),
+        {},
+    ),
+    "child": lambda stack, key: (
+        workflow(
+            "child-timeout",
+            [step("kid", "core.workflow.execute", {"workflow": "slow-kid"})],
+            config={"timeout": 1.5},
+        ),
+        {"workflows": [workflow("slow-kid", [sleep("nap", 8)])]},
     ),
     "run-finished-parts": lambda stack, key: (
         workflow(
@@ -72,6 +88,22 @@ async def test_config_timeout_fails_the_run_and_stops_what_is_running(runs: dict
     assert statuses(result) == {"slow": "failed", "after": "failed"}
     # The run ended at its limit, not when the 8 s action would have.
     assert result.data.finished_at - result.data.started_at < timedelta(seconds=6)
+
+
+async def test_each_for_each_item_has_its_own_attempt_timeout(runs: dict[str, Started]) -> None:
+    result = await runs["item"].result()
+    assert result.data.status == "failed"
+    each = report(result, "each")
+    assert each.result[0] is not None and each.result[0]["label"] == "each" and each.result[1] is None
+    assert each.error is not None and "item 1: ActionTimeout" in each.error.message
+
+
+async def test_config_timeout_stops_a_waited_child(runs: dict[str, Started], stack: Stack) -> None:
+    result = await runs["child"].result()
+    assert result.data.status == "failed"
+    assert statuses(result) == {"kid": "failed"}
+    child = await stack.client.get_workflow_handle(f"{runs['child'].handle.id}/kid").describe()
+    assert child.status in (WorkflowExecutionStatus.TERMINATED, WorkflowExecutionStatus.CANCELED)
 
 
 @pytest.mark.xfail(
