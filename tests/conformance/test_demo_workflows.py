@@ -85,3 +85,4 @@ async def test_triage_playbook_without_urls_skips_the_lookup(stack: Stack) -> No
         "page": "skipped",
     }
     assert result.data.returns["team"] == "on-call"
+    assert (result.data.returns["reputation"], result.data.returns["reputation_error"]) == (None, None)
