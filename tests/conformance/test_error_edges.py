@@ -56,11 +56,6 @@ async def test_error_edge_condition_reads_the_failure(stack: Stack) -> None:
     assert statuses(result) == {"lookup": "failed", "wait_quota": "succeeded", "give_up": "skipped"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="executor: the batch carries the errors its steps read (ActionBatch.errors) but BatchRun._context does "
-    "not pass them to TemplateContext, so an error edge's args cannot read ACTIONS.<ref>.error",
-)
 async def test_error_handler_args_read_the_failure(stack: Stack) -> None:
     result = await stack.run(
         workflow(
