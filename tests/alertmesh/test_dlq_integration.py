@@ -7,22 +7,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import pty
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Protocol
 
 import orjson
 import pytest
 from temporalio.client import Client
 
 from alertmesh.dlq_cmd import REPLAY_HEADER
+from alertmesh.kafka_tools import ensure_topics
+from dsl.loader import load_workflows
 from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
+from services.orchestrator.service import Orchestrator, connect_temporal
+from services.shared.kafka import KafkaSettings
+from services.shared.topics import TopicSettings
 from tests.conftest import REPO, TemporalServer
 from tests.ingest.kafka_io import committed, create_topics, end_offset, produce, read
-from tests.orchestrator.conftest import Mesh, running_mesh
+from tests.orchestrator.conftest import Mesh, running_mesh, running_worker, unique_settings
+from tests.orchestrator.factories import definition, make_trigger
+from tests.orchestrator.fake_executor import fake_executor_worker
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +43,24 @@ routes:
       labels.team: database
     workflow: triage
 """
+
+
+def read_terminal(controller: int) -> bytes:
+    """Everything written to the pseudo-terminal until its other end is closed (then reading fails with EIO)."""
+    output = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(controller, 65536):
+            output += chunk
+    return output
+
+
+class Placed(Protocol):
+    """Settings that say where the broker and the topics are (the orchestrator's, the ingest's)."""
+
+    @property
+    def kafka(self) -> KafkaSettings: ...
+    @property
+    def topics(self) -> TopicSettings: ...
 
 
 @contextlib.asynccontextmanager
@@ -50,19 +77,33 @@ async def running_ingest(mesh: Mesh, routing_file: Path, group_id: str) -> Async
         await app.stop()
 
 
-async def dlq(mesh: Mesh, *args: str) -> tuple[int, str, str]:
-    """Run ``alertmesh dlq ...`` as a user would, against the mesh's broker and dead-letter topic."""
+async def dlq(settings: Placed, *args: str, terminal: bool = False) -> tuple[int, str, str]:
+    """Run ``alertmesh dlq ...`` as a user would, against the broker and dead-letter topic of ``settings``: output
+    piped, or on a pseudo-terminal of 160 columns (what a person at a shell sees) with ``terminal``."""
     env = os.environ | {
-        "KAFKA_BOOTSTRAP_SERVERS": mesh.settings.kafka.bootstrap_servers,
-        "ALERTMESH_TOPIC_DLQ": mesh.settings.topics.dlq,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+        "ALERTMESH_TOPIC_DLQ": settings.topics.dlq,
+        "COLUMNS": "160",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "alertmesh.cli", "dlq", *args, env=env, cwd=REPO,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    controller, screen = pty.openpty() if terminal else (-1, -1)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "alertmesh.cli", "dlq", *args, env=env, cwd=REPO,
+            stdout=screen if terminal else asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        if not terminal:
+            out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+        else:
+            os.close(screen)
+            # Read the terminal while the command runs: a full terminal buffer would block the command.
+            screen_text = asyncio.create_task(asyncio.to_thread(read_terminal, controller))
+            _, err = await asyncio.wait_for(process.communicate(), timeout=120)
+            out = await asyncio.wait_for(screen_text, timeout=30)
+    finally:
+        if terminal:
+            os.close(controller)
     assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return process.returncode, out.decode().replace("\r\n", "\n"), err.decode()
 
 
 def unique_alert() -> tuple[bytes, str]:
@@ -93,19 +134,19 @@ async def test_a_route_dead_letter_flows_to_its_workflow_after_the_fix_and_a_sec
             [dead] = await read(kafka_bootstrap, topics.dlq, 1)
         assert DeadLetter.from_json(dead.value).data.stage == "route"
 
-        code, out, err = await dlq(mesh, "list", "--stage", "route", "--since", "10m")  # piped: JSON lines
+        code, out, err = await dlq(mesh.settings, "list", "--stage", "route", "--since", "10m")  # piped: JSON lines
         assert code == 0, err
         [line] = out.splitlines()
         letter = DeadLetter.from_json(line)
         assert (letter.data.stage, letter.data.alert_source, letter.data.original) == ("route", "prometheus-eu", alert)
         assert "no route matches alert 'ProbeFailure'" in letter.data.reason
         assert letter.data.original_headers_base64 == {"x-sig": b"\xfe"}
-        code, out, _ = await dlq(mesh, "list", "--stage", "parse")
+        code, out, _ = await dlq(mesh.settings, "list", "--stage", "parse")
         assert (code, out) == (0, "")
 
         # The fix: the repository's routing (a catch-all). Ingest resumes in its group, past the dead letter.
         async with running_ingest(mesh, REPO / "routing.yaml", group):
-            code, out, err = await dlq(mesh, "replay", "--id", letter.id[:8])
+            code, out, err = await dlq(mesh.settings, "replay", "--id", letter.id[:8])
             assert code == 0, err
             assert out.startswith(f"replayed {letter.id} (route) to {topics.raw}[0] at 1")
             [(result, _)] = await mesh.read(topics.results, WorkflowResult, 1, timeout=90)
@@ -113,7 +154,7 @@ async def test_a_route_dead_letter_flows_to_its_workflow_after_the_fix_and_a_sec
             key = result.data.workflow_id
             assert fingerprint in key
 
-            code, _, err = await dlq(mesh, "replay", "--all", "--stage", "route")  # the same record, once more
+            code, _, err = await dlq(mesh.settings, "replay", "--all", "--stage", "route")  # the same record, once more
             assert code == 0, err
             triggers = await read(kafka_bootstrap, topics.triggers, 2, timeout=60)
             assert [WorkflowTrigger.from_json(t.value).data.idempotency_key for t in triggers] == [key, key]
@@ -145,15 +186,60 @@ async def test_poison_keeps_its_exact_bytes_and_headers_through_the_dlq_and_a_re
         async with running_ingest(mesh, REPO / "routing.yaml", group):
             await produce(kafka_bootstrap, topics.raw, poison, key=b"bad", headers=headers)
             await read(kafka_bootstrap, topics.dlq, 1)
-        code, out, err = await dlq(mesh, "list", "--json")
+        code, out, err = await dlq(mesh.settings, "list", "--json")
         assert code == 0, err
         [letter] = [DeadLetter.from_json(line) for line in out.splitlines()]
         assert (letter.data.stage, letter.data.original, letter.data.alert_source) == ("parse", poison, None)
         assert letter.data.original_headers == {"x-junk": "\ufffd\ufffd", "x-text": "café"}
 
-        code, out, err = await dlq(mesh, "replay", "--all", "--to", scratch)
+        code, out, err = await dlq(mesh.settings, "replay", "--all", "--to", scratch)
         assert code == 0, err
         assert out.startswith(f"replayed {letter.id} (parse) to {scratch}[0] at 0")
         [copy] = await read(kafka_bootstrap, scratch, 1)
         assert (copy.value, copy.key) == (poison, b"bad")
         assert list(copy.headers) == [*headers, (REPLAY_HEADER, letter.id.encode())]
+
+
+#: The workflow the trigger below names, loaded only after the fix.
+LATER = definition(
+    [{"ref": "echo", "action": "core.transform.reshape", "args": {"value": "${{ TRIGGER.alert.name }}"}}],
+    returns="${{ ACTIONS.echo.result }}",
+    name="later",
+)
+
+
+async def test_a_start_dead_letter_starts_its_workflow_once_the_orchestrator_knows_it(
+    kafka_bootstrap: str, temporal_server: TemporalServer
+) -> None:
+    settings = unique_settings(kafka_bootstrap, temporal_server.address)
+    topics = settings.topics
+    await ensure_topics(settings.kafka, topics.all(), partitions=1)
+    client = await connect_temporal(settings)
+    trigger = make_trigger(workflow="later")
+    key = trigger.data.idempotency_key
+    async with Orchestrator(settings, client, load_workflows(settings.workflows_dir), {}):
+        await produce(kafka_bootstrap, topics.triggers, trigger.to_json(), key=key.encode(),
+                      headers=[(k, v.encode()) for k, v in trigger.kafka_headers().items()])  # fmt: skip
+        [dead] = await read(kafka_bootstrap, topics.dlq, 1)
+    letter = DeadLetter.from_json(dead.value)
+    assert (letter.data.stage, letter.data.alert_source) == ("start", "alertmanager")
+    assert letter.data.reason.startswith("unknown workflow 'later'")
+
+    code, table, err = await dlq(settings, "list", terminal=True)
+    assert code == 0, err
+    head, row, total = table.splitlines()
+    assert head.split()[:4] == ["ID", "TIME", "(UTC)", "STAGE"] and total == "1 dead letter"
+    assert row.startswith(letter.id[:8]) and "  start  " in row and f"{topics.triggers}@0/0" in row
+    assert "unknown workflow 'later'" in row
+
+    definitions = {**load_workflows(settings.workflows_dir), "later": LATER}
+    async with (
+        Orchestrator(settings, client, definitions, {}),
+        running_worker(fake_executor_worker(client, settings.temporal.action_task_queue)),
+    ):
+        code, out, err = await dlq(settings, "replay", "--all", "--stage", "start")
+        assert code == 0, err
+        assert out.startswith(f"replayed {letter.id} (start) to {topics.triggers}[0] at 1")
+        [result] = await read(kafka_bootstrap, topics.results, 1, timeout=90)
+    outcome = WorkflowResult.from_json(result.value)
+    assert (outcome.data.workflow_id, outcome.data.status, outcome.data.returns) == (key, "completed", "ProbeFailure")
