@@ -113,7 +113,7 @@ async def test_unknown_workflow_is_dead_lettered_at_start_stage(settings: Orches
     starter, dead = await run_consumer(settings, [(trigger.to_json(), trigger.kafka_headers())])
     [letter] = dead
     assert letter.data.stage == "start"
-    assert "unknown workflow 'no-such-flow' (loaded: triage)" in letter.data.reason
+    assert "unknown workflow 'no-such-flow' (loaded: triage, triage-playbook)" in letter.data.reason
     assert (letter.correlationid, letter.causationid) == (trigger.correlationid, trigger.id)
     assert starter.runs == []
 
