@@ -89,6 +89,15 @@ class ActionActivities:
         try:
             async with asyncio.timeout(limit) as deadline:
                 return BatchReport(reports=await run.run())
+        except asyncio.CancelledError:
+            if activity.is_worker_shutdown():
+                raise
+            # The workflow cancelled the batch (its run's config.timeout passed) and waits for this answer: the
+            # steps that finished keep their outcomes; the others were stopped and have no report.
+            activity.logger.info(
+                "batch for %s cancelled; answering with %d finished steps", batch.workflow_id, len(made)
+            )
+            return BatchReport(reports=made)
         except TimeoutError:
             if not deadline.expired():
                 raise

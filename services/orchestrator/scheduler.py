@@ -40,6 +40,10 @@ from services.orchestrator.retries import next_attempt_delay, retry_delay_s
 DispatchTask = asyncio.Task[list[ActionReport]]
 #: Error type of the actions a run's ``config.timeout`` cut short.
 WORKFLOW_TIMEOUT = "WorkflowTimeout"
+#: How long a timed-out run waits for its cancelled batches to answer with the steps that finished: the executor
+#: learns of the cancellation with its next heartbeat (every 2 s), and a batch whose executor is gone would
+#: otherwise be waited for until its heartbeat timeout (10 s) and its retries.
+CANCEL_GRACE_S = 10.0
 
 __all__ = ["WORKFLOW_TIMEOUT", "DagScheduler", "DispatchTask", "Dispatcher", "retry_delay_s"]
 
@@ -114,7 +118,7 @@ class DagScheduler:
                 break
             done = await self._dispatcher.wait_first([*self._running, *([deadline] if deadline else [])])
             if deadline is not None and deadline in done:
-                self._time_out()
+                await self._time_out()
                 break
             # Record in definition order, never in completion-set order, so replays see the same sequence.
             for task in sorted(done, key=self._order):
@@ -320,11 +324,28 @@ class DagScheduler:
             return retry_delay_s(report.attempts)
         return None
 
-    def _time_out(self) -> None:
-        """config.timeout passed: cancel everything in flight; every action without a report failed."""
+    async def _time_out(self) -> None:
+        """config.timeout passed: cancel everything in flight and keep what finished before it. A cancelled batch
+        answers with the reports of its steps that finished (the executor stops the others), waited for at most
+        ``CANCEL_GRACE_S``; every action still without a report failed with WorkflowTimeout. Nothing new starts:
+        no retry, no further loop item."""
         self.timed_out = True
         for task in self._running:
             task.cancel()
+        grace = asyncio.create_task(self._dispatcher.sleep(CANCEL_GRACE_S))
+        while self._running:
+            done = await self._dispatcher.wait_first([*self._running, grace])
+            if grace in done:
+                break
+            for task in sorted(done, key=self._order):
+                del self._running[task]
+                if task.cancelled() or task.exception() is not None:
+                    continue
+                for report in task.result():
+                    if report.item is None and report.ref not in self._reports:
+                        self._reports[report.ref] = report
+        if not grace.done():
+            grace.cancel()
         self._running.clear()
         message = f"the run's config.timeout of {self._timeout:g} s passed before this action finished"
         for action in self._definition.actions:

@@ -20,6 +20,7 @@ from temporalio.exceptions import (
     ChildWorkflowError,
     WorkflowAlreadyStartedError,
 )
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from dsl.expressions import expressions_in
@@ -224,6 +225,8 @@ class DSLWorkflow:
                 start_to_close_timeout=batch_timeout(steps),
                 heartbeat_timeout=ACTION_HEARTBEAT_TIMEOUT,
                 retry_policy=policy,
+                # Cancelled (the run's config.timeout passed), the batch answers with the steps that finished.
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except ActivityError as failure:
             if isinstance(failure.cause, CancelledError):  # the scheduler cancelled it (config.timeout)

@@ -106,11 +106,6 @@ async def test_config_timeout_stops_a_waited_child(runs: dict[str, Started], sta
     assert child.status in (WorkflowExecutionStatus.TERMINATED, WorkflowExecutionStatus.CANCELED)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime: actions dispatched in the same batch as one config.timeout cuts short are reported failed "
-    "though they finished (their reports only come back with the whole batch)",
-)
 async def test_config_timeout_keeps_actions_that_finished_before_it(runs: dict[str, Started]) -> None:
     result = await runs["run-finished-parts"].result()
     assert result.data.status == "failed"
