@@ -8,6 +8,7 @@ from typing import Any
 from schemas.alert import Alert
 from services.ingest.parsers.errors import ParseError
 from services.ingest.parsers.fields import (
+    gather_urls,
     labels_fingerprint,
     normalize_severity,
     optional_string,
@@ -47,12 +48,14 @@ class AlertmanagerParser:
         if not name:
             raise ParseError(f"{where}.labels.alertname is required")
         fingerprint = optional_string(item.get("fingerprint"), f"{where}.fingerprint")
+        generator_url = optional_string(item.get("generatorURL"), f"{where}.generatorURL")
         return Alert(
             source=self.source,
             format=self.format,
             status=parse_status(item.get("status", group_status), where),
             name=name,
             severity=normalize_severity(labels.get("severity")),
+            severity_original=labels.get("severity"),
             summary=annotations.get("summary", ""),
             description=annotations.get("description", ""),
             labels=labels,
@@ -61,7 +64,13 @@ class AlertmanagerParser:
             fingerprint=fingerprint or labels_fingerprint(labels),
             starts_at=parse_time(item.get("startsAt"), f"{where}.startsAt"),
             ends_at=parse_time(item.get("endsAt"), f"{where}.endsAt"),
-            generator_url=optional_string(item.get("generatorURL"), f"{where}.generatorURL"),
+            generator_url=generator_url,
             external_url=external_url,
+            urls=gather_urls(
+                generator=generator_url,
+                source=external_url,
+                runbook=annotations.get("runbook_url"),
+                dashboard=annotations.get("dashboard_url"),
+            ),
             payload=dict(item),
         )

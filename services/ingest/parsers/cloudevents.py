@@ -8,8 +8,10 @@ from typing import Any
 from schemas.alert import Alert
 from services.ingest.parsers.errors import ParseError
 from services.ingest.parsers.fields import (
+    gather_urls,
     normalize_severity,
     optional_string,
+    original_severity,
     parse_status,
     parse_time,
     stable_hash,
@@ -73,12 +75,16 @@ class CloudEventsParser:
             status=parse_status(data.get("status", "firing"), "cloudevents: data"),
             name=name,
             severity=normalize_severity(data.get("severity")),
+            severity_original=original_severity(data.get("severity")),
             summary=_first_string(data, "summary", "title") or "",
             description=_first_string(data, "description") or "",
             labels=labels,
             annotations=string_map(data.get("annotations"), "cloudevents: data.annotations"),
             fingerprint=fingerprint or stable_hash((source, ce_type, subject or "", name)),
             starts_at=parse_time(event.get("time"), "cloudevents: time"),
+            urls=gather_urls(
+                source=data.get("url"), runbook=data.get("runbook_url"), dashboard=data.get("dashboard_url")
+            ),
             payload=dict(event),
             # source + id is what identifies a CloudEvent (spec: identical source and id are duplicates).
             event_source=source,

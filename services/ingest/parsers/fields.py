@@ -32,6 +32,20 @@ def normalize_severity(value: Any) -> Severity:
     return SEVERITY_SYNONYMS.get(value.strip().lower(), "unknown")
 
 
+def original_severity(value: Any) -> str | None:
+    """The sender's severity as text (numbers too, e.g. an EDR's 1-100 score); None when absent or not scalar."""
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def gather_urls(**links: Any) -> dict[str, str]:
+    """The named links that are non-blank strings (senders fill absent links with ""), in argument order."""
+    return {name: link for name, link in links.items() if isinstance(link, str) and link.strip()}
+
+
 def parse_status(value: Any, where: str) -> AlertStatus:
     """'firing' or 'resolved' (case-insensitive); anything else is a parse error naming ``where``."""
     if isinstance(value, str) and value.strip().lower() in ("firing", "resolved"):
