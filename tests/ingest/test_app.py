@@ -87,14 +87,12 @@ def test_batch_size_is_bounded() -> None:
         IngestSettings(batch_max_records=100_000)
 
 
-async def test_grafana_is_dead_lettered_as_unsupported(
-    running: tuple[KafkaBroker, Captured], grafana_bytes: bytes
-) -> None:
+async def test_grafana_becomes_a_trigger(running: tuple[KafkaBroker, Captured], grafana_bytes: bytes) -> None:
     broker, captured = running
-    await broker.publish(grafana_bytes, TOPICS.raw)
-    [(_, letter)] = captured.dead_letters
-    assert letter.data.reason.startswith("unsupported payload:")
-    assert letter.data.original == grafana_bytes
+    await broker.publish(grafana_bytes, TOPICS.raw, headers={"alertmesh-source": "grafana"})
+    [(_, trigger)] = captured.triggers
+    assert (trigger.data.alert.format, trigger.data.alert.name) == ("grafana.v1", "High memory usage")
+    assert captured.dead_letters == []
 
 
 def test_bad_routing_file_fails_start_up(tmp_path: Path) -> None:

@@ -13,12 +13,13 @@ from services.ingest.parsers.alertmanager import AlertmanagerParser
 from services.ingest.parsers.base import Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
 from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.grafana import GrafanaParser
 
 #: Header the webhook bridge sets to the path's ``{source}``; it overrides what the parser inferred.
 SOURCE_HEADER = "alertmesh-source"
 
 #: Tried in order; CloudEvents first because binary mode is recognized by headers whatever the body is.
-PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser())
+PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser(), GrafanaParser())
 
 
 def parse_alerts(body: bytes, headers: Mapping[str, str], parsers: Sequence[Parser] = PARSERS) -> list[Alert]:
@@ -58,8 +59,9 @@ def explain_unsupported(document: Mapping[str, Any], parsers: Sequence[Parser]) 
     """Why no parser took the document, phrased so the sender knows what to change."""
     known = ", ".join(parser.format for parser in parsers)
     if "alerts" in document and "version" in document:
-        looks_like = " (Grafana's webhook sends version '1')" if document.get("version") == "1" else ""
-        detail = f"Alertmanager-style webhook with version {document['version']!r}{looks_like}"
+        detail = (
+            f"Alertmanager-style webhook with version {document['version']!r} (Alertmanager sends '4', Grafana '1')"
+        )
     else:
         keys = ", ".join(sorted(document)[:12]) or "none"
         detail = f"a JSON object of no known format (top-level keys: {keys})"
