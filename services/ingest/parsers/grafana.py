@@ -103,5 +103,5 @@ class GrafanaParser:
                 panel=links["panel"],
                 silence=silence_url,
             ),
-            payload=dict(item) | notification,
+            payload={**item, **notification},
         )
