@@ -18,6 +18,8 @@ class IngestSettings(BaseSettings):
 
     group_id: str = "alertmesh-ingest"
     routing_file: Path = Path("routing.yaml")
+    # Optional: how to read sources that send their own JSON (see services.ingest.parsers.field_maps).
+    field_maps_file: Path | None = None
     health_host: str = "127.0.0.1"
     health_port: int = Field(8081, ge=0, le=65535)
     log_level: str = "INFO"

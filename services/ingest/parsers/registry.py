@@ -10,16 +10,20 @@ from pydantic import ValidationError
 
 from schemas.alert import Alert
 from services.ingest.parsers.alertmanager import AlertmanagerParser
-from services.ingest.parsers.base import Parser
+from services.ingest.parsers.base import SOURCE_HEADER, Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
 from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.field_maps import FieldMap
+from services.ingest.parsers.generic import GenericParser
 from services.ingest.parsers.grafana import GrafanaParser
-
-#: Header the webhook bridge sets to the path's ``{source}``; it overrides what the parser inferred.
-SOURCE_HEADER = "alertmesh-source"
 
 #: Tried in order; CloudEvents first because binary mode is recognized by headers whatever the body is.
 PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser(), GrafanaParser())
+
+
+def parsers_for(field_maps: Mapping[str, FieldMap]) -> tuple[Parser, ...]:
+    """The parsers ingest uses: a source's field map first (configured on purpose), then the built-in formats."""
+    return (GenericParser(field_maps), *PARSERS) if field_maps else PARSERS
 
 
 def parse_alerts(body: bytes, headers: Mapping[str, str], parsers: Sequence[Parser] = PARSERS) -> list[Alert]:
