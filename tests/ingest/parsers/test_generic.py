@@ -4,6 +4,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from schemas.alert import Alert
 from services.ingest.parsers import ParseError, parse_alerts, parsers_for
 from services.ingest.parsers.field_maps import FieldMap, FieldMapFileError, load_field_maps
 from services.ingest.parsers.jsonpath import PathError, compile_path, read
@@ -13,7 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 EDR = {"alertmesh-source": "edr"}
 
 
-def _parse(body: object, headers: dict[str, str] = EDR, **field_map: object) -> list:  # type: ignore[type-arg]
+def _parse(body: object, headers: dict[str, str] = EDR, **field_map: object) -> list[Alert]:
     parsers = parsers_for({"edr": FieldMap.model_validate({"title": "$.title"} | field_map)})
     return parse_alerts(orjson.dumps(body), headers, parsers)
 
