@@ -14,6 +14,7 @@ from services.ingest.parsers.fields import (
     optional_string,
     parse_status,
     parse_time,
+    source_of,
     string_map,
 )
 
@@ -34,12 +35,13 @@ class AlertmanagerParser:
             raise ParseError("alertmanager.v4: 'alerts' must be a non-empty list")
         external_url = optional_string(document.get("externalURL"), "alertmanager.v4: externalURL")
         group_status = document.get("status")
+        source = source_of(headers, self.source)
         return [
-            self._alert(item, f"alertmanager.v4: alerts[{index}]", group_status, external_url)
+            self._alert(item, f"alertmanager.v4: alerts[{index}]", source, group_status, external_url)
             for index, item in enumerate(alerts)
         ]
 
-    def _alert(self, item: Any, where: str, group_status: Any, external_url: str | None) -> Alert:
+    def _alert(self, item: Any, where: str, source: str, group_status: Any, external_url: str | None) -> Alert:
         if not isinstance(item, Mapping):
             raise ParseError(f"{where} must be an object, got {type(item).__name__}")
         labels = string_map(item.get("labels"), f"{where}.labels")
@@ -50,7 +52,7 @@ class AlertmanagerParser:
         fingerprint = optional_string(item.get("fingerprint"), f"{where}.fingerprint")
         generator_url = optional_string(item.get("generatorURL"), f"{where}.generatorURL")
         return Alert(
-            source=self.source,
+            source=source,
             format=self.format,
             status=parse_status(item.get("status", group_status), where),
             name=name,

@@ -14,6 +14,7 @@ from services.ingest.parsers.fields import (
     original_severity,
     parse_status,
     parse_time,
+    source_of,
     stable_hash,
     string_map,
 )
@@ -59,9 +60,9 @@ class CloudEventsParser:
         data = event.get("data", {})
         if not isinstance(data, Mapping):
             raise ParseError(f"cloudevents: data must be a JSON object, got {type(data).__name__}")
-        return [self._alert(event, data)]
+        return [self._alert(event, data, headers)]
 
-    def _alert(self, event: Mapping[str, Any], data: Mapping[str, Any]) -> Alert:
+    def _alert(self, event: Mapping[str, Any], data: Mapping[str, Any], headers: Mapping[str, str]) -> Alert:
         source, ce_type = event["source"], event["type"]
         subject = optional_string(event.get("subject"), "cloudevents: subject")
         name = _first_string(data, "title", "alertname") or ce_type
@@ -70,7 +71,7 @@ class CloudEventsParser:
             labels["subject"] = subject
         fingerprint = optional_string(data.get("fingerprint"), "cloudevents: data.fingerprint")
         return Alert(
-            source=source,
+            source=source_of(headers, source),
             format=self.format,
             status=parse_status(data.get("status", "firing"), "cloudevents: data"),
             name=name,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.alert import AlertStatus, Severity
+from services.ingest.parsers.base import SOURCE_HEADER
 from services.ingest.parsers.errors import ParseError
 
 #: Vendor severity words mapped onto alertmesh's scale; anything else is "unknown".
@@ -30,6 +31,14 @@ def normalize_severity(value: Any) -> Severity:
     if not isinstance(value, str):
         return "unknown"
     return SEVERITY_SYNONYMS.get(value.strip().lower(), "unknown")
+
+
+def source_of(headers: Mapping[str, str], default: str) -> str:
+    """The webhook path's source (the ``alertmesh-source`` header) when set, else what the format says.
+
+    Each parser builds its alerts with it, so no alert is built twice (``registry.parse_alerts`` still overrides
+    what a parser missed)."""
+    return headers.get(SOURCE_HEADER, "").strip() or default
 
 
 def original_severity(value: Any) -> str | None:

@@ -19,6 +19,7 @@ from services.ingest.parsers.fields import (
     optional_string,
     parse_status,
     parse_time,
+    source_of,
     string_map,
 )
 
@@ -49,8 +50,11 @@ class GrafanaParser:
         message = optional_string(document.get("message"), "grafana.v1: message")
         group_status = document.get("status") or STATE_STATUS.get(str(document.get("state")))
         notification = {key: document[key] for key in NOTIFICATION_FIELDS if key in document}
+        source = source_of(headers, self.source)
         return [
-            self._alert(item, f"grafana.v1: alerts[{index}]", group_status, external_url, title, message, notification)
+            self._alert(
+                item, f"grafana.v1: alerts[{index}]", source, group_status, external_url, title, message, notification
+            )
             for index, item in enumerate(alerts)
         ]
 
@@ -58,6 +62,7 @@ class GrafanaParser:
         self,
         item: Any,
         where: str,
+        source: str,
         group_status: Any,
         external_url: str | None,
         title: str | None,
@@ -80,7 +85,7 @@ class GrafanaParser:
         links = {key: optional_string(item.get(f"{key}URL"), f"{where}.{key}URL") for key in ("dashboard", "panel")}
         silence_url = optional_string(item.get("silenceURL"), f"{where}.silenceURL")
         return Alert(
-            source=self.source,
+            source=source,
             format=self.format,
             status=parse_status(item.get("status") or group_status, where),
             name=name,

@@ -35,8 +35,11 @@ def parse_alerts(body: bytes, headers: Mapping[str, str], parsers: Sequence[Pars
                 alerts = parser.parse(document, headers)
             except ValidationError as error:  # a field the parser passed through is out of the contract
                 raise ParseError(f"{parser.format}: invalid alert: {error}") from None
+            # Parsers build their alerts with this source already (``fields.source_of``); a copy only when one did not.
             source = headers.get(SOURCE_HEADER, "").strip()
-            return [alert.model_copy(update={"source": source}) for alert in alerts] if source else alerts
+            if source and any(alert.source != source for alert in alerts):
+                return [alert.model_copy(update={"source": source}) for alert in alerts]
+            return alerts
     raise ParseError(explain_unsupported(document, parsers))
 
 
