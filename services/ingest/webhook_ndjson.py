@@ -94,7 +94,7 @@ async def publish_lines(
     if waiting:
         done, pending = await asyncio.wait(waiting, timeout=timeout_s)
         for future in done:
-            failure = future.exception()
+            failure = RuntimeError("the write was cancelled") if future.cancelled() else future.exception()
             if failure is None:
                 _accepted(waiting[future], future.result())
             else:

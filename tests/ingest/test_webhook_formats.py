@@ -1,10 +1,15 @@
 """NDJSON batches and CloudEvents HTTP binary mode on the webhook, against FastStream's in-memory broker."""
 
+import asyncio
+from typing import Any
+
 import orjson
 import pytest
+from aiokafka.errors import KafkaConnectionError
+from aiokafka.structs import RecordMetadata, TopicPartition
 
 from services.ingest.webhook_headers import raw_record_headers
-from services.ingest.webhook_ndjson import is_ndjson, line_problem, split_lines
+from services.ingest.webhook_ndjson import is_ndjson, line_problem, publish_lines, split_lines
 from tests.ingest.test_webhook import JSON, SETTINGS, serving
 
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -81,3 +86,38 @@ def test_line_helpers() -> None:
     assert not is_ndjson("application/json")
     assert split_lines(b'{"a":1}\r\n\n{"b":2}') == [(1, b'{"a":1}'), (3, b'{"b":2}')]
     assert line_problem(b"{}") is None and line_problem(b'"x"') == "must be a JSON object, got a JSON str"
+
+
+class _Flaky:
+    """A producer that refuses line 2 before queueing it, fails line 3's ack and never acknowledges line 4."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.loop = asyncio.get_running_loop()
+
+    async def publish(
+        self,
+        message: bytes,
+        *,
+        key: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        no_confirm: bool = False,
+    ) -> asyncio.Future[Any]:
+        self.sent.append(message)
+        if message == b'{"n": 2}':
+            raise KafkaConnectionError("buffer full")
+        future: asyncio.Future[Any] = self.loop.create_future()
+        if message == b'{"n": 3}':
+            future.set_exception(KafkaConnectionError("broker went away"))
+        elif message != b'{"n": 4}':  # line 4 is never acknowledged
+            future.set_result(RecordMetadata("raw", 0, TopicPartition("raw", 0), len(self.sent) - 1, -1, 0, 0))
+        return future
+
+
+async def test_a_line_is_202_only_once_acknowledged() -> None:
+    lines = [(number, f'{{"n": {number}}}'.encode()) for number in range(1, 6)]
+    results = await publish_lines(_Flaky(), lines, b"k", {"alertmesh-source": "s"}, timeout_s=0.2)
+    assert [result.status for result in results] == [202, 503, 503, 503, 202]
+    assert "buffer full" in (results[1].reason or "") and "broker went away" in (results[2].reason or "")
+    assert results[3].reason == "Kafka did not acknowledge the write within 0.2s"
+    assert (results[0].offset, results[4].offset) == (0, 4)
