@@ -52,7 +52,8 @@ def original_severity(value: Any) -> str | None:
 
 def gather_urls(**links: Any) -> dict[str, str]:
     """The named links that are non-blank strings (senders fill absent links with ""), in argument order."""
-    return {name: link for name, link in links.items() if isinstance(link, str) and link.strip()}
+    # Absent links (None, "") are the common case: ruled out before any call, on the hot path.
+    return {name: link for name, link in links.items() if link and isinstance(link, str) and not link.isspace()}
 
 
 def parse_status(value: Any, where: str) -> AlertStatus:
