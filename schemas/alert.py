@@ -10,7 +10,14 @@ from pydantic import Field, model_validator
 from schemas.cloudevent import CloudEvent, Model
 
 AlertStatus = Literal["firing", "resolved"]
+#: The fixed scale, lowest first; "unknown" (below "info") means the sender gave no severity or one no synonym maps.
 Severity = Literal["critical", "high", "medium", "low", "info", "unknown"]
+SEVERITY_SCALE: tuple[Severity, ...] = ("unknown", "info", "low", "medium", "high", "critical")
+
+
+def severity_rank(severity: Severity) -> int:
+    """Position on the scale (``unknown`` 0 ... ``critical`` 5), for comparisons such as ``severity >= high``."""
+    return SEVERITY_SCALE.index(severity)
 
 
 class Alert(Model):
@@ -20,7 +27,16 @@ class Alert(Model):
     format: str = Field(description="The parser that read it, e.g. 'alertmanager.v4' or 'cloudevents'.")
     status: AlertStatus
     name: str = Field(description="Alert name (Alertmanager alertname, CloudEvent title or type).")
-    severity: Severity = "unknown"
+    severity: Severity = Field(
+        default="unknown",
+        description=(
+            "The sender's severity on the fixed scale critical, high, medium, low, info; 'unknown' when it gave "
+            "none or a word no synonym maps (its own word is in `severity_original`)."
+        ),
+    )
+    severity_original: str | None = Field(
+        default=None, description="The severity exactly as the sender wrote it (None when it sent none)."
+    )
     summary: str = ""
     description: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
@@ -29,6 +45,13 @@ class Alert(Model):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     generator_url: str | None = None
+    urls: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Links the source gave, by name: 'generator', 'source' (the sender's UI), 'runbook', 'dashboard', "
+            "'panel', 'silence', or a field-map's own names. Empty links are left out."
+        ),
+    )
     external_url: str | None = None
     payload: dict[str, Any] = Field(
         default_factory=dict, description="The vendor's own JSON for this alert, untouched."

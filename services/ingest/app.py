@@ -23,6 +23,8 @@ from faststream.middlewares import AckPolicy
 
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
+from services.ingest.parsers import parsers_for
+from services.ingest.parsers.field_maps import load_field_maps
 from services.ingest.pipeline import EVENT_SOURCE, process
 from services.ingest.routing import RoutingTable, load_routing
 from services.shared.consuming import DeadLetters, consumed_batch, keep_bodies_raw, parse_batch
@@ -33,8 +35,10 @@ CLIENT_ID = "alertmesh-ingest"
 
 
 def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> tuple[FastStream, KafkaBroker]:
-    """The ingest app and its broker. Loads the routing file (a bad one raises ``RoutingFileError`` here)."""
+    """The ingest app and its broker. Loads the routing file and the field-map file (a bad one raises
+    ``RoutingFileError`` or ``FieldMapFileError`` here)."""
     table = routing if routing is not None else load_routing(settings.routing_file)
+    parsers = parsers_for(load_field_maps(settings.field_maps_file) if settings.field_maps_file else {})
     broker = settings.kafka.broker(client_id=CLIENT_ID)
     max_bytes = settings.kafka.max_message_bytes
     backoff = Backoff(max_s=settings.publish_backoff_max_s, budget_s=settings.publish_retry_budget_s)
@@ -68,6 +72,7 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         decoder=keep_bodies_raw,
     )
     async def ingest(message: KafkaMessage) -> None:
-        await emitter.emit_batch([(record, process(record, table, max_bytes)) for record in consumed_batch(message)])
+        outcomes = [(record, process(record, table, max_bytes, parsers)) for record in consumed_batch(message)]
+        await emitter.emit_batch(outcomes)
 
     return FastStream(broker), broker

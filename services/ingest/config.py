@@ -18,6 +18,8 @@ class IngestSettings(BaseSettings):
 
     group_id: str = "alertmesh-ingest"
     routing_file: Path = Path("routing.yaml")
+    # Optional: how to read sources that send their own JSON (see services.ingest.parsers.field_maps).
+    field_maps_file: Path | None = None
     health_host: str = "127.0.0.1"
     health_port: int = Field(8081, ge=0, le=65535)
     log_level: str = "INFO"
@@ -41,6 +43,8 @@ class WebhookSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     max_body_bytes: int = Field(1_048_576, gt=0)
+    # Lines an NDJSON batch may hold (each becomes a raw record and a line in the answer).
+    ndjson_max_lines: int = Field(1000, ge=1, le=100_000)
     # How long a request may wait for Kafka's acknowledgement before answering 503...
     publish_timeout_s: float = Field(10.0, gt=0)
     # ...and the Retry-After (seconds) that 503 carries.

@@ -8,6 +8,7 @@ partition and read the record again forever. Unexpected errors are still logged 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,7 +18,8 @@ from pydantic import ValidationError
 from schemas.alert import Alert
 from schemas.trigger import Trigger, WorkflowTrigger
 from services.ingest.keys import alert_event_id, idempotency_key, occurrence, trigger_event_id
-from services.ingest.parsers import SOURCE_HEADER, InvalidAlert, ParseError, parse_alerts
+from services.ingest.parsers import PARSERS, SOURCE_HEADER, InvalidAlert, ParseError, parse_alerts
+from services.ingest.parsers.base import Parser
 from services.ingest.routing import Route, RoutingTable
 from services.shared.deadletter import ConsumedRecord
 from services.shared.kafka import record_size
@@ -75,18 +77,20 @@ def dead_letter_cause(failures: list[Failure]) -> Failure:
     return Failure(failures[0].stage, f"{len(failures)} alerts did not become triggers: {reasons}", failures[0].source)
 
 
-def process(record: ConsumedRecord, routing: RoutingTable, max_bytes: int) -> Outcome:
+def process(
+    record: ConsumedRecord, routing: RoutingTable, max_bytes: int, parsers: Sequence[Parser] = PARSERS
+) -> Outcome:
     """Parse, normalize and route one record into triggers of at most ``max_bytes`` (Kafka record size).
 
     An unparseable record gives one ``parse`` failure (``validate`` when an alert in it breaks the contract). In a
     group (several alerts in one message) each alert is routed on its own: routed ones give triggers, the others
     failures (``route`` when no route matches, ``validate`` when the trigger cannot be built), all reported in one
-    dead letter carrying the
-    whole original message (replaying it re-sends the routed triggers, which are idempotent).
+    dead letter carrying the whole original message (replaying it re-sends the routed triggers, which are
+    idempotent). ``parsers`` are the formats tried (``parsers_for`` adds the configured field maps).
     """
     sender = record.headers.get(SOURCE_HEADER, "").strip() or None
     try:
-        alerts = parse_alerts(record.value, record.headers)
+        alerts = parse_alerts(record.value, record.headers, parsers)
     except InvalidAlert as error:
         return Outcome(failures=[Failure(VALIDATE_STAGE, error.reason, sender)])
     except ParseError as error:

@@ -4,7 +4,9 @@ Each source authenticates with an API key or a body signature (``webhook_auth``)
 404 for a source the credentials file does not know; nothing is written then. It answers 202 only once Kafka
 acknowledged the write (acks=all), so an accepted alert is durable; otherwise 503 with ``Retry-After``. A retry
 after a timed-out write may duplicate the raw message: ingest derives every id and key from the alert, so the
-duplicate starts nothing new. Run: ``python -m services.ingest.webhook``.
+duplicate starts nothing new. An NDJSON body (``application/x-ndjson``) is a batch: each line is written as its own
+record and answered on its own (``webhook_ndjson``). A CloudEvent in HTTP binary mode keeps its ``ce-*`` headers
+as Kafka ``ce_*`` headers (``webhook_headers``). Run: ``python -m services.ingest.webhook``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from services.ingest.config import WebhookSettings
-from services.ingest.parsers import SOURCE_HEADER
 from services.ingest.webhook_auth import WebhookAuth
 from services.ingest.webhook_body import (
     Rejected,
@@ -31,7 +32,10 @@ from services.ingest.webhook_body import (
     read_limited,
 )
 from services.ingest.webhook_credentials import CredentialsFileError, load_credentials
+from services.ingest.webhook_headers import is_binary_cloudevent, raw_record_headers
+from services.ingest.webhook_ndjson import is_ndjson, publish_lines, split_lines
 from services.shared import logs
+from services.shared.kafka import ProducerPublisher
 
 log = logging.getLogger("services.ingest.webhook")
 CLIENT_ID = "alertmesh-webhook"
@@ -64,6 +68,8 @@ def build_webhook(
     auth = auth if auth is not None else build_auth(settings)
     broker = settings.kafka.broker(client_id=CLIENT_ID)
     raw_topic = broker.publisher(settings.topics.raw)
+    # NDJSON lines go straight to the producer, queued in order from one task (see webhook_ndjson).
+    raw_lines = ProducerPublisher(broker, settings.topics.raw)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -85,9 +91,40 @@ def build_webhook(
         body = await read_limited(request, settings.max_body_bytes)
         if credentials is not None and not key_ok:
             auth.check_signature(credentials, request.headers, body)
+        if is_ndjson(request.headers.get("content-type", "")):
+            check_batch(request, body)  # each line is checked on its own, and answered on its own
+            return body
         json_content_type(request)
         check_json_object(body)
         return body
+
+    def check_batch(request: Request, body: bytes) -> None:
+        if is_binary_cloudevent(request.headers):
+            raise Rejected(400, "a CloudEvent in binary mode is one event: send an NDJSON batch in structured mode")
+        lines = len(split_lines(body))
+        if not lines:
+            raise Rejected(400, "the NDJSON body has no lines")
+        if lines > settings.ndjson_max_lines:
+            raise Rejected(413, f"{lines} lines is more than the {settings.ndjson_max_lines}-line limit")
+
+    async def accept_lines(source: str, body: bytes, headers: dict[str, str]) -> JSONResponse:
+        """207-style answer: each line's own status; 202 when every line was written."""
+        results = await publish_lines(
+            raw_lines, split_lines(body), source.encode(), headers, settings.publish_timeout_s
+        )
+        accepted = sum(result.status == 202 for result in results)
+        if accepted < len(results):
+            log.info("NDJSON batch from %r: %d of %d lines written", source, accepted, len(results))
+        status = 202 if accepted == len(results) else 207
+        answer = {
+            "status": "accepted" if status == 202 else "partial",
+            "topic": settings.topics.raw,
+            "accepted": accepted,
+            "rejected": len(results) - accepted,
+            "lines": [result.as_json() for result in results],
+        }
+        retry = any(result.status == 503 for result in results)
+        return JSONResponse(answer, status, headers={"Retry-After": str(settings.retry_after_s)} if retry else None)
 
     @app.post("/v1/alerts/{source}", status_code=202, dependencies=list(guards))
     async def accept_alert(source: str, request: Request) -> JSONResponse:
@@ -97,7 +134,9 @@ def build_webhook(
             client = request.client.host if request.client else "?"
             log.info("refused POST for source %r from %s: %s %s", source, client, rejected.status, rejected.reason)
             return _answer("rejected", rejected)
-        headers = {SOURCE_HEADER: source, "content-type": request.headers["content-type"]}
+        headers = raw_record_headers(source, request.headers["content-type"], request.headers)
+        if is_ndjson(headers["content-type"]):
+            return await accept_lines(source, body, headers)
         try:
             metadata = await asyncio.wait_for(
                 raw_topic.publish(body, key=source.encode(), headers=headers), settings.publish_timeout_s

@@ -13,6 +13,7 @@ from faststream.middlewares import AckPolicy
 from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
+from services.ingest.parsers.field_maps import FieldMapFileError
 from services.ingest.routing import RoutingFileError
 from services.shared.topics import TopicSettings
 
@@ -87,14 +88,12 @@ def test_batch_size_is_bounded() -> None:
         IngestSettings(batch_max_records=100_000)
 
 
-async def test_grafana_is_dead_lettered_as_unsupported(
-    running: tuple[KafkaBroker, Captured], grafana_bytes: bytes
-) -> None:
+async def test_grafana_becomes_a_trigger(running: tuple[KafkaBroker, Captured], grafana_bytes: bytes) -> None:
     broker, captured = running
-    await broker.publish(grafana_bytes, TOPICS.raw)
-    [(_, letter)] = captured.dead_letters
-    assert letter.data.reason.startswith("unsupported payload:")
-    assert letter.data.original == grafana_bytes
+    await broker.publish(grafana_bytes, TOPICS.raw, headers={"alertmesh-source": "grafana"})
+    [(_, trigger)] = captured.triggers
+    assert (trigger.data.alert.format, trigger.data.alert.name) == ("grafana.v1", "High memory usage")
+    assert captured.dead_letters == []
 
 
 def test_bad_routing_file_fails_start_up(tmp_path: Path) -> None:
@@ -116,3 +115,30 @@ def test_subscriber_takes_batches_and_commits_only_after_the_handler() -> None:
     assert options["enable_auto_commit"] is False
     assert options["auto_offset_reset"] == "earliest"
     assert subscriber.group_id == "g-1"
+
+
+async def test_a_source_with_a_field_map_becomes_triggers() -> None:
+    settings = IngestSettings(
+        routing_file=REPO / "routing.yaml", field_maps_file=REPO / "field-maps.yaml", topics=TOPICS
+    )
+    _, broker = build_app(settings)
+    triggers: list[WorkflowTrigger] = []
+
+    @broker.subscriber(TOPICS.triggers)
+    async def on_trigger(message: KafkaMessage) -> None:
+        triggers.append(WorkflowTrigger.from_json(message.body))
+
+    async with TestKafkaBroker(broker) as test_broker:
+        body = (REPO / "samples" / "generic-edr-detections.json").read_bytes()
+        await test_broker.publish(body, TOPICS.raw, headers={"alertmesh-source": "edr"})
+    assert [(t.data.alert.format, t.data.alert.fingerprint) for t in triggers] == [
+        ("generic", "812734"),
+        ("generic", "812735"),
+    ]
+
+
+def test_bad_field_map_file_fails_start_up(tmp_path: Path) -> None:
+    bad = tmp_path / "maps.yaml"
+    bad.write_text("sources: {edr: {}}\n")
+    with pytest.raises(FieldMapFileError, match=str(bad)):
+        build_app(IngestSettings(routing_file=REPO / "routing.yaml", field_maps_file=bad, topics=TOPICS))

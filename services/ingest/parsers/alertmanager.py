@@ -8,11 +8,13 @@ from typing import Any
 from schemas.alert import Alert
 from services.ingest.parsers.errors import ParseError
 from services.ingest.parsers.fields import (
+    gather_urls,
     labels_fingerprint,
     normalize_severity,
     optional_string,
     parse_status,
     parse_time,
+    source_of,
     string_map,
 )
 
@@ -33,12 +35,13 @@ class AlertmanagerParser:
             raise ParseError("alertmanager.v4: 'alerts' must be a non-empty list")
         external_url = optional_string(document.get("externalURL"), "alertmanager.v4: externalURL")
         group_status = document.get("status")
+        source = source_of(headers, self.source)
         return [
-            self._alert(item, f"alertmanager.v4: alerts[{index}]", group_status, external_url)
+            self._alert(item, f"alertmanager.v4: alerts[{index}]", source, group_status, external_url)
             for index, item in enumerate(alerts)
         ]
 
-    def _alert(self, item: Any, where: str, group_status: Any, external_url: str | None) -> Alert:
+    def _alert(self, item: Any, where: str, source: str, group_status: Any, external_url: str | None) -> Alert:
         if not isinstance(item, Mapping):
             raise ParseError(f"{where} must be an object, got {type(item).__name__}")
         labels = string_map(item.get("labels"), f"{where}.labels")
@@ -47,12 +50,14 @@ class AlertmanagerParser:
         if not name:
             raise ParseError(f"{where}.labels.alertname is required")
         fingerprint = optional_string(item.get("fingerprint"), f"{where}.fingerprint")
+        generator_url = optional_string(item.get("generatorURL"), f"{where}.generatorURL")
         return Alert(
-            source=self.source,
+            source=source,
             format=self.format,
             status=parse_status(item.get("status", group_status), where),
             name=name,
             severity=normalize_severity(labels.get("severity")),
+            severity_original=labels.get("severity"),
             summary=annotations.get("summary", ""),
             description=annotations.get("description", ""),
             labels=labels,
@@ -61,7 +66,13 @@ class AlertmanagerParser:
             fingerprint=fingerprint or labels_fingerprint(labels),
             starts_at=parse_time(item.get("startsAt"), f"{where}.startsAt"),
             ends_at=parse_time(item.get("endsAt"), f"{where}.endsAt"),
-            generator_url=optional_string(item.get("generatorURL"), f"{where}.generatorURL"),
+            generator_url=generator_url,
             external_url=external_url,
+            urls=gather_urls(
+                generator=generator_url,
+                source=external_url,
+                runbook=annotations.get("runbook_url"),
+                dashboard=annotations.get("dashboard_url"),
+            ),
             payload=dict(item),
         )

@@ -8,10 +8,13 @@ from typing import Any
 from schemas.alert import Alert
 from services.ingest.parsers.errors import ParseError
 from services.ingest.parsers.fields import (
+    gather_urls,
     normalize_severity,
     optional_string,
+    original_severity,
     parse_status,
     parse_time,
+    source_of,
     stable_hash,
     string_map,
 )
@@ -57,9 +60,9 @@ class CloudEventsParser:
         data = event.get("data", {})
         if not isinstance(data, Mapping):
             raise ParseError(f"cloudevents: data must be a JSON object, got {type(data).__name__}")
-        return [self._alert(event, data)]
+        return [self._alert(event, data, headers)]
 
-    def _alert(self, event: Mapping[str, Any], data: Mapping[str, Any]) -> Alert:
+    def _alert(self, event: Mapping[str, Any], data: Mapping[str, Any], headers: Mapping[str, str]) -> Alert:
         source, ce_type = event["source"], event["type"]
         subject = optional_string(event.get("subject"), "cloudevents: subject")
         name = _first_string(data, "title", "alertname") or ce_type
@@ -68,17 +71,21 @@ class CloudEventsParser:
             labels["subject"] = subject
         fingerprint = optional_string(data.get("fingerprint"), "cloudevents: data.fingerprint")
         return Alert(
-            source=source,
+            source=source_of(headers, source),
             format=self.format,
             status=parse_status(data.get("status", "firing"), "cloudevents: data"),
             name=name,
             severity=normalize_severity(data.get("severity")),
+            severity_original=original_severity(data.get("severity")),
             summary=_first_string(data, "summary", "title") or "",
             description=_first_string(data, "description") or "",
             labels=labels,
             annotations=string_map(data.get("annotations"), "cloudevents: data.annotations"),
             fingerprint=fingerprint or stable_hash((source, ce_type, subject or "", name)),
             starts_at=parse_time(event.get("time"), "cloudevents: time"),
+            urls=gather_urls(
+                source=data.get("url"), runbook=data.get("runbook_url"), dashboard=data.get("dashboard_url")
+            ),
             payload=dict(event),
             # source + id is what identifies a CloudEvent (spec: identical source and id are duplicates).
             event_source=source,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.alert import AlertStatus, Severity
+from services.ingest.parsers.base import SOURCE_HEADER
 from services.ingest.parsers.errors import ParseError
 
 #: Vendor severity words mapped onto alertmesh's scale; anything else is "unknown".
@@ -30,6 +31,29 @@ def normalize_severity(value: Any) -> Severity:
     if not isinstance(value, str):
         return "unknown"
     return SEVERITY_SYNONYMS.get(value.strip().lower(), "unknown")
+
+
+def source_of(headers: Mapping[str, str], default: str) -> str:
+    """The webhook path's source (the ``alertmesh-source`` header) when set, else what the format says.
+
+    Each parser builds its alerts with it, so no alert is built twice (``registry.parse_alerts`` still overrides
+    what a parser missed)."""
+    return headers.get(SOURCE_HEADER, "").strip() or default
+
+
+def original_severity(value: Any) -> str | None:
+    """The sender's severity as text (numbers too, e.g. an EDR's 1-100 score); None when absent or not scalar."""
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def gather_urls(**links: Any) -> dict[str, str]:
+    """The named links that are non-blank strings (senders fill absent links with ""), in argument order."""
+    # Absent links (None, "") are the common case: ruled out before any call, on the hot path.
+    return {name: link for name, link in links.items() if link and isinstance(link, str) and not link.isspace()}
 
 
 def parse_status(value: Any, where: str) -> AlertStatus:

@@ -10,15 +10,20 @@ from pydantic import ValidationError
 
 from schemas.alert import Alert
 from services.ingest.parsers.alertmanager import AlertmanagerParser
-from services.ingest.parsers.base import Parser
+from services.ingest.parsers.base import SOURCE_HEADER, Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
 from services.ingest.parsers.errors import InvalidAlert, ParseError
-
-#: Header the webhook bridge sets to the path's ``{source}``; it overrides what the parser inferred.
-SOURCE_HEADER = "alertmesh-source"
+from services.ingest.parsers.field_maps import FieldMap
+from services.ingest.parsers.generic import GenericParser
+from services.ingest.parsers.grafana import GrafanaParser
 
 #: Tried in order; CloudEvents first because binary mode is recognized by headers whatever the body is.
-PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser())
+PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser(), GrafanaParser())
+
+
+def parsers_for(field_maps: Mapping[str, FieldMap]) -> tuple[Parser, ...]:
+    """The parsers ingest uses: a source's field map first (configured on purpose), then the built-in formats."""
+    return (GenericParser(field_maps), *PARSERS) if field_maps else PARSERS
 
 
 def parse_alerts(body: bytes, headers: Mapping[str, str], parsers: Sequence[Parser] = PARSERS) -> list[Alert]:
@@ -30,8 +35,11 @@ def parse_alerts(body: bytes, headers: Mapping[str, str], parsers: Sequence[Pars
                 alerts = parser.parse(document, headers)
             except ValidationError as error:  # a field the parser passed through is out of the contract
                 raise InvalidAlert(f"{parser.format}: invalid alert: {error}") from None
+            # Parsers build their alerts with this source already (``fields.source_of``); a copy only when one did not.
             source = headers.get(SOURCE_HEADER, "").strip()
-            return [alert.model_copy(update={"source": source}) for alert in alerts] if source else alerts
+            if source and any(alert.source != source for alert in alerts):
+                return [alert.model_copy(update={"source": source}) for alert in alerts]
+            return alerts
     raise ParseError(explain_unsupported(document, parsers))
 
 
@@ -58,8 +66,9 @@ def explain_unsupported(document: Mapping[str, Any], parsers: Sequence[Parser]) 
     """Why no parser took the document, phrased so the sender knows what to change."""
     known = ", ".join(parser.format for parser in parsers)
     if "alerts" in document and "version" in document:
-        looks_like = " (Grafana's webhook sends version '1')" if document.get("version") == "1" else ""
-        detail = f"Alertmanager-style webhook with version {document['version']!r}{looks_like}"
+        detail = (
+            f"Alertmanager-style webhook with version {document['version']!r} (Alertmanager sends '4', Grafana '1')"
+        )
     else:
         keys = ", ".join(sorted(document)[:12]) or "none"
         detail = f"a JSON object of no known format (top-level keys: {keys})"

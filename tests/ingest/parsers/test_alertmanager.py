@@ -71,3 +71,15 @@ def test_group_status_is_used_when_alert_has_none() -> None:
 def test_invalid_groups_give_precise_reasons(body: bytes, reason: str) -> None:
     with pytest.raises(ParseError, match=reason):
         parse_alerts(body, {})
+
+
+def test_sample_keeps_the_original_severity_and_gathers_urls(alertmanager_bytes: bytes) -> None:
+    [alert] = parse_alerts(alertmanager_bytes, {})
+    assert alert.severity_original == "critical"
+    assert alert.urls["source"] == "http://alertmanager.example.org:9093"
+    assert alert.urls["generator"] == alert.generator_url
+
+
+def test_unmapped_severity_is_unknown_with_the_word_kept() -> None:
+    [alert] = parse_alerts(_group(labels={"alertname": "X", "severity": "Sev-Purple"}), {})
+    assert (alert.severity, alert.severity_original) == ("unknown", "Sev-Purple")

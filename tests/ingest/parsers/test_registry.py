@@ -20,10 +20,14 @@ def test_unusable_bodies_give_precise_reasons(body: bytes, reason: str) -> None:
 
 
 def test_grafana_is_not_misread_as_alertmanager(grafana_bytes: bytes) -> None:
+    assert [alert.format for alert in parse_alerts(grafana_bytes, {})] == ["grafana.v1"]
+
+
+def test_an_unknown_webhook_version_names_the_known_ones() -> None:
     with pytest.raises(ParseError) as caught:
-        parse_alerts(grafana_bytes, {})
-    assert caught.value.reason.startswith("unsupported payload: Alertmanager-style webhook with version '1'")
-    assert "alertmanager.v4" in caught.value.reason
+        parse_alerts(b'{"version": "3", "alerts": []}', {})
+    assert caught.value.reason.startswith("unsupported payload: Alertmanager-style webhook with version '3'")
+    assert "alertmanager.v4" in caught.value.reason and "grafana.v1" in caught.value.reason
 
 
 def test_source_header_overrides_parser_source(alertmanager_bytes: bytes) -> None:
@@ -33,4 +37,4 @@ def test_source_header_overrides_parser_source(alertmanager_bytes: bytes) -> Non
 
 def test_registry_lists_each_format_once() -> None:
     formats = [parser.format for parser in PARSERS]
-    assert sorted(formats) == sorted(set(formats)) == ["alertmanager.v4", "cloudevents"]
+    assert sorted(formats) == sorted(set(formats)) == ["alertmanager.v4", "cloudevents", "grafana.v1"]

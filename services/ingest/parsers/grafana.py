@@ -1,0 +1,112 @@
+"""Grafana unified alerting webhook (contact point type "webhook"), ``"version": "1"``: one alert per element.
+
+The body looks like Alertmanager's (Grafana embeds it) plus Grafana's own fields: the notification's ``orgId``,
+``state`` (alerting, ok, ...), ``title`` and ``message``, and per alert ``values`` (the query results that fired
+it) and ``dashboardURL``/``panelURL``/``silenceURL`` (empty strings when the rule has no dashboard).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from schemas.alert import Alert
+from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.fields import (
+    gather_urls,
+    labels_fingerprint,
+    normalize_severity,
+    optional_string,
+    parse_status,
+    parse_time,
+    source_of,
+    string_map,
+)
+
+#: The notification's ``state`` when an alert carries no status of its own (Grafana always sets one today).
+STATE_STATUS = {"alerting": "firing", "ok": "resolved"}
+#: Notification fields each alert keeps in its payload: the alert objects have no keys by these names.
+NOTIFICATION_FIELDS = ("orgId", "state", "title", "message", "groupKey")
+
+
+class GrafanaParser:
+    """Reads ``{"version": "1", "alerts": [...], "orgId": 1, "state": "alerting", ...}`` as Grafana sends it."""
+
+    format = "grafana.v1"
+    source = "grafana"
+
+    def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+        return document.get("version") == "1" and "alerts" in document
+
+    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
+        alerts = document["alerts"]
+        if not isinstance(alerts, list) or not alerts:
+            raise ParseError("grafana.v1: 'alerts' must be a non-empty list")
+        org_id = document.get("orgId")
+        if org_id is not None and (not isinstance(org_id, int) or isinstance(org_id, bool)):
+            raise ParseError(f"grafana.v1: orgId must be an integer, got {type(org_id).__name__}")
+        external_url = optional_string(document.get("externalURL"), "grafana.v1: externalURL")
+        title = optional_string(document.get("title"), "grafana.v1: title")
+        message = optional_string(document.get("message"), "grafana.v1: message")
+        group_status = document.get("status") or STATE_STATUS.get(str(document.get("state")))
+        notification = {key: document[key] for key in NOTIFICATION_FIELDS if key in document}
+        source = source_of(headers, self.source)
+        return [
+            self._alert(
+                item, f"grafana.v1: alerts[{index}]", source, group_status, external_url, title, message, notification
+            )
+            for index, item in enumerate(alerts)
+        ]
+
+    def _alert(
+        self,
+        item: Any,
+        where: str,
+        source: str,
+        group_status: Any,
+        external_url: str | None,
+        title: str | None,
+        message: str | None,
+        notification: Mapping[str, Any],
+    ) -> Alert:
+        if not isinstance(item, Mapping):
+            raise ParseError(f"{where} must be an object, got {type(item).__name__}")
+        labels = string_map(item.get("labels"), f"{where}.labels")
+        annotations = string_map(item.get("annotations"), f"{where}.annotations")
+        values = item.get("values")
+        if values is not None and not isinstance(values, Mapping):
+            raise ParseError(f"{where}.values must be an object, got {type(values).__name__}")
+        # Grafana names every alert after its rule; a hand-written body may only have the notification title.
+        name = labels.get("alertname", "").strip() or (title or "").strip()
+        if not name:
+            raise ParseError(f"{where}.labels.alertname is required (or a notification title)")
+        fingerprint = optional_string(item.get("fingerprint"), f"{where}.fingerprint")
+        generator_url = optional_string(item.get("generatorURL"), f"{where}.generatorURL")
+        links = {key: optional_string(item.get(f"{key}URL"), f"{where}.{key}URL") for key in ("dashboard", "panel")}
+        silence_url = optional_string(item.get("silenceURL"), f"{where}.silenceURL")
+        return Alert(
+            source=source,
+            format=self.format,
+            status=parse_status(item.get("status") or group_status, where),
+            name=name,
+            severity=normalize_severity(labels.get("severity")),
+            severity_original=labels.get("severity"),
+            summary=annotations.get("summary") or title or "",
+            description=annotations.get("description") or message or "",
+            labels=labels,
+            annotations=annotations,
+            fingerprint=fingerprint or labels_fingerprint(labels),
+            starts_at=parse_time(item.get("startsAt"), f"{where}.startsAt"),
+            ends_at=parse_time(item.get("endsAt"), f"{where}.endsAt"),
+            generator_url=generator_url,
+            external_url=external_url,
+            urls=gather_urls(
+                generator=generator_url,
+                source=external_url,
+                runbook=annotations.get("runbook_url"),
+                dashboard=links["dashboard"],
+                panel=links["panel"],
+                silence=silence_url,
+            ),
+            payload={**item, **notification},
+        )
