@@ -16,6 +16,8 @@ work on it unchanged. Per-record poison handling lives in the handler, as before
 
 from __future__ import annotations
 
+from functools import partial
+
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -24,7 +26,8 @@ from faststream.middlewares import AckPolicy
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
 from services.ingest.pipeline import EVENT_SOURCE, process
-from services.ingest.routing import RoutingTable, load_routing
+from services.ingest.route_reload import RoutingReloader
+from services.ingest.routing import RoutingTable
 from services.shared.consuming import DeadLetters, consumed_batch, keep_bodies_raw, parse_batch
 from services.shared.kafka import ProducerPublisher
 from services.shared.retry import Backoff
@@ -33,8 +36,10 @@ CLIENT_ID = "alertmesh-ingest"
 
 
 def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> tuple[FastStream, KafkaBroker]:
-    """The ingest app and its broker. Loads the routing file (a bad one raises ``RoutingFileError`` here)."""
-    table = routing if routing is not None else load_routing(settings.routing_file)
+    """The ingest app and its broker. Loads the routing file (a bad one raises ``RoutingFileError`` here) and,
+    while the app runs, reloads it when it changes; ``routing`` given instead is fixed."""
+    # Given rules are fixed: their reloader is never started.
+    reloader = RoutingReloader.load(settings.routing_file) if routing is None else RoutingReloader.fixed(routing)
     broker = settings.kafka.broker(client_id=CLIENT_ID)
     max_bytes = settings.kafka.max_message_bytes
     backoff = Backoff(max_s=settings.publish_backoff_max_s, budget_s=settings.publish_retry_budget_s)
@@ -68,6 +73,11 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         decoder=keep_bodies_raw,
     )
     async def ingest(message: KafkaMessage) -> None:
+        table = reloader.table  # the rules in force for this whole batch
         await emitter.emit_batch([(record, process(record, table, max_bytes)) for record in consumed_batch(message)])
 
-    return FastStream(broker), broker
+    app = FastStream(broker)
+    if routing is None:
+        app.after_startup(partial(reloader.start, settings.routing_reload_s))
+        app.on_shutdown(reloader.stop)
+    return app, broker
