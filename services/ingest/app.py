@@ -16,8 +16,6 @@ work on it unchanged. Per-record poison handling lives in the handler, as before
 
 from __future__ import annotations
 
-from functools import partial
-
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -78,6 +76,13 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
 
     app = FastStream(broker)
     if routing is None:
-        app.after_startup(partial(reloader.start, settings.routing_reload_s))
-        app.on_shutdown(reloader.stop)
+        # Coroutines: FastStream runs a plain function hook in a worker thread, which has no event loop.
+        async def start_reloading() -> None:
+            reloader.start(settings.routing_reload_s)
+
+        async def stop_reloading() -> None:
+            await reloader.stop()
+
+        app.after_startup(start_reloading)
+        app.on_shutdown(stop_reloading)
     return app, broker
