@@ -224,3 +224,14 @@ def test_routing_an_alert_leaves_the_table_equal_to_a_fresh_load() -> None:
     assert used.match(make_alert(labels={}, name="Probe")) == []  # an absent label never matches
     assert used == fresh and used.model_dump() == fresh.model_dump()
     assert used.model_dump(by_alias=True)["routes"][0]["continue"] is False
+
+
+def test_when_sees_the_alert_exactly_as_the_workflow_does() -> None:
+    from datetime import UTC, datetime
+
+    from services.ingest.route_conditions import as_json
+
+    alert = make_alert(ends_at=datetime(2024, 1, 1, tzinfo=UTC), payload={"a": [1, {"b": None}]}, event_id="e",
+                       event_source="s")  # fmt: skip
+    assert as_json(alert) == alert.model_dump(mode="json")
+    assert as_json(make_alert(starts_at=None)) == make_alert(starts_at=None).model_dump(mode="json")
