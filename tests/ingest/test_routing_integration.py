@@ -1,18 +1,24 @@
 """Routing in the running ingest app against the real (embedded Tansu) broker: ``continue`` fan-out publishes one
-trigger per workflow, and the routing file is reloaded while the app runs (an invalid version is refused)."""
+trigger per workflow (and, with the orchestrator on the Temporal dev server, runs one workflow per rule), and the
+routing file is reloaded while the app runs (an invalid version is refused)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from pathlib import Path
 
 import orjson
 import pytest
 
-from schemas import DeadLetter, WorkflowTrigger
+from dsl.model import WorkflowDefinition
+from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from services.ingest.app import build_app
+from tests.conftest import TemporalServer
 from tests.ingest.kafka_io import create_topics, fresh_ingest_settings, produce, read
+from tests.orchestrator.conftest import running_mesh
+from tests.orchestrator.factories import definition
 
 pytestmark = pytest.mark.integration
 
@@ -104,3 +110,43 @@ async def test_fan_out_and_hot_reload_through_the_broker(
         assert (still.data.route, still.data.workflow, still.data.alert.fingerprint) == ("prod", "enrich", "prod0002")
     finally:
         await app.stop()
+
+
+def _echo(name: str) -> WorkflowDefinition:
+    """A workflow returning the rule and inputs its trigger carries."""
+    action = {"ref": "echo", "action": "core.transform.reshape", "args": {"value": "${{ TRIGGER.route }}"}}
+    return definition([action], returns={"route": "${{ ACTIONS.echo.result }}", "inputs": "${{ TRIGGER.inputs }}"},
+                      name=name)  # fmt: skip
+
+
+async def test_fan_out_runs_one_workflow_per_rule_through_ingest_broker_and_temporal(
+    kafka_bootstrap: str, temporal_server: TemporalServer, alertmanager_bytes: bytes, tmp_path: Path
+) -> None:
+    rules = tmp_path / "routing.yaml"
+    rules.write_text(
+        "routes:\n"
+        "  - {name: record, workflow: fanout-audit, continue: true, match: {status: firing}}\n"
+        "  - {name: page, workflow: fanout-page, match: {severity: '>= high'}, inputs: {who: sre}}\n"
+    )
+    workflows = {"fanout-audit": _echo("fanout-audit"), "fanout-page": _echo("fanout-page")}
+    async with running_mesh(kafka_bootstrap, temporal_server.address, extra_definitions=workflows) as mesh:
+        settings = fresh_ingest_settings(kafka_bootstrap).model_copy(
+            update={"routing_file": rules, "topics": mesh.settings.topics}
+        )
+        app, _ = build_app(settings)
+        await app.start()
+        try:
+            fingerprint = uuid.uuid4().hex[:16]  # its own keys, whatever else this Temporal server has run
+            await produce(kafka_bootstrap, settings.topics.raw, _alert(alertmanager_bytes, fingerprint))
+            events = await mesh.read(settings.topics.results, WorkflowResult, 2, timeout=90)
+        finally:
+            await app.stop()
+    results = sorted((event.data for event, _ in events), key=lambda result: result.workflow)  # type: ignore[attr-defined]
+    assert [(r.workflow, r.status, r.returns) for r in results] == [
+        ("fanout-audit", "completed", {"route": "record", "inputs": {}}),
+        ("fanout-page", "completed", {"route": "page", "inputs": {"who": "sre"}}),
+    ]
+    assert [r.workflow_id for r in results] == [
+        f"fanout-audit:alertmanager:{fingerprint}:firing:20230206T130845.828Z",
+        f"fanout-page:alertmanager:{fingerprint}:firing:20230206T130845.828Z",
+    ]
