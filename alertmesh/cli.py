@@ -91,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
     route.add_argument("payload", type=Path, metavar="PAYLOAD_FILE", help="a raw alert payload (as on alerts.raw)")
     route.add_argument("--routing", type=Path, metavar="FILE", help="default: INGEST_ROUTING_FILE or routing.yaml")
     route.add_argument("--source", help="as the webhook path's {source} (the alertmesh-source header)")
+    route.add_argument(
+        "--header", action="append", default=[], metavar="NAME=VALUE", help="a Kafka header, e.g. ce_type=... (repeat)"
+    )
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "route":  # likewise: it publishes nothing
         from alertmesh.route_cmd import route
 
-        return route(args.payload, args.routing, args.source)
+        return route(args.payload, args.routing, args.source, args.header)
     logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     # Imported here, not at the top: they load the Kafka and Temporal clients, which `validate` never needs.

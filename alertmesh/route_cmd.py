@@ -1,5 +1,5 @@
-"""``alertmesh route [--routing FILE] PAYLOAD_FILE [--source S]``: what ingest would make of a payload, without
-publishing anything or needing any server.
+"""``alertmesh route [--routing FILE] PAYLOAD_FILE [--source S] [--header NAME=VALUE ...]``: what ingest would make
+of a payload, without publishing anything or needing any server.
 
 It prints the normalized alerts the payload gives, every rule's verdict on each (matched, or why not: the first
 test that failed, the ``when`` that was false, the rule a non-``continue`` match stopped at), and the triggers
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -38,10 +39,12 @@ def route(
     payload_file: Path,
     routing_file: Path | None = None,
     source: str | None = None,
+    header_args: Sequence[str] = (),
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
-    """Print what ingest would do with ``payload_file`` under ``routing_file``; the exit code."""
+    """Print what ingest would do with ``payload_file`` (with Kafka headers ``NAME=VALUE``) under
+    ``routing_file``; the exit code."""
     routing_file = routing_file if routing_file is not None else default_routing_file()
     try:
         table = load_routing(routing_file)
@@ -53,7 +56,15 @@ def route(
     except OSError as error:
         print(f"{payload_file}: cannot read it: {error.strerror or error}", file=err)
         return 2
-    headers = {SOURCE_HEADER: source} if source else {}
+    headers = {}
+    for given in header_args:
+        name, equals, value = given.partition("=")
+        if not equals or not name.strip():
+            print(f"--header {given!r}: write NAME=VALUE, e.g. ce_type=com.example.alert", file=err)
+            return 2
+        headers[name.strip()] = value
+    if source:
+        headers[SOURCE_HEADER] = source
     record = ConsumedRecord(
         value=body, headers=headers, topic="(alertmesh route)", received_at=datetime.now(UTC), offset=0, key=None
     )

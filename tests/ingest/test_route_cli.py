@@ -116,3 +116,20 @@ def test_an_unparseable_payload_is_the_parse_dead_letter(tmp_path: Path) -> None
     assert done.returncode == 1
     assert done.stdout.endswith("triggers (0):\ndead letter (ingest.parse): not a JSON object: got a JSON list\n")
     assert route(tmp_path / "absent.json").returncode == 2
+
+
+def test_headers_carry_a_binary_mode_cloudevent(tmp_path: Path) -> None:
+    payload = tmp_path / "data.json"
+    payload.write_text('{"title": "Ransomware note dropped", "severity": "critical", "host": "db-1"}')
+    headers = ["ce_specversion=1.0", "ce_type=com.example.edr.detection", "ce_source=/edr/x", "ce_id=42"]
+    done = route(payload, *[part for header in headers for part in ("--header", header)], "--source", "edr")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "alert 1/1: 'Ransomware note dropped' (source edr, format cloudevents, status firing, severity critical" in (
+        done.stdout
+    )
+    assert "    + critical        matched -> workflow triage\n" in done.stdout
+    bad = route(payload, "--header", "no-equals-sign")
+    assert (bad.returncode, bad.stderr) == (
+        2,
+        "--header 'no-equals-sign': write NAME=VALUE, e.g. ce_type=com.example.alert\n",
+    )
