@@ -73,8 +73,12 @@ class Route(BaseModel):
                 ) from None
         return when
 
-    # Compiled once, on first use (validated above): routing runs for every alert. Cached properties live in the
-    # instance's __dict__, which pydantic leaves out of equality and dumps.
+    def model_post_init(self, context: Any, /) -> None:
+        # Compiled as the rule is loaded, not on the first alert routed after a start or a reload.
+        _ = self.condition
+
+    # Compiled once (validated above): routing runs for every alert. A cached property lives in the instance's
+    # __dict__, which pydantic leaves out of equality and dumps.
     @cached_property
     def condition(self) -> Condition:
         """``match`` and ``when`` compiled into one condition."""
