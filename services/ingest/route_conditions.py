@@ -52,15 +52,29 @@ _COMPARISON = re.compile(r"\s*(>=|<=|==|!=|>|<)\s*(\S*)\s*")
 SpecPath = tuple[str | int, ...]
 
 
+@dataclass(frozen=True)
+class SpecProblem:
+    """One thing wrong in a ``match``: where below ``match``, and what."""
+
+    path: SpecPath
+    message: str
+    #: The problem is the key at ``path`` (an unknown field), not its value.
+    at_key: bool = False
+
+
 class SpecError(ValueError):
-    """A ``match`` that cannot be compiled; ``path`` points into it (below ``match``)."""
+    """A ``match`` that cannot be compiled; ``problems`` lists every thing wrong in it, in document order."""
 
     def __init__(self, path: SpecPath, message: str, *, at_key: bool = False) -> None:
+        self.problems: tuple[SpecProblem, ...] = (SpecProblem(path, message, at_key),)
         super().__init__(message)
-        self.path = path
-        self.message = message
-        #: The problem is the key at ``path`` (an unknown field), not its value.
-        self.at_key = at_key
+
+    @classmethod
+    def of(cls, problems: list[SpecProblem]) -> SpecError:
+        """One error for several problems (every entry of a match is checked, not only the first)."""
+        error = cls(problems[0].path, problems[0].message, at_key=problems[0].at_key)
+        error.problems = tuple(problems)
+        return error
 
 
 class Subject:
@@ -227,10 +241,16 @@ def compile_match(spec: object, path: SpecPath = ()) -> Condition:
     if not isinstance(spec, Mapping):
         raise SpecError(path, f"a match is a mapping of field tests and all/any/not, not {_kind(spec)}")
     parts: list[Condition] = []
+    problems: list[SpecProblem] = []
     for key, value in spec.items():
-        if not isinstance(key, str):
-            raise SpecError((*path, str(key)), f"match keys are field names, not {_kind(key)}", at_key=True)
-        parts.append(_entry(key, value, (*path, key)))
+        try:
+            if not isinstance(key, str):
+                raise SpecError((*path, str(key)), f"match keys are field names, not {_kind(key)}", at_key=True)
+            parts.append(_entry(key, value, (*path, key)))
+        except SpecError as error:
+            problems += error.problems
+    if problems:
+        raise SpecError.of(problems)
     if all(isinstance(part, FieldTest) for part in parts):
         return FieldsOnly(tuple(parts))
     return AllOf(tuple(parts))
@@ -242,8 +262,16 @@ def _entry(key: str, value: object, path: SpecPath) -> Condition:
     if key in ("all", "any"):
         if not isinstance(value, list) or not value:
             raise SpecError(path, f"'{key}' takes a non-empty list of matches, not {_kind(value)}")
-        parts = tuple(compile_match(item, (*path, index)) for index, item in enumerate(value))
-        return AllOf(parts) if key == "all" else AnyOf(parts)
+        parts: list[Condition] = []
+        problems: list[SpecProblem] = []
+        for index, item in enumerate(value):
+            try:
+                parts.append(compile_match(item, (*path, index)))
+            except SpecError as error:
+                problems += error.problems
+        if problems:
+            raise SpecError.of(problems)
+        return AllOf(tuple(parts)) if key == "all" else AnyOf(tuple(parts))
     read = _reader(key, path)
     text, test = _field_test(key, value, path)
     return FieldTest(key, text, read, test)

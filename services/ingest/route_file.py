@@ -17,10 +17,10 @@ from pydantic_core import ErrorDetails
 from dsl.positions import ParsedYaml, YamlSyntaxError, parse_yaml
 from dsl.problems import Problem
 
-#: ``ctx`` keys the routing models put in their errors: where below the field, and where inside a string.
-WHERE = "where"
+#: ``ctx`` keys the routing models put in their errors: the problems below the field (``(path below it, message,
+#: at_key)`` each), and where inside the field's string the problem is.
+PROBLEMS = "problems"
 OFFSET = "offset"
-AT_KEY = "at_key"
 
 Table = TypeVar("Table")
 
@@ -55,17 +55,24 @@ def read_routing_text(text: str, path: Path, validate: Callable[[Any], Table]) -
         try:
             return validate(parsed.document)
         except ValidationError as error:
-            problems = [_problem(details) for details in error.errors()]
+            problems = [problem for details in error.errors() for problem in _problems(details)]
     raise RoutingFileError(_lines(path, parsed, problems))
 
 
-def _problem(details: ErrorDetails) -> Problem:
+def _problems(details: ErrorDetails) -> list[Problem]:
     loc = tuple(details["loc"])
     context = details.get("ctx", {})
-    where = tuple(context.get(WHERE, ()))
-    path = (*loc, *where)
-    at_key = details["type"] == "extra_forbidden" or bool(context.get(AT_KEY))
     dotted = ".".join(str(part) for part in loc) or "(top level)"
+    if PROBLEMS in context:
+        return [
+            Problem((*loc, *below), f"{dotted}: {message}", at_key=at_key)
+            for below, message, at_key in context[PROBLEMS]
+        ]
+    return [_problem(details, loc, dotted, context.get(OFFSET))]
+
+
+def _problem(details: ErrorDetails, loc: tuple[str | int, ...], dotted: str, offset: int | None) -> Problem:
+    at_key = details["type"] == "extra_forbidden"
     message = details["msg"]
     if details["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}"
@@ -73,7 +80,7 @@ def _problem(details: ErrorDetails) -> Problem:
     elif details["type"] == "missing":
         message = f"{loc[-1]!r} is required"
         dotted = ".".join(str(part) for part in loc[:-1]) or "(top level)"
-    return Problem(path, f"{dotted}: {message}", at_key=at_key, offset=context.get(OFFSET))
+    return Problem(loc, f"{dotted}: {message}", at_key=at_key, offset=offset)
 
 
 def _lines(path: Path, parsed: ParsedYaml, problems: list[Problem]) -> list[str]:

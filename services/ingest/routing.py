@@ -32,7 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.alert import Alert
 from services.ingest.route_conditions import AllOf, Condition, SpecError, Subject, compile_match
-from services.ingest.route_file import AT_KEY, OFFSET, WHERE, RoutingFileError, read_routing_file, read_routing_text
+from services.ingest.route_file import OFFSET, PROBLEMS, RoutingFileError, read_routing_file, read_routing_text
 from services.ingest.route_when import WhenError, compile_when
 
 __all__ = ["Route", "RoutingFileError", "RoutingTable", "Verdict", "load_routing", "parse_routing"]
@@ -56,8 +56,11 @@ class Route(BaseModel):
         try:
             compile_match(match)
         except SpecError as error:
-            where = ".".join(str(part) for part in error.path)
-            context = {"text": f"{where}: {error.message}", WHERE: error.path, AT_KEY: error.at_key}
+            # One pydantic error carrying every problem; route_file places each at its own line and column.
+            found = [
+                (p.path, f"{'.'.join(str(part) for part in p.path)}: {p.message}", p.at_key) for p in error.problems
+            ]
+            context = {"text": "; ".join(text for _, text, _ in found), PROBLEMS: found}
             raise PydanticCustomError("routing_match", "{text}", context) from None
         return match
 

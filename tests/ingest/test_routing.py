@@ -235,3 +235,20 @@ def test_when_sees_the_alert_exactly_as_the_workflow_does() -> None:
                        event_source="s")  # fmt: skip
     assert as_json(alert) == alert.model_dump(mode="json")
     assert as_json(make_alert(starts_at=None)) == make_alert(starts_at=None).model_dump(mode="json")
+
+
+def test_every_problem_inside_one_match_is_placed_on_its_own_line(tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(
+        "routes:\n  - name: pages\n    workflow: w\n    match:\n      severity: '>= hihg'\n"
+        "      labels.team: {presnt: true}\n      any:\n        - {status: firing}\n        - {colour: red}\n"
+    )
+    with pytest.raises(RoutingFileError) as caught:
+        load_routing(path)
+    assert [line.removeprefix(str(path)) for line in caught.value.lines] == [
+        ":5:17: routes.0.match: severity: 'hihg' is not on the severity scale; use one of info, low, medium, high, "
+        "critical",
+        ":6:21: routes.0.match: labels.team.presnt: unknown test 'presnt'; use one of equals, in, regex, present",
+        ":9:12: routes.0.match: any.1.colour: unknown match key 'colour'; use one of source, format, status, name, "
+        "severity, fingerprint, summary, labels.<key>, annotations.<key>, all, any, not",
+    ]
