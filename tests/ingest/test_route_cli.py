@@ -81,7 +81,7 @@ def test_no_match_says_dead_letter_or_drop_and_the_exit_code_tells(tmp_path: Pat
     assert done.returncode == 1
     assert "    - only-resolved  status is 'firing'; wanted status == 'resolved'\n" in done.stdout
     assert done.stdout.endswith(
-        "triggers (0):\ndead letter (ingest.route): no route matches alert 'Suspicious PowerShell download cradle' "
+        "triggers (0):\ndead letter (route): no route matches alert 'Suspicious PowerShell download cradle' "
         "(source=/edr/sensor/host-42, status=firing, severity=high, fingerprint=1e49a50269233123)\n"
     )
     rules.write_text("default: drop\n" + rules.read_text())
@@ -114,7 +114,7 @@ def test_an_unparseable_payload_is_the_parse_dead_letter(tmp_path: Path) -> None
     payload.write_text("[1, 2]")
     done = route(payload)
     assert done.returncode == 1
-    assert done.stdout.endswith("triggers (0):\ndead letter (ingest.parse): not a JSON object: got a JSON list\n")
+    assert done.stdout.endswith("triggers (0):\ndead letter (parse): not a JSON object: got a JSON list\n")
     assert route(tmp_path / "absent.json").returncode == 2
 
 

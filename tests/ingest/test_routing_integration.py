@@ -97,7 +97,7 @@ async def test_fan_out_and_hot_reload_through_the_broker(
         prod = WorkflowTrigger.from_json(records[2].value)
         assert (prod.data.route, prod.data.workflow, prod.data.alert.fingerprint) == ("prod", "enrich", "prod0001")
         [letter] = [DeadLetter.from_json(record.value) for record in await read(kafka_bootstrap, topics.dlq, 1)]
-        assert letter.data.stage == "ingest.route" and "fingerprint=dev00001" in letter.data.reason
+        assert letter.data.stage == "route" and "fingerprint=dev00001" in letter.data.reason
 
         # An invalid version is refused, named with its line and column, and the rules in force stay.
         rules.write_text(BROKEN)
