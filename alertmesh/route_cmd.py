@@ -68,7 +68,7 @@ def route(
     record = ConsumedRecord(
         value=body, headers=headers, topic="(alertmesh route)", received_at=datetime.now(UTC), offset=0, key=None
     )
-    print(f"routing file {routing_file}: {len(table.routes)} rules, default {table.default}", file=out)
+    print(f"routing file {routing_file}: {table.summary()}", file=out)
     try:
         alerts = parse_alerts(body, headers)
     except ParseError:

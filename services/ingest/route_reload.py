@@ -65,7 +65,7 @@ class RoutingReloader:
                       self.path, error)  # fmt: skip
             return False
         self.table = table
-        log.info("routing file %s reloaded: %d rules, default %s", self.path, len(table.routes), table.default)
+        log.info("routing file %s reloaded: %s", self.path, table.summary())
         return True
 
     async def poll(self, interval_s: float) -> None:

@@ -126,6 +126,11 @@ class RoutingTable(BaseModel):
             raise ValueError(f"route names must be unique; repeated: {', '.join(duplicates)}")
         return routes
 
+    def summary(self) -> str:
+        """``4 rules, default dead-letter``: for log lines and ``alertmesh route``."""
+        count = len(self.routes)
+        return f"{count} rule{'s' if count != 1 else ''}, default {self.default}"
+
     def match(self, alert: Alert) -> list[Route]:
         """The routes this alert goes to, in order: the first match, and more while matches say ``continue``."""
         subject = Subject(alert)

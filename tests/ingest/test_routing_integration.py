@@ -90,7 +90,7 @@ async def test_fan_out_and_hot_reload_through_the_broker(
 
         # A new version of the file takes over without a restart.
         rules.write_text(PROD_ONLY)
-        await _logged(caplog, f"routing file {rules} reloaded: 1 rules, default dead-letter")
+        await _logged(caplog, f"routing file {rules} reloaded: 1 rule, default dead-letter")
         await produce(kafka_bootstrap, topics.raw, _alert(alertmanager_bytes, "prod0001", env="prod"))
         await produce(kafka_bootstrap, topics.raw, _alert(alertmanager_bytes, "dev00001", env="dev"))
         records = await read(kafka_bootstrap, topics.triggers, 3)

@@ -95,7 +95,7 @@ def test_reload_takes_a_valid_change_and_refuses_a_broken_one(tmp_path: Path, ca
     with caplog.at_level(logging.INFO, logger="services.ingest.routing"):
         assert reloader.check() is True
     assert ([r.name for r in reloader.table.routes], reloader.table.default) == (["b"], "drop")
-    assert f"routing file {path} reloaded: 1 rules, default drop" in caplog.messages
+    assert f"routing file {path} reloaded: 1 rule, default drop" in caplog.messages
     caplog.clear()
     path.write_text(BROKEN)
     with caplog.at_level(logging.INFO, logger="services.ingest.routing"):
