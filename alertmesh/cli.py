@@ -1,7 +1,7 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
 re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove it survives faults (``chaos``),
-measure it (``bench``), check workflow definitions (``validate``), list the actions workflows can use
-(``actions``), list and replay dead letters (``dlq``)."""
+measure it (``bench``), check workflow definitions (``validate``), show how a payload is routed (``route``), list
+the actions workflows can use (``actions``), list and replay dead letters (``dlq``)."""
 
 from __future__ import annotations
 
@@ -85,6 +85,15 @@ def parser() -> argparse.ArgumentParser:
         "validate", help="check workflow files (and folders of them) together; print file:line:col: problem"
     )
     validate.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="workflow YAML files or folders")
+    route = commands.add_parser(
+        "route", help="show what ingest would do with a payload: its alerts, each rule's verdict, the triggers"
+    )
+    route.add_argument("payload", type=Path, metavar="PAYLOAD_FILE", help="a raw alert payload (as on alerts.raw)")
+    route.add_argument("--routing", type=Path, metavar="FILE", help="default: INGEST_ROUTING_FILE or routing.yaml")
+    route.add_argument("--source", help="as the webhook path's {source} (the alertmesh-source header)")
+    route.add_argument(
+        "--header", action="append", default=[], metavar="NAME=VALUE", help="a Kafka header, e.g. ce_type=... (repeat)"
+    )
     _dlq_options(commands.add_parser("dlq", help="list dead letters, replay them after a fix; uses KAFKA_*"))
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     bench = commands.add_parser(
@@ -219,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         from alertmesh.validate_cmd import validate
 
         return validate(args.paths)
+    if args.command == "route":  # likewise: it publishes nothing
+        from alertmesh.route_cmd import route
+
+        return route(args.payload, args.routing, args.source, args.header)
     logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     # Imported here, not at the top: they load the Kafka and Temporal clients, which `validate` never needs.

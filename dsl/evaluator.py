@@ -121,23 +121,24 @@ def _where(node: nodes.Node) -> str:
 
 
 def _key(value: Any, key: Any, node: nodes.Node, *, attribute: bool) -> Any:
-    """``value[key]``: a mapping key, or a list/string index (an all-digit name after a dot indexes a list)."""
-    where = _where(node)
+    """``value[key]``: a mapping key, or a list/string index (an all-digit name after a dot indexes a list).
+
+    The path for messages (``_where``) is worked out only on failure: lookups that succeed are the common case."""
     if isinstance(value, Mapping):
         if not isinstance(key, str):
-            raise _Failure(f"object keys are strings; cannot index {where} with a {type_name(key)}")
+            raise _Failure(f"object keys are strings; cannot index {_where(node)} with a {type_name(key)}")
         if key not in value:
-            raise _Failure(f"no key '{key}' in {where}")
+            raise _Failure(f"no key '{key}' in {_where(node)}")
         return value[key]
     if isinstance(value, list | str):
         if attribute and isinstance(key, str) and key.isdigit():
             key = int(key)
         if not isinstance(key, int) or isinstance(key, bool) or not -len(value) <= key < len(value):
             kind = "list" if isinstance(value, list) else "string"
-            raise _Failure(f"no index '{key}' in {where} (a {kind} of {len(value)})")
+            raise _Failure(f"no index '{key}' in {_where(node)} (a {kind} of {len(value)})")
         return value[key]
     kind = type(value).__name__
-    raise _Failure(f"no key '{key}' in {where} (a {kind})")
+    raise _Failure(f"no key '{key}' in {_where(node)} (a {kind})")
 
 
 def _call(node: nodes.Call, scope: Scope) -> Any:

@@ -26,7 +26,8 @@ from services.ingest.emitter import Emitter
 from services.ingest.parsers import parsers_for
 from services.ingest.parsers.field_maps import load_field_maps
 from services.ingest.pipeline import EVENT_SOURCE, process
-from services.ingest.routing import RoutingTable, load_routing
+from services.ingest.route_reload import RoutingReloader
+from services.ingest.routing import RoutingTable
 from services.shared.consuming import DeadLetters, consumed_batch, keep_bodies_raw, parse_batch
 from services.shared.kafka import ProducerPublisher
 from services.shared.retry import Backoff
@@ -36,8 +37,10 @@ CLIENT_ID = "alertmesh-ingest"
 
 def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> tuple[FastStream, KafkaBroker]:
     """The ingest app and its broker. Loads the routing file and the field-map file (a bad one raises
-    ``RoutingFileError`` or ``FieldMapFileError`` here)."""
-    table = routing if routing is not None else load_routing(settings.routing_file)
+    ``RoutingFileError`` or ``FieldMapFileError`` here) and, while the app runs, reloads the routing file when it
+    changes; ``routing`` given instead is fixed."""
+    # Given rules are fixed: their reloader is never started.
+    reloader = RoutingReloader.load(settings.routing_file) if routing is None else RoutingReloader.fixed(routing)
     parsers = parsers_for(load_field_maps(settings.field_maps_file) if settings.field_maps_file else {})
     broker = settings.kafka.broker(client_id=CLIENT_ID)
     max_bytes = settings.kafka.max_message_bytes
@@ -72,7 +75,19 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         decoder=keep_bodies_raw,
     )
     async def ingest(message: KafkaMessage) -> None:
+        table = reloader.table  # the rules in force for this whole batch
         outcomes = [(record, process(record, table, max_bytes, parsers)) for record in consumed_batch(message)]
         await emitter.emit_batch(outcomes)
 
-    return FastStream(broker), broker
+    app = FastStream(broker)
+    if routing is None:
+        # Coroutines: FastStream runs a plain function hook in a worker thread, which has no event loop.
+        async def start_reloading() -> None:
+            reloader.start(settings.routing_reload_s)
+
+        async def stop_reloading() -> None:
+            await reloader.stop()
+
+        app.after_startup(start_reloading)
+        app.on_shutdown(stop_reloading)
+    return app, broker

@@ -20,6 +20,8 @@ class IngestSettings(BaseSettings):
     routing_file: Path = Path("routing.yaml")
     # Optional: how to read sources that send their own JSON (see services.ingest.parsers.field_maps).
     field_maps_file: Path | None = None
+    # How often the routing file is checked for changes (a valid new version takes over without a restart).
+    routing_reload_s: float = Field(3.0, gt=0, le=3600)
     health_host: str = "127.0.0.1"
     health_port: int = Field(8081, ge=0, le=65535)
     log_level: str = "INFO"

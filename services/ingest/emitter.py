@@ -26,6 +26,8 @@ class Emitter:
 
     def __init__(self, triggers: Publisher, dead_letters: DeadLetters, backoff: Backoff) -> None:
         self._triggers, self._dead_letters, self._backoff = triggers, dead_letters, backoff
+        #: Alerts dropped by ``default: drop`` since this emitter started.
+        self.dropped = 0
 
     async def emit(self, record: ConsumedRecord, outcome: Outcome) -> None:
         """``emit_batch`` for one record."""
@@ -63,3 +65,16 @@ class Emitter:
             "%d records: %d triggers written, %d dead letters",
             len(batch), len(messages) - sum(error is not None for error in refused), len(orders),
         )  # fmt: skip
+        self._count_dropped([drop for _, outcome in batch for drop in outcome.dropped])
+
+    def _count_dropped(self, dropped: Sequence[Failure]) -> None:
+        """Count and log the alerts the routing file's ``default: drop`` dropped (a line per batch, one reason)."""
+        if not dropped:
+            return
+        self.dropped += len(dropped)
+        log.info(
+            "%d alerts dropped (%d since start; no route matched and the routing file says default: drop), e.g. %s",
+            len(dropped), self.dropped, dropped[0].reason,
+        )  # fmt: skip
+        for drop in dropped[1:]:
+            log.debug("dropped: %s", drop.reason)

@@ -63,10 +63,13 @@ class ReadyTrigger:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one record gives: a trigger per routed alert, and the failures that go into its one dead letter."""
+    """What one record gives: a trigger per route an alert matched, and the failures that go into its one dead
+    letter."""
 
     triggers: list[ReadyTrigger] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    #: Alerts no route matched, dropped as the routing file's ``default: drop`` says (counted and logged, no letter).
+    dropped: list[Failure] = field(default_factory=list)
 
 
 def dead_letter_cause(failures: list[Failure]) -> Failure:
@@ -109,7 +112,9 @@ def process(
                 f"no route matches alert {alert.name!r} (source={alert.source}, status={alert.status}, "
                 f"severity={alert.severity}, fingerprint={alert.fingerprint})"
             )
-            outcome.failures.append(Failure(ROUTE_STAGE, reason, alert.source))
+            # The routing file's `default` decides: a dead letter (can be replayed) or a counted, logged drop.
+            unrouted = outcome.dropped if routing.default == "drop" else outcome.failures
+            unrouted.append(Failure(ROUTE_STAGE, reason, alert.source))
         for route in routes:
             built = _build(alert, route, record.received_at, max_bytes)
             if isinstance(built, ReadyTrigger):

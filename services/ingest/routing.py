@@ -1,111 +1,120 @@
-"""Routing rules: which workflow runs for which alert, loaded from a YAML file at start-up.
+"""Routing rules: which workflows run for which alert, from a YAML file checked at start-up and reloaded on change.
 
 A file looks like::
 
+    default: dead-letter          # or drop: what happens to an alert no rule matches
     routes:
-      - name: critical
-        match: {severity: critical, labels.team: [sre, infra], name: {regex: "Probe.*"}}
+      - name: critical-db
+        match: {severity: ">= high", labels.team: [dba, sre], name: {regex: "Postgres.*"}}
+        when: ${{ TRIGGER.alert.labels.env == 'prod' }}
         workflow: triage
         inputs: {team: on-call}
+        continue: true            # keep matching: the next matching rule starts its workflow too
 
-``match`` keys are normalized Alert fields (``source``, ``format``, ``status``, ``name``, ``severity``) or
-``labels.<key>`` / ``annotations.<key>``; values are an exact string, a list (any of), or ``{regex: ...}``
-(matched against the whole value). All keys must match; an empty ``match`` matches every alert. Rules are tried
-in order and the first that matches wins.
+Rules are tried in order. A rule matches when its ``match`` holds (see ``route_conditions``: equality, regex,
+lists, severity comparisons, label presence, ``all``/``any``/``not``) and its ``when`` is true (see
+``route_when``). The first matching rule wins, unless it says ``continue: true``: then matching goes on, and each
+further matching rule adds its workflow (each trigger with its own idempotency key, which names the workflow). A
+workflow already chosen for the alert is not chosen twice (its key would be the same, so the second trigger would
+be a no-op): that rule is skipped, and ``alertmesh route`` says so. An alert no rule matches is dead-lettered
+(``default: dead-letter``) or dropped with a counted, logged reason (``default: drop``).
 """
 
 from __future__ import annotations
 
-import operator
-import re
-from collections.abc import Callable
-from functools import cached_property, partial
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from schemas.alert import Alert
+from services.ingest.route_conditions import AllOf, Condition, SpecError, Subject, compile_match
+from services.ingest.route_file import OFFSET, PROBLEMS, RoutingFileError, read_routing_file, read_routing_text
+from services.ingest.route_when import WhenError, compile_when
 
-ALERT_FIELDS = ("source", "format", "status", "name", "severity")
-MAP_FIELDS = ("labels", "annotations")
-
-
-class RoutingFileError(ValueError):
-    """The routing file cannot be used; the message names the file and the problem."""
-
-
-class RegexMatcher(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    regex: re.Pattern[str]
-
-
-Matcher = str | Annotated[list[str], Field(min_length=1)] | RegexMatcher
-
-
-#: One ``match`` entry, ready to apply: how to read the value from an alert, and the test it must pass.
-Check = tuple[Callable[[Alert], str | None], Callable[[str | None], bool]]
-
-
-def compile_check(key: str, matcher: Matcher) -> Check:
-    """``key`` and ``matcher`` resolved once (routing runs for every alert): an absent value never matches."""
-    if key in ALERT_FIELDS:
-        read: Callable[[Alert], str | None] = operator.attrgetter(key)
-    else:
-        mapping, _, item = key.partition(".")
-        read = partial(_item, mapping, item)
-    if isinstance(matcher, str):
-        return read, frozenset((matcher,)).__contains__
-    if isinstance(matcher, list):
-        return read, frozenset(matcher).__contains__
-    return read, partial(_fullmatch, matcher.regex)
-
-
-def _item(mapping: str, item: str, alert: Alert) -> str | None:
-    found: str | None = getattr(alert, mapping).get(item)
-    return found
-
-
-def _fullmatch(regex: re.Pattern[str], value: str | None) -> bool:
-    return value is not None and regex.fullmatch(value) is not None
+__all__ = ["Route", "RoutingFileError", "RoutingTable", "Verdict", "load_routing", "parse_routing"]
 
 
 class Route(BaseModel):
-    """One rule: when every ``match`` entry holds, run ``workflow`` with ``inputs``."""
+    """One rule: when ``match`` and ``when`` hold, run ``workflow`` with ``inputs``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str = Field(min_length=1)
-    match: dict[str, Matcher] = Field(default_factory=dict)
+    match: dict[str, Any] = Field(default_factory=dict)
+    when: str | None = None
     workflow: str = Field(min_length=1)
     inputs: dict[str, Any] = Field(default_factory=dict)
+    continue_: bool = Field(False, alias="continue")
 
     @field_validator("match")
     @classmethod
-    def _known_keys(cls, match: dict[str, Matcher]) -> dict[str, Matcher]:
-        for key in match:
-            mapping, dot, item = key.partition(".")
-            if key not in ALERT_FIELDS and not (mapping in MAP_FIELDS and dot and item):
-                allowed = ", ".join(ALERT_FIELDS)
-                raise ValueError(f"unknown match key {key!r}; use one of {allowed}, labels.<k>, annotations.<k>")
+    def _valid_match(cls, match: dict[str, Any]) -> dict[str, Any]:
+        try:
+            compile_match(match)
+        except SpecError as error:
+            # One pydantic error carrying every problem; route_file places each at its own line and column.
+            found = [
+                (p.path, f"{'.'.join(str(part) for part in p.path)}: {p.message}", p.at_key) for p in error.problems
+            ]
+            context = {"text": "; ".join(text for _, text, _ in found), PROBLEMS: found}
+            raise PydanticCustomError("routing_match", "{text}", context) from None
         return match
 
+    @field_validator("when")
+    @classmethod
+    def _valid_when(cls, when: str | None) -> str | None:
+        if when is not None:
+            try:
+                compile_when(when)
+            except WhenError as error:
+                raise PydanticCustomError(
+                    "routing_when", "{text}", {"text": str(error), OFFSET: error.offset}
+                ) from None
+        return when
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Compiled as the rule is loaded, not on the first alert routed after a start or a reload.
+        _ = self.condition
+
+    # Compiled once (validated above): routing runs for every alert. A cached property lives in the instance's
+    # __dict__, which pydantic leaves out of equality and dumps.
     @cached_property
-    def checks(self) -> tuple[Check, ...]:
-        """``match`` resolved once for all the alerts this route will see."""
-        return tuple(compile_check(key, matcher) for key, matcher in self.match.items())
+    def condition(self) -> Condition:
+        """``match`` and ``when`` compiled into one condition."""
+        condition = compile_match(self.match)
+        if self.when is None:
+            return condition
+        return AllOf((condition, compile_when(self.when)))
 
     def matches(self, alert: Alert) -> bool:
-        return all(test(read(alert)) for read, test in self.checks)
+        """Whether ``match`` and ``when`` both hold for this alert."""
+        return self.condition.holds(Subject(alert))
+
+    def why_not(self, subject: Subject) -> str | None:
+        """None when the rule matches the alert, else why it does not."""
+        return self.condition.why_not(subject)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one rule made of one alert, for ``alertmesh route``."""
+
+    route: Route
+    chosen: bool
+    #: Why the rule was not chosen (None when it was).
+    reason: str | None
 
 
 class RoutingTable(BaseModel):
-    """The ordered rules of one routing file."""
+    """The ordered rules of one routing file and what happens to an alert none matches."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    default: Literal["dead-letter", "drop"] = "dead-letter"
     routes: list[Route] = Field(min_length=1)
 
     @field_validator("routes")
@@ -117,27 +126,55 @@ class RoutingTable(BaseModel):
             raise ValueError(f"route names must be unique; repeated: {', '.join(duplicates)}")
         return routes
 
+    def summary(self) -> str:
+        """``4 rules, default dead-letter``: for log lines and ``alertmesh route``."""
+        count = len(self.routes)
+        return f"{count} rule{'s' if count != 1 else ''}, default {self.default}"
+
     def match(self, alert: Alert) -> list[Route]:
-        """The routes this alert goes to, in order. Today the first match wins, so at most one."""
+        """The routes this alert goes to, in order: the first match, and more while matches say ``continue``."""
+        subject = Subject(alert)
+        chosen: list[Route] = []
         for route in self.routes:
-            if route.matches(alert):
-                return [route]
-        return []
+            if route.condition.holds(subject):
+                if all(route.workflow != earlier.workflow for earlier in chosen):
+                    chosen.append(route)
+                if not route.continue_:
+                    break
+        return chosen
+
+    def explain(self, alert: Alert) -> list[Verdict]:
+        """Every rule's verdict on ``alert``, in order; the chosen ones are exactly ``match(alert)``."""
+        subject = Subject(alert)
+        verdicts: list[Verdict] = []
+        chosen: dict[str, Route] = {}
+        stopped_by: Route | None = None
+        for route in self.routes:
+            if stopped_by is not None:
+                skipped = f"not tried: rule {stopped_by.name!r} matched first and has no 'continue: true'"
+                verdicts.append(Verdict(route, False, skipped))
+                continue
+            reason = route.why_not(subject)
+            if reason is None:
+                earlier = chosen.get(route.workflow)
+                if earlier is not None:
+                    reason = (
+                        f"matches, but workflow {route.workflow!r} was already chosen by rule {earlier.name!r} "
+                        "(one run per workflow and alert: the same idempotency key)"
+                    )
+                else:
+                    chosen[route.workflow] = route
+                if not route.continue_:
+                    stopped_by = route
+            verdicts.append(Verdict(route, reason is None, reason))
+        return verdicts
 
 
 def load_routing(path: Path) -> RoutingTable:
-    """Read and validate a routing file; raises ``RoutingFileError`` naming the file and what is wrong."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RoutingFileError(f"routing file {path}: cannot read it: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise RoutingFileError(f"routing file {path}: not valid YAML: {error}") from None
-    try:
-        return RoutingTable.model_validate(document)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise RoutingFileError(f"routing file {path}: {problems}") from None
+    """Read and check a routing file; ``RoutingFileError`` with every problem as ``file:line:col: message``."""
+    return read_routing_file(path, RoutingTable.model_validate)
+
+
+def parse_routing(text: str, path: Path) -> RoutingTable:
+    """``load_routing`` of a file's ``text`` already read (``path`` names it in messages)."""
+    return read_routing_text(text, path, RoutingTable.model_validate)
