@@ -26,18 +26,19 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from schemas.alert import Alert
+from schemas.alert import SEVERITY_SCALE as ALERT_SEVERITY_SCALE
+from schemas.alert import Alert, severity_rank
 
 #: Alert fields a match can name directly (all strings).
 ALERT_FIELDS = ("source", "format", "status", "name", "severity", "fingerprint", "summary")
 MAP_FIELDS = ("labels", "annotations")
 COMBINATORS = ("all", "any", "not")
 TESTS = ("equals", "in", "regex", "present")
-#: The fixed severity scale, lowest first. ``Alert.severity`` is normalized onto it by the parsers ("unknown" when
-#: the sender's word is not on it); an alert whose severity is off the scale never satisfies a comparison.
-SEVERITY_SCALE = ("info", "low", "medium", "high", "critical")
-SEVERITY_RANK = {level: rank for rank, level in enumerate(SEVERITY_SCALE)}
-SEVERITY_WORDS = (*SEVERITY_SCALE, "unknown")
+#: The levels a comparison may name, lowest first: the alert's fixed scale (``schemas.alert``) without "unknown"
+#: (the parsers' word for a severity off the scale), so an alert of unknown severity never satisfies a comparison.
+SEVERITY_SCALE = tuple(level for level in ALERT_SEVERITY_SCALE if level != "unknown")
+SEVERITY_RANK = {level: severity_rank(level) for level in SEVERITY_SCALE}
+SEVERITY_WORDS: tuple[str, ...] = ALERT_SEVERITY_SCALE
 _COMPARISONS: dict[str, Callable[[int, int], bool]] = {
     ">=": operator.ge,
     ">": operator.gt,
