@@ -23,6 +23,7 @@ from faststream.middlewares import AckPolicy
 
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
+from services.ingest.noise import noise_control
 from services.ingest.pipeline import EVENT_SOURCE, process
 from services.ingest.routing import RoutingTable, load_routing
 from services.shared.consuming import DeadLetters, consumed_batch, keep_bodies_raw, parse_batch
@@ -44,6 +45,7 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
     # Triggers are the hot path (one per alert): straight to the broker's producer. Dead letters are rare.
     triggers = ProducerPublisher(broker, settings.topics.triggers)
     emitter = Emitter(triggers=triggers, dead_letters=dead_letters, backoff=backoff)
+    noise = noise_control(settings, table, emitter, triggers, dead_letters, backoff)
 
     # NACK_ON_ERROR: commit only after the handler returned, i.e. after every publish of the batch was
     # acknowledged (acks=all). If publishing still fails after the retry budget, the consumer seeks back to the
@@ -66,8 +68,12 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         ack_policy=AckPolicy.NACK_ON_ERROR,
         parser=parse_batch,
         decoder=keep_bodies_raw,
+        listener=noise.listener,
     )
     async def ingest(message: KafkaMessage) -> None:
-        await emitter.emit_batch([(record, process(record, table, max_bytes)) for record in consumed_batch(message)])
+        await noise.emit_batch([(record, process(record, table, max_bytes)) for record in consumed_batch(message)])
 
-    return FastStream(broker), broker
+    app = FastStream(broker)
+    app.after_startup(noise.start)
+    app.on_shutdown(noise.stop)
+    return app, broker

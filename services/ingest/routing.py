@@ -81,6 +81,10 @@ class Route(BaseModel):
     match: dict[str, Matcher] = Field(default_factory=dict)
     workflow: str = Field(min_length=1)
     inputs: dict[str, Any] = Field(default_factory=dict)
+    # Grouping (services.ingest.grouping): alerts with the same values of these labels become one trigger.
+    group_by: list[str] = Field(default_factory=list)
+    group_wait: float = Field(30.0, ge=0)
+    group_interval: float = Field(300.0, gt=0)
 
     @field_validator("match")
     @classmethod

@@ -28,7 +28,8 @@ class Captured:
 
 @pytest.fixture
 async def running() -> AsyncIterator[tuple[KafkaBroker, Captured]]:
-    _, broker = build_app(IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS))
+    # Dedup keeps its state on the real broker (tests/ingest/test_noise_integration.py); off against the fake one.
+    _, broker = build_app(IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS, dedup_window_s=0))
     captured = Captured()
 
     @broker.subscriber(TOPICS.triggers)
