@@ -27,8 +27,11 @@ from schemas.trigger import Trigger, WorkflowTrigger
 from services.ingest.keys import _UNSAFE, alert_event_id, time_text, trigger_event_id
 from services.ingest.routing import Route
 
-#: The entry kind in the state topic (see ``state_log``).
+#: The entry kinds in the state topic (see ``state_log``): a group's header, and each of its pending alerts. One
+#: entry per alert keeps every state record about as small as the alert's own trigger (a whole group in one record
+#: could outgrow Kafka's record size) and writing an alert costs the same however full its group is.
 KIND = "group"
+ALERT_KIND = "group-alert"
 EVENT_SOURCE = "alertmesh/ingest"
 
 
@@ -46,7 +49,7 @@ class Group:
     alerts: dict[str, Alert] = field(default_factory=dict)
 
     def value(self) -> dict[str, Any]:
-        """The state-topic value of this group."""
+        """The state-topic value of this group's header (its pending alerts are entries of their own)."""
         return {
             "route": self.route,
             "workflow": self.workflow,
@@ -55,12 +58,10 @@ class Group:
             "interval_ms": self.interval_ms,
             "flush_at_ms": self.flush_at_ms,
             "last_flush_ms": self.last_flush_ms,
-            "alerts": [alert.model_dump(mode="json") for alert in self.alerts.values()],
         }
 
     @classmethod
     def from_value(cls, value: dict[str, Any]) -> Group:
-        alerts = [Alert.model_validate(alert) for alert in value["alerts"]]
         return cls(
             route=value["route"],
             workflow=value["workflow"],
@@ -69,12 +70,16 @@ class Group:
             interval_ms=value["interval_ms"],
             flush_at_ms=value["flush_at_ms"],
             last_flush_ms=value["last_flush_ms"],
-            alerts={alert.fingerprint: alert for alert in alerts},
         )
 
     def forgotten(self, now_ms: float) -> bool:
         """Empty, and quiet for a whole interval since its last flush: the next alert opens it anew."""
         return not self.alerts and (self.last_flush_ms is None or self.last_flush_ms + self.interval_ms <= now_ms)
+
+
+def alert_parts(header: tuple[str, str, str], fingerprint: str) -> tuple[str, str, str, str]:
+    """The key parts of a pending alert's entry, from its group header's key parts."""
+    return (ALERT_KIND, header[1], header[2], fingerprint)
 
 
 def group_labels(route: Route, alert: Alert) -> dict[str, str]:
@@ -95,7 +100,8 @@ class Groups:
         self._groups: dict[int, dict[tuple[str, str], Group]] = {}
 
     def add(self, partition: int, route: Route, alert: Alert, at_ms: float) -> tuple[tuple[str, str, str], Group]:
-        """Put ``alert`` in its group (opening it if needed); the group's entry key parts and the group."""
+        """Put ``alert`` in its group (opening it if needed); the group's header key parts and the group (the
+        alert's own entry key parts are ``alert_parts(header, alert.fingerprint)``)."""
         labels = group_labels(route, alert)
         key = (route.name, group_id(labels))
         groups = self._groups.setdefault(partition, {})
@@ -131,10 +137,11 @@ class Groups:
         groups: dict[tuple[str, str], Group] = {}
         for key, value in entries.items():
             if len(key) == 3 and key[0] == KIND:
-                group = Group.from_value(value)
-                if not group.forgotten(now_ms):
-                    groups[(str(key[1]), str(key[2]))] = group
-        self._groups[partition] = groups
+                groups[(str(key[1]), str(key[2]))] = Group.from_value(value)
+        for key, value in entries.items():
+            if len(key) == 4 and key[0] == ALERT_KIND and (group := groups.get((str(key[1]), str(key[2])))):
+                group.alerts[str(key[3])] = Alert.model_validate(value)
+        self._groups[partition] = {key: group for key, group in groups.items() if not group.forgotten(now_ms)}
 
     def forget(self, partition: int) -> None:
         self._groups.pop(partition, None)
@@ -153,13 +160,26 @@ class Groups:
 
 
 def group_triggers(
-    partition: int, group: Group, max_bytes: int, fits: Callable[[WorkflowTrigger, int], bool]
+    partition: int,
+    group: Group,
+    max_bytes: int,
+    fits: Callable[[WorkflowTrigger, int], bool],
+    max_alerts: int = 10_000,
 ) -> list[WorkflowTrigger]:
     """The trigger(s) flushing ``group``: one carrying every pending alert, split in parts when that one would not
     fit ``max_bytes`` (``fits(trigger, max_bytes)`` says whether it does), each part with its own key
     (``.a``/``.b`` appended, halving again as needed)."""
     base = group_key(group, partition)
-    return _split(group, base, list(group.alerts.values()), max_bytes, fits)
+    alerts = list(group.alerts.values())
+    if len(alerts) <= max_alerts:
+        return _split(group, base, alerts, max_bytes, fits)
+    # More alerts joined in the batch that filled the group: one trigger per max_alerts of them.
+    chunks = [alerts[start : start + max_alerts] for start in range(0, len(alerts), max_alerts)]
+    return [
+        trigger
+        for index, chunk in enumerate(chunks)
+        for trigger in _split(group, f"{base}.{index + 1}", chunk, max_bytes, fits)
+    ]
 
 
 def _split(

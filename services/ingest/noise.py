@@ -36,7 +36,7 @@ from schemas.trigger import WorkflowTrigger
 from services.ingest import dedup
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
-from services.ingest.grouping import Group, Groups, group_triggers
+from services.ingest.grouping import Group, Groups, alert_parts, group_triggers
 from services.ingest.pipeline import PUBLISH_STAGE, Outcome
 from services.ingest.routing import Route, RoutingTable
 from services.ingest.state_log import Entry, StateLog
@@ -137,6 +137,8 @@ class NoiseControl:
                     parts, group = self._groups.add(partition, route, data.alert, at_ms)
                     key = self._state.key(partition, *parts)
                     entries[orjson.dumps(key)] = Entry(partition, key, group.value())
+                    key = self._state.key(partition, *alert_parts(parts, data.alert.fingerprint))
+                    entries[orjson.dumps(key)] = Entry(partition, key, data.alert.model_dump(mode="json"))
                     grouped += 1
                     continue
                 passing.append(ready)
@@ -185,7 +187,7 @@ class NoiseControl:
         built = [
             (partition, trigger)
             for partition, _, group in due
-            for trigger in group_triggers(partition, group, self._max_bytes, fits)
+            for trigger in group_triggers(partition, group, self._max_bytes, fits, self._groups.max_alerts)
         ]
         outgoing = [
             Outgoing(
@@ -205,8 +207,13 @@ class NoiseControl:
                 await self._dead_letters.write(record, PUBLISH_STAGE, reason, correlationid=trigger.correlationid)
         entries = []
         for partition, parts, group in due:
-            value = group.value() | {"flush_at_ms": None, "last_flush_ms": group.flush_at_ms, "alerts": []}
+            value = group.value() | {"flush_at_ms": None, "last_flush_ms": group.flush_at_ms}
             entries.append(Entry(partition, self._state.key(partition, *parts), value))
+            # The flushed alerts' entries are deleted (tombstones): they are in the trigger now.
+            entries.extend(
+                Entry(partition, self._state.key(partition, *alert_parts(parts, fingerprint)), None)
+                for fingerprint in group.alerts
+            )
         await self._state.write(entries)
         for _, _, group in due:  # durable: now memory may say so
             group.last_flush_ms, group.flush_at_ms = group.flush_at_ms, None

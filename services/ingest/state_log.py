@@ -32,6 +32,8 @@ from services.shared.retry import Backoff, with_backoff
 log = logging.getLogger(__name__)
 #: Apache Kafka keeps the latest value per key; a ``None`` value (tombstone) deletes the key.
 COMPACTED = {"cleanup.policy": "compact"}
+#: How long a rebuild waits for more state records once none came (see ``read``).
+READ_IDLE_MS = 200
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,8 @@ class StateLog:
         await with_backoff(attempt, f"writing {len(entries)} ingest state entries", self._backoff)
 
     async def read(self, partition: int) -> dict[tuple[Any, ...], dict[str, Any]]:
-        """The latest value per key of raw partition ``partition``, read from the start of its state partition up
-        to its end when the read began (tombstoned keys left out)."""
+        """The latest value per key of raw partition ``partition``, read from the start of its state partition to
+        its end (tombstoned keys left out)."""
         await self.open()
         latest: dict[tuple[Any, ...], dict[str, Any] | None] = {}
         consumer = AIOKafkaConsumer(
@@ -135,8 +137,11 @@ class StateLog:
             consumer.assign([where])
             await consumer.seek_to_beginning(where)
             end = (await consumer.end_offsets([where]))[where]
-            while await consumer.position(where) < end:
-                batches = await consumer.getmany(where, timeout_ms=500)
+            # Past the end offset, read on until a fetch comes back empty: the embedded Tansu broker reports end
+            # offsets below the records it holds once several were written in one batch.
+            while (batches := await consumer.getmany(where, timeout_ms=READ_IDLE_MS)) or (
+                await consumer.position(where) < end
+            ):
                 for record in batches.get(where, []):
                     if record.key is None:
                         continue

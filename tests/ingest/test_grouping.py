@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas import WorkflowTrigger
-from services.ingest.grouping import Groups, group_triggers
+from services.ingest.grouping import Groups, alert_parts, group_triggers
 from services.ingest.noise import fits
 from services.ingest.routing import Route
 from tests.ingest.factories import make_alert
@@ -58,6 +58,16 @@ def test_a_full_group_flushes_at_once() -> None:
     assert len(groups.due(5)) == 1
 
 
+def test_a_group_past_its_maximum_is_flushed_in_triggers_of_at_most_that_many() -> None:
+    groups = Groups(max_alerts=3)
+    for index in range(7):  # a batch can add past the maximum before the next flush
+        groups.add(0, ROUTE, alert(f"f{index}"), 0)
+    [(_, _, group)] = groups.due(0)
+    triggers = group_triggers(0, group, 1_048_576, fits, max_alerts=3)
+    assert [len(t.data.alerts) for t in triggers] == [3, 3, 1]
+    assert len({t.data.idempotency_key for t in triggers}) == 3
+
+
 def test_a_group_too_large_for_one_record_is_split_with_distinct_keys() -> None:
     groups = Groups(max_alerts=100)
     for index in range(8):
@@ -74,7 +84,8 @@ def test_pending_groups_come_back_from_their_state_entries() -> None:
     groups = Groups(max_alerts=100)
     parts, group = groups.add(3, ROUTE, alert("a"), 0)
     restored = Groups(max_alerts=100)
-    restored.restore(3, {parts: group.value()}, now_ms=1_000)
+    first = alert("a")
+    restored.restore(3, {parts: group.value(), alert_parts(parts, "a"): first.model_dump(mode="json")}, now_ms=1_000)
     [(partition, _, back)] = restored.due(30_000)
     assert partition == 3 and list(back.alerts) == ["a"]
     trigger = group_triggers(3, back, 1_048_576, fits)[0]
