@@ -110,6 +110,9 @@ class StateLog:
         assert producer is not None  # opened above
 
         async def attempt() -> None:
+            # As many partitions as the topic has now: a restarted embedded broker starts empty, and the topic
+            # comes back (auto-created on this write) with its default count.
+            self._partitions = len(await producer.partitions_for(self._topic))
             sent = [
                 await producer.send(
                     self._topic,
@@ -127,6 +130,8 @@ class StateLog:
         """The latest value per key of raw partition ``partition``, read from the start of its state partition to
         its end (tombstoned keys left out)."""
         await self.open()
+        assert self._producer is not None  # opened above
+        self._partitions = len(await self._producer.partitions_for(self._topic))
         latest: dict[tuple[Any, ...], dict[str, Any] | None] = {}
         consumer = AIOKafkaConsumer(
             **self._kafka.client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=self._kafka.fetch_max_wait_ms
