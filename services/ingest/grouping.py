@@ -29,7 +29,8 @@ from services.ingest.routing import Route
 
 #: The entry kinds in the state topic (see ``state_log``): a group's header, and each of its pending alerts. One
 #: entry per alert keeps every state record about as small as the alert's own trigger (a whole group in one record
-#: could outgrow Kafka's record size) and writing an alert costs the same however full its group is.
+#: could outgrow Kafka's record size) and writing an alert costs the same however full its group is. An alert's
+#: entry holds the single-alert trigger the pipeline built for it, as serialized (no second encoding per alert).
 KIND = "group"
 ALERT_KIND = "group-alert"
 EVENT_SOURCE = "alertmesh/ingest"
@@ -140,7 +141,7 @@ class Groups:
                 groups[(str(key[1]), str(key[2]))] = Group.from_value(value)
         for key, value in entries.items():
             if len(key) == 4 and key[0] == ALERT_KIND and (group := groups.get((str(key[1]), str(key[2])))):
-                group.alerts[str(key[3])] = Alert.model_validate(value)
+                group.alerts[str(key[3])] = Alert.model_validate(value["data"]["alert"])
         self._groups[partition] = {key: group for key, group in groups.items() if not group.forgotten(now_ms)}
 
     def forget(self, partition: int) -> None:

@@ -138,7 +138,7 @@ class NoiseControl:
                     key = self._state.key(partition, *parts)
                     entries[orjson.dumps(key)] = Entry(partition, key, group.value())
                     key = self._state.key(partition, *alert_parts(parts, data.alert.fingerprint))
-                    entries[orjson.dumps(key)] = Entry(partition, key, data.alert.model_dump(mode="json"))
+                    entries[orjson.dumps(key)] = Entry(partition, key, ready.body)
                     grouped += 1
                     continue
                 passing.append(ready)

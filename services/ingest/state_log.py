@@ -38,12 +38,12 @@ READ_IDLE_MS = 200
 
 @dataclass(frozen=True)
 class Entry:
-    """One state change: ``key`` (a JSON array beginning with the raw topic and partition) and its new value,
-    or ``None`` to forget the key."""
+    """One state change: ``key`` (a JSON array beginning with the raw topic and partition) and its new value (a
+    JSON object, or one already serialized), or ``None`` to forget the key."""
 
     partition: int
     key: list[Any]
-    value: dict[str, Any] | None
+    value: dict[str, Any] | bytes | None
 
 
 class StateLog:
@@ -116,7 +116,7 @@ class StateLog:
             sent = [
                 await producer.send(
                     self._topic,
-                    None if entry.value is None else orjson.dumps(entry.value),
+                    entry.value if entry.value is None or isinstance(entry.value, bytes) else orjson.dumps(entry.value),
                     key=orjson.dumps(entry.key),
                     partition=entry.partition % self._partitions,
                 )

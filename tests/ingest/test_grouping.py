@@ -84,8 +84,10 @@ def test_pending_groups_come_back_from_their_state_entries() -> None:
     groups = Groups(max_alerts=100)
     parts, group = groups.add(3, ROUTE, alert("a"), 0)
     restored = Groups(max_alerts=100)
-    first = alert("a")
-    restored.restore(3, {parts: group.value(), alert_parts(parts, "a"): first.model_dump(mode="json")}, now_ms=1_000)
+    stored = {
+        "data": {"alert": alert("a").model_dump(mode="json")}
+    }  # the single-alert trigger, as the pipeline built it
+    restored.restore(3, {parts: group.value(), alert_parts(parts, "a"): stored}, now_ms=1_000)
     [(partition, _, back)] = restored.due(30_000)
     assert partition == 3 and list(back.alerts) == ["a"]
     trigger = group_triggers(3, back, 1_048_576, fits)[0]
