@@ -17,7 +17,13 @@ class Trigger(Model):
     )
     route: str = Field(description="Name of the routing rule that matched.")
     inputs: dict[str, Any] = Field(default_factory=dict, description="Inputs the route passes to the workflow.")
-    alert: Alert
+    alert: Alert = Field(description="The alert; for a grouped trigger, the first alert of the group.")
+    alerts: list[Alert] = Field(
+        default_factory=list,
+        description=(
+            "Every alert of the group when the route groups alerts (group_by); empty for a single-alert trigger."
+        ),
+    )
 
 
 class WorkflowTrigger(CloudEvent):

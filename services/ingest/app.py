@@ -23,6 +23,7 @@ from faststream.middlewares import AckPolicy
 
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
+from services.ingest.noise import noise_control
 from services.ingest.parsers import parsers_for
 from services.ingest.parsers.field_maps import load_field_maps
 from services.ingest.pipeline import EVENT_SOURCE, process
@@ -51,6 +52,7 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
     # Triggers are the hot path (one per alert): straight to the broker's producer. Dead letters are rare.
     triggers = ProducerPublisher(broker, settings.topics.triggers)
     emitter = Emitter(triggers=triggers, dead_letters=dead_letters, backoff=backoff)
+    noise = noise_control(settings, lambda: reloader.table, emitter, triggers, dead_letters, backoff)
 
     # NACK_ON_ERROR: commit only after the handler returned, i.e. after every publish of the batch was
     # acknowledged (acks=all). If publishing still fails after the retry budget, the consumer seeks back to the
@@ -73,13 +75,16 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         ack_policy=AckPolicy.NACK_ON_ERROR,
         parser=parse_batch,
         decoder=keep_bodies_raw,
+        listener=noise.listener,
     )
     async def ingest(message: KafkaMessage) -> None:
         table = reloader.table  # the rules in force for this whole batch
         outcomes = [(record, process(record, table, max_bytes, parsers)) for record in consumed_batch(message)]
-        await emitter.emit_batch(outcomes)
+        await noise.emit_batch(outcomes)
 
     app = FastStream(broker)
+    app.after_startup(noise.start)
+    app.on_shutdown(noise.stop)
     if routing is None:
         # Coroutines: FastStream runs a plain function hook in a worker thread, which has no event loop.
         async def start_reloading() -> None:

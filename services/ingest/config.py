@@ -33,6 +33,13 @@ class IngestSettings(BaseSettings):
     # Larger batches amortize the acks round trip; each batch holds the event loop while it is parsed (about
     # 50 us a record), so the bound keeps a batch well inside the consumer's heartbeat and poll deadlines.
     batch_max_records: int = Field(500, ge=1, le=10_000)
+    # Noise control (services.ingest.noise): the same (route, source, fingerprint, status) within this many seconds
+    # of the trigger it last caused gives no new trigger; 0 turns dedup off.
+    dedup_window_s: float = Field(300.0, ge=0, le=30 * 86_400)
+    # A group (route group_by) is flushed as soon as it holds this many alerts, so its trigger stays small.
+    group_max_alerts: int = Field(100, ge=1, le=10_000)
+    # How often due groups are looked for: the lateness of a group's flush is at most about this.
+    group_tick_s: float = Field(0.5, gt=0, le=60)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
 

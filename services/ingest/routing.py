@@ -49,6 +49,10 @@ class Route(BaseModel):
     workflow: str = Field(min_length=1)
     inputs: dict[str, Any] = Field(default_factory=dict)
     continue_: bool = Field(False, alias="continue")
+    # Grouping (services.ingest.grouping): alerts with the same values of these labels become one trigger.
+    group_by: list[str] = Field(default_factory=list)
+    group_wait: float = Field(30.0, ge=0)
+    group_interval: float = Field(300.0, gt=0)
 
     @field_validator("match")
     @classmethod
@@ -125,6 +129,16 @@ class RoutingTable(BaseModel):
         if duplicates:
             raise ValueError(f"route names must be unique; repeated: {', '.join(duplicates)}")
         return routes
+
+    @cached_property
+    def by_name(self) -> dict[str, Route]:
+        """The routes by name (triggers name the route they came from)."""
+        return {route.name: route for route in self.routes}
+
+    @cached_property
+    def grouping(self) -> bool:
+        """Whether any route groups its alerts (``group_by``)."""
+        return any(route.group_by for route in self.routes)
 
     def summary(self) -> str:
         """``4 rules, default dead-letter``: for log lines and ``alertmesh route``."""

@@ -29,7 +29,8 @@ class Captured:
 
 @pytest.fixture
 async def running() -> AsyncIterator[tuple[KafkaBroker, Captured]]:
-    _, broker = build_app(IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS))
+    # Dedup keeps its state on the real broker (tests/ingest/test_noise_integration.py); off against the fake one.
+    _, broker = build_app(IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS, dedup_window_s=0))
     captured = Captured()
 
     @broker.subscriber(TOPICS.triggers)
@@ -119,7 +120,7 @@ def test_subscriber_takes_batches_and_commits_only_after_the_handler() -> None:
 
 async def test_a_source_with_a_field_map_becomes_triggers() -> None:
     settings = IngestSettings(
-        routing_file=REPO / "routing.yaml", field_maps_file=REPO / "field-maps.yaml", topics=TOPICS
+        routing_file=REPO / "routing.yaml", field_maps_file=REPO / "field-maps.yaml", topics=TOPICS, dedup_window_s=0
     )
     _, broker = build_app(settings)
     triggers: list[WorkflowTrigger] = []

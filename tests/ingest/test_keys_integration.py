@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import orjson
 import pytest
 
 from schemas import WorkflowTrigger
+from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
-from tests.ingest.kafka_io import produce, read
-from tests.ingest.test_app_integration import ingest  # noqa: F401  (the running-app fixture)
+from tests.ingest.kafka_io import create_topics, fresh_ingest_settings, produce, read
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def ingest(kafka_bootstrap: str) -> AsyncIterator[IngestSettings]:
+    """The ingest app on fresh topics with the dedup window off: these tests are about keys, and the window would
+    (rightly) hold back the second detection of the same host (tests/ingest/test_noise_integration.py)."""
+    settings = fresh_ingest_settings(kafka_bootstrap).model_copy(update={"dedup_window_s": 0})
+    await create_topics(kafka_bootstrap, settings.topics)
+    app, _ = build_app(settings)
+    await app.start()
+    try:
+        yield settings
+    finally:
+        await app.stop()
 
 
 def _cloudevent(event_id: str) -> bytes:
@@ -22,7 +38,7 @@ def _cloudevent(event_id: str) -> bytes:
 
 
 async def test_distinct_cloudevents_trigger_twice_and_a_redelivery_keeps_its_key(
-    ingest: IngestSettings,  # noqa: F811
+    ingest: IngestSettings,
     kafka_bootstrap: str,
 ) -> None:
     raw, headers = ingest.topics.raw, [("content-type", b"application/cloudevents+json")]
