@@ -29,7 +29,7 @@ from dsl.model import WorkflowDefinition
 from schemas import WorkflowTrigger
 from services.orchestrator.children import reachable
 from services.orchestrator.config import OrchestratorSettings
-from services.orchestrator.contracts import EVENT_SOURCE, DSLRun
+from services.orchestrator.contracts import DSL_VERSION, EVENT_SOURCE, DSLRun
 from services.orchestrator.starter import WorkflowStarter
 from services.shared.consuming import (
     DeadLetterOrder,
@@ -122,7 +122,7 @@ class TriggerConsumer:
             action_task_queue=self._action_task_queue,
             max_message_bytes=self._max_message_bytes,
             dispatch="batched",
-            dsl_version=2,
+            dsl_version=DSL_VERSION,
             vars=self._vars,
             workflows=self._reachable[definition.name],
         )
