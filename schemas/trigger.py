@@ -18,6 +18,12 @@ class Trigger(Model):
     route: str = Field(description="Name of the routing rule that matched.")
     inputs: dict[str, Any] = Field(default_factory=dict, description="Inputs the route passes to the workflow.")
     alert: Alert
+    on_resolved_finished: Literal["start", "ignore"] = Field(
+        "ignore",
+        description="For a resolved alert whose firing run is not running (finished, or never started): 'start' "
+        "runs the workflow for it, 'ignore' (the default) starts nothing (counted and logged). A resolved alert "
+        "whose firing run is still running is signalled to that run instead.",
+    )
 
 
 class WorkflowTrigger(CloudEvent):

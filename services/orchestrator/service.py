@@ -17,6 +17,7 @@ from dsl.model import WorkflowDefinition
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.publish import ResultPublisher
+from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import TemporalStarter
 from services.orchestrator.variables import load_vars
 from services.orchestrator.worker import build_worker
@@ -56,6 +57,7 @@ class Orchestrator:
             self.definitions, starter, dlq, settings.temporal.action_task_queue,
             max_message_bytes=settings.kafka.max_message_bytes, start_concurrency=settings.start_concurrency,
             variables=variables if variables is not None else load_vars(settings.vars_file),
+            signaller=starter, limiter=RouteLimiter(settings.route_limits()) if settings.rate_limits else None,
         )  # fmt: skip
         subscribe_triggers(self.broker, settings, consumer)
         publisher = ResultPublisher(self.broker.publisher(settings.topics.results))

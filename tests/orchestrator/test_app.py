@@ -83,7 +83,7 @@ async def test_valid_trigger_starts_its_workflow(settings: OrchestratorSettings)
     # The results topic's limit travels in the run, so the workflow cuts its result to what the topic takes.
     assert run.max_message_bytes == settings.kafka.max_message_bytes
     # New runs use the full DSL; triage starts no other workflow, so it carries no other definition.
-    assert (run.dispatch, run.dsl_version, run.vars, run.workflows) == ("batched", 2, {}, {})
+    assert (run.dispatch, run.dsl_version, run.vars, run.workflows) == ("batched", 3, {}, {})
 
 
 async def test_workspace_variables_travel_in_every_run(settings: OrchestratorSettings) -> None:
@@ -113,7 +113,7 @@ async def test_unknown_workflow_is_dead_lettered_at_start_stage(settings: Orches
     starter, dead = await run_consumer(settings, [(trigger.to_json(), trigger.kafka_headers())])
     [letter] = dead
     assert letter.data.stage == "orchestrator.start"
-    assert "unknown workflow 'no-such-flow' (loaded: triage)" in letter.data.reason
+    assert "unknown workflow 'no-such-flow' (loaded: triage" in letter.data.reason
     assert (letter.correlationid, letter.causationid) == (trigger.correlationid, trigger.id)
     assert starter.runs == []
 
