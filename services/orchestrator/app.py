@@ -90,7 +90,8 @@ class TriggerConsumer:
         self._start_concurrency = start_concurrency
         self._starter = starter
         self._signaller = signaller
-        self._limiter = limiter
+        #: The per-route limits (None: unlimited); its counters say how often starts waited.
+        self.limiter = limiter
         # Until the dead letter is durable the offset is not committed: wait out a Kafka outage (back-pressure).
         self._dead_letters = DeadLetters(
             dlq, source=EVENT_SOURCE, max_bytes=max_message_bytes, backoff=Backoff(budget_s=None)
@@ -166,7 +167,7 @@ class TriggerConsumer:
         dropped). A record waits for the start of the record before it with the same Kafka key."""
         if not items:
             return
-        if len(items) == 1 and self._limiter is None:
+        if len(items) == 1 and self.limiter is None:
             [(index, only)] = items
             refusals[index] = await self._start(only)
             return
@@ -182,8 +183,8 @@ class TriggerConsumer:
         tasks: list[tuple[int, asyncio.Task[DeadLetterOrder | None]]] = []
         async with asyncio.TaskGroup() as group:
             for index, item in items:
-                if self._limiter is not None:
-                    await self._limiter.acquire(item.trigger.data.route)
+                if self.limiter is not None:
+                    await self.limiter.acquire(item.trigger.data.route)
                 key = item.record.key
                 task = group.create_task(one(item, latest.get(key) if key is not None else None))
                 if key is not None:

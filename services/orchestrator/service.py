@@ -53,7 +53,7 @@ class Orchestrator:
         self.broker: KafkaBroker = settings.kafka.broker(CLIENT_ID)
         dlq = self.broker.publisher(settings.topics.dlq)
         starter = TemporalStarter(client, settings.temporal.workflow_task_queue)
-        consumer = TriggerConsumer(
+        self.consumer = consumer = TriggerConsumer(
             self.definitions, starter, dlq, settings.temporal.action_task_queue,
             max_message_bytes=settings.kafka.max_message_bytes, start_concurrency=settings.start_concurrency,
             variables=variables if variables is not None else load_vars(settings.vars_file),
