@@ -31,6 +31,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from dsl.model import WorkflowDefinition
 from schemas import WorkflowTrigger
+from services.orchestrator.backpressure import paused_while_waiting
 from services.orchestrator.children import reachable
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import DSL_VERSION, EVENT_SOURCE, DSLRun, ResolvedSignal
@@ -80,9 +81,12 @@ class TriggerConsumer:
         variables: Mapping[str, Any] | None = None,
         signaller: ResolvedSignaller | None = None,
         limiter: RouteLimiter | None = None,
+        keepalive_s: float = 10.0,
     ) -> None:
         """``signaller``: resolved alerts are signalled to their firing run (without it, every trigger starts a
-        run). ``limiter``: per-route limits on starts."""
+        run). ``limiter``: per-route limits on starts. ``keepalive_s``: a batch waiting longer pauses its partitions
+        and polls the consumer this often (``backpressure``)."""
+        self._keepalive_s = keepalive_s
         self._definitions = definitions
         # What each workflow's runs may start (children, error handler), computed once: runs carry a snapshot.
         self._reachable = {name: reachable(definition, definitions) for name, definition in definitions.items()}
@@ -106,7 +110,8 @@ class TriggerConsumer:
     # reject an invalid body before our code runs (logged, then acked or retried forever), whereas decoding
     # here lets poison go to the dead-letter topic with its original bytes and the partition move on.
     async def handle(self, message: KafkaMessage) -> None:
-        await self.consume_batch(consumed_batch(message))
+        async with paused_while_waiting(message.consumer, self._keepalive_s):
+            await self.consume_batch(consumed_batch(message))
 
     async def consume_batch(self, records: Sequence[ConsumedRecord]) -> None:
         """Start the workflow every record asks for (``start_concurrency`` at a time, records with the same Kafka

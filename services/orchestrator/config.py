@@ -32,6 +32,9 @@ class OrchestratorSettings(BaseSettings):
     start_concurrency: int = Field(32, ge=1, le=1_000)
     # Per-route limits on workflow starts, ``route=rate/burst,...`` (``*``: every other route); none when empty.
     rate_limits: str = ""
+    # A batch still waiting after this long (rate limit, Temporal slow or down) pauses its partitions and polls the
+    # consumer this often, so the group keeps it (max.poll.interval) while nothing more is fetched.
+    backpressure_poll_s: float = Field(10.0, gt=0, le=30)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)

@@ -132,8 +132,21 @@ async def test_starts_over_a_routes_limit_wait_and_all_complete_in_order_per_key
     kafka_bootstrap: str, temporal_server: TemporalServer
 ) -> None:
     async with running_mesh(
-        kafka_bootstrap, temporal_server.address, orchestrator={"rate_limits": f"limited={RATE:g}/{BURST}"}
+        kafka_bootstrap,
+        temporal_server.address,
+        orchestrator={"rate_limits": f"limited={RATE:g}/{BURST}", "backpressure_poll_s": 0.5},
     ) as mesh:
+        [subscriber] = mesh.orchestrator.broker.subscribers
+        paused_seen: set[str] = set()
+
+        async def watch_pauses() -> None:
+            while True:
+                consumer = subscriber.consumer  # type: ignore[attr-defined]
+                if consumer is not None:
+                    paused_seen.update(f"{tp.topic}@{tp.partition}" for tp in consumer.paused())
+                await asyncio.sleep(0.05)
+
+        watcher = asyncio.create_task(watch_pauses())
         sent: dict[str, list[str]] = {}
         pending = []
         for _ in range(PER_KEY):
@@ -149,6 +162,10 @@ async def test_starts_over_a_routes_limit_wait_and_all_complete_in_order_per_key
         await asyncio.gather(*pending)
         total = KEYS * PER_KEY
         found = await results(mesh, total, timeout=120)
+        watcher.cancel()
+        # While the batch waited for tokens its partition was paused (the consumer kept polling), then resumed.
+        assert paused_seen == {f"{mesh.settings.topics.triggers}@0"}
+        assert subscriber.consumer.paused() == set()  # type: ignore[attr-defined]
         assert {wid: event.data.status for wid, event in found.items()} == dict.fromkeys(found, "completed")
         assert sorted(found) == sorted(wid for ids in sent.values() for wid in ids)
 
