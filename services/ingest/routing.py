@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -81,6 +81,8 @@ class Route(BaseModel):
     match: dict[str, Matcher] = Field(default_factory=dict)
     workflow: str = Field(min_length=1)
     inputs: dict[str, Any] = Field(default_factory=dict)
+    # A resolved alert whose firing run has finished (or never ran): start the workflow for it, or ignore it.
+    on_resolved_finished: Literal["start", "ignore"] = "ignore"
 
     @field_validator("match")
     @classmethod
