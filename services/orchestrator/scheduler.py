@@ -141,6 +141,10 @@ class DagScheduler:
         while True:
             self._advance()
             if not self._running:
+                # Nothing left but held actions: the run will not wait for its alert. Skipping them may decide
+                # what depends on them, so the loop goes on until that is done too.
+                if self._skip_unresolved():
+                    continue
                 break
             listening = [resolving] if resolving is not None and not self.resolved else []
             done = await self._dispatcher.wait_first([*self._running, *([deadline] if deadline else []), *listening])
@@ -181,12 +185,16 @@ class DagScheduler:
             if action.ref not in self._reports and action.ref not in self._busy and action.ref not in self._held:
                 self._reports[action.ref] = _skipped_as(action, ALERT_RESOLVED, "the alert resolved before it started")
 
-    def _skip_unresolved(self) -> None:
-        """The run ends: on_resolved actions that never started (the alert did not resolve in time) are skipped."""
+    def _skip_unresolved(self) -> bool:
+        """Nothing else runs: the on_resolved actions that never started (the alert did not resolve in time) are
+        skipped; True when there were any."""
+        skipped_any = False
         for action in self._definition.actions:
-            if action.ref in self._held and action.ref not in self._reports:
+            if action.ref in self._held and action.ref not in self._reports and action.ref not in self._busy:
                 message = "the alert did not resolve while the run was going"
                 self._reports[action.ref] = _skipped_as(action, NOT_RESOLVED, message)
+                skipped_any = True
+        return skipped_any
 
     def _order(self, task: DispatchTask) -> tuple[int, int]:
         job = self._running[task]

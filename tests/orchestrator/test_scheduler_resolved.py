@@ -73,3 +73,26 @@ async def test_a_run_that_ends_before_its_alert_resolves_skips_the_held_actions(
 async def test_a_resolution_after_the_run_ended_changes_nothing() -> None:
     reports, _ = await run(OnResolved(cancel_pending=True, run=["note"]), resolve_after=10)
     assert outcome(reports["note"]) == f"skipped {NOT_RESOLVED}"
+
+
+async def test_what_depends_on_a_held_action_follows_its_skip_when_the_alert_never_resolves() -> None:
+    fake = FakeDispatch(ACTIONS)
+    steps = [
+        *STEPS,
+        {"ref": "after_note", "action": "echo", "depends_on": ["note"], "args": {"value": 3}},
+        {"ref": "either", "action": "echo", "depends_on": ["note", "first"], "join_strategy": "any", "args": {}},
+    ]
+
+    async def never() -> list[ActionReport]:
+        await asyncio.Event().wait()
+        return []
+
+    rules = OnResolved(run=["note"])
+    reports = await DagScheduler(definition(steps), fake, resolution=Resolution(rules, never)).run()
+    assert {r.ref: outcome(r) for r in reports} == {
+        "first": "succeeded",
+        "later": "succeeded",
+        "note": f"skipped {NOT_RESOLVED}",
+        "after_note": "skipped UpstreamNotSucceeded",
+        "either": "succeeded",
+    }
