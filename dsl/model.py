@@ -64,7 +64,7 @@ class OnResolved(_Strict):
 
     ``run`` names actions held back until then: they start once the alert resolved (their edges still apply) and
     are skipped if the run ends first. ``cancel_pending`` skips every other action that has not started yet (what
-    is already running finishes).
+    is already running finishes). ``ENV.resolved`` is the resolved alert (null until then).
     """
 
     cancel_pending: bool = Field(

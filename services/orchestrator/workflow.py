@@ -89,6 +89,9 @@ class DSLWorkflow:
 
     async def _until_resolved(self) -> list[ActionReport]:
         await workflow.wait_condition(lambda: self._resolved is not None)
+        assert self._resolved is not None
+        # The scheduler's expressions and every batch from now on read the same dict: ENV.resolved is the alert.
+        self._env["resolved"] = self._resolved.alert.model_dump(mode="json")
         return []
 
     @workflow.run
@@ -119,7 +122,10 @@ class DSLWorkflow:
             timeout = run.definition.config.timeout if full else None
             # Runs before DSL version 3 never listen for the signal: their histories replay as they ran.
             on_resolved = run.definition.on_resolved if run.dsl_version >= 3 else None
-            resolution = Resolution(on_resolved, self._until_resolved) if on_resolved is not None else None
+            resolution = None
+            if on_resolved is not None:
+                self._env["resolved"] = None  # the resolved alert, once it is (ENV.resolved)
+                resolution = Resolution(on_resolved, self._until_resolved)
             scheduler = DagScheduler(
                 run.definition, self, batches=self._batched, context=context, own_retries=full, timeout=timeout,
                 resolution=resolution,

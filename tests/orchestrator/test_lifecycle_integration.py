@@ -32,13 +32,13 @@ from tests.orchestrator.test_dsl_integration import RESHAPE, ray_executor_worker
 pytestmark = pytest.mark.integration
 
 #: Triage sleeps for ``TRIGGER.inputs.seconds`` on the executor; escalating waits for it; ``note`` waits for the
-#: alert to resolve.
+#: alert to resolve, and reads the resolved alert.
 RESOLVABLE = workflow(
     "dsl-resolved",
     [
         {"ref": "triage", "action": "tests.sleep", "args": {"seconds": "${{ TRIGGER.inputs.seconds }}"}},
         {"ref": "escalate", "action": RESHAPE, "depends_on": ["triage"], "args": {"value": "paged"}},
-        {"ref": "note", "action": RESHAPE, "args": {"value": "${{ TRIGGER.alert.name }} resolved"}},
+        {"ref": "note", "action": RESHAPE, "args": {"value": "${{ ENV.resolved.name }} ${{ ENV.resolved.status }}"}},
     ],
     on_resolved={"cancel_pending": True, "run": ["note"]},
     returns={"note": "${{ ACTIONS.note.result }}"},
