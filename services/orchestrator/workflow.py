@@ -104,7 +104,7 @@ class DSLWorkflow:
         # A run started before batched dispatch keeps calling one activity per action (see DSLRun.dispatch).
         self._batched = run.dispatch == "batched"
         full = run.dsl_version >= 2
-        self._env = {
+        self._env: dict[str, Any] = {
             "workflow_id": info.workflow_id,
             "run_id": info.run_id,
             "start_time": info.start_time.isoformat(),
