@@ -1,7 +1,7 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
 re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove it survives faults (``chaos``),
 measure it (``bench``), check workflow definitions (``validate``), list the actions workflows can use
-(``actions``)."""
+(``actions``), list and replay dead letters (``dlq``)."""
 
 from __future__ import annotations
 
@@ -85,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
         "validate", help="check workflow files (and folders of them) together; print file:line:col: problem"
     )
     validate.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="workflow YAML files or folders")
+    _dlq_options(commands.add_parser("dlq", help="list dead letters, replay them after a fix; uses KAFKA_*"))
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
@@ -93,6 +94,43 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, help="where BENCHMARKS.md and the plots go (the repository root)")
     bench.add_argument("--state-dir", type=Path, help="default: a fresh temporary directory, removed after")
     return root
+
+
+#: Dead-letter stages (``schemas.deadletter.STAGES``), spelled out so the command line loads no schema module.
+DLQ_STAGES = ("parse", "validate", "route", "start", "publish")
+
+
+def _dlq_options(dlq: argparse.ArgumentParser) -> None:
+    actions = dlq.add_subparsers(dest="dlq_command", required=True)
+    listing = actions.add_parser("list", help="a table on a terminal, JSON lines when piped or with --json")
+    replay = actions.add_parser("replay", help="send the originals again (acks=all) to their topic or --to")
+    for sub in (listing, replay):
+        sub.add_argument("--since", help="only those received since: a duration (15m, 2h, 1d) or an ISO 8601 time")
+        sub.add_argument("--stage", choices=DLQ_STAGES, help="only those that failed at this stage")
+    listing.add_argument("--json", action="store_true", help="JSON lines (the dead letter events) even on a terminal")
+    which = replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", action="append", metavar="ID", help="a dead letter id or a unique prefix (repeatable)")
+    which.add_argument("--all", action="store_true", help="every dead letter --since/--stage select")
+    replay.add_argument("--to", metavar="TOPIC", help="default: the topic each original was read from")
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from alertmesh import dlq_cmd
+    from services.shared.kafka import KafkaSettings
+    from services.shared.topics import TopicSettings
+
+    try:
+        since = dlq_cmd.parse_since(args.since, datetime.now(UTC)) if args.since else None
+        selection = dlq_cmd.Selection(stage=args.stage, since=since, ids=tuple(getattr(args, "id", None) or ()))
+        kafka, topic = KafkaSettings(), TopicSettings().dlq
+        if args.dlq_command == "list":
+            return asyncio.run(dlq_cmd.list_letters(kafka, topic, selection, as_json=True if args.json else None))
+        return asyncio.run(dlq_cmd.replay_letters(kafka, topic, selection, to=args.to))
+    except dlq_cmd.SelectionError as error:
+        print(f"alertmesh dlq: {error}", file=sys.stderr)
+        return 2
 
 
 def _chaos_options(chaos: argparse.ArgumentParser) -> None:
@@ -193,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         if args.command == "chaos":
             return _chaos(args)
+        if args.command == "dlq":
+            return _dlq(args)
         if args.command == "bench":
             return _bench(args)
         if args.command == "publish":

@@ -11,9 +11,27 @@ from pydantic import Field, model_validator
 
 from schemas.cloudevent import Base64Bytes, CloudEvent, Model
 
+#: Where input can fail, in the order it travels: ``parse`` (not a format ingest reads), ``validate`` (parsed, but
+#: the alert or the trigger it makes breaks the contract), ``route`` (no rule matches), ``start`` (the orchestrator
+#: cannot start the workflow it names), ``publish`` (Kafka refused what it caused for good).
+STAGES = ("parse", "validate", "route", "start", "publish")
+#: Stage names written before the five above; a record carrying one is read with the new name (the CloudEvent
+#: ``source`` still says which service wrote it).
+LEGACY_STAGES = {
+    "ingest.parse": "parse",
+    "ingest.route": "route",
+    "ingest.trigger": "validate",
+    "ingest.publish": "publish",
+    "orchestrator.decode": "validate",
+    "orchestrator.start": "start",
+}
+
 
 class DeadLetterData(Model):
-    stage: str = Field(description="Where it failed, e.g. 'ingest.parse', 'ingest.route', 'orchestrator.decode'.")
+    stage: str = Field(
+        description="Where it failed: parse, validate, route, start or publish (older records' "
+        "'ingest.parse', 'orchestrator.start'... are read as their new names)."
+    )
     reason: str = Field(description="Human-readable cause, precise enough to fix the input.")
     original: Base64Bytes = Field(
         description="The message value exactly as received; only its first bytes when `truncated` is true."
@@ -32,7 +50,35 @@ class DeadLetterData(Model):
     original_partition: int | None = None
     original_offset: int | None = None
     original_key: Base64Bytes | None = None
-    original_headers: dict[str, str] = Field(default_factory=dict)
+    original_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The record's headers (the last value of a repeated one); a value that is not UTF-8 is shown "
+        "here with U+FFFD for its bad bytes, and kept exactly in `original_headers_base64`.",
+    )
+    original_headers_base64: dict[str, Base64Bytes] = Field(
+        default_factory=dict,
+        description="The exact bytes of every header value that is not UTF-8, so a replay sends them unchanged.",
+    )
+    alert_source: str | None = Field(
+        None,
+        description="Who sent the input, as far as the failing stage knew: the webhook path's source or the "
+        "alertmesh-source header, else the source the parser inferred; absent when unknown.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _new_stage_names(cls, data: Any) -> Any:
+        """Records written before the five stages stay readable, under the new names."""
+        if isinstance(data, dict) and data.get("stage") in LEGACY_STAGES:
+            data = data | {"stage": LEGACY_STAGES[data["stage"]]}
+        return data
+
+    def replay_headers(self) -> list[tuple[str, bytes]]:
+        """The original headers as Kafka sends them: text values in UTF-8, the others byte for byte."""
+        return [
+            (name, self.original_headers_base64.get(name, value.encode("utf-8")))
+            for name, value in self.original_headers.items()
+        ] + [(name, raw) for name, raw in self.original_headers_base64.items() if name not in self.original_headers]
 
     @model_validator(mode="before")
     @classmethod

@@ -44,7 +44,8 @@ class Emitter:
         for (index, ready), error in zip(sent, refused, strict=True):
             key = ready.event.data.idempotency_key
             if error is not None:
-                failures[index].append(Failure(PUBLISH_STAGE, f"Kafka refused trigger {key}: {error!r}"))
+                refusal = f"Kafka refused trigger {key}: {error!r}"
+                failures[index].append(Failure(PUBLISH_STAGE, refusal, ready.event.data.alert.source))
             elif log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "routed alert %.200r to workflow %s (key %s)", ready.event.data.alert.name, ready.event.subject, key
@@ -53,7 +54,7 @@ class Emitter:
         for (record, _), reasons in zip(batch, failures, strict=True):
             if reasons:
                 cause = dead_letter_cause(reasons)
-                orders.append(DeadLetterOrder(record, cause.stage, cause.reason))
+                orders.append(DeadLetterOrder(record, cause.stage, cause.reason, alert_source=cause.source))
         if orders:
             await self._dead_letters.write_all(orders)
         # One line per batch: a line per alert would cost more than routing it at thousands of alerts a second

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from schemas.alert import Alert
 from schemas.trigger import Trigger, WorkflowTrigger
 from services.ingest.keys import alert_event_id, idempotency_key, occurrence, trigger_event_id
-from services.ingest.parsers import ParseError, parse_alerts
+from services.ingest.parsers import SOURCE_HEADER, InvalidAlert, ParseError, parse_alerts
 from services.ingest.routing import Route, RoutingTable
 from services.shared.deadletter import ConsumedRecord
 from services.shared.kafka import record_size
@@ -26,12 +26,15 @@ log = logging.getLogger(__name__)
 
 #: CloudEvents ``source`` of every event ingest emits.
 EVENT_SOURCE = "alertmesh/ingest"
-PARSE_STAGE = "ingest.parse"
-ROUTE_STAGE = "ingest.route"
+#: Dead-letter stages (``schemas.deadletter.STAGES``): not a format ingest reads.
+PARSE_STAGE = "parse"
+#: A parsed alert breaks the Alert contract.
+VALIDATE_STAGE = "validate"
+ROUTE_STAGE = "route"
 #: Building a trigger: it cannot be serialized, the orchestrator could not decode it, or it is too large.
-TRIGGER_STAGE = "ingest.trigger"
+TRIGGER_STAGE = VALIDATE_STAGE
 #: Kafka refused a trigger as permanently unwritable (see ``services.shared.retry.is_permanent``).
-PUBLISH_STAGE = "ingest.publish"
+PUBLISH_STAGE = "publish"
 #: A trigger body opening fewer objects and arrays than this nests too shallow for the orchestrator's JSON reader
 #: to refuse it (it stops at about 200 levels): see ``undecodable``.
 SURELY_DECODABLE_BRACKETS = 128
@@ -39,10 +42,11 @@ SURELY_DECODABLE_BRACKETS = 128
 
 @dataclass(frozen=True)
 class Failure:
-    """Why (part of) a record did not become triggers, and at which step."""
+    """Why (part of) a record did not become triggers, at which step, and who sent it (when known)."""
 
     stage: str
     reason: str
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,36 +72,40 @@ def dead_letter_cause(failures: list[Failure]) -> Failure:
     if len(failures) == 1:
         return failures[0]
     reasons = "; ".join(failure.reason for failure in failures)
-    return Failure(failures[0].stage, f"{len(failures)} alerts did not become triggers: {reasons}")
+    return Failure(failures[0].stage, f"{len(failures)} alerts did not become triggers: {reasons}", failures[0].source)
 
 
 def process(record: ConsumedRecord, routing: RoutingTable, max_bytes: int) -> Outcome:
     """Parse, normalize and route one record into triggers of at most ``max_bytes`` (Kafka record size).
 
-    An unparseable record gives one ``ingest.parse`` failure. In a group (several alerts in one message) each
-    alert is routed on its own: routed ones give triggers, the others failures (``ingest.route`` when no route
-    matches, ``ingest.trigger`` when the trigger cannot be built), all reported in one dead letter carrying the
+    An unparseable record gives one ``parse`` failure (``validate`` when an alert in it breaks the contract). In a
+    group (several alerts in one message) each alert is routed on its own: routed ones give triggers, the others
+    failures (``route`` when no route matches, ``validate`` when the trigger cannot be built), all reported in one
+    dead letter carrying the
     whole original message (replaying it re-sends the routed triggers, which are idempotent).
     """
+    sender = record.headers.get(SOURCE_HEADER, "").strip() or None
     try:
         alerts = parse_alerts(record.value, record.headers)
+    except InvalidAlert as error:
+        return Outcome(failures=[Failure(VALIDATE_STAGE, error.reason, sender)])
     except ParseError as error:
-        return Outcome(failures=[Failure(PARSE_STAGE, error.reason)])
+        return Outcome(failures=[Failure(PARSE_STAGE, error.reason, sender)])
     except Exception as error:
-        return Outcome(failures=[_unexpected(PARSE_STAGE, "parsing the record", error)])
+        return Outcome(failures=[_unexpected(PARSE_STAGE, "parsing the record", error, sender)])
     outcome = Outcome()
     for alert in alerts:
         try:
             routes = routing.match(alert)
         except Exception as error:
-            outcome.failures.append(_unexpected(ROUTE_STAGE, f"routing alert {alert.name!r}", error))
+            outcome.failures.append(_unexpected(ROUTE_STAGE, f"routing alert {alert.name!r}", error, alert.source))
             continue
         if not routes:
             reason = (
                 f"no route matches alert {alert.name!r} (source={alert.source}, status={alert.status}, "
                 f"severity={alert.severity}, fingerprint={alert.fingerprint})"
             )
-            outcome.failures.append(Failure(ROUTE_STAGE, reason))
+            outcome.failures.append(Failure(ROUTE_STAGE, reason, alert.source))
         for route in routes:
             built = _build(alert, route, record.received_at, max_bytes)
             if isinstance(built, ReadyTrigger):
@@ -114,21 +122,23 @@ def _build(alert: Alert, route: Route, at: datetime, max_bytes: int) -> ReadyTri
         if route.on_resolved_finished != "ignore":  # the orchestrator's choice when the firing run is over
             event = event.model_copy(update={"data": event.data.model_copy(update={"on_resolved_finished": "start"})})
     except Exception as error:
-        return _unexpected(TRIGGER_STAGE, f"building the {what}", error)
+        return _unexpected(TRIGGER_STAGE, f"building the {what}", error, alert.source)
     try:
         body = event.to_json()
     except (orjson.JSONEncodeError, ValueError) as error:
         # A payload nested deeper than pydantic (about 255 levels) or orjson (255) will write, though orjson
         # reads up to 1024.
-        return Failure(TRIGGER_STAGE, f"{what} cannot be serialized: {error}")
+        return Failure(TRIGGER_STAGE, f"{what} cannot be serialized: {error}", alert.source)
     problem = undecodable(body)
     if problem is not None:
-        return Failure(TRIGGER_STAGE, f"{what} could not be decoded by the orchestrator: {problem}")
+        return Failure(TRIGGER_STAGE, f"{what} could not be decoded by the orchestrator: {problem}", alert.source)
     key, headers = event.data.idempotency_key.encode("utf-8"), event.kafka_headers()
     size = record_size(key, body, headers)
     if size > max_bytes:
         return Failure(
-            TRIGGER_STAGE, f"{what} is {size} bytes, over the {max_bytes}-byte limit (KAFKA_MAX_MESSAGE_BYTES)"
+            TRIGGER_STAGE,
+            f"{what} is {size} bytes, over the {max_bytes}-byte limit (KAFKA_MAX_MESSAGE_BYTES)",
+            alert.source,
         )
     return ReadyTrigger(event=event, key=key, body=body, headers=headers)
 
@@ -151,10 +161,10 @@ def undecodable(body: bytes) -> str | None:
     return None
 
 
-def _unexpected(stage: str, step: str, error: Exception) -> Failure:
+def _unexpected(stage: str, step: str, error: Exception, source: str | None) -> Failure:
     """A failure no check foresaw: probably a bug, so loud in the log, but still only this record's."""
     log.error("unexpected error %s (stage %s); the record is dead-lettered", step, stage, exc_info=error)
-    return Failure(stage, f"unexpected error {step}: {type(error).__name__}: {error}")
+    return Failure(stage, f"unexpected error {step}: {type(error).__name__}: {error}", source)
 
 
 def trigger(alert: Alert, route: str, workflow: str, inputs: dict[str, object], at: datetime) -> WorkflowTrigger:

@@ -50,8 +50,10 @@ from services.shared.deadletter import ConsumedRecord
 from services.shared.retry import Backoff, is_permanent
 
 log = logging.getLogger(__name__)
-DECODE_STAGE = "orchestrator.decode"
-START_STAGE = "orchestrator.start"
+#: Dead-letter stages (``schemas.deadletter.STAGES``): the record is not a valid WorkflowTrigger.
+DECODE_STAGE = "validate"
+#: The trigger is valid but its workflow cannot be started (unknown, unencodable, refused by Temporal).
+START_STAGE = "start"
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,9 @@ class TriggerConsumer:
 
 
 def _refusal(record: ConsumedRecord, trigger: WorkflowTrigger, reason: str) -> DeadLetterOrder:
-    return DeadLetterOrder(record, START_STAGE, reason, correlationid=trigger.correlationid, causationid=trigger.id)
+    return DeadLetterOrder(
+        record, START_STAGE, reason, trigger.correlationid, trigger.id, alert_source=trigger.data.alert.source
+    )
 
 
 def _unencodable(run: DSLRun) -> str | None:

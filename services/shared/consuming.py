@@ -55,11 +55,19 @@ async def parse_batch(
     return await parse(tuple(_clean_headers(record) for record in records))
 
 
+#: Attribute of a cleaned record holding its headers as received (see ``_clean_headers``).
+_RECEIVED_HEADERS = "_alertmesh_received_headers"
+
+
 def _clean_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
     headers = [(name, _utf8(value)) for name, value in record.headers]
     if all(clean is value for (_, clean), (_, value) in zip(headers, record.headers, strict=True)):
         return record
-    return dataclasses.replace(record, headers=headers)
+    cleaned = dataclasses.replace(record, headers=headers)
+    # FastStream hands the handler these copies (``raw_message``); the exact bytes ride along on the copy, the
+    # one object that reaches ``consumed_batch``, so a dead letter can give the headers back as they were sent.
+    setattr(cleaned, _RECEIVED_HEADERS, tuple(record.headers))
+    return cleaned
 
 
 def _utf8(value: bytes | None) -> bytes:
@@ -101,7 +109,21 @@ def _consumed(record: ConsumerRecord[Any, Any]) -> ConsumedRecord:
         partition=record.partition,
         offset=record.offset,
         key=key,
+        binary_headers=_binary_headers(getattr(record, _RECEIVED_HEADERS, record.headers)),
     )
+
+
+def _binary_headers(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, bytes]:
+    """The header values that are not UTF-8, byte for byte (the last value of a repeated header, as ``headers``)."""
+    binary: dict[str, bytes] = {}
+    for name, value in headers:
+        binary.pop(str(name), None)
+        if isinstance(value, bytes):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                binary[str(name)] = value
+    return binary
 
 
 class Publisher(Protocol):
@@ -193,6 +215,7 @@ class DeadLetterOrder:
     reason: str
     correlationid: str | None = None
     causationid: str | None = None
+    alert_source: str | None = None
 
 
 class DeadLetters:
@@ -209,10 +232,12 @@ class DeadLetters:
         *,
         correlationid: str | None = None,
         causationid: str | None = None,
+        alert_source: str | None = None,
     ) -> DeadLetter:
         """Publish the dead letter for ``record``; raises only if Kafka stays unavailable (the record is then
         not committed and is read again)."""
-        [letter] = await self.write_all([DeadLetterOrder(record, stage, reason, correlationid, causationid)])
+        order = DeadLetterOrder(record, stage, reason, correlationid, causationid, alert_source)
+        [letter] = await self.write_all([order])
         return letter
 
     async def write_all(self, orders: Sequence[DeadLetterOrder]) -> list[DeadLetter]:
@@ -247,7 +272,7 @@ class DeadLetters:
     def _build(self, order: DeadLetterOrder, max_bytes: int) -> DeadLetter:
         return dead_letter(
             order.record, source=self._source, stage=order.stage, reason=order.reason, max_bytes=max_bytes,
-            correlationid=order.correlationid, causationid=order.causationid,
+            correlationid=order.correlationid, causationid=order.causationid, alert_source=order.alert_source,
         )  # fmt: skip
 
 

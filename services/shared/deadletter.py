@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from schemas import DeadLetter, DeadLetterData
@@ -33,7 +34,11 @@ _VARINT_SLACK = 8
 
 @dataclass(frozen=True)
 class ConsumedRecord:
-    """A message as a consumer read it; ``received_at`` (the record's own timestamp) stamps what it causes."""
+    """A message as a consumer read it; ``received_at`` (the record's own timestamp) stamps what it causes.
+
+    ``headers`` are text (a value that is not UTF-8 has U+FFFD for its bad bytes); ``binary_headers`` keeps the
+    exact bytes of those values, so a dead letter can give back the headers as they were sent.
+    """
 
     value: bytes
     headers: dict[str, str]
@@ -42,6 +47,7 @@ class ConsumedRecord:
     partition: int | None = None
     offset: int | None = None
     key: bytes | None = None
+    binary_headers: Mapping[str, bytes] = field(default_factory=dict)
 
 
 def record_time(timestamp_ms: int | None) -> datetime:
@@ -72,12 +78,14 @@ def dead_letter(
     max_bytes: int,
     correlationid: str | None = None,
     causationid: str | None = None,
+    alert_source: str | None = None,
 ) -> DeadLetter:
     """The record exactly as received, so it can be fixed and replayed; cut (``truncated``) only as far as needed
     for the dead letter, as published with ``dead_letter_record``, to be at most ``max_bytes``.
 
     Correlation falls back to the record's own ``correlationid`` / ``ce_id`` headers (set on every alertmesh
-    event), then to the dead letter itself; ids longer than ``MAX_ID_CHARS`` are not used.
+    event), then to the dead letter itself; ids longer than ``MAX_ID_CHARS`` are not used. ``alert_source`` is
+    who sent the input, when the failing stage knows it.
     """
     reason = reason if len(reason) <= MAX_REASON_CHARS else f"{reason[:MAX_REASON_CHARS]}... [reason cut]"
     event_id = dead_letter_event_id(stage, record.topic, record.partition, record.offset, reason)
@@ -99,6 +107,8 @@ def dead_letter(
             original_offset=record.offset,
             original_key=record.key,
             original_headers=dict(record.headers),
+            original_headers_base64=dict(record.binary_headers),
+            alert_source=alert_source,
         ),
     )
     if _size(whole) <= max_bytes:
@@ -107,8 +117,8 @@ def dead_letter(
     # Cut in steps, each only if the previous is not enough: the original, its headers, its key.
     steps: list[dict[str, object]] = [
         {"original": b""},
-        {"original": b"", "original_headers": {}},
-        {"original": b"", "original_headers": {}, "original_key": None},
+        {"original": b"", "original_headers": {}, "original_headers_base64": {}},
+        {"original": b"", "original_headers": {}, "original_headers_base64": {}, "original_key": None},
     ]
     for drop in steps:
         bare = _cut(whole, drop)

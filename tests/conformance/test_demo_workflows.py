@@ -63,7 +63,7 @@ async def test_triage_playbook_falls_back_when_intel_is_unreachable_and_hides_it
     returned = result.data.returns
     assert returned["urls"] == ["https://server.example.org", PROBE_URL]
     assert returned["reputation_unavailable"]["checked"] is False
-    assert "threatintel.invalid" in returned["reputation_error"]
+    assert "threatintel.invalid" in returned["reputation_unavailable"]["reason"]
     assert returned["page"] == {"to": "sre", "message": "critical: BlackBox Probe Failure (2 URLs)"}
     # Two URLs, each tried twice (its retry policy).
     assert report(result, "reputation").attempts >= 2
@@ -85,4 +85,4 @@ async def test_triage_playbook_without_urls_skips_the_lookup(stack: Stack) -> No
         "page": "skipped",
     }
     assert result.data.returns["team"] == "on-call"
-    assert (result.data.returns["reputation"], result.data.returns["reputation_error"]) == (None, None)
+    assert (result.data.returns["reputation"], result.data.returns["reputation_unavailable"]) == (None, None)

@@ -73,7 +73,7 @@ async def test_unparseable_payload_is_dead_lettered_and_the_next_alert_flows(mes
     await kafka_tools.publish(mesh.kafka, mesh.topics.raw, poison, key=b"poison")
 
     dead = await next_event(mesh.kafka, mesh.topics.dlq, DeadLetter, dlq_from, lambda d: d.data.original == poison)
-    assert dead.data.stage == "ingest.parse"
+    assert dead.data.stage == "parse"
     assert dead.data.reason
     assert dead.data.original_topic == mesh.topics.raw
 

@@ -63,7 +63,7 @@ async def test_garbage_goes_to_dead_letters_and_the_next_alert_still_flows(
     await broker.publish(cloudevent_bytes, TOPICS.raw, headers={"alertmesh-source": "edr"})
     [(key, letter)] = captured.dead_letters
     assert key == b"poison"
-    assert letter.data.stage == "ingest.parse"
+    assert letter.data.stage == "parse"
     assert letter.data.original == b"{garbage"
     [(_, trigger)] = captured.triggers
     assert trigger.data.alert.source == "edr"
@@ -76,7 +76,7 @@ async def test_a_batch_with_poison_in_the_middle_triggers_every_neighbour(
     broker, captured = running
     await broker.publish_batch(alertmanager_bytes, b"{garbage", cloudevent_bytes, topic=TOPICS.raw)
     [(_, letter)] = captured.dead_letters
-    assert (letter.data.stage, letter.data.original) == ("ingest.parse", b"{garbage")
+    assert (letter.data.stage, letter.data.original) == ("parse", b"{garbage")
     assert [trigger.data.route for _, trigger in captured.triggers] == ["critical", "catch-all"]
 
 

@@ -82,7 +82,7 @@ async def test_poison_is_dead_lettered_and_the_partition_moves_on(
     [dead] = await read(kafka_bootstrap, topics.dlq, 1)
     letter = DeadLetter.from_json(dead.value)
     assert dead.key == b"bad"
-    assert letter.data.stage == "ingest.parse"
+    assert letter.data.stage == "parse"
     assert "not valid UTF-8" in letter.data.reason
     assert letter.data.original == b"\xff\x00poison"
     assert (letter.data.original_topic, letter.data.original_offset) == (topics.raw, 0)

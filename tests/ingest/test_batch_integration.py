@@ -52,7 +52,7 @@ async def test_poison_in_the_middle_of_a_batch_is_dead_lettered_and_every_neighb
     names = [WorkflowTrigger.from_json(record.value).data.alert.name for record in triggers]
     assert names == ["A0", "A1", "A3", "A4"]
     letter = DeadLetter.from_json(dead.value)
-    assert (letter.data.stage, letter.data.original, letter.data.original_offset) == ("ingest.parse", b"{poison", 2)
+    assert (letter.data.stage, letter.data.original, letter.data.original_offset) == ("parse", b"{poison", 2)
     # One handler call took the whole batch.
     assert "5 records: 4 triggers written, 1 dead letters" in caplog.messages
 

@@ -82,7 +82,7 @@ async def test_a_trigger_kafka_refuses_for_good_becomes_the_records_dead_letter(
     await _emitter(triggers, dlq).emit(record, _outcome(record))
     [(body, _, _)] = dlq.sent
     letter = DeadLetter.from_json(body)
-    assert letter.data.stage == "ingest.publish"
+    assert letter.data.stage == "publish"
     assert "Kafka refused trigger triage:alertmanager:" in letter.data.reason
     assert letter.data.original == alertmanager_bytes
 

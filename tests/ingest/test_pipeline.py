@@ -77,7 +77,7 @@ def test_garbage_is_a_parse_dead_letter_with_the_original() -> None:
     outcome = _process(record)
     assert outcome.triggers == []
     letter = _letter(record, outcome)
-    assert letter.data.stage == "ingest.parse"
+    assert letter.data.stage == "parse"
     assert letter.data.reason.startswith("not JSON")
     assert letter.data.original == b"\x00garbage"
     assert (letter.data.original_topic, letter.data.original_partition, letter.data.original_offset) == (
@@ -93,7 +93,7 @@ def test_unrouted_alert_is_a_route_dead_letter_naming_it(cloudevent_bytes: bytes
     outcome = _process(record)
     assert outcome.triggers == []
     letter = _letter(record, outcome)
-    assert letter.data.stage == "ingest.route"
+    assert letter.data.stage == "route"
     assert "'Suspicious PowerShell download cradle'" in letter.data.reason
     assert letter.data.original == cloudevent_bytes
 
@@ -115,7 +115,7 @@ def test_group_routes_each_alert_on_its_own() -> None:
     assert [(t.data.alert.name, t.data.workflow) for t in triggers] == [("A", "triage"), ("B", "enrich")]
     assert triggers[0].correlationid != triggers[1].correlationid
     [failure] = outcome.failures
-    assert failure.stage == "ingest.route" and "'C'" in failure.reason
+    assert failure.stage == "route" and "'C'" in failure.reason
 
 
 class BrokenRouting(RoutingTable):
@@ -133,7 +133,7 @@ def test_an_unexpected_error_is_this_records_dead_letter_and_logged_with_its_tra
         outcome = process(_record(alertmanager_bytes), broken, LIMIT)
     assert outcome.triggers == []
     [failure] = outcome.failures
-    assert failure.stage == "ingest.route"
+    assert failure.stage == "route"
     assert failure.reason == "unexpected error routing alert 'ProbeFailure': KeyError: 'labels.team'"
     [logged] = caplog.records
     assert logged.levelno == logging.ERROR and logged.exc_info is not None
@@ -148,7 +148,7 @@ def test_a_payload_nested_past_what_serializers_write_is_a_trigger_dead_letter()
     )
     outcome = _process(_record(body.replace(b'"d":0', b'"d":' + b'{"n":' * 300 + b"1" + b"}" * 300)))
     [failure] = outcome.failures
-    assert failure.stage == "ingest.trigger" and "cannot be serialized" in failure.reason
+    assert failure.stage == "validate" and "cannot be serialized" in failure.reason
 
 
 def test_a_trigger_the_orchestrator_could_not_decode_is_a_trigger_dead_letter() -> None:
@@ -161,7 +161,7 @@ def test_a_trigger_the_orchestrator_could_not_decode_is_a_trigger_dead_letter() 
     )
     outcome = _process(_record(body.replace(b'"d":0', b'"d":' + b'{"n":' * 240 + b"1" + b"}" * 240)))
     [failure] = outcome.failures
-    assert failure.stage == "ingest.trigger" and "could not be decoded by the orchestrator" in failure.reason
+    assert failure.stage == "validate" and "could not be decoded by the orchestrator" in failure.reason
 
 
 def test_a_trigger_over_the_size_limit_is_a_trigger_dead_letter() -> None:
@@ -175,7 +175,7 @@ def test_a_trigger_over_the_size_limit_is_a_trigger_dead_letter() -> None:
     )
     outcome = process(_record(body), ROUTING, 16_384)
     [failure] = outcome.failures
-    assert failure.stage == "ingest.trigger" and "over the 16384-byte limit (KAFKA_MAX_MESSAGE_BYTES)" in failure.reason
+    assert failure.stage == "validate" and "over the 16384-byte limit (KAFKA_MAX_MESSAGE_BYTES)" in failure.reason
 
 
 def test_a_group_gives_one_dead_letter_naming_every_failure() -> None:
@@ -192,6 +192,6 @@ def test_a_group_gives_one_dead_letter_naming_every_failure() -> None:
     outcome = _process(_record(body))
     assert [ready.event.data.alert.name for ready in outcome.triggers] == ["A"]
     cause = dead_letter_cause(outcome.failures)
-    assert cause.stage == "ingest.route"
+    assert cause.stage == "route"
     assert cause.reason.startswith("2 alerts did not become triggers: no route matches alert 'C'")
     assert "alert 'D'" in cause.reason

@@ -54,16 +54,16 @@ async def test_every_poison_class_ends_as_trigger_or_dead_letter_and_the_partiti
     records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]], int | None, str]] = [
         (alert("Headers"), b"h", [("x-null", None), ("x-bin", b"\xff\xfe"), ("x-rep", b"1"), ("x-rep", b"2")],
          None, "trigger"),
-        (None, b"tombstone", [], None, "ingest.parse"),
-        (b"{not json", None, [("content-type", b"application/json")], None, "ingest.parse"),
+        (None, b"tombstone", [], None, "parse"),
+        (b"{not json", None, [("content-type", b"application/json")], None, "parse"),
         (alert("TsMinus1"), None, [], -1, "trigger"),
         (alert("TsZero"), None, [], 0, "trigger"),
         (alert("TsHuge"), None, [], 2**63 - 1, "trigger"),
-        (alert("Year9999", startsAt="9999-12-31T23:59:59-01:00"), None, [], None, "ingest.parse"),
-        (alert("NumberLabel", labels={"alertname": "NumberLabel", "port": 443}), None, [], None, "ingest.parse"),
-        (nested_alert("Deep", 300), None, [], None, "ingest.trigger"),
-        (alert("Huge", annotations={"dump": "x" * (9 * MIB // 10)}), b"huge", [], None, "ingest.trigger"),
-        (garbage, None, [], None, "ingest.parse"),
+        (alert("Year9999", startsAt="9999-12-31T23:59:59-01:00"), None, [], None, "parse"),
+        (alert("NumberLabel", labels={"alertname": "NumberLabel", "port": 443}), None, [], None, "parse"),
+        (nested_alert("Deep", 300), None, [], None, "validate"),
+        (alert("Huge", annotations={"dump": "x" * (9 * MIB // 10)}), b"huge", [], None, "validate"),
+        (garbage, None, [], None, "parse"),
         (alert("Good"), b"good", [], None, "trigger"),
     ]  # fmt: skip
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", max_request_size=4 * MIB)

@@ -99,7 +99,7 @@ async def test_invalid_trigger_is_dead_lettered_with_original_bytes(settings: Or
         settings, [(poison, {"correlationid": "c-1"}), (good.to_json(), good.kafka_headers())]
     )
     [letter] = dead
-    assert letter.data.stage == "orchestrator.decode"
+    assert letter.data.stage == "validate"
     assert letter.data.original == poison
     assert letter.data.original_topic == settings.topics.triggers
     assert letter.data.original_key == b"k1"
@@ -112,8 +112,8 @@ async def test_unknown_workflow_is_dead_lettered_at_start_stage(settings: Orches
     trigger = make_trigger(workflow="no-such-flow")
     starter, dead = await run_consumer(settings, [(trigger.to_json(), trigger.kafka_headers())])
     [letter] = dead
-    assert letter.data.stage == "orchestrator.start"
-    assert "unknown workflow 'no-such-flow' (loaded: triage" in letter.data.reason
+    assert letter.data.stage == "start"
+    assert "unknown workflow 'no-such-flow' (loaded: triage, triage-playbook)" in letter.data.reason
     assert (letter.correlationid, letter.causationid) == (trigger.correlationid, trigger.id)
     assert starter.runs == []
 
@@ -160,7 +160,7 @@ async def test_a_start_temporal_refuses_as_invalid_is_dead_lettered(key: str, re
     await consumer.consume(_record(trigger.to_json()))
     [(body, _, _)] = dlq.sent
     letter = DeadLetter.from_json(body)
-    assert letter.data.stage == "orchestrator.start"
+    assert letter.data.stage == "start"
     assert letter.data.reason.startswith("Temporal refused the start: RPCError:") and reason in letter.data.reason
 
 
@@ -185,7 +185,7 @@ async def test_deep_payloads_either_start_or_are_dead_lettered(depth: int) -> No
     assert len(starter.runs) + len(dlq.sent) == 1
     if dlq.sent:
         letter = DeadLetter.from_json(dlq.sent[0][0])
-        assert letter.data.stage in ("orchestrator.decode", "orchestrator.start"), letter.data.reason
+        assert letter.data.stage in ("validate", "start"), letter.data.reason
     else:  # what was started can be read back by the workflow
         converter = pydantic_data_converter.payload_converter
         converter.from_payloads(converter.to_payloads([starter.runs[0]]), [DSLRun])
@@ -233,8 +233,8 @@ async def test_a_batch_starts_concurrently_within_the_bound_and_dead_letters_its
     assert starter.most == 3
     letters = [DeadLetter.from_json(body) for body, _, _ in dlq.sent]
     assert [(letter.data.original_offset, letter.data.stage) for letter in letters] == [
-        (4, "orchestrator.decode"),
-        (5, "orchestrator.decode"),
+        (4, "validate"),
+        (5, "validate"),
     ]
 
 

@@ -53,12 +53,12 @@ async def test_invalid_trigger_is_dead_lettered_and_next_one_starts(mesh: Mesh) 
     decode, start = (letter for letter, _ in letters)
     assert isinstance(decode, DeadLetter) and isinstance(start, DeadLetter)
     assert (decode.data.stage, decode.data.original, decode.data.original_key) == (
-        "orchestrator.decode",
+        "validate",
         b"definitely not json",
         b"poison",
     )
     assert decode.data.original_topic == mesh.settings.topics.triggers and decode.data.original_offset == 0
-    assert start.data.stage == "orchestrator.start" and start.correlationid == unknown.correlationid
+    assert start.data.stage == "start" and start.correlationid == unknown.correlationid
     assert start.data.original == unknown.to_json()
 
     [(result, _)] = await mesh.read(mesh.settings.topics.results, WorkflowResult, 1)
@@ -96,7 +96,7 @@ async def test_a_batch_with_poison_in_the_middle_starts_every_neighbour_and_comm
     [(letter, _)] = await mesh.read(mesh.settings.topics.dlq, DeadLetter, 1)
     assert isinstance(letter, DeadLetter)
     assert (letter.data.stage, letter.data.original, letter.data.original_offset) == (
-        "orchestrator.decode",
+        "validate",
         b"{not a trigger",
         2,
     )

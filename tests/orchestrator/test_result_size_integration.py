@@ -106,7 +106,7 @@ async def test_a_run_input_over_temporals_limit_is_dead_lettered_and_the_next_tr
         await mesh.send(refused)
         await mesh.send(good)
         [(letter, _)] = await mesh.read(mesh.settings.topics.dlq, DeadLetter, 1)
-        assert isinstance(letter, DeadLetter) and letter.data.stage == "orchestrator.start"
+        assert isinstance(letter, DeadLetter) and letter.data.stage == "start"
         assert "Blob data size exceeds limit" in letter.data.reason and letter.correlationid == refused.correlationid
         [(result, _)] = await mesh.read(mesh.settings.topics.results, WorkflowResult, 1)
         assert isinstance(result, WorkflowResult) and result.data.workflow_id == good.data.idempotency_key

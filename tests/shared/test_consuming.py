@@ -44,6 +44,8 @@ async def test_null_non_utf8_and_repeated_headers_reach_the_handler_beside_clean
     assert await message.decode() == [b"{}", b"[]"]
     first, second = consumed_batch(message)  # type: ignore[arg-type]
     assert first.headers == {"a": "", "b": "\ufffd\ufffd", "c": "2"}
+    assert first.binary_headers == {"b": b"\xff\xfe"}  # the exact bytes, for the dead letter and its replay
+    assert second.binary_headers == {}
     assert (first.topic, first.offset, first.key) == ("t", 5, None)
     assert (second.offset, second.headers) == (6, {"content-type": "application/json"})
     assert dirty.headers[0] == ("a", None)  # the consumed record itself is left as it was
@@ -140,3 +142,10 @@ async def test_once_a_send_fails_for_kafka_being_down_the_rest_wait_for_the_next
     results = await publish_all_durably(producer, _messages(b"a", b"b", b"c"), FAST)
     assert results == [None, None, None]
     assert producer.attempts == [b"a", b"a", b"b", b"c"]  # b and c were not each left to time out in round one
+
+
+async def test_a_repeated_header_keeps_the_bytes_of_its_last_value_only() -> None:
+    record = _record(b"{}", [("h", b"\xff"), ("h", b"ok"), ("g", b"ok"), ("g", b"\xfe")])
+    message = await parse_batch([record], DEFAULT.parse_batch)
+    [consumed] = consumed_batch(message)  # type: ignore[arg-type]
+    assert (consumed.headers, consumed.binary_headers) == ({"h": "ok", "g": "\ufffd"}, {"g": b"\xfe"})

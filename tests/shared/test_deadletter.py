@@ -82,3 +82,30 @@ def test_record_times_are_exact_to_the_millisecond(timestamp_ms: int, expected: 
 @pytest.mark.parametrize("timestamp_ms", [None, -1, -5, 253_402_300_800_000, 2**63 - 1])
 def test_missing_or_unrepresentable_record_times_are_now(timestamp_ms: int | None) -> None:
     assert abs(record_time(timestamp_ms) - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_header_values_that_are_not_utf8_are_kept_byte_for_byte_and_replayed_as_sent() -> None:
+    record = ConsumedRecord(
+        value=b"{}", headers={"x-sig": "\ufffd\ufffd", "content-type": "application/json"}, topic="raw",
+        received_at=datetime(2026, 1, 1, tzinfo=UTC), binary_headers={"x-sig": b"\xff\xfe"},
+    )  # fmt: skip
+    letter = dead_letter(record, source="test", stage="parse", reason="bad", max_bytes=LIMIT, alert_source="edr")
+    again = DeadLetter.from_json(letter.to_json())
+    assert again.data.original_headers_base64 == {"x-sig": b"\xff\xfe"} and again.data.alert_source == "edr"
+    assert again.data.replay_headers() == [("x-sig", b"\xff\xfe"), ("content-type", b"application/json")]
+
+
+def test_a_dead_letter_written_before_the_five_stages_reads_with_the_new_names() -> None:
+    old = (
+        b'{"specversion":"1.0","id":"d-1","source":"alertmesh/orchestrator","type":"alertmesh.deadletter.v1",'
+        b'"time":"2026-01-01T00:00:00Z","subject":"orchestrator.decode","datacontenttype":"application/json",'
+        b'"correlationid":"d-1","data":{"stage":"orchestrator.decode","reason":"invalid","original":"e30=",'
+        b'"original_topic":"alertmesh.triggers","original_headers":{"content-type":"application/json"}}}'
+    )
+    letter = DeadLetter.from_json(old)
+    assert (letter.data.stage, letter.data.alert_source, letter.data.original_headers_base64) == ("validate", None, {})
+    assert letter.data.replay_headers() == [("content-type", b"application/json")]
+    legacy = {"ingest.parse": "parse", "ingest.route": "route", "ingest.trigger": "validate"}
+    legacy |= {"ingest.publish": "publish", "orchestrator.start": "start"}
+    for before, after in legacy.items():
+        assert DeadLetter.from_json(old.replace(b"orchestrator.decode", before.encode())).data.stage == after

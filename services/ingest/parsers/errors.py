@@ -9,3 +9,7 @@ class ParseError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class InvalidAlert(ParseError):
+    """The input is a format ingest reads, but an alert in it breaks the Alert contract (stage ``validate``)."""

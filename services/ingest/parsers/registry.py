@@ -12,7 +12,7 @@ from schemas.alert import Alert
 from services.ingest.parsers.alertmanager import AlertmanagerParser
 from services.ingest.parsers.base import Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
-from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.errors import InvalidAlert, ParseError
 
 #: Header the webhook bridge sets to the path's ``{source}``; it overrides what the parser inferred.
 SOURCE_HEADER = "alertmesh-source"
@@ -29,7 +29,7 @@ def parse_alerts(body: bytes, headers: Mapping[str, str], parsers: Sequence[Pars
             try:
                 alerts = parser.parse(document, headers)
             except ValidationError as error:  # a field the parser passed through is out of the contract
-                raise ParseError(f"{parser.format}: invalid alert: {error}") from None
+                raise InvalidAlert(f"{parser.format}: invalid alert: {error}") from None
             source = headers.get(SOURCE_HEADER, "").strip()
             return [alert.model_copy(update={"source": source}) for alert in alerts] if source else alerts
     raise ParseError(explain_unsupported(document, parsers))

@@ -61,6 +61,16 @@ def test_decorator_refuses_a_second_function_under_a_taken_name() -> None:
             pass
 
 
+@pytest.fixture
+def plugins_not_loaded_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a fresh process: another test module may have loaded the entry points (once per process) while
+    collection had not yet put tests/executor/plugin_site on the path."""
+    from services.executor.actions import registry
+
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
+
+
+@pytest.mark.usefixtures("plugins_not_loaded_yet")
 def test_an_installed_package_s_actions_are_found_through_the_entry_point_group() -> None:
     # tests/executor/plugin_site holds alertmesh-test-plugin's .dist-info (conftest puts it on the path).
     spec = get_action("plugin.shout")
@@ -71,6 +81,7 @@ def test_an_installed_package_s_actions_are_found_through_the_entry_point_group(
     )
 
 
+@pytest.mark.usefixtures("plugins_not_loaded_yet")
 def test_describe_actions_lists_descriptions_and_documented_args() -> None:
     described = {entry["name"]: entry for entry in describe_actions()}
     assert set(described) == set(action_names())
