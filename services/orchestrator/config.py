@@ -47,8 +47,8 @@ class OrchestratorSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _batch_fits_the_poll_interval(self) -> Self:
-        # The consumer waits for tokens inside a batch without polling: a batch of the slowest route must end well
-        # within max.poll.interval, or the group evicts the consumer and the batch is consumed again.
+        # The consumer waits for tokens inside a batch, its offsets uncommitted: a batch of the slowest route must
+        # end well within max.poll.interval (see services.orchestrator.rate_limits).
         limits = self.route_limits()
         if limits:
             slowest = min(limit.rate for limit in limits.values())

@@ -3,9 +3,10 @@
 ``route=rate/burst,...``: ``rate`` starts a second on average (a float), at most ``burst`` at once after a quiet
 spell (default: the rate rounded up, at least 1); ``*`` is the limit of every route not named. A start over the
 limit is not dropped nor reordered: the trigger consumer waits for its token before starting it, in the batch's
-order, so the batch (and the partition behind it: it is not fetched meanwhile) is back-pressured. The settings
-refuse a limit so low that one batch could outlast ``KAFKA_MAX_POLL_INTERVAL_MS`` (the group would evict the
-consumer mid-batch).
+order, so the batch (and the partition behind it, paused: ``backpressure``) is back-pressured. The settings refuse
+a limit so low that one batch of a single route could take more than half of ``KAFKA_MAX_POLL_INTERVAL_MS``: a
+batch's offsets stay uncommitted until it ends, so a rebalance or restart meanwhile redoes it (idempotently, but
+all of it), and a consumer that is not polled for that long leaves its group.
 """
 
 from __future__ import annotations
