@@ -47,8 +47,8 @@ async def paused_while_waiting(consumer: Any, every_s: float) -> AsyncIterator[N
 async def _keep_polling(consumer: AIOKafkaConsumer, every_s: float, paused: set[TopicPartition]) -> None:
     while True:
         await asyncio.sleep(every_s)
-        assigned = consumer.assignment()
-        newly = assigned - paused
+        # Against the consumer's own state each time: a rebalance hands partitions back unpaused.
+        newly = consumer.assignment() - consumer.paused()
         if newly:
             consumer.pause(*newly)
             paused.update(newly)
