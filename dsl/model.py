@@ -58,6 +58,24 @@ class WorkflowConfig(_Strict):
     )
 
 
+class OnResolved(_Strict):
+    """What a running workflow does when its alert resolves (the orchestrator signals it; runs of
+    ``DSLRun.dsl_version`` 3 and later only).
+
+    ``run`` names actions held back until then: they start once the alert resolved (their edges still apply) and
+    are skipped if the run ends first. ``cancel_pending`` skips every other action that has not started yet (what
+    is already running finishes). ``ENV.resolved`` is the resolved alert (null until then).
+    """
+
+    cancel_pending: bool = Field(
+        False, description="Skip the actions not started yet (not those in run) when the alert resolves."
+    )
+    run: list[str] = Field(
+        default_factory=list,
+        description="Refs of actions that run only when the alert resolves while the run is still going.",
+    )
+
+
 class RetryPolicy(_Strict):
     """How one action is retried when an attempt fails (raised, timed out, or ``retry_until`` did not hold).
 
@@ -170,6 +188,9 @@ class WorkflowDefinition(_Strict):
         None,
         pattern=NAME_PATTERN,
         description="A workflow started when this one fails (given the error, the failed refs and the trigger).",
+    )
+    on_resolved: OnResolved | None = Field(
+        None, description="How the run reacts when its alert resolves while it is still running."
     )
 
     def dependencies(self) -> dict[str, list[str]]:

@@ -55,6 +55,7 @@ def check_definition(definition: WorkflowDefinition, catalog: ActionCatalog | No
     problems += check_expressions(definition)
     problems += _expects(definition)
     problems += _not_json(definition)
+    problems += _on_resolved(definition)
     if definition.error_handler is not None and definition.error_handler == definition.name:
         problems.append(Problem(("error_handler",), f"error_handler names the workflow itself ('{definition.name}')"))
     if catalog is not None:
@@ -79,6 +80,23 @@ def _graph(definition: WorkflowDefinition) -> list[Problem]:
         problems.append(
             Problem(("actions", refs.index(cycle[0]), "depends_on"), f"dependency cycle: {' -> '.join(cycle)}")
         )
+    return problems
+
+
+def _on_resolved(definition: WorkflowDefinition) -> list[Problem]:
+    """``on_resolved.run`` names actions of this workflow, each once."""
+    if definition.on_resolved is None:
+        return []
+    refs = {action.ref for action in definition.actions}
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for i, ref in enumerate(definition.on_resolved.run):
+        path = ("on_resolved", "run", i)
+        if ref not in refs:
+            problems.append(Problem(path, f"on_resolved runs unknown ref '{ref}'"))
+        elif ref in seen:
+            problems.append(Problem(path, f"on_resolved runs '{ref}' twice"))
+        seen.add(ref)
     return problems
 
 

@@ -19,6 +19,7 @@ from dsl.model import (
     ActionStatement,
     Entrypoint,
     ExpectedInput,
+    OnResolved,
     RetryPolicy,
     WorkflowConfig,
     WorkflowDefinition,
@@ -118,6 +119,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "entrypoint": Entrypoint,
     "entrypoint.expects.*": ExpectedInput,
     "config": WorkflowConfig,
+    "on_resolved": OnResolved,
 }
 
 

@@ -24,6 +24,12 @@ class Trigger(Model):
             "Every alert of the group when the route groups alerts (group_by); empty for a single-alert trigger."
         ),
     )
+    on_resolved_finished: Literal["start", "ignore"] = Field(
+        "ignore",
+        description="For a resolved alert whose firing run is not running (finished, or never started): 'start' "
+        "runs the workflow for it, 'ignore' (the default) starts nothing (counted and logged). A resolved alert "
+        "whose firing run is still running is signalled to that run instead.",
+    )
 
 
 class WorkflowTrigger(CloudEvent):

@@ -128,6 +128,8 @@ def _build(alert: Alert, route: Route, at: datetime, max_bytes: int) -> ReadyTri
     what = f"trigger for alert {alert.name[:200]!r} (route {route.name})"
     try:
         event = trigger(alert, route.name, route.workflow, route.inputs, at)
+        if route.on_resolved_finished != "ignore":  # the orchestrator's choice when the firing run is over
+            event = event.model_copy(update={"data": event.data.model_copy(update={"on_resolved_finished": "start"})})
     except Exception as error:
         return _unexpected(TRIGGER_STAGE, f"building the {what}", error, alert.source)
     try:

@@ -53,6 +53,8 @@ class Route(BaseModel):
     group_by: list[str] = Field(default_factory=list)
     group_wait: float = Field(30.0, ge=0)
     group_interval: float = Field(300.0, gt=0)
+    # A resolved alert whose firing run has finished (or never ran): start the workflow for it, or ignore it.
+    on_resolved_finished: Literal["start", "ignore"] = "ignore"
 
     @field_validator("match")
     @classmethod

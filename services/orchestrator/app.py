@@ -2,9 +2,11 @@
 out for every one of them.
 
 The batch is committed (ack) only when the handler returns, i.e. after Temporal accepted every start or the dead
-letter was written with acks=all. The starts of a batch run concurrently (at most ``start_concurrency`` at once):
-records with the same key name the same workflow id, so whichever start comes second is a no-op, as it would be
-one after the other. Poison never raises: a trigger that cannot be decoded, names an unknown workflow, cannot be
+letter was written with acks=all. The starts of a batch run concurrently (at most ``start_concurrency`` at once),
+except that records with the same Kafka key start one after the other, in order; each route's starts stay within
+its rate limit (``rate_limits``: the batch waits for tokens, so the partition is not fetched meanwhile). A resolved
+alert whose firing alert's run is still running is signalled to that run instead of starting one (``lifecycle``).
+Poison never raises: a trigger that cannot be decoded, names an unknown workflow, cannot be
 encoded as workflow input, or that Temporal refuses as invalid (``is_permanent``) is dead-lettered and its
 neighbours go on. Transient failures (Temporal or Kafka down) are waited out inside the batch (back-pressure).
 The handler raises only when cancelled (shutdown) or on a bug; NACK_ON_ERROR then seeks back so the batch is
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from faststream import AckPolicy
@@ -27,10 +31,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from dsl.model import WorkflowDefinition
 from schemas import WorkflowTrigger
+from services.orchestrator.backpressure import paused_while_waiting
 from services.orchestrator.children import reachable
 from services.orchestrator.config import OrchestratorSettings
-from services.orchestrator.contracts import EVENT_SOURCE, DSLRun
-from services.orchestrator.starter import WorkflowStarter
+from services.orchestrator.contracts import DSL_VERSION, EVENT_SOURCE, DSLRun, ResolvedSignal
+from services.orchestrator.lifecycle import firing_run_id
+from services.orchestrator.rate_limits import RouteLimiter
+from services.orchestrator.starter import ResolvedSignaller, WorkflowStarter
 from services.shared.consuming import (
     DeadLetterOrder,
     DeadLetters,
@@ -49,8 +56,20 @@ DECODE_STAGE = "validate"
 START_STAGE = "start"
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A decoded trigger and the run it asks for; ``firing_id`` is the run its firing alert started when it is a
+    resolved alert (and the consumer signals such runs)."""
+
+    record: ConsumedRecord
+    trigger: WorkflowTrigger
+    run: DSLRun
+    firing_id: str | None
+
+
 class TriggerConsumer:
-    """Decodes a trigger, finds its workflow definition, and starts the run."""
+    """Decodes a trigger, finds its workflow definition, and starts the run (or signals a resolved alert to the
+    run its firing alert started)."""
 
     def __init__(
         self,
@@ -62,43 +81,56 @@ class TriggerConsumer:
         max_message_bytes: int,
         start_concurrency: int = 32,
         variables: Mapping[str, Any] | None = None,
+        signaller: ResolvedSignaller | None = None,
+        limiter: RouteLimiter | None = None,
+        keepalive_s: float = 10.0,
     ) -> None:
+        """``signaller``: resolved alerts are signalled to their firing run (without it, every trigger starts a
+        run). ``limiter``: per-route limits on starts. ``keepalive_s``: a batch waiting longer pauses its partitions
+        and polls the consumer this often (``backpressure``)."""
+        self._keepalive_s = keepalive_s
         self._definitions = definitions
         # What each workflow's runs may start (children, error handler), computed once: runs carry a snapshot.
         self._reachable = {name: reachable(definition, definitions) for name, definition in definitions.items()}
         self._vars = dict(variables or {})
         self._start_concurrency = start_concurrency
         self._starter = starter
+        self._signaller = signaller
+        #: The per-route limits (None: unlimited); its counters say how often starts waited.
+        self.limiter = limiter
         # Until the dead letter is durable the offset is not committed: wait out a Kafka outage (back-pressure).
         self._dead_letters = DeadLetters(
             dlq, source=EVENT_SOURCE, max_bytes=max_message_bytes, backoff=Backoff(budget_s=None)
         )
         self._action_task_queue = action_task_queue
         self._max_message_bytes = max_message_bytes
+        #: Resolved alerts by what became of them: ``signalled`` (their run was running), ``started`` (it was
+        #: not, and the route says start), ``ignored`` (it was not, and the route says ignore: the default).
+        self.resolved: Counter[str] = Counter()
 
     # The handler takes the raw KafkaMessage instead of typed ``WorkflowTrigger`` bodies: FastStream would
     # reject an invalid body before our code runs (logged, then acked or retried forever), whereas decoding
     # here lets poison go to the dead-letter topic with its original bytes and the partition move on.
     async def handle(self, message: KafkaMessage) -> None:
-        await self.consume_batch(consumed_batch(message))
+        async with paused_while_waiting(message.consumer, self._keepalive_s):
+            await self.consume_batch(consumed_batch(message))
 
     async def consume_batch(self, records: Sequence[ConsumedRecord]) -> None:
-        """Start the workflow every record asks for (``start_concurrency`` at a time), then write the dead letters
-        of those that cannot start, in the batch's order; returns once every start and dead letter is durable. If
-        a start raises (cancellation, a bug), the others are cancelled and the error propagates: the batch is then
-        not committed."""
-        if len(records) == 1:
-            refusals = [await self._start(records[0])]
-        else:
-            gate = asyncio.Semaphore(self._start_concurrency)
-
-            async def one(record: ConsumedRecord) -> DeadLetterOrder | None:
-                async with gate:
-                    return await self._start(record)
-
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(one(record)) for record in records]
-            refusals = [task.result() for task in tasks]
+        """Start the workflow every record asks for (``start_concurrency`` at a time, records with the same Kafka
+        key one after the other, each route within its rate limit), then signal the resolved alerts whose firing
+        run is running, then write the dead letters of those that cannot start, in the batch's order; returns once
+        every start, signal and dead letter is durable. If a start raises (cancellation, a bug), the others are
+        cancelled and the error propagates: the batch is then not committed."""
+        prepared = [self._prepare(record) for record in records]
+        refusals = [item if isinstance(item, DeadLetterOrder) else None for item in prepared]
+        ready = [(i, item) for i, item in enumerate(prepared) if isinstance(item, _Ready)]
+        await self._start_all([(i, item) for i, item in ready if item.firing_id is None], refusals)
+        # Resolved alerts go after the batch's starts, so a firing alert just before its resolution in the same
+        # batch has its run by then.
+        resolved = [(i, item) for i, item in ready if item.firing_id is not None]
+        if resolved:
+            unmatched = await self._signal_all([item for _, item in resolved])
+            await self._start_all([pair for pair, start in zip(resolved, unmatched, strict=True) if start], refusals)
         orders = [order for order in refusals if order is not None]
         if orders:
             await self._dead_letters.write_all(orders)
@@ -107,8 +139,8 @@ class TriggerConsumer:
         """Start the workflow ``record`` asks for, or dead-letter it; returns once either is durable."""
         await self.consume_batch([record])
 
-    async def _start(self, record: ConsumedRecord) -> DeadLetterOrder | None:
-        """Start the run ``record`` asks for (waiting out Temporal outages); what to dead-letter if it cannot."""
+    def _prepare(self, record: ConsumedRecord) -> _Ready | DeadLetterOrder:
+        """The run ``record`` asks for, or what to dead-letter if it cannot be started."""
         try:
             trigger = WorkflowTrigger.from_json(record.value)
         except ValidationError as error:
@@ -124,24 +156,92 @@ class TriggerConsumer:
             action_task_queue=self._action_task_queue,
             max_message_bytes=self._max_message_bytes,
             dispatch="batched",
-            dsl_version=2,
+            dsl_version=DSL_VERSION,
             vars=self._vars,
             workflows=self._reachable[definition.name],
         )
         problem = _unencodable(run)
         if problem:
             return _refusal(record, trigger, problem)
+        firing_id = firing_run_id(trigger.data) if self._signaller is not None else None
+        return _Ready(record, trigger, run, firing_id)
+
+    async def _start_all(self, items: list[tuple[int, _Ready]], refusals: list[DeadLetterOrder | None]) -> None:
+        """Start ``items`` (index in the batch, run), putting what to dead-letter at its index in ``refusals``.
+
+        Rate-limit tokens are taken in the batch's order before each start is launched, so a route over its limit
+        holds back the rest of the batch (and, the batch not being done, the partition: back-pressure, nothing
+        dropped). A record waits for the start of the record before it with the same Kafka key."""
+        if not items:
+            return
+        if len(items) == 1 and self.limiter is None:
+            [(index, only)] = items
+            refusals[index] = await self._start(only)
+            return
+        gate = asyncio.Semaphore(self._start_concurrency)
+        latest: dict[bytes, asyncio.Task[DeadLetterOrder | None]] = {}
+
+        async def one(item: _Ready, before: asyncio.Task[DeadLetterOrder | None] | None) -> DeadLetterOrder | None:
+            if before is not None:
+                await asyncio.wait([before])  # its outcome is its own; only its order matters here
+            async with gate:
+                return await self._start(item)
+
+        tasks: list[tuple[int, asyncio.Task[DeadLetterOrder | None]]] = []
+        async with asyncio.TaskGroup() as group:
+            for index, item in items:
+                if self.limiter is not None:
+                    await self.limiter.acquire(item.trigger.data.route)
+                key = item.record.key
+                task = group.create_task(one(item, latest.get(key) if key is not None else None))
+                if key is not None:
+                    latest[key] = task
+                tasks.append((index, task))
+        for index, task in tasks:
+            refusals[index] = task.result()
+
+    async def _start(self, item: _Ready) -> DeadLetterOrder | None:
+        """Start ``item``'s run (waiting out Temporal outages); what to dead-letter if Temporal refuses it."""
+        trigger = item.trigger
         try:
-            outcome = await self._starter.start(run)
+            outcome = await self._starter.start(item.run)
         except Exception as error:
             if not is_permanent(error):
                 raise
-            return _refusal(record, trigger, f"Temporal refused the start: {type(error).__name__}: {error}")
+            return _refusal(item.record, trigger, f"Temporal refused the start: {type(error).__name__}: {error}")
         if outcome == "duplicate":
             log.info("duplicate trigger %s: workflow %s already started", trigger.id, trigger.data.idempotency_key)
         else:
-            log.info("started %s for trigger %s as %s", definition.name, trigger.id, trigger.data.idempotency_key)
+            log.info("started %s for trigger %s as %s", trigger.data.workflow, trigger.id, trigger.data.idempotency_key)
         return None
+
+    async def _signal_all(self, items: list[_Ready]) -> list[bool]:
+        """Signal each resolved alert to its firing run; for each, whether it must be started instead."""
+        assert self._signaller is not None
+        signaller = self._signaller
+        gate = asyncio.Semaphore(self._start_concurrency)
+
+        async def one(item: _Ready) -> bool:
+            assert item.firing_id is not None
+            signal = ResolvedSignal(trigger_id=item.trigger.id, alert=item.trigger.data.alert)
+            async with gate:
+                outcome = await signaller.signal_resolved(item.firing_id, signal)
+            data = item.trigger.data
+            if outcome == "signalled":
+                self.resolved["signalled"] += 1
+                log.info("resolved alert %s signalled to its running workflow %s", item.trigger.id, item.firing_id)
+                return False
+            start = data.on_resolved_finished == "start"
+            self.resolved["started" if start else "ignored"] += 1
+            log.info(
+                "resolved alert %s: workflow %s is not running (finished or never started); route %r says %s",
+                item.trigger.id, item.firing_id, data.route, data.on_resolved_finished,
+            )  # fmt: skip
+            return start
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(item)) for item in items]
+        return [task.result() for task in tasks]
 
 
 def _refusal(record: ConsumedRecord, trigger: WorkflowTrigger, reason: str) -> DeadLetterOrder:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.orchestrator.rate_limits import RateLimit, parse_rate_limits
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings
@@ -28,6 +30,38 @@ class OrchestratorSettings(BaseSettings):
     batch_max_records: int = Field(100, ge=1, le=5_000)
     # ...of which this many workflow starts are in flight at once (each is one Temporal RPC).
     start_concurrency: int = Field(32, ge=1, le=1_000)
+    # Per-route limits on workflow starts, ``route=rate/burst,...`` (``*``: every other route); none when empty.
+    rate_limits: str = ""
+    # A batch still waiting after this long (rate limit, Temporal slow or down) pauses its partitions and polls the
+    # consumer this often, so the group keeps it (max.poll.interval) while nothing more is fetched.
+    backpressure_poll_s: float = Field(10.0, gt=0, le=30)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _parseable(cls, value: str) -> str:
+        parse_rate_limits(value)
+        return value
+
+    @model_validator(mode="after")
+    def _batch_fits_the_poll_interval(self) -> Self:
+        # The consumer waits for tokens inside a batch, its offsets uncommitted: a batch of the slowest route must
+        # end well within max.poll.interval (see services.orchestrator.rate_limits).
+        limits = self.route_limits()
+        if limits:
+            slowest = min(limit.rate for limit in limits.values())
+            longest = self.batch_max_records / slowest
+            allowed = self.kafka.max_poll_interval_ms / 1000 / 2
+            if longest > allowed:
+                raise ValueError(
+                    f"ORCHESTRATOR_RATE_LIMITS: a batch of {self.batch_max_records} starts at {slowest:g}/s takes "
+                    f"{longest:g} s, more than half of KAFKA_MAX_POLL_INTERVAL_MS ({allowed:g} s); raise the rate or "
+                    "lower ORCHESTRATOR_BATCH_MAX_RECORDS"
+                )
+        return self
+
+    def route_limits(self) -> dict[str, RateLimit]:
+        """``rate_limits`` parsed: the limit of each route."""
+        return parse_rate_limits(self.rate_limits)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dsl.model import WorkflowDefinition
-from schemas import WorkflowTrigger
+from schemas import Alert, WorkflowTrigger
 from services.shared.kafka import KafkaSettings
 
 #: The local activity (in the orchestrator worker) that publishes the WorkflowResult event.
@@ -16,6 +16,20 @@ PUBLISH_RESULT = "publish_result"
 RESULT_TOO_LARGE = "ResultTooLarge"
 #: CloudEvents ``source`` of every event the orchestrator emits.
 EVENT_SOURCE = "alertmesh/orchestrator"
+#: The signal a running DSLWorkflow gets when the alert that started it resolves.
+RESOLVED_SIGNAL = "alert_resolved"
+#: The DSL version the orchestrator starts runs with (see ``DSLRun.dsl_version``).
+DSL_VERSION = 3
+
+
+class ResolvedSignal(BaseModel):
+    """Payload of ``RESOLVED_SIGNAL``: the resolved trigger's id and alert. The workflow reacts to the first one
+    only, so a redelivered (or repeated) resolved alert changes nothing."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trigger_id: str
+    alert: Alert
 
 
 class DSLRun(BaseModel):
@@ -45,9 +59,9 @@ class DSLRun(BaseModel):
         "per-action", description="'batched' for every run the orchestrator starts now."
     )
     # What the run may use of the full DSL. Runs started before it (no such field: 1) replay as they ran: only
-    # infrastructure losses are retried, and there is no config.timeout timer nor error handler. The orchestrator
-    # starts every new run with 2.
-    dsl_version: int = Field(1, ge=1, le=2, description="2 for every run the orchestrator starts now.")
+    # infrastructure losses are retried, and there is no config.timeout timer nor error handler; runs of 2 do not
+    # listen for their alert resolving (on_resolved). The orchestrator starts every new run with DSL_VERSION.
+    dsl_version: int = Field(1, ge=1, le=3, description="3 (DSL_VERSION) for every run the orchestrator starts now.")
     vars: dict[str, Any] = Field(
         default_factory=dict, description="The workspace variables (VARS.*), loaded by the orchestrator at start-up."
     )

@@ -15,7 +15,7 @@ durable timers) and unit tests plain asyncio.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -28,6 +28,7 @@ from dsl.model import (
     INFRASTRUCTURE_ATTEMPTS,
     ActionStatement,
     ChildWorkflowArgs,
+    OnResolved,
     WorkflowDefinition,
 )
 from dsl.templates import TemplateContext, TemplateError
@@ -44,8 +45,21 @@ WORKFLOW_TIMEOUT = "WorkflowTimeout"
 #: learns of the cancellation with its next heartbeat (every 2 s), and a batch whose executor is gone would
 #: otherwise be waited for until its heartbeat timeout (10 s) and its retries.
 CANCEL_GRACE_S = 10.0
+#: Error type of the actions ``on_resolved.cancel_pending`` skipped, and of ``on_resolved.run`` actions skipped
+#: because the run ended before its alert resolved.
+ALERT_RESOLVED = "AlertResolved"
+NOT_RESOLVED = "AlertNotResolved"
 
-__all__ = ["WORKFLOW_TIMEOUT", "DagScheduler", "DispatchTask", "Dispatcher", "retry_delay_s"]
+__all__ = [
+    "ALERT_RESOLVED",
+    "NOT_RESOLVED",
+    "WORKFLOW_TIMEOUT",
+    "DagScheduler",
+    "DispatchTask",
+    "Dispatcher",
+    "Resolution",
+    "retry_delay_s",
+]
 
 
 class Dispatcher(Protocol):
@@ -64,6 +78,15 @@ class Dispatcher(Protocol):
     def sleep(self, seconds: float) -> Coroutine[Any, Any, list[ActionReport]]: ...
 
     def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The definition's ``on_resolved`` and how to wait for the alert to resolve (a Temporal signal in the
+    workflow); the waiter's task ends when it has."""
+
+    rules: OnResolved
+    wait: Callable[[], Coroutine[Any, Any, list[ActionReport]]]
 
 
 @dataclass(frozen=True)
@@ -89,10 +112,12 @@ class DagScheduler:
         context: RunContext | None = None,
         own_retries: bool = True,
         timeout: float | None = None,
+        resolution: Resolution | None = None,
     ) -> None:
         """``batches=False`` dispatches each ready action alone, with no followers, and ``own_retries=False``
         retries infrastructure losses only (runs whose history predates those features replay that way).
-        ``timeout``: seconds after which unfinished actions are cancelled and reported failed."""
+        ``timeout``: seconds after which unfinished actions are cancelled and reported failed. ``resolution``: how
+        the run reacts when its alert resolves while it runs (None: it does not listen)."""
         self._definition = definition
         self._batches = batches
         self._own_retries = own_retries
@@ -109,24 +134,71 @@ class DagScheduler:
         self._cleared: set[str] = set()
         self._loops: dict[str, Loop] = {}
         self.timed_out = False
+        self._resolution = resolution
+        #: ``on_resolved.run`` refs: held back until the alert resolves.
+        self._held = frozenset(resolution.rules.run) if resolution is not None else frozenset()
+        self.resolved = False
 
     async def run(self) -> list[ActionReport]:
         deadline = asyncio.create_task(self._dispatcher.sleep(self._timeout)) if self._timeout else None
+        resolving = asyncio.create_task(self._resolution.wait()) if self._resolution is not None else None
         while True:
             self._advance()
             if not self._running:
+                # Nothing left but held actions: the run will not wait for its alert. Skipping them may decide
+                # what depends on them, so the loop goes on until that is done too.
+                if self._skip_unresolved():
+                    continue
                 break
-            done = await self._dispatcher.wait_first([*self._running, *([deadline] if deadline else [])])
+            listening = [resolving] if resolving is not None and not self.resolved else []
+            done = await self._dispatcher.wait_first([*self._running, *([deadline] if deadline else []), *listening])
             if deadline is not None and deadline in done:
                 await self._time_out()
                 break
+            if resolving is not None and resolving in done and not self.resolved:
+                self._resolve()
             # Record in definition order, never in completion-set order, so replays see the same sequence.
-            for task in sorted(done, key=self._order):
+            for task in sorted((task for task in done if task in self._running), key=self._order):
                 job = self._running.pop(task)
                 self._finish(job, task.result())
         if deadline is not None and not deadline.done():
             deadline.cancel()
+        if resolving is not None and not resolving.done():
+            resolving.cancel()
+        self._skip_unresolved()
         return [self._reports[action.ref] for action in self._definition.actions]
+
+    # The alert's lifecycle (on_resolved).
+    def _holding(self, ref: str) -> bool:
+        """Whether ``ref`` is an on_resolved action still waiting for its alert to resolve."""
+        return ref in self._held and not self.resolved
+
+    def _resolve(self) -> None:
+        """The alert resolved: release the on_resolved actions; with cancel_pending, skip every other action that
+        has not started (cancelling the timers some are waiting on)."""
+        self.resolved = True
+        assert self._resolution is not None
+        if not self._resolution.rules.cancel_pending:
+            return
+        for task, job in list(self._running.items()):
+            if job.kind == "timer":
+                task.cancel()
+                del self._running[task]
+                self._busy.discard(job.refs[0])
+        for action in self._definition.actions:
+            if action.ref not in self._reports and action.ref not in self._busy and action.ref not in self._held:
+                self._reports[action.ref] = _skipped_as(action, ALERT_RESOLVED, "the alert resolved before it started")
+
+    def _skip_unresolved(self) -> bool:
+        """Nothing else runs: the on_resolved actions that never started (the alert did not resolve in time) are
+        skipped; True when there were any."""
+        skipped_any = False
+        for action in self._definition.actions:
+            if action.ref in self._held and action.ref not in self._reports and action.ref not in self._busy:
+                message = "the alert did not resolve while the run was going"
+                self._reports[action.ref] = _skipped_as(action, NOT_RESOLVED, message)
+                skipped_any = True
+        return skipped_any
 
     def _order(self, task: DispatchTask) -> tuple[int, int]:
         job = self._running[task]
@@ -141,7 +213,7 @@ class DagScheduler:
             progressed = False
             for action in self._definition.actions:
                 ref = action.ref
-                if ref in self._reports or ref in self._busy or ref in ready:
+                if ref in self._reports or ref in self._busy or ref in ready or self._holding(ref):
                     continue
                 decision = decide(action, self._reports)
                 if decision.verdict == "wait":
@@ -233,6 +305,7 @@ class DagScheduler:
             if action.ref not in self._reports
             and action.ref not in self._busy
             and action.ref not in ready_refs
+            and not self._holding(action.ref)
             and _plain(action)
             and action.for_each is None
             and action.action != CHILD_WORKFLOW_ACTION
@@ -349,7 +422,8 @@ class DagScheduler:
         self._running.clear()
         message = f"the run's config.timeout of {self._timeout:g} s passed before this action finished"
         for action in self._definition.actions:
-            if action.ref not in self._reports:
+            # An on_resolved action still held never started: _skip_unresolved reports it skipped, not failed.
+            if action.ref not in self._reports and not (self._holding(action.ref) and action.ref not in self._busy):
                 self._reports[action.ref] = self._failed(action, WORKFLOW_TIMEOUT, message, 0)
 
     def _failed(self, action: ActionStatement, kind: str, message: str, attempts: int) -> ActionReport:
@@ -378,6 +452,12 @@ class DagScheduler:
             if error is not None:
                 errors[ref] = error.model_dump(mode="json")
         return results, errors
+
+
+def _skipped_as(action: ActionStatement, kind: str, message: str) -> ActionReport:
+    return ActionReport(
+        ref=action.ref, action=action.action, status="skipped", error=ActionError(type=kind, message=message)
+    )
 
 
 def _plain(action: ActionStatement) -> bool:

@@ -17,6 +17,7 @@ from dsl.model import WorkflowDefinition
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.publish import ResultPublisher
+from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import TemporalStarter
 from services.orchestrator.variables import load_vars
 from services.orchestrator.worker import build_worker
@@ -52,10 +53,12 @@ class Orchestrator:
         self.broker: KafkaBroker = settings.kafka.broker(CLIENT_ID)
         dlq = self.broker.publisher(settings.topics.dlq)
         starter = TemporalStarter(client, settings.temporal.workflow_task_queue)
-        consumer = TriggerConsumer(
+        self.consumer = consumer = TriggerConsumer(
             self.definitions, starter, dlq, settings.temporal.action_task_queue,
             max_message_bytes=settings.kafka.max_message_bytes, start_concurrency=settings.start_concurrency,
             variables=variables if variables is not None else load_vars(settings.vars_file),
+            signaller=starter, limiter=RouteLimiter(settings.route_limits()) if settings.rate_limits else None,
+            keepalive_s=settings.backpressure_poll_s,
         )  # fmt: skip
         subscribe_triggers(self.broker, settings, consumer)
         publisher = ResultPublisher(self.broker.publisher(settings.topics.results))

@@ -8,18 +8,27 @@ from typing import Literal, Protocol
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from services.orchestrator.contracts import DSLRun
+from services.orchestrator.contracts import RESOLVED_SIGNAL, DSLRun, ResolvedSignal
 from services.orchestrator.workflow import DSLWorkflow
 from services.shared.retry import Backoff, with_backoff
 
 StartOutcome = Literal["started", "duplicate"]
+#: ``signalled``: the run was running and got the signal; ``not-running``: it finished, or never started.
+SignalOutcome = Literal["signalled", "not-running"]
 
 
 class WorkflowStarter(Protocol):
     async def start(self, run: DSLRun) -> StartOutcome:
         """Return once the run is durably started (or was already); never give up on a transient error. A start
         Temporal refuses for good (``services.shared.retry.is_permanent``) is raised for the caller to dead-letter."""
+
+
+class ResolvedSignaller(Protocol):
+    async def signal_resolved(self, workflow_id: str, signal: ResolvedSignal) -> SignalOutcome:
+        """Signal the running workflow ``workflow_id`` that its alert resolved; never give up on a transient
+        error. Signalling twice is harmless: the workflow reacts to the first signal only."""
 
 
 class TemporalStarter:
@@ -55,6 +64,24 @@ class TemporalStarter:
         # Temporal down or slow: wait and retry, never skip the trigger (no budget: the partition waits).
         backoff = Backoff(self._initial_backoff, self._max_backoff, budget_s=None)
         return await with_backoff(attempt, f"starting workflow {run.trigger.data.idempotency_key}", backoff)
+
+    async def signal_resolved(self, workflow_id: str, signal: ResolvedSignal) -> SignalOutcome:
+        # A plain signal, not signal-with-start: a resolved alert must never start the firing alert's run. A
+        # retried signal (Temporal slow: the first one may have landed) is ignored by the workflow.
+        handle = self._client.get_workflow_handle(workflow_id)
+
+        async def attempt() -> SignalOutcome:
+            try:
+                await handle.signal(RESOLVED_SIGNAL, signal, rpc_timeout=self._rpc_timeout)
+            except RPCError as error:
+                # Temporal answers NOT_FOUND both for an id that never ran and for a run that has closed.
+                if error.status == RPCStatusCode.NOT_FOUND:
+                    return "not-running"
+                raise
+            return "signalled"
+
+        backoff = Backoff(self._initial_backoff, self._max_backoff, budget_s=None)
+        return await with_backoff(attempt, f"signalling workflow {workflow_id}", backoff)
 
     async def _start_once(self, run: DSLRun) -> None:
         trigger = run.trigger

@@ -29,14 +29,20 @@ with workflow.unsafe.imports_passed_through():
     from schemas import ActionBatch, ActionReport, ActionStep, BatchReport, WorkflowResult
     from schemas.actions import RUN_ACTIONS, ActionError
     from services.orchestrator.children import ERROR_HANDLER_SUFFIX, child_trigger, child_workflow_id
-    from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE, DSLRun
+    from services.orchestrator.contracts import (
+        PUBLISH_RESULT,
+        RESOLVED_SIGNAL,
+        RESULT_TOO_LARGE,
+        DSLRun,
+        ResolvedSignal,
+    )
     from services.orchestrator.evaluation import RunContext
     from services.orchestrator.gave_up import activity_error, executor_retry_policy, failed_report
     from services.orchestrator.inputs import InputsError, check_inputs
     from services.orchestrator.per_action import run_one_action
     from services.orchestrator.result_size import fit_result, result_limit
     from services.orchestrator.results import build_result, unhandled_failures
-    from services.orchestrator.scheduler import DagScheduler, DispatchTask
+    from services.orchestrator.scheduler import DagScheduler, DispatchTask, Resolution
 
 #: Publishing must not be lost: retry until Kafka takes it (a local activity backs off with timers past 1 min).
 #: Only a record refused as too large fails for good (the run then publishes a smaller result, see ``run``).
@@ -71,6 +77,24 @@ class DSLWorkflow:
     """Schedules the definition's actions on the executor's task queue, in batches, and publishes a
     WorkflowResult. It is the scheduler's ``Dispatcher``."""
 
+    def __init__(self) -> None:
+        #: The first ``RESOLVED_SIGNAL`` received (a signal may arrive before ``run`` starts).
+        self._resolved: ResolvedSignal | None = None
+
+    @workflow.signal(name=RESOLVED_SIGNAL)
+    def alert_resolved(self, signal: ResolvedSignal) -> None:
+        """The alert resolved: only the first signal counts, so a redelivered resolved trigger changes nothing."""
+        if self._resolved is None:
+            self._resolved = signal
+            workflow.logger.info("alert resolved (trigger %s)", signal.trigger_id)
+
+    async def _until_resolved(self) -> list[ActionReport]:
+        await workflow.wait_condition(lambda: self._resolved is not None)
+        assert self._resolved is not None
+        # The scheduler's expressions and every batch from now on read the same dict: ENV.resolved is the alert.
+        self._env["resolved"] = self._resolved.alert.model_dump(mode="json")
+        return []
+
     @workflow.run
     async def run(self, run: DSLRun) -> WorkflowResult:
         started = workflow.now()
@@ -81,7 +105,7 @@ class DSLWorkflow:
         # A run started before batched dispatch keeps calling one activity per action (see DSLRun.dispatch).
         self._batched = run.dispatch == "batched"
         full = run.dsl_version >= 2
-        self._env = {
+        self._env: dict[str, Any] = {
             "workflow_id": info.workflow_id,
             "run_id": info.run_id,
             "start_time": info.start_time.isoformat(),
@@ -97,9 +121,16 @@ class DSLWorkflow:
         context = RunContext(trigger=trigger, env=self._env, vars=run.vars)
         if run_error is None:
             timeout = run.definition.config.timeout if full else None
+            # Runs before DSL version 3 never listen for the signal: their histories replay as they ran.
+            on_resolved = run.definition.on_resolved if run.dsl_version >= 3 else None
+            resolution = None
+            if on_resolved is not None:
+                self._env["resolved"] = None  # the resolved alert, once it is (ENV.resolved)
+                resolution = Resolution(on_resolved, self._until_resolved)
             scheduler = DagScheduler(
-                run.definition, self, batches=self._batched, context=context, own_retries=full, timeout=timeout
-            )
+                run.definition, self, batches=self._batched, context=context, own_retries=full, timeout=timeout,
+                resolution=resolution,
+            )  # fmt: skip
             reports = await scheduler.run()
             if scheduler.timed_out:
                 run_error = f"the run did not finish within its config.timeout of {timeout:g} s"

@@ -169,3 +169,28 @@ def test_actions_from_action_modules_are_known(tmp_path: Path, monkeypatch: pyte
     """
     monkeypatch.setenv("EXECUTOR_ACTION_MODULES", "alertmesh.chaos.actions")
     assert problems(tmp_path, text) == []
+
+
+def test_on_resolved_names_known_refs_once(tmp_path: Path) -> None:
+    text = f"""\
+    name: x
+    on_resolved:
+      cancel_pending: true
+      run: [a, gone, a]
+    actions:
+      - {{ref: a, action: {RESHAPE}, args: {{value: 1}}}}
+    """
+    assert problems(tmp_path, text) == [
+        "w.yaml:4:12: on_resolved runs unknown ref 'gone'",
+        "w.yaml:4:18: on_resolved runs 'a' twice",
+    ]
+
+
+def test_on_resolved_keys_are_checked(tmp_path: Path) -> None:
+    text = f"""\
+    name: x
+    on_resolved: {{cancel_pendng: true}}
+    actions:
+      - {{ref: a, action: {RESHAPE}, args: {{value: 1}}}}
+    """
+    assert problems(tmp_path, text) == ["w.yaml:2:15: unknown key 'cancel_pendng' (did you mean 'cancel_pending'?)"]

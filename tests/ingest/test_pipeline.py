@@ -56,6 +56,16 @@ def test_sample_becomes_one_trigger(alertmanager_bytes: bytes) -> None:
     assert WorkflowTrigger.from_json(trigger.to_json()) == trigger
 
 
+def test_a_route_can_ask_for_a_run_when_a_resolved_alerts_firing_run_is_over(alertmanager_bytes: bytes) -> None:
+    # The orchestrator reads it only for a resolved alert whose firing run is not running (default: ignore).
+    assert _process(_record(alertmanager_bytes)).triggers[0].event.data.on_resolved_finished == "ignore"
+    routes = ROUTING.model_dump()
+    routes["routes"][0]["on_resolved_finished"] = "start"
+    [ready] = process(_record(alertmanager_bytes), RoutingTable.model_validate(routes), LIMIT).triggers
+    assert ready.event.data.on_resolved_finished == "start"
+    assert WorkflowTrigger.from_json(ready.body) == ready.event
+
+
 def test_redelivery_yields_byte_identical_triggers(alertmanager_bytes: bytes) -> None:
     first = _process(_record(alertmanager_bytes)).triggers
     again = _process(_record(alertmanager_bytes)).triggers

@@ -79,9 +79,13 @@ TEST_DEFINITIONS = {
 }
 
 
-def unique_settings(kafka_bootstrap: str, temporal_address: str, **kafka: int) -> OrchestratorSettings:
+def unique_settings(
+    kafka_bootstrap: str, temporal_address: str, orchestrator: Mapping[str, Any] | None = None, **kafka: int
+) -> OrchestratorSettings:
+    """Fresh topics, group and queues; ``orchestrator``: further ``OrchestratorSettings`` fields."""
     tag = uuid.uuid4().hex[:8]
     return OrchestratorSettings(
+        **(orchestrator or {}),
         group_id=f"orch-{tag}",
         workflows_dir=REPO / "workflows",
         health_port=0,
@@ -140,10 +144,12 @@ async def running_mesh(
     with_executor: bool = True,
     extra_definitions: Mapping[str, WorkflowDefinition] | None = None,
     variables: Mapping[str, Any] | None = None,
+    orchestrator: Mapping[str, Any] | None = None,
     **kafka: int,
 ) -> AsyncIterator[Mesh]:
-    """An orchestrator on fresh topics and queues; the fake executor polls the action queue if ``with_executor``."""
-    settings = unique_settings(kafka_bootstrap, temporal_address, **kafka)
+    """An orchestrator on fresh topics and queues; the fake executor polls the action queue if ``with_executor``.
+    ``orchestrator``: further settings (e.g. ``rate_limits``)."""
+    settings = unique_settings(kafka_bootstrap, temporal_address, orchestrator, **kafka)
     await ensure_topics(settings.kafka, settings.topics.all(), partitions=1)
     client = await connect_temporal(settings)
     definitions = {**load_workflows(settings.workflows_dir), **TEST_DEFINITIONS, **(extra_definitions or {})}

@@ -24,6 +24,7 @@ def test_there_is_a_saved_history() -> None:
     assert [path.name for path in HISTORIES] == [
         "dsl-parent.json",
         "dsl-playbook.json",
+        "dsl-resolved.json",
         "dsl-retried.json",
         "dsl-timed-out.json",
         "failing.json",
