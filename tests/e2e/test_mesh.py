@@ -158,3 +158,38 @@ async def test_a_restarted_embedded_broker_gets_its_topics_back_and_alerts_flow_
         assert await offsets(mesh, topic), f"{topic} missing after the broker restart"
     _, result = await trigger_and_result(mesh, variant("after-broker-restart"), "after-broker-restart")
     assert result.data.status == "completed"
+
+
+@pytest.mark.parametrize(
+    ("sample", "webhook_source", "alert_format"),
+    [
+        ("grafana-v1-firing.json", "grafana", "grafana.v1"),  # Grafana's contact point, through the webhook
+        ("cloudevents-structured.json", None, "cloudevents"),  # an EDR's CloudEvent, produced straight to Kafka
+    ],
+)
+async def test_a_real_sample_flows_to_a_completed_result(
+    mesh: Mesh, sample: str, webhook_source: str | None, alert_format: str
+) -> None:
+    """Each real sender's payload, the way that sender delivers it, ends as a completed workflow result."""
+    body = (REPO / "samples" / sample).read_bytes()
+    triggers_from, results_from = await offsets(mesh, mesh.topics.triggers), await offsets(mesh, mesh.topics.results)
+    if webhook_source is None:
+        await kafka_tools.publish(mesh.kafka, mesh.topics.raw, body)
+    else:
+        async with httpx.AsyncClient(base_url=mesh.webhook_url) as http:
+            answer = await http.post(
+                f"/v1/alerts/{webhook_source}",
+                content=body,
+                headers={"content-type": "application/json", "authorization": f"Bearer {mesh.webhook_key}"},
+            )
+        assert answer.status_code == 202, answer.text
+    trigger = await next_event(
+        mesh.kafka, mesh.topics.triggers, WorkflowTrigger, triggers_from,
+        lambda t: t.data.alert.format == alert_format,
+    )  # fmt: skip
+    result = await next_event(
+        mesh.kafka, mesh.topics.results, WorkflowResult, results_from,
+        lambda r: r.data.workflow_id == trigger.data.idempotency_key, timeout_s=90,
+    )  # fmt: skip
+    assert result.data.status == "completed", result.data.error
+    assert result.data.returns["alert"] == trigger.data.alert.name
