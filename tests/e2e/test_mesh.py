@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -41,12 +42,17 @@ async def offsets(mesh: Mesh, topic: str) -> dict[int, int]:
 
 async def trigger_and_result(mesh: Mesh, raw: bytes, fingerprint: str) -> tuple[WorkflowTrigger, WorkflowResult]:
     """Publish ``raw`` to the raw topic and wait for its trigger, then for the result that trigger caused."""
+    send = kafka_tools.publish(mesh.kafka, mesh.topics.raw, raw)
+    return await sent_trigger_and_result(mesh, send, lambda t: t.data.alert.fingerprint == fingerprint)
+
+
+async def sent_trigger_and_result(
+    mesh: Mesh, send: Awaitable[object], is_it: Callable[[WorkflowTrigger], bool]
+) -> tuple[WorkflowTrigger, WorkflowResult]:
+    """Await ``send``, then the first new trigger ``is_it`` accepts, then the result that trigger caused."""
     triggers_from, results_from = await offsets(mesh, mesh.topics.triggers), await offsets(mesh, mesh.topics.results)
-    await kafka_tools.publish(mesh.kafka, mesh.topics.raw, raw)
-    trigger = await next_event(
-        mesh.kafka, mesh.topics.triggers, WorkflowTrigger, triggers_from,
-        lambda t: t.data.alert.fingerprint == fingerprint,
-    )  # fmt: skip
+    await send
+    trigger = await next_event(mesh.kafka, mesh.topics.triggers, WorkflowTrigger, triggers_from, is_it)
     result = await next_event(
         mesh.kafka, mesh.topics.results, WorkflowResult, results_from,
         lambda r: r.data.workflow_id == trigger.data.idempotency_key, timeout_s=90,
@@ -172,10 +178,11 @@ async def test_a_real_sample_flows_to_a_completed_result(
 ) -> None:
     """Each real sender's payload, the way that sender delivers it, ends as a completed workflow result."""
     body = (REPO / "samples" / sample).read_bytes()
-    triggers_from, results_from = await offsets(mesh, mesh.topics.triggers), await offsets(mesh, mesh.topics.results)
-    if webhook_source is None:
-        await kafka_tools.publish(mesh.kafka, mesh.topics.raw, body)
-    else:
+
+    async def send() -> None:
+        if webhook_source is None:
+            await kafka_tools.publish(mesh.kafka, mesh.topics.raw, body)
+            return
         async with httpx.AsyncClient(base_url=mesh.webhook_url) as http:
             answer = await http.post(
                 f"/v1/alerts/{webhook_source}",
@@ -183,13 +190,7 @@ async def test_a_real_sample_flows_to_a_completed_result(
                 headers={"content-type": "application/json", "authorization": f"Bearer {mesh.webhook_key}"},
             )
         assert answer.status_code == 202, answer.text
-    trigger = await next_event(
-        mesh.kafka, mesh.topics.triggers, WorkflowTrigger, triggers_from,
-        lambda t: t.data.alert.format == alert_format,
-    )  # fmt: skip
-    result = await next_event(
-        mesh.kafka, mesh.topics.results, WorkflowResult, results_from,
-        lambda r: r.data.workflow_id == trigger.data.idempotency_key, timeout_s=90,
-    )  # fmt: skip
+
+    trigger, result = await sent_trigger_and_result(mesh, send(), lambda t: t.data.alert.format == alert_format)
     assert result.data.status == "completed", result.data.error
     assert result.data.returns["alert"] == trigger.data.alert.name
