@@ -66,8 +66,13 @@ class Placed(Protocol):
 @contextlib.asynccontextmanager
 async def running_ingest(mesh: Mesh, routing_file: Path, group_id: str) -> AsyncIterator[IngestSettings]:
     """Ingest on the mesh's topics with ``routing_file``; the same ``group_id`` resumes where the last one left."""
+    # No dedup window: a replay must reach the orchestrator, whose idempotency these tests check.
     settings = IngestSettings(
-        group_id=group_id, routing_file=routing_file, kafka=mesh.settings.kafka, topics=mesh.settings.topics
+        group_id=group_id,
+        routing_file=routing_file,
+        kafka=mesh.settings.kafka,
+        topics=mesh.settings.topics,
+        dedup_window_s=0,
     )
     app, _ = build_app(settings)
     await app.start()
