@@ -113,8 +113,16 @@ async def wait_gone(pids: list[int], timeout: float = 20) -> list[int]:
     alive = pids
     while alive and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
-        alive = [pid for pid in alive if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+        alive = [pid for pid in alive if _running(pid)]
     return alive
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a process exiting while it is looked at is not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, FileNotFoundError):
+        return False
 
 
 async def test_an_action_that_never_yields_is_stopped_at_the_attempt_limit(client: Client, tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ routes:
     match: {status: [firing, resolved]}
     workflow: triage
     inputs: {team: on-call, page: false}
+    # The resolved alert below comes after its firing run finished: run the workflow for it, so its result shows
+    # the status change passed the window.
+    on_resolved_finished: start
 """
 
 GROUPING = """
