@@ -89,7 +89,9 @@ def markdown(record: Record) -> str:
         "last). The raw loop is the ceiling under it: it consumes the same records and produces each value to",
         "another topic as ingest moves records, minus parsing and routing: a batch at a time, every record produced",
         "without awaiting its acknowledgement, then all acknowledgements awaited (acks=all), then the batch's",
-        "offsets committed.",
+        "offsets committed. Ingest runs as deployed, its dedup window on (`INGEST_DEDUP_WINDOW_S`, 300 s): after a",
+        "batch's triggers are acknowledged it writes the batch's dedup state, one more acknowledged write per batch",
+        "before the commit (`python -m bench.ingest_noise` measures ingest with noise control off and on).",
         "",
         *_table(
             ["", "records/s"],
