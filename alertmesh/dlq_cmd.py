@@ -164,16 +164,23 @@ async def list_letters(
 ) -> int:
     """Print the selected dead letters: a table on a terminal, JSON lines otherwise (or when ``as_json``)."""
     out = out or sys.stdout
-    letters = await read_letters(kafka, dlq_topic, timeout_s)
-    if letters is None:
+    chosen = await selected_letters(kafka, dlq_topic, selection, timeout_s)
+    if chosen is None:
         return 1
-    chosen = selection.pick(letters)
     if as_json if as_json is not None else not out.isatty():
         out.write(json_lines(chosen))
     else:
         out.write(table(chosen, shutil.get_terminal_size().columns))
     out.flush()
     return 0
+
+
+async def selected_letters(
+    kafka: KafkaSettings, topic: str, selection: Selection, timeout_s: float
+) -> list[DeadLetter] | None:
+    """The dead letters on ``topic`` that ``selection`` picks (None when the topic cannot be read)."""
+    letters = await read_letters(kafka, topic, timeout_s)
+    return None if letters is None else selection.pick(letters)
 
 
 async def read_letters(kafka: KafkaSettings, topic: str, timeout_s: float) -> list[DeadLetter] | None:
@@ -206,10 +213,9 @@ async def replay_letters(
 ) -> int:
     """Send the selected dead letters' originals again (acks=all); 1 if any could not be replayed."""
     out = out or sys.stdout
-    letters = await read_letters(kafka, dlq_topic, timeout_s)
-    if letters is None:
+    chosen = await selected_letters(kafka, dlq_topic, selection, timeout_s)
+    if chosen is None:
         return 1
-    chosen = selection.pick(letters)
     if not chosen:
         log.info("no dead letter to replay")
         return 0

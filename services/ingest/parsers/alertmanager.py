@@ -8,6 +8,7 @@ from typing import Any
 from schemas.alert import Alert
 from services.ingest.parsers.errors import ParseError
 from services.ingest.parsers.fields import (
+    alert_list,
     gather_urls,
     labels_fingerprint,
     normalize_severity,
@@ -30,9 +31,7 @@ class AlertmanagerParser:
         return document.get("version") == "4" and "alerts" in document
 
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
-        alerts = document["alerts"]
-        if not isinstance(alerts, list) or not alerts:
-            raise ParseError("alertmanager.v4: 'alerts' must be a non-empty list")
+        alerts = alert_list(document, self.format)
         external_url = optional_string(document.get("externalURL"), "alertmanager.v4: externalURL")
         group_status = document.get("status")
         source = source_of(headers, self.source)

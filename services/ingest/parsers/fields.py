@@ -96,6 +96,14 @@ def string_map(value: Any, where: str) -> dict[str, str]:
     return dict(value)
 
 
+def alert_list(document: Mapping[str, Any], format_name: str) -> list[Any]:
+    """The document's ``alerts``, which webhook formats (Alertmanager, Grafana) require to be a non-empty list."""
+    alerts = document["alerts"]
+    if not isinstance(alerts, list) or not alerts:
+        raise ParseError(f"{format_name}: 'alerts' must be a non-empty list")
+    return alerts
+
+
 def optional_string(value: Any, where: str) -> str | None:
     """A string field that may be absent or empty (then None)."""
     if value is None or value == "":

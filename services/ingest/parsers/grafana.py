@@ -13,6 +13,7 @@ from typing import Any
 from schemas.alert import Alert
 from services.ingest.parsers.errors import ParseError
 from services.ingest.parsers.fields import (
+    alert_list,
     gather_urls,
     labels_fingerprint,
     normalize_severity,
@@ -39,9 +40,7 @@ class GrafanaParser:
         return document.get("version") == "1" and "alerts" in document
 
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
-        alerts = document["alerts"]
-        if not isinstance(alerts, list) or not alerts:
-            raise ParseError("grafana.v1: 'alerts' must be a non-empty list")
+        alerts = alert_list(document, self.format)
         org_id = document.get("orgId")
         if org_id is not None and (not isinstance(org_id, int) or isinstance(org_id, bool)):
             raise ParseError(f"grafana.v1: orgId must be an integer, got {type(org_id).__name__}")
