@@ -64,6 +64,8 @@ class MeshPlan:
     temporal_ui: str | None
     webhook_url: str
     ray: str
+    #: Each service's HTTP base URL (``/healthz`` and ``/metrics`` are under it), by part name.
+    http_urls: dict[str, str]
     servers: list[Part]
     services: list[Part]
     #: Creates the topics that are missing (the embedded broker's part runs it itself, after every start).
@@ -172,6 +174,10 @@ def plan(settings: MeshSettings) -> MeshPlan:
         temporal_ui=ui,
         webhook_url=f"http://{host}:{settings.webhook_port}",
         ray=settings.ray_address or "local (started by the executor)",
+        http_urls={
+            **{name: f"http://{host}:{port}" for name, port in ports.items()},
+            "webhook": f"http://{host}:{settings.webhook_port}",
+        },
         servers=servers,
         services=services,
         ensure_topics=topics,

@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import orjson
 
@@ -23,6 +24,7 @@ from alertmesh.mesh import (
     prepare_state_dir,
     webhook_usage,
 )
+from alertmesh.mesh_state import mesh_file, recorder
 from alertmesh.rerun import RerunRefused
 from alertmesh.rerun import rerun as rerun_workflow
 from alertmesh.supervisor import StartupError, Supervisor
@@ -46,6 +48,10 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
     webhook_key = ensure_webhook_key(settings)
     mesh = plan(settings)
     supervisor = Supervisor()
+    # mesh.json: rewritten whenever a part starts, exits or stops (alertmesh status reads it).
+    supervisor.on_change = recorder(
+        mesh_file(settings.state_dir.resolve()), mesh, lambda: supervisor.children, datetime.now(UTC)
+    )
     main = asyncio.current_task()
     assert main is not None
     loop = asyncio.get_running_loop()

@@ -18,10 +18,13 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 log = logging.getLogger("alertmesh")
 
 Probe = Callable[[], Awaitable[bool]]
+#: Called after a child started, exited unplanned or stopped (e.g. to rewrite ``mesh.json``).
+OnChange = Callable[[], None]
 
 #: Backoff between restarts of a crashing child: doubles from the first delay up to the cap, and starts over once
 #: a restarted child is ready again (it recovered; a later crash is a new incident, not the same crash looping).
@@ -61,9 +64,10 @@ def _die_with_parent() -> None:
 class Child:
     """A running part: its process, its output relay and its restart loop."""
 
-    def __init__(self, part: Part, output: Callable[[str, str], None]) -> None:
+    def __init__(self, part: Part, output: Callable[[str, str], None], on_change: OnChange | None = None) -> None:
         self.part = part
         self._output = output
+        self._on_change = on_change
         self._process: asyncio.subprocess.Process | None = None
         self._stopping = False
         self._watch: asyncio.Task[None] | None = None
@@ -71,10 +75,23 @@ class Child:
         self.restarts = 0
         #: Exit codes of the child's unplanned exits, oldest first (a stop asked by ``stop()`` is not one).
         self.exit_codes: list[int] = []
+        #: When the current (or last) process was spawned.
+        self.started_at: datetime | None = None
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            try:
+                self._on_change()
+            except Exception:  # reporting the state must never stop the supervision itself
+                log.exception("could not record the state of %s", self.part.name)
 
     async def start(self) -> None:
         await self._spawn()
@@ -98,6 +115,7 @@ class Child:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
         await self._terminate()
+        self._changed()
 
     async def _probe(self) -> bool:
         try:
@@ -115,7 +133,9 @@ class Child:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
+        self.started_at = datetime.now(UTC)
         log.info("started %s (pid %d)", self.part.name, self._process.pid)
+        self._changed()
         relay = asyncio.create_task(self._relay(self._process), name=f"relay-{self.part.name}")
         self._relays.add(relay)  # keep a reference: the loop holds tasks only weakly
         relay.add_done_callback(self._relays.discard)
@@ -136,6 +156,7 @@ class Child:
                 return
             self.exit_codes.append(code)
             self.restarts += 1
+            self._changed()
             log.warning("%s exited with code %s; restart #%d in %.1fs", self.part.name, code, self.restarts, delay)
             await self._kill_group(signal.SIGKILL)  # leftovers of the crashed child (e.g. Ray workers)
             await asyncio.sleep(delay)
@@ -186,8 +207,9 @@ def print_output(name: str, line: str) -> None:
 class Supervisor:
     """Starts parts in stages (each stage's parts in parallel), stops them in reverse order."""
 
-    def __init__(self, output: Callable[[str, str], None] = print_output) -> None:
+    def __init__(self, output: Callable[[str, str], None] = print_output, on_change: OnChange | None = None) -> None:
         self._output = output
+        self.on_change = on_change
         self.stages: list[list[Child]] = []
 
     @property
@@ -195,7 +217,7 @@ class Supervisor:
         return [child for stage in self.stages for child in stage]
 
     async def start_stage(self, parts: list[Part]) -> None:
-        stage = [Child(part, self._output) for part in parts]
+        stage = [Child(part, self._output, self.on_change) for part in parts]
         self.stages.append(stage)
         for child in stage:
             await child.start()
