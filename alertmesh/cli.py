@@ -54,7 +54,9 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--key", help="message key")
     publish.add_argument("--source", help="sets the alertmesh-source header, as the webhook bridge does")
 
-    results = commands.add_parser("results", help="print WorkflowResult events as JSON lines")
+    results = commands.add_parser(
+        "results", help="print WorkflowResult events: a table on a terminal, JSON lines when piped or with --json"
+    )
     results.add_argument("--follow", action="store_true", help="keep waiting for new results")
     results.add_argument("--count", type=int, help="stop after this many results")
     results.add_argument("--timeout", type=float, help="give up after this many seconds (exit code 1)")
@@ -62,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument(
         "--resolve", action="store_true", help='replace {"$stored": ...} results with their JSON (EXECUTOR_BLOB_*)'
     )
+    results.add_argument("--json", action="store_true", help="JSON lines (the result events) even on a terminal")
 
     rerun = commands.add_parser(
         "rerun",
@@ -259,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             return actions_catalog.main(args.json)
         if args.command == "rerun":
             return _exit_without_teardown(asyncio.run(run.rerun(args.workflow_id, args.reason)))
-        return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout, args.resolve))
+        as_json = True if args.json else None
+        return asyncio.run(run.results(args.topic, args.follow, args.count, args.timeout, args.resolve, as_json))
     except KeyboardInterrupt:
         return 130
 

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
 from alertmesh import kafka_tools
+from alertmesh.table import render
 from schemas import DeadLetter
 from services.shared.kafka import KafkaSettings
 
@@ -117,14 +118,7 @@ def table(letters: Sequence[DeadLetter], width: int) -> str:
     """A table for people: short id, time, stage, sender, where it came from, size, then the reason cut to fit
     ``width`` columns (the whole reason is in ``--json``)."""
     header = ("ID", "TIME (UTC)", "STAGE", "SOURCE", "FROM", "SIZE", "REASON")
-    rows = [header] + [_row(letter) for letter in letters]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
-    lines = []
-    for row in rows:
-        head = "  ".join(cell.ljust(size) for cell, size in zip(row, widths, strict=False))
-        room = max(20, width - len(head) - 2)
-        reason = row[-1] if len(row[-1]) <= room else row[-1][: room - 3] + "..."
-        lines.append(f"{head}  {reason}".rstrip())
+    lines = render([header] + [_row(letter) for letter in letters], width)
     count = len(letters)
     lines.append(f"{count} dead letter{'' if count == 1 else 's'}")
     return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
 import sys
 import time
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from alertmesh import kafka_tools
+from alertmesh import kafka_tools, results_view
 from alertmesh.mesh import (
     MeshPlan,
     MeshSettings,
@@ -116,10 +117,20 @@ async def publish(payload: bytes, topic: str | None, key: str | None, source: st
 
 
 async def results(
-    topic: str | None, follow: bool, count: int | None, timeout_s: float | None, resolve: bool = False
+    topic: str | None,
+    follow: bool,
+    count: int | None,
+    timeout_s: float | None,
+    resolve: bool = False,
+    as_json: bool | None = None,
 ) -> int:
+    """Print results: JSON lines (the events as on the topic) when piped or ``as_json``, else a table."""
     topic, seen = topic or TopicSettings().results, 0
     store = BlobSettings().store() if resolve else None
+    table = not (as_json if as_json is not None else not sys.stdout.isatty())
+    width = shutil.get_terminal_size().columns
+    if table:
+        sys.stdout.write(results_view.header(width) + "\n")
     try:
         async for value in kafka_tools.read(KafkaSettings(), topic, follow=follow, timeout_s=timeout_s):
             if store is not None:
@@ -127,7 +138,10 @@ async def results(
                     value = resolve_json(value, store)
                 except BlobError as error:  # printed as it is: the event is still worth seeing
                     log.warning("could not resolve a stored result: %s", error)
-            sys.stdout.write(value.decode() + "\n")
+            if table:
+                sys.stdout.write("".join(line + "\n" for line in results_view.lines(value, width)))
+            else:
+                sys.stdout.write(value.decode() + "\n")
             sys.stdout.flush()
             seen += 1
             if count is not None and seen >= count:

@@ -1,0 +1,51 @@
+"""``alertmesh results`` as a table: one aligned line per result, the error of a failed one under it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from alertmesh import results_view
+from schemas import WorkflowResult
+from schemas.actions import ActionReport
+from schemas.result import Result
+
+START = datetime(2026, 11, 28, 22, 0, 1, tzinfo=UTC)
+
+
+def result(status: str, *action_statuses: str, seconds: float, error: str | None = None) -> WorkflowResult:
+    actions = [ActionReport(ref=f"a{i}", action="core.noop", status=s) for i, s in enumerate(action_statuses)]  # type: ignore[arg-type]
+    data = Result(
+        workflow="triage", workflow_id="triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z",
+        run_id="r", status=status, actions=actions, error=error,  # type: ignore[arg-type]
+        started_at=START, finished_at=START + timedelta(seconds=seconds),
+    )  # fmt: skip
+    return WorkflowResult(id="e", source="test", time=START, correlationid="c", causationid="c", data=data)
+
+
+def test_a_completed_result_is_one_line_under_the_header() -> None:
+    lines = results_view.lines(result("completed", "succeeded", "succeeded", "skipped", seconds=0.25).to_json(), 200)
+    header = results_view.header(200)
+    assert header.split() == ["TIME", "(UTC)", "WORKFLOW", "STATUS", "ACTIONS", "DURATION", "WORKFLOW", "ID"]
+    assert lines == [
+        "2026-11-28 22:00:01  triage              completed  2 ok 0 failed    250 ms    "
+        "triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z"
+    ]
+    assert lines[0].index("triage:alertmanager") == header.index("WORKFLOW ID")  # aligned with its heading
+
+
+def test_a_failed_result_shows_its_error_on_the_next_line_cut_to_the_terminal() -> None:
+    failed = result("failed", "succeeded", "failed", seconds=75, error="action notify failed:\n HTTP 503 " + "x" * 200)
+    first, error = results_view.lines(failed.to_json(), 80)
+    assert "failed     1 ok 1 failed    1m15s" in first
+    assert first.endswith("triage:alertmanag...")  # the id keeps 20 columns however narrow the terminal
+    assert error.startswith("    error: action notify failed: HTTP 503 xxx") and len(error) == 80
+
+
+def test_a_record_that_is_not_a_result_is_said_so_and_the_listing_goes_on() -> None:
+    assert results_view.lines(b'{"hello": "results"}', 100)[0].startswith("(not a workflow result:")
+
+
+def test_durations_read_at_a_glance() -> None:
+    assert [results_view.duration(s) for s in (0.0123, 1.25, 59.94, 61, 3725)] == [
+        "12 ms", "1.2 s", "59.9 s", "1m01s", "62m05s",
+    ]  # fmt: skip
