@@ -1,7 +1,8 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
 re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove it survives faults (``chaos``),
 measure it (``bench``), check workflow definitions (``validate``), show how a payload is routed (``route``), list
-the actions workflows can use (``actions``), list and replay dead letters (``dlq``)."""
+the actions workflows can use (``actions``), list and replay dead letters (``dlq``),
+see how a running mesh is doing (``status``)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ def parser() -> argparse.ArgumentParser:
     route.add_argument(
         "--header", action="append", default=[], metavar="NAME=VALUE", help="a Kafka header, e.g. ce_type=... (repeat)"
     )
+    _status_options(commands.add_parser("status", help="health, restarts, rates, lag, workflows, recent failures"))
     _dlq_options(commands.add_parser("dlq", help="list dead letters, replay them after a fix; uses KAFKA_*"))
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
     bench = commands.add_parser(
@@ -106,6 +108,28 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", type=Path, help="where BENCHMARKS.md and the plots go (the repository root)")
     bench.add_argument("--state-dir", type=Path, help="default: a fresh temporary directory, removed after")
     return root
+
+
+def _status_options(status: argparse.ArgumentParser) -> None:
+    status.add_argument("--watch", action="store_true", help="refresh until Ctrl-C (in place on a terminal)")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between readings (rates span it)")
+    status.add_argument("--json", action="store_true", help="one JSON object per report")
+    status.add_argument("--state-dir", type=Path, help="where `alertmesh up` keeps mesh.json (.alertmesh/)")
+    for name, path in (("health", "/healthz"), ("metrics", "/metrics")):
+        status.add_argument(
+            f"--{name}", action="append", default=[], metavar="NAME=URL",
+            help=f"a part's {path} URL, for a mesh not started by `alertmesh up` (repeat)",
+        )  # fmt: skip
+
+
+def _status(args: argparse.Namespace) -> int:
+    from alertmesh import status_cmd
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    state_dir = args.state_dir if args.state_dir is not None else _mesh_settings(args).state_dir
+    where = status_cmd.Where(state_dir, tuple(args.health), tuple(args.metrics))
+    code = status_cmd.main(where, watch=args.watch, interval_s=args.interval, as_json=args.json)
+    return _exit_without_teardown(code)  # it used a Temporal client
 
 
 #: Dead-letter stages (``schemas.deadletter.STAGES``), spelled out so the command line loads no schema module.
@@ -249,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             return _chaos(args)
         if args.command == "dlq":
             return _dlq(args)
+        if args.command == "status":
+            return _status(args)
         if args.command == "bench":
             return _bench(args)
         if args.command == "publish":

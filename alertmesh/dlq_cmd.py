@@ -114,17 +114,20 @@ def json_lines(letters: Iterable[DeadLetter]) -> str:
     return "".join(letter.to_json().decode() + "\n" for letter in letters)
 
 
+TABLE_HEADER = ("ID", "TIME (UTC)", "STAGE", "SOURCE", "FROM", "SIZE", "REASON")
+
+
 def table(letters: Sequence[DeadLetter], width: int) -> str:
     """A table for people: short id, time, stage, sender, where it came from, size, then the reason cut to fit
     ``width`` columns (the whole reason is in ``--json``)."""
-    header = ("ID", "TIME (UTC)", "STAGE", "SOURCE", "FROM", "SIZE", "REASON")
-    lines = render([header] + [_row(letter) for letter in letters], width)
+    lines = render([TABLE_HEADER] + [letter_row(letter) for letter in letters], width)
     count = len(letters)
     lines.append(f"{count} dead letter{'' if count == 1 else 's'}")
     return "\n".join(lines) + "\n"
 
 
-def _row(letter: DeadLetter) -> tuple[str, str, str, str, str, str, str]:
+def letter_row(letter: DeadLetter) -> tuple[str, str, str, str, str, str, str]:
+    """One dead letter's cells under ``TABLE_HEADER`` (``alertmesh status`` lists the newest the same way)."""
     data = letter.data
     where = f"{data.original_topic}@{data.original_partition if data.original_partition is not None else '?'}"
     where += f"/{data.original_offset}" if data.original_offset is not None else ""

@@ -121,3 +121,40 @@ async def read(
                     yield record.value
     finally:
         await consumer.stop()
+
+
+async def tail(kafka: KafkaSettings, topic: str, per_partition: int) -> tuple[list[bytes], int]:
+    """The last ``per_partition`` values of every partition of ``topic`` (partition by partition, oldest first),
+    and how many records the topic holds in all. ``LookupError`` when the topic does not exist."""
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic, timeout_s=3))]
+        consumer.assign(partitions)
+        begins, ends = await consumer.beginning_offsets(partitions), await consumer.end_offsets(partitions)
+        values: list[bytes] = []
+        for tp in partitions:
+            start = max(begins[tp], ends[tp] - per_partition)
+            if start >= ends[tp]:
+                continue
+            consumer.seek(tp, start)
+            while await consumer.position(tp) < ends[tp]:
+                batch = await consumer.getmany(tp, timeout_ms=500)
+                values += [r.value for r in batch.get(tp, []) if r.offset < ends[tp] and r.value is not None]
+        return values, sum(ends[tp] - begins[tp] for tp in partitions)
+    finally:
+        await consumer.stop()
+
+
+async def group_lag(kafka: KafkaSettings, group: str, topic: str) -> dict[int, tuple[int | None, int]]:
+    """Per partition of ``topic``: the offset ``group`` committed (None: nothing yet) and the end offset, read
+    without joining the group (no rebalance for its members). ``LookupError`` when the topic does not exist."""
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic, timeout_s=3))]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        return {tp.partition: (await consumer.committed(tp), ends[tp]) for tp in partitions}
+    finally:
+        await consumer.stop()
