@@ -126,6 +126,7 @@ def _status(args: argparse.Namespace) -> int:
     from alertmesh import status_cmd
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # an unreachable broker is shown in the report
     state_dir = args.state_dir if args.state_dir is not None else _mesh_settings(args).state_dir
     where = status_cmd.Where(state_dir, tuple(args.health), tuple(args.metrics))
     code = status_cmd.main(where, watch=args.watch, interval_s=args.interval, as_json=args.json)

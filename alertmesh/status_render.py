@@ -66,6 +66,10 @@ def _total(values: Iterable[float | None]) -> float | None:
     return sum(known) if known else None
 
 
+def _down(error: str | None) -> str:
+    return "ok" if error is None else f"DOWN: {error}"
+
+
 def _health(part: PartStatus) -> str:
     return {True: "up", False: "DOWN", None: NO_VALUE}[part.healthy]
 
@@ -111,11 +115,19 @@ def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
         f"(failed {_per_second(orchestrator.failed_results if orchestrator else None)}/s) · "
         f"dead letters {_per_second(dead)}/s"
     )
-    running = snapshot.temporal_error or str(snapshot.workflows_running)
-    lines += [f"Flow               {flow}", f"Workflows running  {running}", ""]
+    running = NO_VALUE if snapshot.temporal_error else str(snapshot.workflows_running)
+    lines += [
+        f"Kafka              {snapshot.kafka}  {_down(snapshot.kafka_error)}",
+        f"Temporal           {snapshot.temporal}  {_down(snapshot.temporal_error)}",
+        f"Flow               {flow}",
+        f"Workflows running  {running}",
+        "",
+    ]
 
     lines.append("Consumer lag")
-    if snapshot.lag_error:
+    if snapshot.kafka_error:
+        lines.append("  cannot read: Kafka is not reachable")
+    elif snapshot.lag_error:
         lines.append(f"  cannot read: {snapshot.lag_error}")
     else:
         rows: list[tuple[str, ...]] = [("GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG")]
@@ -125,7 +137,9 @@ def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
     lines.append("")
 
     lines.append("Recent failed results (newest last)")
-    if snapshot.results_error:
+    if snapshot.kafka_error:
+        lines.append("  cannot read: Kafka is not reachable")
+    elif snapshot.results_error:
         lines.append(f"  cannot read: {snapshot.results_error}")
     elif not snapshot.failed_results:
         lines.append("  none")
@@ -136,8 +150,11 @@ def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
     lines.append("")
 
     total = snapshot.dead_letters_total
-    lines.append(f"Recent dead letters (newest last; {total} record{'' if total == 1 else 's'} on the topic)")
-    if snapshot.dead_letters_error:
+    on_topic = "" if snapshot.kafka_error or snapshot.dead_letters_error else f"; {total} on the topic"
+    lines.append(f"Recent dead letters (newest last{on_topic})")
+    if snapshot.kafka_error:
+        lines.append("  cannot read: Kafka is not reachable")
+    elif snapshot.dead_letters_error:
         lines.append(f"  cannot read: {snapshot.dead_letters_error}")
     elif not snapshot.dead_letters:
         lines.append("  none")
@@ -188,6 +205,8 @@ def as_json(snapshot: Snapshot, before: Mapping[str, Counters]) -> dict[str, Any
     }
     return {
         "time": snapshot.taken_at.isoformat(),
+        "kafka": snapshot.kafka,
+        "temporal": snapshot.temporal,
         "parts": parts,
         "workflows_running": snapshot.workflows_running,
         "temporal_error": snapshot.temporal_error,
@@ -203,5 +222,6 @@ def as_json(snapshot: Snapshot, before: Mapping[str, Counters]) -> dict[str, Any
 
 
 def healthy(snapshot: Snapshot) -> bool:
-    """Every part with a health check passed it."""
-    return all(part.healthy is not False for part in snapshot.parts)
+    """Every part with a health check passed it, and Kafka and Temporal answered."""
+    servers_up = snapshot.kafka_error is None and snapshot.temporal_error is None
+    return servers_up and all(part.healthy is not False for part in snapshot.parts)

@@ -183,6 +183,8 @@ class Snapshot:
 
     taken_at: datetime
     parts: list[PartStatus]
+    kafka: str = ""
+    temporal: str = ""
     kafka_error: str | None = None
     temporal_error: str | None = None
     lag: list[Lag] = field(default_factory=list)
@@ -200,8 +202,13 @@ def describe(error: BaseException) -> str:
     if isinstance(error, TimeoutError | asyncio.TimeoutError):
         return f"no answer within {READ_TIMEOUT_S:.0f}s"
     if isinstance(error, httpx.ConnectError):
-        return "connection refused" if "refused" in str(error).lower() else f"cannot connect ({error})"
+        cause: BaseException | None = error
+        while cause is not None and not isinstance(cause, ConnectionRefusedError):
+            cause = cause.__cause__ or cause.__context__
+        return "connection refused" if cause is not None else f"cannot connect ({error})"
     text = " ".join(str(error).split()) or type(error).__name__
+    if "ConnectionError" in type(error).__name__ or "tcp connect error" in text:  # aiokafka's, Temporal's
+        return "cannot connect" + (": connection refused" if "111" in text or "refused" in text.lower() else "")
     return text if len(text) <= 160 else text[:157] + "..."
 
 
@@ -296,7 +303,7 @@ class Sources:
     async def snapshot(self) -> Snapshot:
         target = self.target
         parts = asyncio.gather(*(part_status(self.http, part) for part in target.parts))
-        snapshot = Snapshot(taken_at=datetime.now(UTC), parts=[])
+        snapshot = Snapshot(datetime.now(UTC), [], target.kafka.bootstrap_servers, target.temporal.address)
         await asyncio.gather(self._kafka(snapshot), self._temporal_status(snapshot))
         snapshot.parts = [self._server_health(part, snapshot) for part in await parts]
         return snapshot
@@ -333,7 +340,7 @@ class Sources:
             snapshot.dead_letters, snapshot.dead_letters_total = recent_letters(letters[0], self.keep), letters[1]
         errors = [e for e in (lags, results, letters) if isinstance(e, BaseException)]
         if len(errors) == 3:  # nothing could be read at all: say so once, about the broker
-            snapshot.kafka_error = f"{describe(errors[0])} (KAFKA_BOOTSTRAP_SERVERS={target.kafka.bootstrap_servers})"
+            snapshot.kafka_error = describe(errors[0])
 
     async def _temporal_status(self, snapshot: Snapshot) -> None:
         try:
@@ -342,4 +349,4 @@ class Sources:
             count = await _limited(self._temporal.count_workflows(RUNNING_QUERY))
             snapshot.workflows_running = count.count
         except Exception as error:  # the SDK reports a connection failure as RuntimeError
-            snapshot.temporal_error = f"{describe(error)} (TEMPORAL_ADDRESS={self.target.temporal.address})"
+            snapshot.temporal_error = describe(error)
