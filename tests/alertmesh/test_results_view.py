@@ -13,10 +13,10 @@ START = datetime(2026, 11, 28, 22, 0, 1, tzinfo=UTC)
 
 
 def result(status: str, *action_statuses: str, seconds: float, error: str | None = None) -> WorkflowResult:
-    actions = [ActionReport(ref=f"a{i}", action="core.noop", status=s) for i, s in enumerate(action_statuses)]  # type: ignore[arg-type]
+    actions = [ActionReport(ref=f"a{i}", action="core.noop", status=s) for i, s in enumerate(action_statuses)]
     data = Result(
         workflow="triage", workflow_id="triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z",
-        run_id="r", status=status, actions=actions, error=error,  # type: ignore[arg-type]
+        run_id="r", status=status, actions=actions, error=error,
         started_at=START, finished_at=START + timedelta(seconds=seconds),
     )  # fmt: skip
     return WorkflowResult(id="e", source="test", time=START, correlationid="c", causationid="c", data=data)
