@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client
@@ -27,6 +28,8 @@ class Mesh:
     #: The demo key ``up`` generated and printed (hashed in the state dir's webhook credentials file).
     webhook_key: str
     topics: TopicSettings
+    #: ``up``'s state dir (Temporal's database, the webhook key, ``mesh.json``).
+    state_dir: Path
 
 
 def mesh_ports() -> dict[str, str]:
@@ -50,6 +53,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
             webhook_url=f"http://127.0.0.1:{ports['--webhook-port']}",
             webhook_key=key,
             topics=TopicSettings(),
+            state_dir=state,
         )
     finally:
         process.stop()
