@@ -60,7 +60,8 @@ async def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
-        ends = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
+        ends = await true_end_offsets(consumer, partitions)
         return {tp.partition: offset for tp, offset in ends.items()}
     finally:
         await consumer.stop()
@@ -123,6 +124,21 @@ async def read(
         await consumer.stop()
 
 
+async def true_end_offsets(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """End offsets of ``partitions`` (assigned to ``consumer``), also right on the embedded Tansu broker: it answers
+    ListOffsets with its last record batch's base offset + 1, not the offset after the batch's last record, while
+    its fetch responses carry the right high watermark. So the last batch is fetched once and the larger of the two
+    is taken (on Apache Kafka they agree)."""
+    listed = await consumer.end_offsets(partitions)
+    begins = await consumer.beginning_offsets(partitions)
+    fetch = [tp for tp in partitions if listed[tp] > begins[tp]]
+    for tp in fetch:
+        consumer.seek(tp, listed[tp] - 1)
+    if fetch:
+        await consumer.getmany(*fetch, timeout_ms=1000)
+    return {tp: max(listed[tp], consumer.highwater(tp) or 0) for tp in partitions}
+
+
 async def tail(kafka: KafkaSettings, topic: str, per_partition: int) -> tuple[list[bytes], int]:
     """The last ``per_partition`` values of every partition of ``topic`` (partition by partition, oldest first),
     and how many records the topic holds in all. ``LookupError`` when the topic does not exist."""
@@ -131,7 +147,7 @@ async def tail(kafka: KafkaSettings, topic: str, per_partition: int) -> tuple[li
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic, timeout_s=3))]
         consumer.assign(partitions)
-        begins, ends = await consumer.beginning_offsets(partitions), await consumer.end_offsets(partitions)
+        begins, ends = await consumer.beginning_offsets(partitions), await true_end_offsets(consumer, partitions)
         values: list[bytes] = []
         for tp in partitions:
             start = max(begins[tp], ends[tp] - per_partition)
@@ -154,7 +170,7 @@ async def group_lag(kafka: KafkaSettings, group: str, topic: str) -> dict[int, t
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic, timeout_s=3))]
         consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
+        ends = await true_end_offsets(consumer, partitions)
         return {tp.partition: (await consumer.committed(tp), ends[tp]) for tp in partitions}
     finally:
         await consumer.stop()

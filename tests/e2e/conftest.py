@@ -22,14 +22,14 @@ READY_TIMEOUT_S = 240
 @dataclass(frozen=True)
 class Mesh:
     process: MeshProcess
+    #: ``up``'s state dir (Temporal's database, the webhook key, ``mesh.json``).
+    state_dir: Path
     kafka: KafkaSettings
     temporal_address: str
     webhook_url: str
     #: The demo key ``up`` generated and printed (hashed in the state dir's webhook credentials file).
     webhook_key: str
     topics: TopicSettings
-    #: ``up``'s state dir (Temporal's database, the webhook key, ``mesh.json``).
-    state_dir: Path
 
 
 def mesh_ports() -> dict[str, str]:
@@ -48,12 +48,12 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
         key = process.wait_for(r"Webhook key\s+(\S+)\s+\(new;", timeout=5).group(1)
         yield Mesh(
             process=process,
+            state_dir=state,
             kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{ports['--kafka-port']}"),
             temporal_address=f"127.0.0.1:{ports['--temporal-port']}",
             webhook_url=f"http://127.0.0.1:{ports['--webhook-port']}",
             webhook_key=key,
             topics=TopicSettings(),
-            state_dir=state,
         )
     finally:
         process.stop()
