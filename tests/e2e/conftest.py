@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from temporalio.client import Client
@@ -22,8 +21,6 @@ READY_TIMEOUT_S = 240
 @dataclass(frozen=True)
 class Mesh:
     process: MeshProcess
-    #: ``up``'s state dir (Temporal's database, the webhook key, ``mesh.json``).
-    state_dir: Path
     kafka: KafkaSettings
     temporal_address: str
     webhook_url: str
@@ -48,7 +45,6 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
         key = process.wait_for(r"Webhook key\s+(\S+)\s+\(new;", timeout=5).group(1)
         yield Mesh(
             process=process,
-            state_dir=state,
             kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{ports['--kafka-port']}"),
             temporal_address=f"127.0.0.1:{ports['--temporal-port']}",
             webhook_url=f"http://127.0.0.1:{ports['--webhook-port']}",

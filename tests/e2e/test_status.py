@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,11 @@ PARTS = {"kafka", "temporal", "ingest", "webhook", "orchestrator", "executor"}
 SAMPLE = (REPO / "samples" / "alertmanager-v4-firing.json").read_bytes()
 
 
+def state_dir(mesh: Mesh) -> str:
+    """The state dir the mesh fixture gave ``alertmesh up`` (where its ``mesh.json`` is)."""
+    return mesh.process.args[mesh.process.args.index("--state-dir") + 1]
+
+
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "alertmesh.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=120,
@@ -40,7 +46,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def status(mesh: Mesh, interval: float = 1.0) -> tuple[int, dict[str, Any]]:
-    done = cli("status", "--state-dir", str(mesh.state_dir), "--json", "--interval", str(interval))
+    done = cli("status", "--state-dir", state_dir(mesh), "--json", "--interval", str(interval))
     assert done.stdout, done.stderr
     return done.returncode, json.loads(done.stdout)
 
@@ -64,7 +70,7 @@ def variant(fingerprint: str) -> bytes:
 
 async def test_status_reports_every_part_healthy_with_lag_workflows_rates_and_a_new_dead_letter(mesh: Mesh) -> None:
     report = await healthy_status(mesh)
-    recorded = read_mesh_state(mesh_file(mesh.state_dir))
+    recorded = read_mesh_state(mesh_file(Path(state_dir(mesh))))
     assert set(report["parts"]) == PARTS
     for name, part in report["parts"].items():
         assert part["healthy"] is True, (name, part)
@@ -106,7 +112,7 @@ async def test_status_reports_every_part_healthy_with_lag_workflows_rates_and_a_
     report = await healthy_status(mesh)
     assert letter.id in [row["id"] for row in report["recent_dead_letters"]]
     assert report["dead_letters_on_topic"] >= 1
-    text = await asyncio.to_thread(cli, "status", "--state-dir", str(mesh.state_dir), "--interval", "0.5")
+    text = await asyncio.to_thread(cli, "status", "--state-dir", state_dir(mesh), "--interval", "0.5")
     assert text.returncode == 0, text.stdout + text.stderr
     assert letter.id[:8] in text.stdout and "parse" in text.stdout
     assert "Workflows running  " in text.stdout and "alertmesh-orchestrator  alertmesh.triggers" in text.stdout
@@ -148,7 +154,7 @@ def on_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[subproce
 
 async def test_status_watch_redraws_a_terminal_in_place_and_ctrl_c_exits_0(mesh: Mesh) -> None:
     await healthy_status(mesh)
-    process, controller = on_terminal("status", "--watch", "--interval", "1", "--state-dir", str(mesh.state_dir))
+    process, controller = on_terminal("status", "--watch", "--interval", "1", "--state-dir", state_dir(mesh))
     try:
         screen = await asyncio.to_thread(read_terminal, controller, CLEAR_SCREEN.encode(), 3, 90)
         process.send_signal(signal.SIGINT)
