@@ -13,6 +13,10 @@ HEADER = ("TIME (UTC)", "WORKFLOW", "STATUS", "ACTIONS", "DURATION", "WORKFLOW I
 WIDTHS = (19, 18, 9, 15, 8)
 
 
+#: A width no row reaches: the row's last cell is kept whole.
+UNCUT = 1 << 16
+
+
 def _cut(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
@@ -42,14 +46,15 @@ def header(width: int) -> str:
 
 
 def lines(value: bytes, width: int) -> list[str]:
-    """The table line(s) of one record: the result's row, then its error (failed results), cut to ``width``.
+    """The table line(s) of one record: the result's row, then its error (failed results) cut to ``width``.
     A record that is not a result says so instead of stopping the listing."""
     try:
         result = WorkflowResult.from_json(value)
     except (ValidationError, ValueError) as error:
         reason = " ".join(str(error).split())
         return [_cut(f"(not a workflow result: {reason})", width)]
-    out = [format_row(row(result), WIDTHS, width)]
+    # The workflow id is never cut, however narrow the terminal: it is what `alertmesh trace` and `rerun` take.
+    out = [format_row(row(result), WIDTHS, UNCUT)]
     if result.data.error:
         out.append(_cut("    error: " + " ".join(result.data.error.split()), width))
     return out
