@@ -86,13 +86,14 @@ async def test_status_reports_every_part_healthy_with_lag_workflows_rates_and_a_
     }
     assert all(row["lag"] >= 0 for row in report["consumer_lag"])
 
-    # Rates: alerts flow while status takes its two readings.
+    # Rates: alerts keep flowing while status takes its two readings (4 s apart).
     status_run = asyncio.create_task(asyncio.to_thread(status, mesh, 4.0))
     results_from = await kafka_tools.end_offsets(mesh.kafka, mesh.topics.results)
-    await asyncio.sleep(1)
-    fingerprints = [uuid.uuid4().hex[:16] for _ in range(5)]
-    for fingerprint in fingerprints:
-        await kafka_tools.publish(mesh.kafka, mesh.topics.raw, variant(fingerprint))
+    fingerprints = []
+    while not status_run.done():
+        fingerprints.append(uuid.uuid4().hex[:16])
+        await kafka_tools.publish(mesh.kafka, mesh.topics.raw, variant(fingerprints[-1]))
+        await asyncio.sleep(0.3)
     _, flowing = await status_run
     for name, part in flowing["parts"].items():
         if part["metrics"] == "ok":  # the part serves /metrics: its rates are numbers
@@ -101,7 +102,7 @@ async def test_status_reports_every_part_healthy_with_lag_workflows_rates_and_a_
             assert part["rates"] == {"received": None, "sent": None, "dead_letters": None}, (name, part)
     ingest = flowing["parts"]["ingest"]
     if ingest["metrics"] == "ok":
-        assert ingest["rates"]["received"] > 0
+        assert ingest["rates"]["received"] > 0 and ingest["rates"]["sent"] > 0
     await next_event(mesh.kafka, mesh.topics.results, WorkflowResult, results_from,
                      lambda r: fingerprints[-1] in r.data.workflow_id, timeout_s=90)  # fmt: skip
 
