@@ -8,11 +8,13 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from alertmesh.embedded import free_port
 from alertmesh.mesh import MeshPlan, MeshSettings, ensure_webhook_key, plan, prepare_state_dir
+from alertmesh.mesh_state import mesh_file, recorder
 from alertmesh.supervisor import Child, Supervisor
 
 
@@ -77,6 +79,9 @@ async def running_local_stack(
     services = [dataclasses.replace(p, env={**p.env, **extra.get(p.name, {})}) for p in mesh.services]
     with log_file.open("a", encoding="utf-8") as log:
         supervisor = Supervisor(output=_writer(log))
+        # mesh.json in the run's state dir, as `up` writes it: `alertmesh status --state-dir` follows the run.
+        at = datetime.now(UTC)
+        supervisor.on_change = recorder(mesh_file(settings.state_dir.resolve()), mesh, lambda: supervisor.children, at)
         try:
             await supervisor.start_stage(mesh.servers)
             await supervisor.start_stage(services)
