@@ -125,6 +125,9 @@ def _status_options(status: argparse.ArgumentParser) -> None:
 def _status(args: argparse.Namespace) -> int:
     from alertmesh import status_cmd
 
+    if args.interval <= 0:
+        print("alertmesh status: --interval must be more than 0 seconds", file=sys.stderr)
+        return 2
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # an unreachable broker is shown in the report
     state_dir = args.state_dir if args.state_dir is not None else _mesh_settings(args).state_dir

@@ -8,7 +8,6 @@ described with ``--health NAME=URL`` / ``--metrics NAME=URL`` (or ``ALERTMESH_ST
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 import orjson
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alertmesh import status_render
 from alertmesh.mesh_state import mesh_file, read_mesh_state
@@ -28,6 +28,16 @@ from services.shared.topics import TopicSettings
 
 #: Clears a terminal and puts the cursor home, so each refresh redraws the screen in place.
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
+
+
+class StatusSettings(BaseSettings):
+    """Endpoints of a mesh ``alertmesh up`` did not start (``ALERTMESH_STATUS_*``): comma-separated
+    ``NAME=URL`` items, as ``--health`` and ``--metrics`` take them (the options win)."""
+
+    model_config = SettingsConfigDict(env_prefix="ALERTMESH_STATUS_", extra="ignore")
+
+    health: str = ""
+    metrics: str = ""
 
 
 class TargetError(ValueError):
@@ -57,9 +67,9 @@ class Where:
 
 def build_target(where: Where) -> Target:
     """The parts from ``mesh.json`` (if there is one) with the given endpoints added or replacing theirs."""
-    env_health, env_metrics = os.environ.get("ALERTMESH_STATUS_HEALTH"), os.environ.get("ALERTMESH_STATUS_METRICS")
-    health = endpoint_pairs([*filter(None, [env_health]), *where.health], "--health")
-    metrics = endpoint_pairs([*filter(None, [env_metrics]), *where.metrics], "--metrics")
+    env = StatusSettings()
+    health = endpoint_pairs([env.health, *where.health], "--health")
+    metrics = endpoint_pairs([env.metrics, *where.metrics], "--metrics")
     path = mesh_file(where.state_dir)
     try:
         state = read_mesh_state(path)

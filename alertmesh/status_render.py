@@ -3,6 +3,7 @@ or one JSON object for programs."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,7 +106,7 @@ def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
     lines = [f"alertmesh status  {snapshot.taken_at:%Y-%m-%d %H:%M:%S} UTC  ({over})", ""]
     header = ("PART", "HEALTH", "PID", "RESTARTS", "LAST EXIT", "IN/s", "OUT/s", "DLQ/s", "DETAIL")
     lines += render([header] + [_part_row(part, by_part[part.target.name]) for part in snapshot.parts], width)
-    lines += [f"  {FLOW_LEGEND}", ""]
+    lines += [*textwrap.wrap(FLOW_LEGEND, max(40, width), initial_indent="  ", subsequent_indent="  "), ""]
 
     orchestrator, ingest = by_part.get("orchestrator"), by_part.get("ingest")
     dead = _total(r.dead_letters for r in by_part.values() if r is not None)
