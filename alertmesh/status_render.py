@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from alertmesh import dlq_cmd, results_view
@@ -75,8 +76,21 @@ def _health(part: PartStatus) -> str:
     return {True: "up", False: "DOWN", None: NO_VALUE}[part.healthy]
 
 
-def _part_row(part: PartStatus, rate_of: Rates | None) -> tuple[str, ...]:
+def age(seconds: float) -> str:
+    """``45s``, ``12m``, ``3h05m``, ``2d04h``: how long a part has been running."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def _part_row(part: PartStatus, rate_of: Rates | None, now: datetime) -> tuple[str, ...]:
     target = part.target
+    running = target.started_at is not None and (target.pid is not None or not target.supervised)
     detail = part.reason
     if part.counters is None and part.metrics_reason and part.healthy is not False and target.metrics_url:
         detail += f"; metrics: {part.metrics_reason}"
@@ -85,6 +99,7 @@ def _part_row(part: PartStatus, rate_of: Rates | None) -> tuple[str, ...]:
         target.name,
         _health(part),
         str(target.pid) if target.pid is not None else "-",
+        age((now - target.started_at).total_seconds()) if running and target.started_at else NO_VALUE,
         str(target.restarts) if target.restarts is not None else NO_VALUE,
         exit_code,
         _per_second(rate_of.received if rate_of else None),
@@ -104,8 +119,9 @@ def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
     else:
         over = "no rates yet" if any(p.counters for p in snapshot.parts) else "no rates: no part serves /metrics"
     lines = [f"alertmesh status  {snapshot.taken_at:%Y-%m-%d %H:%M:%S} UTC  ({over})", ""]
-    header = ("PART", "HEALTH", "PID", "RESTARTS", "LAST EXIT", "IN/s", "OUT/s", "DLQ/s", "DETAIL")
-    lines += render([header] + [_part_row(part, by_part[part.target.name]) for part in snapshot.parts], width)
+    header = ("PART", "HEALTH", "PID", "UP FOR", "RESTARTS", "LAST EXIT", "IN/s", "OUT/s", "DLQ/s", "DETAIL")
+    rows = [_part_row(part, by_part[part.target.name], snapshot.taken_at) for part in snapshot.parts]
+    lines += render([header, *rows], width)
     lines += [*textwrap.wrap(FLOW_LEGEND, max(40, width), initial_indent="  ", subsequent_indent="  "), ""]
 
     orchestrator, ingest = by_part.get("orchestrator"), by_part.get("ingest")
@@ -131,10 +147,10 @@ def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
     elif snapshot.lag_error:
         lines.append(f"  cannot read: {snapshot.lag_error}")
     else:
-        rows: list[tuple[str, ...]] = [("GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG")]
-        rows += [(lag.group, lag.topic, str(lag.partition), NO_VALUE if lag.committed is None else str(lag.committed),
+        lags: list[tuple[str, ...]] = [("GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG")]
+        lags += [(lag.group, lag.topic, str(lag.partition), NO_VALUE if lag.committed is None else str(lag.committed),
                   str(lag.end), str(lag.records)) for lag in snapshot.lag]  # fmt: skip
-        lines += ["  " + line for line in render(rows, width - 2)]
+        lines += ["  " + line for line in render(lags, width - 2)]
     lines.append("")
 
     lines.append("Recent failed results (newest last)")

@@ -85,6 +85,10 @@ async def test_a_real_exporter_is_scraped_and_an_unreachable_one_gives_a_reason(
         assert counters is None and reason == "connection refused"
 
 
+def test_ages_read_at_a_glance() -> None:
+    assert [status_render.age(s) for s in (-1, 45, 725, 11_100, 187_200)] == ["0s", "45s", "12m", "3h05m", "2d04h"]
+
+
 def test_rates_are_per_second_and_a_restarted_part_counts_from_zero() -> None:
     assert status_render.rate(10, 16, 2.0) == 3.0
     assert status_render.rate(10, 4, 2.0) == 2.0  # the counter went back: the part restarted and counted 4 since
@@ -93,7 +97,8 @@ def test_rates_are_per_second_and_a_restarted_part_counts_from_zero() -> None:
 
 
 def part(name: str, healthy: bool | None, reason: str = "ok", counters: Counters | None = None) -> PartStatus:
-    target = PartTarget(name, f"http://h/{name}/healthz", f"http://h/{name}/metrics", 100, 1, -9, NOW, True)
+    started = NOW - timedelta(minutes=12, seconds=5)
+    target = PartTarget(name, f"http://h/{name}/healthz", f"http://h/{name}/metrics", 100, 1, -9, started, True)
     return PartStatus(target, healthy, reason, counters, "" if counters else "/metrics answered 404")
 
 
@@ -122,9 +127,9 @@ def test_the_screen_shows_health_rates_lag_workflows_failures_and_dead_letters()
     screen = status_render.text(now, before, 140)
     lines = screen.splitlines()
     assert lines[0] == "alertmesh status  2026-11-28 22:30:00 UTC  (rates over 2.0 s)"
-    assert lines[3].split() == ["ingest", "up", "100", "1", "-9", "3.0", "2.5", "0.5", "ok"]
+    assert lines[3].split() == ["ingest", "up", "100", "12m", "1", "-9", "3.0", "2.5", "0.5", "ok"]
     # No metrics: "—", never a made-up 0; down: the reason.
-    assert lines[4].split()[:8] == ["executor", "DOWN", "100", "1", "-9", "—", "—", "—"]
+    assert lines[4].split()[:9] == ["executor", "DOWN", "100", "12m", "1", "-9", "—", "—", "—"]
     assert lines[4].endswith("connection refused")
     assert "Workflows running  7" in lines
     assert "Flow               alerts in 3.0/s · results out —/s (failed —/s) · dead letters 0.5/s" in lines
@@ -142,7 +147,7 @@ def test_the_json_report_says_the_same_with_nulls_for_what_is_unknown() -> None:
     assert report["parts"]["ingest"]["rates"] == {"received": 3.0, "sent": 2.5, "dead_letters": 0.5}
     assert report["parts"]["executor"] == {
         "healthy": False, "reason": "connection refused", "pid": 100, "restarts": 1, "last_exit_code": -9,
-        "started_at": NOW.isoformat(), "metrics": "/metrics answered 404",
+        "started_at": (NOW - timedelta(minutes=12, seconds=5)).isoformat(), "metrics": "/metrics answered 404",
         "rates": {"received": None, "sent": None, "dead_letters": None},
     }  # fmt: skip
     assert report["workflows_running"] == 7 and report["dead_letters_on_topic"] == 12
