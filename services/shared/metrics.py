@@ -17,11 +17,12 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, Counter, Histogram, generate_latest
 
 log = logging.getLogger(__name__)
-#: The Content-Type of ``render``'s body (Prometheus text format 0.0.4).
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: The Content-Type of ``render``'s body: the text format every Prometheus version reads (prometheus_client's
+#: latest says 1.0.0, which only Prometheus 3 knows; our names need nothing newer than 0.0.4).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: What a label value beyond a ``BoundedLabel``'s limit is reported as.
 OTHER = "other"
 #: What an empty or missing label value is reported as.
