@@ -69,8 +69,12 @@ def test_a_malformed_source_is_unknown(source: str) -> None:
     assert source_label(WebhookAuth(None), source) == "unknown"
 
 
-def test_without_credentials_a_well_formed_source_is_its_own_label_within_the_bound() -> None:
-    assert source_label(WebhookAuth(None), "zabbix") == "zabbix"
+def test_without_credentials_a_well_formed_source_is_its_own_label_within_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(metrics, "source_label", metrics.BoundedLabel(2))
+    labels = [source_label(WebhookAuth(None), source) for source in ("zabbix", "nagios", "icinga", "zabbix")]
+    assert labels == ["zabbix", "nagios", "other", "zabbix"]
 
 
 def test_with_credentials_only_configured_sources_are_labels(tmp_path: Path) -> None:

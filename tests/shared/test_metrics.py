@@ -74,7 +74,9 @@ def test_a_bounded_label_names_missing_values_unknown_and_cuts_long_ones() -> No
     assert label("x" * 500) == "x" * metrics.MAX_VALUE_CHARS
 
 
-def test_many_invented_sources_make_a_bounded_number_of_series() -> None:
+def test_many_invented_sources_make_a_bounded_number_of_series(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fresh bound of its own: the process-wide one is shared with every other test in this session.
+    monkeypatch.setattr(metrics, "source_label", metrics.BoundedLabel(100))
     before = {
         s.labels["source"] for m in REGISTRY.collect() if m.name == "alertmesh_alerts_received" for s in m.samples
     }
