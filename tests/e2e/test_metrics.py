@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from alertmesh import kafka_tools
+from alertmesh.embedded import free_port
 from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from tests.e2e.conftest import Mesh
 from tests.e2e.kafka_reading import committed, next_event
+from tests.e2e.mesh_process import REPO
 from tests.e2e.test_mesh import offsets, variant
 
 pytestmark = pytest.mark.integration
@@ -43,13 +51,12 @@ def value(scraped: Scrape, family: str, sample: str | None = None, **labels: str
     return sum(s.value for s in found)
 
 
-async def test_every_metric_is_served_by_its_service_after_an_alert_flowed(mesh: Mesh) -> None:
-    urls = mesh.metrics_urls
+async def one_alert_through(mesh: Mesh, fingerprint: str) -> tuple[WorkflowTrigger, WorkflowResult]:
+    """POST one alert to the webhook (and two to unknown sources); its trigger and completed result."""
     triggers_from, results_from = await offsets(mesh, mesh.topics.triggers), await offsets(mesh, mesh.topics.results)
-    dlq_from = await offsets(mesh, mesh.topics.dlq)
     headers = {"content-type": "application/json", "authorization": f"Bearer {mesh.webhook_key}"}
     async with httpx.AsyncClient(base_url=mesh.webhook_url) as http:
-        accepted = await http.post("/v1/alerts/prometheus", content=variant("metrics-flow"), headers=headers)
+        accepted = await http.post("/v1/alerts/prometheus", content=variant(fingerprint), headers=headers)
         assert accepted.status_code == 202, accepted.text
         # Garbage sources are refused and counted under one label, however many there are.
         for garbage in ("no-such-source-1", "no-such-source-2"):
@@ -57,21 +64,32 @@ async def test_every_metric_is_served_by_its_service_after_an_alert_flowed(mesh:
             assert refused.status_code == 404, refused.text
     trigger = await next_event(
         mesh.kafka, mesh.topics.triggers, WorkflowTrigger, triggers_from,
-        lambda t: t.data.alert.fingerprint == "metrics-flow",
+        lambda t: t.data.alert.fingerprint == fingerprint,
     )  # fmt: skip
     result = await next_event(
         mesh.kafka, mesh.topics.results, WorkflowResult, results_from,
         lambda r: r.data.workflow_id == trigger.data.idempotency_key, timeout_s=90,
     )  # fmt: skip
     assert result.data.status == "completed", result.data
+    return trigger, result
+
+
+async def one_dead_letter(mesh: Mesh, poison: bytes) -> None:
+    """Publish an unparseable raw record and wait for its dead letter."""
+    dlq_from = await offsets(mesh, mesh.topics.dlq)
+    await kafka_tools.publish(mesh.kafka, mesh.topics.raw, poison, key=b"metrics-poison")
+    await next_event(mesh.kafka, mesh.topics.dlq, DeadLetter, dlq_from, lambda d: d.data.original == poison)
+
+
+async def test_every_metric_is_served_by_its_service_after_an_alert_flowed(mesh: Mesh) -> None:
+    urls = mesh.metrics_urls
+    trigger, result = await one_alert_through(mesh, "metrics-flow")
     # The same trigger once more: the orchestrator finds its run started (a duplicate, not a second run).
     key = trigger.data.idempotency_key
     await kafka_tools.publish(
         mesh.kafka, mesh.topics.triggers, trigger.to_json(), key=key.encode(), headers=trigger.kafka_headers()
     )
-    poison = b'{"metrics": "poison", not json'
-    await kafka_tools.publish(mesh.kafka, mesh.topics.raw, poison, key=b"metrics-poison")
-    await next_event(mesh.kafka, mesh.topics.dlq, DeadLetter, dlq_from, lambda d: d.data.original == poison)
+    await one_dead_letter(mesh, b'{"metrics": "poison", not json')
     ends = await offsets(mesh, mesh.topics.triggers)
     deadline = time.monotonic() + 60
     while await committed(mesh.kafka, "alertmesh-orchestrator", mesh.topics.triggers) != ends:
@@ -111,3 +129,70 @@ async def test_every_metric_is_served_by_its_service_after_an_alert_flowed(mesh:
             action=action.action, status=action.status,
         )  # fmt: skip
         assert count >= 1, json.dumps(action.model_dump(mode="json"))
+
+
+PROMETHEUS_BIN = shutil.which("prometheus")
+DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "alertmesh.json"
+
+
+@pytest.fixture
+def prometheus(mesh: Mesh, tmp_path: Path) -> Iterator[str]:
+    """A real Prometheus scraping the mesh's services every second, as deploy/prometheus/prometheus.yml does in
+    compose (same job names); yields its URL."""
+    if PROMETHEUS_BIN is None:
+        pytest.skip(
+            "no prometheus binary on PATH (Debian: apt-get install prometheus): cannot run the dashboard's queries"
+        )
+    jobs = [
+        {"job_name": name, "static_configs": [{"targets": [url.removeprefix("http://").removesuffix("/metrics")]}]}
+        for name, url in mesh.metrics_urls.items()
+    ]
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump({"global": {"scrape_interval": "1s"}, "scrape_configs": jobs}))
+    port = free_port()
+    command = [
+        PROMETHEUS_BIN, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]  # fmt: skip
+    with (tmp_path / "prometheus.log").open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def query(http: httpx.AsyncClient, expr: str) -> list[dict[str, Any]]:
+    answer = await http.get("/api/v1/query", params={"query": expr})
+    body = answer.json()
+    assert answer.status_code == 200 and body["status"] == "success", f"{expr}: {body}"
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+async def test_the_dashboards_queries_run_on_a_real_prometheus_scraping_the_mesh(mesh: Mesh, prometheus: str) -> None:
+    await one_alert_through(mesh, "prometheus-flow")
+    await one_dead_letter(mesh, b'{"prometheus": "poison", not json')
+    dashboard = json.loads(DASHBOARD.read_text())
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    async with httpx.AsyncClient(base_url=prometheus, timeout=30) as http:
+        deadline = time.monotonic() + 60
+        while True:  # every service scraped at least twice (rate and increase need two samples)
+            up = await query(http, "count_over_time(up[1m]) >= 2 and up == 1")
+            if {series["metric"]["job"] for series in up} == set(mesh.metrics_urls):
+                break
+            assert time.monotonic() < deadline, f"not every service is up in Prometheus: {up}"
+            await asyncio.sleep(1)
+        for expr in queries:
+            await query(http, expr.replace("$__rate_interval", "1m"))  # each is valid PromQL the server runs
+        for expr in [
+            "alertmesh_alerts_received_total",
+            "alertmesh_webhook_requests_total",
+            "alertmesh_triggers_total",
+            "alertmesh_workflow_results_total",
+            "alertmesh_action_duration_seconds_count",
+            "alertmesh_dead_letters_total",
+            "alertmesh_consumer_lag_records",
+        ]:
+            assert await query(http, expr), f"Prometheus has no {expr} series"
