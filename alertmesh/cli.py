@@ -96,6 +96,11 @@ def parser() -> argparse.ArgumentParser:
     )
     _dlq_options(commands.add_parser("dlq", help="list dead letters, replay them after a fix; uses KAFKA_*"))
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
+    asyncapi = commands.add_parser(
+        "asyncapi", help="write the AsyncAPI 3.0 document of every topic (asyncapi.yaml), or --check it is current"
+    )
+    asyncapi.add_argument("--check", action="store_true", help="exit 1 if the file is not what the code generates")
+    asyncapi.add_argument("--output", type=Path, metavar="FILE", help="default: asyncapi.yaml at the repository root")
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
     )
@@ -232,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         from alertmesh.route_cmd import route
 
         return route(args.payload, args.routing, args.source, args.header)
+    if args.command == "asyncapi":  # likewise: it reads the code and writes one file
+        from alertmesh.asyncapi import command
+
+        return command.main(args.check, args.output)
     logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     # Imported here, not at the top: they load the Kafka and Temporal clients, which `validate` never needs.
