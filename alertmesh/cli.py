@@ -227,6 +227,23 @@ def _exit_without_teardown(code: int) -> NoReturn:
     os._exit(code)
 
 
+def _configure_logging() -> int:
+    """The command's own lines: short text (``name | message``, like ``up``'s parts), or with
+    ALERTMESH_LOG_FORMAT=json the services' JSON lines. 2 (after saying why) for an unknown format."""
+    from services.shared import logs
+
+    try:
+        fmt = logs.log_format()
+    except logs.LogFormatError as error:
+        print(f"alertmesh: {error}", file=sys.stderr)
+        return 2
+    if fmt == "json":
+        logs.configure("alertmesh")
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "validate":  # no logging set-up, no event loop: it only reads files
@@ -241,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         from alertmesh.asyncapi import command
 
         return command.main(args.check, args.output)
-    logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
+    if _configure_logging() != 0:
+        return 2
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     # Imported here, not at the top: they load the Kafka and Temporal clients, which `validate` never needs.
     from alertmesh import run, run_workflow
