@@ -41,8 +41,9 @@ def test_demo_pushes_the_sample_alert_through_and_prints_its_result(tmp_path: Pa
     rows = summary[head + 2 :]
     assert rows[0].split() == ["action", "ref", "status", "attempts", "duration"], rows
     for report in result["data"]["actions"]:
-        assert any(line.split()[:4] == [report["action"], report["ref"], report["status"], str(report["attempts"])]
-                   for line in rows), (report, rows)  # fmt: skip
+        ref = report["ref"] if report.get("item") is None else f"{report['ref']}[{report['item']}]"
+        cells = [report["action"], ref, report["status"], str(report["attempts"])]
+        assert any(line.split()[:4] == cells for line in rows), (cells, rows)
     assert any(line.startswith("total ") and "from publishing the alert" in line for line in rows)
 
 
