@@ -9,7 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import pytest
 import yaml
@@ -24,7 +24,7 @@ from tests.e2e.mesh_process import REPO
 
 pytestmark = pytest.mark.integration
 
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 async def next_record(
@@ -43,7 +43,8 @@ async def next_record(
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for record in records:
                     if match(record):
-                        return record
+                        found: Record = record
+                        return found
         raise AssertionError(f"no matching record on {topic} within {timeout_s:g}s")
     finally:
         await consumer.stop()
