@@ -101,6 +101,11 @@ def parser() -> argparse.ArgumentParser:
     _status_options(commands.add_parser("status", help="health, restarts, rates, lag, workflows, recent failures"))
     _dlq_options(commands.add_parser("dlq", help="list dead letters, replay them after a fix; uses KAFKA_*"))
     _chaos_options(commands.add_parser("chaos", help="run the mesh under faults and check nothing is lost"))
+    asyncapi = commands.add_parser(
+        "asyncapi", help="write the AsyncAPI 3.0 document of every topic (asyncapi.yaml), or --check it is current"
+    )
+    asyncapi.add_argument("--check", action="store_true", help="exit 1 if the file is not what the code generates")
+    asyncapi.add_argument("--output", type=Path, metavar="FILE", help="default: asyncapi.yaml at the repository root")
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
     )
@@ -253,6 +258,23 @@ def _exit_without_teardown(code: int) -> NoReturn:
     os._exit(code)
 
 
+def _configure_logging() -> int:
+    """The command's own lines: short text (``name | message``, like ``up``'s parts), or with
+    ALERTMESH_LOG_FORMAT=json the services' JSON lines. 2 (after saying why) for an unknown format."""
+    from services.shared import logs
+
+    try:
+        fmt = logs.log_format()
+    except logs.LogFormatError as error:
+        print(f"alertmesh: {error}", file=sys.stderr)
+        return 2
+    if fmt == "json":
+        logs.configure("alertmesh")
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "validate":  # no logging set-up, no event loop: it only reads files
@@ -263,7 +285,12 @@ def main(argv: list[str] | None = None) -> int:
         from alertmesh.route_cmd import route
 
         return route(args.payload, args.routing, args.source, args.header)
-    logging.basicConfig(level=logging.INFO, format="%(name)-13s| %(message)s")
+    if args.command == "asyncapi":  # likewise: it reads the code and writes one file
+        from alertmesh.asyncapi import command
+
+        return command.main(args.check, args.output)
+    if _configure_logging() != 0:
+        return 2
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     # Imported here, not at the top: they load the Kafka and Temporal clients, which `validate` never needs.
     from alertmesh import run, run_workflow

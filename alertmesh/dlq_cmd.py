@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
 from alertmesh import kafka_tools
+from alertmesh.progress import Progress
 from alertmesh.table import render
 from schemas import DeadLetter
 from services.shared.kafka import KafkaSettings
@@ -219,8 +220,11 @@ async def replay_letters(
     failed = 0
     producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all")
     await producer.start()
+    # Progress on stderr: stdout has one line per replayed letter, for scripts.
+    progress = Progress("replaying dead letters", total=len(chosen))
     try:
-        for letter in chosen:
+        for done, letter in enumerate(chosen):
+            progress.update(done)
             if letter.data.truncated:
                 # Only the start of the value was kept (it did not fit a Kafka message): sending it would be a
                 # different record.
@@ -235,6 +239,8 @@ async def replay_letters(
             meta = await producer.send_and_wait(topic, value, key=key, headers=headers)
             where = f"{meta.topic}[{meta.partition}] at {meta.offset}"
             out.write(f"replayed {letter.id} ({letter.data.stage}) to {where}\n")
+        progress.update(len(chosen))
     finally:
+        progress.close()
         await producer.stop()
     return 1 if failed else 0

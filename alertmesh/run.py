@@ -28,6 +28,7 @@ from alertmesh.mesh import (
 from alertmesh.mesh_state import mesh_file, recorder
 from alertmesh.rerun import RerunRefused
 from alertmesh.rerun import rerun as rerun_workflow
+from alertmesh.result_summary import summarize
 from alertmesh.supervisor import StartupError, Supervisor
 from schemas import WorkflowResult
 from services.shared.blobs import BlobError, BlobSettings, resolve_json
@@ -98,7 +99,10 @@ async def demo(settings: MeshSettings, alert: bytes, timeout_s: float) -> int:
         try:
             async for value in kafka_tools.read(kafka, topics.results, follow=True, start=before, timeout_s=timeout_s):
                 result = WorkflowResult.from_json(value)
-                log.info("result after %.0f ms:", (time.monotonic() - sent) * 1000)
+                elapsed_s = time.monotonic() - sent
+                log.info("result after %.0f ms:", elapsed_s * 1000)
+                # The summary for people first, then the event itself (its JSON starts on a line of its own).
+                print(summarize(result, elapsed_s) + "\n")
                 print(orjson.dumps(result.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
                 return 0 if result.data.status == "completed" else 1
         except TimeoutError:

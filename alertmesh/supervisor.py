@@ -201,7 +201,8 @@ async def _exit_code(process: asyncio.subprocess.Process) -> int:
 
 
 def print_output(name: str, line: str) -> None:
-    print(f"{name:<13}| {line}", flush=True)
+    # A JSON log line (ALERTMESH_LOG_FORMAT=json) names its service itself and must stay one JSON object.
+    print(line if line.startswith("{") and line.endswith("}") else f"{name:<13}| {line}", flush=True)
 
 
 class Supervisor:

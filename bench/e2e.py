@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
+from alertmesh.progress import Progress
 from bench import raw_workflows
 from bench.kafka_io import ResultTail
 from bench.payloads import HEADERS, BenchAlert, bench_alerts
@@ -156,17 +157,23 @@ class RawTemporalDriver:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-async def _wait(probes: list[Callable[[], float | None]], timeout_s: float) -> None:
+async def _wait(probes: list[Callable[[], float | None]], timeout_s: float, progress: Progress | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and any(probe() is None for probe in probes):
+        if progress is not None and progress.due():
+            progress.update(sum(1 for probe in probes if probe() is not None), note="results")
         await asyncio.sleep(0.05)
 
 
-async def _collect(phase: Phase, probes: list[Callable[[], float | None]], timeout_s: float) -> Phase:
+async def _collect(
+    phase: Phase, probes: list[Callable[[], float | None]], timeout_s: float, progress: Progress
+) -> Phase:
     """Wait up to ``timeout_s`` for the results and record them; then, unrecorded, up to as long again for the
     rest, so a backlog does not spill into the next phase."""
-    await _wait(probes, timeout_s)
-    phase.done_at = [probe() for probe in probes]
+    with progress:
+        await _wait(probes, timeout_s, progress)
+        phase.done_at = [probe() for probe in probes]
+        progress.update(sum(1 for done in phase.done_at if done is not None), note="results")
     await _wait(probes, timeout_s)
     return phase
 
@@ -186,12 +193,14 @@ class Alerts:
 async def burst(driver: Driver, alerts: list[BenchAlert], workflow: str, timeout_s: float) -> Phase:
     """Send every alert at once; wait for their results."""
     phase = Phase(driver.system, workflow, None)
+    progress = Progress(f"{driver.system} {workflow} burst", total=len(alerts))
     probes = []
     for alert in alerts:
         phase.sent_at.append(time.monotonic())
         probes.append(await driver.submit(alert, workflow))
+        progress.update(0, note=f"sent {len(probes)}")
     await driver.settle()
-    return await _collect(phase, probes, timeout_s)
+    return await _collect(phase, probes, timeout_s, progress)
 
 
 async def offered_load(
@@ -200,6 +209,7 @@ async def offered_load(
     """Send the alerts at ``rate`` per second, but stop early once ``max_outstanding`` wait for their result (a
     system that cannot keep up would otherwise build a backlog that outlasts the run); wait for their results."""
     phase = Phase(driver.system, workflow, rate)
+    progress = Progress(f"{driver.system} {workflow} at {rate:g}/s", total=len(alerts))
     probes: list[Callable[[], float | None]] = []
     start = time.monotonic()
     for index, alert in enumerate(alerts):
@@ -210,16 +220,19 @@ async def offered_load(
             break
         phase.sent_at.append(time.monotonic())
         probes.append(await driver.submit(alert, workflow))
+        progress.update(len(probes) - outstanding, note=f"sent {len(probes)}, results")
     await driver.settle()
-    return await _collect(phase, probes, timeout_s)
+    return await _collect(phase, probes, timeout_s, progress)
 
 
 async def sequential(driver: Driver, alerts: list[BenchAlert], workflow: str, timeout_s: float) -> list[float | None]:
     """One alert at a time, each after the previous one's result: completion times (None: timed out)."""
     done: list[float | None] = []
-    for alert in alerts:
-        probe = await driver.submit(alert, workflow)
-        await driver.settle()
-        await _wait([probe], timeout_s)
-        done.append(probe())
+    with Progress(f"{driver.system} {workflow} one at a time", total=len(alerts)) as progress:
+        for alert in alerts:
+            probe = await driver.submit(alert, workflow)
+            await driver.settle()
+            await _wait([probe], timeout_s)
+            done.append(probe())
+            progress.update(len(done), note="results")
     return done

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from alertmesh.progress import Progress as ProgressLine
 from bench.payloads import HEADERS
 from schemas import WorkflowResult
 from services.shared.kafka import KafkaSettings
@@ -89,18 +90,21 @@ async def watch_growth(kafka: KafkaSettings, topic: str, base: int, target: int,
     consumer = await _reader(kafka, topic)
     started = time.monotonic()
     first_at, first_count, count = None, 0, 0
+    shown = ProgressLine(f"{topic}: new records", total=target)
     try:
         while time.monotonic() - started < timeout_s:
             batches = await consumer.getmany(timeout_ms=round(POLL_S * 1000))
             count += sum(len(records) for records in batches.values())
             now = time.monotonic()
             grown = count - base
+            shown.update(max(0, grown))
             if grown > 0 and first_at is None:
                 first_at, first_count = now, grown
             if grown >= target:
                 return Progress(target, started, first_at, first_count, now, grown)
         return Progress(target, started, first_at, first_count, None, count - base)
     finally:
+        shown.close()
         await consumer.stop()
 
 

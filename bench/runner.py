@@ -22,6 +22,7 @@ from temporalio.client import Client
 from alertmesh import kafka_tools
 from alertmesh.local_stack import LocalStack, local_settings, running_local_stack
 from alertmesh.mesh import kafka_settings
+from alertmesh.progress import clear_line
 from bench import dispatch, e2e, machine, raw_worker, report
 from bench.footprint import RssSampler, stack_rss_mb
 from bench.kafka_io import ResultTail, publish_all, topic_size, watch_growth
@@ -40,6 +41,7 @@ T = TypeVar("T")
 
 
 def say(message: str) -> None:
+    clear_line()  # the progress line on a terminal; it draws itself again below
     print(f"bench        | {message}", flush=True)
 
 

@@ -12,12 +12,14 @@ from alertmesh.chaos.observer import Observer
 from alertmesh.chaos.options import ChaosOptions
 from alertmesh.chaos.schedule import Kill, kill_schedule
 from alertmesh.chaos.stack import Stack
+from alertmesh.progress import clear_line
 
 #: Services drained with SIGTERM in the ``sigterm`` scenario, in this order.
 SERVICES = ("webhook", "ingest", "orchestrator", "executor")
 
 
 def say(message: str) -> None:
+    clear_line()  # the progress line on a terminal; it draws itself again below
     print(f"chaos        | {message}", flush=True)
 
 

@@ -23,13 +23,13 @@ from alertmesh.chaos.schedule import kill_schedule
 from alertmesh.chaos.stack import Stack, running_stack
 from alertmesh.chaos.workspace import Workspace
 from alertmesh.mesh import kafka_settings
+from alertmesh.progress import Progress, polled
 from services.shared.topics import TopicSettings
 
 #: Every n-th message goes through the webhook in these scenarios: while Kafka is down the bridge must answer 503,
 #: and on SIGTERM it must finish the requests it accepted.
 WEBHOOK_EVERY = 4
 WEBHOOK_SCENARIOS = ("kafka-outage", "sigterm")
-PROGRESS_EVERY_S = 5.0
 
 
 async def run(options: ChaosOptions) -> int:
@@ -197,10 +197,15 @@ def _scenario_checks(
 
 
 async def _progress(load: LoadGenerator, observer: Observer, injector: FaultInjector) -> None:
-    while True:
-        await asyncio.sleep(PROGRESS_EVERY_S)
-        elapsed = time.monotonic() - load.started_at
-        say(
-            f"t+{elapsed:5.0f}s published {load.accepted()}/{len(load.sent)}, results {_distinct_results(observer)}, "
-            f"dead letters {len(observer.dead_letters)}, faults {len(injector.faults)}"
+    """Counts on stderr until cancelled (a refreshing line on a terminal, a line every few seconds otherwise)."""
+
+    def poll(bar: Progress) -> None:
+        bar.update(
+            load.accepted(),
+            total=len(load.sent),
+            note=f"results {_distinct_results(observer)}, dead letters {len(observer.dead_letters)}, "
+            f"faults {len(injector.faults)}",
         )
+
+    async with polled(Progress("chaos: published"), poll):
+        await asyncio.Event().wait()  # until the run cancels it

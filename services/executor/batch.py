@@ -34,6 +34,7 @@ from services.executor.outcome import Outcome
 from services.executor.retry_until import RETRY_UNTIL, holds, retry_until_expression
 from services.executor.secrets import EnvironmentSecrets, SecretsBackend, StepSecrets
 from services.executor.stored import load_read_results, refs_read, stored_refs
+from services.shared import metrics
 from services.shared.blobs import BlobError, BlobStore, store_json
 
 log = logging.getLogger(__name__)
@@ -239,8 +240,9 @@ async def run_step(
             outcome, retryable = Outcome.failure(error), True
     if finish is not None:
         outcome = await finish(outcome)
-    elapsed_ms = (time.perf_counter() - clock) * 1000
-    return _report(step, outcome, attempts, started_at, elapsed_ms, retryable=retryable)
+    elapsed_s = time.perf_counter() - clock
+    metrics.observe_action(step.action, "succeeded" if outcome.ok else "failed", elapsed_s)
+    return _report(step, outcome, attempts, started_at, elapsed_s * 1000, retryable=retryable)
 
 
 def _report(

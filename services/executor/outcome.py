@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from services.executor.actions import get_action
 from services.executor.actions.context import using_kafka
 from services.executor.actions.egress import EgressPolicy, using_policy
+from services.shared import logs
 
 #: Default for EXECUTOR_MAX_RESULT_BYTES. Temporal refuses payloads over 2 MB (and warns above 512 KB); a result
 #: over the limit becomes a failed report instead of an activity that fails on its payload and retries forever.
@@ -110,6 +111,7 @@ def run_captured(name: str, raw_args: Mapping[str, Any], limits: ActionLimits | 
     """Look up ``name``, validate ``raw_args``, run the action (async ones in a new event loop) under
     ``limits``, capture."""
     limits = limits or ActionLimits()
+    logs.configure_worker("executor")  # a Ray task worker: its log lines carry the alert's trace ids too
     try:
         import_action_modules(configured_action_modules())
         spec = get_action(name)

@@ -16,6 +16,7 @@ from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
 from services.shared import logs
 from services.shared.consumer_health import consumer_vitals
+from services.shared.consumer_lag import CONSUMER_LAG
 from services.shared.health import HealthServer
 from services.shared.watchdog import Watchdog, exit_dead, stop_on_signals, until_stopped_or_dead
 
@@ -40,6 +41,7 @@ async def run(app: FastStream, broker: KafkaBroker, settings: IngestSettings, st
     watchdog = Watchdog(consumer_vitals(broker))
     health = HealthServer(settings.health_host, settings.health_port, watchdog.guard(broker_connected))
     await app.start()
+    CONSUMER_LAG.watch(broker)
     await health.start()
     log.info("ingest consuming %s as group %s", settings.topics.raw, settings.group_id)
     try:
@@ -48,6 +50,7 @@ async def run(app: FastStream, broker: KafkaBroker, settings: IngestSettings, st
         # The health endpoint goes last: until the process ends it answers 503 for a dead part.
         await app.stop()
         await health.stop()
+        CONSUMER_LAG.unwatch(broker)
         log.info("ingest stopped")
     if death is not None:
         exit_dead("ingest", death)

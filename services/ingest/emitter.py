@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from services.ingest.pipeline import PUBLISH_STAGE, Failure, Outcome, ReadyTrigger, dead_letter_cause
+from services.ingest.pipeline import PUBLISH_STAGE, SERVICE, Failure, Outcome, ReadyTrigger, dead_letter_cause
+from services.shared import metrics
 from services.shared.consuming import DeadLetterOrder, DeadLetters, Outgoing, Publisher, publish_all_durably
 from services.shared.deadletter import ConsumedRecord
 from services.shared.retry import Backoff
@@ -41,14 +42,16 @@ class Emitter:
             Outgoing(ready.key, ready.body, ready.headers, f"trigger {ready.event.data.idempotency_key}")
             for _, ready in sent
         ]
-        refused = await publish_all_durably(self._triggers, messages, self._backoff)
+        refused = await publish_all_durably(self._triggers, messages, self._backoff, service=SERVICE)
         failures = [list(outcome.failures) for _, outcome in batch]
         for (index, ready), error in zip(sent, refused, strict=True):
             key = ready.event.data.idempotency_key
             if error is not None:
                 refusal = f"Kafka refused trigger {key}: {error!r}"
                 failures[index].append(Failure(PUBLISH_STAGE, refusal, ready.event.data.alert.source))
-            elif log.isEnabledFor(logging.DEBUG):
+                continue
+            metrics.count_trigger(ready.event.data.route, ready.event.data.workflow)
+            if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "routed alert %.200r to workflow %s (key %s)", ready.event.data.alert.name, ready.event.subject, key
                 )

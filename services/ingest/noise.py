@@ -37,9 +37,10 @@ from services.ingest import dedup
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
 from services.ingest.grouping import Group, Groups, alert_parts, group_triggers
-from services.ingest.pipeline import PUBLISH_STAGE, Outcome
+from services.ingest.pipeline import PUBLISH_STAGE, SERVICE, Outcome
 from services.ingest.routing import RoutingTable
 from services.ingest.state_log import Entry, StateLog
+from services.shared import metrics
 from services.shared.consuming import DeadLetters, Outgoing, Publisher, publish_all_durably
 from services.shared.deadletter import ConsumedRecord
 from services.shared.kafka import record_size
@@ -199,9 +200,11 @@ class NoiseControl:
             )
             for _, t in built
         ]
-        refused = await publish_all_durably(self._triggers, outgoing, self._backoff)
+        refused = await publish_all_durably(self._triggers, outgoing, self._backoff, service=SERVICE)
         for (partition, trigger), message, error in zip(built, outgoing, refused, strict=True):
-            if error is not None:
+            if error is None:
+                metrics.count_trigger(trigger.data.route, trigger.data.workflow)
+            else:
                 # Only a group of one alert is this large (larger ones are split): keep its trace.
                 record = ConsumedRecord(message.body, {}, self._state.raw_topic, datetime.now(UTC), partition)
                 reason = f"Kafka refused group trigger {trigger.data.idempotency_key}: {error!r}"

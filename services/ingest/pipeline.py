@@ -21,6 +21,7 @@ from services.ingest.keys import alert_event_id, idempotency_key, occurrence, tr
 from services.ingest.parsers import PARSERS, SOURCE_HEADER, InvalidAlert, ParseError, parse_alerts
 from services.ingest.parsers.base import Parser
 from services.ingest.routing import Route, RoutingTable
+from services.shared import metrics
 from services.shared.deadletter import ConsumedRecord
 from services.shared.kafka import record_size
 
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: CloudEvents ``source`` of every event ingest emits.
 EVENT_SOURCE = "alertmesh/ingest"
+#: The ``service`` label of ingest's metrics.
+SERVICE = metrics.service_of(EVENT_SOURCE)
 #: Dead-letter stages (``schemas.deadletter.STAGES``): not a format ingest reads.
 PARSE_STAGE = "parse"
 #: A parsed alert breaks the Alert contract.
@@ -100,6 +103,7 @@ def process(
         return Outcome(failures=[Failure(PARSE_STAGE, error.reason, sender)])
     except Exception as error:
         return Outcome(failures=[_unexpected(PARSE_STAGE, "parsing the record", error, sender)])
+    metrics.count_alerts((alert.source, alert.format) for alert in alerts)
     outcome = Outcome()
     for alert in alerts:
         try:

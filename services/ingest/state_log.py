@@ -26,6 +26,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from services.ingest.pipeline import SERVICE
+from services.shared import metrics
 from services.shared.kafka import KafkaSettings
 from services.shared.retry import Backoff, with_backoff
 
@@ -124,7 +126,10 @@ class StateLog:
             ]
             await asyncio.gather(*sent)
 
-        await with_backoff(attempt, f"writing {len(entries)} ingest state entries", self._backoff)
+        def retried() -> None:
+            metrics.count_publish_retry(SERVICE, self._topic)
+
+        await with_backoff(attempt, f"writing {len(entries)} ingest state entries", self._backoff, on_retry=retried)
 
     async def read(self, partition: int) -> dict[tuple[Any, ...], dict[str, Any]]:
         """The latest value per key of raw partition ``partition``, read from the start of its state partition to

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from fastapi import FastAPI, Request, params
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from services.ingest.config import WebhookSettings
@@ -33,8 +33,9 @@ from services.ingest.webhook_body import (
 )
 from services.ingest.webhook_credentials import CredentialsFileError, load_credentials
 from services.ingest.webhook_headers import is_binary_cloudevent, raw_record_headers
+from services.ingest.webhook_metrics import CountRequests
 from services.ingest.webhook_ndjson import is_ndjson, publish_lines, split_lines
-from services.shared import logs
+from services.shared import logs, metrics
 from services.shared.kafka import ProducerPublisher
 
 log = logging.getLogger("services.ingest.webhook")
@@ -81,6 +82,7 @@ def build_webhook(
 
     app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan)
     app.state.broker = broker
+    app.add_middleware(CountRequests, auth=auth)
 
     async def admitted_body(source: str, request: Request) -> bytes:
         """The body of a request that may be written: known source, valid credentials, JSON within limits."""
@@ -155,6 +157,10 @@ def build_webhook(
     async def healthz() -> JSONResponse:
         connected = await broker.ping(timeout=PROBE_TIMEOUT_S)
         return JSONResponse({"status": "ok" if connected else "kafka unreachable"}, 200 if connected else 503)
+
+    @app.get("/metrics")
+    async def metrics_page() -> Response:
+        return Response(await metrics.render(), media_type=metrics.CONTENT_TYPE)
 
     return app
 

@@ -38,6 +38,7 @@ from services.orchestrator.contracts import DSL_VERSION, EVENT_SOURCE, DSLRun, R
 from services.orchestrator.lifecycle import firing_run_id
 from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import ResolvedSignaller, WorkflowStarter
+from services.shared import metrics
 from services.shared.consuming import (
     DeadLetterOrder,
     DeadLetters,
@@ -209,6 +210,9 @@ class TriggerConsumer:
             if not is_permanent(error):
                 raise
             return _refusal(item.record, trigger, f"Temporal refused the start: {type(error).__name__}: {error}")
+        metrics.count_start(trigger.data.workflow, duplicate=outcome == "duplicate")
+        if outcome == "started":
+            metrics.observe_alert_to_start(trigger.data.workflow, trigger.time)
         if outcome == "duplicate":
             log.info("duplicate trigger %s: workflow %s already started", trigger.id, trigger.data.idempotency_key)
         else:

@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from schemas import WorkflowResult
 from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE
+from services.shared import metrics
 
 
 class ResultPublisher:
@@ -34,4 +35,5 @@ class ResultPublisher:
                 type=RESULT_TOO_LARGE,
                 non_retryable=True,
             ) from error
+        metrics.count_result(result.data.workflow, result.data.status, result.data.started_at, result.data.finished_at)
         activity.logger.debug("published result %s for %s", result.id, result.data.workflow_id)

@@ -22,6 +22,7 @@ from services.orchestrator.starter import TemporalStarter
 from services.orchestrator.variables import load_vars
 from services.orchestrator.worker import build_worker
 from services.shared.consumer_health import consumer_vitals
+from services.shared.consumer_lag import CONSUMER_LAG
 from services.shared.health import HealthServer
 from services.shared.retry import Backoff, with_backoff
 from services.shared.watchdog import Vital, Watchdog, task_alive
@@ -78,6 +79,7 @@ class Orchestrator:
         # Broker first: the worker's publish_result needs it, and the consumer needs nothing else.
         await self.broker.start()
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
+        CONSUMER_LAG.watch(self.broker)
         await self.health.start()
         log.info(
             "orchestrator up: %d workflows (%s), triggers from %s",
@@ -96,6 +98,7 @@ class Orchestrator:
         await self.broker.stop()
         # The health endpoint goes last: until the process ends it answers 503 for a dead part.
         await self.health.stop()
+        CONSUMER_LAG.unwatch(self.broker)
 
     async def __aenter__(self) -> Orchestrator:
         await self.start()

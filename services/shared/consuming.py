@@ -28,6 +28,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from schemas import DeadLetter
+from services.shared import metrics
 from services.shared.deadletter import (
     MIN_DEAD_LETTER_BYTES,
     ConsumedRecord,
@@ -146,13 +147,14 @@ class Outgoing:
 
 
 async def publish_all_durably(
-    publisher: Publisher, messages: Sequence[Outgoing], backoff: Backoff
+    publisher: Publisher, messages: Sequence[Outgoing], backoff: Backoff, *, service: str = metrics.UNKNOWN
 ) -> list[BaseException | None]:
     """Write every message, all in flight at once, and wait for every acknowledgement (acks=all).
 
     Returns, per message, None when it is written or the permanent error Kafka refused it with (too large: the
     caller dead-letters what it came from). Transient failures are sent again, together, with backoff
     (``with_backoff``) until they are written; past the budget ``GaveUp`` is raised and the caller must not commit.
+    Each retry counts in ``alertmesh_publish_retries_total{service,topic}``.
     """
     results: list[BaseException | None] = [None] * len(messages)
     pending = list(range(len(messages)))
@@ -176,7 +178,12 @@ async def publish_all_durably(
 
     if pending:
         first = messages[0].what
-        await with_backoff(attempt, f"publishing {len(messages)} records ({first}...)", backoff)
+        topic = str(getattr(publisher, "topic", None) or metrics.UNKNOWN)
+
+        def retried() -> None:
+            metrics.count_publish_retry(service, topic)
+
+        await with_backoff(attempt, f"publishing {len(messages)} records ({first}...)", backoff, on_retry=retried)
     return results
 
 
@@ -243,7 +250,9 @@ class DeadLetters:
     async def write_all(self, orders: Sequence[DeadLetterOrder]) -> list[DeadLetter]:
         """Publish a dead letter per order, all at once; returns once every one is durable (see ``write``)."""
         letters = [self._build(order, self._max_bytes) for order in orders]
-        refused = await publish_all_durably(self._publisher, [_outgoing(letter) for letter in letters], self._backoff)
+        service = metrics.service_of(self._source)
+        outgoing = [_outgoing(letter) for letter in letters]
+        refused = await publish_all_durably(self._publisher, outgoing, self._backoff, service=service)
         again = [index for index, error in enumerate(refused) if error is not None]
         if again:
             # The broker refused dead letters cut to KAFKA_MAX_MESSAGE_BYTES: its own limit is lower. Keep each
@@ -255,13 +264,14 @@ class DeadLetters:
                 )  # fmt: skip
                 letters[index] = self._build(orders[index], MIN_DEAD_LETTER_BYTES)
             still = await publish_all_durably(
-                self._publisher, [_outgoing(letters[index]) for index in again], self._backoff
+                self._publisher, [_outgoing(letters[index]) for index in again], self._backoff, service=service
             )
             for error in still:
                 if error is not None:
                     raise error
         for letter in letters:
             data = letter.data
+            metrics.count_dead_letter(service, data.stage)
             log.warning(
                 "dead letter %s (%s@%s/%s%s): %s",
                 data.stage, data.original_topic, data.original_partition, data.original_offset,

@@ -210,6 +210,11 @@ class ProducerPublisher:
         self._broker, self._topic = broker, topic
         self._fallback = broker.publisher(topic)
 
+    @property
+    def topic(self) -> str:
+        """The topic every record goes to."""
+        return self._topic
+
     async def publish(
         self,
         message: bytes,

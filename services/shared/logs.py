@@ -1,22 +1,139 @@
-"""One log format for every service, so ``alertmesh up`` output reads as one stream."""
+"""One log format for every service, so ``alertmesh up`` output reads as one stream, and every line names the
+alert it is about: its trace id (the current OpenTelemetry span) and its correlation id (W3C baggage
+``alertmesh.correlation_id``, which travels with the trace context across Kafka, Temporal and Ray).
+
+``ALERTMESH_LOG_FORMAT`` picks the format: ``text`` (the default, for people) or ``json`` (one JSON object per
+line, for log collectors): ``time``, ``level``, ``service``, ``logger``, ``message``, ``trace_id``, ``span_id``,
+``correlation_id``, and ``exc_info`` when there is an exception. ``-`` stands for an id that is not known.
+"""
 
 from __future__ import annotations
 
 import faulthandler
 import logging
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from opentelemetry import baggage, trace
+
+FORMAT_ENV = "ALERTMESH_LOG_FORMAT"
+FORMATS = ("text", "json")
+#: The baggage key the correlation id travels under (set where an alert enters, read on every hop).
+CORRELATION_BAGGAGE = "alertmesh.correlation_id"
+UNKNOWN = "-"
+
+
+class LogFormatError(ValueError):
+    """``ALERTMESH_LOG_FORMAT`` names no known format."""
+
+
+def log_format(environ: Mapping[str, str] | None = None) -> str:
+    """The format ``ALERTMESH_LOG_FORMAT`` asks for (``text`` when unset); raises ``LogFormatError`` otherwise."""
+    value = (os.environ if environ is None else environ).get(FORMAT_ENV, "").strip().lower() or "text"
+    if value not in FORMATS:
+        raise LogFormatError(f"{FORMAT_ENV}={value!r} is not a log format: use one of {', '.join(FORMATS)}")
+    return value
+
+
+class TraceContextFilter(logging.Filter):
+    """Sets ``trace_id``, ``span_id`` and ``correlation_id`` on every record from the context it is logged in.
+
+    On the handler, not a logger: a handler's filters see the records of every logger that propagates to it
+    (Temporal's ``temporalio.activity`` and ``temporalio.workflow`` loggers, aiokafka, FastStream, Ray)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            record.trace_id = trace.format_trace_id(context.trace_id)
+            record.span_id = trace.format_span_id(context.span_id)
+        else:
+            record.trace_id = record.span_id = UNKNOWN
+        correlation = baggage.get_baggage(CORRELATION_BAGGAGE)
+        record.correlation_id = str(correlation) if correlation else UNKNOWN
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """``12:00:01 INFO    ingest [<trace id> <correlation id>] services.ingest.app: message``."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(
+            f"%(asctime)s %(levelname)-7s {service} [%(trace_id)s %(correlation_id)s] %(name)s: %(message)s",
+            datefmt="%H:%M:%S",
+        )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; ``time`` is ISO 8601 in UTC with milliseconds."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self._service,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "trace_id": getattr(record, "trace_id", UNKNOWN),
+            "span_id": getattr(record, "span_id", UNKNOWN),
+            "correlation_id": getattr(record, "correlation_id", UNKNOWN),
+        }
+        if record.exc_info:
+            entry["exc_info"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack_info"] = self.formatStack(record.stack_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def handler(service: str, fmt: str | None = None) -> logging.Handler:
+    """A stderr handler in the format ``fmt`` (default: ``ALERTMESH_LOG_FORMAT``), with the trace context filter."""
+    fmt = fmt or log_format()
+    result = logging.StreamHandler()
+    result.setFormatter(JsonFormatter(service) if fmt == "json" else TextFormatter(service))
+    result.addFilter(TraceContextFilter())
+    result.set_name(f"alertmesh-{service}")
+    return result
 
 
 def configure(service: str, level: str = "INFO") -> None:
+    """Log every record of the process through one handler in the configured format (replacing the root
+    logger's handlers). Raises ``SystemExit`` with the reason when ``ALERTMESH_LOG_FORMAT`` is unknown: a service
+    must not start logging in a format no collector expects."""
+    try:
+        installed = handler(service)
+    except LogFormatError as error:
+        raise SystemExit(f"alertmesh {service}: {error}") from None
     # A crash in native code (Temporal's Rust core, Ray, librdkafka) then prints every thread's Python stack.
     faulthandler.enable()
-    logging.basicConfig(
-        level=level.upper(),
-        format=f"%(asctime)s %(levelname)-7s {service} %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(installed)
+    root.setLevel(level.upper())
     # aiokafka logs every rebalance and metadata hiccup at INFO; keep warnings and worse.
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
     # FastStream's app logger prints with its own format and ANSI colours; send it through ours instead.
     faststream = logging.getLogger("faststream")
     faststream.handlers.clear()
     faststream.propagate = True
+
+
+def configure_worker(service: str) -> None:
+    """For processes alertmesh does not start itself (Ray's task workers): configure once, keeping the level and
+    any handler of the host's that is not a plain stream to stderr."""
+    root = logging.getLogger()
+    if any(existing.get_name() == f"alertmesh-{service}" for existing in root.handlers):
+        return
+    try:
+        installed = handler(service)
+    except LogFormatError:
+        installed = handler(service, "text")  # the executor itself refused it already, loudly
+    root.addHandler(installed)
+    if root.level == logging.WARNING:  # the default: a worker's INFO lines (actions' own logging) show too
+        root.setLevel(logging.INFO)

@@ -82,13 +82,14 @@ async def with_backoff(
     backoff: Backoff,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    on_retry: Callable[[], None] | None = None,
 ) -> T:
     """Await ``attempt()`` until it succeeds, sleeping between failures; raises ``GaveUp`` past the budget.
 
     A permanent error (``is_permanent``) is raised at once, unchanged. Any other exception counts as transient:
     an outage surfaces as many different errors, and giving up early would only rewind and redo the same work.
     Outcomes that are not failures (e.g. "already started") belong inside ``attempt``. Cancellation is not caught
-    (it is not an ``Exception``).
+    (it is not an ``Exception``). ``on_retry`` is called before each retry (the publish-retry counters).
     """
     deadline = None if backoff.budget_s is None else clock() + backoff.budget_s
     delay = backoff.initial_s
@@ -103,5 +104,7 @@ async def with_backoff(
             if deadline is not None and clock() + delay > deadline:
                 raise GaveUp(f"{what} failed {failures} times; last error: {error!r}") from error
             log.warning("%s failed (%r); retry %d in %.2fs", what, error, failures, delay)
+            if on_retry is not None:
+                on_retry()
             await sleep(delay)
             delay = min(delay * 2, backoff.max_s)

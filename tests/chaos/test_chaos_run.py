@@ -40,3 +40,6 @@ def test_short_chaos_run_loses_nothing(tmp_path: Path) -> None:
     assert "**PASS**" in text and "| ray-worker | SIGKILL |" in text
     # The schedule printed up front is the one the seed gives (same seed, same kills).
     assert "t+   0.2s  SIGKILL temporal" in done.stdout
+    # Progress went to stderr (a plain line every few seconds: not a terminal here), never into stdout's lines.
+    assert re.search(r"^chaos: published: \d+/\d+ \(\d+%\), results \d+", done.stderr, re.M), done.stderr[-2000:]
+    assert "chaos: published:" not in done.stdout

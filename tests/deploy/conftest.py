@@ -43,6 +43,8 @@ SERVICES = (
 )
 RAY_NODES = ("ray-head", "ray-worker")
 INFRASTRUCTURE = ("kafka", "kafka-init", "postgresql", "temporal", "temporal-ui")
+#: Metrics and dashboards (deploy/prometheus, deploy/grafana).
+OBSERVABILITY = ("prometheus", "grafana")
 ONE_SHOT = ("kafka-init",)
 
 # Variables set on alertmesh containers that no alertmesh settings class reads, each for a stated reason.
@@ -139,11 +141,12 @@ def service_settings(
 def layout() -> dict[str, tuple[str, ...]]:
     """Service names by role: what compose.yaml must define."""
     alertmesh = tuple(service.name for service in SERVICES)
-    everything = (*INFRASTRUCTURE, *RAY_NODES, *alertmesh)
+    everything = (*INFRASTRUCTURE, *OBSERVABILITY, *RAY_NODES, *alertmesh)
     return {
         "alertmesh": alertmesh,
         "ray": RAY_NODES,
         "infrastructure": INFRASTRUCTURE,
+        "observability": OBSERVABILITY,
         "one_shot": ONE_SHOT,
         "long_running": tuple(name for name in everything if name not in ONE_SHOT),
         "all": everything,

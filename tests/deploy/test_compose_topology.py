@@ -105,9 +105,14 @@ def test_scalable_services_have_no_fixed_names_or_host_ports(services: Services)
         assert "ports" not in services[name], f"{name}: a published port would prevent --scale"
 
 
-def test_only_the_webhook_and_the_ui_on_loopback_are_published(services: Services) -> None:
+def test_only_the_webhook_and_the_uis_on_loopback_are_published(services: Services) -> None:
     published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
-    assert published == {"webhook": ["8080:8080"], "temporal-ui": ["127.0.0.1:8233:8080"]}
+    assert published == {
+        "webhook": ["8080:8080"],
+        "temporal-ui": ["127.0.0.1:8233:8080"],
+        "prometheus": ["127.0.0.1:9090:9090"],
+        "grafana": ["127.0.0.1:3000:3000"],
+    }
     assert services["temporal-ui"]["environment"]["TEMPORAL_UI_PORT"] == 8080
     assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
 

@@ -4,7 +4,7 @@ started once for the end-to-end tests, on free ports so it never collides with a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from temporalio.client import Client
@@ -27,6 +27,8 @@ class Mesh:
     #: The demo key ``up`` generated and printed (hashed in the state dir's webhook credentials file).
     webhook_key: str
     topics: TopicSettings
+    #: ``GET /metrics`` of each service by name (ingest, webhook, orchestrator, executor).
+    metrics_urls: dict[str, str] = field(default_factory=dict)
 
 
 def mesh_ports() -> dict[str, str]:
@@ -39,7 +41,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     state = tmp_path_factory.mktemp("mesh")
     ports = mesh_ports()
     args = ["up", "--state-dir", str(state), *[x for pair in ports.items() for x in pair]]
-    process = MeshProcess(args, env={}, log=state / "up.log").start()
+    # Health ports chosen here rather than by `up`, so the tests know where each service's /metrics is.
+    health = {name: str(free_port()) for name in ("ingest", "orchestrator", "executor")}
+    env = {f"{name.upper()}_HEALTH_PORT": port for name, port in health.items()}
+    process = MeshProcess(args, env=env, log=state / "up.log").start()
     try:
         process.wait_for(r"alertmesh\s+\| ready in", timeout=READY_TIMEOUT_S)
         key = process.wait_for(r"Webhook key\s+(\S+)\s+\(new;", timeout=5).group(1)
@@ -50,6 +55,8 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
             webhook_url=f"http://127.0.0.1:{ports['--webhook-port']}",
             webhook_key=key,
             topics=TopicSettings(),
+            metrics_urls={name: f"http://127.0.0.1:{port}/metrics" for name, port in health.items()}
+            | {"webhook": f"http://127.0.0.1:{ports['--webhook-port']}/metrics"},
         )
     finally:
         process.stop()

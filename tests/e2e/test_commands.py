@@ -34,6 +34,17 @@ def test_demo_pushes_the_sample_alert_through_and_prints_its_result(tmp_path: Pa
     assert result["data"]["status"] == "completed"
     assert "https://server.example.org" in json.dumps(result["data"]["returns"])
     assert "ready in" in output
+    # Before the JSON, the summary for people: the workflow, each action with status and attempts, the total.
+    summary = demo.lines[:start]
+    [head] = [i for i, line in enumerate(summary) if line.startswith(f"workflow {result['data']['workflow']} ")]
+    assert summary[head].startswith(f"workflow {result['data']['workflow']} COMPLETED in "), summary[head:]
+    rows = summary[head + 2 :]
+    assert rows[0].split() == ["action", "ref", "status", "attempts", "duration"], rows
+    for report in result["data"]["actions"]:
+        ref = report["ref"] if report.get("item") is None else f"{report['ref']}[{report['item']}]"
+        cells = [report["action"], ref, report["status"], str(report["attempts"])]
+        assert any(line.split()[:4] == cells for line in rows), (cells, rows)
+    assert any(line.startswith("total ") and "from publishing the alert" in line for line in rows)
 
 
 def test_up_uses_existing_servers_and_stops_cleanly_on_sigterm(

@@ -6,6 +6,7 @@ so the registry there knows these names, as it knows the built-in ``core.*`` one
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -62,3 +63,28 @@ class QuoteArgs(BaseModel):
 def raise_quoting(args: QuoteArgs) -> None:
     """Fail with the input inside the message, as many libraries' errors do (a secret would leak through it)."""
     raise ValueError(f"upstream refused token={args.value}!")
+
+
+class LogLineArgs(BaseModel):
+    message: str
+    correlation_id: str
+
+
+@action("tests.log_line")
+def log_line(args: LogLineArgs) -> dict[str, object]:
+    """What this Ray worker's log set-up makes of a line logged under ``correlation_id``: the root handlers' names
+    and the line our handler formats (its filter reads the context the action runs in)."""
+    from opentelemetry import baggage, context
+
+    from services.shared import logs
+
+    root = logging.getLogger()
+    [ours] = [handler for handler in root.handlers if handler.get_name() == "alertmesh-executor"]
+    token = context.attach(baggage.set_baggage(logs.CORRELATION_BAGGAGE, args.correlation_id))
+    try:
+        record = logging.LogRecord("tests.ray", logging.INFO, __file__, 0, args.message, (), None)
+        ours.filter(record)
+        line = ours.format(record)
+    finally:
+        context.detach(token)
+    return {"handlers": [handler.get_name() for handler in root.handlers], "line": line, "level": root.level}
