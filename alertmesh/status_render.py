@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from alertmesh import dlq_cmd, results_view
-from alertmesh.status_sources import Counters, Lag, PartStatus, Snapshot
+from alertmesh.status_metrics import Counters
+from alertmesh.status_sources import Lag, PartStatus, Snapshot
 from alertmesh.table import render
 from schemas import DeadLetter, WorkflowResult
 

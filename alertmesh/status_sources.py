@@ -10,18 +10,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 from temporalio.client import Client
 
 from alertmesh import dlq_cmd, kafka_tools
 from alertmesh.mesh_state import MeshState
+from alertmesh.status_metrics import Counters, parse_counters
 from schemas import DeadLetter, WorkflowResult
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
@@ -68,89 +68,6 @@ def parts_from_mesh(state: MeshState) -> list[PartTarget]:
         PartTarget(name, p.health_url, p.metrics_url, p.pid, p.restarts, p.last_exit_code, p.started_at, True)
         for name, p in state.parts.items()
     ]
-
-
-# ---- one part's metrics -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """A sum of samples of one metric, optionally only those whose labels pass ``where``."""
-
-    sample: str
-    where: Callable[[dict[str, str]], bool] | None = None
-
-    def admits(self, labels: dict[str, str]) -> bool:
-        return self.where is None or self.where(labels)
-
-
-def _succeeded(labels: dict[str, str]) -> bool:
-    return labels.get("status") == "succeeded"
-
-
-def _accepted(labels: dict[str, str]) -> bool:
-    return labels.get("code", "").startswith("2")
-
-
-#: What flows in and out of each part, from the metrics every service serves (names fixed in ARCHITECTURE.md).
-#: ingest: alerts received -> triggers; webhook: requests -> accepted (2xx); orchestrator: triggers handled
-#: (starts and duplicates) -> results published; executor: actions run -> actions succeeded.
-FLOWS: dict[str, tuple[list[Quantity], list[Quantity]]] = {
-    "ingest": ([Quantity("alertmesh_alerts_received_total")], [Quantity("alertmesh_triggers_total")]),
-    "webhook": (
-        [Quantity("alertmesh_webhook_requests_total")],
-        [Quantity("alertmesh_webhook_requests_total", _accepted)],
-    ),
-    "orchestrator": (
-        [Quantity("alertmesh_workflow_starts_total"), Quantity("alertmesh_workflow_start_duplicates_total")],
-        [Quantity("alertmesh_workflow_results_total")],
-    ),
-    "executor": (
-        [Quantity("alertmesh_action_duration_seconds_count")],
-        [Quantity("alertmesh_action_duration_seconds_count", _succeeded)],
-    ),
-}
-DEAD_LETTERS = [Quantity("alertmesh_dead_letters_total")]
-FAILED_RESULTS = [Quantity("alertmesh_workflow_results_total", lambda labels: labels.get("status") == "failed")]
-
-
-@dataclass(frozen=True)
-class Counters:
-    """A part's counters at one moment (``taken`` is ``time.monotonic()``); None where the part exports no such
-    metric."""
-
-    taken: float
-    received: float | None
-    sent: float | None
-    dead_letters: float | None
-    failed_results: float | None
-
-
-def _declared(families: list[tuple[str, str]]) -> set[str]:
-    """Sample names a family declares even before it has any sample (a labelled counter never incremented)."""
-    names = set()
-    for name, kind in families:
-        suffixes = {"counter": ["_total"], "histogram": ["_count", "_sum"], "summary": ["_count", "_sum"]}
-        names |= {name + suffix for suffix in suffixes.get(kind, [""])}
-    return names
-
-
-def parse_counters(text: str, part: str, taken: float) -> Counters:
-    """The part's flow counters from its ``/metrics`` text (Prometheus exposition format)."""
-    families = list(text_string_to_metric_families(text))
-    declared = _declared([(family.name, family.type) for family in families])
-    samples = [sample for family in families for sample in family.samples]
-
-    def total(quantities: list[Quantity]) -> float | None:
-        if not any(q.sample in declared for q in quantities):
-            return None
-        return sum(s.value for q in quantities for s in samples if s.name == q.sample and q.admits(s.labels))
-
-    inbound, outbound = FLOWS.get(part, ([], []))
-    return Counters(taken, total(inbound), total(outbound), total(DEAD_LETTERS), total(FAILED_RESULTS))
-
-
-# ---- what one refresh reads ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from alertmesh import status_cmd, status_render
 from alertmesh.embedded import free_port
 from alertmesh.mesh_state import MeshState, PartState, write_mesh_state
+from alertmesh.status_metrics import DEAD_LETTERS, FAILED_RESULTS, FLOWS, Counters, declared_samples, parse_counters
 from alertmesh.status_sources import (
-    Counters,
     Lag,
     PartStatus,
     PartTarget,
     Snapshot,
     describe,
-    parse_counters,
     scrape,
 )
 from schemas import WorkflowResult
@@ -59,6 +58,15 @@ def test_counters_are_summed_over_labels_and_a_declared_family_without_samples_c
     assert orchestrator.received is None  # no workflow start counters in this text: unknown, not 0
     executor = parse_counters(text, "executor", taken=1.0)
     assert (executor.received, executor.sent) == (0, 0)
+
+
+async def test_every_metric_status_reads_is_one_the_services_define() -> None:
+    from services.shared import metrics
+
+    declared = declared_samples((await metrics.render()).decode())
+    wanted = {q.sample for inbound, outbound in FLOWS.values() for q in [*inbound, *outbound]}
+    wanted |= {q.sample for q in [*DEAD_LETTERS, *FAILED_RESULTS]}
+    assert wanted <= declared, wanted - declared
 
 
 @pytest.fixture
