@@ -66,7 +66,8 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
         if settings.external_kafka is not None:
             await mesh.ensure_topics()
         await supervisor.start_stage(mesh.services)
-        for line in [*mesh.describe(), *webhook_usage(mesh, webhook_key)]:
+        status = f"Status           alertmesh status --state-dir {settings.state_dir} [--watch]"
+        for line in [*mesh.describe(), *webhook_usage(mesh, webhook_key), status]:
             log.info(line)
         log.info("ready in %.1fs", time.monotonic() - started)
         if after_ready is not None:
