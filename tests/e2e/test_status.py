@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from alertmesh import kafka_tools
 from alertmesh.mesh_state import mesh_file, read_mesh_state
 from alertmesh.status_cmd import CLEAR_SCREEN
 from schemas import DeadLetter, WorkflowResult
+from schemas.result import Result
 from tests.e2e.conftest import Mesh
 from tests.e2e.kafka_reading import next_event
 from tests.e2e.mesh_process import REPO
@@ -201,3 +203,22 @@ async def test_results_is_a_table_on_a_terminal_and_the_events_themselves_when_p
     row = next(line for line in lines if line.endswith(result.data.workflow_id))
     ok = sum(action.status == "succeeded" for action in result.data.actions)
     assert row.split()[2:6] == [result.data.workflow, "completed", str(ok), "ok"]
+
+
+async def test_status_lists_a_failed_result_from_the_results_topic(mesh: Mesh) -> None:
+    # The demo workflows do not fail on any alert, so the failed result is written as the orchestrator writes
+    # one (keyed by workflow id); status reads it back from the real topic's tail.
+    now = datetime.now(UTC)
+    workflow_id = f"triage:status-test:{uuid.uuid4().hex[:12]}:firing:x"
+    data = Result(
+        workflow="triage", workflow_id=workflow_id, run_id="run-1", status="failed", started_at=now, finished_at=now,
+        error="action notify failed: HTTP 503 from the pager", actions=[],
+    )  # fmt: skip
+    result = WorkflowResult(id=str(uuid.uuid4()), source="alertmesh/orchestrator", time=now,
+                            correlationid="c", causationid="c", data=data)  # fmt: skip
+    await kafka_tools.publish(mesh.kafka, mesh.topics.results, result.to_json(), key=workflow_id.encode())
+    report = await healthy_status(mesh)
+    failed = {row["workflow_id"]: row for row in report["recent_failed_results"]}
+    assert failed[workflow_id]["error"] == "action notify failed: HTTP 503 from the pager"
+    text = await asyncio.to_thread(cli, "status", "--state-dir", state_dir(mesh), "--interval", "0.5")
+    assert workflow_id in text.stdout and "error: action notify failed: HTTP 503 from the pager" in text.stdout
