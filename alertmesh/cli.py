@@ -1,8 +1,7 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
 re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove it survives faults (``chaos``),
 measure it (``bench``), check workflow definitions (``validate``), show how a payload is routed (``route``), list
-the actions workflows can use (``actions``), list and replay dead letters (``dlq``),
-see how a running mesh is doing (``status``)."""
+the actions workflows can use (``actions``), list and replay dead letters (``dlq``)."""
 
 from __future__ import annotations
 
