@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
-from services.shared import logs
+from services.shared import logs, tracing
 from services.shared.consumer_health import consumer_vitals
 from services.shared.health import HealthServer
 from services.shared.watchdog import Watchdog, exit_dead, stop_on_signals, until_stopped_or_dead
@@ -56,4 +56,5 @@ async def run(app: FastStream, broker: KafkaBroker, settings: IngestSettings, st
 if __name__ == "__main__":
     config = IngestSettings()
     logs.configure("ingest", config.log_level)
+    tracing.setup("alertmesh-ingest")
     asyncio.run(main(config))

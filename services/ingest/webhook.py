@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager, contextmanager
 import uvicorn
 from fastapi import FastAPI, Request, params
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from services.ingest.config import WebhookSettings
@@ -34,10 +35,12 @@ from services.ingest.webhook_body import (
 from services.ingest.webhook_credentials import CredentialsFileError, load_credentials
 from services.ingest.webhook_headers import is_binary_cloudevent, raw_record_headers
 from services.ingest.webhook_ndjson import is_ndjson, publish_lines, split_lines
-from services.shared import logs
+from services.shared import logs, tracing
 from services.shared.kafka import ProducerPublisher
 
 log = logging.getLogger("services.ingest.webhook")
+#: The one route alerts arrive on (the span's name and ``http.route``).
+ROUTE = "/v1/alerts/{source}"
 CLIENT_ID = "alertmesh-webhook"
 #: How long ``/healthz`` waits for the broker to answer.
 PROBE_TIMEOUT_S = 3.0
@@ -126,15 +129,25 @@ def build_webhook(
         retry = any(result.status == 503 for result in results)
         return JSONResponse(answer, status, headers={"Retry-After": str(settings.retry_after_s)} if retry else None)
 
-    @app.post("/v1/alerts/{source}", status_code=202, dependencies=list(guards))
+    @app.post(ROUTE, status_code=202, dependencies=list(guards))
     async def accept_alert(source: str, request: Request) -> JSONResponse:
+        # The alert's trace starts here (or continues the sender's ``traceparent``); the raw record carries it.
+        attributes = {"http.request.method": "POST", "http.route": ROUTE, "alertmesh.source": source[:200]}
+        with tracing.handling(f"POST {ROUTE}", request.headers, attributes, kind=SpanKind.SERVER) as span:
+            answer = await write_alert(source, request, tracing.span_headers(span))
+            span.set_attribute("http.response.status_code", answer.status_code)
+            if answer.status_code >= 400:
+                tracing.failed(span, f"answered {answer.status_code}: {bytes(answer.body).decode('utf-8', 'replace')}")
+            return answer
+
+    async def write_alert(source: str, request: Request, trace: dict[str, str]) -> JSONResponse:
         try:
             body = await admitted_body(source, request)
         except Rejected as rejected:
             client = request.client.host if request.client else "?"
             log.info("refused POST for source %r from %s: %s %s", source, client, rejected.status, rejected.reason)
             return _answer("rejected", rejected)
-        headers = raw_record_headers(source, request.headers["content-type"], request.headers)
+        headers = raw_record_headers(source, request.headers["content-type"], request.headers) | trace
         if is_ndjson(headers["content-type"]):
             return await accept_lines(source, body, headers)
         try:
@@ -176,6 +189,7 @@ def main() -> None:
     except ValidationError as error:
         raise SystemExit(f"webhook: cannot start: {_first_problem(error)}") from None
     logs.configure("webhook", settings.log_level)
+    tracing.setup("alertmesh-webhook")
     try:
         app = build_webhook(settings)
     except CredentialsFileError as error:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiokafka import ConsumerRecord
@@ -216,6 +216,8 @@ class DeadLetterOrder:
     correlationid: str | None = None
     causationid: str | None = None
     alert_source: str | None = None
+    #: Extra headers of the dead letter's record: the trace context of the hop that dead-lettered it.
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 class DeadLetters:
@@ -243,7 +245,8 @@ class DeadLetters:
     async def write_all(self, orders: Sequence[DeadLetterOrder]) -> list[DeadLetter]:
         """Publish a dead letter per order, all at once; returns once every one is durable (see ``write``)."""
         letters = [self._build(order, self._max_bytes) for order in orders]
-        refused = await publish_all_durably(self._publisher, [_outgoing(letter) for letter in letters], self._backoff)
+        outgoing = [_outgoing(letter, order.headers) for letter, order in zip(letters, orders, strict=True)]
+        refused = await publish_all_durably(self._publisher, outgoing, self._backoff)
         again = [index for index, error in enumerate(refused) if error is not None]
         if again:
             # The broker refused dead letters cut to KAFKA_MAX_MESSAGE_BYTES: its own limit is lower. Keep each
@@ -255,7 +258,7 @@ class DeadLetters:
                 )  # fmt: skip
                 letters[index] = self._build(orders[index], MIN_DEAD_LETTER_BYTES)
             still = await publish_all_durably(
-                self._publisher, [_outgoing(letters[index]) for index in again], self._backoff
+                self._publisher, [_outgoing(letters[index], orders[index].headers) for index in again], self._backoff
             )
             for error in still:
                 if error is not None:
@@ -276,6 +279,6 @@ class DeadLetters:
         )  # fmt: skip
 
 
-def _outgoing(letter: DeadLetter) -> Outgoing:
+def _outgoing(letter: DeadLetter, extra: Mapping[str, str]) -> Outgoing:
     key, body, headers = dead_letter_record(letter)
-    return Outgoing(key, body, headers, f"dead letter {letter.id}")
+    return Outgoing(key, body, {**headers, **extra}, f"dead letter {letter.id}")
