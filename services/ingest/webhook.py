@@ -16,10 +16,12 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, params
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
@@ -41,6 +43,11 @@ from services.shared.kafka import ProducerPublisher
 log = logging.getLogger("services.ingest.webhook")
 #: The one route alerts arrive on (the span's name and ``http.route``).
 ROUTE = "/v1/alerts/{source}"
+#: FastAPI's native OpenTelemetry (FastAPI 0.13x and later; older ones ignore it): the request span of each alert
+#: POST, none for probes and scrapes (a span every few seconds from each prober would crowd out the alerts' spans
+#: in the bounded local store), and none for its dependency and serialization steps.
+# Typed loosely: an older FastAPI has no ``fastapi.telemetry.TelemetryConfig`` and takes it as an extra setting.
+TELEMETRY: Any = {"operation_spans": False, "exclude": lambda scope: scope.get("path") in ("/healthz", "/metrics")}
 CLIENT_ID = "alertmesh-webhook"
 #: How long ``/healthz`` waits for the broker to answer.
 PROBE_TIMEOUT_S = 3.0
@@ -82,7 +89,7 @@ def build_webhook(
         finally:
             await broker.stop()
 
-    app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan)
+    app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan, telemetry=TELEMETRY)
     app.state.broker = broker
 
     async def admitted_body(source: str, request: Request) -> bytes:
@@ -132,8 +139,12 @@ def build_webhook(
     @app.post(ROUTE, status_code=202, dependencies=list(guards))
     async def accept_alert(source: str, request: Request) -> JSONResponse:
         # The alert's trace starts here (or continues the sender's ``traceparent``); the raw record carries it.
+        # FastAPI's own request span (its native telemetry, when it has it) is the parent; without one, the span
+        # is the server span itself and continues the request's ``traceparent``.
+        served = trace.get_current_span().get_span_context().is_valid
         attributes = {"http.request.method": "POST", "http.route": ROUTE, "alertmesh.source": source[:200]}
-        with tracing.handling(f"POST {ROUTE}", request.headers, attributes, kind=SpanKind.SERVER) as span:
+        name, kind = ("accept alert", SpanKind.INTERNAL) if served else (f"POST {ROUTE}", SpanKind.SERVER)
+        with tracing.handling(name, None if served else request.headers, attributes, kind=kind) as span:
             answer = await write_alert(source, request, tracing.span_headers(span))
             span.set_attribute("http.response.status_code", answer.status_code)
             if answer.status_code >= 400:

@@ -203,15 +203,16 @@ def with_correlation(ctx: context.Context, correlation_id: str | None) -> contex
 @contextlib.contextmanager
 def handling(
     name: str,
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | None,
     attributes: Mapping[str, Any],
     *,
     kind: SpanKind = SpanKind.CONSUMER,
     correlation_id: str | None = None,
 ) -> Iterator[Span]:
     """A current span for handling one record, child of the trace its headers carry (a new trace when they carry
-    none), with the record's baggage (and ``correlation_id``) in the current context for everything called."""
-    ctx = with_correlation(extract(headers), correlation_id)
+    none), with the record's baggage (and ``correlation_id``) in the current context for everything called.
+    ``headers`` None: child of the current context instead."""
+    ctx = with_correlation(context.get_current() if headers is None else extract(headers), correlation_id)
     token = context.attach(ctx)
     try:
         with tracer().start_as_current_span(name, kind=kind, attributes=dict(attributes)) as span:
