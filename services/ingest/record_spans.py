@@ -21,7 +21,7 @@ def start(record: ConsumedRecord) -> Span:
     """The record's span, started now."""
     return tracing.tracer().start_span(
         f"process {record.topic}",
-        context=tracing.extract(record.headers),
+        context=tracing.parent_of(record.headers),
         kind=SpanKind.CONSUMER,
         attributes=tracing.kafka_attributes(record.topic, record.partition, record.offset, record.key),
     )

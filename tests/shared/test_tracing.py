@@ -26,6 +26,11 @@ def test_the_store_and_otlp_are_chosen_by_the_environment(monkeypatch: pytest.Mo
     assert tracing.exporters("alertmesh-test") == []
 
 
+def test_an_empty_store_directory_means_no_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALERTMESH_TRACES_DIR", "")
+    assert tracing.TracingSettings().dir is None
+
+
 def test_a_store_bound_below_a_mebibyte_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALERTMESH_TRACES_MAX_BYTES", "1000")
     with pytest.raises(ValueError, match="max_bytes"):
