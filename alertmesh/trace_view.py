@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from alertmesh.trace_lookup import SpanRecord, Trace, find_traces
+from alertmesh.trace_lookup import SpanRecord, Trace, find_traces, wait_for_traces
 from services.shared import tracing
 
 #: Characters of the waterfall's bar column.
@@ -152,6 +152,24 @@ def render_trace(
     """The newest trace ``identifier`` names (an alert event id, correlation id, idempotency key, workflow id or
     trace id) in the span store at ``traces_dir``, rendered; a one-line explanation when there is none."""
     traces = find_traces(traces_dir, identifier)
+    if not traces:
+        return f"no trace found for {identifier!r} in {traces_dir}"
+    *older, newest = traces
+    return render(newest, temporal_ui=temporal_ui, namespace=namespace, others=[t.trace_id for t in older])
+
+
+async def render_finished_trace(
+    identifier: str,
+    traces_dir: Path,
+    *,
+    timeout_s: float = 10.0,
+    temporal_ui: str | None = None,
+    namespace: str = "default",
+) -> str:
+    """``render_trace`` once the trace has reached its result or dead letter and every process has written its
+    spans (they do about once a second), or after ``timeout_s`` with what there is: for ``alertmesh demo``, right
+    after the result arrived."""
+    traces = await wait_for_traces(traces_dir, identifier, timeout_s)
     if not traces:
         return f"no trace found for {identifier!r} in {traces_dir}"
     *older, newest = traces

@@ -2,8 +2,9 @@
 
 A Ray worker is a process of its own: it sets up its own tracer provider (the first traced task in it does, from
 the same ``ALERTMESH_TRACES_DIR`` / ``OTEL_*`` variables the executor has: a local Ray's workers inherit them, a
-cluster's get them through the job's runtime environment, see ``services.executor.__main__``). Each task's span is
-written out before the task returns: Ray may stop an idle worker, or force-kill a cancelled one, at any time.
+cluster's get them through the job's runtime environment, see ``services.executor.__main__``). In the local span
+store each task's span is written as the task ends (``tracing.setup``): Ray may stop an idle worker, or
+force-kill a cancelled one, at any time.
 """
 
 from __future__ import annotations
@@ -19,15 +20,13 @@ from services.executor.outcome import Outcome
 from services.shared import tracing
 
 SERVICE = "alertmesh-executor"
-#: How long a task may wait for its span to be written: a slow OTLP collector must not hold the action's result.
-FLUSH_TIMEOUT_MS = 2000
 
 
 @contextmanager
 def ray_task_span(action: str, carrier: Mapping[str, str]) -> Iterator[Callable[[Outcome], Outcome]]:
     """Run the task under its span (child of ``carrier``'s context); yields ``report``, which records the
     outcome on the span and returns it."""
-    provider = tracing.setup(SERVICE, ray_worker=True)
+    tracing.setup(SERVICE, ray_worker=True)
     parent = tracing.extract(carrier)
     attributes: dict[str, object] = {tracing.ACTION: action, tracing.RAY_WORKER: True, "process.pid": os.getpid()}
     correlation = baggage.get_baggage(tracing.CORRELATION_BAGGAGE, parent)
@@ -46,5 +45,3 @@ def ray_task_span(action: str, carrier: Mapping[str, str]) -> Iterator[Callable[
         yield report
     finally:
         span.end()
-        if provider is not None:
-            provider.force_flush(FLUSH_TIMEOUT_MS)

@@ -30,7 +30,7 @@ from opentelemetry.propagate import set_global_textmap
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import Field, field_validator
@@ -132,6 +132,12 @@ def setup(service: str, *, ray_worker: bool = False) -> TracerProvider | None:
     provider = TracerProvider(resource=Resource.create(attributes))
     delay = None if os.environ.get("OTEL_BSP_SCHEDULE_DELAY") else SCHEDULE_DELAY_MS
     for exporter in chosen:
+        if ray_worker and isinstance(exporter, JsonlSpanExporter):
+            # A Ray worker may be stopped or force-killed (a cancelled action) any time after its task returned:
+            # its span goes to the local store as the task ends, one small append. OTLP stays batched, written
+            # out at the worker's exit: a slow or absent collector must never hold an action's result.
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+            continue
         # Batched, off the caller's thread: ingest makes a span per record at thousands of records a second.
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=delay))
     trace.set_tracer_provider(provider)

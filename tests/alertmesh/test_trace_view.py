@@ -12,7 +12,7 @@ import pytest
 
 from alertmesh import trace_cmd
 from alertmesh.trace_lookup import SpanRecord, Trace, find_traces, wait_for_traces
-from alertmesh.trace_view import bar, ordered, render, render_trace, temporal_link
+from alertmesh.trace_view import bar, ordered, render, render_finished_trace, render_trace, temporal_link
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 EVENT = "8fbd8aac-3bd0-5640-ac63-57bf2aa12444"
@@ -220,6 +220,14 @@ def test_waiting_returns_once_the_trace_is_finished_and_settled(tmp_path: Path) 
 
     [trace] = asyncio.run(scenario())
     assert trace.finished and len(trace.spans) == len(ALERT_PATH)
+
+
+def test_the_demo_renders_the_trace_once_it_is_finished(tmp_path: Path) -> None:
+    write_store(tmp_path, ALERT_PATH)
+    shown = asyncio.run(render_finished_trace(KEY, tmp_path, timeout_s=5, temporal_ui="http://ui"))
+    assert shown.startswith(f"trace {TRACE}")
+    assert "Temporal UI: http://ui/namespaces/default/" in shown
+    assert asyncio.run(render_finished_trace("nothing", tmp_path, timeout_s=0.2)).startswith("no trace found")
 
 
 def test_spans_are_ordered_as_a_tree_and_orphans_start_their_own() -> None:
