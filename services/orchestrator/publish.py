@@ -18,6 +18,8 @@ class ResultPublisher:
 
     def __init__(self, publisher: KafkaPublisher) -> None:
         self._publisher = publisher
+        # Named once, for the publish span; tracing must never be what fails a publish.
+        self._topic = str(getattr(publisher, "topic", "") or "")
 
     @activity.defn(name=PUBLISH_RESULT)
     async def publish_result(self, result: WorkflowResult) -> None:
@@ -29,7 +31,7 @@ class ResultPublisher:
         data = result.data
         attributes = {
             "messaging.system": "kafka",
-            "messaging.destination.name": self._publisher.topic or "",
+            "messaging.destination.name": self._topic,
             tracing.EVENT_ID: result.correlationid,
             tracing.CORRELATION_ID: result.correlationid,
             tracing.WORKFLOW_ID: data.workflow_id,
