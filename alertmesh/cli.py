@@ -1,7 +1,8 @@
 """``alertmesh``: run the mesh (``up``, ``demo``), push an alert in (``publish``), read outcomes (``results``),
 re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove it survives faults (``chaos``),
 measure it (``bench``), check workflow definitions (``validate``), show how a payload is routed (``route``), list
-the actions workflows can use (``actions``), list and replay dead letters (``dlq``)."""
+the actions workflows can use (``actions``), list and replay dead letters (``dlq``), show an alert's path
+through the mesh (``trace``), see how a running mesh is doing (``status``), describe the topics (``asyncapi``)."""
 
 from __future__ import annotations
 
@@ -105,6 +106,7 @@ def parser() -> argparse.ArgumentParser:
     )
     asyncapi.add_argument("--check", action="store_true", help="exit 1 if the file is not what the code generates")
     asyncapi.add_argument("--output", type=Path, metavar="FILE", help="default: asyncapi.yaml at the repository root")
+    _trace_options(commands.add_parser("trace", help="show an alert's path: hops, actions, result or dead letter"))
     bench = commands.add_parser(
         "bench", help="measure the mesh against the raw ceilings it stands on; writes BENCHMARKS.md and plots"
     )
@@ -142,6 +144,14 @@ def _status(args: argparse.Namespace) -> int:
 
 #: Dead-letter stages (``schemas.deadletter.STAGES``), spelled out so the command line loads no schema module.
 DLQ_STAGES = ("parse", "validate", "route", "start", "publish")
+
+
+def _trace_options(trace: argparse.ArgumentParser) -> None:
+    trace.add_argument("id", help="alert event id, correlation id, idempotency key, workflow id or trace id")
+    trace.add_argument("--state-dir", type=Path, help="the mesh's state directory (.alertmesh/)")
+    trace.add_argument("--traces-dir", type=Path, help="span store (default: ALERTMESH_TRACES_DIR or <state>/traces)")
+    trace.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for the trace to end")
+    trace.add_argument("--temporal-ui", help="Temporal UI base URL (default: TEMPORAL_UI_URL, or the running mesh's)")
 
 
 def _dlq_options(dlq: argparse.ArgumentParser) -> None:
@@ -280,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         from alertmesh.validate_cmd import validate
 
         return validate(args.paths)
+    if args.command == "trace":  # likewise: it reads the span store
+        from alertmesh.trace_cmd import trace
+
+        return trace(args)
     if args.command == "route":  # likewise: it publishes nothing
         from alertmesh.route_cmd import route
 

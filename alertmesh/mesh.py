@@ -121,6 +121,11 @@ def _port_for(env_name: str) -> int:
     return int(os.environ.get(env_name) or free_port())
 
 
+def traces_dir(state_dir: Path) -> Path:
+    """Where ``alertmesh up`` keeps the spans of its services (``services.shared.span_store``)."""
+    return state_dir.resolve() / "traces"
+
+
 def plan(settings: MeshSettings) -> MeshPlan:
     host = settings.host
     servers: list[Part] = []
@@ -153,6 +158,8 @@ def plan(settings: MeshSettings) -> MeshPlan:
         "ORCHESTRATOR_WORKFLOWS_DIR": str(settings.workflows_dir.resolve()),
         # Large results live next to the Temporal database whose histories refer to them.
         "EXECUTOR_BLOB_DIR": os.environ.get("EXECUTOR_BLOB_DIR") or str(settings.state_dir.resolve() / "blobs"),
+        # Every service (and Ray worker) keeps its spans here for `alertmesh trace` (bounded in size).
+        "ALERTMESH_TRACES_DIR": os.environ.get("ALERTMESH_TRACES_DIR") or str(traces_dir(settings.state_dir)),
         "WEBHOOK_HOST": host,
         "WEBHOOK_PORT": str(settings.webhook_port),
         "WEBHOOK_CREDENTIALS_FILE": str(settings.credentials_file()),

@@ -18,7 +18,7 @@ from services.executor.config import ExecutorSettings
 from services.executor.health import health_probe, ray_vital
 from services.executor.outcome import ACTION_MODULES_ENV, import_action_modules
 from services.executor.worker import build_worker
-from services.shared import logs
+from services.shared import logs, tracing
 from services.shared.health import HealthServer
 from services.shared.watchdog import (
     Vital,
@@ -58,23 +58,25 @@ def start_ray(settings: ExecutorSettings, runtime_env: dict[str, Any] | None = N
         ray_constants.ENABLE_RAY_CLUSTER = False
     # Ray workers import the extra action modules themselves: local ones inherit this environment, a cluster's
     # get the variable through the job's runtime environment (no download involved).
+    # So do the tracing variables: each Ray worker exports its tasks' spans itself (``ray_spans``).
     modules = ",".join(settings.action_modules)
     os.environ[ACTION_MODULES_ENV] = modules
+    forwarded = ({ACTION_MODULES_ENV: modules} if modules else {}) | tracing.forwarded_env()
     ray.init(
         address=settings.ray_address or None,
         num_cpus=None if settings.ray_address else settings.ray_num_cpus,
         include_dashboard=False,
         log_to_driver=settings.ray_log_to_driver,
-        runtime_env=_with_action_modules(runtime_env, modules) if settings.ray_address else runtime_env,
+        runtime_env=_with_env(runtime_env, forwarded) if settings.ray_address else runtime_env,
     )
 
 
-def _with_action_modules(runtime_env: dict[str, Any] | None, modules: str) -> dict[str, Any] | None:
-    """``runtime_env`` plus the action-modules variable, for a cluster's workers (they do not inherit ours)."""
-    if not modules:
+def _with_env(runtime_env: dict[str, Any] | None, variables: dict[str, str]) -> dict[str, Any] | None:
+    """``runtime_env`` plus ``variables``, for a cluster's workers (they do not inherit ours)."""
+    if not variables:
         return runtime_env
     env = dict(runtime_env or {})
-    env["env_vars"] = {**env.get("env_vars", {}), ACTION_MODULES_ENV: modules}
+    env["env_vars"] = {**env.get("env_vars", {}), **variables}
     return env
 
 
@@ -108,6 +110,7 @@ async def serve(settings: ExecutorSettings) -> None:
 def main() -> None:
     settings = ExecutorSettings()
     logs.configure("executor", settings.log_level)
+    tracing.setup("alertmesh-executor")
     import_action_modules(settings.action_modules)  # fail at start, not at the first alert, if one is missing
     load_plugins()  # the same for packages declaring actions in the alertmesh.actions entry-point group
     start_ray(settings)

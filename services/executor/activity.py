@@ -25,6 +25,7 @@ from services.executor.batch import (
     report_key,
     run_step,
 )
+from services.shared import tracing
 
 #: How often a running batch heartbeats: well under the heartbeat timeout the workflow sets (10 s), so a late
 #: one on a loaded machine is not taken for a dead executor (the worker throttles sending to about this pace).
@@ -117,7 +118,8 @@ class ActionActivities:
         step = ActionStep(ref=request.ref, action=request.action, timeout_seconds=attempt_time_limit(info) or 300.0)
         heartbeats = asyncio.create_task(_heartbeat_every(HEARTBEAT_INTERVAL_S, []), name="run_action-heartbeat")
         try:
-            return await run_step(self._runner, step, request.args, info.attempt)
+            ids = {tracing.WORKFLOW_ID: request.workflow_id, tracing.CORRELATION_ID: request.correlationid}
+            return await run_step(self._runner, step, request.args, info.attempt, trace_attributes=ids)
         finally:
             heartbeats.cancel()
 

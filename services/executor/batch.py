@@ -34,7 +34,7 @@ from services.executor.outcome import Outcome
 from services.executor.retry_until import RETRY_UNTIL, holds, retry_until_expression
 from services.executor.secrets import EnvironmentSecrets, SecretsBackend, StepSecrets
 from services.executor.stored import load_read_results, refs_read, stored_refs
-from services.shared import metrics
+from services.shared import metrics, tracing
 from services.shared.blobs import BlobError, BlobStore, store_json
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,14 @@ class BatchRun:
         async def finish(outcome: Outcome) -> Outcome:
             return await self._finish(step, outcome, context, secrets)
 
-        return await run_step(self._runner, step, args, attempts, finish)
+        batch = self._batch
+        ids = {
+            tracing.WORKFLOW_ID: batch.workflow_id,
+            tracing.IDEMPOTENCY_KEY: batch.workflow_id,
+            tracing.CORRELATION_ID: batch.correlationid,
+            tracing.EVENT_ID: batch.correlationid,
+        }
+        return await run_step(self._runner, step, args, attempts, finish, ids)
 
     async def _finish(
         self, step: ActionStep, outcome: Outcome, context: TemplateContext, secrets: StepSecrets
@@ -219,9 +226,35 @@ async def run_step(
     args: Mapping[str, Any],
     attempts: int,
     finish: Callable[[Outcome], Awaitable[Outcome]] | None = None,
+    trace_attributes: Mapping[str, str] | None = None,
 ) -> ActionReport:
     """Run ``step`` with its rendered ``args`` under its time limit; every outcome is a report (see above).
-    ``finish`` turns the attempt's outcome into the reported one (retry_until, masking, storing)."""
+    ``finish`` turns the attempt's outcome into the reported one (retry_until, masking, storing). The attempt is
+    a span (``action <ref>``, with ``trace_attributes``: the run's ids), current while the runner runs it, so the
+    Ray task's span is its child."""
+    attributes: dict[str, str | int] = {
+        tracing.ACTION: step.action,
+        tracing.REF: step.ref,
+        tracing.ATTEMPT: attempts,
+        **(trace_attributes or {}),
+    }
+    if step.item is not None:
+        attributes["alertmesh.item"] = step.item
+    with tracing.tracer().start_as_current_span(f"action {step.ref}", attributes=attributes) as span:
+        report = await _run_step(runner, step, args, attempts, finish)
+        span.set_attribute(tracing.ACTION_STATUS, report.status)
+        if report.error is not None:
+            tracing.failed(span, f"{report.error.type}: {report.error.message}")
+        return report
+
+
+async def _run_step(
+    runner: ActionRunner,
+    step: ActionStep,
+    args: Mapping[str, Any],
+    attempts: int,
+    finish: Callable[[Outcome], Awaitable[Outcome]] | None,
+) -> ActionReport:
     started_at, clock = datetime.now(UTC), time.perf_counter()
     retryable = False
     deadline = asyncio.timeout(step.timeout_seconds)

@@ -14,6 +14,8 @@ from typing import Any
 import ray
 
 from services.executor.outcome import ActionLimits, Outcome, run_captured
+from services.executor.ray_spans import ray_task_span
+from services.shared import tracing
 
 
 # Retries are Temporal's job, not Ray's: the workflow author sets the policy at the call site and every
@@ -22,9 +24,16 @@ from services.executor.outcome import ActionLimits, Outcome, run_captured
 # (max_retries=0): a crash surfaces as a RayError, fails the activity attempt, and Temporal schedules the
 # next attempt visibly.
 @ray.remote(max_retries=0, retry_exceptions=False)
-def run_action_task(name: str, raw_args: dict[str, Any], limits: ActionLimits) -> Outcome:
-    """Ray task: run one registered action on whichever node Ray picks, under ``limits``, capturing its errors."""
-    return run_captured(name, raw_args, limits)
+def run_action_task(
+    name: str, raw_args: dict[str, Any], limits: ActionLimits, trace_carrier: dict[str, str] | None = None
+) -> Outcome:
+    """Ray task: run one registered action on whichever node Ray picks, under ``limits``, capturing its errors.
+    ``trace_carrier``: the W3C trace context of the action's span; the task's own span is its child, made and
+    exported in the Ray worker (``ray_spans``)."""
+    if not trace_carrier:
+        return run_captured(name, raw_args, limits)
+    with ray_task_span(name, trace_carrier) as report:
+        return report(run_captured(name, raw_args, limits))
 
 
 class RayRunner:
@@ -38,7 +47,8 @@ class RayRunner:
     async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome:
         """Run the action; return its Outcome. Raises ray.exceptions.RayError on infrastructure failure."""
         async with self._slots:
-            ref = run_action_task.remote(name, dict(raw_args), self._limits)
+            # The current span is the action attempt's (``batch.run_step``): the Ray task's span goes under it.
+            ref = run_action_task.remote(name, dict(raw_args), self._limits, tracing.carrier() or None)
             try:
                 outcome: Outcome = await ref
             except asyncio.CancelledError:

@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
-from services.shared import logs
+from services.shared import logs, tracing
 from services.shared.consumer_health import consumer_vitals
 from services.shared.consumer_lag import CONSUMER_LAG
 from services.shared.health import HealthServer
@@ -59,4 +59,5 @@ async def run(app: FastStream, broker: KafkaBroker, settings: IngestSettings, st
 if __name__ == "__main__":
     config = IngestSettings()
     logs.configure("ingest", config.log_level)
+    tracing.setup("alertmesh-ingest")
     asyncio.run(main(config))

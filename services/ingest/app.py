@@ -21,6 +21,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 
+from services.ingest import record_spans
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
 from services.ingest.noise import noise_control
@@ -32,6 +33,7 @@ from services.ingest.routing import RoutingTable
 from services.shared.consuming import DeadLetters, consumed_batch, keep_bodies_raw, parse_batch
 from services.shared.kafka import ProducerPublisher
 from services.shared.retry import Backoff
+from services.shared.tracing import span_headers
 
 CLIENT_ID = "alertmesh-ingest"
 
@@ -79,8 +81,19 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
     )
     async def ingest(message: KafkaMessage) -> None:
         table = reloader.table  # the rules in force for this whole batch
-        outcomes = [(record, process(record, table, max_bytes, parsers)) for record in consumed_batch(message)]
-        await noise.emit_batch(outcomes)
+        records = consumed_batch(message)
+        # A span per record; its context rides on every trigger and dead letter the record causes.
+        spans = [record_spans.start(record) for record in records]
+        outcomes = [
+            (record, process(record, table, max_bytes, parsers, span_headers(span)))
+            for record, span in zip(records, spans, strict=True)
+        ]
+        try:
+            await noise.emit_batch(outcomes)
+        except BaseException as error:
+            record_spans.abandon(spans, error)
+            raise
+        record_spans.finish_all(spans, outcomes)
 
     app = FastStream(broker)
     app.after_startup(noise.start)

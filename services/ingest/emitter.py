@@ -11,6 +11,7 @@ from services.shared import metrics
 from services.shared.consuming import DeadLetterOrder, DeadLetters, Outgoing, Publisher, publish_all_durably
 from services.shared.deadletter import ConsumedRecord
 from services.shared.retry import Backoff
+from services.shared.tracing import dead_letter_headers
 
 log = logging.getLogger("services.ingest")
 
@@ -56,10 +57,13 @@ class Emitter:
                     "routed alert %.200r to workflow %s (key %s)", ready.event.data.alert.name, ready.event.subject, key
                 )
         orders = []
-        for (record, _), reasons in zip(batch, failures, strict=True):
+        for (record, outcome), reasons in zip(batch, failures, strict=True):
             if reasons:
                 cause = dead_letter_cause(reasons)
-                orders.append(DeadLetterOrder(record, cause.stage, cause.reason, alert_source=cause.source))
+                trace = dead_letter_headers(outcome.trace)
+                orders.append(
+                    DeadLetterOrder(record, cause.stage, cause.reason, alert_source=cause.source, headers=trace)
+                )
         if orders:
             await self._dead_letters.write_all(orders)
         # One line per batch: a line per alert would cost more than routing it at thousands of alerts a second

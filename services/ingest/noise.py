@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -144,7 +145,7 @@ class NoiseControl:
                     grouped += 1
                     continue
                 passing.append(ready)
-            kept.append((record, Outcome(triggers=passing, failures=outcome.failures)))
+            kept.append((record, dataclasses.replace(outcome, triggers=passing)))
         if dropped or grouped:
             log.info("noise control: %d repeats dropped (dedup window), %d alerts held in groups", dropped, grouped)
         return kept, list(entries.values())

@@ -8,7 +8,7 @@ partition and read the record again forever. Unexpected errors are still logged 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from services.ingest.routing import Route, RoutingTable
 from services.shared import metrics
 from services.shared.deadletter import ConsumedRecord
 from services.shared.kafka import record_size
+from services.shared.tracing import BAGGAGE, correlation_baggage
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ class Outcome:
     failures: list[Failure] = field(default_factory=list)
     #: Alerts no route matched, dropped as the routing file's ``default: drop`` says (counted and logged, no letter).
     dropped: list[Failure] = field(default_factory=list)
+    #: The trace context (``traceparent``, ``tracestate``) of the record's ingest span: every record it causes,
+    #: triggers and its dead letter, carries it (``services.shared.tracing``); empty when untraced.
+    trace: Mapping[str, str] = field(default_factory=dict)
 
 
 def dead_letter_cause(failures: list[Failure]) -> Failure:
@@ -84,7 +88,11 @@ def dead_letter_cause(failures: list[Failure]) -> Failure:
 
 
 def process(
-    record: ConsumedRecord, routing: RoutingTable, max_bytes: int, parsers: Sequence[Parser] = PARSERS
+    record: ConsumedRecord,
+    routing: RoutingTable,
+    max_bytes: int,
+    parsers: Sequence[Parser] = PARSERS,
+    trace: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Parse, normalize and route one record into triggers of at most ``max_bytes`` (Kafka record size).
 
@@ -92,19 +100,21 @@ def process(
     group (several alerts in one message) each alert is routed on its own: routed ones give triggers, the others
     failures (``route`` when no route matches, ``validate`` when the trigger cannot be built), all reported in one
     dead letter carrying the whole original message (replaying it re-sends the routed triggers, which are
-    idempotent). ``parsers`` are the formats tried (``parsers_for`` adds the configured field maps).
+    idempotent). ``parsers`` are the formats tried (``parsers_for`` adds the configured field maps). ``trace``:
+    the trace headers of the record's span, written on each trigger with its correlation id as baggage.
     """
+    trace = trace or {}
     sender = record.headers.get(SOURCE_HEADER, "").strip() or None
     try:
         alerts = parse_alerts(record.value, record.headers, parsers)
     except InvalidAlert as error:
-        return Outcome(failures=[Failure(VALIDATE_STAGE, error.reason, sender)])
+        return Outcome(failures=[Failure(VALIDATE_STAGE, error.reason, sender)], trace=trace)
     except ParseError as error:
-        return Outcome(failures=[Failure(PARSE_STAGE, error.reason, sender)])
+        return Outcome(failures=[Failure(PARSE_STAGE, error.reason, sender)], trace=trace)
     except Exception as error:
-        return Outcome(failures=[_unexpected(PARSE_STAGE, "parsing the record", error, sender)])
+        return Outcome(failures=[_unexpected(PARSE_STAGE, "parsing the record", error, sender)], trace=trace)
     metrics.count_alerts((alert.source, alert.format) for alert in alerts)
-    outcome = Outcome()
+    outcome = Outcome(trace=trace)
     for alert in alerts:
         try:
             routes = routing.match(alert)
@@ -120,7 +130,7 @@ def process(
             unrouted = outcome.dropped if routing.default == "drop" else outcome.failures
             unrouted.append(Failure(ROUTE_STAGE, reason, alert.source))
         for route in routes:
-            built = _build(alert, route, record.received_at, max_bytes)
+            built = _build(alert, route, record.received_at, max_bytes, trace)
             if isinstance(built, ReadyTrigger):
                 outcome.triggers.append(built)
             else:
@@ -128,7 +138,9 @@ def process(
     return outcome
 
 
-def _build(alert: Alert, route: Route, at: datetime, max_bytes: int) -> ReadyTrigger | Failure:
+def _build(
+    alert: Alert, route: Route, at: datetime, max_bytes: int, trace: Mapping[str, str]
+) -> ReadyTrigger | Failure:
     what = f"trigger for alert {alert.name[:200]!r} (route {route.name})"
     try:
         event = trigger(alert, route.name, route.workflow, route.inputs, at)
@@ -146,6 +158,9 @@ def _build(alert: Alert, route: Route, at: datetime, max_bytes: int) -> ReadyTri
     if problem is not None:
         return Failure(TRIGGER_STAGE, f"{what} could not be decoded by the orchestrator: {problem}", alert.source)
     key, headers = event.data.idempotency_key.encode("utf-8"), event.kafka_headers()
+    if trace:
+        headers.update(trace)
+        headers[BAGGAGE] = correlation_baggage(event.correlationid)
     size = record_size(key, body, headers)
     if size > max_bytes:
         return Failure(

@@ -16,10 +16,13 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, params
 from fastapi.responses import JSONResponse, Response
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from services.ingest.config import WebhookSettings
@@ -35,10 +38,17 @@ from services.ingest.webhook_credentials import CredentialsFileError, load_crede
 from services.ingest.webhook_headers import is_binary_cloudevent, raw_record_headers
 from services.ingest.webhook_metrics import CountRequests
 from services.ingest.webhook_ndjson import is_ndjson, publish_lines, split_lines
-from services.shared import logs, metrics
+from services.shared import logs, metrics, tracing
 from services.shared.kafka import ProducerPublisher
 
 log = logging.getLogger("services.ingest.webhook")
+#: The one route alerts arrive on (the span's name and ``http.route``).
+ROUTE = "/v1/alerts/{source}"
+#: FastAPI's native OpenTelemetry (FastAPI 0.13x and later; older ones ignore it): the request span of each alert
+#: POST, none for probes and scrapes (a span every few seconds from each prober would crowd out the alerts' spans
+#: in the bounded local store), and none for its dependency and serialization steps.
+# Typed loosely: an older FastAPI has no ``fastapi.telemetry.TelemetryConfig`` and takes it as an extra setting.
+TELEMETRY: Any = {"operation_spans": False, "exclude": lambda scope: scope.get("path") in ("/healthz", "/metrics")}
 CLIENT_ID = "alertmesh-webhook"
 #: How long ``/healthz`` waits for the broker to answer.
 PROBE_TIMEOUT_S = 3.0
@@ -80,7 +90,7 @@ def build_webhook(
         finally:
             await broker.stop()
 
-    app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan)
+    app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan, telemetry=TELEMETRY)
     app.state.broker = broker
     app.add_middleware(CountRequests, auth=auth)
 
@@ -128,15 +138,29 @@ def build_webhook(
         retry = any(result.status == 503 for result in results)
         return JSONResponse(answer, status, headers={"Retry-After": str(settings.retry_after_s)} if retry else None)
 
-    @app.post("/v1/alerts/{source}", status_code=202, dependencies=list(guards))
+    @app.post(ROUTE, status_code=202, dependencies=list(guards))
     async def accept_alert(source: str, request: Request) -> JSONResponse:
+        # The alert's trace starts here (or continues the sender's ``traceparent``); the raw record carries it.
+        # FastAPI's own request span (its native telemetry, when it has it) is the parent; without one, the span
+        # is the server span itself and continues the request's ``traceparent``.
+        served = trace.get_current_span().get_span_context().is_valid
+        attributes = {"http.request.method": "POST", "http.route": ROUTE, "alertmesh.source": source[:200]}
+        name, kind = ("accept alert", SpanKind.INTERNAL) if served else (f"POST {ROUTE}", SpanKind.SERVER)
+        with tracing.handling(name, None if served else request.headers, attributes, kind=kind) as span:
+            answer = await write_alert(source, request, tracing.span_headers(span))
+            span.set_attribute("http.response.status_code", answer.status_code)
+            if answer.status_code >= 400:
+                tracing.failed(span, f"answered {answer.status_code}: {bytes(answer.body).decode('utf-8', 'replace')}")
+            return answer
+
+    async def write_alert(source: str, request: Request, trace: dict[str, str]) -> JSONResponse:
         try:
             body = await admitted_body(source, request)
         except Rejected as rejected:
             client = request.client.host if request.client else "?"
             log.info("refused POST for source %r from %s: %s %s", source, client, rejected.status, rejected.reason)
             return _answer("rejected", rejected)
-        headers = raw_record_headers(source, request.headers["content-type"], request.headers)
+        headers = raw_record_headers(source, request.headers["content-type"], request.headers) | trace
         if is_ndjson(headers["content-type"]):
             return await accept_lines(source, body, headers)
         try:
@@ -182,6 +206,7 @@ def main() -> None:
     except ValidationError as error:
         raise SystemExit(f"webhook: cannot start: {_first_problem(error)}") from None
     logs.configure("webhook", settings.log_level)
+    tracing.setup("alertmesh-webhook")
     try:
         app = build_webhook(settings)
     except CredentialsFileError as error:

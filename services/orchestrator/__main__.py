@@ -9,7 +9,7 @@ from dsl.loader import WorkflowLoadError, load_workflows
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.orchestrator.variables import VarsFileError, load_vars
-from services.shared import logs
+from services.shared import logs, tracing
 from services.shared.watchdog import exit_dead, run_process, stop_on_signals, until_stopped_or_dead
 
 
@@ -43,6 +43,7 @@ async def run_until_stopped(orchestrator: Orchestrator, stop: asyncio.Event) -> 
 def main() -> None:
     settings = OrchestratorSettings()
     logs.configure("orchestrator", settings.log_level)
+    tracing.setup("alertmesh-orchestrator")
     asyncio.run(serve(settings))
 
 

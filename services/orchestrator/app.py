@@ -17,6 +17,7 @@ exactly this).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -38,7 +39,7 @@ from services.orchestrator.contracts import DSL_VERSION, EVENT_SOURCE, DSLRun, R
 from services.orchestrator.lifecycle import firing_run_id
 from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import ResolvedSignaller, WorkflowStarter
-from services.shared import metrics
+from services.shared import metrics, tracing
 from services.shared.consuming import (
     DeadLetterOrder,
     DeadLetters,
@@ -132,7 +133,7 @@ class TriggerConsumer:
         if resolved:
             unmatched = await self._signal_all([item for _, item in resolved])
             await self._start_all([pair for pair, start in zip(resolved, unmatched, strict=True) if start], refusals)
-        orders = [order for order in refusals if order is not None]
+        orders = [_traced(order) for order in refusals if order is not None]
         if orders:
             await self._dead_letters.write_all(orders)
 
@@ -202,21 +203,30 @@ class TriggerConsumer:
             refusals[index] = task.result()
 
     async def _start(self, item: _Ready) -> DeadLetterOrder | None:
-        """Start ``item``'s run (waiting out Temporal outages); what to dead-letter if Temporal refuses it."""
-        trigger = item.trigger
-        try:
-            outcome = await self._starter.start(item.run)
-        except Exception as error:
-            if not is_permanent(error):
-                raise
-            return _refusal(item.record, trigger, f"Temporal refused the start: {type(error).__name__}: {error}")
-        metrics.count_start(trigger.data.workflow, duplicate=outcome == "duplicate")
-        if outcome == "started":
-            metrics.observe_alert_to_start(trigger.data.workflow, trigger.time)
-        if outcome == "duplicate":
-            log.info("duplicate trigger %s: workflow %s already started", trigger.id, trigger.data.idempotency_key)
-        else:
-            log.info("started %s for trigger %s as %s", trigger.data.workflow, trigger.id, trigger.data.idempotency_key)
+        """Start ``item``'s run (waiting out Temporal outages); what to dead-letter if Temporal refuses it.
+
+        Traced as the trigger's hop: a span child of the trigger record's ``traceparent``, current while the
+        start runs, so Temporal's tracing interceptor carries it (and the correlation id baggage) into the run."""
+        trigger, record = item.trigger, item.record
+        attributes = _trigger_attributes(record, trigger)
+        with tracing.handling(f"process {record.topic}", record.headers, attributes) as span:
+            try:
+                outcome = await self._starter.start(item.run)
+            except Exception as error:
+                if not is_permanent(error):
+                    raise
+                reason = f"Temporal refused the start: {type(error).__name__}: {error}"
+                tracing.dead_lettered(span, START_STAGE, reason)
+                refusal = _refusal(record, trigger, reason)
+                return dataclasses.replace(refusal, headers=tracing.dead_letter_headers(tracing.span_headers(span)))
+            span.set_attribute("alertmesh.start", outcome)
+            metrics.count_start(trigger.data.workflow, duplicate=outcome == "duplicate")
+            data = trigger.data
+            if outcome == "duplicate":
+                log.info("duplicate trigger %s: workflow %s already started", trigger.id, data.idempotency_key)
+            else:
+                metrics.observe_alert_to_start(data.workflow, trigger.time)
+                log.info("started %s for trigger %s as %s", data.workflow, trigger.id, data.idempotency_key)
         return None
 
     async def _signal_all(self, items: list[_Ready]) -> list[bool]:
@@ -246,6 +256,33 @@ class TriggerConsumer:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(one(item)) for item in items]
         return [task.result() for task in tasks]
+
+
+def _trigger_attributes(record: ConsumedRecord, trigger: WorkflowTrigger) -> dict[str, Any]:
+    data = trigger.data
+    return tracing.kafka_attributes(record.topic, record.partition, record.offset, record.key) | {
+        tracing.EVENT_ID: trigger.correlationid,  # ingest makes the alert's event id the correlation id
+        tracing.CORRELATION_ID: trigger.correlationid,
+        tracing.IDEMPOTENCY_KEY: data.idempotency_key,
+        tracing.WORKFLOW_ID: data.idempotency_key,
+        tracing.ROUTE: data.route,
+        tracing.WORKFLOW: data.workflow,
+        "alertmesh.trigger_id": trigger.id,
+    }
+
+
+def _traced(order: DeadLetterOrder) -> DeadLetterOrder:
+    """``order`` with the trace context of its dead letter: a refusal found before any start (undecodable,
+    unknown workflow, unencodable input) gets its own short span here, child of the record's trace."""
+    if order.headers:
+        return order
+    record = order.record
+    attributes = tracing.kafka_attributes(record.topic, record.partition, record.offset, record.key)
+    if order.correlationid:
+        attributes |= {tracing.CORRELATION_ID: order.correlationid, tracing.EVENT_ID: order.correlationid}
+    with tracing.handling(f"process {record.topic}", record.headers, attributes) as span:
+        tracing.dead_lettered(span, order.stage, order.reason)
+        return dataclasses.replace(order, headers=tracing.dead_letter_headers(tracing.span_headers(span)))
 
 
 def _refusal(record: ConsumedRecord, trigger: WorkflowTrigger, reason: str) -> DeadLetterOrder:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from faststream.kafka.publisher.usecase import DefaultPublisher as KafkaPublisher
+from opentelemetry.trace import SpanKind
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from schemas import WorkflowResult
 from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE
-from services.shared import metrics
+from services.shared import metrics, tracing
 
 
 class ResultPublisher:
@@ -17,6 +18,8 @@ class ResultPublisher:
 
     def __init__(self, publisher: KafkaPublisher) -> None:
         self._publisher = publisher
+        # Named once, for the publish span; tracing must never be what fails a publish.
+        self._topic = str(getattr(publisher, "topic", "") or "")
 
     @activity.defn(name=PUBLISH_RESULT)
     async def publish_result(self, result: WorkflowResult) -> None:
@@ -25,15 +28,33 @@ class ResultPublisher:
         A record too large for the producer or broker fails for good (``RESULT_TOO_LARGE``, not retried): the
         workflow cut it to ``KAFKA_MAX_MESSAGE_BYTES``, so the broker's own limit is lower than configured.
         """
-        try:
-            await self._publisher.publish(
-                result.to_json(), key=result.data.workflow_id.encode(), headers=result.kafka_headers()
-            )
-        except (MessageSizeTooLargeError, RecordTooLargeError) as error:
-            raise ApplicationError(
-                f"result {result.id} ({len(result.to_json())} bytes) refused as too large: {error}",
-                type=RESULT_TOO_LARGE,
-                non_retryable=True,
-            ) from error
-        metrics.count_result(result.data.workflow, result.data.status, result.data.started_at, result.data.finished_at)
+        data = result.data
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.destination.name": self._topic,
+            tracing.EVENT_ID: result.correlationid,
+            tracing.CORRELATION_ID: result.correlationid,
+            tracing.WORKFLOW_ID: data.workflow_id,
+            tracing.IDEMPOTENCY_KEY: data.workflow_id,
+            tracing.WORKFLOW: data.workflow,
+            tracing.RESULT_STATUS: data.status,
+            "temporalRunID": data.run_id,
+            "alertmesh.result.id": result.id,
+        }
+        # The result's hop, child of this activity's span (Temporal's tracing interceptor): the record carries it.
+        with tracing.tracer().start_as_current_span(
+            f"publish {attributes['messaging.destination.name']}", kind=SpanKind.PRODUCER, attributes=attributes
+        ) as span:
+            if data.error:
+                span.set_attribute("alertmesh.result.error", data.error[:2000])
+            headers = result.kafka_headers() | tracing.span_headers(span, result.correlationid)
+            try:
+                await self._publisher.publish(result.to_json(), key=data.workflow_id.encode(), headers=headers)
+            except (MessageSizeTooLargeError, RecordTooLargeError) as error:
+                raise ApplicationError(
+                    f"result {result.id} ({len(result.to_json())} bytes) refused as too large: {error}",
+                    type=RESULT_TOO_LARGE,
+                    non_retryable=True,
+                ) from error
+        metrics.count_result(data.workflow, data.status, data.started_at, data.finished_at)
         activity.logger.debug("published result %s for %s", result.id, result.data.workflow_id)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from aiokafka import ConsumerRecord
@@ -223,6 +223,8 @@ class DeadLetterOrder:
     correlationid: str | None = None
     causationid: str | None = None
     alert_source: str | None = None
+    #: Extra headers of the dead letter's record: the trace context of the hop that dead-lettered it.
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 class DeadLetters:
@@ -251,7 +253,7 @@ class DeadLetters:
         """Publish a dead letter per order, all at once; returns once every one is durable (see ``write``)."""
         letters = [self._build(order, self._max_bytes) for order in orders]
         service = metrics.service_of(self._source)
-        outgoing = [_outgoing(letter) for letter in letters]
+        outgoing = [_outgoing(letter, order.headers) for letter, order in zip(letters, orders, strict=True)]
         refused = await publish_all_durably(self._publisher, outgoing, self._backoff, service=service)
         again = [index for index, error in enumerate(refused) if error is not None]
         if again:
@@ -264,7 +266,10 @@ class DeadLetters:
                 )  # fmt: skip
                 letters[index] = self._build(orders[index], MIN_DEAD_LETTER_BYTES)
             still = await publish_all_durably(
-                self._publisher, [_outgoing(letters[index]) for index in again], self._backoff, service=service
+                self._publisher,
+                [_outgoing(letters[index], orders[index].headers) for index in again],
+                self._backoff,
+                service=service,
             )
             for error in still:
                 if error is not None:
@@ -286,6 +291,6 @@ class DeadLetters:
         )  # fmt: skip
 
 
-def _outgoing(letter: DeadLetter) -> Outgoing:
+def _outgoing(letter: DeadLetter, extra: Mapping[str, str]) -> Outgoing:
     key, body, headers = dead_letter_record(letter)
-    return Outgoing(key, body, headers, f"dead letter {letter.id}")
+    return Outgoing(key, body, {**headers, **extra}, f"dead letter {letter.id}")

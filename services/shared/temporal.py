@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client, TLSConfig
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 
@@ -49,11 +50,15 @@ class TemporalSettings(BaseSettings):
         )
 
     async def connect(self) -> Client:
-        """A client using the pydantic data converter, as every workflow and activity exchanges models."""
+        """A client using the pydantic data converter, as every workflow and activity exchanges models, and
+        Temporal's OpenTelemetry interceptor, which every worker built from the client gets too: it carries the
+        trace context (and the correlation id baggage) from a workflow start into the run and each activity. It
+        adds headers only, never workflow commands, so histories replay the same (tests/orchestrator)."""
         return await Client.connect(
             self.address,
             namespace=self.namespace,
             data_converter=pydantic_data_converter,
+            interceptors=[TracingInterceptor()],
             tls=self._tls_config(),
             api_key=self.api_key.get_secret_value() if self.api_key else None,
         )

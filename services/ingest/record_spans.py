@@ -1,0 +1,66 @@
+"""Ingest's span per raw record: child of the record's ``traceparent`` (the webhook's request span, or any
+producer's), a new trace when it has none. Its context goes on every trigger and on the dead letter the record
+causes; it ends once they are durable, with what the record became.
+
+This runs for every record at thousands of records a second, so it does the least it can: one span, started and
+ended explicitly (no context attach and detach), its attributes set twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from opentelemetry.trace import Span, SpanKind
+
+from services.ingest.pipeline import Outcome, dead_letter_cause
+from services.shared import tracing
+from services.shared.deadletter import ConsumedRecord
+
+
+def start(record: ConsumedRecord) -> Span:
+    """The record's span, started now."""
+    return tracing.tracer().start_span(
+        f"process {record.topic}",
+        context=tracing.parent_of(record.headers),
+        kind=SpanKind.CONSUMER,
+        attributes=tracing.kafka_attributes(record.topic, record.partition, record.offset, record.key),
+    )
+
+
+def finish(span: Span, outcome: Outcome) -> None:
+    """End the span with the ids of the first trigger (the trigger records carry the rest) and, when the record
+    was dead-lettered, its stage and reason."""
+    if not span.is_recording():
+        return
+    if outcome.triggers:
+        event = outcome.triggers[0].event
+        data = event.data
+        span.set_attributes(
+            {
+                tracing.EVENT_ID: event.correlationid,  # the alert's event id (``keys.alert_event_id``)
+                tracing.CORRELATION_ID: event.correlationid,
+                tracing.IDEMPOTENCY_KEY: data.idempotency_key,
+                tracing.ROUTE: data.route,
+                tracing.WORKFLOW: data.workflow,
+                "alertmesh.triggers": len(outcome.triggers),
+            }
+        )
+    if outcome.failures:
+        cause = dead_letter_cause(outcome.failures)
+        tracing.dead_lettered(span, cause.stage, cause.reason)
+    elif outcome.dropped:
+        span.set_attribute("alertmesh.dropped", outcome.dropped[0].reason[:2000])
+    span.end()
+
+
+def finish_all(spans: Sequence[Span], outcomes: Sequence[tuple[ConsumedRecord, Outcome]]) -> None:
+    for span, (_, outcome) in zip(spans, outcomes, strict=True):
+        finish(span, outcome)
+
+
+def abandon(spans: Sequence[Span], error: BaseException) -> None:
+    """The batch was not written (Kafka unavailable past the retry budget, or shutdown): it will be read again."""
+    for span in spans:
+        if span.is_recording():
+            tracing.failed(span, f"not written, the batch is read again: {type(error).__name__}: {error}")
+            span.end()
