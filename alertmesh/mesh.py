@@ -121,9 +121,10 @@ def _port_for(env_name: str) -> int:
     return int(os.environ.get(env_name) or free_port())
 
 
-def traces_dir(state_dir: Path) -> Path:
-    """Where ``alertmesh up`` keeps the spans of its services (``services.shared.span_store``)."""
-    return state_dir.resolve() / "traces"
+def traces_dir(settings: MeshSettings) -> Path:
+    """Where ``alertmesh up`` keeps the spans of its services (``services.shared.span_store``):
+    ALERTMESH_TRACES_DIR, else ``<state-dir>/traces``."""
+    return Path(os.environ.get("ALERTMESH_TRACES_DIR") or settings.state_dir.resolve() / "traces")
 
 
 def plan(settings: MeshSettings) -> MeshPlan:
@@ -159,7 +160,7 @@ def plan(settings: MeshSettings) -> MeshPlan:
         # Large results live next to the Temporal database whose histories refer to them.
         "EXECUTOR_BLOB_DIR": os.environ.get("EXECUTOR_BLOB_DIR") or str(settings.state_dir.resolve() / "blobs"),
         # Every service (and Ray worker) keeps its spans here for `alertmesh trace` (bounded in size).
-        "ALERTMESH_TRACES_DIR": os.environ.get("ALERTMESH_TRACES_DIR") or str(traces_dir(settings.state_dir)),
+        "ALERTMESH_TRACES_DIR": str(traces_dir(settings)),
         "WEBHOOK_HOST": host,
         "WEBHOOK_PORT": str(settings.webhook_port),
         "WEBHOOK_CREDENTIALS_FILE": str(settings.credentials_file()),

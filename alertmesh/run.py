@@ -23,6 +23,7 @@ from alertmesh.mesh import (
     plan,
     ports_in_use,
     prepare_state_dir,
+    traces_dir,
     webhook_usage,
 )
 from alertmesh.mesh_state import mesh_file, recorder
@@ -30,6 +31,7 @@ from alertmesh.rerun import RerunRefused
 from alertmesh.rerun import rerun as rerun_workflow
 from alertmesh.result_summary import summarize
 from alertmesh.supervisor import StartupError, Supervisor
+from alertmesh.trace_view import render_finished_trace
 from schemas import WorkflowResult
 from services.shared.blobs import BlobError, BlobSettings, resolve_json
 from services.shared.kafka import KafkaSettings
@@ -102,8 +104,10 @@ async def demo(settings: MeshSettings, alert: bytes, timeout_s: float) -> int:
                 result = WorkflowResult.from_json(value)
                 elapsed_s = time.monotonic() - sent
                 log.info("result after %.0f ms:", elapsed_s * 1000)
-                # The summary for people first, then the event itself (its JSON starts on a line of its own).
+                # For people first: the summary and the alert's trace, then the event itself (its JSON starts on
+                # a line of its own).
                 print(summarize(result, elapsed_s) + "\n")
+                print(await demo_trace(mesh, settings, result) + "\n")
                 print(orjson.dumps(result.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode())
                 return 0 if result.data.status == "completed" else 1
         except TimeoutError:
@@ -111,6 +115,11 @@ async def demo(settings: MeshSettings, alert: bytes, timeout_s: float) -> int:
         return 1
 
     return await up(settings, after_ready=push_alert)
+
+
+async def demo_trace(mesh: MeshPlan, settings: MeshSettings, result: WorkflowResult) -> str:
+    """The demo alert's trace as ``alertmesh trace`` prints it, once every service has written its spans."""
+    return await render_finished_trace(result.data.workflow_id, traces_dir(settings), temporal_ui=mesh.temporal_ui)
 
 
 async def publish(payload: bytes, topic: str | None, key: str | None, source: str | None) -> int:

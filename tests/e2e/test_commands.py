@@ -36,7 +36,7 @@ def test_demo_pushes_the_sample_alert_through_and_prints_its_result(tmp_path: Pa
     assert "ready in" in output
     # Before the JSON, the summary for people: the workflow, each action with status and attempts, the total.
     summary = demo.lines[:start]
-    [head] = [i for i, line in enumerate(summary) if line.startswith(f"workflow {result['data']['workflow']} ")]
+    head = next(i for i, line in enumerate(summary) if line.startswith(f"workflow {result['data']['workflow']} "))
     assert summary[head].startswith(f"workflow {result['data']['workflow']} COMPLETED in "), summary[head:]
     rows = summary[head + 2 :]
     assert rows[0].split() == ["action", "ref", "status", "attempts", "duration"], rows
@@ -45,6 +45,13 @@ def test_demo_pushes_the_sample_alert_through_and_prints_its_result(tmp_path: Pa
         cells = [report["action"], ref, report["status"], str(report["attempts"])]
         assert any(line.split()[:4] == cells for line in rows), (cells, rows)
     assert any(line.startswith("total ") and "from publishing the alert" in line for line in rows)
+    # Then the alert's trace, as ``alertmesh trace`` prints it: one trace through every service to the result.
+    [trace_head] = [i for i, line in enumerate(summary) if line.startswith("trace ")]
+    hops = summary[trace_head:]
+    services = {line.split()[2] for line in hops if line.strip()[:1].isdigit() and len(line.split()) > 3}
+    assert {"ingest", "orchestrator", "executor"} <= services, hops
+    assert any(line.startswith("result: completed, published to alertmesh.results") for line in hops), hops
+    assert any(line.startswith("Temporal UI: http://") for line in hops), hops
 
 
 def test_up_uses_existing_servers_and_stops_cleanly_on_sigterm(
