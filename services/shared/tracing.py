@@ -145,10 +145,15 @@ def setup(service: str, *, ray_worker: bool = False) -> TracerProvider | None:
     return provider
 
 
+#: How long a stopping process waits for its last spans to be written (an absent collector must not hold it).
+FLUSH_AT_EXIT_MS = 3000
+
+
 def shutdown() -> None:
-    """Write out the spans still queued (also done at interpreter exit)."""
+    """Write out the spans still queued. Needed at exit: the services end with ``os._exit`` (``watchdog``), which
+    skips the tracer provider's own exit hook."""
     if _provider is not None:
-        _provider.force_flush()
+        _provider.force_flush(FLUSH_AT_EXIT_MS)
 
 
 def tracer() -> trace.Tracer:

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from services.shared import tracing
+
 log = logging.getLogger(__name__)
 
 #: A check answers None while the part is alive, else what is wrong with it.
@@ -164,6 +166,7 @@ def run_process(main: Callable[[], object]) -> NoReturn:
     except BaseException:
         traceback.print_exc()
         code = 1
+    tracing.shutdown()  # the spans of the last moments (the final result's publish) are written, not lost
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
