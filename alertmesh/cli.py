@@ -147,7 +147,9 @@ DLQ_STAGES = ("parse", "validate", "route", "start", "publish")
 
 
 def _trace_options(trace: argparse.ArgumentParser) -> None:
-    trace.add_argument("id", help="alert event id, correlation id, idempotency key, workflow id or trace id")
+    trace.add_argument(
+        "id", help="alert event id, correlation id, idempotency key, workflow id, trace id, or topic@partition/offset"
+    )
     trace.add_argument("--state-dir", type=Path, help="the mesh's state directory (.alertmesh/)")
     trace.add_argument("--traces-dir", type=Path, help="span store (default: ALERTMESH_TRACES_DIR or <state>/traces)")
     trace.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait this long for the trace to end")

@@ -1,17 +1,19 @@
 """Finding an alert's trace in the local span store (``services.shared.span_store``) by any id it is known by.
 
 An id may be the alert's event id, its correlation id, an idempotency key, a workflow id (Temporal's too), a
-trigger or result event id, or the trace id itself. Every span that knows one of these carries it as an attribute
-(``services.shared.tracing``); the trace is then every span with that span's trace id, from every process.
-The store is read twice, each line tested for the id's bytes before it is parsed, so a large store is cheap to
-search.
+trigger or result event id, the trace id itself, or the position ``topic@partition/offset`` of a record ingest or
+the orchestrator consumed (a dead letter's ``FROM`` in ``alertmesh dlq list``). Every span that knows one of these
+carries it as an attribute (``services.shared.tracing``); the trace is then every span with that span's trace id,
+from every process. The store is read twice, each line tested for the id's bytes before it is parsed, so a large
+store is cheap to search.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,15 +117,37 @@ def _lines(directory: Path, needle: bytes) -> Iterator[dict[str, Any]]:
                     yield parsed
 
 
+#: A record's position as ``alertmesh dlq list`` prints it (``FROM``): ``topic@partition/offset``.
+_POSITION = re.compile(r"^(?P<topic>[A-Za-z0-9._-]+)@(?P<partition>\d+)/(?P<offset>\d+)$")
+
+
+def _names(identifier: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether a span (as stored) belongs to what ``identifier`` names: a trace id, one of ``ID_ATTRIBUTES``, or
+    the Kafka record at ``topic@partition/offset`` (so a dead letter's ``FROM`` finds the record's trace)."""
+    position = _POSITION.match(identifier)
+    if position is not None:
+        where = (position["topic"], position["partition"], int(position["offset"]))
+
+        def consumed_there(attrs: dict[str, Any]) -> bool:
+            found = attrs.get("messaging.destination.name"), attrs.get("messaging.destination.partition.id")
+            return (*found, attrs.get("messaging.kafka.offset")) == where
+
+        return lambda raw: consumed_there(raw.get("attrs") or {})
+    return lambda raw: (
+        raw["trace_id"] == identifier or any((raw.get("attrs") or {}).get(name) == identifier for name in ID_ATTRIBUTES)
+    )
+
+
 def trace_ids(directory: Path, identifier: str) -> list[str]:
     """The traces ``identifier`` names, oldest first."""
-    needle = orjson.dumps(identifier)[1:-1]
+    position = _POSITION.match(identifier)
+    needle = orjson.dumps(position["topic"] if position else identifier)[1:-1]
     if not needle:
         return []
+    names = _names(identifier)
     first: dict[str, int] = {}
     for raw in _lines(directory, needle):
-        attrs = raw.get("attrs") or {}
-        if raw["trace_id"] == identifier or any(attrs.get(name) == identifier for name in ID_ATTRIBUTES):
+        if names(raw):
             trace_id = str(raw["trace_id"])
             first[trace_id] = min(first.get(trace_id, raw.get("start") or 0), raw.get("start") or 0)
     return sorted(first, key=first.__getitem__)

@@ -176,6 +176,23 @@ def test_a_dead_letter_is_shown_with_its_stage_and_reason(tmp_path: Path) -> Non
     assert "actions:" not in shown
 
 
+def test_a_dead_letters_from_position_finds_the_trace_of_the_record_it_came_from(tmp_path: Path) -> None:
+    position = {"messaging.destination.name": "alerts.raw", "messaging.destination.partition.id": "1"}
+    poison = span("process alerts.raw", "b" * 16, None, "alertmesh-ingest", 0, 3, status="ERROR", **{
+        **position, "messaging.kafka.offset": 7, "alertmesh.dead_letter.stage": "parse",
+        "alertmesh.dead_letter.reason": "not JSON",
+    })  # fmt: skip
+    neighbour = span("process alerts.raw", "c" * 16, None, "alertmesh-ingest", 0, 3, **{
+        **position, "messaging.kafka.offset": 8,
+    })  # fmt: skip
+    write_store(tmp_path, [poison, {**neighbour, "trace_id": "f" * 32}])
+    [trace] = find_traces(tmp_path, "alerts.raw@1/7")
+    assert [s.span_id for s in trace.spans] == ["b" * 16]
+    assert "dead letter: ingest at +0.0 ms, stage parse: not JSON" in render_trace("alerts.raw@1/7", tmp_path)
+    assert find_traces(tmp_path, "alerts.raw@2/7") == []
+    assert find_traces(tmp_path, "alertmesh.triggers@1/7") == []
+
+
 def test_the_newest_of_several_traces_is_shown_and_the_others_named(tmp_path: Path) -> None:
     older = [
         dict(record, trace_id="1" * 32, start=record["start"] - 10**12, end=record["end"] - 10**12)

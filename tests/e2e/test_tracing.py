@@ -178,6 +178,10 @@ async def test_a_dead_lettered_alert_is_traced_to_its_dead_letter(mesh: Mesh) ->
     shown = alertmesh_trace(mesh, sender_trace)
     assert "dead letter: ingest" in shown
     assert "stage parse" in shown
+    # An operator starting from ``alertmesh dlq list`` has the dead letter's FROM: it names the same trace.
+    data = DeadLetter.from_json(raw).data
+    position = f"{data.original_topic}@{data.original_partition}/{data.original_offset}"
+    assert f"trace {sender_trace}" in alertmesh_trace(mesh, position)
 
 
 async def test_a_trigger_the_orchestrator_cannot_start_is_traced_to_its_dead_letter(mesh: Mesh) -> None:

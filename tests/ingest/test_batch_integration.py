@@ -67,12 +67,13 @@ async def test_a_batch_whose_writes_fail_is_not_committed_and_is_read_again(
     calls: list[int] = []
 
     async def kafka_fails_midway(
-        publisher: Publisher, messages: Sequence[Outgoing], backoff: Backoff
+        publisher: Publisher, messages: Sequence[Outgoing], backoff: Backoff, *, service: str
     ) -> list[BaseException | None]:
         calls.append(len(messages))
         if len(calls) > 1:
-            return await real(publisher, messages, backoff)
-        await real(publisher, messages[:2], backoff)  # the first two triggers are written, then Kafka is gone
+            return await real(publisher, messages, backoff, service=service)
+        # The first two triggers are written, then Kafka is gone.
+        await real(publisher, messages[:2], backoff, service=service)
         failing.set()
         await release.wait()
         raise GaveUp("publishing failed for the whole retry budget (injected)")
