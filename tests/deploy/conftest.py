@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ FOREIGN_ENV = {
     "RAY_USAGE_STATS_ENABLED": "Ray's own switch; there may be no internet, so no usage reporting",
     "RAY_AUTH_MODE": "Ray's own switch; a Ray client must use the same auth mode as the cluster",
     "PYTHONUNBUFFERED": "logs reach `docker compose logs` as they happen",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "OpenTelemetry's standard variable, read by services.shared.tracing",
+    "ALERTMESH_LOG_FORMAT": "read by services.shared.logs in every service, before any settings class",
 }
 
 # Env prefixes of every alertmesh settings class, cleared before a test reads settings from compose's env.
@@ -82,7 +85,13 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
     env = service.get("environment", {})
     if isinstance(env, list):
         env = dict(item.split("=", 1) for item in env)
-    return {str(key): str(value) for key, value in env.items()}
+    return {str(key): unset_default(str(value)) for key, value in env.items()}
+
+
+def unset_default(value: str) -> str:
+    """``value`` as compose interpolates it when the variables it names are unset: ``${NAME:-default}`` gives
+    ``default`` (``$$`` stays, compose's escape for the container's own shell)."""
+    return re.sub(r"(?<!\$)\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}", r"\1", value)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
