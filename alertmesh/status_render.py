@@ -142,43 +142,30 @@ def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
         "",
     ]
 
-    lines.append("Consumer lag")
-    if snapshot.kafka_error:
-        lines.append("  cannot read: Kafka is not reachable")
-    elif snapshot.lag_error:
-        lines.append(f"  cannot read: {snapshot.lag_error}")
-    else:
-        lags: list[tuple[str, ...]] = [("GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG")]
-        lags += [(lag.group, lag.topic, str(lag.partition), NO_VALUE if lag.committed is None else str(lag.committed),
-                  str(lag.end), str(lag.records)) for lag in snapshot.lag]  # fmt: skip
-        lines += ["  " + line for line in render(lags, width - 2)]
+    lag_rows = [(lag.group, lag.topic, str(lag.partition), NO_VALUE if lag.committed is None else str(lag.committed),
+                 str(lag.end), str(lag.records)) for lag in snapshot.lag]  # fmt: skip
+    lines += _section(
+        "Consumer lag",
+        _unreadable(snapshot, snapshot.lag_error),
+        render([("GROUP", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG"), *lag_rows], width - 2),
+        empty=None,
+    )
     lines.append("")
-
-    lines.append("Recent failed results (newest last)")
-    if snapshot.kafka_error:
-        lines.append("  cannot read: Kafka is not reachable")
-    elif snapshot.results_error:
-        lines.append(f"  cannot read: {snapshot.results_error}")
-    elif not snapshot.failed_results:
-        lines.append("  none")
-    else:
-        lines += ["  " + results_view.header(width - 2)]
-        for result in snapshot.failed_results:
-            lines += ["  " + line for line in results_view.lines(result.to_json(), width - 2)]
+    failed = [line for result in snapshot.failed_results for line in results_view.lines(result.to_json(), width - 2)]
+    lines += _section(
+        "Recent failed results (newest last)",
+        _unreadable(snapshot, snapshot.results_error),
+        [results_view.header(width - 2), *failed] if failed else [],
+    )
     lines.append("")
-
     total = snapshot.dead_letters_total
     on_topic = "" if snapshot.kafka_error or snapshot.dead_letters_error else f"; {total} on the topic"
-    lines.append(f"Recent dead letters (newest last{on_topic})")
-    if snapshot.kafka_error:
-        lines.append("  cannot read: Kafka is not reachable")
-    elif snapshot.dead_letters_error:
-        lines.append(f"  cannot read: {snapshot.dead_letters_error}")
-    elif not snapshot.dead_letters:
-        lines.append("  none")
-    else:
-        letters = [dlq_cmd.TABLE_HEADER, *(dlq_cmd.letter_row(letter) for letter in snapshot.dead_letters)]
-        lines += ["  " + line for line in render(letters, width - 2)]
+    letters = [dlq_cmd.TABLE_HEADER, *(dlq_cmd.letter_row(letter) for letter in snapshot.dead_letters)]
+    lines += _section(
+        f"Recent dead letters (newest last{on_topic})",
+        _unreadable(snapshot, snapshot.dead_letters_error),
+        render(letters, width - 2) if snapshot.dead_letters else [],
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -243,3 +230,19 @@ def healthy(snapshot: Snapshot) -> bool:
     """Every part with a health check passed it, and Kafka and Temporal answered."""
     servers_up = snapshot.kafka_error is None and snapshot.temporal_error is None
     return servers_up and all(part.healthy is not False for part in snapshot.parts)
+
+
+def _unreadable(snapshot: Snapshot, own_error: str | None) -> str | None:
+    """Why a block read from Kafka is missing: Kafka itself, else the block's own read error, else None."""
+    return "Kafka is not reachable" if snapshot.kafka_error else own_error
+
+
+def _section(title: str, error: str | None, rows: list[str], empty: str | None = "none") -> list[str]:
+    """A titled block of the report: why it cannot be read, ``empty`` when there are no rows, or the rows."""
+    if error:
+        body = [f"cannot read: {error}"]
+    elif not rows and empty is not None:
+        body = [empty]
+    else:
+        body = rows
+    return [title, *("  " + line for line in body)]
