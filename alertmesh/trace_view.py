@@ -120,6 +120,10 @@ def _outcome(trace: Trace) -> list[str]:
             lines.append(line)
             if span.attrs.get("alertmesh.result.error"):
                 lines.append(f"  error: {span.attrs['alertmesh.result.error']}")
+        if span.attrs.get("alertmesh.held"):
+            lines.append(f"kept back by noise control at {at}: {span.attrs['alertmesh.held']}")
+        if span.attrs.get("alertmesh.dropped"):
+            lines.append(f"dropped at {at}: {span.attrs['alertmesh.dropped']}")
     if not lines:
         lines.append("no result or dead letter in this trace yet (still running, or its spans are not written yet)")
     return lines

@@ -89,11 +89,11 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
             for record, span in zip(records, spans, strict=True)
         ]
         try:
-            await noise.emit_batch(outcomes)
+            emitted = await noise.emit_batch(outcomes)
         except BaseException as error:
             record_spans.abandon(spans, error)
             raise
-        record_spans.finish_all(spans, outcomes)
+        record_spans.finish_all(spans, emitted)
 
     app = FastStream(broker)
     app.after_startup(noise.start)

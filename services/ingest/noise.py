@@ -37,7 +37,7 @@ from schemas.trigger import WorkflowTrigger
 from services.ingest import dedup
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
-from services.ingest.grouping import Group, Groups, alert_parts, group_triggers
+from services.ingest.grouping import Group, Groups, alert_parts, group_key, group_triggers
 from services.ingest.pipeline import PUBLISH_STAGE, SERVICE, Outcome
 from services.ingest.routing import RoutingTable
 from services.ingest.state_log import Entry, StateLog
@@ -99,11 +99,12 @@ class NoiseControl:
         """Whether anything is filtered: without dedup or a grouping route, batches go straight to the emitter."""
         return self._dedup.enabled or self._routing().grouping
 
-    async def emit_batch(self, batch: Batch) -> None:
-        """Write what the batch gives after dedup and grouping; returns once it and its state are durable."""
+    async def emit_batch(self, batch: Batch) -> Batch:
+        """Write what the batch gives after dedup and grouping; returns, once it and its state are durable, each
+        record's outcome as written (what noise control kept back is in ``Outcome.held``)."""
         if not self.enabled:
             await self._emitter.emit_batch(batch)
-            return
+            return batch
         partitions = {_partition(record) for record, _ in batch}
         async with self._lock:
             for partition in partitions - self._loaded:
@@ -116,6 +117,7 @@ class NoiseControl:
                 for partition in partitions:
                     self._unload(partition)  # memory may count what was never written: read it back next time
                 raise
+        return kept
 
     def _filter(self, batch: Batch) -> tuple[list[tuple[ConsumedRecord, Outcome]], list[Entry]]:
         kept: list[tuple[ConsumedRecord, Outcome]] = []
@@ -125,13 +127,14 @@ class NoiseControl:
         routing = self._routing()
         for record, outcome in batch:
             partition, at_ms = _partition(record), record.received_at.timestamp() * 1000
-            passing = []
+            passing, held = [], []
             for ready in outcome.triggers:
                 data = ready.event.data
                 if self._dedup.enabled:
                     seen = self._dedup.admit(partition, data.route, data.alert, at_ms)
                     if seen is None:
                         dropped += 1
+                        held.append((ready, f"a repeat within the dedup window of route {data.route}"))
                         continue
                     key = self._state.key(partition, *dedup.entry_key(data.route, data.alert))
                     entries[orjson.dumps(key)] = Entry(partition, key, dedup.entry_value(seen))
@@ -143,9 +146,10 @@ class NoiseControl:
                     key = self._state.key(partition, *alert_parts(parts, data.alert.fingerprint))
                     entries[orjson.dumps(key)] = Entry(partition, key, ready.body)
                     grouped += 1
+                    held.append((ready, f"held in a group, flushed as {group_key(group, partition)}"))
                     continue
                 passing.append(ready)
-            kept.append((record, dataclasses.replace(outcome, triggers=passing)))
+            kept.append((record, dataclasses.replace(outcome, triggers=passing, held=held)))
         if dropped or grouped:
             log.info("noise control: %d repeats dropped (dedup window), %d alerts held in groups", dropped, grouped)
         return kept, list(entries.values())

@@ -74,6 +74,9 @@ class Outcome:
     failures: list[Failure] = field(default_factory=list)
     #: Alerts no route matched, dropped as the routing file's ``default: drop`` says (counted and logged, no letter).
     dropped: list[Failure] = field(default_factory=list)
+    #: Triggers noise control kept back (a repeat within the dedup window, an alert held in a group), each with
+    #: what happened to it: no trigger of its own goes out, and the record's span says why.
+    held: list[tuple[ReadyTrigger, str]] = field(default_factory=list)
     #: The trace context (``traceparent``, ``tracestate``) of the record's ingest span: every record it causes,
     #: triggers and its dead letter, carries it (``services.shared.tracing``); empty when untraced.
     trace: Mapping[str, str] = field(default_factory=dict)

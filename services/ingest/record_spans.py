@@ -16,6 +16,9 @@ from services.ingest.pipeline import Outcome, dead_letter_cause
 from services.shared import tracing
 from services.shared.deadletter import ConsumedRecord
 
+#: Span attribute: what noise control did with the triggers it kept back (``Outcome.held``).
+HELD = "alertmesh.held"
+
 
 def start(record: ConsumedRecord) -> Span:
     """The record's span, started now."""
@@ -28,23 +31,27 @@ def start(record: ConsumedRecord) -> Span:
 
 
 def finish(span: Span, outcome: Outcome) -> None:
-    """End the span with the ids of the first trigger (the trigger records carry the rest) and, when the record
-    was dead-lettered, its stage and reason."""
+    """End the span with the ids of the first trigger (the trigger records carry the rest), what noise control
+    kept back and why, and, when the record was dead-lettered, its stage and reason."""
     if not span.is_recording():
         return
-    if outcome.triggers:
-        event = outcome.triggers[0].event
+    first = outcome.triggers[0] if outcome.triggers else outcome.held[0][0] if outcome.held else None
+    if first is not None:
+        event = first.event
         data = event.data
-        span.set_attributes(
-            {
-                tracing.EVENT_ID: event.correlationid,  # the alert's event id (``keys.alert_event_id``)
-                tracing.CORRELATION_ID: event.correlationid,
-                tracing.IDEMPOTENCY_KEY: data.idempotency_key,
-                tracing.ROUTE: data.route,
-                tracing.WORKFLOW: data.workflow,
-                "alertmesh.triggers": len(outcome.triggers),
-            }
-        )
+        attributes: dict[str, str | int] = {
+            tracing.EVENT_ID: event.correlationid,  # the alert's event id (``keys.alert_event_id``)
+            tracing.CORRELATION_ID: event.correlationid,
+            tracing.ROUTE: data.route,
+            tracing.WORKFLOW: data.workflow,
+            "alertmesh.triggers": len(outcome.triggers),
+        }
+        if outcome.triggers:
+            # Only a key that went out: a repeat's key names the run of the alert it repeats, not this record.
+            attributes[tracing.IDEMPOTENCY_KEY] = data.idempotency_key
+        if outcome.held:
+            attributes[HELD] = "; ".join(note for _, note in outcome.held)[:2000]
+        span.set_attributes(attributes)
     if outcome.failures:
         cause = dead_letter_cause(outcome.failures)
         tracing.dead_lettered(span, cause.stage, cause.reason)
