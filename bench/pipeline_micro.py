@@ -74,7 +74,7 @@ def _handler(mode: str, routing: RoutingTable) -> Callable[[ConsumedRecord], obj
         # ingest's handler, one record at a time (it starts a batch's spans first, then processes, then ends them).
         span = record_spans.start(consumed)
         outcome = process(consumed, routing, MAX_BYTES, PARSERS, tracing.span_headers(span))
-        record_spans.finish(span, outcome)
+        record_spans.finish(span, consumed, outcome)
 
     return traced
 
