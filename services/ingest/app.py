@@ -91,7 +91,7 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         try:
             emitted = await noise.emit_batch(outcomes)
         except BaseException as error:
-            record_spans.abandon(spans, error)
+            record_spans.abandon(spans, records, error)
             raise
         record_spans.finish_all(spans, emitted)
 

@@ -21,9 +21,11 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any
 
 import orjson
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
@@ -33,36 +35,59 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 SEGMENTS_PER_BOUND = 16
 MIN_SEGMENT_BYTES = 64 * 1024
 SUFFIX = ".jsonl"
+#: The resource attribute (``services.shared.tracing.RAY_WORKER``) a Ray worker's spans repeat in their own.
+_RAY_WORKER = "alertmesh.ray.worker"
+# (resource, its service name, its Ray-worker flag) of the last span written: see ``_resource_fields``.
+_last_resource: tuple[Resource | None, str | None, bool] = (None, None, False)
 
 
 def span_line(span: ReadableSpan) -> bytes:
-    """One span as its JSON line (see the module docstring)."""
+    """One span as its JSON line (see the module docstring).
+
+    The export thread runs this for every span ingest makes (one per record), so it reads each field once and
+    copies the attributes at once rather than key by key."""
     context = span.context
     parent = span.parent
     status = span.status
-    resource = span.resource.attributes if span.resource is not None else {}
-    attrs = dict(span.attributes or {})
-    if resource.get("alertmesh.ray.worker"):
-        attrs["alertmesh.ray.worker"] = True
+    service, ray_worker = _resource_fields(span.resource)
+    attributes = span.attributes
+    # The SDK's spans give a read-only view of their attributes, whose copy() is a plain dict copy.
+    attrs = attributes.copy() if isinstance(attributes, MappingProxyType) else dict(attributes or {})
+    if ray_worker:
+        attrs[_RAY_WORKER] = True
     record: dict[str, Any] = {
-        "trace_id": format(context.trace_id, "032x") if context else None,
-        "span_id": format(context.span_id, "016x") if context else None,
-        "parent_id": format(parent.span_id, "016x") if parent else None,
+        "trace_id": f"{context.trace_id:032x}" if context else None,
+        "span_id": f"{context.span_id:016x}" if context else None,
+        "parent_id": f"{parent.span_id:016x}" if parent else None,
         "name": span.name,
         "kind": span.kind.name,
-        "service": resource.get("service.name"),
+        "service": service,
         "start": span.start_time,
         "end": span.end_time,
         "status": status.status_code.name,
         "error": status.description,
         "attrs": attrs,
     }
-    if span.events:
+    events = span.events  # a new tuple at each read
+    if events:
         record["events"] = [
-            {"name": event.name, "time": event.timestamp, "attrs": dict(event.attributes or {})}
-            for event in span.events
+            {"name": event.name, "time": event.timestamp, "attrs": dict(event.attributes or {})} for event in events
         ]
-    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS, default=str)
+    # Attribute keys are strings (the SDK drops others); values the SDK cleaned, so ``default`` is a safety net.
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE, default=str)
+
+
+def _resource_fields(resource: Resource | None) -> tuple[str | None, bool]:
+    """The service name and Ray-worker flag of a span's resource: the same object for every span of a process,
+    so they are read once."""
+    global _last_resource
+    known, service, ray_worker = _last_resource
+    if resource is known:
+        return service, ray_worker
+    attributes = resource.attributes if resource is not None else {}
+    name = attributes.get("service.name")
+    _last_resource = (resource, None if name is None else str(name), bool(attributes.get(_RAY_WORKER)))
+    return _last_resource[1], _last_resource[2]
 
 
 def segment_bytes_for(max_bytes: int) -> int:

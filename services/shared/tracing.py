@@ -281,9 +281,11 @@ def failed(span: Span, description: str, attributes: Mapping[str, Any] | None = 
     span.set_status(Status(StatusCode.ERROR, description[:500]))
 
 
-def dead_lettered(span: Span, stage: str, reason: str) -> None:
-    """Mark ``span`` as the hop whose record went to the dead-letter topic."""
-    failed(span, f"dead letter ({stage}): {reason}", {DEAD_LETTER_STAGE: stage, DEAD_LETTER_REASON: reason[:2000]})
+def dead_lettered(span: Span, stage: str, reason: str, attributes: Mapping[str, Any] | None = None) -> None:
+    """Mark ``span`` as the hop whose record went to the dead-letter topic (with more ``attributes``, set in the
+    same call)."""
+    marks = {DEAD_LETTER_STAGE: stage, DEAD_LETTER_REASON: reason[:2000]}
+    failed(span, f"dead letter ({stage}): {reason}", {**attributes, **marks} if attributes else marks)
 
 
 def kafka_attributes(topic: str, partition: int | None, offset: int | None, key: bytes | None) -> dict[str, Any]:

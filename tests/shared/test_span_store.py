@@ -54,6 +54,22 @@ def test_a_ray_workers_spans_are_marked_as_such(tmp_path: Path) -> None:
     assert orjson.loads(path.read_bytes())["attrs"]["alertmesh.ray.worker"] is True
 
 
+def test_each_span_names_its_own_providers_service(tmp_path: Path) -> None:
+    # span_line keeps the last resource's fields: spans of another provider must not get them.
+    exporter = JsonlSpanExporter(tmp_path, "alertmesh-mixed")
+    plain = provider_writing_to(exporter).get_tracer("test")
+    ray = provider_writing_to(exporter, **{"service.name": "alertmesh-executor", "alertmesh.ray.worker": True})
+    for tracer in (plain, ray.get_tracer("test"), plain):
+        tracer.start_span("hop", attributes={"n": 1}).end()
+    [path] = tmp_path.glob("*.jsonl")
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert [(line["service"], line["attrs"]) for line in lines] == [
+        ("alertmesh-test", {"n": 1}),
+        ("alertmesh-executor", {"n": 1, "alertmesh.ray.worker": True}),
+        ("alertmesh-test", {"n": 1}),
+    ]
+
+
 def test_the_directory_stays_within_its_bound_however_many_spans_are_written(tmp_path: Path) -> None:
     bound = 1024 * 1024
     writers = [JsonlSpanExporter(tmp_path, f"alertmesh-writer{n}", max_bytes=bound) for n in range(3)]
