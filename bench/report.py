@@ -91,7 +91,9 @@ def markdown(record: Record) -> str:
         "without awaiting its acknowledgement, then all acknowledgements awaited (acks=all), then the batch's",
         "offsets committed. Ingest runs as deployed, its dedup window on (`INGEST_DEDUP_WINDOW_S`, 300 s): after a",
         "batch's triggers are acknowledged it writes the batch's dedup state, one more acknowledged write per batch",
-        "before the commit (`python -m bench.ingest_noise` measures ingest with noise control off and on).",
+        "before the commit (`python -m bench.ingest_noise` measures ingest with noise control off and on). Tracing",
+        "is on, as `alertmesh up` runs it: a span per record, kept in the local span store (`python -m",
+        "bench.pipeline_micro --tracing off|noop|store` measures its CPU cost per record).",
         "",
         *_table(
             ["", "records/s"],
