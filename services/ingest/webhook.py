@@ -44,10 +44,10 @@ from services.shared.kafka import ProducerPublisher
 log = logging.getLogger("services.ingest.webhook")
 #: The one route alerts arrive on (the span's name and ``http.route``).
 ROUTE = "/v1/alerts/{source}"
-#: FastAPI's native OpenTelemetry (FastAPI 0.13x and later; older ones ignore it): the request span of each alert
-#: POST, none for probes and scrapes (a span every few seconds from each prober would crowd out the alerts' spans
-#: in the bounded local store), and none for its dependency and serialization steps.
-# Typed loosely: an older FastAPI has no ``fastapi.telemetry.TelemetryConfig`` and takes it as an extra setting.
+#: FastAPI's native OpenTelemetry settings (FastAPI 0.162 and later, as pyproject.toml requires): the request span
+#: of each alert POST, none for probes and scrapes (a span every few seconds from each prober would crowd out the
+#: alerts' spans in the bounded local store), and none for its dependency and serialization steps.
+# Typed loosely: FastAPI takes a mapping here as well as its ``TelemetryConfig``.
 TELEMETRY: Any = {"operation_spans": False, "exclude": lambda scope: scope.get("path") in ("/healthz", "/metrics")}
 CLIENT_ID = "alertmesh-webhook"
 #: How long ``/healthz`` waits for the broker to answer.
