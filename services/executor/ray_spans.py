@@ -38,7 +38,9 @@ def ray_task_span(action: str, carrier: Mapping[str, str]) -> Iterator[Callable[
     def report(outcome: Outcome) -> Outcome:
         span.set_attribute(tracing.ACTION_STATUS, "succeeded" if outcome.ok else "failed")
         if not outcome.ok:
-            tracing.failed(span, f"{outcome.error_type}: {outcome.error_message}")
+            # The type only: the message may hold a secret the step read, and masking happens in the executor,
+            # after the task (the action's span, this one's parent, carries the masked message).
+            tracing.failed(span, outcome.error_type or "failed")
         return outcome
 
     try:
