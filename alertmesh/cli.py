@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
-    from alertmesh.mesh import MeshSettings
+    from alertmesh.stack.mesh import MeshSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ALERT = REPO_ROOT / "samples" / "alertmanager-v4-firing.json"
@@ -31,7 +31,7 @@ def _mesh_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _mesh_settings(args: argparse.Namespace) -> MeshSettings:
-    from alertmesh.mesh import MeshSettings
+    from alertmesh.stack.mesh import MeshSettings
 
     names = ("state_dir", "kafka_port", "temporal_port", "temporal_ui_port", "webhook_port")
     return MeshSettings(**{n: getattr(args, n) for n in names if getattr(args, n, None) is not None})
@@ -129,7 +129,7 @@ def _status_options(status: argparse.ArgumentParser) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from alertmesh import status_cmd
+    from alertmesh.status import report as status_cmd
 
     if args.interval <= 0:
         print("alertmesh status: --interval must be more than 0 seconds", file=sys.stderr)
@@ -173,7 +173,7 @@ def _dlq_options(dlq: argparse.ArgumentParser) -> None:
 def _dlq(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from alertmesh import dlq_cmd
+    from alertmesh.commands import dlq as dlq_cmd
     from services.shared.kafka import KafkaSettings
     from services.shared.topics import TopicSettings
 
@@ -289,15 +289,15 @@ def _configure_logging() -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "validate":  # no logging set-up, no event loop: it only reads files
-        from alertmesh.validate_cmd import validate
+        from alertmesh.commands.validate import validate
 
         return validate(args.paths)
     if args.command == "trace":  # likewise: it reads the span store
-        from alertmesh.trace_cmd import trace
+        from alertmesh.commands.trace import trace
 
         return trace(args)
     if args.command == "route":  # likewise: it publishes nothing
-        from alertmesh.route_cmd import route
+        from alertmesh.commands.route import route
 
         return route(args.payload, args.routing, args.source, args.header)
     if args.command == "asyncapi":  # likewise: it reads the code and writes one file
@@ -308,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     # Imported here, not at the top: they load the Kafka and Temporal clients, which `validate` never needs.
-    from alertmesh import run, run_workflow
+    from alertmesh import run
+    from alertmesh.commands import run_file as run_workflow
 
     try:
         if args.command == "up":
@@ -329,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             code = asyncio.run(run_workflow.run_file(args.file, args.trigger, args.vars, args.workflows, args.timeout))
             return _exit_without_teardown(code)
         if args.command == "actions":
-            from alertmesh import actions_catalog
+            from alertmesh.commands import actions as actions_catalog
 
             return actions_catalog.main(args.json)
         if args.command == "rerun":

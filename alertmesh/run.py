@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 
 import orjson
 
-from alertmesh import kafka_tools, results_view
-from alertmesh.mesh import (
+from alertmesh import kafka_tools
+from alertmesh.commands.rerun import RerunRefused
+from alertmesh.commands.rerun import rerun as rerun_workflow
+from alertmesh.stack.mesh import (
     MeshPlan,
     MeshSettings,
     ensure_webhook_key,
@@ -26,12 +28,11 @@ from alertmesh.mesh import (
     traces_dir,
     webhook_usage,
 )
-from alertmesh.mesh_state import mesh_file, recorder
-from alertmesh.rerun import RerunRefused
-from alertmesh.rerun import rerun as rerun_workflow
-from alertmesh.result_summary import summarize
-from alertmesh.supervisor import StartupError, Supervisor
-from alertmesh.trace_view import render_finished_trace
+from alertmesh.stack.state import mesh_file, recorder
+from alertmesh.stack.supervisor import StartupError, Supervisor
+from alertmesh.trace import render_finished_trace
+from alertmesh.views import results as results_view
+from alertmesh.views.result_summary import summarize
 from schemas import WorkflowResult
 from services.shared.blobs import BlobError, BlobSettings, resolve_json
 from services.shared.kafka import KafkaSettings
@@ -166,7 +167,7 @@ async def results(
 
 
 async def rerun(workflow_id: str, reason: str) -> int:
-    """Reset a finished run (see ``alertmesh.rerun``); 0 when a new run started, 1 when refused or unreachable."""
+    """Reset a finished run (see ``alertmesh.commands.rerun``); 0 when a new run started, 1 when refused or unreachable."""
     settings = TemporalSettings()
     try:
         client = await settings.connect()

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
-from alertmesh.progress import Progress
+from alertmesh.views.progress import Progress
 from bench import raw_workflows
 from bench.kafka_io import ResultTail
 from bench.payloads import HEADERS, BenchAlert, bench_alerts

@@ -25,7 +25,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from alertmesh import kafka_tools
-from alertmesh.embedded import free_port, tansu_command, wait_for_port
+from alertmesh.stack.embedded import free_port, tansu_command, wait_for_port
 from bench.kafka_io import topic_size
 from bench.payloads import HEADERS, bench_alerts
 from services.shared.kafka import KafkaSettings

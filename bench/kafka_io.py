@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from alertmesh.progress import Progress as ProgressLine
+from alertmesh.views.progress import Progress as ProgressLine
 from bench.payloads import HEADERS
 from schemas import WorkflowResult
 from services.shared.kafka import KafkaSettings

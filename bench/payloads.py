@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from services.ingest.keys import alert_event_id
+from schemas.identity import alert_event_id
 from services.ingest.parsers.registry import parse_alerts
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "alertmanager-v4-firing.json"

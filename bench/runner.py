@@ -20,9 +20,9 @@ import orjson
 from temporalio.client import Client
 
 from alertmesh import kafka_tools
-from alertmesh.local_stack import LocalStack, local_settings, running_local_stack
-from alertmesh.mesh import kafka_settings
-from alertmesh.progress import clear_line
+from alertmesh.stack.local import LocalStack, local_settings, running_local_stack
+from alertmesh.stack.mesh import kafka_settings
+from alertmesh.views.progress import clear_line
 from bench import dispatch, e2e, machine, raw_worker, report
 from bench.footprint import RssSampler, stack_rss_mb
 from bench.kafka_io import ResultTail, publish_all, topic_size, watch_growth

@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from alertmesh.local_stack import StateDir
+from alertmesh.stack.local import StateDir
 
 #: Repository's demo workflows: the bench runs ``triage`` exactly as shipped.
 REPO_WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"

@@ -1,8 +1,8 @@
 """Reads workflow files and reports every problem as ``file:line:col: message``; the orchestrator loads its
 folder with ``load_workflows`` at start-up and ``alertmesh validate`` checks files with ``check_files``.
 
-Each file is checked whole (its YAML, its shape, every check of ``dsl.validate``), then the files together
-(``dsl.validate_set``). Nothing is loaded unless everything is valid; ``WorkflowLoadError`` carries every line.
+Each file is checked whole (its YAML, its shape, every check of ``dsl.validate.definition``), then the files together
+(``dsl.validate.workflow_set``). Nothing is loaded unless everything is valid; ``WorkflowLoadError`` carries every line.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from dsl.model import WorkflowDefinition
 from dsl.positions import ParsedYaml, YamlSyntaxError, parse_yaml
 from dsl.problems import Problem
 from dsl.registry_catalog import CatalogError, registry_catalog
-from dsl.validate import check_document
-from dsl.validate_set import Member, check_set
+from dsl.validate import Member, check_document, check_set
 
 SUFFIXES = (".yaml", ".yml")
 

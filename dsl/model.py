@@ -2,7 +2,7 @@
 
 The shape follows Tracecat's DSL. This module only says what each key is and what values it takes (pydantic
 refuses unknown keys and wrong types); the checks that need the whole definition (refs, edges, cycles, which
-expressions may read what, actions and their signatures) are ``dsl.validate``, and the loader runs both and points
+expressions may read what, actions and their signatures) are ``dsl.validate.definition``, and the loader runs both and points
 each problem at its file, line and column.
 """
 
@@ -145,7 +145,7 @@ class ActionStatement(_Strict):
     @classmethod
     def _from_options(cls, data: Any) -> Any:
         # Runs started before retry_policy carry ``options`` in their saved input; they must still decode and
-        # replay. ``dsl.validate`` refuses ``options`` in a file, so a user is told to write retry_policy.
+        # replay. ``dsl.validate.definition`` refuses ``options`` in a file, so a user is told to write retry_policy.
         well_formed = isinstance(data, dict) and isinstance(data.get("options") or {}, dict)
         # Anything else (``options: 5``, ``retry_policy: 3``) is left for pydantic to refuse, not a TypeError here.
         if well_formed and isinstance(data.get("retry_policy") or {}, dict) and "options" in data:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alertmesh.embedded import free_port, tansu_command, temporal_command, wait_for_port
+from alertmesh.stack.embedded import free_port, tansu_command, temporal_command, wait_for_port
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 REPO = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from alertmesh.chaos.observer import Observer
 from alertmesh.chaos.options import ChaosOptions
 from alertmesh.chaos.schedule import Kill, kill_schedule
 from alertmesh.chaos.stack import Stack
-from alertmesh.progress import clear_line
+from alertmesh.views.progress import clear_line
 
 #: Services drained with SIGTERM in the ``sigterm`` scenario, in this order.
 SERVICES = ("webhook", "ingest", "orchestrator", "executor")

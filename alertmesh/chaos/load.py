@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from alertmesh.chaos.payloads import Message
-from alertmesh.mesh import DEMO_KEY_FILE_NAME
+from alertmesh.stack.mesh import DEMO_KEY_FILE_NAME
 from services.shared.kafka import KafkaSettings
 
 log = logging.getLogger("alertmesh.chaos")

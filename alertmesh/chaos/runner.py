@@ -22,8 +22,8 @@ from alertmesh.chaos.report import RunRecord, markdown, summary_line
 from alertmesh.chaos.schedule import kill_schedule
 from alertmesh.chaos.stack import Stack, running_stack
 from alertmesh.chaos.workspace import Workspace
-from alertmesh.mesh import kafka_settings
-from alertmesh.progress import Progress, polled
+from alertmesh.stack.mesh import kafka_settings
+from alertmesh.views.progress import Progress, polled
 from services.shared.topics import TopicSettings
 
 #: Every n-th message goes through the webhook in these scenarios: while Kafka is down the bridge must answer 503,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from alertmesh.chaos.workspace import ACTION_MODULE, Workspace
-from alertmesh.local_stack import LocalStack, local_settings, running_local_stack
+from alertmesh.stack.local import LocalStack, local_settings, running_local_stack
 
 
 @dataclass

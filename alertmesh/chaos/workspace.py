@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from alertmesh.local_stack import StateDir
+from alertmesh.stack.local import StateDir
 
 #: The route every chaos alert takes, and the workflow it starts.
 WORKFLOW = "chaos"

@@ -28,11 +28,10 @@ from services.ingest.noise import noise_control
 from services.ingest.parsers import parsers_for
 from services.ingest.parsers.field_maps import load_field_maps
 from services.ingest.pipeline import EVENT_SOURCE, process
-from services.ingest.route_reload import RoutingReloader
-from services.ingest.routing import RoutingTable
+from services.ingest.routing import RoutingReloader, RoutingTable
+from services.shared.backoff import Backoff
 from services.shared.consuming import DeadLetters, consumed_batch, keep_bodies_raw, parse_batch
 from services.shared.kafka import ProducerPublisher
-from services.shared.retry import Backoff
 from services.shared.tracing import span_headers
 
 CLIENT_ID = "alertmesh-ingest"

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from services.ingest.pipeline import PUBLISH_STAGE, SERVICE, Failure, Outcome, ReadyTrigger, dead_letter_cause
 from services.shared import metrics
+from services.shared.backoff import Backoff
 from services.shared.consuming import DeadLetterOrder, DeadLetters, Outgoing, Publisher, publish_all_durably
 from services.shared.deadletter import ConsumedRecord
-from services.shared.retry import Backoff
 from services.shared.tracing import dead_letter_headers
 
 log = logging.getLogger("services.ingest")

@@ -16,8 +16,8 @@ import orjson
 from pydantic import ValidationError
 
 from schemas.alert import Alert
+from schemas.identity import alert_event_id, idempotency_key, occurrence, trigger_event_id
 from schemas.trigger import Trigger, WorkflowTrigger
-from services.ingest.keys import alert_event_id, idempotency_key, occurrence, trigger_event_id
 from services.ingest.parsers import PARSERS, SOURCE_HEADER, InvalidAlert, ParseError, parse_alerts
 from services.ingest.parsers.base import Parser
 from services.ingest.routing import Route, RoutingTable
@@ -39,7 +39,7 @@ VALIDATE_STAGE = "validate"
 ROUTE_STAGE = "route"
 #: Building a trigger: it cannot be serialized, the orchestrator could not decode it, or it is too large.
 TRIGGER_STAGE = VALIDATE_STAGE
-#: Kafka refused a trigger as permanently unwritable (see ``services.shared.retry.is_permanent``).
+#: Kafka refused a trigger as permanently unwritable (see ``services.shared.backoff.is_permanent``).
 PUBLISH_STAGE = "publish"
 #: A trigger body opening fewer objects and arrays than this nests too shallow for the orchestrator's JSON reader
 #: to refuse it (it stops at about 200 levels): see ``undecodable``.

@@ -40,6 +40,7 @@ from services.orchestrator.lifecycle import firing_run_id
 from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import ResolvedSignaller, WorkflowStarter
 from services.shared import metrics, tracing
+from services.shared.backoff import Backoff, is_permanent
 from services.shared.consuming import (
     DeadLetterOrder,
     DeadLetters,
@@ -49,7 +50,6 @@ from services.shared.consuming import (
     parse_batch,
 )
 from services.shared.deadletter import ConsumedRecord
-from services.shared.retry import Backoff, is_permanent
 
 log = logging.getLogger(__name__)
 #: Dead-letter stages (``schemas.deadletter.STAGES``): the record is not a valid WorkflowTrigger.

@@ -12,7 +12,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from dsl.model import INFRASTRUCTURE_ATTEMPTS
     from schemas.actions import ActionError, ActionReport
-    from services.orchestrator.retries import retry_delay_s
+    from services.orchestrator.retry_policy import retry_delay_s
 
 
 def executor_retry_policy() -> RetryPolicy:

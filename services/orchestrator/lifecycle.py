@@ -9,7 +9,7 @@ ingest's own key function rather than edited as text, so sanitized and hashed ke
 from __future__ import annotations
 
 from schemas import Trigger
-from services.ingest.keys import idempotency_key
+from schemas.identity import idempotency_key
 
 
 def firing_run_id(trigger: Trigger) -> str | None:

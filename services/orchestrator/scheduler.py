@@ -36,7 +36,7 @@ from schemas import ActionError, ActionReport, ActionStep
 from services.orchestrator.edges import decide, skipped, skipped_by_run_if
 from services.orchestrator.evaluation import RunContext, condition_holds, render_in_workflow, wait_until_time
 from services.orchestrator.loops import Loop, expand
-from services.orchestrator.retries import next_attempt_delay, retry_delay_s
+from services.orchestrator.retry_policy import next_attempt_delay, retry_delay_s
 
 DispatchTask = asyncio.Task[list[ActionReport]]
 #: Error type of the actions a run's ``config.timeout`` cut short.

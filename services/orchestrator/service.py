@@ -21,10 +21,10 @@ from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import TemporalStarter
 from services.orchestrator.variables import load_vars
 from services.orchestrator.worker import build_worker
+from services.shared.backoff import Backoff, with_backoff
 from services.shared.consumer_health import consumer_vitals
 from services.shared.consumer_lag import CONSUMER_LAG
 from services.shared.health import HealthServer
-from services.shared.retry import Backoff, with_backoff
 from services.shared.watchdog import Vital, Watchdog, task_alive
 
 log = logging.getLogger(__name__)

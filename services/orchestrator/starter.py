@@ -12,7 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.orchestrator.contracts import RESOLVED_SIGNAL, DSLRun, ResolvedSignal
 from services.orchestrator.workflow import DSLWorkflow
-from services.shared.retry import Backoff, with_backoff
+from services.shared.backoff import Backoff, with_backoff
 
 StartOutcome = Literal["started", "duplicate"]
 #: ``signalled``: the run was running and got the signal; ``not-running``: it finished, or never started.
@@ -22,7 +22,7 @@ SignalOutcome = Literal["signalled", "not-running"]
 class WorkflowStarter(Protocol):
     async def start(self, run: DSLRun) -> StartOutcome:
         """Return once the run is durably started (or was already); never give up on a transient error. A start
-        Temporal refuses for good (``services.shared.retry.is_permanent``) is raised for the caller to dead-letter."""
+        Temporal refuses for good (``services.shared.backoff.is_permanent``) is raised for the caller to dead-letter."""
 
 
 class ResolvedSignaller(Protocol):

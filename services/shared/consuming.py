@@ -29,6 +29,7 @@ from faststream.message import StreamMessage
 
 from schemas import DeadLetter
 from services.shared import metrics
+from services.shared.backoff import Backoff, is_permanent, with_backoff
 from services.shared.deadletter import (
     MIN_DEAD_LETTER_BYTES,
     ConsumedRecord,
@@ -36,7 +37,6 @@ from services.shared.deadletter import (
     dead_letter_record,
     record_time,
 )
-from services.shared.retry import Backoff, is_permanent, with_backoff
 
 log = logging.getLogger(__name__)
 

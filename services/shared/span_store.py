@@ -5,7 +5,7 @@ process id, so no two writers share a file and no lock spans processes. A file i
 about ``segment_bytes`` the writer starts a new one and deletes the oldest segments of the directory (any
 writer's) until the directory is within ``max_bytes`` again. The directory thus stays within about
 ``max_bytes`` plus one open segment per writing process; the oldest spans go first. ``alertmesh trace`` reads
-it (``alertmesh.trace_lookup``).
+it (``alertmesh.trace.lookup``).
 
 One line per span::
 

@@ -12,7 +12,7 @@ class TopicSettings(BaseSettings):
     triggers: str = "alertmesh.triggers"
     results: str = "alertmesh.results"
     dlq: str = "alertmesh.dlq"
-    #: Ingest's dedup and grouping state (compacted; ingest creates it, see services.ingest.state_log).
+    #: Ingest's dedup and grouping state (compacted; ingest creates it, see services.ingest.noise.state_log).
     ingest_state: str = "alertmesh.ingest-state"
 
     def all(self) -> list[str]:

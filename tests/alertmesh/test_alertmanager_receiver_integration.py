@@ -16,12 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alertmesh.embedded import free_port, wait_for_port
+from alertmesh.stack.embedded import free_port, wait_for_port
 from services.ingest.parsers import SOURCE_HEADER, parse_alerts
-from services.ingest.webhook_credentials import hash_key
+from services.webhook.credentials import hash_key
 from tests.conftest import REPO
-from tests.ingest.credentials import write_credentials
 from tests.ingest.kafka_io import create_topics, read, unique_topics
+from tests.webhook.credentials import write_credentials
 
 pytestmark = pytest.mark.integration
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -90,7 +90,7 @@ async def test_alertmanager_with_the_readme_receiver_delivers_to_the_raw_topic(
         "ALERTMESH_TOPIC_RAW": topics.raw,
     }
     with (tmp_path / "webhook.log").open("wb") as log:
-        processes.append(subprocess.Popen([sys.executable, "-m", "services.ingest.webhook"], env=env, cwd=REPO,
+        processes.append(subprocess.Popen([sys.executable, "-m", "services.webhook"], env=env, cwd=REPO,
                                           stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
     config = tmp_path / "alertmanager.yml"
     url = f"http://127.0.0.1:{webhook_port}/v1/alerts/alertmanager"

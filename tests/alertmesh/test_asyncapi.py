@@ -58,9 +58,9 @@ def test_event_payloads_are_the_checked_in_schema_files(document: dict[str, Any]
 def test_participants_name_the_services_real_client_ids_and_groups(document: dict[str, Any]) -> None:
     from services.ingest.app import CLIENT_ID as INGEST
     from services.ingest.config import IngestSettings
-    from services.ingest.webhook import CLIENT_ID as WEBHOOK
     from services.orchestrator.config import OrchestratorSettings
     from services.orchestrator.service import CLIENT_ID as ORCHESTRATOR
+    from services.webhook.app import CLIENT_ID as WEBHOOK
 
     operations = document["operations"]
     kafka = operations["ingest.receive.rawAlerts"]["bindings"]["kafka"]

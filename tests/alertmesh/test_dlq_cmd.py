@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from alertmesh import cli
-from alertmesh.dlq_cmd import (
+from alertmesh.commands.dlq import (
     REPLAY_HEADER,
     Selection,
     SelectionError,

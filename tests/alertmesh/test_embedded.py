@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alertmesh.embedded import temporal_command
+from alertmesh.stack.embedded import temporal_command
 
 
 def _values(command: list[str], flag: str) -> list[str]:

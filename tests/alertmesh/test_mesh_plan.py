@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alertmesh.mesh import (
+from alertmesh.stack.mesh import (
     DEMO_SOURCES,
     MeshSettings,
     ensure_webhook_key,
@@ -15,7 +15,7 @@ from alertmesh.mesh import (
     prepare_state_dir,
     webhook_usage,
 )
-from services.ingest.webhook_credentials import hash_key, load_credentials
+from services.webhook.credentials import hash_key, load_credentials
 
 
 def test_the_embedded_default_starts_both_servers_then_four_services(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from alertmesh import supervisor
-from alertmesh.mesh import MeshSettings, plan
-from alertmesh.mesh_state import MeshState, read_mesh_state, recorder, write_mesh_state
-from alertmesh.supervisor import Supervisor
+from alertmesh.stack import supervisor
+from alertmesh.stack.mesh import MeshSettings, plan
+from alertmesh.stack.state import MeshState, read_mesh_state, recorder, write_mesh_state
+from alertmesh.stack.supervisor import Supervisor
 
 
 def file_exists(path: Path) -> supervisor.Probe:

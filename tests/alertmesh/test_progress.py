@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from alertmesh import progress
-from alertmesh.progress import ERASE, Progress, polled
+from alertmesh.views import progress
+from alertmesh.views.progress import ERASE, Progress, polled
 
 
 class Clock:

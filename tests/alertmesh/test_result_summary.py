@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from alertmesh.result_summary import summarize
+from alertmesh.views.result_summary import summarize
 from schemas import ActionError, ActionReport, Result, WorkflowResult
 
 STARTED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from alertmesh import results_view
+from alertmesh.views import results as results_view
 from schemas import WorkflowResult
 from schemas.actions import ActionReport
 from schemas.result import Result

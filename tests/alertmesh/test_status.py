@@ -14,11 +14,12 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 
-from alertmesh import status_cmd, status_render
-from alertmesh.embedded import free_port
-from alertmesh.mesh_state import MeshState, PartState, write_mesh_state
-from alertmesh.status_metrics import DEAD_LETTERS, FAILED_RESULTS, FLOWS, Counters, declared_samples, parse_counters
-from alertmesh.status_sources import (
+from alertmesh.stack.embedded import free_port
+from alertmesh.stack.state import MeshState, PartState, write_mesh_state
+from alertmesh.status import render as status_render
+from alertmesh.status import report as status_cmd
+from alertmesh.status.metrics import DEAD_LETTERS, FAILED_RESULTS, FLOWS, Counters, declared_samples, parse_counters
+from alertmesh.status.sources import (
     Lag,
     PartStatus,
     PartTarget,

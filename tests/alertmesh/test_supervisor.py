@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from alertmesh import supervisor
-from alertmesh.supervisor import Part, StartupError, Supervisor
+from alertmesh.stack import supervisor
+from alertmesh.stack.supervisor import Part, StartupError, Supervisor
 from tests.e2e.mesh_process import alive
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from alertmesh import trace_cmd
-from alertmesh.trace_lookup import SpanRecord, Trace, find_traces, wait_for_traces
-from alertmesh.trace_view import bar, ordered, render, render_finished_trace, render_trace, temporal_link
+from alertmesh.commands import trace as trace_cmd
+from alertmesh.trace import SpanRecord, Trace, find_traces, wait_for_traces
+from alertmesh.trace.view import bar, ordered, render, render_finished_trace, render_trace, temporal_link
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 EVENT = "8fbd8aac-3bd0-5640-ac63-57bf2aa12444"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from alertmesh import progress
+from alertmesh.views import progress
 from bench import e2e
 from bench.payloads import BenchAlert, bench_alerts
 

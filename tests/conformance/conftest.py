@@ -16,8 +16,8 @@ import pytest
 import pytest_asyncio
 
 import tests.conformance.actions  # noqa: F401  (registers conformance.* here too, for validation)
-from alertmesh.embedded import free_port
 from alertmesh.kafka_tools import ensure_topics
+from alertmesh.stack.embedded import free_port
 from dsl.loader import load_workflows
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.service import Orchestrator, connect_temporal

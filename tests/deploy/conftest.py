@@ -16,8 +16,9 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from services.executor.config import ExecutorSettings
-from services.ingest.config import IngestSettings, WebhookSettings
+from services.ingest.config import IngestSettings
 from services.orchestrator.config import OrchestratorSettings
+from services.webhook.config import WebhookSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,7 +37,7 @@ class AlertmeshService:
 
 SERVICES = (
     AlertmeshService("ingest", "services.ingest", IngestSettings, "ingest", "health_host", "health_port"),
-    AlertmeshService("webhook", "services.ingest.webhook", WebhookSettings, "ingest", "host", "port"),
+    AlertmeshService("webhook", "services.webhook", WebhookSettings, "ingest", "host", "port"),
     AlertmeshService(
         "orchestrator", "services.orchestrator", OrchestratorSettings, "orchestrator", "health_host", "health_port"
     ),

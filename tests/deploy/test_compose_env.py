@@ -83,7 +83,7 @@ def test_command_runs_an_existing_module(services: dict[str, dict[str, Any]], al
 
 
 def test_webhook_publishes_its_listening_port(services: dict[str, dict[str, Any]], clean_settings_env: Any) -> None:
-    from services.ingest.config import WebhookSettings
+    from services.webhook.config import WebhookSettings
 
     for name, value in services["webhook"]["environment"].items():
         clean_settings_env.setenv(name, str(value))

@@ -24,8 +24,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from alertmesh.embedded import free_port
-from services.ingest.webhook_credentials import add_key, new_key
+from alertmesh.stack.embedded import free_port
+from services.webhook.credentials import add_key, new_key
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

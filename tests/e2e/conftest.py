@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 from temporalio.client import Client
 
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings

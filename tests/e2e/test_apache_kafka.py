@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from services.shared.kafka import KafkaSettings
 from services.shared.topics import TopicSettings
 from tests.docker_engine import docker_engine_reachable

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from tests.conftest import TemporalServer
 from tests.e2e.conftest import mesh_ports
 from tests.e2e.mesh_process import REPO, MeshProcess, alive, descendants, processes_in_group

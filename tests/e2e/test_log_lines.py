@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from alertmesh import kafka_tools
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from tests.e2e.conftest import Mesh
 from tests.e2e.mesh_process import REPO
 

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from alertmesh import kafka_tools
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from tests.e2e.conftest import Mesh
 from tests.e2e.kafka_reading import committed, next_event

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from alertmesh import kafka_tools
-from alertmesh.mesh_state import mesh_file, read_mesh_state
-from alertmesh.status_cmd import CLEAR_SCREEN
+from alertmesh.stack.state import mesh_file, read_mesh_state
+from alertmesh.status.report import CLEAR_SCREEN
 from schemas import DeadLetter, WorkflowResult
 from schemas.result import Result
 from tests.e2e.conftest import Mesh

@@ -16,7 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from alertmesh import kafka_tools
-from alertmesh.trace_lookup import Trace, wait_for_traces
+from alertmesh.trace import Trace, wait_for_traces
 from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from services.shared import tracing
 from tests.e2e.conftest import Mesh

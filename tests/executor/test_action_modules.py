@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from schemas.actions import ActionRequest
 from services.executor.config import ExecutorSettings
 from services.executor.outcome import ACTION_MODULES_ENV, run_captured

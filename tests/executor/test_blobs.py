@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from alertmesh.embedded import free_port, wait_for_port
+from alertmesh.stack.embedded import free_port, wait_for_port
 from schemas.actions import StoredResult
 from services.shared.blobs import BlobError, BlobSettings, BlobStore, LocalDirectoryStore, S3Store, resolve, store_json
 

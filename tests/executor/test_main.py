@@ -17,7 +17,7 @@ import httpx
 import pytest
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from schemas.actions import ActionRequest
 from services.shared.temporal import TemporalSettings
 

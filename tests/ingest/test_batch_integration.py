@@ -13,9 +13,9 @@ import pytest
 from schemas import DeadLetter, WorkflowTrigger
 from services.ingest import emitter
 from services.ingest.app import build_app
+from services.shared.backoff import Backoff, GaveUp
 from services.shared.consuming import Outgoing, Publisher
 from services.shared.kafka import running_producer
-from services.shared.retry import Backoff, GaveUp
 from tests.ingest.kafka_io import committed, create_topics, fresh_ingest_settings, produce_all, read
 
 pytestmark = pytest.mark.integration

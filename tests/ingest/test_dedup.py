@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.ingest.dedup import DedupWindow, entry_key, entry_value
+from services.ingest.noise.dedup import DedupWindow, entry_key, entry_value
 from tests.ingest.factories import make_alert
 
 WINDOW_MS = 300_000

@@ -9,9 +9,9 @@ from schemas import DeadLetter
 from services.ingest.emitter import Emitter
 from services.ingest.pipeline import EVENT_SOURCE, Outcome, process
 from services.ingest.routing import RoutingTable
+from services.shared.backoff import Backoff, GaveUp
 from services.shared.consuming import DeadLetters
 from services.shared.deadletter import ConsumedRecord
-from services.shared.retry import Backoff, GaveUp
 
 ROUTING = RoutingTable.model_validate({"routes": [{"name": "all", "workflow": "triage"}]})
 LIMIT = 1_048_576

@@ -14,12 +14,13 @@ import pytest
 
 from schemas import WorkflowTrigger
 from services.ingest.app import build_app
-from services.ingest.config import IngestSettings, WebhookSettings
-from services.ingest.webhook import build_webhook
+from services.ingest.config import IngestSettings
 from services.shared.kafka import KafkaSettings
+from services.webhook.app import build_webhook
+from services.webhook.config import WebhookSettings
 from tests.ingest.conftest import sample
 from tests.ingest.kafka_io import create_topics, end_offset, fresh_ingest_settings, produce, read
-from tests.ingest.test_webhook_integration import serving
+from tests.webhook.test_webhook_integration import serving
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from schemas import WorkflowTrigger
-from services.ingest.grouping import Groups, alert_parts, group_triggers
-from services.ingest.noise import fits
+from services.ingest.noise.control import fits
+from services.ingest.noise.grouping import Groups, alert_parts, group_triggers
 from services.ingest.routing import Route
 from tests.ingest.factories import make_alert
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from services.ingest.__main__ import run
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings

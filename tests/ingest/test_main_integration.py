@@ -1,4 +1,4 @@
-"""``python -m services.ingest`` and ``python -m services.ingest.webhook`` as a user runs them, end to end."""
+"""``python -m services.ingest`` and ``python -m services.webhook`` as a user runs them, end to end."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alertmesh.embedded import free_port, wait_for_port
+from alertmesh.stack.embedded import free_port, wait_for_port
 from schemas import WorkflowTrigger
-from services.ingest.webhook_credentials import hash_key
 from services.shared.topics import TopicSettings
-from tests.ingest.credentials import KEY, write_credentials
+from services.webhook.credentials import hash_key
 from tests.ingest.kafka_io import committed, create_topics, read, unique_topics
+from tests.webhook.credentials import KEY, write_credentials
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Runnin
         ),
     }
     logs = [tmp_path / "ingest.log", tmp_path / "webhook.log"]
-    processes = [_spawn("services.ingest", env, logs[0]), _spawn("services.ingest.webhook", env, logs[1])]
+    processes = [_spawn("services.ingest", env, logs[0]), _spawn("services.webhook", env, logs[1])]
     try:
         wait_for_port("127.0.0.1", running.health_port, timeout=60)
         wait_for_port("127.0.0.1", running.webhook_port, timeout=60)

@@ -24,11 +24,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from alertmesh.embedded import free_port, wait_for_port
+from alertmesh.stack.embedded import free_port, wait_for_port
 from schemas import WorkflowTrigger
-from services.ingest.webhook_credentials import hash_key
-from tests.ingest.credentials import KEY, write_credentials
+from services.webhook.credentials import hash_key
 from tests.ingest.kafka_io import create_topics, read, unique_topics
+from tests.webhook.credentials import KEY, write_credentials
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -132,7 +132,7 @@ async def test_webhook_and_ingest_export_one_alerts_spans_by_otlp(
         "OTEL_BSP_SCHEDULE_DELAY": "200",
     }
     logs = [tmp_path / "ingest.log", tmp_path / "webhook.log"]
-    processes = [_spawn("services.ingest", env, logs[0]), _spawn("services.ingest.webhook", env, logs[1])]
+    processes = [_spawn("services.ingest", env, logs[0]), _spawn("services.webhook", env, logs[1])]
     try:
         wait_for_port("127.0.0.1", health_port, timeout=60)
         wait_for_port("127.0.0.1", webhook_port, timeout=60)

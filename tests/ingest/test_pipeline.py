@@ -5,7 +5,7 @@ import orjson
 import pytest
 
 from schemas import Alert, DeadLetter, WorkflowTrigger
-from services.ingest.keys import alert_event_id
+from schemas.identity import alert_event_id
 from services.ingest.pipeline import EVENT_SOURCE, Outcome, dead_letter_cause, process
 from services.ingest.routing import Route, RoutingTable
 from services.shared.deadletter import ConsumedRecord, dead_letter

@@ -17,8 +17,8 @@ from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.emitter import Emitter
 from services.ingest.pipeline import EVENT_SOURCE, process
 from services.ingest.routing import RoutingTable
+from services.shared.backoff import Backoff
 from services.shared.consuming import DeadLetters
-from services.shared.retry import Backoff
 from tests.shared.fakes import SizeLimitedPublisher
 from tests.shared.strategies import (
     DEEP,

@@ -13,8 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from alertmesh.trace_lookup import SpanRecord, Trace
-from alertmesh.trace_view import render
+from alertmesh.trace import SpanRecord, Trace, render
 from services.ingest import record_spans
 from services.ingest.pipeline import Outcome, process
 from services.ingest.routing import RoutingTable, load_routing

@@ -229,7 +229,7 @@ def test_routing_an_alert_leaves_the_table_equal_to_a_fresh_load() -> None:
 def test_when_sees_the_alert_exactly_as_the_workflow_does() -> None:
     from datetime import UTC, datetime
 
-    from services.ingest.route_conditions import as_json
+    from services.ingest.routing.conditions import as_json
 
     alert = make_alert(ends_at=datetime(2024, 1, 1, tzinfo=UTC), payload={"a": [1, {"b": None}]}, event_id="e",
                        event_source="s")  # fmt: skip

@@ -19,8 +19,8 @@ from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.starter import StartOutcome
+from services.shared.backoff import GaveUp
 from services.shared.deadletter import ConsumedRecord
-from services.shared.retry import GaveUp
 from tests.conftest import REPO
 from tests.orchestrator.factories import make_trigger
 from tests.orchestrator.fakes import MAX_BLOB_BYTES, TemporalLikeStarter

@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from schemas import WorkflowTrigger
-from services.ingest.keys import idempotency_key
+from schemas.identity import idempotency_key
 from services.orchestrator.app import TriggerConsumer
 from services.orchestrator.contracts import DSLRun, ResolvedSignal
 from services.orchestrator.lifecycle import firing_run_id

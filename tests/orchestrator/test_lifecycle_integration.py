@@ -21,7 +21,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from schemas import WorkflowTrigger
-from services.ingest.keys import idempotency_key
+from schemas.identity import idempotency_key
 from services.orchestrator.scheduler import ALERT_RESOLVED, NOT_RESOLVED
 from tests.conftest import TemporalServer
 from tests.executor.conftest import ray_session  # noqa: F401  (the session's Ray, as a fixture)

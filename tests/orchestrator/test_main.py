@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from tests.conftest import REPO, TemporalServer
 
 

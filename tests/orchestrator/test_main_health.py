@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from alertmesh.embedded import free_port
 from alertmesh.kafka_tools import ensure_topics
+from alertmesh.stack.embedded import free_port
 from services.orchestrator.__main__ import run_until_stopped
 from services.orchestrator.service import Orchestrator, connect_temporal
 from tests.conftest import TemporalServer

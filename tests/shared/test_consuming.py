@@ -12,8 +12,8 @@ from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 from faststream.kafka.message import KafkaMessage
 from faststream.kafka.parser import AioKafkaBatchParser
 
+from services.shared.backoff import Backoff, GaveUp
 from services.shared.consuming import Outgoing, consumed_batch, keep_bodies_raw, parse_batch, publish_all_durably
-from services.shared.retry import Backoff, GaveUp
 
 DEFAULT = AioKafkaBatchParser(KafkaMessage, None)  # FastStream's own batch parser, as the subscriber composes it
 FAST = Backoff(initial_s=0.001, max_s=0.002, budget_s=0.05)

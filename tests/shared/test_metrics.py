@@ -11,13 +11,13 @@ from aiokafka import TopicPartition
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from alertmesh.embedded import free_port
+from alertmesh.stack.embedded import free_port
 from services.shared import metrics
+from services.shared.backoff import Backoff
 from services.shared.consumer_lag import CONSUMER_LAG, lag_of
 from services.shared.consuming import DeadLetters, Outgoing, publish_all_durably
 from services.shared.deadletter import ConsumedRecord
 from services.shared.health import HealthServer
-from services.shared.retry import Backoff
 
 #: The names and labels issue 9 fixes (dashboards and `alertmesh status` read them): never renamed.
 CONTRACT = {

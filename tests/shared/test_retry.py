@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.shared.retry import Backoff, GaveUp, PermanentError, is_permanent, with_backoff
+from services.shared.backoff import Backoff, GaveUp, PermanentError, is_permanent, with_backoff
 
 
 class FakeTime:

@@ -30,8 +30,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from schemas.sources import SOURCE_PATTERN
 from services.ingest.parsers.jsonpath import Step, compile_path
-from services.ingest.webhook_body import SOURCE_PATTERN
 
 ScaleSeverity = Literal["critical", "high", "medium", "low", "info"]
 MapStatus = Literal["firing", "resolved"]

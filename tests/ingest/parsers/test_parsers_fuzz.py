@@ -16,8 +16,8 @@ from schemas.alert import SEVERITY_SCALE, Alert
 from services.ingest.parsers import ParseError, parse_alerts, parsers_for
 from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.pipeline import PARSE_STAGE, ROUTE_STAGE, VALIDATE_STAGE, process
-from services.ingest.webhook_headers import raw_record_headers
 from services.shared.deadletter import ConsumedRecord
+from services.webhook.headers import raw_record_headers
 from tests.ingest.test_poison_fuzz import ROUTING, alertmanager_alert, cloudevent
 from tests.shared.strategies import DEEP, EDGE_TIMES, FUZZ, HUGE_TEXT, JSON, JSON_LEAF, TEXT, dumps
 

@@ -1,0 +1,246 @@
+"""``alertmesh dlq``: list the dead letters (``list``) and send their original records again after a fix
+(``replay``).
+
+A dead letter keeps the record exactly as it arrived: value, key and headers (non-UTF-8 header values byte for
+byte). Replaying writes those back to the topic the record came from (or ``--to``) with acks=all, so the record
+goes through every stage again as if it were new; since trigger ids and workflow ids derive from the alert, a
+record that already started its workflow starts nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
+
+from aiokafka import AIOKafkaProducer
+from pydantic import ValidationError
+
+from alertmesh import kafka_tools
+from alertmesh.views.progress import Progress
+from alertmesh.views.table import render
+from schemas import DeadLetter
+from services.shared.kafka import KafkaSettings
+
+log = logging.getLogger("alertmesh")
+
+#: Header a replayed record carries: the id of the dead letter it came from, so a record that fails again can be
+#: traced to its earlier failure (it replaces the one an earlier replay set).
+REPLAY_HEADER = "alertmesh-replay-of"
+#: Shortest id prefix the table shows; ``--id`` takes any unique prefix.
+SHORT_ID = 8
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class SelectionError(ValueError):
+    """The command line asks for dead letters that cannot be told apart, or a time that cannot be read."""
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """``--since``: a duration back from ``now`` (``90s``, ``15m``, ``2h``, ``1d``, ``1h30m``) or an ISO 8601
+    time (without a zone it is UTC)."""
+    value = text.strip()
+    if value and _DURATION.sub("", value) == "":
+        delta = timedelta()
+        for amount, unit in _DURATION.findall(value):
+            delta += timedelta(**{_UNITS[unit]: int(amount)})
+        return now - delta
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise SelectionError(
+            f"--since {text!r}: expected a duration like 15m, 2h, 1d, 1h30m or an ISO 8601 time"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which dead letters a command acts on: all (None) or some stages, from a time on, optionally by id prefix."""
+
+    stage: str | None = None
+    since: datetime | None = None
+    ids: tuple[str, ...] = ()
+
+    def matches(self, letter: DeadLetter) -> bool:
+        if self.stage is not None and letter.data.stage != self.stage:
+            return False
+        return self.since is None or letter.time >= self.since
+
+    def pick(self, letters: Sequence[DeadLetter]) -> list[DeadLetter]:
+        """The letters matching stage and time; with ``ids``, exactly one per id prefix (else ``SelectionError``)."""
+        kept = [letter for letter in letters if self.matches(letter)]
+        if not self.ids:
+            return kept
+        chosen: list[DeadLetter] = []
+        for prefix in self.ids:
+            found = [letter for letter in kept if letter.id.startswith(prefix)]
+            if not found:
+                raise SelectionError(f"no dead letter with id {prefix!r}" + self._filters())
+            if len(found) > 1:
+                ids = ", ".join(letter.id for letter in found[:5])
+                raise SelectionError(f"id {prefix!r} is ambiguous ({ids}): give more of it")
+            if found[0] not in chosen:
+                chosen.append(found[0])
+        return chosen
+
+    def _filters(self) -> str:
+        parts = ([f"stage {self.stage}"] if self.stage else []) + ([f"since {self.since:%F %T}"] if self.since else [])
+        return f" ({', '.join(parts)})" if parts else ""
+
+
+def decode_letters(values: Iterable[bytes]) -> tuple[list[DeadLetter], int]:
+    """The dead letters in topic order, each once (a redelivered failure is written again with the same id), and
+    how many records were not dead letters at all."""
+    letters: dict[str, DeadLetter] = {}
+    unreadable = 0
+    for value in values:
+        try:
+            letter = DeadLetter.from_json(value)
+        except ValidationError:
+            unreadable += 1
+            continue
+        letters.setdefault(letter.id, letter)
+    return list(letters.values()), unreadable
+
+
+def json_lines(letters: Iterable[DeadLetter]) -> str:
+    """One dead letter event a line, as on the topic (older stage names already read as the new ones)."""
+    return "".join(letter.to_json().decode() + "\n" for letter in letters)
+
+
+TABLE_HEADER = ("ID", "TIME (UTC)", "STAGE", "SOURCE", "FROM", "SIZE", "REASON")
+
+
+def table(letters: Sequence[DeadLetter], width: int) -> str:
+    """A table for people: short id, time, stage, sender, where it came from, size, then the reason cut to fit
+    ``width`` columns (the whole reason is in ``--json``)."""
+    lines = render([TABLE_HEADER] + [letter_row(letter) for letter in letters], width)
+    count = len(letters)
+    lines.append(f"{count} dead letter{'' if count == 1 else 's'}")
+    return "\n".join(lines) + "\n"
+
+
+def letter_row(letter: DeadLetter) -> tuple[str, str, str, str, str, str, str]:
+    """One dead letter's cells under ``TABLE_HEADER`` (``alertmesh status`` lists the newest the same way)."""
+    data = letter.data
+    where = f"{data.original_topic}@{data.original_partition if data.original_partition is not None else '?'}"
+    where += f"/{data.original_offset}" if data.original_offset is not None else ""
+    size = _size(data.original_size) + (" (cut)" if data.truncated else "")
+    reason = " ".join(data.reason.split())  # one line per letter, whatever the reason quotes
+    when = letter.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return letter.id[:SHORT_ID], when, data.stage, data.alert_source or "-", where, size, reason
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    return f"{size / 1024:.1f} KiB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MiB"
+
+
+def replay_record(letter: DeadLetter) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
+    """Key, value and headers to send again: the original's, plus ``REPLAY_HEADER`` naming this dead letter."""
+    data = letter.data
+    headers = [(name, value) for name, value in data.replay_headers() if name != REPLAY_HEADER]
+    return data.original_key, data.original, [*headers, (REPLAY_HEADER, letter.id.encode())]
+
+
+async def list_letters(
+    kafka: KafkaSettings,
+    dlq_topic: str,
+    selection: Selection,
+    *,
+    as_json: bool | None = None,
+    out: TextIO | None = None,
+    timeout_s: float = 60,
+) -> int:
+    """Print the selected dead letters: a table on a terminal, JSON lines otherwise (or when ``as_json``)."""
+    out = out or sys.stdout
+    chosen = await selected_letters(kafka, dlq_topic, selection, timeout_s)
+    if chosen is None:
+        return 1
+    if as_json if as_json is not None else not out.isatty():
+        out.write(json_lines(chosen))
+    else:
+        out.write(table(chosen, shutil.get_terminal_size().columns))
+    out.flush()
+    return 0
+
+
+async def selected_letters(
+    kafka: KafkaSettings, topic: str, selection: Selection, timeout_s: float
+) -> list[DeadLetter] | None:
+    """The dead letters on ``topic`` that ``selection`` picks (None when the topic cannot be read)."""
+    letters = await read_letters(kafka, topic, timeout_s)
+    return None if letters is None else selection.pick(letters)
+
+
+async def read_letters(kafka: KafkaSettings, topic: str, timeout_s: float) -> list[DeadLetter] | None:
+    """Every dead letter on ``topic`` now (None, with the error logged, when the topic cannot be read)."""
+    values: list[bytes] = []
+    try:
+        async for value in kafka_tools.read(kafka, topic, follow=False, timeout_s=timeout_s):
+            values.append(value)
+    except LookupError:
+        log.error("dead-letter topic %r does not exist (ALERTMESH_TOPIC_DLQ; is the mesh up?)", topic)
+        return None
+    except TimeoutError:
+        log.error("could not read %r within %.0fs (KAFKA_BOOTSTRAP_SERVERS=%s)", topic, timeout_s,
+                  kafka.bootstrap_servers)  # fmt: skip
+        return None
+    letters, unreadable = decode_letters(values)
+    if unreadable:
+        log.warning("%d records on %s are not dead letters; skipped", unreadable, topic)
+    return letters
+
+
+async def replay_letters(
+    kafka: KafkaSettings,
+    dlq_topic: str,
+    selection: Selection,
+    *,
+    to: str | None = None,
+    out: TextIO | None = None,
+    timeout_s: float = 60,
+) -> int:
+    """Send the selected dead letters' originals again (acks=all); 1 if any could not be replayed."""
+    out = out or sys.stdout
+    chosen = await selected_letters(kafka, dlq_topic, selection, timeout_s)
+    if chosen is None:
+        return 1
+    if not chosen:
+        log.info("no dead letter to replay")
+        return 0
+    failed = 0
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all")
+    await producer.start()
+    # Progress on stderr: stdout has one line per replayed letter, for scripts.
+    progress = Progress("replaying dead letters", total=len(chosen))
+    try:
+        for done, letter in enumerate(chosen):
+            progress.update(done)
+            if letter.data.truncated:
+                # Only the start of the value was kept (it did not fit a Kafka message): sending it would be a
+                # different record.
+                log.error(
+                    "dead letter %s: the original was cut to fit the topic (%d of %d bytes kept), not replayed",
+                    letter.id, len(letter.data.original), letter.data.original_size,
+                )  # fmt: skip
+                failed += 1
+                continue
+            key, value, headers = replay_record(letter)
+            topic = to or letter.data.original_topic
+            meta = await producer.send_and_wait(topic, value, key=key, headers=headers)
+            where = f"{meta.topic}[{meta.partition}] at {meta.offset}"
+            out.write(f"replayed {letter.id} ({letter.data.stage}) to {where}\n")
+        progress.update(len(chosen))
+    finally:
+        progress.close()
+        await producer.stop()
+    return 1 if failed else 0

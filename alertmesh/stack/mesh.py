@@ -1,0 +1,259 @@
+"""What ``alertmesh up`` runs: the embedded servers (unless pointed elsewhere), then the four services."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alertmesh import kafka_tools
+from alertmesh.stack.embedded import free_port, port_open, tansu_command, temporal_command
+from alertmesh.stack.supervisor import Part, Probe
+from services.shared.kafka import KafkaSettings
+from services.shared.temporal import TemporalSettings
+from services.shared.topics import TopicSettings
+from services.webhook.credentials import add_key, new_key
+
+#: In the state dir: the webhook credentials file (hashed keys) and the demo key itself, both 0600.
+CREDENTIALS_FILE_NAME = "webhook-credentials.yaml"
+DEMO_KEY_FILE_NAME = "webhook-demo-key"
+#: Sources the demo key may post as; add others to the credentials file.
+DEMO_SOURCES = ("alertmanager", "grafana", "prometheus")
+
+
+class MeshSettings(BaseSettings):
+    """Settings of the local mesh (``ALERTMESH_*``). Setting ``KAFKA_BOOTSTRAP_SERVERS`` or
+    ``TEMPORAL_ADDRESS`` points the services at an existing server and that server is not started;
+    ``RAY_ADDRESS`` makes the executor join a Ray cluster instead of starting local Ray."""
+
+    model_config = SettingsConfigDict(env_prefix="ALERTMESH_", extra="ignore", populate_by_name=True)
+
+    state_dir: Path = Path(".alertmesh")
+    host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    topic_partitions: int = Field(3, ge=1)
+    webhook_port: int = Field(8080, validation_alias="WEBHOOK_PORT")
+    routing_file: Path = Field(Path("routing.yaml"), validation_alias="INGEST_ROUTING_FILE")
+    workflows_dir: Path = Field(Path("workflows"), validation_alias="ORCHESTRATOR_WORKFLOWS_DIR")
+    external_kafka: str | None = Field(None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    external_temporal: str | None = Field(None, validation_alias="TEMPORAL_ADDRESS")
+    ray_address: str | None = Field(None, validation_alias="RAY_ADDRESS")
+    # The webhook's credentials; unset: ``up`` keeps a demo key in the state dir (see ``ensure_webhook_key``).
+    webhook_credentials_file: Path | None = Field(None, validation_alias="WEBHOOK_CREDENTIALS_FILE")
+
+    def credentials_file(self) -> Path:
+        """The credentials file the webhook reads: the one configured, else the state dir's."""
+        return (self.webhook_credentials_file or self.state_dir / CREDENTIALS_FILE_NAME).resolve()
+
+
+@dataclass(frozen=True)
+class MeshPlan:
+    """Where everything will be, and the two stages to start: servers, then services."""
+
+    kafka_bootstrap: str
+    temporal_address: str
+    temporal_ui: str | None
+    webhook_url: str
+    ray: str
+    #: Each service's HTTP base URL (``/healthz`` and ``/metrics`` are under it), by part name.
+    http_urls: dict[str, str]
+    servers: list[Part]
+    services: list[Part]
+    #: Creates the topics that are missing (the embedded broker's part runs it itself, after every start).
+    ensure_topics: Callable[[], Awaitable[None]]
+
+    def describe(self) -> list[str]:
+        return [
+            f"Kafka bootstrap  {self.kafka_bootstrap}",
+            f"Temporal         {self.temporal_address}",
+            f"Temporal UI      {self.temporal_ui or '(external Temporal: see its own UI)'}",
+            f"Webhook          {self.webhook_url}/v1/alerts/{{source}}",
+            f"Ray              {self.ray}",
+        ]
+
+
+def port_probe(host: str, port: int) -> Probe:
+    async def probe() -> bool:
+        return await asyncio.to_thread(port_open, host, port)
+
+    return probe
+
+
+def temporal_probe(address: str) -> Probe:
+    async def probe() -> bool:
+        client = await TemporalSettings(address=address).connect()
+        return await client.service_client.check_health()
+
+    return probe
+
+
+def healthz_probe(host: str, port: int) -> Probe:
+    """True when ``GET /healthz`` answers 200 (every service exposes one)."""
+
+    async def probe() -> bool:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            await writer.drain()
+            status_line = await reader.readline()
+            return status_line.split()[1:2] == [b"200"]
+        finally:
+            writer.close()
+
+    return probe
+
+
+def _service(name: str, module: str, env: dict[str, str], probe: Probe, timeout_s: float) -> Part:
+    return Part(name, [sys.executable, "-m", module], probe, env, ready_timeout_s=timeout_s)
+
+
+def _port_for(env_name: str) -> int:
+    """Health ports nobody needs to know: honour an explicit setting, else take any free port."""
+    return int(os.environ.get(env_name) or free_port())
+
+
+def traces_dir(settings: MeshSettings) -> Path:
+    """Where ``alertmesh up`` keeps the spans of its services (``services.shared.span_store``):
+    ALERTMESH_TRACES_DIR, else ``<state-dir>/traces``."""
+    return Path(os.environ.get("ALERTMESH_TRACES_DIR") or settings.state_dir.resolve() / "traces")
+
+
+def plan(settings: MeshSettings) -> MeshPlan:
+    host = settings.host
+    servers: list[Part] = []
+    kafka = settings.external_kafka or f"{host}:{settings.kafka_port}"
+    topics = functools.partial(
+        kafka_tools.ensure_topics,
+        KafkaSettings(bootstrap_servers=kafka),
+        TopicSettings().all(),
+        settings.topic_partitions,
+    )
+    if settings.external_kafka is None:
+        # The embedded broker keeps data in memory: after a restart it is empty, so the topics are made anew
+        # (unless a reconnecting service's request has the broker auto-create one first, with its default count).
+        command = tansu_command(host, settings.kafka_port)
+        probe = port_probe(host, settings.kafka_port)
+        servers.append(Part("kafka", command, probe, ready_timeout_s=30, after_ready=topics))
+    temporal = settings.external_temporal or f"{host}:{settings.temporal_port}"
+    ui = None
+    if settings.external_temporal is None:
+        ui = f"http://{host}:{settings.temporal_ui_port}"
+        db_file = settings.state_dir.resolve() / "temporal.db"
+        command = temporal_command(host, settings.temporal_port, settings.temporal_ui_port, db_file)
+        servers.append(Part("temporal", command, temporal_probe(temporal), ready_timeout_s=90, quiet_on_stop=True))
+
+    ports = {name: _port_for(f"{name.upper()}_HEALTH_PORT") for name in ("ingest", "orchestrator", "executor")}
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "TEMPORAL_ADDRESS": temporal,
+        "INGEST_ROUTING_FILE": str(settings.routing_file.resolve()),
+        "ORCHESTRATOR_WORKFLOWS_DIR": str(settings.workflows_dir.resolve()),
+        # Large results live next to the Temporal database whose histories refer to them.
+        "EXECUTOR_BLOB_DIR": os.environ.get("EXECUTOR_BLOB_DIR") or str(settings.state_dir.resolve() / "blobs"),
+        # Every service (and Ray worker) keeps its spans here for `alertmesh trace` (bounded in size).
+        "ALERTMESH_TRACES_DIR": str(traces_dir(settings)),
+        "WEBHOOK_HOST": host,
+        "WEBHOOK_PORT": str(settings.webhook_port),
+        "WEBHOOK_CREDENTIALS_FILE": str(settings.credentials_file()),
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "PYTHONUNBUFFERED": "1",
+        **{f"{name.upper()}_HEALTH_HOST": host for name in ports},
+        **{f"{name.upper()}_HEALTH_PORT": str(port) for name, port in ports.items()},
+    }
+    services = [
+        _service("ingest", "services.ingest", env, healthz_probe(host, ports["ingest"]), 60),
+        _service("webhook", "services.webhook", env, healthz_probe(host, settings.webhook_port), 60),
+        _service("orchestrator", "services.orchestrator", env, healthz_probe(host, ports["orchestrator"]), 60),
+        # Starting local Ray takes a few seconds on its own.
+        _service("executor", "services.executor", env, healthz_probe(host, ports["executor"]), 120),
+    ]
+    return MeshPlan(
+        kafka_bootstrap=kafka,
+        temporal_address=temporal,
+        temporal_ui=ui,
+        webhook_url=f"http://{host}:{settings.webhook_port}",
+        ray=settings.ray_address or "local (started by the executor)",
+        http_urls={
+            **{name: f"http://{host}:{port}" for name, port in ports.items()},
+            "webhook": f"http://{host}:{settings.webhook_port}",
+        },
+        servers=servers,
+        services=services,
+        ensure_topics=topics,
+    )
+
+
+@dataclass(frozen=True)
+class WebhookKey:
+    """The webhook credentials ``up`` uses. ``new_key`` is set only on the run that generated it."""
+
+    credentials_file: Path
+    key_file: Path | None
+    new_key: str | None
+
+
+def prepare_state_dir(state_dir: Path) -> None:
+    """Create the state dir private to this user (0700): it holds Temporal's database and the webhook key."""
+    if not state_dir.exists():
+        state_dir.mkdir(parents=True, mode=0o700)
+        state_dir.chmod(0o700)  # mkdir's mode is masked by the umask
+
+
+def ensure_webhook_key(settings: MeshSettings) -> WebhookKey:
+    """Keep an existing credentials file as it is (senders configured with its key keep working); otherwise
+    generate a demo key for ``DEMO_SOURCES``: its SHA-256 in the credentials file, the key itself in
+    ``webhook-demo-key`` so a later ``up`` can say where it is. Both files are created 0600."""
+    credentials = settings.credentials_file()
+    key_file = settings.state_dir.resolve() / DEMO_KEY_FILE_NAME
+    if credentials.exists():
+        return WebhookKey(credentials, key_file if key_file.exists() else None, None)
+    key = new_key()
+    # The key file first: should writing the credentials fail, the next ``up`` makes both anew.
+    key_file.unlink(missing_ok=True)
+    # O_EXCL: never write into a file someone else put there; 0600 from the start, not chmod'ed later.
+    with os.fdopen(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(key + "\n")
+    add_key(credentials, DEMO_SOURCES, key)
+    return WebhookKey(credentials, key_file, key)
+
+
+def webhook_usage(plan: MeshPlan, key: WebhookKey) -> list[str]:
+    """What ``up`` prints about the webhook key: the key and a ready-to-paste curl line."""
+    sample = Path(__file__).resolve().parent.parent / "samples" / "alertmanager-v4-firing.json"
+    url = f"{plan.webhook_url}/v1/alerts/alertmanager"
+    if key.new_key is not None:
+        lines = [f"Webhook key      {key.new_key}  (new; also in {key.key_file}, hashed in {key.credentials_file})"]
+        bearer = key.new_key
+    elif key.key_file is not None:
+        lines = [f"Webhook key      unchanged, in {key.key_file} (hashed in {key.credentials_file})"]
+        bearer = f"$(cat {key.key_file})"
+    else:
+        return [f"Webhook auth     {key.credentials_file} (your credentials file; alertmesh made no key)"]
+    curl = (
+        f"curl -sS -X POST -H \"Authorization: Bearer {bearer}\" -H 'content-type: application/json' "
+        f"--data-binary @{sample} {url}"
+    )
+    return [*lines, f"Try it           {curl}"]
+
+
+def ports_in_use(settings: MeshSettings) -> list[str]:
+    """Ports the embedded parts need that something else already holds (e.g. another ``alertmesh up``)."""
+    wanted = [("webhook", settings.webhook_port)]
+    if settings.external_kafka is None:
+        wanted.append(("kafka", settings.kafka_port))
+    if settings.external_temporal is None:
+        wanted += [("temporal", settings.temporal_port), ("temporal UI", settings.temporal_ui_port)]
+    return [f"{name} port {port}" for name, port in wanted if port_open(settings.host, port)]
+
+
+def kafka_settings(plan: MeshPlan) -> KafkaSettings:
+    return KafkaSettings(bootstrap_servers=plan.kafka_bootstrap)

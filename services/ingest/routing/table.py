@@ -1,0 +1,196 @@
+"""Routing rules: which workflows run for which alert, from a YAML file checked at start-up and reloaded on change.
+
+A file looks like::
+
+    default: dead-letter          # or drop: what happens to an alert no rule matches
+    routes:
+      - name: critical-db
+        match: {severity: ">= high", labels.team: [dba, sre], name: {regex: "Postgres.*"}}
+        when: ${{ TRIGGER.alert.labels.env == 'prod' }}
+        workflow: triage
+        inputs: {team: on-call}
+        continue: true            # keep matching: the next matching rule starts its workflow too
+
+Rules are tried in order. A rule matches when its ``match`` holds (see ``route_conditions``: equality, regex,
+lists, severity comparisons, label presence, ``all``/``any``/``not``) and its ``when`` is true (see
+``route_when``). The first matching rule wins, unless it says ``continue: true``: then matching goes on, and each
+further matching rule adds its workflow (each trigger with its own idempotency key, which names the workflow). A
+workflow already chosen for the alert is not chosen twice (its key would be the same, so the second trigger would
+be a no-op): that rule is skipped, and ``alertmesh route`` says so. An alert no rule matches is dead-lettered
+(``default: dead-letter``) or dropped with a counted, logged reason (``default: drop``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from schemas.alert import Alert
+from services.ingest.routing.conditions import AllOf, Condition, SpecError, Subject, compile_match
+from services.ingest.routing.file import OFFSET, PROBLEMS, RoutingFileError, read_routing_file, read_routing_text
+from services.ingest.routing.when import WhenError, compile_when
+
+__all__ = ["Route", "RoutingFileError", "RoutingTable", "Verdict", "load_routing", "parse_routing"]
+
+
+class Route(BaseModel):
+    """One rule: when ``match`` and ``when`` hold, run ``workflow`` with ``inputs``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1)
+    match: dict[str, Any] = Field(default_factory=dict)
+    when: str | None = None
+    workflow: str = Field(min_length=1)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    continue_: bool = Field(False, alias="continue")
+    # Grouping (services.ingest.noise.grouping): alerts with the same values of these labels become one trigger.
+    group_by: list[str] = Field(default_factory=list)
+    group_wait: float = Field(30.0, ge=0)
+    group_interval: float = Field(300.0, gt=0)
+    # A resolved alert whose firing run has finished (or never ran): start the workflow for it, or ignore it.
+    on_resolved_finished: Literal["start", "ignore"] = "ignore"
+
+    @field_validator("match")
+    @classmethod
+    def _valid_match(cls, match: dict[str, Any]) -> dict[str, Any]:
+        try:
+            compile_match(match)
+        except SpecError as error:
+            # One pydantic error carrying every problem; route_file places each at its own line and column.
+            found = [
+                (p.path, f"{'.'.join(str(part) for part in p.path)}: {p.message}", p.at_key) for p in error.problems
+            ]
+            context = {"text": "; ".join(text for _, text, _ in found), PROBLEMS: found}
+            raise PydanticCustomError("routing_match", "{text}", context) from None
+        return match
+
+    @field_validator("when")
+    @classmethod
+    def _valid_when(cls, when: str | None) -> str | None:
+        if when is not None:
+            try:
+                compile_when(when)
+            except WhenError as error:
+                raise PydanticCustomError(
+                    "routing_when", "{text}", {"text": str(error), OFFSET: error.offset}
+                ) from None
+        return when
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Compiled as the rule is loaded, not on the first alert routed after a start or a reload.
+        _ = self.condition
+
+    # Compiled once (validated above): routing runs for every alert. A cached property lives in the instance's
+    # __dict__, which pydantic leaves out of equality and dumps.
+    @cached_property
+    def condition(self) -> Condition:
+        """``match`` and ``when`` compiled into one condition."""
+        condition = compile_match(self.match)
+        if self.when is None:
+            return condition
+        return AllOf((condition, compile_when(self.when)))
+
+    def matches(self, alert: Alert) -> bool:
+        """Whether ``match`` and ``when`` both hold for this alert."""
+        return self.condition.holds(Subject(alert))
+
+    def why_not(self, subject: Subject) -> str | None:
+        """None when the rule matches the alert, else why it does not."""
+        return self.condition.why_not(subject)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one rule made of one alert, for ``alertmesh route``."""
+
+    route: Route
+    chosen: bool
+    #: Why the rule was not chosen (None when it was).
+    reason: str | None
+
+
+class RoutingTable(BaseModel):
+    """The ordered rules of one routing file and what happens to an alert none matches."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: Literal["dead-letter", "drop"] = "dead-letter"
+    routes: list[Route] = Field(min_length=1)
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_names(cls, routes: list[Route]) -> list[Route]:
+        names = [route.name for route in routes]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"route names must be unique; repeated: {', '.join(duplicates)}")
+        return routes
+
+    @cached_property
+    def by_name(self) -> dict[str, Route]:
+        """The routes by name (triggers name the route they came from)."""
+        return {route.name: route for route in self.routes}
+
+    @cached_property
+    def grouping(self) -> bool:
+        """Whether any route groups its alerts (``group_by``)."""
+        return any(route.group_by for route in self.routes)
+
+    def summary(self) -> str:
+        """``4 rules, default dead-letter``: for log lines and ``alertmesh route``."""
+        count = len(self.routes)
+        return f"{count} rule{'s' if count != 1 else ''}, default {self.default}"
+
+    def match(self, alert: Alert) -> list[Route]:
+        """The routes this alert goes to, in order: the first match, and more while matches say ``continue``."""
+        subject = Subject(alert)
+        chosen: list[Route] = []
+        for route in self.routes:
+            if route.condition.holds(subject):
+                if all(route.workflow != earlier.workflow for earlier in chosen):
+                    chosen.append(route)
+                if not route.continue_:
+                    break
+        return chosen
+
+    def explain(self, alert: Alert) -> list[Verdict]:
+        """Every rule's verdict on ``alert``, in order; the chosen ones are exactly ``match(alert)``."""
+        subject = Subject(alert)
+        verdicts: list[Verdict] = []
+        chosen: dict[str, Route] = {}
+        stopped_by: Route | None = None
+        for route in self.routes:
+            if stopped_by is not None:
+                skipped = f"not tried: rule {stopped_by.name!r} matched first and has no 'continue: true'"
+                verdicts.append(Verdict(route, False, skipped))
+                continue
+            reason = route.why_not(subject)
+            if reason is None:
+                earlier = chosen.get(route.workflow)
+                if earlier is not None:
+                    reason = (
+                        f"matches, but workflow {route.workflow!r} was already chosen by rule {earlier.name!r} "
+                        "(one run per workflow and alert: the same idempotency key)"
+                    )
+                else:
+                    chosen[route.workflow] = route
+                if not route.continue_:
+                    stopped_by = route
+            verdicts.append(Verdict(route, reason is None, reason))
+        return verdicts
+
+
+def load_routing(path: Path) -> RoutingTable:
+    """Read and check a routing file; ``RoutingFileError`` with every problem as ``file:line:col: message``."""
+    return read_routing_file(path, RoutingTable.model_validate)
+
+
+def parse_routing(text: str, path: Path) -> RoutingTable:
+    """``load_routing`` of a file's ``text`` already read (``path`` names it in messages)."""
+    return read_routing_text(text, path, RoutingTable.model_validate)

@@ -1,0 +1,231 @@
+"""The webhook's credentials file: which sources may post, and how each proves who it is.
+
+```yaml
+sources:
+  alertmanager:
+    api_keys:                       # SHA-256 (hex) of each accepted key; several at once for rotation
+      - sha256: 9b74c9897bac770ffc029102a200c5de...
+  grafana:
+    signatures:                     # HMAC-SHA256 of the body; several entries for secret rotation
+      - header: X-Grafana-Alerting-Signature
+        timestamp_header: X-Grafana-Alerting-Timestamp
+        secret: {env: GRAFANA_WEBHOOK_SECRET}    # or {value: "..."} inline
+```
+
+API keys are stored hashed: the file never holds a usable key. HMAC secrets cannot be hashed (the bridge needs
+them to compute the signature), so they are inline or, better, a reference to an environment variable; a file
+holding an inline secret must not be readable by other users.
+
+``python -m services.webhook.credentials add-key FILE SOURCE...`` generates a key, adds its hash for each
+source (creating the file, 0600, if needed) and prints the key: the only time it is shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import secrets
+import stat
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from schemas.sources import SOURCE_PATTERN
+
+HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+GITHUB_SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
+class CredentialsFileError(Exception):
+    """The credentials file cannot be used; the message names the file and the entry."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApiKeyEntry(_Strict):
+    sha256: str
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not HEX_SHA256.fullmatch(value):
+            raise ValueError("must be the 64 hex characters of the key's SHA-256 digest")
+        return value
+
+
+class SecretRef(_Strict):
+    """A secret inline (``value``) or read from an environment variable (``env``) when the file is loaded."""
+
+    value: str | None = Field(None, min_length=16)
+    env: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.value is None) == (self.env is None):
+            raise ValueError("give exactly one of `value` (inline) or `env` (environment variable name)")
+        return self
+
+
+class SignatureEntry(_Strict):
+    """An HMAC-SHA256 signature of the body (or of ``"{timestamp}:{body}"`` with ``timestamp_header``)."""
+
+    header: str = GITHUB_SIGNATURE_HEADER
+    timestamp_header: str | None = None
+    secret: SecretRef
+
+
+class SourceEntry(_Strict):
+    api_keys: list[ApiKeyEntry] = []
+    signatures: list[SignatureEntry] = []
+
+    @model_validator(mode="after")
+    def _has_a_credential(self) -> SourceEntry:
+        if not self.api_keys and not self.signatures:
+            raise ValueError("no api_keys and no signatures: nothing could ever authenticate as this source")
+        return self
+
+
+class CredentialsFile(_Strict):
+    sources: dict[str, SourceEntry]
+
+    @field_validator("sources")
+    @classmethod
+    def _source_names(cls, sources: dict[str, SourceEntry]) -> dict[str, SourceEntry]:
+        for name in sources:
+            if not SOURCE_PATTERN.fullmatch(name):
+                raise ValueError(f"source name {name!r} must match {SOURCE_PATTERN.pattern}")
+        return sources
+
+
+@dataclass(frozen=True)
+class SignatureRule:
+    """One accepted signature: where it is, whether a timestamp is signed with the body, and the secret."""
+
+    header: str
+    timestamp_header: str | None
+    secret: bytes
+
+
+@dataclass(frozen=True)
+class SourceCredentials:
+    """What one source may present: any of its API keys (SHA-256 digests), or a valid signature."""
+
+    key_digests: tuple[bytes, ...]
+    signatures: tuple[SignatureRule, ...]
+
+
+def hash_key(key: str) -> str:
+    """The hex SHA-256 of an API key, as the credentials file stores it."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    """A random API key: 256 bits as hex, so it fits a header, a URL and a shell line unquoted, and never starts
+    with a dash a command line would take for an option."""
+    return secrets.token_hex(32)
+
+
+def add_key(path: Path, sources: Sequence[str], key: str) -> None:
+    """Add ``key``'s hash to each source's ``api_keys`` (keys already there stay: rotation). A new file is
+    created 0600; an existing one keeps its mode. The result is validated before it replaces the file."""
+    document: dict[str, Any] = {"sources": {}}
+    if path.exists():
+        document = yaml.safe_load(path.read_text()) or document
+    for source in sources:
+        entry = document.setdefault("sources", {}).setdefault(source, {})
+        entry.setdefault("api_keys", []).append({"sha256": hash_key(key)})
+    CredentialsFile.model_validate(document)
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o600
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    # Created with its final mode (never briefly readable by others), then renamed over the old file.
+    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(yaml.safe_dump(document, sort_keys=False))
+    os.chmod(staging, mode)  # the umask may have narrowed os.open's mode
+    os.replace(staging, path)
+
+
+def load_credentials(path: Path) -> dict[str, SourceCredentials]:
+    """Read and validate the file; raises ``CredentialsFileError`` naming the file and the bad entry."""
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise CredentialsFileError(f"{path}: cannot read the webhook credentials file: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise CredentialsFileError(f"{path}: not valid YAML: {error}") from None
+    try:
+        parsed = CredentialsFile.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in error.errors())
+        raise CredentialsFileError(f"{path}: invalid webhook credentials: {problems}") from None
+    _refuse_readable_inline_secrets(path, parsed)
+    return {name: _resolve(path, name, entry) for name, entry in parsed.sources.items()}
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "(top level)"
+
+
+def _refuse_readable_inline_secrets(path: Path, parsed: CredentialsFile) -> None:
+    # Hashed API keys and env references reveal nothing usable; an inline HMAC secret does.
+    inline = [
+        f"sources.{name}.signatures[{index}]"
+        for name, entry in parsed.sources.items()
+        for index, signature in enumerate(entry.signatures)
+        if signature.secret.value is not None
+    ]
+    if inline and path.stat().st_mode & stat.S_IROTH:
+        raise CredentialsFileError(
+            f"{path}: holds an inline secret ({inline[0]}) but is readable by every user; "
+            f"run `chmod o-r {path}` or reference the secret as `secret: {{env: NAME}}`"
+        )
+
+
+def _resolve(path: Path, name: str, entry: SourceEntry) -> SourceCredentials:
+    rules = []
+    for index, signature in enumerate(entry.signatures):
+        secret = signature.secret.value
+        if signature.secret.env is not None:
+            secret = os.environ.get(signature.secret.env)
+            if not secret:
+                raise CredentialsFileError(
+                    f"{path}: sources.{name}.signatures[{index}].secret: "
+                    f"environment variable {signature.secret.env} is not set or empty"
+                )
+        assert secret is not None  # exactly one of value/env, checked by SecretRef
+        rules.append(SignatureRule(signature.header, signature.timestamp_header, secret.encode()))
+    digests = tuple(bytes.fromhex(key.sha256) for key in entry.api_keys)
+    return SourceCredentials(key_digests=digests, signatures=tuple(rules))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``add-key FILE SOURCE...``: print a new key after adding its hash for the sources to FILE."""
+    parser = argparse.ArgumentParser(prog="python -m services.webhook.credentials")
+    commands = parser.add_subparsers(dest="command", required=True)
+    adding = commands.add_parser("add-key", help="generate an API key and add its SHA-256 for the sources")
+    adding.add_argument("file", type=Path)
+    adding.add_argument("sources", nargs="+")
+    args = parser.parse_args(argv)
+    key = new_key()
+    try:
+        add_key(args.file, args.sources, key)
+    except (ValidationError, yaml.YAMLError, OSError) as error:
+        print(f"{args.file}: not changed: {error}", file=sys.stderr)
+        return 1
+    print(key)
+    print(f"added for {', '.join(args.sources)} in {args.file}; the key is shown only now", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""The webhook's request counter, ``alertmesh_webhook_requests_total{source,code}``, as a pure ASGI middleware:
+it sees every answer to ``POST /v1/alerts/{source}``, including those a guard or FastAPI itself gave.
+
+The ``source`` label is the path's source only when it can be a real one: with a credentials file, a source the
+file names (anything else, e.g. a scanner probing paths, is ``unknown``); without one, a well-formed name, bounded
+(``services.shared.metrics.BoundedLabel``). So refused garbage cannot create series.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from schemas.sources import SOURCE_PATTERN
+from services.shared import metrics
+from services.webhook.auth import WebhookAuth
+from services.webhook.body import Rejected
+
+ALERTS_PATH = "/v1/alerts/"
+
+
+def source_label(auth: WebhookAuth, source: str) -> str:
+    """The label for a request to ``source`` (see the module's docstring)."""
+    if not SOURCE_PATTERN.fullmatch(source):
+        return metrics.UNKNOWN
+    if not auth.enabled:
+        return metrics.source_label(source)
+    try:
+        auth.credentials_for(source)
+    except Rejected:
+        return metrics.UNKNOWN
+    return source
+
+
+class CountRequests:
+    """Counts each answered request under ``ALERTS_PATH`` by source label and status code."""
+
+    def __init__(self, app: ASGIApp, auth: WebhookAuth) -> None:
+        self._app, self._auth = app, auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(ALERTS_PATH):
+            await self._app(scope, receive, send)
+            return
+        status = 500  # what the server answers if the app raises before starting a response
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self._app(scope, receive, sending)
+        finally:
+            label = source_label(self._auth, path.removeprefix(ALERTS_PATH))
+            metrics.WEBHOOK_REQUESTS.labels(label, str(status)).inc()
