@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 from schemas import identity as keys
 from schemas.identity import MAX_KEY_LENGTH, alert_event_id, idempotency_key, time_text, trigger_event_id
 from services.ingest.parsers import ParseError, parse_alerts
+from tests.ingest.conftest import sample
 from tests.ingest.factories import make_alert
 
 
-def test_sample_key_is_readable(alertmanager_bytes: bytes) -> None:
-    [alert] = parse_alerts(alertmanager_bytes, {})
+def test_sample_key_is_readable() -> None:
+    [alert] = parse_alerts(sample("alertmanager-v4-firing.json"), {})
     assert idempotency_key(alert, "triage") == "triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z"
 
 
