@@ -14,8 +14,13 @@ from tests.ingest.conftest import sample
 from tests.ingest.factories import make_alert
 
 
-def test_sample_key_is_readable() -> None:
-    [alert] = parse_alerts(sample("alertmanager-v4-firing.json"), {})
+@pytest.fixture
+def alertmanager_bytes() -> bytes:
+    return sample("alertmanager-v4-firing.json")
+
+
+def test_sample_key_is_readable(alertmanager_bytes: bytes) -> None:
+    [alert] = parse_alerts(alertmanager_bytes, {})
     assert idempotency_key(alert, "triage") == "triage:alertmanager:1a30ba71cca2921f:firing:20230206T130845.828Z"
 
 
