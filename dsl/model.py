@@ -2,7 +2,7 @@
 
 The shape follows Tracecat's DSL. This module only says what each key is and what values it takes (pydantic
 refuses unknown keys and wrong types); the checks that need the whole definition (refs, edges, cycles, which
-expressions may read what, actions and their signatures) are ``dsl.validate.definition``, and the loader runs both and points
+expressions may read what, actions and their signatures) are ``dsl.validate``, and the loader runs both and points
 each problem at its file, line and column.
 """
 

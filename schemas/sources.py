@@ -10,3 +10,7 @@ import re
 
 #: Keep it tame: it is a URL path segment, a metric label value and part of workflow ids.
 SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+#: Header the webhook bridge sets to the path's ``{source}`` (any producer may set it too); it overrides what the
+#: parser inferred, and it chooses the field map of a source that has one.
+SOURCE_HEADER = "alertmesh-source"

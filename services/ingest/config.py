@@ -33,7 +33,7 @@ class IngestSettings(BaseSettings):
     # Larger batches amortize the acks round trip; each batch holds the event loop while it is parsed (about
     # 50 us a record), so the bound keeps a batch well inside the consumer's heartbeat and poll deadlines.
     batch_max_records: int = Field(500, ge=1, le=10_000)
-    # Noise control (services.ingest.noise.control): the same (route, source, fingerprint, status) within this many seconds
+    # Noise control (services.ingest.noise): the same (route, source, fingerprint, status) within this many seconds
     # of the trigger it last caused gives no new trigger; 0 turns dedup off.
     dedup_window_s: float = Field(300.0, ge=0, le=30 * 86_400)
     # A group (route group_by) is flushed as soon as it holds this many alerts, so its trigger stays small.

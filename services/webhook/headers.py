@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-from services.ingest.parsers import SOURCE_HEADER
+from schemas.sources import SOURCE_HEADER
 
 HTTP_PREFIX = "ce-"
 KAFKA_PREFIX = "ce_"

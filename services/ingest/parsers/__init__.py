@@ -1,6 +1,6 @@
 """Parsers: raw bytes and Kafka headers in, normalized ``schemas.Alert`` objects out."""
 
-from services.ingest.parsers.base import SOURCE_HEADER
+from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers.errors import InvalidAlert, ParseError
 from services.ingest.parsers.registry import PARSERS, parse_alerts, parsers_for
 

@@ -7,10 +7,6 @@ from typing import Any, Protocol
 
 from schemas.alert import Alert
 
-#: Header the webhook bridge sets to the path's ``{source}``; it overrides what the parser inferred, and it chooses
-#: the field map of a source that has one.
-SOURCE_HEADER = "alertmesh-source"
-
 
 class Parser(Protocol):
     """Turns one decoded JSON object (plus its Kafka headers) into normalized alerts.

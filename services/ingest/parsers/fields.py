@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.alert import AlertStatus, Severity
-from services.ingest.parsers.base import SOURCE_HEADER
+from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers.errors import ParseError
 
 #: Vendor severity words mapped onto alertmesh's scale; anything else is "unknown".

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.alert import Alert
-from services.ingest.parsers.base import SOURCE_HEADER
+from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers.errors import ParseError
 from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.parsers.fields import (

@@ -9,8 +9,9 @@ import orjson
 from pydantic import ValidationError
 
 from schemas.alert import Alert
+from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers.alertmanager import AlertmanagerParser
-from services.ingest.parsers.base import SOURCE_HEADER, Parser
+from services.ingest.parsers.base import Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
 from services.ingest.parsers.errors import InvalidAlert, ParseError
 from services.ingest.parsers.field_maps import FieldMap
