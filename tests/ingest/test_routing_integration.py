@@ -72,7 +72,7 @@ async def test_fan_out_and_hot_reload_through_the_broker(
     topics = settings.topics
     await create_topics(kafka_bootstrap, topics)
     app, _ = build_app(settings)
-    caplog.set_level(logging.INFO, logger="services.ingest.routing.table")
+    caplog.set_level(logging.INFO, logger="services.ingest.routing")
     await app.start()
     try:
         # continue: true -> one alert, two workflows, two triggers with their own keys.

@@ -91,13 +91,13 @@ def test_reload_takes_a_valid_change_and_refuses_a_broken_one(tmp_path: Path, ca
     path.write_text(GOOD)  # rewritten with the same bytes: nothing to do
     assert reloader.check() is False
     path.write_text(OTHER)
-    with caplog.at_level(logging.INFO, logger="services.ingest.routing.table"):
+    with caplog.at_level(logging.INFO, logger="services.ingest.routing"):
         assert reloader.check() is True
     assert ([r.name for r in reloader.table.routes], reloader.table.default) == (["b"], "drop")
     assert f"routing file {path} reloaded: 1 rule, default drop" in caplog.messages
     caplog.clear()
     path.write_text(BROKEN)
-    with caplog.at_level(logging.INFO, logger="services.ingest.routing.table"):
+    with caplog.at_level(logging.INFO, logger="services.ingest.routing"):
         assert reloader.check() is False
         assert reloader.check() is False  # the same broken content is reported once
     assert [r.name for r in reloader.table.routes] == ["b"]  # the old rules stay in force

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from services.ingest.routing.table import RoutingFileError, RoutingTable, parse_routing
 
-log = logging.getLogger("services.ingest.routing.table")
+log = logging.getLogger("services.ingest.routing")
 
 
 class RoutingReloader:
