@@ -25,9 +25,10 @@ def call_shape(function: Function) -> str:
     text = ", ".join(required)
     if variadic:
         text = f"{text}, {variadic}" if text else variadic
+    # Nested: a later optional argument can be given only with the ones before it.
     for name in optional:
-        text += f"[, {name}]" if text else f"[{name}]"
-    return f"FN.{function.name}({text})"
+        text += f"[, {name}" if text else f"[{name}"
+    return f"FN.{function.name}({text}{']' * len(optional)})"
 
 
 def _theme(function: Function) -> str:
