@@ -9,6 +9,9 @@ from itertools import groupby
 from alertmesh.reference.markdown import GENERATED_NOTE
 from dsl.functions import FUNCTIONS, Function
 
+#: Where the language's functions live.
+BUILT_IN_PACKAGE = "dsl.functions"
+
 
 def call_shape(function: Function) -> str:
     """How a call is written: ``FN.split(value[, separator[, limit]])``, ``FN.concat(values...)``."""
@@ -48,6 +51,9 @@ def _theme_title(module_name: str) -> tuple[str, str]:
 
 def render() -> str:
     """The page's Markdown."""
+    # Only the functions the language ships: the page is checked in, so it must not depend on what else a process
+    # happened to register.
+    shipped = [function for function in FUNCTIONS.values() if _theme(function).startswith(BUILT_IN_PACKAGE + ".")]
     lines = [
         GENERATED_NOTE,
         "",
@@ -57,9 +63,9 @@ def render() -> str:
         "The language around them (values, paths, operators, limits) is in "
         "[Workflows: expressions](../workflows.md#expressions). "
         "Every function is pure and checks its arguments: misuse is an error naming the function. "
-        f"{len(FUNCTIONS)} functions.",
+        f"{len(shipped)} functions.",
     ]
-    ordered = sorted(FUNCTIONS.values(), key=lambda function: (_theme(function), function.name))
+    ordered = sorted(shipped, key=lambda function: (_theme(function), function.name))
     for module_name, group in groupby(ordered, key=_theme):
         heading, introduction = _theme_title(module_name)
         lines += ["", f"## {heading}", ""]

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import alertmesh.reference as reference
 from alertmesh.reference import actions, functions, settings
-from dsl.functions import FUNCTIONS
+from dsl.functions import FUNCTIONS, Function
 from services.executor.actions import registry
 from services.executor.config import ExecutorSettings
 from services.shared.kafka import KafkaSettings
@@ -161,3 +161,14 @@ def test_a_machine_dependent_default_is_written_the_same_everywhere(
         dir: Path = Path(__import__("tempfile").gettempdir()) / "probe"
 
     assert settings.default_text(WithTempDefault.model_fields["dir"]) == "`<temp dir>/probe`"
+
+
+def test_functions_registered_outside_the_language_are_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    def shout(value: str) -> str:
+        """``value`` loudly."""
+        return value.upper()
+
+    shout.__module__ = "tests.docs.probe_functions"
+    monkeypatch.setitem(FUNCTIONS, "shout", Function("shout", shout, 1, 1, "``value`` loudly."))
+    assert "FN.shout" not in functions.render()
+    assert "FN.lower(value)" in functions.render()
