@@ -2,7 +2,8 @@
 re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove it survives faults (``chaos``),
 measure it (``bench``), check workflow definitions (``validate``), show how a payload is routed (``route``), list
 the actions workflows can use (``actions``), list and replay dead letters (``dlq``), show an alert's path
-through the mesh (``trace``), see how a running mesh is doing (``status``), describe the topics (``asyncapi``)."""
+through the mesh (``trace``), see how a running mesh is doing (``status``), describe the topics (``asyncapi``),
+regenerate the event schemas (``schemas``), make webhook API keys (``webhook-key``)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ from alertmesh.commands import (
     results,
     route,
     run,
+    schemas,
     status,
     trace,
     up,
     validate,
+    webhook_key,
 )
 
 #: Every command, in the order ``alertmesh --help`` lists them. Each module's top-level imports are light; what a
@@ -47,6 +50,8 @@ COMMANDS: tuple[Command, ...] = (
     asyncapi,
     trace,
     bench,
+    schemas,
+    webhook_key,
 )
 BY_NAME: dict[str, Command] = {command.NAME: command for command in COMMANDS}
 
