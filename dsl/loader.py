@@ -85,15 +85,6 @@ def check_files(paths: Sequence[Path], *, closed: bool, catalog: ActionCatalog |
     return report
 
 
-def check_text(text: str, source: Path, catalog: ActionCatalog) -> list[str]:
-    """The problem lines of one workflow's YAML ``text``, named ``source``, checked alone."""
-    checked = _check_text(text, source, catalog)
-    if isinstance(checked, str):
-        return [checked]
-    problems = checked.parsed.problems + checked.problems
-    return [line for _, _, line in sorted(checked.line(problem) for problem in problems)]
-
-
 def _check_file(path: Path, catalog: ActionCatalog) -> _File | str:
     """The checked file, or its one ``file:line:col: message`` line when it is not YAML."""
     try:

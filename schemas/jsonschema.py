@@ -1,4 +1,5 @@
-"""The checked-in JSON Schema files, one per event type: ``python -m schemas.jsonschema`` rewrites them."""
+"""The checked-in JSON Schema files, one per event type: ``alertmesh schemas`` rewrites them (``--check``: are they
+current)."""
 
 from __future__ import annotations
 
@@ -20,14 +21,3 @@ def render(event_type: str) -> bytes:
 
 def path_for(event_type: str) -> Path:
     return DIRECTORY / f"{event_type}.json"
-
-
-def main() -> None:
-    DIRECTORY.mkdir(exist_ok=True)
-    for event_type in EVENTS:
-        path_for(event_type).write_bytes(render(event_type))
-        print(f"wrote {path_for(event_type)}")
-
-
-if __name__ == "__main__":
-    main()

@@ -3,8 +3,17 @@ each does and its arguments, as text or as JSON (for editors, docs and tooling).
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
+
+NAME = "actions"
+HELP = "list the actions workflows can use, with their arguments"
+NEEDS_SETUP = True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="as JSON: name, description, pure, args JSON Schema")
 
 
 def _type(schema: dict[str, Any]) -> str:
@@ -37,10 +46,10 @@ def render_text(actions: list[dict[str, Any]]) -> str:
     return "\n\n".join(blocks)
 
 
-def main(as_json: bool) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print the catalog; 0."""
     from services.executor.actions import describe_actions
 
     actions = describe_actions()
-    print(json.dumps(actions, indent=2) if as_json else render_text(actions))
+    print(json.dumps(actions, indent=2) if args.json else render_text(actions))
     return 0

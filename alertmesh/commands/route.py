@@ -11,23 +11,38 @@ when something would be dead-lettered, 2 when the routing file or the payload fi
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from schemas.alert import Alert
-from services.ingest.parsers import SOURCE_HEADER, ParseError, parse_alerts
-from services.ingest.pipeline import process
-from services.ingest.routing import RoutingFileError, RoutingTable, load_routing
-from services.shared.deadletter import ConsumedRecord
-from services.shared.kafka import KafkaSettings
+if TYPE_CHECKING:
+    from schemas.alert import Alert
+    from services.ingest.routing import RoutingTable
+
+NAME = "route"
+HELP = "show what ingest would do with a payload: its alerts, each rule's verdict, the triggers"
+NEEDS_SETUP = False  # it publishes nothing and needs no server
 
 #: Alert fields printed on the alert's first line rather than in its details.
 _HEADLINE = ("name", "source", "format", "status", "severity", "fingerprint")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("payload", type=Path, metavar="PAYLOAD_FILE", help="a raw alert payload (as on alerts.raw)")
+    parser.add_argument("--routing", type=Path, metavar="FILE", help="default: INGEST_ROUTING_FILE or routing.yaml")
+    parser.add_argument("--source", help="as the webhook path's {source} (the alertmesh-source header)")
+    parser.add_argument(
+        "--header", action="append", default=[], metavar="NAME=VALUE", help="a Kafka header, e.g. ce_type=... (repeat)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    return route(args.payload, args.routing, args.source, args.header)
 
 
 def default_routing_file() -> Path:
@@ -45,6 +60,13 @@ def route(
 ) -> int:
     """Print what ingest would do with ``payload_file`` (with Kafka headers ``NAME=VALUE``) under
     ``routing_file``; the exit code."""
+    # Imported here: the command table loads this module for every command's --help.
+    from services.ingest.parsers import SOURCE_HEADER, ParseError, parse_alerts
+    from services.ingest.pipeline import process
+    from services.ingest.routing import RoutingFileError, load_routing
+    from services.shared.deadletter import ConsumedRecord
+    from services.shared.kafka import KafkaSettings
+
     routing_file = routing_file if routing_file is not None else default_routing_file()
     try:
         table = load_routing(routing_file)

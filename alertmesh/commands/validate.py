@@ -9,16 +9,29 @@ input cannot be read.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from dsl.loader import UnreadableInput, check_files, workflow_files
+NAME = "validate"
+HELP = "check workflow files (and folders of them) together; print file:line:col: problem"
+NEEDS_SETUP = False  # it only reads files: no logging set-up, no event loop
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="workflow YAML files or folders")
+
+
+def run(args: argparse.Namespace) -> int:
+    return validate(args.paths)
 
 
 def validate(inputs: Sequence[Path], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Check ``inputs`` (files, and folders of ``*.yaml``/``*.yml``) together; the exit code."""
+    from dsl.loader import UnreadableInput, check_files, workflow_files
+
     try:
         files = [path for given in inputs for path in (workflow_files(given) if given.is_dir() else [given])]
         closed = len(inputs) > 1 or any(given.is_dir() for given in inputs)

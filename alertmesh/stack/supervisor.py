@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from services.shared.backoff import Backoff
+
 log = logging.getLogger("alertmesh")
 
 Probe = Callable[[], Awaitable[bool]]
@@ -28,9 +30,8 @@ OnChange = Callable[[], None]
 
 #: Backoff between restarts of a crashing child: doubles from the first delay up to the cap, and starts over once
 #: a restarted child is ready again (it recovered; a later crash is a new incident, not the same crash looping).
-#: A child that crashes before it becomes ready keeps backing off.
-FIRST_RESTART_DELAY_S = 1.0
-MAX_RESTART_DELAY_S = 30.0
+#: A child that crashes before it becomes ready keeps backing off. No budget: a supervisor never gives up a part.
+RESTART_BACKOFF = Backoff(initial_s=1.0, max_s=30.0, budget_s=None)
 #: How long a child may take to exit after SIGTERM before its whole group is killed.
 STOP_GRACE_S = 15.0
 
@@ -148,7 +149,7 @@ class Child:
             self._output(self.part.name, line.decode(errors="replace").rstrip())
 
     async def _keep_running(self) -> None:
-        delay = FIRST_RESTART_DELAY_S
+        delays = RESTART_BACKOFF.delays()
         while True:
             assert self._process is not None
             code = await _exit_code(self._process)
@@ -157,15 +158,15 @@ class Child:
             self.exit_codes.append(code)
             self.restarts += 1
             self._changed()
+            delay = next(delays)
             log.warning("%s exited with code %s; restart #%d in %.1fs", self.part.name, code, self.restarts, delay)
             await self._kill_group(signal.SIGKILL)  # leftovers of the crashed child (e.g. Ray workers)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_RESTART_DELAY_S)
             await self._spawn()
             try:
                 await self.wait_ready()
                 log.info("%s is ready again", self.part.name)
-                delay = FIRST_RESTART_DELAY_S
+                delays = RESTART_BACKOFF.delays()
             except Exception as error:  # keep supervising: if it exited, the loop restarts it again
                 log.error("%s restarted but is not ready: %s", self.part.name, error)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from alertmesh.commands import dlq as dlq_cmd
+from alertmesh.commands.dlq import letters as dlq_cmd
 from alertmesh.status.metrics import Counters
 from alertmesh.status.sources import Lag, PartStatus, Snapshot
 from alertmesh.views import results as results_view

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 
 from alertmesh import kafka_tools
-from alertmesh.commands import dlq as dlq_cmd
+from alertmesh.commands.dlq import letters as dlq_cmd
 from alertmesh.stack.state import MeshState
 from alertmesh.status.metrics import Counters, parse_counters
 from schemas import DeadLetter, WorkflowResult

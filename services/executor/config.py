@@ -38,7 +38,7 @@ class ExecutorSettings(BaseSettings):
     # Forward Ray workers' stdout/stderr (actions' prints and logs) to this process's output.
     ray_log_to_driver: bool = True
     # On SIGTERM, seconds running actions get to finish before they are cancelled (Temporal retries them).
-    graceful_shutdown_seconds: float = Field(10.0, ge=0)
+    graceful_shutdown_s: float = Field(10.0, ge=0)
     # Hosts and networks actions may reach besides public addresses, comma-separated: "10.1.0.0/16,vault.internal".
     egress_allow: str = ""
     # Largest action result (bytes of JSON); a larger one fails the action with ResultTooLarge.

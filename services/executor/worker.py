@@ -25,7 +25,7 @@ def build_worker(client: Client, settings: ExecutorSettings, runner: ActionRunne
         activities=[activities.run_actions, activities.run_action],
         max_concurrent_activities=settings.max_concurrent_actions,
         # Give running actions a moment to finish on shutdown; the rest are cancelled and retried elsewhere.
-        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_s),
         # The SDK sends at most one heartbeat per 0.8 x the heartbeat timeout (8 s of the workflow's 10 s), which
         # leaves a loaded machine 2 s to deliver it. Sending the activity's heartbeats on its own pace instead
         # (every 2-3 s) keeps a live attempt from being timed out and run twice.

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -71,6 +71,14 @@ class Backoff:
     max_s: float = 5.0
     budget_s: float | None = 60.0
 
+    def delays(self) -> Iterator[float]:
+        """The waits between attempts, endless: ``initial_s``, then doubling up to ``max_s``. Keeping to the budget
+        is the caller's part (it knows its clock); a fresh iterator starts over from ``initial_s``."""
+        delay = self.initial_s
+        while True:
+            yield delay
+            delay = min(delay * 2, self.max_s)
+
 
 class GaveUp(RuntimeError):
     """The operation kept failing for the whole retry budget; the caller must not commit its input."""
@@ -92,7 +100,7 @@ async def with_backoff(
     (it is not an ``Exception``). ``on_retry`` is called before each retry (the publish-retry counters).
     """
     deadline = None if backoff.budget_s is None else clock() + backoff.budget_s
-    delay = backoff.initial_s
+    delays = backoff.delays()
     failures = 0
     while True:
         try:
@@ -101,10 +109,10 @@ async def with_backoff(
             if is_permanent(error):
                 raise
             failures += 1
+            delay = next(delays)
             if deadline is not None and clock() + delay > deadline:
                 raise GaveUp(f"{what} failed {failures} times; last error: {error!r}") from error
             log.warning("%s failed (%r); retry %d in %.2fs", what, error, failures, delay)
             if on_retry is not None:
                 on_retry()
             await sleep(delay)
-            delay = min(delay * 2, backoff.max_s)

@@ -130,11 +130,6 @@ def add_refresher(refresh: Callable[[], Awaitable[None]]) -> None:
         _refreshers.append(refresh)
 
 
-def remove_refresher(refresh: Callable[[], Awaitable[None]]) -> None:
-    if refresh in _refreshers:
-        _refreshers.remove(refresh)
-
-
 async def render() -> bytes:
     """Every metric in Prometheus text format, after the refreshers ran (a failing one is skipped: the scrape
     still answers, with that part's last values)."""

@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from opentelemetry import baggage, context, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
@@ -60,7 +60,6 @@ TRACEPARENT, TRACESTATE, BAGGAGE = "traceparent", "tracestate", "baggage"
 
 #: The one propagator: W3C trace context and baggage, on Kafka headers, Temporal headers and Ray carriers alike.
 PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
-_TRACEPARENT = TraceContextTextMapPropagator()
 _OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 #: How often spans are written out: ``alertmesh trace`` right after an alert should find them. One write a second
 #: is nothing; OTEL_BSP_SCHEDULE_DELAY still overrides it.
@@ -235,15 +234,6 @@ def dead_letter_headers(trace: Mapping[str, str]) -> dict[str, str]:
     ``tracestate`` or baggage must not eat that room."""
     parent = trace.get(TRACEPARENT)
     return {TRACEPARENT: parent} if parent else {}
-
-
-def correlation_from(headers: Mapping[str, str]) -> str | None:
-    """The correlation id a record's ``baggage`` header carries, if any."""
-    for member in headers.get(BAGGAGE, "").split(","):
-        name, _, value = member.partition("=")
-        if name.strip() == CORRELATION_BAGGAGE:
-            return unquote(value.split(";", 1)[0].strip())
-    return None
 
 
 def with_correlation(ctx: context.Context, correlation_id: str | None) -> context.Context:

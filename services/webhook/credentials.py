@@ -16,19 +16,17 @@ API keys are stored hashed: the file never holds a usable key. HMAC secrets cann
 them to compute the signature), so they are inline or, better, a reference to an environment variable; a file
 holding an inline secret must not be readable by other users.
 
-``python -m services.webhook.credentials add-key FILE SOURCE...`` generates a key, adds its hash for each
-source (creating the file, 0600, if needed) and prints the key: the only time it is shown.
+``alertmesh webhook-key add FILE SOURCE...`` generates a key, adds its hash for each source (creating the file,
+0600, if needed) and prints the key: the only time it is shown.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import re
 import secrets
 import stat
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,26 +204,3 @@ def _resolve(path: Path, name: str, entry: SourceEntry) -> SourceCredentials:
         rules.append(SignatureRule(signature.header, signature.timestamp_header, secret.encode()))
     digests = tuple(bytes.fromhex(key.sha256) for key in entry.api_keys)
     return SourceCredentials(key_digests=digests, signatures=tuple(rules))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``add-key FILE SOURCE...``: print a new key after adding its hash for the sources to FILE."""
-    parser = argparse.ArgumentParser(prog="python -m services.webhook.credentials")
-    commands = parser.add_subparsers(dest="command", required=True)
-    adding = commands.add_parser("add-key", help="generate an API key and add its SHA-256 for the sources")
-    adding.add_argument("file", type=Path)
-    adding.add_argument("sources", nargs="+")
-    args = parser.parse_args(argv)
-    key = new_key()
-    try:
-        add_key(args.file, args.sources, key)
-    except (ValidationError, yaml.YAMLError, OSError) as error:
-        print(f"{args.file}: not changed: {error}", file=sys.stderr)
-        return 1
-    print(key)
-    print(f"added for {', '.join(args.sources)} in {args.file}; the key is shown only now", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from alertmesh import cli
-from alertmesh.commands.dlq import (
+from alertmesh.commands import dlq
+from alertmesh.commands.dlq.letters import (
     REPLAY_HEADER,
     Selection,
     SelectionError,
@@ -127,7 +128,7 @@ def test_a_replay_sends_the_original_key_value_and_exact_headers_and_names_its_d
 
 
 def test_the_command_line_offers_exactly_the_five_stages() -> None:
-    assert cli.DLQ_STAGES == STAGES
+    assert dlq.DLQ_STAGES == STAGES
     args = cli.parser().parse_args(["dlq", "replay", "--id", "ab", "--id", "cd", "--stage", "start", "--to", "t"])
     assert (args.dlq_command, args.id, args.stage, args.to, args.all) == ("replay", ["ab", "cd"], "start", "t", False)
     with pytest.raises(SystemExit):

@@ -18,7 +18,7 @@ import orjson
 import pytest
 from temporalio.client import Client
 
-from alertmesh.commands.dlq import REPLAY_HEADER
+from alertmesh.commands.dlq.letters import REPLAY_HEADER
 from alertmesh.kafka_tools import ensure_topics
 from dsl.loader import load_workflows
 from schemas import DeadLetter, WorkflowResult, WorkflowTrigger

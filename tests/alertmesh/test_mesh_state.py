@@ -35,7 +35,7 @@ def test_a_write_replaces_the_file_whole_and_leaves_no_temporary_file(tmp_path: 
 async def test_the_supervisor_keeps_restarts_exit_code_and_pid_current(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(supervisor, "FIRST_RESTART_DELAY_S", 0.1)
+    monkeypatch.setattr(supervisor, "RESTART_BACKOFF", dataclasses.replace(supervisor.RESTART_BACKOFF, initial_s=0.1))
     mesh = plan(MeshSettings(state_dir=tmp_path))
     counter, marker, path = tmp_path / "starts", tmp_path / "ready", tmp_path / "mesh.json"
     code = (

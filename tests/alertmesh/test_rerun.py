@@ -8,7 +8,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
 from alertmesh.cli import parser
-from alertmesh.commands.rerun import first_workflow_task_end, request_id
+from alertmesh.commands.rerun.reset import first_workflow_task_end, request_id
 
 E = EventType
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ async def test_a_child_that_exits_while_starting_fails_the_start() -> None:
 async def test_a_crashed_child_is_restarted_with_backoff_and_made_ready_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(supervisor, "FIRST_RESTART_DELAY_S", 0.1)
+    monkeypatch.setattr(supervisor, "RESTART_BACKOFF", replace(supervisor.RESTART_BACKOFF, initial_s=0.1))
     counter, marker = tmp_path / "starts", tmp_path / "ready"
     # Each start appends to a file; the first run crashes once it is ready, later runs stay up.
     code = (
@@ -82,6 +83,13 @@ async def test_a_crashed_child_is_restarted_with_backoff_and_made_ready_again(
         await sup.stop()
 
 
+def test_restart_delays_double_from_a_second_up_to_half_a_minute_and_never_run_out() -> None:
+    delays = supervisor.RESTART_BACKOFF.delays()
+    assert [next(delays) for _ in range(8)] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    assert supervisor.RESTART_BACKOFF.budget_s is None
+    assert next(supervisor.RESTART_BACKOFF.delays()) == 1.0  # a fresh schedule starts over
+
+
 def _restart_delays(caplog: pytest.LogCaptureFixture, name: str) -> list[str]:
     prefix = f"{name} exited with code "
     return [r.getMessage().rsplit(" in ", 1)[1] for r in caplog.records if r.getMessage().startswith(prefix)]
@@ -100,7 +108,7 @@ async def test_a_child_ready_again_after_a_restart_starts_its_backoff_over(
 ) -> None:
     # Killed every so often (as the chaos harness does), a child that recovered each time must come back after the
     # first delay every time, not after a delay that doubled with every kill.
-    monkeypatch.setattr(supervisor, "FIRST_RESTART_DELAY_S", 0.1)
+    monkeypatch.setattr(supervisor, "RESTART_BACKOFF", replace(supervisor.RESTART_BACKOFF, initial_s=0.1))
     marker = tmp_path / "ready"
     code = (
         "import pathlib, sys, time\n"
@@ -120,7 +128,7 @@ async def test_a_child_ready_again_after_a_restart_starts_its_backoff_over(
 async def test_a_child_that_crashes_before_it_is_ready_keeps_backing_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(supervisor, "FIRST_RESTART_DELAY_S", 0.1)
+    monkeypatch.setattr(supervisor, "RESTART_BACKOFF", replace(supervisor.RESTART_BACKOFF, initial_s=0.1))
     counter, marker = tmp_path / "starts", tmp_path / "ready"
     # The first run becomes ready and then crashes; every restart crashes before it is ready.
     code = (

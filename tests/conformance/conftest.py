@@ -55,7 +55,7 @@ def _executor_env(settings: OrchestratorSettings, files: Path) -> dict[str, str]
         "EXECUTOR_RAY_NUM_CPUS": str(RAY_CPUS),
         "EXECUTOR_ACTION_MODULES": "tests.conformance.actions",
         "EXECUTOR_HEALTH_PORT": str(free_port()),
-        "EXECUTOR_GRACEFUL_SHUTDOWN_SECONDS": "0",
+        "EXECUTOR_GRACEFUL_SHUTDOWN_S": "0",
         "EXECUTOR_RAY_LOG_TO_DRIVER": "false",
         "EXECUTOR_EGRESS_ALLOW": "127.0.0.1/32",
         "EXECUTOR_SECRETS_FILE": str(files / "secrets.json"),

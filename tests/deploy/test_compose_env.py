@@ -108,4 +108,4 @@ def test_executor_gets_its_graceful_shutdown_window(
     for name, value in env_of(services["executor"]).items():
         clean_settings_env.setenv(name, value)
     grace = services["executor"]["stop_grace_period"]
-    assert grace.endswith("s") and float(grace[:-1]) > ExecutorSettings().graceful_shutdown_seconds + 5
+    assert grace.endswith("s") and float(grace[:-1]) > ExecutorSettings().graceful_shutdown_s + 5

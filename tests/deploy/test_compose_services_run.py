@@ -94,7 +94,7 @@ async def test_service_runs_healthy_as_compose_defines_it(
     if alertmesh_service.name == "executor":
         env["EXECUTOR_RAY_NUM_CPUS"] = "1"  # local Ray on a 2-core machine shared with the servers
     if "WEBHOOK_CREDENTIALS_FILE" in env:
-        # What compose mounts at /run/secrets: a credentials file made the documented way (add-key).
+        # What compose mounts at /run/secrets: a credentials file made the documented way (`alertmesh webhook-key add`).
         secret = tmp_path / "webhook-credentials.yaml"
         add_key(secret, ["alertmanager"], new_key())
         env["WEBHOOK_CREDENTIALS_FILE"] = str(secret)

@@ -1,4 +1,6 @@
-"""Whatever a file holds, validation reports problems as ``file:line:col: message`` lines and never crashes."""
+"""Whatever a file holds, validation reports problems as ``file:line:col: message`` lines and never crashes.
+
+Each example goes through ``check_files``, the path ``alertmesh validate`` and the orchestrator's loader take."""
 
 from __future__ import annotations
 
@@ -6,16 +8,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsl.loader import check_text
+from dsl.loader import check_files
 from dsl.registry_catalog import registry_catalog
 from tests.conftest import REPO
 
 CATALOG = registry_catalog()
-LINE = re.compile(r"^w\.yaml:\d+:\d+: \S")
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 KEYS = [
@@ -85,27 +87,39 @@ documents = st.recursive(
 )
 
 
-def lines_of(text: str) -> list[str]:
-    return check_text(text, Path("w.yaml"), CATALOG)
+@pytest.fixture(scope="module")
+def workflow_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One file the examples take turns to write (module-scoped: Hypothesis runs many examples per test)."""
+    return tmp_path_factory.mktemp("fuzz") / "w.yaml"
+
+
+def problem_line(path: Path) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(str(path))}:\d+:\d+: \S")
+
+
+def lines_of(text: str, path: Path) -> list[str]:
+    """The problem lines of ``text`` as a workflow file checked alone."""
+    path.write_bytes(text.encode())
+    return check_files([path], closed=False, catalog=CATALOG).lines
 
 
 @FUZZ
 @given(documents)
-def test_random_documents_give_only_problem_lines(document: Any) -> None:
-    for line in lines_of(yaml.safe_dump(document, allow_unicode=True)):
-        assert LINE.match(line), line
+def test_random_documents_give_only_problem_lines(workflow_file: Path, document: Any) -> None:
+    for line in lines_of(yaml.safe_dump(document, allow_unicode=True), workflow_file):
+        assert problem_line(workflow_file).match(line), line
 
 
 @FUZZ
 @given(st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!|>'\"#\n ,.$?%@`\t")), max_size=80))
-def test_random_text_gives_only_problem_lines(text: str) -> None:
-    for line in lines_of(text):
-        assert LINE.match(line), line
+def test_random_text_gives_only_problem_lines(workflow_file: Path, text: str) -> None:
+    for line in lines_of(text, workflow_file):
+        assert problem_line(workflow_file).match(line), line
 
 
 @FUZZ
 @given(st.data())
-def test_mutated_demo_workflow_gives_only_problem_lines(data: st.DataObject) -> None:
+def test_mutated_demo_workflow_gives_only_problem_lines(workflow_file: Path, data: st.DataObject) -> None:
     """Start from a real workflow and cut or replace one part of it: the interesting documents are close to valid."""
     document: Any = yaml.safe_load((REPO / "workflows" / "triage.yaml").read_text())
     node = document
@@ -116,5 +130,5 @@ def test_mutated_demo_workflow_gives_only_problem_lines(data: st.DataObject) -> 
             node[key] = data.draw(documents)
             break
         node = node[key]
-    for line in lines_of(yaml.safe_dump(document)):
-        assert LINE.match(line), line
+    for line in lines_of(yaml.safe_dump(document), workflow_file):
+        assert problem_line(workflow_file).match(line), line

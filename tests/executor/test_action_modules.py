@@ -63,7 +63,7 @@ def executor_with_chaos_actions(
         "TEMPORAL_ADDRESS": temporal_server.address,
         "TEMPORAL_ACTION_TASK_QUEUE": action_queue_for(WORKFLOW_QUEUE),
         "EXECUTOR_HEALTH_PORT": str(port),
-        "EXECUTOR_GRACEFUL_SHUTDOWN_SECONDS": "0",
+        "EXECUTOR_GRACEFUL_SHUTDOWN_S": "0",
         ACTION_MODULES_ENV: CHAOS_ACTIONS,
     }
     with (tmp_path / "executor.log").open("wb") as log:

@@ -48,7 +48,7 @@ def test_executor_exits_when_its_local_ray_dies(temporal_server: Any, tmp_path: 
         "TEMPORAL_ACTION_TASK_QUEUE": f"health-exit-{port}",
         "EXECUTOR_HEALTH_PORT": str(port),
         "EXECUTOR_RAY_NUM_CPUS": "1",
-        "EXECUTOR_GRACEFUL_SHUTDOWN_SECONDS": "0",
+        "EXECUTOR_GRACEFUL_SHUTDOWN_S": "0",
         "RAY_USAGE_STATS_ENABLED": "0",
     }
     log_path = tmp_path / "executor.log"

@@ -39,7 +39,7 @@ def executor(temporal_server: Any, ray_session: str, tmp_path: Path) -> Iterator
         "TEMPORAL_ADDRESS": temporal_server.address,
         "TEMPORAL_ACTION_TASK_QUEUE": action_queue_for(WORKFLOW_QUEUE),
         "EXECUTOR_HEALTH_PORT": str(port),
-        "EXECUTOR_GRACEFUL_SHUTDOWN_SECONDS": "0",
+        "EXECUTOR_GRACEFUL_SHUTDOWN_S": "0",
     }
     log = (tmp_path / "executor.log").open("wb")
     process = subprocess.Popen(

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from alertmesh import run
+from alertmesh.commands.results import print_results
 from alertmesh.kafka_tools import ensure_topics
 from services.shared.blobs import BlobError, LocalDirectoryStore, resolve_json, store_json
 from services.shared.kafka import KafkaSettings
@@ -43,6 +43,6 @@ async def test_results_resolve_prints_events_with_stored_results_inlined(
         await producer.send_and_wait(topic, event_with(store_json({"big": True}, LocalDirectoryStore(tmp_path))))
     finally:
         await producer.stop()
-    assert await run.results(topic, follow=False, count=1, timeout_s=30, resolve=True) == 0
+    assert await print_results(topic, follow=False, count=1, timeout_s=30, resolve=True) == 0
     [line] = capsys.readouterr().out.splitlines()
     assert json.loads(line)["data"]["actions"][0]["result"] == {"big": True}

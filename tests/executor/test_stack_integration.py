@@ -76,7 +76,7 @@ async def mesh_with_executor(
         settings = ExecutorSettings(
             temporal=mesh.settings.temporal,
             max_concurrent_actions=4,
-            graceful_shutdown_seconds=0,
+            graceful_shutdown_s=0,
             secrets_file=secrets,
             blob={"dir": tmp_path / "blobs"},
         )

@@ -32,7 +32,7 @@ async def client(temporal_server: Any, ray_session: str) -> AsyncIterator[Client
     temporal = TemporalSettings(address=temporal_server.address, action_task_queue=action_queue_for(WORKFLOW_QUEUE))
     # Loopback opened for the local test server only: the egress tests show the rest stays refused.
     settings = ExecutorSettings(
-        temporal=temporal, max_concurrent_actions=4, graceful_shutdown_seconds=0, egress_allow="127.0.0.1/32"
+        temporal=temporal, max_concurrent_actions=4, graceful_shutdown_s=0, egress_allow="127.0.0.1/32"
     )
     client = await temporal.connect()
     # The test workflow lives in a test module; unsandboxed so the sandbox need not re-import pytest and Ray.

@@ -13,7 +13,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from alertmesh.commands.rerun import RerunRefused, rerun
+from alertmesh.commands.rerun.reset import RerunRefused, rerun
 from dsl.model import INFRASTRUCTURE_ATTEMPTS
 from schemas import WorkflowResult
 from services.shared.temporal import TemporalSettings

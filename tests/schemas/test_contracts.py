@@ -47,7 +47,7 @@ def sample_events() -> list[AlertEvent | WorkflowTrigger | WorkflowResult | Dead
 @pytest.mark.parametrize("event_type", sorted(EVENTS))
 def test_checked_in_json_schema_is_current(event_type: str) -> None:
     assert path_for(event_type).read_bytes() == render(event_type), (
-        f"{path_for(event_type).name} is stale: run `python -m schemas.jsonschema` and commit the result"
+        f"{path_for(event_type).name} is stale: run `alertmesh schemas` and commit the result"
     )
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from starlette.datastructures import Headers
 
+from alertmesh.cli import main as alertmesh_cli
 from services.webhook import auth as webhook_auth
 from services.webhook.auth import WebhookAuth
 from services.webhook.body import Rejected
 from services.webhook.credentials import CredentialsFileError, hash_key, load_credentials
-from services.webhook.credentials import main as credentials_cli
 from tests.webhook.credentials import (
     GITHUB_SECRET,
     GRAFANA_SECRET,
@@ -193,12 +193,12 @@ def test_add_key_creates_a_private_file_and_keeps_old_keys_for_rotation(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "creds.yaml"
-    assert credentials_cli(["add-key", str(path), "alertmanager", "grafana"]) == 0
+    assert alertmesh_cli(["webhook-key", "add", str(path), "alertmanager", "grafana"]) == 0
     first = capsys.readouterr().out.strip()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert first not in path.read_text()
     path.chmod(0o644)  # e.g. for a container mount: an existing file keeps its mode
-    assert credentials_cli(["add-key", str(path), "alertmanager"]) == 0
+    assert alertmesh_cli(["webhook-key", "add", str(path), "alertmanager"]) == 0
     second = capsys.readouterr().out.strip()
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     auth = WebhookAuth(load_credentials(path))

@@ -1,13 +1,12 @@
-"""The command implementations behind ``alertmesh.cli``."""
+"""The mesh in the foreground: start every part in order, say where each is, run until a signal, stop them all
+(``alertmesh up``); or, once ready, push one alert through and print its result (``alertmesh demo``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import shutil
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -15,8 +14,6 @@ from datetime import UTC, datetime
 import orjson
 
 from alertmesh import kafka_tools
-from alertmesh.commands.rerun import RerunRefused
-from alertmesh.commands.rerun import rerun as rerun_workflow
 from alertmesh.stack.mesh import (
     MeshPlan,
     MeshSettings,
@@ -31,12 +28,8 @@ from alertmesh.stack.mesh import (
 from alertmesh.stack.state import mesh_file, recorder
 from alertmesh.stack.supervisor import StartupError, Supervisor
 from alertmesh.trace import render_finished_trace
-from alertmesh.views import results as results_view
 from alertmesh.views.result_summary import summarize
 from schemas import WorkflowResult
-from services.shared.blobs import BlobError, BlobSettings, resolve_json
-from services.shared.kafka import KafkaSettings
-from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings
 
 log = logging.getLogger("alertmesh")
@@ -121,65 +114,3 @@ async def demo(settings: MeshSettings, alert: bytes, timeout_s: float) -> int:
 async def demo_trace(mesh: MeshPlan, settings: MeshSettings, result: WorkflowResult) -> str:
     """The demo alert's trace as ``alertmesh trace`` prints it, once every service has written its spans."""
     return await render_finished_trace(result.data.workflow_id, traces_dir(settings), temporal_ui=mesh.temporal_ui)
-
-
-async def publish(payload: bytes, topic: str | None, key: str | None, source: str | None) -> int:
-    topic = topic or TopicSettings().raw
-    headers = {"content-type": "application/json"} | ({"alertmesh-source": source} if source else {})
-    meta = await kafka_tools.publish(KafkaSettings(), topic, payload, key.encode() if key else None, headers)
-    print(f"published to {meta.topic}[{meta.partition}] at offset {meta.offset}")
-    return 0
-
-
-async def results(
-    topic: str | None,
-    follow: bool,
-    count: int | None,
-    timeout_s: float | None,
-    resolve: bool = False,
-    as_json: bool | None = None,
-) -> int:
-    """Print results: JSON lines (the events as on the topic) when piped or ``as_json``, else a table."""
-    topic, seen = topic or TopicSettings().results, 0
-    store = BlobSettings().store() if resolve else None
-    table = not (as_json if as_json is not None else not sys.stdout.isatty())
-    width = shutil.get_terminal_size().columns
-    if table:
-        sys.stdout.write(results_view.header(width) + "\n")
-    try:
-        async for value in kafka_tools.read(KafkaSettings(), topic, follow=follow, timeout_s=timeout_s):
-            if store is not None:
-                try:
-                    value = resolve_json(value, store)
-                except BlobError as error:  # printed as it is: the event is still worth seeing
-                    log.warning("could not resolve a stored result: %s", error)
-            if table:
-                sys.stdout.write("".join(line + "\n" for line in results_view.lines(value, width)))
-            else:
-                sys.stdout.write(value.decode() + "\n")
-            sys.stdout.flush()
-            seen += 1
-            if count is not None and seen >= count:
-                return 0
-    except TimeoutError:
-        return 1
-    return 0 if count is None or seen >= count else 1
-
-
-async def rerun(workflow_id: str, reason: str) -> int:
-    """Reset a finished run (see ``alertmesh.commands.rerun``); 0 when a new run started, 1 when refused or unreachable."""
-    settings = TemporalSettings()
-    try:
-        client = await settings.connect()
-    except RuntimeError as error:  # the SDK reports every connection failure as RuntimeError
-        log.error("cannot reach Temporal at %s (namespace %s): %s", settings.address, settings.namespace, error)
-        return 1
-    try:
-        done = await rerun_workflow(client, workflow_id, reason)
-    except RerunRefused as refused:
-        log.error("rerun refused: %s", refused)
-        return 1
-    print(
-        f"rerun {done.workflow_id}: new run {done.run_id} (previous run {done.previous_run_id} {done.previous_status})"
-    )
-    return 0
