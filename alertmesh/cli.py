@@ -3,7 +3,8 @@ re-drive a finished workflow (``rerun``), run one workflow file (``run``), prove
 measure it (``bench``), check workflow definitions (``validate``), show how a payload is routed (``route``), list
 the actions workflows can use (``actions``), list and replay dead letters (``dlq``), show an alert's path
 through the mesh (``trace``), see how a running mesh is doing (``status``), describe the topics (``asyncapi``),
-regenerate the event schemas (``schemas``), make webhook API keys (``webhook-key``)."""
+regenerate the event schemas (``schemas``) and the reference pages (``docs``), make webhook API keys
+(``webhook-key``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from alertmesh.commands import (
     chaos,
     demo,
     dlq,
+    docs,
     publish,
     rerun,
     results,
@@ -51,6 +53,7 @@ COMMANDS: tuple[Command, ...] = (
     trace,
     bench,
     schemas,
+    docs,
     webhook_key,
 )
 BY_NAME: dict[str, Command] = {command.NAME: command for command in COMMANDS}

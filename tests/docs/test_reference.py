@@ -172,3 +172,10 @@ def test_functions_registered_outside_the_language_are_left_out(monkeypatch: pyt
     monkeypatch.setitem(FUNCTIONS, "shout", Function("shout", shout, 1, 1, "``value`` loudly."))
     assert "FN.shout" not in functions.render()
     assert "FN.lower(value)" in functions.render()
+
+
+def test_alertmesh_docs_check_is_the_command_line_of_check(capsys: pytest.CaptureFixture[str]) -> None:
+    """``alertmesh docs --check`` runs the same check as the test above, through the command table."""
+    from alertmesh import cli
+
+    assert cli.main(["docs", "--check"]) == 0
