@@ -296,42 +296,67 @@ def _item(mapping: str, item: str, alert: Alert) -> str | None:
 def _field_test(key: str, value: object, path: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
     """(how the test reads, the test) for one field's value spec."""
     if isinstance(value, str):
-        if key == "severity" and _COMPARISON.fullmatch(value):
-            return _severity_comparison(value, path)
-        if _COMPARISON.fullmatch(value) and value.strip()[:1] in "<>":
-            raise SpecError(
-                path,
-                f"comparisons ({value.strip()!r}) apply to severity only; to match this text exactly write "
-                f"{{equals: {value!r}}}",
-            )
-        return _equals(key, value, path)
+        return _text_test(key, value, path)
     if isinstance(value, list):
         return _one_of(key, value, path)
     if isinstance(value, Mapping) and len(value) == 1:
         [(test, argument)] = value.items()
         where = (*path, str(test))
-        if test == "equals":
-            if not isinstance(argument, str):
-                raise SpecError(where, f"'equals' takes a string, not {_kind(argument)}{_QUOTE}")
-            return _equals(key, argument, where)
-        if test == "in":
-            if not isinstance(argument, list):
-                raise SpecError(where, f"'in' takes a list of strings, not {_kind(argument)}")
-            return _one_of(key, argument, where)
-        if test == "regex":
-            return _regex(argument, where)
-        if test == "present":
-            if not isinstance(argument, bool):
-                raise SpecError(where, f"'present' takes true or false, not {_kind(argument)}")
-            if key.partition(".")[0] not in MAP_FIELDS:
-                raise SpecError(where, "'present' tests a label or an annotation (labels.<key>, annotations.<key>)")
-            return ("present", _present) if argument else ("absent", _absent)
-        raise SpecError(where, f"unknown test {test!r}; use one of {', '.join(TESTS)}", at_key=True)
+        build = _NAMED_TESTS.get(test)
+        if build is None:
+            raise SpecError(where, f"unknown test {test!r}; use one of {', '.join(TESTS)}", at_key=True)
+        return build(key, argument, where)
     raise SpecError(
         path,
         f"a field test is a string, a list of strings, or one of {{{'|'.join(TESTS)}: ...}}, not {_kind(value)}"
         + (_QUOTE if isinstance(value, bool | int | float) else ""),
     )
+
+
+def _text_test(key: str, value: str, path: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    """A plain string: a comparison on the severity scale (``">= high"``), otherwise the text exactly."""
+    if key == "severity" and _COMPARISON.fullmatch(value):
+        return _severity_comparison(value, path)
+    if _COMPARISON.fullmatch(value) and value.strip()[:1] in "<>":
+        raise SpecError(
+            path,
+            f"comparisons ({value.strip()!r}) apply to severity only; to match this text exactly write "
+            f"{{equals: {value!r}}}",
+        )
+    return _equals(key, value, path)
+
+
+def _equals_test(key: str, argument: object, where: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    if not isinstance(argument, str):
+        raise SpecError(where, f"'equals' takes a string, not {_kind(argument)}{_QUOTE}")
+    return _equals(key, argument, where)
+
+
+def _in_test(key: str, argument: object, where: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    if not isinstance(argument, list):
+        raise SpecError(where, f"'in' takes a list of strings, not {_kind(argument)}")
+    return _one_of(key, argument, where)
+
+
+def _regex_test(key: str, argument: object, where: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    return _regex(argument, where)
+
+
+def _present_test(key: str, argument: object, where: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    if not isinstance(argument, bool):
+        raise SpecError(where, f"'present' takes true or false, not {_kind(argument)}")
+    if key.partition(".")[0] not in MAP_FIELDS:
+        raise SpecError(where, "'present' tests a label or an annotation (labels.<key>, annotations.<key>)")
+    return ("present", _present) if argument else ("absent", _absent)
+
+
+#: The builders of the ``{test: argument}`` field tests, by test name (the names are ``TESTS``).
+_NAMED_TESTS: dict[object, Callable[[str, object, SpecPath], tuple[str, Callable[[str | None], bool]]]] = {
+    "equals": _equals_test,
+    "in": _in_test,
+    "regex": _regex_test,
+    "present": _present_test,
+}
 
 
 _QUOTE = " (quote numbers and booleans: '1', 'true')"
