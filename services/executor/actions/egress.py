@@ -104,6 +104,7 @@ class EgressPolicy:
         return cls(networks=tuple(networks), hosts=frozenset(hosts))
 
     def allows_host(self, host: str) -> bool:
+        """Whether ``host`` is one of the allowed host names (compared without case and a trailing dot)."""
         return _normal_host(host) in self.hosts
 
     def check(self, address: IPAddress) -> None:
@@ -219,6 +220,7 @@ class EgressCheckedTransport(httpx.AsyncHTTPTransport):
         self._pool = httpcore.AsyncConnectionPool(ssl_context=ssl_context, network_backend=_CheckedBackend(policy))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; an EgressRefused names the method and URL of the hop that was refused."""
         try:
             return await super().handle_async_request(request)
         except EgressRefused as exc:

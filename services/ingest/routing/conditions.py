@@ -142,9 +142,11 @@ class FieldTest(Condition):
         object.__setattr__(self, "text", f"{self.key} {self.wanted}")
 
     def holds(self, subject: Subject) -> bool:
+        """Whether the test passes on the field's value (None when the field is absent)."""
         return self.test(self.read(subject.alert))
 
     def why_not(self, subject: Subject) -> str | None:
+        """None when the test passes, else the field's value (or that it is absent) and what was wanted."""
         value = self.read(subject.alert)
         if self.test(value):
             return None
@@ -164,6 +166,7 @@ class AllOf(Condition):
         object.__setattr__(self, "text", text)
 
     def holds(self, subject: Subject) -> bool:
+        """Whether every part holds, testing in order and stopping at the first that does not."""
         # Loops rather than all()/any() over a generator: this is the per-alert path, and a loop is twice as fast.
         for part in self.parts:  # noqa: SIM110  (see above)
             if not part.holds(subject):
@@ -171,6 +174,7 @@ class AllOf(Condition):
         return True
 
     def why_not(self, subject: Subject) -> str | None:
+        """None when every part holds, else why the first part that does not hold failed."""
         for part in self.parts:
             reason = part.why_not(subject)
             if reason is not None:
@@ -190,6 +194,7 @@ class FieldsOnly(AllOf):
         object.__setattr__(self, "checks", checks)
 
     def holds(self, subject: Subject) -> bool:
+        """Whether every field test passes, reading and testing each field directly, in order."""
         alert = subject.alert
         for read, test in self.checks:  # noqa: SIM110  (a loop: twice as fast as all() over a generator)
             if not test(read(alert)):
@@ -208,12 +213,14 @@ class AnyOf(Condition):
         object.__setattr__(self, "text", "any(" + ", ".join(part.text for part in self.parts) + ")")
 
     def holds(self, subject: Subject) -> bool:
+        """Whether some part holds, testing in order and stopping at the first that does."""
         for part in self.parts:  # noqa: SIM110  (a loop: twice as fast as any() over a generator)
             if part.holds(subject):
                 return True
         return False
 
     def why_not(self, subject: Subject) -> str | None:
+        """None when some part holds, else why each of them failed."""
         reasons = [part.why_not(subject) for part in self.parts]
         if any(reason is None for reason in reasons):
             return None
@@ -231,9 +238,11 @@ class Not(Condition):
         object.__setattr__(self, "text", f"not({self.part.text})")
 
     def holds(self, subject: Subject) -> bool:
+        """Whether the part does not hold."""
         return not self.part.holds(subject)
 
     def why_not(self, subject: Subject) -> str | None:
+        """None when the part does not hold, else that it does."""
         return f"{self.part.text} holds, and {self.text} wants it not to" if self.part.holds(subject) else None
 
 
