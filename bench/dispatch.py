@@ -37,6 +37,7 @@ class RayProbe:
         self._process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
+        """Start the probe process now; its Ray starts while the benchmark runs, ``measure`` waits for it."""
         self._process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -38,13 +38,16 @@ class Phase:
 
     @property
     def sent(self) -> int:
+        """How many alerts were sent (before a saturated phase stopped sending)."""
         return len(self.sent_at)
 
     @property
     def completed(self) -> int:
+        """How many of the sent alerts had their result within the phase's timeout."""
         return sum(1 for t in self.done_at if t is not None)
 
     def latencies_ms(self) -> list[float]:
+        """Alert-in to result-out time of every completed alert, in milliseconds, shortest first."""
         return sorted((d - s) * 1000 for s, d in zip(self.sent_at, self.done_at, strict=True) if d is not None)
 
     def throughput(self) -> float:
@@ -57,6 +60,8 @@ class Phase:
         return len(done) / (max(done) - self.sent_at[0])
 
     def percentile_ms(self, q: float) -> float | None:
+        """The ``q``-th percentile of the latencies in milliseconds (``q`` from 1 to 99); None when nothing
+        completed."""
         latencies = self.latencies_ms()
         if not latencies:
             return None
@@ -66,6 +71,8 @@ class Phase:
 
 
 class Driver(Protocol):
+    """How a phase sends alerts to one system and learns when each one's result arrived."""
+
     system: System
 
     async def submit(self, alert: BenchAlert, workflow: str) -> Callable[[], float | None]:
@@ -86,14 +93,17 @@ class MeshDriver:
         self._pending: list[asyncio.Future[object]] = []
 
     async def start(self) -> None:
+        """Connect the producer; ``submit`` needs it."""
         self._producer = AIOKafkaProducer(**self._kafka.client_kwargs(), acks="all")
         await self._producer.start()
 
     async def stop(self) -> None:
+        """Flush and close the producer (nothing if it never started)."""
         if self._producer is not None:
             await self._producer.stop()
 
     async def submit(self, alert: BenchAlert, workflow: str) -> Callable[[], float | None]:
+        """Publish one alert (``workflow`` is chosen by its route, so unused here); done when its result is tailed."""
         assert self._producer is not None
         self._pending.append(await self._producer.send(self._topic, alert.payload, headers=HEADERS))
         arrivals = self._tail.arrivals
@@ -105,6 +115,7 @@ class MeshDriver:
         return done
 
     async def settle(self) -> None:
+        """Wait until the broker acknowledged every alert submitted since the last settle."""
         pending, self._pending = self._pending, []
         await asyncio.gather(*pending)
 
@@ -121,6 +132,7 @@ class RawTemporalDriver:
         self._started: list[asyncio.Future[None]] = []
 
     async def submit(self, alert: BenchAlert, workflow: str) -> Callable[[], float | None]:
+        """Start the raw ``workflow`` (``triage`` or the single-action one) for ``alert`` in the background."""
         finished: list[float] = []
         started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         run = raw_workflows.RawTriage.run if workflow == "triage" else raw_workflows.RawSingle.run
@@ -147,6 +159,7 @@ class RawTemporalDriver:
         return lambda: finished[0] if finished else None
 
     async def settle(self) -> None:
+        """Wait until every workflow submitted since the last settle was started (or failed to start)."""
         started, self._started = self._started, []
         await asyncio.gather(*started)
 
@@ -185,6 +198,7 @@ class Alerts:
         self._tag, self._next = run_tag, 0
 
     def take(self, route: str, count: int) -> list[BenchAlert]:
+        """The next ``count`` alerts for ``route``, numbered after every alert taken before."""
         alerts = bench_alerts(self._tag, route, count, self._next)
         self._next += count
         return alerts

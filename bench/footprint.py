@@ -35,9 +35,11 @@ class RssSampler:
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Start sampling in the background (on the running event loop); ``stop`` ends it."""
         self._task = asyncio.create_task(self._run(), name="bench-rss")
 
     async def stop(self) -> None:
+        """Stop sampling; the samples taken are kept. Does nothing if it was never started."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

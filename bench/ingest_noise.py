@@ -43,6 +43,8 @@ GROUPING = "    group_by: [alertname, job]\n    group_wait: 1\n    group_interva
 
 @dataclass(frozen=True)
 class Setting:
+    """One noise-control setting to measure: its name, the environment ingest runs with, and how the alerts repeat."""
+
     name: str
     env: dict[str, str]
     grouping: bool = False
@@ -59,6 +61,7 @@ SETTINGS = [
 
 
 async def committed_total(kafka: KafkaSettings, group_id: str, topic: str) -> int:
+    """The group's committed offsets summed over the topic's partitions: how many records it consumed and committed."""
     consumer = AIOKafkaConsumer(**kafka.client_kwargs(), group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -69,6 +72,7 @@ async def committed_total(kafka: KafkaSettings, group_id: str, topic: str) -> in
 
 
 async def preload(kafka: KafkaSettings, topic: str, payloads: list[tuple[bytes, bytes]]) -> None:
+    """Publish ``(key, value)`` records to ``topic`` (acks=all) and wait until every one is acknowledged."""
     producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", max_batch_size=kafka.producer_batch_size())
     await producer.start()
     try:
@@ -79,6 +83,8 @@ async def preload(kafka: KafkaSettings, topic: str, payloads: list[tuple[bytes, 
 
 
 async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: Path) -> dict[str, object]:
+    """One setting on fresh topics: preload ``count`` records, run ingest over them; the JSON figure (alerts, triggers
+    made, alerts per second)."""
     tag = uuid.uuid4().hex[:8]
     topics = TopicSettings(
         raw=f"raw-{tag}", triggers=f"triggers-{tag}", results=f"results-{tag}", dlq=f"dlq-{tag}",
@@ -128,6 +134,7 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
 
 
 async def main(count: int) -> None:
+    """Start a Tansu broker, measure every setting with ``count`` alerts, print the figures; stops the broker."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-noise-"))
     with (workdir / "tansu.log").open("wb") as log:

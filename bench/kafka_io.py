@@ -110,6 +110,8 @@ async def watch_growth(kafka: KafkaSettings, topic: str, base: int, target: int,
 
 @dataclass(frozen=True)
 class Arrival:
+    """A result read from the results topic, and when it arrived (``time.monotonic``)."""
+
     result: WorkflowResult
     at: float
 
@@ -124,6 +126,7 @@ class ResultTail:
     _task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Connect (so nothing published from now on is missed), then read in the background until ``stop``."""
         consumer = AIOKafkaConsumer(
             self.topic,
             **self.kafka.client_kwargs(),
@@ -135,6 +138,7 @@ class ResultTail:
         self._task = asyncio.create_task(self._run(consumer), name="bench-results")
 
     async def stop(self) -> None:
+        """Stop reading; the arrivals kept so far stay. Does nothing if it was never started."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

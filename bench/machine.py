@@ -14,6 +14,8 @@ PACKAGES = ("temporalio", "ray", "aiokafka", "faststream")
 
 @dataclass(frozen=True)
 class Machine:
+    """The measuring machine: CPU, cores, memory, Python, the versions of ``PACKAGES``, load at the start."""
+
     cpu: str
     cores: int
     memory_gb: float
@@ -22,6 +24,7 @@ class Machine:
     load_average: tuple[float, float, float]
 
     def rows(self) -> list[tuple[str, str]]:
+        """``(name, value)`` rows for the report's machine table."""
         load = ", ".join(f"{x:.2f}" for x in self.load_average)
         return [
             ("CPU", self.cpu),
@@ -52,6 +55,7 @@ def _version(package: str) -> str:
 
 
 def describe() -> Machine:
+    """The machine this process runs on, now (the load average is the current one)."""
     return Machine(
         cpu=_cpu_model(),
         cores=os.cpu_count() or 0,

@@ -13,6 +13,8 @@ HEADLINE_LOAD = 25.0
 
 @dataclass(frozen=True)
 class Sizes:
+    """How many alerts, runs and seconds each phase of a bench run takes (``QUICK`` or ``FULL``)."""
+
     #: Alerts preloaded for the ingest phase: enough for its rate to be timed over seconds, not milliseconds.
     ingest_alerts: int
     #: Alerts in each end-to-end burst.
@@ -63,12 +65,15 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class BenchOptions:
+    """The settings of one bench run (``alertmesh bench`` options); ``state_dir`` None means a temporary one."""
+
     quick: bool = False
     out: Path = DEFAULT_OUT
     state_dir: Path | None = None
 
     @property
     def sizes(self) -> Sizes:
+        """``QUICK`` for ``--quick``, else ``FULL``."""
         return QUICK if self.quick else FULL
 
     def command(self) -> str:

@@ -56,4 +56,5 @@ def bench_alert(run_tag: str, route: str, index: int) -> BenchAlert:
 
 
 def bench_alerts(run_tag: str, route: str, count: int, start: int = 0) -> list[BenchAlert]:
+    """Alerts ``start`` to ``start + count - 1`` of the run (see ``bench_alert``)."""
     return [bench_alert(run_tag, route, index) for index in range(start, start + count)]

@@ -98,6 +98,7 @@ def _tracing(mode: str) -> Iterator[Callable[[], object]]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line (``argv``, default ``sys.argv``): print the best time per record of the sample."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sample", default="alertmanager-v4-firing.json")
     parser.add_argument("--records", type=int, default=5000)

@@ -20,10 +20,12 @@ def _run(name: str, args: dict[str, Any]) -> Any:
 
 @activity.defn(name="bench.extract_urls")
 async def extract_urls(texts: list[Any]) -> list[str]:
+    """``core.text.extract_urls`` over ``texts``, in the worker's process: the URLs found."""
     urls: list[str] = _run(EXTRACT_URLS_ACTION, {"texts": texts})
     return urls
 
 
 @activity.defn(name="bench.reshape")
 async def reshape(value: dict[str, Any]) -> Any:
+    """``core.transform.reshape`` of ``value``, in the worker's process."""
     return _run(RESHAPE_ACTION, {"value": value})

@@ -18,6 +18,8 @@ from services.shared.kafka import KafkaSettings
 
 
 async def copy(kafka: KafkaSettings, source: str, target: str, group_id: str, count: int, batch: int) -> None:
+    """Copy ``count`` records (or a few more: whole batches) from ``source`` to ``target`` in batches of at most
+    ``batch``, committing each batch once all of it is acknowledged."""
     consumer = AIOKafkaConsumer(
         source,
         **kafka.client_kwargs(),
@@ -55,6 +57,7 @@ async def copy(kafka: KafkaSettings, source: str, target: str, group_id: str, co
 
 
 def main() -> None:
+    """The command line (see the module's docstring); the batch size is ingest's default."""
     bootstrap, source, target, group_id, count = sys.argv[1:6]
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
     batch = IngestSettings.model_fields["batch_max_records"].default

@@ -19,6 +19,8 @@ READY = "ready"
 
 
 async def serve(role: str, address: str) -> None:
+    """Poll ``role``'s task queue on the Temporal server at ``address``, printing ``ready`` once it does, until SIGTERM
+    or SIGINT."""
     client = await TemporalSettings(address=address).connect()
     if role == "workflows":
         worker = Worker(
@@ -46,6 +48,7 @@ async def serve(role: str, address: str) -> None:
 
 
 def main() -> None:
+    """The command line (see the module's docstring); leaves with ``os._exit(0)`` once the worker stopped."""
     role, address = sys.argv[1], sys.argv[2]
     if role not in ("workflows", "activities"):
         raise SystemExit(f"usage: python -m bench.raw_worker {{workflows|activities}} ADDRESS (not {role!r})")

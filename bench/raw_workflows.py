@@ -44,6 +44,7 @@ class RawTriage:
 
     @workflow.run
     async def run(self, given: RawInput) -> dict[str, Any]:
+        """The alert's URLs, then its summary (two activities, one after the other); the summary is the result."""
         alert = given.alert
         labels, annotations = alert.get("labels", {}), alert.get("annotations", {})
         texts = [annotations.get("description", ""), annotations.get("summary", ""), annotations]
@@ -67,6 +68,7 @@ class RawSingle:
 
     @workflow.run
     async def run(self, given: RawInput) -> dict[str, Any]:
+        """One reshape activity of the alert's name; its output is the result."""
         value = {"alert": given.alert.get("labels", {}).get("alertname")}
         result: dict[str, Any] = await workflow.execute_activity(RESHAPE, value, result_type=dict, **_OPTIONS)
         return result

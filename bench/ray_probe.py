@@ -25,11 +25,13 @@ READY = "ready"
 
 @ray.remote(max_retries=0)
 def reshape(value: dict[str, Any]) -> Any:
+    """``core.transform.reshape`` of ``value`` as a Ray task (never retried, so a failure shows)."""
     spec = get_action("core.transform.reshape")
     return spec.func(spec.parse_args({"value": value}))
 
 
 def main() -> None:
+    """The command line (see the module's docstring)."""
     count = int(sys.argv[1])
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray_constants.ENABLE_RAY_CLUSTER = False  # loopback only, as the executor's local Ray

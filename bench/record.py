@@ -13,10 +13,12 @@ from bench.options import HEADLINE_LOAD
 
 
 def median(values: list[float]) -> float | None:
+    """The median of ``values``; None when there are none (a section that measured nothing)."""
     return statistics.median(values) if values else None
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``; None when either is unknown or ``b`` is 0."""
     return a / b if a is not None and b else None
 
 
@@ -26,6 +28,8 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 
 @dataclass
 class Record:
+    """Everything one bench run measured (times in milliseconds, memory in MiB), filled in section by section."""
+
     machine: Machine
     command: str
     ready_s: float = 0.0
@@ -46,6 +50,8 @@ class Record:
     notes: list[str] = field(default_factory=list)
 
     def phase(self, system: str, workflow: str, offered: float | None) -> Phase | None:
+        """The phase of ``system`` running ``workflow`` at ``offered`` alerts per second (None: the burst), if it
+        ran."""
         return next((p for p in self.phases if (p.system, p.workflow, p.offered) == (system, workflow, offered)), None)
 
     def sustained_rate(self, system: str, workflow: str) -> float | None:

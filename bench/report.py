@@ -44,6 +44,7 @@ def _phase_row(phase: Phase) -> list[str]:
 
 
 def markdown(record: Record) -> str:
+    """``BENCHMARKS.md``: the run's command, machine, summary figures and every section's tables."""
     s = record.summary()
     lines = [
         "# Benchmarks",

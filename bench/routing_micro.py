@@ -73,6 +73,8 @@ def per_alert_us(table: RoutingTable, alerts: list[Alert], count: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The command line (``argv``, default ``sys.argv``): print the time per alert of the routing file and of
+    ``RICH``."""
     parser = argparse.ArgumentParser(prog="python -m bench.routing_micro", description=__doc__)
     parser.add_argument("--alerts", type=int, default=100_000, help="alerts routed per run")
     parser.add_argument("--routing", type=Path, default=REPO / "routing.yaml", help="routing file to time")

@@ -41,6 +41,7 @@ T = TypeVar("T")
 
 
 def say(message: str) -> None:
+    """Print a line of the harness's own output, above the progress line."""
     clear_line()  # the progress line on a terminal; it draws itself again below
     print(f"bench        | {message}", flush=True)
 

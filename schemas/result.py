@@ -31,6 +31,8 @@ class CutValue(Model):
 
 
 class Result(Model):
+    """What one workflow run did: its status, what it returned or why it failed, and a report per action."""
+
     workflow: str
     workflow_id: str
     run_id: str

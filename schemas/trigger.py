@@ -11,6 +11,8 @@ from schemas.cloudevent import CloudEvent, Model
 
 
 class Trigger(Model):
+    """One workflow to run for one alert (or one group of alerts), as a route chose it."""
+
     workflow: str = Field(description="Name of the workflow definition to run.")
     idempotency_key: str = Field(
         description="Derived from source, fingerprint, status and start time; used as the Temporal workflow id."

@@ -41,6 +41,7 @@ DESCRIPTION = (
 
 
 def operation_id(use: Use, topic: TopicContract) -> str:
+    """The id of one participant's use of a topic, ``participant.action.topic`` (also the operation's title)."""
     return f"{use.participant.name}.{use.action}.{topic.name}"
 
 

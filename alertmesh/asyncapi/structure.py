@@ -30,20 +30,36 @@ def problems(document: Any, base: Path) -> list[str]:
 
 
 def _required(document: dict[str, Any]) -> Iterator[str]:
+    for section in (_version_and_info, _servers, _channels, _operations, _components):
+        yield from section(document)
+
+
+def _version_and_info(document: dict[str, Any]) -> Iterator[str]:
     if document.get("asyncapi") != "3.0.0":
         yield f"asyncapi is {document.get('asyncapi')!r}, not '3.0.0'"
     info = document.get("info")
     if not isinstance(info, dict) or not all(isinstance(info.get(name), str) for name in ("title", "version")):
         yield "info needs a title and a version"
+
+
+def _servers(document: dict[str, Any]) -> Iterator[str]:
     for name, server in _mapping(document, "servers"):
         if not isinstance(server, dict) or not server.get("host") or not server.get("protocol"):
             yield f"server {name} needs a host and a protocol"
-    channels = dict(_mapping(document, "channels"))
-    for name, channel in channels.items():
+
+
+def _channels(document: dict[str, Any]) -> Iterator[str]:
+    for name, channel in _mapping(document, "channels"):
         if not isinstance(channel, dict) or not isinstance(channel.get("messages", {}), dict):
             yield f"channel {name} is not a mapping with a messages mapping"
+
+
+def _operations(document: dict[str, Any]) -> Iterator[str]:
     for name, operation in _mapping(document, "operations"):
         yield from _operation(name, operation)
+
+
+def _components(document: dict[str, Any]) -> Iterator[str]:
     for kind, entries in _mapping(document, "components"):
         for key in entries if isinstance(entries, dict) else ():
             if not COMPONENT_KEY.match(key):

@@ -12,7 +12,7 @@ from typing import Any
 
 from schemas import EVENTS
 from schemas.cloudevent import STRUCTURED_CONTENT_TYPE
-from services.ingest.parsers.base import SOURCE_HEADER
+from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers.cloudevents import HEADER_PREFIX as CLOUDEVENTS_HEADER_PREFIX
 from services.shared.topics import TopicSettings
 

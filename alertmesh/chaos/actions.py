@@ -17,6 +17,8 @@ from services.executor.actions.registry import action
 
 
 class RecordRunArgs(BaseModel):
+    """Arguments of ``chaos.record_run``: the file its lines go to and the workflow id each line starts with."""
+
     model_config = ConfigDict(extra="forbid")
 
     file: str

@@ -17,6 +17,8 @@ SIDE_EFFECT_REF = "record"
 
 @dataclass
 class Check:
+    """One check of the run: its name in the report, whether it passed, and what was counted."""
+
     name: str
     passed: bool
     detail: str
@@ -26,6 +28,8 @@ class Check:
 
 @dataclass
 class Findings:
+    """The verdict of a run: the counts of the summary line and every check."""
+
     alerts: int
     lost: int
     duplicate_runs: int
@@ -36,6 +40,7 @@ class Findings:
 
     @property
     def passed(self) -> bool:
+        """True only when every check passed (the run's exit code is 0 then)."""
         return all(check.passed for check in self.checks)
 
 

@@ -19,6 +19,7 @@ SERVICES = ("webhook", "ingest", "orchestrator", "executor")
 
 
 def say(message: str) -> None:
+    """Print a line of the harness's own output, above the progress line."""
     clear_line()  # the progress line on a terminal; it draws itself again below
     print(f"chaos        | {message}", flush=True)
 
@@ -39,6 +40,7 @@ class FaultInjector:
         self._recoveries: list[asyncio.Task[None]] = []
 
     async def run(self) -> None:
+        """Inject the scenario's faults on its schedule, then wait until every fault's recovery was measured."""
         self.killer.load_started_at = self.load.started_at
         scenario = self.options.scenario
         if scenario == "kills":

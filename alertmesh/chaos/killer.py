@@ -65,16 +65,20 @@ class Killer:
         self.load_started_at = time.monotonic()
 
     def pid_of(self, target: str) -> int | None:
+        """The pid of ``target``'s part (the executor's for a Ray worker): its current or latest process, None
+        before it first started."""
         part = "executor" if target == RAY_WORKER else target
         return self._stack.child(part).pid
 
     async def healthy(self, target: str) -> bool:
+        """Whether ``target``'s part answers its readiness probe within 5 seconds (any error counts as no)."""
         child = self._stack.child("executor" if target == RAY_WORKER else target)
         with contextlib.suppress(Exception):
             return await asyncio.wait_for(child.part.ready(), timeout=5)
         return False
 
     async def wait_healthy(self, target: str, timeout_s: float) -> bool:
+        """Wait until ``target`` is healthy; False if it was not within ``timeout_s`` seconds."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if await self.healthy(target):

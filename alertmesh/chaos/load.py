@@ -77,6 +77,7 @@ class LoadGenerator:
         self.started_at = 0.0
 
     def accepted(self) -> int:
+        """How many messages were accepted so far (by Kafka or the webhook bridge)."""
         return sum(1 for s in self.sent if s.accepted_at is not None)
 
     async def run(self) -> None:

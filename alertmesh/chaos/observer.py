@@ -20,6 +20,8 @@ log = logging.getLogger("alertmesh.chaos")
 
 @dataclass(frozen=True)
 class SeenResult:
+    """A workflow result read from the results topic, and when it arrived (``time.monotonic``)."""
+
     event_id: str
     workflow_id: str
     status: str
@@ -30,6 +32,9 @@ class SeenResult:
 
 @dataclass(frozen=True)
 class SeenDeadLetter:
+    """A dead letter read from the dead-letter topic with the original bytes, and when it arrived
+    (``time.monotonic``)."""
+
     event_id: str
     stage: str
     reason: str
@@ -51,9 +56,11 @@ class Observer:
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Start reading in the background (on the running event loop); ``stop`` ends it."""
         self._task = asyncio.create_task(self._run(), name="chaos-observer")
 
     async def stop(self) -> None:
+        """Stop reading; what was read so far is kept. Does nothing if it was never started."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -66,9 +73,11 @@ class Observer:
         self.start()
 
     def last_result_at(self) -> float | None:
+        """When the latest result arrived (``time.monotonic``), or None before the first."""
         return self.results[-1].at if self.results else None
 
     def results_since(self, moment: float) -> int:
+        """How many results arrived at or after ``moment`` (``time.monotonic``)."""
         return sum(1 for result in self.results if result.at >= moment)
 
     async def _run(self) -> None:

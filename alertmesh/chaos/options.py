@@ -12,6 +12,8 @@ SCENARIOS: tuple[Scenario, ...] = ("kills", "broker-kill", "kafka-outage", "temp
 
 @dataclass(frozen=True)
 class ChaosOptions:
+    """The settings of one chaos run (``alertmesh chaos`` options); the defaults are the documented run."""
+
     scenario: Scenario = "kills"
     alerts: int = 200
     kills: int = 5

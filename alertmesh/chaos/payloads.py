@@ -61,6 +61,7 @@ def _alert(run_tag: str, index: int, alertname: str | None = "ChaosProbe", start
 
 
 def fingerprint_of(run_tag: str, index: int) -> str:
+    """The fingerprint the ``index``-th alert of a run carries, so results can be matched to what was sent."""
     return f"{run_tag}{index:06x}"
 
 

@@ -28,10 +28,12 @@ class RunRecord:
 
 
 def max_recovery_s(faults: Sequence[Fault]) -> float:
+    """The longest time to a new result after any fault, in seconds (0 when none was measured)."""
     return max((f.recovered_after_s or 0.0 for f in faults), default=0.0)
 
 
 def summary_line(record: RunRecord) -> str:
+    """The run in one line of ``name=value`` counts, printed last so scripts can read it."""
     f = record.findings
     return (
         f"alerts={f.alerts} lost={f.lost} duplicate_runs={f.duplicate_runs} stuck={f.stuck} "
@@ -45,6 +47,7 @@ def _seconds(value: float | None) -> str:
 
 
 def markdown(record: RunRecord) -> str:
+    """The Markdown report: verdict, what was sent, every check, the faults with their recovery, notes and timings."""
     f = record.findings
     kinds = Counter(s.message.kind for s in record.sent)
     via = Counter(s.via for s in record.sent)

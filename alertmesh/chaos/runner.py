@@ -33,6 +33,8 @@ WEBHOOK_SCENARIOS = ("kafka-outage", "sigterm")
 
 
 async def run(options: ChaosOptions) -> int:
+    """Run the chaos scenario ``options`` describes and write its report; the exit code (0 only when every check
+    passed). The state directory is removed after a passing run unless ``options`` named it."""
     if options.scenario == "kills":
         say(f"kill schedule (seed {options.seed}, over {options.publish_window_s:.0f}s of publishing):")
         for kill in kill_schedule(options.seed, options.kills, options.publish_window_s):

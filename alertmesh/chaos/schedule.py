@@ -18,6 +18,7 @@ class Kill:
     target: str
 
     def describe(self) -> str:
+        """One line of the printed schedule: the moment and the target."""
         return f"t+{self.at_s:6.1f}s  SIGKILL {self.target}"
 
 

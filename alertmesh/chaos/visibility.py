@@ -13,6 +13,8 @@ from services.shared.temporal import TemporalSettings
 
 @dataclass(frozen=True)
 class Execution:
+    """One run of a workflow as Temporal lists it; ``status`` is the status's name (``RUNNING``, ``COMPLETED``, ...)."""
+
     workflow_id: str
     run_id: str
     status: str

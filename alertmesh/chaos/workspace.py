@@ -50,6 +50,7 @@ class Workspace(StateDir):
 
     @property
     def side_effects(self) -> Path:
+        """The file ``chaos.record_run`` appends a line to on every run."""
         return self.state_dir / "side-effects.log"
 
     def write(self, action_seconds: float) -> None:

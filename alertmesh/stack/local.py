@@ -39,14 +39,17 @@ class StateDir:
 
     @property
     def routing_file(self) -> Path:
+        """The routing rules the harness writes for its run (ingest's routing file)."""
         return self.state_dir / "routing.yaml"
 
     @property
     def workflows_dir(self) -> Path:
+        """The folder of the workflows the harness writes for its run."""
         return self.state_dir / "workflows"
 
     @property
     def mesh_log(self) -> Path:
+        """Where every part's output goes, one line per output line, prefixed with the part's name."""
         return self.state_dir / "mesh.log"
 
 

@@ -47,6 +47,7 @@ class MeshState(BaseModel):
 
 
 def mesh_file(state_dir: Path) -> Path:
+    """Where ``up`` keeps the mesh's state in ``state_dir`` (the file may not exist)."""
     return state_dir / MESH_FILE_NAME
 
 

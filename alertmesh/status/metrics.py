@@ -16,6 +16,7 @@ class Quantity:
     where: Callable[[dict[str, str]], bool] | None = None
 
     def admits(self, labels: dict[str, str]) -> bool:
+        """Whether a sample with ``labels`` counts towards this quantity."""
         return self.where is None or self.where(labels)
 
 

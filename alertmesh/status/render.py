@@ -44,6 +44,7 @@ def rate(before: float | None, after: float | None, seconds: float) -> float | N
 
 
 def rates(before: Counters | None, after: Counters | None) -> Rates | None:
+    """A part's rates between two readings of its counters; None when either reading is missing."""
     if before is None or after is None:
         return None
     seconds = after.taken - before.taken
@@ -56,6 +57,7 @@ def rates(before: Counters | None, after: Counters | None) -> Rates | None:
 
 
 def part_rates(snapshot: Snapshot, before: Mapping[str, Counters]) -> dict[str, Rates | None]:
+    """Each part's rates from its counters in ``before`` to those in ``snapshot``, by part name (None: no rate yet)."""
     return {part.target.name: rates(before.get(part.target.name), part.counters) for part in snapshot.parts}
 
 

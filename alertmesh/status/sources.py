@@ -73,6 +73,8 @@ def parts_from_mesh(state: MeshState) -> list[PartTarget]:
 
 @dataclass(frozen=True)
 class PartStatus:
+    """What one refresh found about one part: its health and its counters, each with the reason when missing."""
+
     target: PartTarget
     #: True: /healthz answered 200; False: it did not (``reason`` says how); None: the part has no health URL.
     healthy: bool | None
@@ -83,6 +85,8 @@ class PartStatus:
 
 @dataclass(frozen=True)
 class Lag:
+    """One partition's consumer lag: the group's committed offset (None: nothing committed) and the end offset."""
+
     group: str
     topic: str
     partition: int
@@ -135,6 +139,8 @@ async def _limited(work: Awaitable[T]) -> T:
 
 
 async def health(http: httpx.AsyncClient, url: str | None) -> tuple[bool | None, str]:
+    """Whether ``url`` (a ``/healthz``) answers 200, and the reason to show; ``(None, ...)`` when there is no URL. Never
+    raises."""
     if url is None:
         return None, "no health endpoint"
     try:
@@ -147,6 +153,7 @@ async def health(http: httpx.AsyncClient, url: str | None) -> tuple[bool | None,
 
 
 async def scrape(http: httpx.AsyncClient, target: PartTarget) -> tuple[Counters | None, str]:
+    """The part's flow counters from its ``/metrics``, or None and the reason they could not be read. Never raises."""
     if target.metrics_url is None:
         return None, "no metrics endpoint"
     try:
@@ -165,6 +172,7 @@ async def scrape_all(http: httpx.AsyncClient, parts: list[PartTarget]) -> dict[s
 
 
 async def part_status(http: httpx.AsyncClient, target: PartTarget) -> PartStatus:
+    """Health and counters of one part, read at the same time; a supervised part without a process is down."""
     (healthy, reason), (counters, metrics_reason) = await asyncio.gather(health(http, target.health_url),
                                                                          scrape(http, target))  # fmt: skip
     if target.supervised and target.pid is None:
@@ -174,6 +182,8 @@ async def part_status(http: httpx.AsyncClient, target: PartTarget) -> PartStatus
 
 
 async def lag(kafka: KafkaSettings, groups: list[tuple[str, str]]) -> list[Lag]:
+    """Every partition's lag of each ``(group, topic)``; raises when any read fails or takes longer than
+    ``READ_TIMEOUT_S``."""
     found = await asyncio.gather(*(_limited(kafka_tools.group_lag(kafka, group, topic)) for group, topic in groups))
     return [
         Lag(group, topic, partition, committed, end)
@@ -213,12 +223,15 @@ class Sources:
         self._temporal: Client | None = None
 
     async def close(self) -> None:
+        """Close the HTTP client (the Temporal client needs no closing)."""
         await self.http.aclose()
 
     async def counters(self) -> dict[str, Counters]:
+        """Only the parts' counters, by part name (those that could not be read are left out)."""
         return await scrape_all(self.http, self.target.parts)
 
     async def snapshot(self) -> Snapshot:
+        """Read every source at once; a failed source sets its ``*_error`` instead of raising."""
         target = self.target
         parts = asyncio.gather(*(part_status(self.http, part) for part in target.parts))
         snapshot = Snapshot(datetime.now(UTC), [], target.kafka.bootstrap_servers, target.temporal.address)

@@ -52,10 +52,13 @@ class SpanRecord:
 
     @property
     def duration_ms(self) -> float:
+        """How long the span took, in milliseconds (0 for a span that ended before it started)."""
         return max(self.end_ns - self.start_ns, 0) / 1e6
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> SpanRecord:
+        """From one stored line (already parsed); fields the store may leave out get defaults. ``KeyError`` without
+        ``trace_id`` or ``span_id``."""
         return cls(
             trace_id=str(raw["trace_id"]),
             span_id=str(raw["span_id"]),
@@ -79,10 +82,12 @@ class Trace:
 
     @property
     def start_ns(self) -> int:
+        """When the earliest span started (nanoseconds since the epoch); the trace must have a span."""
         return min(span.start_ns for span in self.spans)
 
     @property
     def end_ns(self) -> int:
+        """When the latest span ended (nanoseconds since the epoch); the trace must have a span."""
         return max(span.end_ns for span in self.spans)
 
     def attribute(self, name: str) -> Any:
@@ -154,6 +159,7 @@ def trace_ids(directory: Path, identifier: str) -> list[str]:
 
 
 def load_trace(directory: Path, trace_id: str) -> Trace:
+    """Every stored span of ``trace_id``, each once, by start time (no spans when the store has none)."""
     spans = [SpanRecord.from_json(raw) for raw in _lines(directory, trace_id.encode()) if raw["trace_id"] == trace_id]
     unique = {span.span_id: span for span in spans}  # a span exported twice (OTLP retry) counts once
     return Trace(trace_id, sorted(unique.values(), key=lambda span: (span.start_ns, span.end_ns)))

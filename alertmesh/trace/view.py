@@ -18,6 +18,7 @@ MAX_DEPTH = 8
 
 
 def service_label(span: SpanRecord) -> str:
+    """The span's service without the ``alertmesh-`` prefix, marked ``(ray)`` when a Ray worker ran it."""
     label = span.service.removeprefix("alertmesh-")
     return f"{label} (ray)" if span.attrs.get(tracing.RAY_WORKER) else label
 
@@ -49,6 +50,7 @@ def bar(start_ns: int, end_ns: int, origin_ns: int, total_ns: int, width: int = 
 
 
 def temporal_link(ui: str, namespace: str, workflow_id: str, run_id: str | None) -> str:
+    """The Temporal UI page of a workflow: the run's history when ``run_id`` is given, else the workflow's page."""
     base = f"{ui.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"
     return f"{base}/{quote(run_id, safe='')}/history" if run_id else base
 

@@ -27,6 +27,9 @@ DEFAULT_BLOB_THRESHOLD_BYTES = 128 * 1024
 
 
 class ExecutorSettings(BaseSettings):
+    """Everything the executor reads at start (``EXECUTOR_*``, ``RAY_ADDRESS``, and the ``TEMPORAL_*`` and ``KAFKA_*``
+    settings it connects with); each field's comment says what it sets."""
+
     model_config = SettingsConfigDict(env_prefix="EXECUTOR_", extra="ignore")
 
     # Ray's own variable name, so a Ray cluster is configured the way Ray users expect. Empty: start local Ray.

@@ -43,6 +43,7 @@ class RayCluster:
         self._pending: asyncio.Future[list[dict[str, Any]]] | None = None
 
     async def __call__(self) -> str | None:
+        """None while the cluster answers and has a live node, else what is wrong (a check never raises)."""
         if not ray.is_initialized():
             return "Ray is not initialized"
         if self._pending is None:
@@ -87,4 +88,5 @@ def _in_daemon_thread(call: Callable[[], list[dict[str, Any]]]) -> asyncio.Futur
 
 
 def ray_vital() -> Vital:
+    """The watchdog's vital for the Ray cluster: dead once it has not answered for ``RAY_GRACE_S`` seconds."""
     return Vital("Ray cluster", RayCluster(), grace_s=RAY_GRACE_S, timeout_s=RAY_CALL_TIMEOUT_S + 1)

@@ -77,6 +77,8 @@ class Outcome:
 
     @classmethod
     def failure(cls, exc: BaseException) -> Outcome:
+        """The outcome of an action that raised ``exc``: its class name and its message, cut past
+        ``MAX_ERROR_MESSAGE_CHARS``."""
         message = str(exc) or repr(exc)
         extra = len(message) - MAX_ERROR_MESSAGE_CHARS
         if extra > 0:

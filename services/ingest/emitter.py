@@ -36,6 +36,8 @@ class Emitter:
         await self.emit_batch([(record, outcome)])
 
     async def emit_batch(self, batch: Sequence[tuple[ConsumedRecord, Outcome]]) -> None:
+        """Write the batch's triggers, then the dead letters of its failed records (with any trigger Kafka refused);
+        returns once all of it is durable, raises ``GaveUp`` while Kafka is unavailable past the retry budget."""
         sent: list[tuple[int, ReadyTrigger]] = [
             (index, ready) for index, (_, outcome) in enumerate(batch) for ready in outcome.triggers
         ]

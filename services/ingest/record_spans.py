@@ -60,6 +60,7 @@ def finish(span: Span, record: ConsumedRecord, outcome: Outcome) -> None:
 
 
 def finish_all(spans: Sequence[Span], outcomes: Sequence[tuple[ConsumedRecord, Outcome]]) -> None:
+    """``finish`` each span with its record and outcome (``spans`` in the order of ``outcomes``)."""
     for span, (record, outcome) in zip(spans, outcomes, strict=True):
         finish(span, record, outcome)
 

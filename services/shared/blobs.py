@@ -72,6 +72,7 @@ class LocalDirectoryStore:
         return self.root / digest[:2] / f"{digest}.json"
 
     def put(self, data: bytes) -> StoredResult:
+        """Store ``data`` (nothing is written when the same bytes are there already); its ``file://`` reference."""
         digest = _digest(data)
         path = self._path(digest)
         if not path.exists():
@@ -83,6 +84,8 @@ class LocalDirectoryStore:
         return StoredResult(uri=path.as_uri(), size=len(data), sha256=digest)
 
     def get(self, ref: StoredResult) -> bytes:
+        """The bytes ``ref`` stands for; BlobError if its uri is not this store's address for its hash, the file is
+        missing, or the bytes do not match."""
         path = self._path(_valid_digest(ref))
         if ref.uri != path.as_uri():
             raise BlobError(f"{ref.uri} is not in this store ({self.root.as_uri()})")
@@ -112,12 +115,15 @@ class S3Store:
         return f"{self.prefix}{digest[:2]}/{digest}.json"
 
     def put(self, data: bytes) -> StoredResult:
+        """Store ``data`` as an object (the same bytes overwrite the same object); its ``s3://`` reference."""
         digest = _digest(data)
         key = self._key(digest)
         self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json")
         return StoredResult(uri=f"s3://{self.bucket}/{key}", size=len(data), sha256=digest)
 
     def get(self, ref: StoredResult) -> bytes:
+        """The bytes ``ref`` stands for; BlobError if its uri is not this store's address for its hash, the object
+        cannot be read, or the bytes do not match."""
         key = self._key(_valid_digest(ref))
         if ref.uri != f"s3://{self.bucket}/{key}":
             raise BlobError(f"{ref.uri} is not in this store (s3://{self.bucket}/{self.prefix})")

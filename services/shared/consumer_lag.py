@@ -91,14 +91,18 @@ class ConsumerLagCollector(Collector):
         self._snapshot: dict[int, Lag] = {}
 
     def watch(self, broker: KafkaBroker) -> None:
+        """Report ``broker``'s consumers from now on; their lag is refreshed before every scrape."""
         self._brokers[id(broker)] = broker
         metrics.add_refresher(self.refresh)
 
     def unwatch(self, broker: KafkaBroker) -> None:
+        """Stop reporting ``broker`` (its last lag goes too); a broker never watched is ignored."""
         self._brokers.pop(id(broker), None)
         self._snapshot.pop(id(broker), None)
 
     async def refresh(self) -> None:
+        """Take a new snapshot of every watched consumer's lag; a group the broker does not answer for is left out,
+        never raised."""
         for key, broker in list(self._brokers.items()):
             lag: Lag = {}
             for consumer, group in _consumers(broker):
@@ -109,6 +113,7 @@ class ConsumerLagCollector(Collector):
             self._snapshot[key] = lag
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
+        """The ``alertmesh_consumer_lag_records`` gauge from the last snapshot (Prometheus calls this on scrape)."""
         family = GaugeMetricFamily(
             "alertmesh_consumer_lag_records",
             "Records in each assigned partition past the group's committed offset, at scrape time.",

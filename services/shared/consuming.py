@@ -133,7 +133,9 @@ class Publisher(Protocol):
 
     async def publish(
         self, message: Any, *, key: bytes | None = ..., headers: dict[str, str] | None = ..., no_confirm: bool = ...
-    ) -> Any: ...
+    ) -> Any:
+        """Publish ``message``; with ``no_confirm`` it returns a future of Kafka's acknowledgement instead of waiting
+        for it."""
 
 
 @dataclasses.dataclass(frozen=True)

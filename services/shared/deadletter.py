@@ -61,6 +61,8 @@ def record_time(timestamp_ms: int | None) -> datetime:
 
 
 def dead_letter_event_id(stage: str, topic: str, partition: int | None, offset: int | None, detail: str) -> str:
+    """The dead letter's id: a uuid5 of where the record was and why it failed, so the same failure of the same record
+    always gets the same id (``detail`` is the reason, already cut)."""
     name = "\x1f".join((stage, topic, str(partition), str(offset), detail))
     return str(uuid.uuid5(DEAD_LETTER_ID_NAMESPACE, name))
 

@@ -26,10 +26,12 @@ class HealthServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
+        """Listen on the host and port given; OSError when the port is taken."""
         self._server = await asyncio.start_server(self._handle, self._host, self._port)
         log.info("health endpoint on http://%s:%d/healthz", self._host, self._port)
 
     async def stop(self) -> None:
+        """Stop listening and wait for the server to close (nothing if it never started)."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

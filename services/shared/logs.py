@@ -45,6 +45,7 @@ class TraceContextFilter(logging.Filter):
     (Temporal's ``temporalio.activity`` and ``temporalio.workflow`` loggers, aiokafka, FastStream, Ray)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Add the ids to ``record`` (``-`` where the context has none); never drops a record."""
         context = trace.get_current_span().get_span_context()
         if context.is_valid:
             record.trace_id = trace.format_trace_id(context.trace_id)
@@ -74,6 +75,7 @@ class JsonFormatter(logging.Formatter):
         self._service = service
 
     def format(self, record: logging.LogRecord) -> str:
+        """``record`` as one JSON line, with its exception and stack when it has them."""
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,

@@ -91,6 +91,8 @@ def _resource_fields(resource: Resource | None) -> tuple[str | None, bool]:
 
 
 def segment_bytes_for(max_bytes: int) -> int:
+    """How large one segment file grows before the next is started: a fraction of ``max_bytes`` (so pruning frees space
+    in small steps), but at least ``MIN_SEGMENT_BYTES`` and at most ``max_bytes``."""
     return min(max_bytes, max(MIN_SEGMENT_BYTES, max_bytes // SEGMENTS_PER_BOUND))
 
 
@@ -134,6 +136,8 @@ class JsonlSpanExporter(SpanExporter):
         self._sequence = 0
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Append ``spans`` as JSON lines and flush them, so readers see them at once; FAILURE, not an exception, when
+        the file cannot be written."""
         data = b"".join(span_line(span) for span in spans)
         try:
             with self._lock:
@@ -162,12 +166,14 @@ class JsonlSpanExporter(SpanExporter):
         return self._file
 
     def shutdown(self) -> None:
+        """Close the open segment; a later export starts a new one."""
         with self._lock:
             if self._file is not None:
                 self._file.close()
                 self._file = None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        """Flush the open segment (spans are flushed on export already); always True."""
         with self._lock:
             if self._file is not None:
                 self._file.flush()

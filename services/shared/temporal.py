@@ -12,6 +12,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 
 class TemporalSettings(BaseSettings):
+    """Where and how every service connects to Temporal (``TEMPORAL_*``): address, namespace, task queues, TLS and API
+    key. Refuses half a client certificate, and an API key without TLS."""
+
     model_config = SettingsConfigDict(env_prefix="TEMPORAL_", extra="ignore")
 
     address: str = "127.0.0.1:7233"

@@ -6,6 +6,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class TopicSettings(BaseSettings):
+    """The topic names (``ALERTMESH_TOPIC_*``); every producer and consumer of a topic reads its name here."""
+
     model_config = SettingsConfigDict(env_prefix="ALERTMESH_TOPIC_", extra="ignore")
 
     raw: str = "alerts.raw"
@@ -16,4 +18,6 @@ class TopicSettings(BaseSettings):
     ingest_state: str = "alertmesh.ingest-state"
 
     def all(self) -> list[str]:
+        """The topics events travel on, to create before the services start; not ``ingest_state``, which ingest creates
+        itself (compacted)."""
         return [self.raw, self.triggers, self.results, self.dlq]

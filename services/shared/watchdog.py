@@ -64,6 +64,8 @@ class Watchdog:
         return self.death
 
     async def check_once(self) -> None:
+        """Run every check once; declare the first part dead that failed again at least ``grace_s`` after its first
+        failure in a row. A part that passes starts over."""
         for vital in list(self._vitals):
             problem = await _run_check(vital)
             if problem is None:

@@ -157,3 +157,13 @@ def test_deeply_nested_data_is_a_template_error() -> None:
     context = TemplateContext(trigger={"d": deep})
     with pytest.raises(TemplateError, match="nested too deeply"):
         render("${{ TRIGGER.d == TRIGGER.d }}", context)
+
+
+def test_every_kind_of_node_has_an_evaluator() -> None:
+    """The evaluator dispatches on the node's exact type: a node kind added to the tree needs its entry."""
+    from typing import get_args
+
+    from dsl import nodes
+    from dsl.evaluator import _EVALUATORS
+
+    assert set(_EVALUATORS) == set(get_args(nodes.Node))

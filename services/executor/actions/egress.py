@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -54,6 +54,20 @@ def _embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
     return address.teredo[1] if address.teredo else None
 
 
+#: What makes an address not a public destination, checked in this order: the first that applies names it.
+_NOT_PUBLIC: tuple[tuple[Callable[[IPAddress], bool], str], ...] = (
+    # An IPv4 address is never in an IPv6 network, so this one only ever applies to IPv6.
+    (lambda address: address in _NAT64_LOCAL, "local-use NAT64 (64:ff9b:1::/48)"),
+    (lambda address: address.is_unspecified, "unspecified"),
+    (lambda address: address.is_loopback, "loopback"),
+    (lambda address: address.is_link_local, "link-local"),
+    (lambda address: address.is_multicast, "multicast"),
+    (lambda address: address in _CGNAT, "shared address space (100.64.0.0/10, carrier-grade NAT)"),
+    (lambda address: any(address in net for net in _PRIVATE), "private"),
+    (lambda address: not address.is_global, "reserved (not globally routable)"),
+)
+
+
 def refusal_reason(address: IPAddress) -> str | None:
     """Why ``address`` is not a public destination ("link-local", "private", ...), or None if it is one."""
     if isinstance(address, IPv6Address):
@@ -61,23 +75,7 @@ def refusal_reason(address: IPAddress) -> str | None:
         if embedded is not None:
             reason = refusal_reason(embedded)
             return f"an IPv6 form of {embedded}, which is {reason}" if reason else None
-        if address in _NAT64_LOCAL:
-            return "local-use NAT64 (64:ff9b:1::/48)"
-    if address.is_unspecified:
-        return "unspecified"
-    if address.is_loopback:
-        return "loopback"
-    if address.is_link_local:
-        return "link-local"
-    if address.is_multicast:
-        return "multicast"
-    if address in _CGNAT:
-        return "shared address space (100.64.0.0/10, carrier-grade NAT)"
-    if any(address in net for net in _PRIVATE):
-        return "private"
-    if not address.is_global:
-        return "reserved (not globally routable)"
-    return None
+    return next((reason for applies, reason in _NOT_PUBLIC if applies(address)), None)
 
 
 @dataclass(frozen=True)
@@ -106,6 +104,7 @@ class EgressPolicy:
         return cls(networks=tuple(networks), hosts=frozenset(hosts))
 
     def allows_host(self, host: str) -> bool:
+        """Whether ``host`` is one of the allowed host names (compared without case and a trailing dot)."""
         return _normal_host(host) in self.hosts
 
     def check(self, address: IPAddress) -> None:
@@ -221,6 +220,7 @@ class EgressCheckedTransport(httpx.AsyncHTTPTransport):
         self._pool = httpcore.AsyncConnectionPool(ssl_context=ssl_context, network_backend=_CheckedBackend(policy))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; an EgressRefused names the method and URL of the hop that was refused."""
         try:
             return await super().handle_async_request(request)
         except EgressRefused as exc:

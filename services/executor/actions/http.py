@@ -33,6 +33,8 @@ class UnexpectedStatus(Exception):
 
 
 class HttpRequestArgs(BaseModel):
+    """Arguments of ``core.http_request``: at most one body (``json``, ``form`` or ``content``)."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     url: str = Field(pattern=r"(?i)^https?://", description="http(s) URL; no credentials in it (use headers).")

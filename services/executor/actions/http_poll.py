@@ -27,6 +27,8 @@ class PollLimitReached(Exception):
 
 
 class HttpPollArgs(HttpRequestArgs):
+    """Arguments of ``core.http_poll``: one request's arguments, and when and how often to repeat it."""
+
     until: str = Field(
         description="Expression on `var.response` ({status_code, headers, data}); polling stops when it is truthy."
     )

@@ -18,6 +18,8 @@ from services.executor.actions.registry import action
 
 
 class KafkaPublishArgs(BaseModel):
+    """Arguments of ``core.kafka.publish``: one record to write."""
+
     model_config = ConfigDict(extra="forbid")
 
     topic: str = Field(pattern=r"^[A-Za-z0-9._-]{1,249}$", description="Topic to write to (it must exist).")

@@ -16,6 +16,8 @@ class RequirementFailed(Exception):
 
 
 class Condition(BaseModel):
+    """One named condition of ``core.require``."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, description="What the condition means, used in the failure message.")
@@ -23,6 +25,8 @@ class Condition(BaseModel):
 
 
 class RequireArgs(BaseModel):
+    """Arguments of ``core.require``."""
+
     model_config = ConfigDict(extra="forbid")
 
     conditions: list[Condition] | dict[str, Any] = Field(
@@ -31,6 +35,7 @@ class RequireArgs(BaseModel):
     message: str | None = Field(None, description="Added to the failure message.")
 
     def named(self) -> list[tuple[str, Any]]:
+        """The conditions as ``(name, value)`` pairs, in the order they were written."""
         if isinstance(self.conditions, dict):
             return list(self.conditions.items())
         return [(condition.name, condition.value) for condition in self.conditions]

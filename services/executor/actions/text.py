@@ -25,6 +25,9 @@ MAX_TEXT_CHARS = 2 * 1024 * 1024
 
 
 class ExtractArgs(BaseModel):
+    """Arguments of the ``core.text.extract_*`` actions: either ``text`` or ``texts``, at most ``MAX_TEXT_CHARS``
+    characters in all."""
+
     model_config = ConfigDict(extra="forbid")
 
     text: str | None = Field(None, description="One string to scan.")
@@ -43,10 +46,13 @@ class ExtractArgs(BaseModel):
 
     @property
     def value(self) -> Any:
+        """What to scan: ``text`` or ``texts``, whichever was given."""
         return self.text if self.text is not None else self.texts
 
 
 class ExtractUrlsArgs(ExtractArgs):
+    """Arguments of ``core.text.extract_urls``: the texts, and whether repeats are dropped."""
+
     unique: bool = Field(True, description="Drop repeats, keeping the first occurrence.")
 
 

@@ -20,6 +20,8 @@ from services.executor.actions.registry import action
 
 
 class ReshapeArgs(BaseModel):
+    """Arguments of ``core.transform.reshape``."""
+
     model_config = ConfigDict(extra="forbid")
 
     value: Any = Field(description="Any JSON value; its templates are resolved before the call.")
@@ -57,6 +59,9 @@ class _PerItem(BaseModel):
 
 
 class FilterArgs(_PerItem):
+    """Arguments of ``core.transform.filter``: the items and a bare expression, checked when the arguments are
+    parsed."""
+
     condition: str = Field(description="Expression on `var.item` (and `var.index`); items where it is truthy stay.")
 
     @field_validator("condition")
@@ -72,6 +77,8 @@ def filter_items(args: FilterArgs) -> list[Any]:
 
 
 class MapArgs(_PerItem):
+    """Arguments of ``core.transform.map``: the items and a bare expression, checked when the arguments are parsed."""
+
     expression: str = Field(description="Expression on `var.item` (and `var.index`) giving each new item.")
 
     @field_validator("expression")
@@ -87,6 +94,8 @@ def map_items(args: MapArgs) -> list[Any]:
 
 
 class DeduplicateArgs(BaseModel):
+    """Arguments of ``core.transform.deduplicate``."""
+
     model_config = ConfigDict(extra="forbid")
 
     items: list[Any] = Field(description="The list to deduplicate.")
@@ -117,6 +126,8 @@ def deduplicate(args: DeduplicateArgs) -> list[Any]:
 
 
 class FlattenArgs(BaseModel):
+    """Arguments of ``core.transform.flatten``."""
+
     model_config = ConfigDict(extra="forbid")
 
     items: list[Any] = Field(description="A list whose nested lists are spliced in.")

@@ -52,6 +52,7 @@ Batch = Sequence[tuple[ConsumedRecord, Outcome]]
 
 
 def now_ms() -> float:
+    """The wall clock in milliseconds since the epoch (the time dedup windows and groups are kept in)."""
     return time.time() * 1000
 
 
@@ -92,6 +93,7 @@ class NoiseControl:
 
     @property
     def raw_topic(self) -> str:
+        """The raw topic whose partitions the noise state follows."""
         return self._state.raw_topic
 
     @property
@@ -237,6 +239,7 @@ class NoiseControl:
             self._timer = asyncio.create_task(self._tick(), name="ingest-group-flush")
 
     async def stop(self) -> None:
+        """Stop the flush timer and close the state log (groups still pending stay in the state topic)."""
         if self._timer is not None:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

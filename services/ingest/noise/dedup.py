@@ -40,6 +40,7 @@ class DedupWindow:
 
     @property
     def enabled(self) -> bool:
+        """Whether a window is set at all (``INGEST_DEDUP_WINDOW_S`` 0 turns dedup off)."""
         return self.window_ms > 0
 
     def admit(self, partition: int, route: str, alert: Alert, at_ms: float) -> Seen | None:
@@ -62,6 +63,7 @@ class DedupWindow:
         self._seen[partition] = seen
 
     def forget(self, partition: int) -> None:
+        """Drop the state of a partition this replica no longer owns (its new owner reads it back)."""
         self._seen.pop(partition, None)
 
     def expire(self, now_ms: float) -> None:
@@ -77,4 +79,5 @@ def entry_key(route: str, alert: Alert) -> tuple[str, str, str, str]:
 
 
 def entry_value(seen: Seen) -> dict[str, Any]:
+    """The state-topic value of a dedup entry (``restore`` reads it back)."""
     return {"status": seen.status, "at_ms": seen.at_ms}

@@ -63,6 +63,7 @@ class Group:
 
     @classmethod
     def from_value(cls, value: dict[str, Any]) -> Group:
+        """A group's header from its state-topic value (``value``), without its alerts."""
         return cls(
             route=value["route"],
             workflow=value["workflow"],
@@ -145,6 +146,7 @@ class Groups:
         self._groups[partition] = {key: group for key, group in groups.items() if not group.forgotten(now_ms)}
 
     def forget(self, partition: int) -> None:
+        """Drop the groups of a partition this replica no longer owns (its new owner reads them back)."""
         self._groups.pop(partition, None)
 
     def expire(self, now_ms: float) -> list[tuple[int, tuple[str, str, str]]]:
@@ -157,6 +159,7 @@ class Groups:
         return gone
 
     def partitions(self) -> set[int]:
+        """The partitions that hold groups in memory."""
         return set(self._groups)
 
 

@@ -58,6 +58,7 @@ class StateLog:
 
     @property
     def raw_topic(self) -> str:
+        """The raw topic whose partitions this log's entries are kept per."""
         return self._raw_topic
 
     async def open(self) -> None:
@@ -72,6 +73,7 @@ class StateLog:
         self._producer = producer
 
     async def close(self) -> None:
+        """Flush and stop the producer; ``open`` may start it again."""
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None

@@ -27,10 +27,13 @@ class AlertmanagerParser:
     source = "alertmanager"
 
     def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+        """An Alertmanager v4 webhook body: ``version`` "4" and an ``alerts`` list."""
         # Grafana sends the same shape with version "1" and different semantics; it is not ours.
         return document.get("version") == "4" and "alerts" in document
 
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
+        """One alert per element of ``alerts``; the source is the source header's, else ``alertmanager``. ``ParseError``
+        names the first invalid element and field."""
         alerts = alert_list(document, self.format)
         external_url = optional_string(document.get("externalURL"), "alertmanager.v4: externalURL")
         group_status = document.get("status")

@@ -18,6 +18,8 @@ class Parser(Protocol):
     #: The value parsed alerts carry in ``Alert.format``, e.g. 'alertmanager.v4'.
     format: str
 
-    def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool: ...
+    def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+        """Whether ``document`` is this parser's format; cheap, and never raises."""
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]: ...
+    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
+        """The normalized alerts of ``document`` (at least one); ``ParseError`` naming what is invalid."""

@@ -46,9 +46,12 @@ class CloudEventsParser:
     format = "cloudevents"
 
     def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+        """A CloudEvent in binary mode (``ce_*`` headers) or structured mode (``specversion`` in the body)."""
         return is_binary(headers) or "specversion" in document
 
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
+        """The one alert the event's ``data`` describes; ``ParseError`` when the event is not CloudEvents 1.0 with its
+        required attributes and a JSON object as ``data``."""
         event = binary_event(document, headers) if is_binary(headers) else dict(document)
         if event.get("specversion") != "1.0":
             raise ParseError(f"cloudevents: unsupported specversion {event.get('specversion')!r} (need '1.0')")

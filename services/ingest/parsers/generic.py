@@ -37,9 +37,12 @@ class GenericParser:
         self._maps = dict(maps)
 
     def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+        """Whether the record's source header names a source that has a field map."""
         return headers.get(SOURCE_HEADER, "").strip() in self._maps
 
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
+        """The alerts the source's field map reads (one per item of its ``each`` list when it has one); ``ParseError``
+        naming the field that is missing or invalid."""
         source = headers[SOURCE_HEADER].strip()
         field_map = self._maps[source]
         where = f"generic ({source})"

@@ -37,9 +37,12 @@ class GrafanaParser:
     source = "grafana"
 
     def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+        """A Grafana webhook body: ``version`` "1" and an ``alerts`` list."""
         return document.get("version") == "1" and "alerts" in document
 
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
+        """One alert per element of ``alerts``, each with the notification's fields; the source is the source header's,
+        else ``grafana``. ``ParseError`` names the first invalid field."""
         alerts = alert_list(document, self.format)
         org_id = document.get("orgId")
         if org_id is not None and (not isinstance(org_id, int) or isinstance(org_id, bool)):

@@ -142,9 +142,11 @@ class FieldTest(Condition):
         object.__setattr__(self, "text", f"{self.key} {self.wanted}")
 
     def holds(self, subject: Subject) -> bool:
+        """Whether the test passes on the field's value (None when the field is absent)."""
         return self.test(self.read(subject.alert))
 
     def why_not(self, subject: Subject) -> str | None:
+        """None when the test passes, else the field's value (or that it is absent) and what was wanted."""
         value = self.read(subject.alert)
         if self.test(value):
             return None
@@ -164,6 +166,7 @@ class AllOf(Condition):
         object.__setattr__(self, "text", text)
 
     def holds(self, subject: Subject) -> bool:
+        """Whether every part holds, testing in order and stopping at the first that does not."""
         # Loops rather than all()/any() over a generator: this is the per-alert path, and a loop is twice as fast.
         for part in self.parts:  # noqa: SIM110  (see above)
             if not part.holds(subject):
@@ -171,6 +174,7 @@ class AllOf(Condition):
         return True
 
     def why_not(self, subject: Subject) -> str | None:
+        """None when every part holds, else why the first part that does not hold failed."""
         for part in self.parts:
             reason = part.why_not(subject)
             if reason is not None:
@@ -190,6 +194,7 @@ class FieldsOnly(AllOf):
         object.__setattr__(self, "checks", checks)
 
     def holds(self, subject: Subject) -> bool:
+        """Whether every field test passes, reading and testing each field directly, in order."""
         alert = subject.alert
         for read, test in self.checks:  # noqa: SIM110  (a loop: twice as fast as all() over a generator)
             if not test(read(alert)):
@@ -208,12 +213,14 @@ class AnyOf(Condition):
         object.__setattr__(self, "text", "any(" + ", ".join(part.text for part in self.parts) + ")")
 
     def holds(self, subject: Subject) -> bool:
+        """Whether some part holds, testing in order and stopping at the first that does."""
         for part in self.parts:  # noqa: SIM110  (a loop: twice as fast as any() over a generator)
             if part.holds(subject):
                 return True
         return False
 
     def why_not(self, subject: Subject) -> str | None:
+        """None when some part holds, else why each of them failed."""
         reasons = [part.why_not(subject) for part in self.parts]
         if any(reason is None for reason in reasons):
             return None
@@ -231,9 +238,11 @@ class Not(Condition):
         object.__setattr__(self, "text", f"not({self.part.text})")
 
     def holds(self, subject: Subject) -> bool:
+        """Whether the part does not hold."""
         return not self.part.holds(subject)
 
     def why_not(self, subject: Subject) -> str | None:
+        """None when the part does not hold, else that it does."""
         return f"{self.part.text} holds, and {self.text} wants it not to" if self.part.holds(subject) else None
 
 
@@ -296,42 +305,67 @@ def _item(mapping: str, item: str, alert: Alert) -> str | None:
 def _field_test(key: str, value: object, path: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
     """(how the test reads, the test) for one field's value spec."""
     if isinstance(value, str):
-        if key == "severity" and _COMPARISON.fullmatch(value):
-            return _severity_comparison(value, path)
-        if _COMPARISON.fullmatch(value) and value.strip()[:1] in "<>":
-            raise SpecError(
-                path,
-                f"comparisons ({value.strip()!r}) apply to severity only; to match this text exactly write "
-                f"{{equals: {value!r}}}",
-            )
-        return _equals(key, value, path)
+        return _text_test(key, value, path)
     if isinstance(value, list):
         return _one_of(key, value, path)
     if isinstance(value, Mapping) and len(value) == 1:
         [(test, argument)] = value.items()
         where = (*path, str(test))
-        if test == "equals":
-            if not isinstance(argument, str):
-                raise SpecError(where, f"'equals' takes a string, not {_kind(argument)}{_QUOTE}")
-            return _equals(key, argument, where)
-        if test == "in":
-            if not isinstance(argument, list):
-                raise SpecError(where, f"'in' takes a list of strings, not {_kind(argument)}")
-            return _one_of(key, argument, where)
-        if test == "regex":
-            return _regex(argument, where)
-        if test == "present":
-            if not isinstance(argument, bool):
-                raise SpecError(where, f"'present' takes true or false, not {_kind(argument)}")
-            if key.partition(".")[0] not in MAP_FIELDS:
-                raise SpecError(where, "'present' tests a label or an annotation (labels.<key>, annotations.<key>)")
-            return ("present", _present) if argument else ("absent", _absent)
-        raise SpecError(where, f"unknown test {test!r}; use one of {', '.join(TESTS)}", at_key=True)
+        build = _NAMED_TESTS.get(test)
+        if build is None:
+            raise SpecError(where, f"unknown test {test!r}; use one of {', '.join(TESTS)}", at_key=True)
+        return build(key, argument, where)
     raise SpecError(
         path,
         f"a field test is a string, a list of strings, or one of {{{'|'.join(TESTS)}: ...}}, not {_kind(value)}"
         + (_QUOTE if isinstance(value, bool | int | float) else ""),
     )
+
+
+def _text_test(key: str, value: str, path: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    """A plain string: a comparison on the severity scale (``">= high"``), otherwise the text exactly."""
+    if key == "severity" and _COMPARISON.fullmatch(value):
+        return _severity_comparison(value, path)
+    if _COMPARISON.fullmatch(value) and value.strip()[:1] in "<>":
+        raise SpecError(
+            path,
+            f"comparisons ({value.strip()!r}) apply to severity only; to match this text exactly write "
+            f"{{equals: {value!r}}}",
+        )
+    return _equals(key, value, path)
+
+
+def _equals_test(key: str, argument: object, where: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    if not isinstance(argument, str):
+        raise SpecError(where, f"'equals' takes a string, not {_kind(argument)}{_QUOTE}")
+    return _equals(key, argument, where)
+
+
+def _in_test(key: str, argument: object, where: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    if not isinstance(argument, list):
+        raise SpecError(where, f"'in' takes a list of strings, not {_kind(argument)}")
+    return _one_of(key, argument, where)
+
+
+def _regex_test(key: str, argument: object, where: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    return _regex(argument, where)
+
+
+def _present_test(key: str, argument: object, where: SpecPath) -> tuple[str, Callable[[str | None], bool]]:
+    if not isinstance(argument, bool):
+        raise SpecError(where, f"'present' takes true or false, not {_kind(argument)}")
+    if key.partition(".")[0] not in MAP_FIELDS:
+        raise SpecError(where, "'present' tests a label or an annotation (labels.<key>, annotations.<key>)")
+    return ("present", _present) if argument else ("absent", _absent)
+
+
+#: The builders of the ``{test: argument}`` field tests, by test name (the names are ``TESTS``).
+_NAMED_TESTS: dict[object, Callable[[str, object, SpecPath], tuple[str, Callable[[str | None], bool]]]] = {
+    "equals": _equals_test,
+    "in": _in_test,
+    "regex": _regex_test,
+    "present": _present_test,
+}
 
 
 _QUOTE = " (quote numbers and booleans: '1', 'true')"

@@ -47,12 +47,14 @@ class When(Condition):
         return evaluate_tree(self.expression.tree, self.expression.text, scope)
 
     def holds(self, subject: Subject) -> bool:
+        """Whether the expression's value is truthy for this alert; an expression that fails does not hold."""
         try:
             return truthy(self.value(subject))
         except TemplateError:
             return False
 
     def why_not(self, subject: Subject) -> str | None:
+        """None when the value is truthy, else the value, or why the expression failed."""
         try:
             value = self.value(subject)
         except TemplateError as error:
