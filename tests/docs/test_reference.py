@@ -133,7 +133,7 @@ def test_environment_page_rows() -> None:
     page = settings.render(REPO)
     # prefix + name, the type, the default and the comment above the field
     assert (
-        "| `INGEST_DEDUP_WINDOW_S` | `float` | `300.0` | Noise control (services.ingest.noise.control): the same "
+        "| `INGEST_DEDUP_WINDOW_S` | `float` | `300.0` | Noise control (services.ingest.noise): the same "
         "(route, source, fingerprint, status) within this many seconds of the trigger it last caused gives no new "
         "trigger; 0 turns dedup off. |"
     ) in page
