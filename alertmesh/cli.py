@@ -86,6 +86,7 @@ def _configure_logging() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` names; its exit code (2 for an unusable log format, 130 after Ctrl-C)."""
     args = parser().parse_args(argv)
     command = BY_NAME[args.command]
     if not command.NEEDS_SETUP:

@@ -45,6 +45,17 @@ def run(args: argparse.Namespace) -> int:
     return route(args.payload, args.routing, args.source, args.header)
 
 
+def _headers(header_args: Sequence[str]) -> dict[str, str]:
+    """The ``--header NAME=VALUE`` arguments as Kafka headers; ``ValueError`` saying how to write one."""
+    headers = {}
+    for given in header_args:
+        name, equals, value = given.partition("=")
+        if not equals or not name.strip():
+            raise ValueError(f"--header {given!r}: write NAME=VALUE, e.g. ce_type=com.example.alert")
+        headers[name.strip()] = value
+    return headers
+
+
 def default_routing_file() -> Path:
     """Where ingest reads its rules: ``INGEST_ROUTING_FILE``, else ``routing.yaml`` here."""
     return Path(os.environ.get("INGEST_ROUTING_FILE", "routing.yaml"))
@@ -78,13 +89,11 @@ def route(
     except OSError as error:
         print(f"{payload_file}: cannot read it: {error.strerror or error}", file=err)
         return 2
-    headers = {}
-    for given in header_args:
-        name, equals, value = given.partition("=")
-        if not equals or not name.strip():
-            print(f"--header {given!r}: write NAME=VALUE, e.g. ce_type=com.example.alert", file=err)
-            return 2
-        headers[name.strip()] = value
+    try:
+        headers = _headers(header_args)
+    except ValueError as error:
+        print(error, file=err)
+        return 2
     if source:
         headers[SOURCE_HEADER] = source
     record = ConsumedRecord(

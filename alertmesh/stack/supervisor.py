@@ -81,10 +81,12 @@ class Child:
 
     @property
     def pid(self) -> int | None:
+        """The running process's pid, or None before the first start and after it ended."""
         return self._process.pid if self._process else None
 
     @property
     def running(self) -> bool:
+        """Whether the part's process is alive now."""
         return self._process is not None and self._process.returncode is None
 
     def _changed(self) -> None:
@@ -95,10 +97,13 @@ class Child:
                 log.exception("could not record the state of %s", self.part.name)
 
     async def start(self) -> None:
+        """Spawn the part and keep it running: a crash is restarted with backoff until ``stop``."""
         await self._spawn()
         self._watch = asyncio.create_task(self._keep_running(), name=f"watch-{self.part.name}")
 
     async def wait_ready(self) -> None:
+        """Wait until the part's probe answers, then run its ``after_ready``; ``StartupError`` if it exits or
+        times out."""
         deadline = time.monotonic() + self.part.ready_timeout_s
         while not await self._probe():
             if self._process is not None and self._process.returncode is not None:
@@ -110,6 +115,7 @@ class Child:
             await self.part.after_ready()
 
     async def stop(self) -> None:
+        """Stop restarting the part and end its process (SIGTERM, then SIGKILL after its grace period)."""
         self._stopping = True
         if self._watch is not None:
             self._watch.cancel()
@@ -202,6 +208,7 @@ async def _exit_code(process: asyncio.subprocess.Process) -> int:
 
 
 def print_output(name: str, line: str) -> None:
+    """Print one output line of a part, prefixed with its name as ``up`` shows it."""
     # A JSON log line (ALERTMESH_LOG_FORMAT=json) names its service itself and must stay one JSON object.
     print(line if line.startswith("{") and line.endswith("}") else f"{name:<13}| {line}", flush=True)
 
@@ -216,9 +223,11 @@ class Supervisor:
 
     @property
     def children(self) -> list[Child]:
+        """Every supervised part, in the order the stages started."""
         return [child for stage in self.stages for child in stage]
 
     async def start_stage(self, parts: list[Part]) -> None:
+        """Start the parts of one stage, in parallel; the stages are stopped in reverse order."""
         stage = [Child(part, self._output, self.on_change) for part in parts]
         self.stages.append(stage)
         for child in stage:

@@ -67,6 +67,7 @@ class Progress:
 
     @property
     def every_s(self) -> float:
+        """Seconds between two lines when the output is not a terminal."""
         return self._every_s
 
     def due(self) -> bool:
@@ -75,6 +76,7 @@ class Progress:
         return since >= self._every_s or (self._tty and self._last_drawn is None)
 
     def advance(self, count: int = 1) -> None:
+        """Count ``count`` more done, drawing if due."""
         self.update(self.done + count)
 
     def line(self) -> str:
@@ -87,6 +89,7 @@ class Progress:
         return ", ".join(parts)
 
     def erase(self) -> None:
+        """Clear the refreshing line (on a terminal), so other output starts on a clean line."""
         if self._on_line:
             self._stream.write(ERASE)
             self._stream.flush()

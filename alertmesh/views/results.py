@@ -32,6 +32,7 @@ def duration(seconds: float) -> str:
 
 
 def row(result: WorkflowResult) -> tuple[str, ...]:
+    """One result's table cells: when it finished, workflow, status, actions ok/failed, duration, workflow id."""
     data = result.data
     ok = sum(1 for action in data.actions if action.status == "succeeded")
     failed = sum(1 for action in data.actions if action.status == "failed")
@@ -42,6 +43,7 @@ def row(result: WorkflowResult) -> tuple[str, ...]:
 
 
 def header(width: int) -> str:
+    """The table's header line, fitted to ``width`` columns."""
     return format_row(HEADER, WIDTHS, width)
 
 

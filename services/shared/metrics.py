@@ -45,6 +45,7 @@ class BoundedLabel:
         self._lock = threading.Lock()  # the executor counts from Temporal's activity threads too
 
     def __call__(self, value: str | None) -> str:
+        """The label value to use for ``value``: itself while within the bound, else ``other``."""
         value = (value or "").strip()[:MAX_VALUE_CHARS] or UNKNOWN
         if value in self._seen:
             return value
@@ -165,18 +166,22 @@ def _alert_series(source: str, fmt: str) -> Counter:
 
 
 def count_trigger(route: str, workflow: str) -> None:
+    """Count a trigger published for ``route``, starting ``workflow``."""
     _named(TRIGGERS, route, workflow).inc()
 
 
 def count_dead_letter(service: str, stage: str) -> None:
+    """Count a dead letter written by ``service`` at ``stage``."""
     DEAD_LETTERS.labels(service, stage).inc()
 
 
 def count_start(workflow: str, duplicate: bool) -> None:
+    """Count a workflow start, or a start refused as a duplicate (the run already existed)."""
     _named(WORKFLOW_START_DUPLICATES if duplicate else WORKFLOW_STARTS, workflow).inc()
 
 
 def count_publish_retry(service: str, topic: str) -> None:
+    """Count one retried publish of ``service`` to ``topic``."""
     PUBLISH_RETRIES.labels(service, name_label(topic)).inc()
 
 

@@ -69,6 +69,7 @@ class Selection:
     ids: tuple[str, ...] = ()
 
     def matches(self, letter: DeadLetter) -> bool:
+        """Whether ``letter`` is of the selected stage and received at or after ``since``."""
         if self.stage is not None and letter.data.stage != self.stage:
             return False
         return self.since is None or letter.time >= self.since
