@@ -59,8 +59,8 @@ class WorkflowConfig(_Strict):
 
 
 class OnResolved(_Strict):
-    """What a running workflow does when its alert resolves (the orchestrator signals it; runs of
-    ``DSLRun.dsl_version`` 3 and later only).
+    """What a running workflow does when its alert resolves (the orchestrator signals the run it started for the
+    alert; a child workflow or an error handler is never signalled, so its own ``on_resolved`` is not used).
 
     ``run`` names actions held back until then: they start once the alert resolved (their edges still apply) and
     are skipped if the run ends first. ``cancel_pending`` skips every other action that has not started yet (what
