@@ -59,8 +59,8 @@ class WorkflowConfig(_Strict):
 
 
 class OnResolved(_Strict):
-    """What a running workflow does when its alert resolves (the orchestrator signals it; runs of
-    ``DSLRun.dsl_version`` 3 and later only).
+    """What a running workflow does when its alert resolves (the orchestrator signals the run it started for the
+    alert; a child workflow or an error handler is never signalled, so its own ``on_resolved`` is not used).
 
     ``run`` names actions held back until then: they start once the alert resolved (their edges still apply) and
     are skipped if the run ends first. ``cancel_pending`` skips every other action that has not started yet (what
@@ -140,24 +140,6 @@ class ActionStatement(_Strict):
     wait_until: str | None = Field(
         None, description="An ISO 8601 date-time (literal or expression) to wait for, durably, before starting."
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_options(cls, data: Any) -> Any:
-        # Runs started before retry_policy carry ``options`` in their saved input; they must still decode and
-        # replay. ``dsl.validate.definition`` refuses ``options`` in a file, so a user is told to write retry_policy.
-        well_formed = isinstance(data, dict) and isinstance(data.get("options") or {}, dict)
-        # Anything else (``options: 5``, ``retry_policy: 3``) is left for pydantic to refuse, not a TypeError here.
-        if well_formed and isinstance(data.get("retry_policy") or {}, dict) and "options" in data:
-            data = dict(data)
-            options = data.pop("options") or {}
-            policy = dict(data.get("retry_policy") or {})
-            if "timeout_seconds" in options:
-                policy.setdefault("timeout", options["timeout_seconds"])
-            if "max_attempts" in options:
-                policy.setdefault("max_attempts", options["max_attempts"])
-            data["retry_policy"] = policy
-        return data
 
     def edges(self) -> list[tuple[str, EdgeKind]]:
         """``depends_on`` as (ref, kind) pairs, in order."""

@@ -1,6 +1,6 @@
 """Event contracts between alertmesh services, and what the workflow and the executor exchange."""
 
-from schemas.actions import ActionBatch, ActionError, ActionReport, ActionRequest, ActionStep, BatchReport
+from schemas.actions import ActionBatch, ActionError, ActionReport, ActionStep, BatchReport
 from schemas.alert import Alert, AlertEvent
 from schemas.cloudevent import CloudEvent
 from schemas.deadletter import DeadLetter, DeadLetterData
@@ -17,7 +17,6 @@ __all__ = [
     "ActionBatch",
     "ActionError",
     "ActionReport",
-    "ActionRequest",
     "ActionStep",
     "Alert",
     "AlertEvent",

@@ -18,8 +18,6 @@ from schemas.cloudevent import Model
 
 #: Name of the executor's activity, so the workflow can call it without importing executor code.
 RUN_ACTIONS = "run_actions"
-#: The activity runs started before batched dispatch call, one action each (their histories replay it).
-RUN_ACTION = "run_action"
 
 ActionStatus = Literal["succeeded", "failed", "skipped"]
 
@@ -74,17 +72,6 @@ class ActionBatch(Model):
         default_factory=dict, description="ENV.*: workflow_id, run_id, start_time, workflow (the definition's name)."
     )
     vars: dict[str, Any] = Field(default_factory=dict, description="The workspace variables (VARS.*) steps read.")
-
-
-class ActionRequest(Model):
-    """One action for ``run_action``, its arguments already resolved from templates (runs started before
-    batched dispatch)."""
-
-    workflow_id: str
-    ref: str
-    action: str = Field(description="Registry name, e.g. 'core.http_request'.")
-    args: dict[str, Any] = Field(default_factory=dict)
-    correlationid: str
 
 
 class ActionReport(Model):

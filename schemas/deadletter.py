@@ -15,23 +15,10 @@ from schemas.cloudevent import Base64Bytes, CloudEvent, Model
 #: the alert or the trigger it makes breaks the contract), ``route`` (no rule matches), ``start`` (the orchestrator
 #: cannot start the workflow it names), ``publish`` (Kafka refused what it caused for good).
 STAGES = ("parse", "validate", "route", "start", "publish")
-#: Stage names written before the five above; a record carrying one is read with the new name (the CloudEvent
-#: ``source`` still says which service wrote it).
-LEGACY_STAGES = {
-    "ingest.parse": "parse",
-    "ingest.route": "route",
-    "ingest.trigger": "validate",
-    "ingest.publish": "publish",
-    "orchestrator.decode": "validate",
-    "orchestrator.start": "start",
-}
 
 
 class DeadLetterData(Model):
-    stage: str = Field(
-        description="Where it failed: parse, validate, route, start or publish (older records' "
-        "'ingest.parse', 'orchestrator.start'... are read as their new names)."
-    )
+    stage: str = Field(description="Where it failed: parse, validate, route, start or publish.")
     reason: str = Field(description="Human-readable cause, precise enough to fix the input.")
     original: Base64Bytes = Field(
         description="The message value exactly as received; only its first bytes when `truncated` is true."
@@ -64,14 +51,6 @@ class DeadLetterData(Model):
         description="Who sent the input, as far as the failing stage knew: the webhook path's source or the "
         "alertmesh-source header, else the source the parser inferred; absent when unknown.",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _new_stage_names(cls, data: Any) -> Any:
-        """Records written before the five stages stay readable, under the new names."""
-        if isinstance(data, dict) and data.get("stage") in LEGACY_STAGES:
-            data = data | {"stage": LEGACY_STAGES[data["stage"]]}
-        return data
 
     def replay_headers(self) -> list[tuple[str, bytes]]:
         """The original headers as Kafka sends them: text values in UTF-8, the others byte for byte."""

@@ -49,7 +49,7 @@ def shape_problems(document: Any) -> list[Problem]:
     try:
         WorkflowDefinition.model_validate(document)
     except ValidationError as error:
-        # A malformed ``options`` is left to pydantic as an unknown key: it is reported once, as replaced.
+        # pydantic refuses ``options`` as an unknown key: it is reported once, as replaced by retry_policy.
         found = pydantic_problems(error.errors(), document, ())
         problems += [p for p in found if not (p.at_key and len(p.path) == 3 and p.path[2] == "options")]
     return problems

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from schemas.actions import RUN_ACTION, RUN_ACTIONS, ActionBatch, ActionReport, ActionRequest, ActionStep, BatchReport
+from schemas.actions import RUN_ACTIONS, ActionBatch, ActionReport, BatchReport
 from services.executor.actions import is_pure
 from services.executor.batch import (
     ACTION_TIMEOUT,
@@ -23,9 +23,7 @@ from services.executor.batch import (
     ReportKey,
     StepServices,
     report_key,
-    run_step,
 )
-from services.shared import tracing
 
 #: How often a running batch heartbeats: well under the heartbeat timeout the workflow sets (10 s), so a late
 #: one on a loaded machine is not taken for a dead executor (the worker throttles sending to about this pace).
@@ -106,20 +104,6 @@ class ActionActivities:
                 f"actions {refs} did not finish within this attempt's limit of {limit:g} s and were stopped",
                 type=ACTION_TIMEOUT,
             ) from None
-        finally:
-            heartbeats.cancel()
-
-    @activity.defn(name=RUN_ACTION)
-    async def run_action(self, request: ActionRequest) -> ActionReport:
-        """One action with rendered args, for runs started before batched dispatch (their histories call this
-        activity). Same rules as a batch of one step, its time limit this attempt's."""
-        info = activity.info()
-        # Those runs always set a start-to-close timeout; 300 s is the DSL's default, should one not.
-        step = ActionStep(ref=request.ref, action=request.action, timeout_seconds=attempt_time_limit(info) or 300.0)
-        heartbeats = asyncio.create_task(_heartbeat_every(HEARTBEAT_INTERVAL_S, []), name="run_action-heartbeat")
-        try:
-            ids = {tracing.WORKFLOW_ID: request.workflow_id, tracing.CORRELATION_ID: request.correlationid}
-            return await run_step(self._runner, step, request.args, info.attempt, trace_attributes=ids)
         finally:
             heartbeats.cancel()
 

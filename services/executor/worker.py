@@ -22,7 +22,7 @@ def build_worker(client: Client, settings: ExecutorSettings, runner: ActionRunne
     return Worker(
         client,
         task_queue=settings.temporal.action_task_queue,
-        activities=[activities.run_actions, activities.run_action],
+        activities=[activities.run_actions],
         max_concurrent_activities=settings.max_concurrent_actions,
         # Give running actions a moment to finish on shutdown; the rest are cancelled and retried elsewhere.
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_s),

@@ -35,7 +35,7 @@ from schemas import WorkflowTrigger
 from services.orchestrator.backpressure import paused_while_waiting
 from services.orchestrator.children import reachable
 from services.orchestrator.config import OrchestratorSettings
-from services.orchestrator.contracts import DSL_VERSION, EVENT_SOURCE, DSLRun, ResolvedSignal
+from services.orchestrator.contracts import EVENT_SOURCE, DSLRun, ResolvedSignal
 from services.orchestrator.lifecycle import firing_run_id
 from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import ResolvedSignaller, WorkflowStarter
@@ -157,8 +157,6 @@ class TriggerConsumer:
             trigger=trigger,
             action_task_queue=self._action_task_queue,
             max_message_bytes=self._max_message_bytes,
-            dispatch="batched",
-            dsl_version=DSL_VERSION,
             vars=self._vars,
             workflows=self._reachable[definition.name],
         )

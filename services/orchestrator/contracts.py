@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,8 +18,6 @@ RESULT_TOO_LARGE = "ResultTooLarge"
 EVENT_SOURCE = "alertmesh/orchestrator"
 #: The signal a running DSLWorkflow gets when the alert that started it resolves.
 RESOLVED_SIGNAL = "alert_resolved"
-#: The DSL version the orchestrator starts runs with (see ``DSLRun.dsl_version``).
-DSL_VERSION = 3
 
 
 class ResolvedSignal(BaseModel):
@@ -44,24 +42,12 @@ class DSLRun(BaseModel):
     definition: WorkflowDefinition
     trigger: WorkflowTrigger
     action_task_queue: str
-    # In the input, not read from settings by the workflow: the cut must be the same on every replay. Runs started
-    # before this field existed replay with the default.
+    # In the input, not read from settings by the workflow: the cut must be the same on every replay.
     max_message_bytes: int = Field(
         KafkaSettings.model_fields["max_message_bytes"].default,
         ge=16_384,
         description="The results topic's record limit (KAFKA_MAX_MESSAGE_BYTES) the result is cut to fit.",
     )
-    # How the run calls the executor. Runs started before batched dispatch have no such field in their input and
-    # replay as "per-action" (one ``run_action`` activity per action, the commands their histories hold); the
-    # orchestrator starts every new run "batched". Chosen by the input, not ``workflow.patched``, which would cost
-    # every run a marker and a search-attribute update on the server.
-    dispatch: Literal["per-action", "batched"] = Field(
-        "per-action", description="'batched' for every run the orchestrator starts now."
-    )
-    # What the run may use of the full DSL. Runs started before it (no such field: 1) replay as they ran: only
-    # infrastructure losses are retried, and there is no config.timeout timer nor error handler; runs of 2 do not
-    # listen for their alert resolving (on_resolved). The orchestrator starts every new run with DSL_VERSION.
-    dsl_version: int = Field(1, ge=1, le=3, description="3 (DSL_VERSION) for every run the orchestrator starts now.")
     vars: dict[str, Any] = Field(
         default_factory=dict, description="The workspace variables (VARS.*), loaded by the orchestrator at start-up."
     )

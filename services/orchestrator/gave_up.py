@@ -1,5 +1,5 @@
 """When Temporal gives up on an executor activity: the retry policy it gave up under, and the failed report that
-stands for each action it carried. Workflow code (deterministic, no I/O); both dispatch paths use it."""
+stands for each action it carried. Workflow code (deterministic, no I/O)."""
 
 from __future__ import annotations
 

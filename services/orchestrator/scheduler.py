@@ -3,7 +3,7 @@ ready together, each carrying the actions that depend only on that set (its *fol
 run in the same batch; see ``schemas.actions``).
 
 The loop is here; the DSL's rules are in small modules: ``edges`` (success/error edges, joins, skips),
-``retries`` (which failures run again, after how long), ``loops`` (for_each items), ``evaluation`` (run_if,
+``retry_policy`` (which failures run again, after how long), ``loops`` (for_each items), ``evaluation`` (run_if,
 wait_until and child args, evaluated in the workflow). A plain action (no run_if, for_each, timers or child
 workflow) costs exactly what it did before these features: no timers, no extra activities.
 
@@ -25,7 +25,6 @@ from pydantic import ValidationError
 from dsl.expressions import expressions_in
 from dsl.model import (
     CHILD_WORKFLOW_ACTION,
-    INFRASTRUCTURE_ATTEMPTS,
     ActionStatement,
     ChildWorkflowArgs,
     OnResolved,
@@ -36,7 +35,7 @@ from schemas import ActionError, ActionReport, ActionStep
 from services.orchestrator.edges import decide, skipped, skipped_by_run_if
 from services.orchestrator.evaluation import RunContext, condition_holds, render_in_workflow, wait_until_time
 from services.orchestrator.loops import Loop, expand
-from services.orchestrator.retry_policy import next_attempt_delay, retry_delay_s
+from services.orchestrator.retry_policy import next_attempt_delay
 
 DispatchTask = asyncio.Task[list[ActionReport]]
 #: Error type of the actions a run's ``config.timeout`` cut short.
@@ -58,7 +57,6 @@ __all__ = [
     "DispatchTask",
     "Dispatcher",
     "Resolution",
-    "retry_delay_s",
 ]
 
 
@@ -108,19 +106,13 @@ class DagScheduler:
         definition: WorkflowDefinition,
         dispatcher: Dispatcher,
         *,
-        batches: bool = True,
         context: RunContext | None = None,
-        own_retries: bool = True,
         timeout: float | None = None,
         resolution: Resolution | None = None,
     ) -> None:
-        """``batches=False`` dispatches each ready action alone, with no followers, and ``own_retries=False``
-        retries infrastructure losses only (runs whose history predates those features replay that way).
-        ``timeout``: seconds after which unfinished actions are cancelled and reported failed. ``resolution``: how
+        """``timeout``: seconds after which unfinished actions are cancelled and reported failed. ``resolution``: how
         the run reacts when its alert resolves while it runs (None: it does not listen)."""
         self._definition = definition
-        self._batches = batches
-        self._own_retries = own_retries
         self._timeout = timeout
         self._context = context or RunContext(trigger={})
         self._actions = {action.ref: action for action in definition.actions}
@@ -227,11 +219,8 @@ class DagScheduler:
                     progressed |= self._start_special(action)
                 else:
                     ready[ref] = action
-        if ready and self._batches:
+        if ready:
             self._start_batch(list(ready.values()))
-        elif ready:
-            for action in ready.values():
-                self._start([_step(action, 1, [])], _Job("batch", (action.ref,)))
 
     def _clear(self, action: ActionStatement) -> bool:
         """Evaluate run_if and the timers of an action whose edges hold; True when it ended here (a report)."""
@@ -286,7 +275,7 @@ class DagScheduler:
         workflow item, or a retry, is an attempt of its own."""
         items = loop.startable()
         action = loop.action
-        if self._batches and action.action != CHILD_WORKFLOW_ACTION and len(items) > 1:
+        if action.action != CHILD_WORKFLOW_ACTION and len(items) > 1:
             steps = [_step(action, 1, [], item, loop.items[item]) for item in items]
             self._start(steps, _Job("items", (action.ref,)))
             return
@@ -371,7 +360,7 @@ class DagScheduler:
 
     def _record(self, report: ActionReport, job: _Job) -> None:
         action = self._actions[report.ref]
-        delay = self._retry_delay(report, action)
+        delay = next_attempt_delay(report, action.retry_policy)
         loop = self._loops.get(action.ref)
         if delay is not None:
             variables = loop.items[report.item] if loop is not None and report.item is not None else {}
@@ -388,14 +377,6 @@ class DagScheduler:
             return
         self._reports[report.ref] = report.model_copy(update={"item": None}) if report.item is not None else report
         self._busy.discard(report.ref)
-
-    def _retry_delay(self, report: ActionReport, action: ActionStatement) -> float | None:
-        if self._own_retries:
-            return next_attempt_delay(report, action.retry_policy)
-        error = report.error
-        if error is not None and error.retryable and report.attempts < INFRASTRUCTURE_ATTEMPTS:
-            return retry_delay_s(report.attempts)
-        return None
 
     async def _time_out(self) -> None:
         """config.timeout passed: cancel everything in flight and keep what finished before it. A cancelled batch

@@ -25,7 +25,6 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from dsl.expressions import expressions_in
     from dsl.model import ActionStatement, ChildWorkflowArgs
-    from dsl.templates import TemplateContext
     from schemas import ActionBatch, ActionReport, ActionStep, BatchReport, WorkflowResult
     from schemas.actions import RUN_ACTIONS, ActionError
     from services.orchestrator.children import ERROR_HANDLER_SUFFIX, child_trigger, child_workflow_id
@@ -39,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.evaluation import RunContext
     from services.orchestrator.gave_up import activity_error, executor_retry_policy, failed_report
     from services.orchestrator.inputs import InputsError, check_inputs
-    from services.orchestrator.per_action import run_one_action
     from services.orchestrator.result_size import fit_result, result_limit
     from services.orchestrator.results import build_result, unhandled_failures
     from services.orchestrator.scheduler import DagScheduler, DispatchTask, Resolution
@@ -100,11 +98,7 @@ class DSLWorkflow:
         started = workflow.now()
         info = workflow.info()
         self._run = run
-        self._actions = {action.ref: action for action in run.definition.actions}
         trigger = run.trigger.data.model_dump(mode="json")
-        # A run started before batched dispatch keeps calling one activity per action (see DSLRun.dispatch).
-        self._batched = run.dispatch == "batched"
-        full = run.dsl_version >= 2
         self._env: dict[str, Any] = {
             "workflow_id": info.workflow_id,
             "run_id": info.run_id,
@@ -120,17 +114,15 @@ class DSLWorkflow:
         self._trigger = trigger
         context = RunContext(trigger=trigger, env=self._env, vars=run.vars)
         if run_error is None:
-            timeout = run.definition.config.timeout if full else None
-            # Runs before DSL version 3 never listen for the signal: their histories replay as they ran.
-            on_resolved = run.definition.on_resolved if run.dsl_version >= 3 else None
+            timeout = run.definition.config.timeout
+            # Only the run started for the alert is signalled when it resolves (its workflow id is the trigger's
+            # idempotency key); a child or an error handler never is, so it must not hold actions back for it.
+            on_resolved = run.definition.on_resolved if info.parent is None else None
             resolution = None
             if on_resolved is not None:
                 self._env["resolved"] = None  # the resolved alert, once it is (ENV.resolved)
                 resolution = Resolution(on_resolved, self._until_resolved)
-            scheduler = DagScheduler(
-                run.definition, self, batches=self._batched, context=context, own_retries=full, timeout=timeout,
-                resolution=resolution,
-            )  # fmt: skip
+            scheduler = DagScheduler(run.definition, self, context=context, timeout=timeout, resolution=resolution)
             reports = await scheduler.run()
             if scheduler.timed_out:
                 run_error = f"the run did not finish within its config.timeout of {timeout:g} s"
@@ -145,7 +137,7 @@ class DSLWorkflow:
             run_error=run_error,
             context=context,
         )
-        if full and result.data.status == "failed" and run.definition.error_handler:
+        if result.data.status == "failed" and run.definition.error_handler:
             await self._start_error_handler(run.definition.error_handler, result, reports)
         # Cut to fit the results topic and Temporal's payload limit (this result is also the return value): a
         # result that cannot be written must not keep the workflow retrying, nor fail its workflow task.
@@ -164,8 +156,6 @@ class DSLWorkflow:
             trigger=trigger,
             action_task_queue=self._run.action_task_queue,
             max_message_bytes=self._run.max_message_bytes,
-            dispatch="batched",
-            dsl_version=2,
             vars=self._run.vars,
             workflows=self._run.workflows,
         )
@@ -223,17 +213,6 @@ class DSLWorkflow:
     async def dispatch(
         self, steps: list[ActionStep], results: dict[str, Any], errors: dict[str, Any]
     ) -> list[ActionReport]:
-        if not self._batched:
-            [step] = steps
-            report = await run_one_action(
-                self._actions[step.ref],
-                step,
-                TemplateContext(trigger=self._trigger, results=results),
-                correlationid=self._run.trigger.correlationid,
-                task_queue=self._run.action_task_queue,
-                heartbeat_timeout=ACTION_HEARTBEAT_TIMEOUT,
-            )
-            return [report]
         roots = {root for e in expressions_in([[s.args, s.retry_until] for s in steps]) for root in e.roots}
         batch = ActionBatch(
             workflow_id=workflow.info().workflow_id,

@@ -186,14 +186,12 @@ def new_run(
     vars: Mapping[str, Any],
 ) -> DSLRun:
     """The run input the orchestrator gives DSLWorkflow (as ``TriggerConsumer`` builds it): the definition's
-    snapshot, the definitions it can start, the workspace variables, batched dispatch, the full DSL."""
+    snapshot, the definitions it can start, and the workspace variables."""
     return DSLRun(
         definition=definition,
         trigger=trigger,
         action_task_queue=settings.temporal.action_task_queue,
         max_message_bytes=settings.kafka.max_message_bytes,
-        dispatch="batched",
-        dsl_version=2,
         vars=dict(vars),
         workflows=reachable(definition, workflows),
     )

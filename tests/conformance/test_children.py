@@ -60,6 +60,16 @@ async def test_detached_child_is_started_and_runs_on_its_own(stack: Stack) -> No
     assert (await child_handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
 
+async def test_a_childs_on_resolved_holds_nothing_back(stack: Stack) -> None:
+    # Only the run started for the alert is signalled when it resolves: a child's held action runs as any other.
+    held = workflow("held-child", [echo("note", "ran")], "${{ ACTIONS.note.result }}", on_resolved={"run": ["note"]})
+    result = await stack.run(
+        workflow("parent-held", [child("kid", "held-child", {})], "${{ ACTIONS.kid.result }}"), workflows=[held]
+    )
+    assert result.data.status == "completed", result.data.error
+    assert result.data.returns == "ran"
+
+
 async def test_for_each_children_return_in_input_order(stack: Stack) -> None:
     result = await stack.run(
         workflow(

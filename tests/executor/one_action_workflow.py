@@ -4,12 +4,23 @@ workflow does."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from schemas.actions import RUN_ACTIONS, ActionBatch, ActionReport, ActionRequest, ActionStep, BatchReport
+from schemas.actions import RUN_ACTIONS, ActionBatch, ActionReport, ActionStep, BatchReport
+
+
+class ActionRequest(BaseModel):
+    """One action with its args as they are (no templates), for the workflow to send as a batch of one step."""
+
+    workflow_id: str
+    ref: str
+    action: str
+    args: dict[str, Any] = {}
+    correlationid: str
 
 
 def action_queue_for(workflow_queue: str) -> str:

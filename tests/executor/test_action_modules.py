@@ -15,12 +15,11 @@ import pytest
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from alertmesh.stack.embedded import free_port
-from schemas.actions import ActionRequest
 from services.executor.config import ExecutorSettings
 from services.executor.outcome import ACTION_MODULES_ENV, run_captured
 from services.shared.temporal import TemporalSettings
 
-from .one_action_workflow import RunOneAction, action_queue_for
+from .one_action_workflow import ActionRequest, RunOneAction, action_queue_for
 from .test_main import wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from ray.exceptions import WorkerCrashedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from schemas.actions import ActionBatch, ActionError, ActionRequest, ActionStep
+from schemas.actions import ActionBatch, ActionError, ActionStep
 from services.executor import activity as activity_module
 from services.executor.activity import ActionActivities, attempt_time_limit
 from services.executor.outcome import Outcome, run_captured
@@ -133,14 +133,6 @@ async def test_a_retried_attempt_resumes_from_the_reports_heartbeat_before() -> 
     runner = HangingRunner()  # would hang if ``urls`` ran again
     answer = await env.run(ActionActivities(runner).run_actions, batch(URLS))
     assert answer.reports == first.reports and not runner.cancelled
-
-
-async def test_legacy_run_action_reports_one_action_with_rendered_args() -> None:
-    request = ActionRequest(
-        workflow_id="wf-1", ref="step", action="core.transform.reshape", args={"value": [1]}, correlationid="a-1"
-    )
-    report = await environment().run(ActionActivities(InProcessRunner()).run_action, request)
-    assert (report.ref, report.status, report.result, report.attempts) == ("step", "succeeded", [1], 1)
 
 
 class HangingRunner:

@@ -18,10 +18,9 @@ import pytest
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from alertmesh.stack.embedded import free_port
-from schemas.actions import ActionRequest
 from services.shared.temporal import TemporalSettings
 
-from .one_action_workflow import RunOneAction, action_queue_for
+from .one_action_workflow import ActionRequest, RunOneAction, action_queue_for
 
 pytestmark = pytest.mark.integration
 

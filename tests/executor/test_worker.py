@@ -15,12 +15,19 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from schemas.actions import ActionBatch, ActionReport, ActionRequest, ActionStep
+from schemas.actions import ActionBatch, ActionReport, ActionStep
 from services.executor.config import ExecutorSettings
 from services.executor.worker import build_worker
 from services.shared.temporal import TemporalSettings
 
-from .one_action_workflow import RunBatch, RunOneAction, RunOneActionWithin, TimedAction, action_queue_for
+from .one_action_workflow import (
+    ActionRequest,
+    RunBatch,
+    RunOneAction,
+    RunOneActionWithin,
+    TimedAction,
+    action_queue_for,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -49,7 +49,7 @@ FLAKY_INFRA = definition(
             "ref": "echo",
             "action": "core.transform.reshape",
             "args": {"value": "${{ TRIGGER.alert.name }}"},
-            "options": {"timeout_seconds": 1, "max_attempts": 2},
+            "retry_policy": {"timeout": 1, "max_attempts": 2},
         }
     ],
     returns="${{ ACTIONS.echo.result }}",

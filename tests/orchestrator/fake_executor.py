@@ -79,7 +79,7 @@ class FakeExecutor(ActionActivities):
 
 def fake_executor_worker(client: Client, task_queue: str) -> Worker:
     executor = FakeExecutor()
-    return Worker(client, task_queue=task_queue, activities=[executor.run_actions, executor.run_action])
+    return Worker(client, task_queue=task_queue, activities=[executor.run_actions])
 
 
 @activity.defn(name=RUN_ACTIONS)

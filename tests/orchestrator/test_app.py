@@ -83,7 +83,7 @@ async def test_valid_trigger_starts_its_workflow(settings: OrchestratorSettings)
     # The results topic's limit travels in the run, so the workflow cuts its result to what the topic takes.
     assert run.max_message_bytes == settings.kafka.max_message_bytes
     # New runs use the full DSL; triage starts no other workflow, so it carries no other definition.
-    assert (run.dispatch, run.dsl_version, run.vars, run.workflows) == ("batched", 3, {}, {})
+    assert (run.vars, run.workflows) == ({}, {})
 
 
 async def test_workspace_variables_travel_in_every_run(settings: OrchestratorSettings) -> None:

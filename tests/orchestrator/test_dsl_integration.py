@@ -167,7 +167,7 @@ def ray_executor_worker(client: Client, task_queue: str) -> Worker:
     """The executor's real activities on Ray, as ``services.executor.worker`` builds them."""
     activities = ActionActivities(RayRunner(4))
     return Worker(
-        client, task_queue=task_queue, activities=[activities.run_actions, activities.run_action],
+        client, task_queue=task_queue, activities=[activities.run_actions],
         max_concurrent_activities=8,
     )  # fmt: skip
 

@@ -19,8 +19,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_there_is_a_saved_history() -> None:
-    # Batched dispatch, runs from before it (``-per-action``), which must still replay, and the full DSL
-    # (``dsl-*``): see histories/README.md.
+    # The demo workflow, a failure, a result cut to fit, and the full DSL (``dsl-*``): see histories/README.md.
     assert [path.name for path in HISTORIES] == [
         "dsl-parent.json",
         "dsl-playbook.json",
@@ -28,9 +27,7 @@ def test_there_is_a_saved_history() -> None:
         "dsl-retried.json",
         "dsl-timed-out.json",
         "failing.json",
-        "result-refused-then-cut-per-action.json",
         "result-refused-then-cut.json",
-        "triage-per-action.json",
         "triage.json",
     ]
 

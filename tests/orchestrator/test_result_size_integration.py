@@ -79,7 +79,7 @@ async def test_a_result_the_broker_still_refuses_is_published_with_everything_cu
     topic = RefusingPublisher(limit=4_096)
     publisher = ResultPublisher(topic)  # type: ignore[arg-type]
     worker = Worker(client, task_queue=workflows, workflows=[DSLWorkflow], activities=[publisher.publish_result])
-    run = DSLRun(definition=OVERSIZED, trigger=oversized_trigger(6_000), action_task_queue=actions, dispatch="batched")
+    run = DSLRun(definition=OVERSIZED, trigger=oversized_trigger(6_000), action_task_queue=actions)
     async with running_worker(worker), running_worker(fake_executor_worker(client, actions)):
         returned = await client.execute_workflow(
             DSLWorkflow.run, run, id=f"refused-{tag}", task_queue=workflows, result_type=WorkflowResult

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from dsl.model import WorkflowDefinition
 from schemas import ActionReport
 from services.orchestrator.evaluation import RunContext
@@ -238,14 +236,12 @@ async def test_the_run_timeout_cancels_pending_work_and_fails_unfinished_actions
     assert reports["after"].error is not None and reports["after"].error.type == "WorkflowTimeout"
 
 
-@pytest.mark.parametrize("own_retries", [True, False])
-async def test_a_plain_dag_costs_no_timers(own_retries: bool) -> None:
+async def test_a_plain_dag_costs_no_timers() -> None:
     reports, fake = await run(
         [
             {"ref": "a", "action": "echo", "args": {"value": 1}},
             {"ref": "b", "action": "echo", "depends_on": ["a"], "args": {"value": "${{ ACTIONS.a.result }}"}},
-        ],
-        own_retries=own_retries,
+        ]
     )
     assert fake.log == ["dispatch a,b", "dispatch b"]  # b rode along as a follower (not run: echo is not pure)
     assert reports["b"].result == 1

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import TimeoutType
 from temporalio.client import WorkflowExecutionStatus
 
-from dsl.loader import load_workflows
 from schemas import WorkflowResult, result_event_id
-from services.orchestrator.contracts import DSLRun
-from services.orchestrator.workflow import DSLWorkflow
-from tests.conftest import REPO
 from tests.orchestrator.conftest import Mesh
 from tests.orchestrator.factories import make_trigger
 
@@ -105,27 +100,3 @@ async def test_an_attempt_whose_executor_went_silent_is_retried_after_the_heartb
     [second] = started  # retries of a timed-out attempt record only the attempt that finished
     assert second.attempt == 2
     assert second.last_failure.timeout_failure_info.timeout_type == TimeoutType.TIMEOUT_TYPE_HEARTBEAT
-
-
-async def test_a_run_started_before_batched_dispatch_still_runs_one_activity_per_action(mesh: Mesh) -> None:
-    # Such a run's input has no ``dispatch`` field: an upgrade must let it finish the way its history began.
-    trigger = make_trigger(key=f"per-action-{os.getpid()}-{id(mesh)}")
-    definition = load_workflows(REPO / "workflows")["triage"]
-    temporal = mesh.settings.temporal
-    legacy = {"definition": definition, "trigger": trigger, "action_task_queue": temporal.action_task_queue}
-    run = DSLRun.model_validate(legacy)
-    assert run.dispatch == "per-action"
-    client = mesh.orchestrator.client
-    workflow_id = f"per-action-{uuid.uuid4()}"
-    result = await client.execute_workflow(
-        DSLWorkflow.run, run, id=workflow_id, task_queue=temporal.workflow_task_queue, result_type=WorkflowResult
-    )
-    assert result.data.status == "completed", result.data.error
-    assert result.data.returns["urls"] == ["https://server.example.org", PROBE_URL]
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    scheduled = [
-        event.activity_task_scheduled_event_attributes.activity_type.name
-        for event in history.events
-        if event.HasField("activity_task_scheduled_event_attributes")
-    ]
-    assert scheduled == ["run_action", "run_action"]

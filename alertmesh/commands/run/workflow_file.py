@@ -25,7 +25,7 @@ from dsl.model import CHILD_WORKFLOW_ACTION, WorkflowDefinition
 from schemas import Alert, Trigger, WorkflowResult, WorkflowTrigger
 from services.orchestrator.children import reachable
 from services.orchestrator.config import OrchestratorSettings
-from services.orchestrator.contracts import DSL_VERSION, DSLRun
+from services.orchestrator.contracts import DSLRun
 from services.orchestrator.variables import VarsFileError, load_vars
 from services.orchestrator.workflow import DSLWorkflow
 
@@ -112,8 +112,6 @@ def prepare(
         trigger=manual_trigger(definition, read_trigger(trigger), workflow_id),
         action_task_queue=settings.temporal.action_task_queue,
         max_message_bytes=settings.kafka.max_message_bytes,
-        dispatch="batched",
-        dsl_version=DSL_VERSION,
         vars=variables,
         workflows=others,
     )

@@ -71,15 +71,6 @@ class HttpRequestArgs(BaseModel):
             return {**data, "method": data["method"].upper()}
         return data
 
-    @model_validator(mode="before")
-    @classmethod
-    def _verify_ssl_is_verify(cls, data: Any) -> Any:
-        # Runs started before `verify` carry `verify_ssl` in their saved inputs; they must still run alike.
-        if isinstance(data, dict) and "verify_ssl" in data and "verify" not in data:
-            data = {**data, "verify": data["verify_ssl"]}
-            del data["verify_ssl"]
-        return data
-
     @model_validator(mode="after")
     def _one_body(self) -> HttpRequestArgs:
         if sum(body is not None for body in (self.json_body, self.content, self.form)) > 1:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from services.executor.actions import InvalidArguments, get_action
 from services.executor.actions.egress import EgressPolicy, using_policy
@@ -146,6 +147,7 @@ async def test_expected_status_decides_success(http_base_url: str) -> None:
         await call(url=f"{http_base_url}/text", expected_status=[201, 202])
 
 
-def test_verify_ssl_of_earlier_runs_is_verify() -> None:
-    assert HttpRequestArgs.model_validate({"url": "https://x.example", "verify_ssl": False}).verify is False
+def test_verify_turns_certificate_checks_off_and_verify_ssl_is_an_unknown_key() -> None:
     assert HttpRequestArgs.model_validate({"url": "https://x.example", "verify": False}).verify is False
+    with pytest.raises(ValidationError, match="verify_ssl"):
+        HttpRequestArgs.model_validate({"url": "https://x.example", "verify_ssl": False})
