@@ -1,13 +1,12 @@
 """What every request to the bridge shares, built once per app: settings, authentication, the broker and the raw
-topic's publisher; ``bridge`` is the FastAPI dependency that hands it to routes and admission checks."""
+topic's publisher; ``bridge_of`` finds it for routes and admission checks."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from faststream.kafka import KafkaBroker
 
 from services.shared.kafka import ProducerPublisher
@@ -54,12 +53,8 @@ def build_auth(settings: WebhookSettings) -> WebhookAuth:
     return WebhookAuth(credentials, max_skew_s=settings.signature_max_age_s)
 
 
-async def bridge(request: Request) -> Bridge:
-    """FastAPI dependency: the ``Bridge`` of the app serving ``request`` (``create_app`` puts it in its state).
-    A coroutine, because FastAPI runs a plain function dependency in a worker thread."""
+def bridge_of(request: Request) -> Bridge:
+    """The ``Bridge`` of the app serving ``request`` (``create_app`` puts it in the app's state). Read directly
+    rather than as a dependency of its own: each dependency of a POST costs FastAPI a solving step per request."""
     found: Bridge = request.app.state.bridge
     return found
-
-
-#: A route or dependency parameter that receives the app's ``Bridge``.
-BridgeDep = Annotated[Bridge, Depends(bridge)]

@@ -16,10 +16,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.shared import metrics, tracing
-from services.webhook.admission import AdmittedBody, SourceName
+from services.webhook.admission import AdmittedAlert
 from services.webhook.alert_span import ROUTE, AlertSpan, record_answer
 from services.webhook.answers import unavailable
-from services.webhook.bridge import Bridge, BridgeDep
+from services.webhook.bridge import Bridge, bridge_of
 from services.webhook.headers import raw_record_headers
 from services.webhook.ndjson import is_ndjson, publish_lines, split_lines
 
@@ -32,10 +32,9 @@ probes = APIRouter()
 
 
 @alerts.post(ROUTE, status_code=202)
-async def accept_alert(
-    source: SourceName, body: AdmittedBody, span: AlertSpan, request: Request, bridge: BridgeDep
-) -> JSONResponse:
+async def accept_alert(alert: AdmittedAlert, span: AlertSpan, request: Request) -> JSONResponse:
     """Write an admitted alert (or NDJSON batch) to the raw topic; the raw record carries the span's context."""
+    bridge, source, body = bridge_of(request), alert.source, alert.body
     headers = raw_record_headers(source, request.headers["content-type"], request.headers)
     headers |= tracing.span_headers(span)
     if is_ndjson(headers["content-type"]):
@@ -84,9 +83,9 @@ async def accept_lines(bridge: Bridge, source: str, body: bytes, headers: dict[s
 
 
 @probes.get("/healthz")
-async def healthz(bridge: BridgeDep) -> JSONResponse:
+async def healthz(request: Request) -> JSONResponse:
     """200 while the broker answers within ``PROBE_TIMEOUT_S``, else 503."""
-    connected = await bridge.broker.ping(timeout=PROBE_TIMEOUT_S)
+    connected = await bridge_of(request).broker.ping(timeout=PROBE_TIMEOUT_S)
     return JSONResponse({"status": "ok" if connected else "kafka unreachable"}, 200 if connected else 503)
 
 
