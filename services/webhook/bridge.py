@@ -21,7 +21,8 @@ CLIENT_ID = "alertmesh-webhook"
 
 @dataclass(frozen=True)
 class Bridge:
-    """One webhook app's parts. ``raw`` writes to the raw topic, single documents and NDJSON lines alike."""
+    """One webhook app's parts. ``raw`` writes to the raw topic, single documents and NDJSON lines alike (the lines
+    of a batch straight to the producer, queued in order from one task: see ``ndjson``)."""
 
     settings: WebhookSettings
     auth: WebhookAuth
