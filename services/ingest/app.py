@@ -47,10 +47,11 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
     broker = settings.kafka.broker(client_id=CLIENT_ID)
     max_bytes = settings.kafka.max_message_bytes
     backoff = Backoff(max_s=settings.publish_backoff_max_s, budget_s=settings.publish_retry_budget_s)
+    # Every record goes through the broker's own producer (``ProducerPublisher``, the mesh's one way to publish):
+    # triggers are the hot path (one per alert); dead letters are rare but take the same path.
     dead_letters = DeadLetters(
-        broker.publisher(settings.topics.dlq), source=EVENT_SOURCE, max_bytes=max_bytes, backoff=backoff
+        ProducerPublisher(broker, settings.topics.dlq), source=EVENT_SOURCE, max_bytes=max_bytes, backoff=backoff
     )
-    # Triggers are the hot path (one per alert): straight to the broker's producer. Dead letters are rare.
     triggers = ProducerPublisher(broker, settings.topics.triggers)
     emitter = Emitter(triggers=triggers, dead_letters=dead_letters, backoff=backoff)
     noise = noise_control(settings, lambda: reloader.table, emitter, triggers, dead_letters, backoff)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
-from faststream.kafka.publisher.usecase import DefaultPublisher as KafkaPublisher
 from opentelemetry.trace import SpanKind
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -11,12 +10,13 @@ from temporalio.exceptions import ApplicationError
 from schemas import WorkflowResult
 from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE
 from services.shared import metrics, tracing
+from services.shared.consuming import Publisher
 
 
 class ResultPublisher:
     """Holds the service broker's results publisher; its bound method is registered on the workflow worker."""
 
-    def __init__(self, publisher: KafkaPublisher) -> None:
+    def __init__(self, publisher: Publisher) -> None:
         self._publisher = publisher
         # Named once, for the publish span; tracing must never be what fails a publish.
         self._topic = str(getattr(publisher, "topic", "") or "")

@@ -25,6 +25,7 @@ from services.shared.backoff import Backoff, with_backoff
 from services.shared.consumer_health import consumer_vitals
 from services.shared.consumer_lag import CONSUMER_LAG
 from services.shared.health import HealthServer
+from services.shared.kafka import ProducerPublisher
 from services.shared.watchdog import Vital, Watchdog, task_alive
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Orchestrator:
         self.client = client
         self.definitions = dict(definitions) if definitions is not None else load_workflows(settings.workflows_dir)
         self.broker: KafkaBroker = settings.kafka.broker(CLIENT_ID)
-        dlq = self.broker.publisher(settings.topics.dlq)
+        dlq = ProducerPublisher(self.broker, settings.topics.dlq)
         starter = TemporalStarter(client, settings.temporal.workflow_task_queue)
         self.consumer = consumer = TriggerConsumer(
             self.definitions, starter, dlq, settings.temporal.action_task_queue,
@@ -62,7 +63,7 @@ class Orchestrator:
             keepalive_s=settings.backpressure_poll_s,
         )  # fmt: skip
         subscribe_triggers(self.broker, settings, consumer)
-        publisher = ResultPublisher(self.broker.publisher(settings.topics.results))
+        publisher = ResultPublisher(ProducerPublisher(self.broker, settings.topics.results))
         self.worker: Worker = build_worker(client, settings.temporal.workflow_task_queue, publisher)
         self._worker_task: asyncio.Task[None] | None = None
         #: The parts that must live as long as the service: trigger consumer and workflow worker.

@@ -1,6 +1,66 @@
-"""``python -m services.webhook``: serve the webhook bridge until SIGTERM or SIGINT (exit 0)."""
+"""``python -m services.webhook``: serve the webhook bridge with uvicorn on ``WEBHOOK_HOST:WEBHOOK_PORT`` until
+SIGTERM or SIGINT (exit 0); exit 1 with a clear message when the settings or the credentials file are not
+usable."""
 
-from services.webhook.app import main
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from pydantic import ValidationError
+
+from services.shared import logs, tracing
+from services.webhook.app import create_app
+from services.webhook.config import WebhookSettings
+from services.webhook.credentials import CredentialsFileError
+
+
+def main() -> None:
+    """Serve the bridge with uvicorn on ``WEBHOOK_HOST:WEBHOOK_PORT``; exit with a clear message when the
+    settings or the credentials file are not usable (exit status 1)."""
+    try:
+        settings = WebhookSettings()
+    except ValidationError as error:
+        raise SystemExit(f"webhook: cannot start: {_first_problem(error)}") from None
+    logs.configure("webhook", settings.log_level)
+    tracing.setup("alertmesh-webhook")
+    try:
+        app = create_app(settings)
+    except CredentialsFileError as error:
+        raise SystemExit(f"webhook: cannot start: {error}") from None
+    # log_config=None keeps the alertmesh log format instead of uvicorn's own.
+    _Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)).run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a stop signal ends it with status 0.
+
+    uvicorn (0.29 and later) raises the signal it caught once more after its graceful shutdown, so a clean SIGTERM
+    ended the process with -15 and a supervisor could not tell a requested stop from a crash. Here SIGTERM and
+    SIGINT only ask the server to exit (uvicorn's own ``handle_exit``: a second Ctrl-C still forces it), and
+    ``main`` then returns normally."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        stop_signals = (signal.SIGTERM, signal.SIGINT)
+        for signum in stop_signals:
+            loop.add_signal_handler(signum, self.handle_exit, signum, None)
+        try:
+            yield
+        finally:
+            for signum in stop_signals:
+                loop.remove_signal_handler(signum)
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else str(problem["msg"]).removeprefix("Value error, ")
+
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,7 @@ from schemas import WorkflowTrigger
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
 from services.shared.kafka import KafkaSettings
-from services.webhook.app import build_webhook
+from services.webhook.app import create_app
 from services.webhook.config import WebhookSettings
 from tests.ingest.conftest import sample
 from tests.ingest.kafka_io import create_topics, end_offset, fresh_ingest_settings, produce, read
@@ -48,7 +48,7 @@ async def mesh(kafka_bootstrap: str) -> AsyncIterator[Mesh]:
     settings = fresh_ingest_settings(kafka_bootstrap).model_copy(update={"field_maps_file": REPO / "field-maps.yaml"})
     await create_topics(kafka_bootstrap, settings.topics)
     app, _ = build_app(settings)
-    webhook = build_webhook(
+    webhook = create_app(
         WebhookSettings(
             kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap), topics=settings.topics, allow_unauthenticated=True
         )

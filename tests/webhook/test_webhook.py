@@ -21,7 +21,7 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from services.shared.topics import TopicSettings
-from services.webhook.app import build_webhook
+from services.webhook.app import create_app
 from services.webhook.config import WebhookSettings
 from services.webhook.credentials import CredentialsFileError
 from tests.webhook.credentials import (
@@ -46,7 +46,7 @@ class RawTopic:
 
 @asynccontextmanager
 async def serving(settings: WebhookSettings) -> AsyncIterator[tuple[httpx.AsyncClient, RawTopic]]:
-    app = build_webhook(settings)
+    app = create_app(settings)
     raw = RawTopic()
     broker: KafkaBroker = app.state.broker
 
@@ -141,7 +141,7 @@ async def test_guards_run_before_each_post() -> None:
         if request.headers.get("x-tenant") != "t1":
             raise HTTPException(status_code=429, detail="over quota")
 
-    app = build_webhook(SETTINGS, guards=[Depends(require_header)])
+    app = create_app(SETTINGS, guards=[Depends(require_header)])
     async with (
         TestKafkaBroker(app.state.broker),
         app.router.lifespan_context(app),
@@ -243,14 +243,14 @@ def test_no_credentials_file_refuses_to_start_unless_allowed(monkeypatch: pytest
 
 def test_running_without_authentication_is_logged_loudly(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, "services.webhook"):
-        build_webhook(SETTINGS)
+        create_app(SETTINGS)
     assert "AUTHENTICATION IS OFF" in caplog.text
 
 
 def test_a_bad_credentials_file_stops_start_up(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text("sources:\n  p: {api_keys: [{sha256: nope}]}\n")
     with pytest.raises(CredentialsFileError, match=r"c\.yaml: invalid webhook credentials: sources\.p\.api_keys"):
-        build_webhook(WebhookSettings(credentials_file=tmp_path / "c.yaml"))
+        create_app(WebhookSettings(credentials_file=tmp_path / "c.yaml"))
 
 
 @pytest.mark.parametrize(

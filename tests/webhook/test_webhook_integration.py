@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from alertmesh.stack.embedded import free_port, tansu_command, wait_for_port
 from services.shared.kafka import KafkaSettings
 from services.shared.topics import TopicSettings
-from services.webhook.app import build_webhook
+from services.webhook.app import create_app
 from services.webhook.config import WebhookSettings
 from tests.ingest.kafka_io import create_topics, end_offset, read, unique_topics
 from tests.webhook.credentials import KEY, write_credentials
@@ -46,7 +46,7 @@ async def test_accepted_alert_is_on_the_raw_topic(
     monkeypatch.setenv("TEST_GRAFANA_WEBHOOK_SECRET", "grafana-secret-0123456789")
     topics = unique_topics()
     await create_topics(kafka_bootstrap, topics)
-    async with serving(build_webhook(settings_for(kafka_bootstrap, topics, tmp_path))) as client:
+    async with serving(create_app(settings_for(kafka_bootstrap, topics, tmp_path))) as client:
         assert (await client.get("/healthz")).status_code == 200
         response = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=AUTHORIZED)
     assert response.status_code == 202
@@ -65,7 +65,7 @@ async def test_unauthorized_posts_write_nothing(
     monkeypatch.setenv("TEST_GRAFANA_WEBHOOK_SECRET", "grafana-secret-0123456789")
     topics = unique_topics()
     await create_topics(kafka_bootstrap, topics)
-    async with serving(build_webhook(settings_for(kafka_bootstrap, topics, tmp_path))) as client:
+    async with serving(create_app(settings_for(kafka_bootstrap, topics, tmp_path))) as client:
         missing = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=JSON)
         wrong = await client.post(
             "/v1/alerts/prometheus", content=alertmanager_bytes, headers=JSON | {"x-api-key": "guess"}
@@ -91,7 +91,7 @@ async def test_kafka_gone_means_503_not_202(
         monkeypatch.setenv("TEST_GRAFANA_WEBHOOK_SECRET", "grafana-secret-0123456789")
         kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000)
         settings = settings_for("", unique_topics(), tmp_path, publish_timeout_s=2.0, kafka=kafka, retry_after_s=7)
-        async with serving(build_webhook(settings)) as client:
+        async with serving(create_app(settings)) as client:
             ok = await client.post("/v1/alerts/prometheus", content=alertmanager_bytes, headers=AUTHORIZED)
             assert ok.status_code == 202
             broker.terminate()

@@ -1,0 +1,109 @@
+"""Admission: the FastAPI dependencies a POST passes before anything is written, one chain in this order, each
+refusing with ``Rejected`` (answered by the app's handler, recorded on the alert's span):
+
+1. ``source_name``: the path's source is a valid name (400); the alert's span is open before it;
+2. ``source_credentials``: the source is in the credentials file (404) and, when an API key can decide, it is
+   valid (401), before the body is read;
+3. ``limited_body``: the body within ``WEBHOOK_MAX_BODY_BYTES`` (413), whatever Content-Length claims;
+4. ``authenticated_body``: a signature, where the source uses one, is valid for that body (401);
+5. ``admitted_alert``: the content type and the body: one JSON object, or an NDJSON batch within
+   ``WEBHOOK_NDJSON_MAX_LINES`` (400, 413; each line is checked on its own, and answered on its own).
+
+Each step takes only the one before it (and the request), and finds the app's ``Bridge`` itself: FastAPI solves
+a dependency's own dependencies every time it meets one, even when its value is cached, at some 15-20 us each. With
+the bridge as a dependency of every step a POST solved 19 dependencies instead of 8, for about 8% more CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.webhook.alert_span import AlertSpan
+from services.webhook.body import Rejected, check_json_object, check_source, json_content_type, read_limited
+from services.webhook.bridge import bridge_of
+from services.webhook.credentials import SourceCredentials
+from services.webhook.headers import is_binary_cloudevent
+from services.webhook.ndjson import is_ndjson, split_lines
+
+
+async def source_name(source: str, _: AlertSpan) -> str:
+    """The path's source, once it is a valid source name."""
+    check_source(source)
+    return source
+
+
+@dataclass(frozen=True)
+class Presented:
+    """A valid source, its credentials (None: authentication is off) and whether an API key already accepted the
+    request."""
+
+    source: str
+    credentials: SourceCredentials | None
+    key_accepted: bool
+
+
+async def source_credentials(source: Annotated[str, Depends(source_name)], request: Request) -> Presented:
+    """404 for a source the credentials file does not know; 401 when nothing but a (wrong or missing) key could
+    pass. An API key is checked before the body is read; a signature needs the body, read within the limit."""
+    auth = bridge_of(request).auth
+    credentials = auth.credentials_for(source)
+    key_ok = credentials is None or auth.check_without_body(credentials, request.headers)
+    return Presented(source, credentials, key_ok)
+
+
+@dataclass(frozen=True)
+class Received:
+    """The body of a request whose source and (where a key decides) credentials passed."""
+
+    presented: Presented
+    body: bytes
+
+
+async def limited_body(presented: Annotated[Presented, Depends(source_credentials)], request: Request) -> Received:
+    """The body, read only after the checks that need no body passed, refused (413) past the size limit."""
+    return Received(presented, await read_limited(request, bridge_of(request).settings.max_body_bytes))
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What may be written: the source and the body, one JSON object or an NDJSON batch."""
+
+    source: str
+    body: bytes
+
+
+async def authenticated_body(received: Annotated[Received, Depends(limited_body)], request: Request) -> Admitted:
+    """The source and body, once a source no API key accepted has a valid signature of it (401 otherwise)."""
+    presented = received.presented
+    if presented.credentials is not None and not presented.key_accepted:
+        bridge_of(request).auth.check_signature(presented.credentials, request.headers, received.body)
+    return Admitted(presented.source, received.body)
+
+
+async def admitted_alert(alert: Annotated[Admitted, Depends(authenticated_body)], request: Request) -> Admitted:
+    """A request that may be written: an NDJSON batch of usable size, or one JSON object."""
+    if is_ndjson(request.headers.get("content-type", "")):
+        # Each line is checked on its own when it is written, and answered on its own.
+        check_batch(request, alert.body, bridge_of(request).settings.ndjson_max_lines)
+        return alert
+    json_content_type(request)
+    check_json_object(alert.body)
+    return alert
+
+
+#: A route parameter that receives an admitted alert (or batch), after every check above passed.
+AdmittedAlert = Annotated[Admitted, Depends(admitted_alert)]
+
+
+def check_batch(request: Request, body: bytes, max_lines: int) -> None:
+    """Refuse an NDJSON batch as a whole: a binary-mode CloudEvent (one event), no lines, or too many lines."""
+    if is_binary_cloudevent(request.headers):
+        raise Rejected(400, "a CloudEvent in binary mode is one event: send an NDJSON batch in structured mode")
+    lines = len(split_lines(body))
+    if not lines:
+        raise Rejected(400, "the NDJSON body has no lines")
+    if lines > max_lines:
+        raise Rejected(413, f"{lines} lines is more than the {max_lines}-line limit")

@@ -1,0 +1,35 @@
+"""The bridge's answers that are not a plain 202: refusals (``Rejected``, with their ``WWW-Authenticate`` or
+``Retry-After`` headers) and "Kafka did not take it" (503), each ``{"status": ..., "reason": ...}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from services.webhook.body import Rejected
+
+log = logging.getLogger("services.webhook")
+
+
+def answer(status: str, rejected: Rejected) -> JSONResponse:
+    """``rejected`` as the JSON answer the sender gets, ``status`` naming the kind (rejected, unavailable)."""
+    return JSONResponse({"status": status, "reason": rejected.reason}, rejected.status, headers=rejected.headers)
+
+
+def refused(rejected: Rejected) -> JSONResponse:
+    """The answer to a request an admission check refused: nothing was written."""
+    return answer("rejected", rejected)
+
+
+def unavailable(source: str, reason: str, retry_after_s: int) -> JSONResponse:
+    """503 with ``Retry-After``: Kafka did not acknowledge the write, so the sender must send it again."""
+    log.warning("could not accept alert from %r: %s", source, reason)
+    return answer("unavailable", Rejected(503, reason, {"Retry-After": str(retry_after_s)}))
+
+
+async def answer_rejected(_: Request, error: Exception) -> Response:
+    """Exception handler: a ``Rejected`` raised by an admission dependency becomes its answer."""
+    assert isinstance(error, Rejected)  # registered for Rejected only
+    return refused(error)

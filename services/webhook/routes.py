@@ -1,0 +1,95 @@
+"""The bridge's routes: ``alerts`` (``POST /v1/alerts/{source}``, behind the admission dependencies) and
+``probes`` (``/healthz``, ``/metrics``).
+
+An admitted body is written unchanged to the raw topic, keyed by the source, with the headers ``headers`` derives
+(CloudEvents binary mode kept) and the alert span's trace context. 202 only once Kafka acknowledged the write
+(acks=all), so an accepted alert is durable; otherwise 503 with ``Retry-After``. An NDJSON batch is written a line
+a record and answered a line at a time (``ndjson``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from services.shared import metrics, tracing
+from services.webhook.admission import AdmittedAlert
+from services.webhook.alert_span import ROUTE, AlertSpan, record_answer
+from services.webhook.answers import unavailable
+from services.webhook.bridge import Bridge, bridge_of
+from services.webhook.headers import raw_record_headers
+from services.webhook.ndjson import is_ndjson, publish_lines, split_lines
+
+log = logging.getLogger("services.webhook")
+#: How long ``/healthz`` waits for the broker to answer.
+PROBE_TIMEOUT_S = 3.0
+
+alerts = APIRouter()
+probes = APIRouter()
+
+
+@alerts.post(ROUTE, status_code=202)
+async def accept_alert(alert: AdmittedAlert, span: AlertSpan, request: Request) -> JSONResponse:
+    """Write an admitted alert (or NDJSON batch) to the raw topic; the raw record carries the span's context."""
+    bridge, source, body = bridge_of(request), alert.source, alert.body
+    headers = raw_record_headers(source, request.headers["content-type"], request.headers)
+    headers |= tracing.span_headers(span)
+    if is_ndjson(headers["content-type"]):
+        answer = await accept_lines(bridge, source, body, headers)
+    else:
+        answer = await write_alert(bridge, source, body, headers)
+    record_answer(span, answer)
+    return answer
+
+
+async def write_alert(bridge: Bridge, source: str, body: bytes, headers: dict[str, str]) -> JSONResponse:
+    """202 with where the record landed once Kafka acknowledged it; 503 when it did not in time or failed."""
+    settings = bridge.settings
+    try:
+        metadata = await asyncio.wait_for(
+            bridge.raw.publish(body, key=source.encode(), headers=headers), settings.publish_timeout_s
+        )
+    except TimeoutError:
+        reason = f"Kafka did not acknowledge the write within {settings.publish_timeout_s}s"
+        return unavailable(source, reason, settings.retry_after_s)
+    except Exception as error:  # any producer failure means "not accepted": the sender must retry
+        return unavailable(source, f"Kafka write failed: {error!r}", settings.retry_after_s)
+    accepted: dict[str, object] = {"status": "accepted", "topic": settings.topics.raw}
+    if metadata is not None:  # the in-memory test broker acknowledges without metadata
+        accepted.update(topic=metadata.topic, partition=metadata.partition, offset=metadata.offset)
+    return JSONResponse(accepted, status_code=202)
+
+
+async def accept_lines(bridge: Bridge, source: str, body: bytes, headers: dict[str, str]) -> JSONResponse:
+    """207-style answer: each line's own status; 202 when every line was written."""
+    settings = bridge.settings
+    results = await publish_lines(bridge.raw, split_lines(body), source.encode(), headers, settings.publish_timeout_s)
+    accepted = sum(result.status == 202 for result in results)
+    if accepted < len(results):
+        log.info("NDJSON batch from %r: %d of %d lines written", source, accepted, len(results))
+    status = 202 if accepted == len(results) else 207
+    answer = {
+        "status": "accepted" if status == 202 else "partial",
+        "topic": settings.topics.raw,
+        "accepted": accepted,
+        "rejected": len(results) - accepted,
+        "lines": [result.as_json() for result in results],
+    }
+    retry = any(result.status == 503 for result in results)
+    return JSONResponse(answer, status, headers={"Retry-After": str(settings.retry_after_s)} if retry else None)
+
+
+@probes.get("/healthz")
+async def healthz(request: Request) -> JSONResponse:
+    """200 while the broker answers within ``PROBE_TIMEOUT_S``, else 503."""
+    connected = await bridge_of(request).broker.ping(timeout=PROBE_TIMEOUT_S)
+    return JSONResponse({"status": "ok" if connected else "kafka unreachable"}, 200 if connected else 503)
+
+
+@probes.get("/metrics")
+async def metrics_page() -> Response:
+    """Every metric of this process, in Prometheus' text format."""
+    return Response(await metrics.render(), media_type=metrics.CONTENT_TYPE)
