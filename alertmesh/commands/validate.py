@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from dsl.loader import UnreadableInput, check_files, workflow_files
+from services.executor.catalog import action_catalog
 
 
 def validate(inputs: Sequence[Path], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -22,7 +23,7 @@ def validate(inputs: Sequence[Path], out: TextIO = sys.stdout, err: TextIO = sys
     try:
         files = [path for given in inputs for path in (workflow_files(given) if given.is_dir() else [given])]
         closed = len(inputs) > 1 or any(given.is_dir() for given in inputs)
-        report = check_files(files, closed=closed)
+        report = check_files(files, closed=closed, catalog=action_catalog)
     except UnreadableInput as error:
         for line in error.lines:
             print(line, file=err)

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl.loader import check_text
-from dsl.registry_catalog import registry_catalog
+from services.executor.catalog import action_catalog
 from tests.conftest import REPO
 
-CATALOG = registry_catalog()
+CATALOG = action_catalog()
 LINE = re.compile(r"^w\.yaml:\d+:\d+: \S")
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -12,6 +12,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from dsl.loader import load_workflows
 from schemas import WorkflowResult, result_event_id
+from services.executor.catalog import action_catalog
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.workflow import DSLWorkflow
 from tests.conftest import REPO
@@ -110,7 +111,7 @@ async def test_an_attempt_whose_executor_went_silent_is_retried_after_the_heartb
 async def test_a_run_started_before_batched_dispatch_still_runs_one_activity_per_action(mesh: Mesh) -> None:
     # Such a run's input has no ``dispatch`` field: an upgrade must let it finish the way its history began.
     trigger = make_trigger(key=f"per-action-{os.getpid()}-{id(mesh)}")
-    definition = load_workflows(REPO / "workflows")["triage"]
+    definition = load_workflows(REPO / "workflows", action_catalog)["triage"]
     temporal = mesh.settings.temporal
     legacy = {"definition": definition, "trigger": trigger, "action_task_queue": temporal.action_task_queue}
     run = DSLRun.model_validate(legacy)
