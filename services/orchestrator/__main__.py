@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from dsl.loader import WorkflowLoadError, load_workflows
-# The one import of another service: workflows are checked at start against the executor's action models (the same
-# modules and EXECUTOR_ACTION_MODULES the executor loads), so a bad args block stops the orchestrator, not a run.
 from services.executor.catalog import action_catalog
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.service import Orchestrator, connect_temporal
@@ -20,6 +18,9 @@ async def serve(settings: OrchestratorSettings) -> None:
     """Load workflows and workspace variables (fail fast on a bad file), connect, run until a stop signal, then
     shut down cleanly."""
     try:
+        # Checked against the executor's own action models (services.executor.catalog, this service's one import of
+        # another service): the same modules and EXECUTOR_ACTION_MODULES the executor loads, so a bad args block
+        # stops the orchestrator at start, not a run later.
         definitions = load_workflows(settings.workflows_dir, action_catalog)
         variables = load_vars(settings.vars_file)
     except (WorkflowLoadError, VarsFileError) as error:

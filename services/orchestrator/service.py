@@ -14,8 +14,6 @@ from temporalio.worker import Worker
 
 from dsl.loader import load_workflows
 from dsl.model import WorkflowDefinition
-# The one import of another service: workflows are checked at start against the executor's action models (the same
-# modules and EXECUTOR_ACTION_MODULES the executor loads), so a bad args block stops the orchestrator, not a run.
 from services.executor.catalog import action_catalog
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
@@ -53,7 +51,10 @@ class Orchestrator:
         """``definitions`` and ``variables`` default to those in ``settings.workflows_dir`` and ``vars_file``."""
         self.settings = settings
         self.client = client
-        self.definitions = dict(definitions) if definitions is not None else load_workflows(settings.workflows_dir, action_catalog)
+        # Loaded as __main__ loads them: checked against the executor's action models (services.executor.catalog).
+        self.definitions = (
+            dict(definitions) if definitions is not None else load_workflows(settings.workflows_dir, action_catalog)
+        )
         self.broker: KafkaBroker = settings.kafka.broker(CLIENT_ID)
         dlq = self.broker.publisher(settings.topics.dlq)
         starter = TemporalStarter(client, settings.temporal.workflow_task_queue)

@@ -33,7 +33,9 @@ def test_alerts_labelled_for_the_playbook_are_routed_to_it() -> None:
 
 @pytest.mark.integration
 async def test_triage_demo_returns_its_summary(stack: Stack) -> None:
-    result = await stack.run(load_definition(REPO / "workflows" / "triage.yaml", action_catalog), inputs={"team": "on-call"})
+    result = await stack.run(
+        load_definition(REPO / "workflows" / "triage.yaml", action_catalog), inputs={"team": "on-call"}
+    )
     assert result.data.status == "completed", result.data.error
     assert result.data.returns == {
         "alert": "ProbeFailure",

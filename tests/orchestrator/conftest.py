@@ -153,7 +153,11 @@ async def running_mesh(
     settings = unique_settings(kafka_bootstrap, temporal_address, orchestrator, **kafka)
     await ensure_topics(settings.kafka, settings.topics.all(), partitions=1)
     client = await connect_temporal(settings)
-    definitions = {**load_workflows(settings.workflows_dir, action_catalog), **TEST_DEFINITIONS, **(extra_definitions or {})}
+    definitions = {
+        **load_workflows(settings.workflows_dir, action_catalog),
+        **TEST_DEFINITIONS,
+        **(extra_definitions or {}),
+    }
     producer = AIOKafkaProducer(**settings.kafka.client_kwargs(), acks="all")
     await producer.start()
     try:

@@ -225,7 +225,12 @@ async def test_a_batch_starts_concurrently_within_the_bound_and_dead_letters_its
 
     starter, dlq = SlowStarter(), SizeLimitedPublisher(1_048_576)
     consumer = TriggerConsumer(
-        load_workflows(REPO / "workflows", action_catalog), starter, dlq, "actions-q", max_message_bytes=1_048_576, start_concurrency=3
+        load_workflows(REPO / "workflows", action_catalog),
+        starter,
+        dlq,
+        "actions-q",
+        max_message_bytes=1_048_576,
+        start_concurrency=3,
     )
     good = [make_trigger() for _ in range(8)]
     values = [t.to_json() for t in good[:4]] + [b"{poison", b"[]"] + [t.to_json() for t in good[4:]]

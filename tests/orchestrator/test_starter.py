@@ -31,7 +31,9 @@ class FlakyClient:
 
 def a_run() -> DSLRun:
     return DSLRun(
-        definition=load_workflows(REPO / "workflows", action_catalog)["triage"], trigger=make_trigger(), action_task_queue="q"
+        definition=load_workflows(REPO / "workflows", action_catalog)["triage"],
+        trigger=make_trigger(),
+        action_task_queue="q",
     )
 
 
