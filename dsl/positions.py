@@ -28,7 +28,7 @@ Position = tuple[int, int]
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader without implicit timestamps: a date in a workflow is a string."""
+    """PyYAML's safe loader without implicit timestamps: a date in a workflow (or any user's file) is a string."""
 
 
 _Loader.yaml_implicit_resolvers = {

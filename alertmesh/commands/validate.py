@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from dsl.files import count_problems
 from dsl.loader import UnreadableInput, check_files, workflow_files
 from services.executor.catalog import action_catalog
 
@@ -31,10 +32,7 @@ def validate(inputs: Sequence[Path], out: TextIO = sys.stdout, err: TextIO = sys
     for line in report.lines:
         print(line, file=out)
     if report.lines:
-        count = len(report.lines)
-        print(
-            f"{count} problem{'s' if count != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}", file=err
-        )
+        print(f"{count_problems(len(report.lines))} in {len(files)} file{'s' if len(files) != 1 else ''}", file=err)
         return 1
     print(f"ok: {len(report.definitions)} workflow{'s' if len(report.definitions) != 1 else ''}", file=out)
     return 0

@@ -12,9 +12,7 @@ from faststream.kafka import KafkaBroker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from dsl.loader import load_workflows
 from dsl.model import WorkflowDefinition
-from services.executor.catalog import action_catalog
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.publish import ResultPublisher
@@ -45,16 +43,14 @@ class Orchestrator:
         self,
         settings: OrchestratorSettings,
         client: Client,
-        definitions: Mapping[str, WorkflowDefinition] | None = None,
+        definitions: Mapping[str, WorkflowDefinition],
         variables: Mapping[str, Any] | None = None,
     ) -> None:
-        """``definitions`` and ``variables`` default to those in ``settings.workflows_dir`` and ``vars_file``."""
+        """``definitions`` as ``dsl.loader.load_workflows`` gives them (``__main__`` loads them, checked against the
+        executor's actions); ``variables`` default to those in ``settings.vars_file``."""
         self.settings = settings
         self.client = client
-        # Loaded as __main__ loads them: checked against the executor's action models (services.executor.catalog).
-        self.definitions = (
-            dict(definitions) if definitions is not None else load_workflows(settings.workflows_dir, action_catalog)
-        )
+        self.definitions = dict(definitions)
         self.broker: KafkaBroker = settings.kafka.broker(CLIENT_ID)
         dlq = self.broker.publisher(settings.topics.dlq)
         starter = TemporalStarter(client, settings.temporal.workflow_task_queue)
