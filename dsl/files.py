@@ -127,7 +127,7 @@ def load_text(
 ) -> Value:
     """``load_file`` of a file's ``text`` already read (``path`` names it in messages)."""
     try:
-        parsed = parse_yaml(text)
+        parsed = parse_yaml(text)  # YAML is a superset of JSON: one parser for both
     except YamlSyntaxError as syntax:
         message = str(syntax) if quote else f"invalid YAML ({syntax.kind})"
         raise error([f"{path}:{syntax.line}:{syntax.column}: {message}"]) from None

@@ -4,8 +4,10 @@ actions, the ones packages offer through the ``alertmesh.actions`` entry-point g
 executor).
 
 It lives here, not in ``dsl``: it reads the environment and imports the action library (HTTP clients and all),
-neither of which the workflow code that imports ``dsl`` may do, and ``dsl`` never imports a service. Whoever loads
-workflow files passes ``action_catalog`` (the function: it is called only when a file is checked) to ``dsl.loader``.
+neither of which the workflow code that imports ``dsl`` may do, and ``dsl`` never imports a service (the action
+library imports ``dsl`` itself, for its expression functions, so the other way round would also be a cycle).
+Whoever loads workflow files passes ``action_catalog`` (the function: it is called only when a file is checked) to
+``dsl.loader``: the orchestrator's entry point, ``alertmesh validate`` and ``alertmesh run``.
 """
 
 from __future__ import annotations
