@@ -1,9 +1,10 @@
 """The actions a workflow may call, with the model of each one's args: what validation checks ``action`` and
-``args`` against. ``dsl.registry_catalog`` builds one from the executor's registry."""
+``args`` against. ``dsl`` never builds one from a registry: whoever loads workflow files passes one (the executor's
+is ``services.executor.catalog.action_catalog``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -27,3 +28,12 @@ class ActionCatalog:
     def names(self) -> list[str]:
         """Every action name, sorted."""
         return sorted({*self.models, CHILD_WORKFLOW_ACTION})
+
+
+class CatalogError(RuntimeError):
+    """The catalog could not be built (an action module from the entry points or EXECUTOR_ACTION_MODULES could not
+    be imported); the loader reports it as unreadable input."""
+
+
+#: A catalog, built only when a file is to be checked (building one imports every action module).
+CatalogProvider = Callable[[], ActionCatalog]

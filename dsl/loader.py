@@ -1,8 +1,12 @@
 """Reads workflow files and reports every problem as ``file:line:col: message``; the orchestrator loads its
 folder with ``load_workflows`` at start-up and ``alertmesh validate`` checks files with ``check_files``.
 
-Each file is checked whole (its YAML, its shape, every check of ``dsl.validate.definition``), then the files together
-(``dsl.validate.workflow_set``). Nothing is loaded unless everything is valid; ``WorkflowLoadError`` carries every line.
+Each file is read as every user's file is (``dsl.files``) and checked whole (its YAML, its shape, every check of
+``dsl.validate.definition``), then the files together (``dsl.validate.workflow_set``). Nothing is loaded unless
+everything is valid; ``WorkflowLoadError`` carries every line.
+
+The actions a workflow may call come from the caller (``catalog``: an ``ActionCatalog``, or a function building one
+when a file is checked): ``dsl`` does not know where actions live.
 """
 
 from __future__ import annotations
@@ -11,25 +15,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsl.catalog import ActionCatalog
+from dsl.catalog import ActionCatalog, CatalogError, CatalogProvider
+from dsl.files import ConfigFileError, placed, read_text
 from dsl.model import WorkflowDefinition
 from dsl.positions import ParsedYaml, YamlSyntaxError, parse_yaml
 from dsl.problems import Problem
-from dsl.registry_catalog import CatalogError, registry_catalog
 from dsl.validate import Member, check_document, check_set
 
 SUFFIXES = (".yaml", ".yml")
 
 
-class WorkflowLoadError(Exception):
+class WorkflowLoadError(ConfigFileError):
     """Definition files could not be read or are invalid; ``lines`` holds every ``file:line:col: message``."""
 
     headline = "invalid workflow definitions"
-
-    def __init__(self, lines: Sequence[str]) -> None:
-        self.lines = list(lines)
-        count = f"{len(self.lines)} problem{'s' if len(self.lines) != 1 else ''}"
-        super().__init__(f"{self.headline} ({count}):\n" + "\n".join(self.lines))
 
 
 class UnreadableInput(WorkflowLoadError):
@@ -55,17 +54,16 @@ class _File:
     member: Member | None
     definition: WorkflowDefinition | None
 
-    def line(self, problem: Problem) -> tuple[int, int, str]:
-        line, column = self.parsed.position(problem)
-        return line, column, f"{self.path}:{line}:{column}: {problem.message}"
+    def lines(self, problems: Sequence[Problem]) -> list[str]:
+        return placed(self.path, self.parsed, problems)
 
 
-def check_files(paths: Sequence[Path], *, closed: bool, catalog: ActionCatalog | None = None) -> Report:
-    """Check ``paths`` together; a closed set resolves every workflow name in it. ``UnreadableInput`` when a
-    file cannot be read."""
-    if catalog is None:
+def check_files(paths: Sequence[Path], *, closed: bool, catalog: ActionCatalog | CatalogProvider) -> Report:
+    """Check ``paths`` together against ``catalog``; a closed set resolves every workflow name in it.
+    ``UnreadableInput`` when a file cannot be read or the catalog cannot be built."""
+    if not isinstance(catalog, ActionCatalog):
         try:
-            catalog = registry_catalog()
+            catalog = catalog()
         except CatalogError as error:
             raise UnreadableInput([str(error)]) from None
     report = Report()
@@ -79,7 +77,7 @@ def check_files(paths: Sequence[Path], *, closed: bool, catalog: ActionCatalog |
     across = check_set([file.member for file in files if file.member is not None], closed=closed)
     for file in files:
         problems = file.parsed.problems + file.problems + across.get(str(file.path), [])
-        report.lines += [text for _, _, text in sorted(file.line(problem) for problem in problems)]
+        report.lines += file.lines(problems)
         if not problems and file.definition is not None:
             report.definitions[file.definition.name] = file.definition
     return report
@@ -87,11 +85,7 @@ def check_files(paths: Sequence[Path], *, closed: bool, catalog: ActionCatalog |
 
 def _check_file(path: Path, catalog: ActionCatalog) -> _File | str:
     """The checked file, or its one ``file:line:col: message`` line when it is not YAML."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UnreadableInput([f"{path}: cannot read: {error}"]) from None
-    return _check_text(text, path, catalog)
+    return _check_text(read_text(path, UnreadableInput), path, catalog)
 
 
 def _check_text(text: str, path: Path, catalog: ActionCatalog) -> _File | str:
@@ -113,16 +107,17 @@ def workflow_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
-def load_definition(path: Path, catalog: ActionCatalog | None = None) -> WorkflowDefinition:
-    """One valid definition file, checked alone (the workflows it names are not resolved)."""
+def load_definition(path: Path, catalog: ActionCatalog | CatalogProvider) -> WorkflowDefinition:
+    """One valid definition file, checked alone against ``catalog`` (the workflows it names are not resolved)."""
     report = check_files([path], closed=False, catalog=catalog)
     if report.lines:
         raise WorkflowLoadError(report.lines)
     return next(iter(report.definitions.values()))
 
 
-def load_workflows(directory: Path, catalog: ActionCatalog | None = None) -> dict[str, WorkflowDefinition]:
-    """Every workflow in ``directory`` by name, all valid together; ``WorkflowLoadError`` listing every problem."""
+def load_workflows(directory: Path, catalog: ActionCatalog | CatalogProvider) -> dict[str, WorkflowDefinition]:
+    """Every workflow in ``directory`` by name, all valid together against ``catalog``; ``WorkflowLoadError``
+    listing every problem."""
     report = check_files(workflow_files(directory), closed=True, catalog=catalog)
     if report.lines:
         raise WorkflowLoadError(report.lines)

@@ -1,4 +1,4 @@
-"""Reads a workflow file's YAML keeping where each part of it is, so a problem can name its line and column.
+"""Reads a user's YAML (or JSON) file keeping where each part of it is, so a problem can name its line and column.
 
 ``parse_yaml`` gives the document (plain JSON-like data), a map from each document path (``("actions", 0,
 "args", "url")``) to the 1-based (line, column) where its value starts, the same for the keys of mapping entries,
@@ -28,7 +28,7 @@ Position = tuple[int, int]
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader without implicit timestamps: a date in a workflow is a string."""
+    """PyYAML's safe loader without implicit timestamps: a date in a workflow (or any user's file) is a string."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -40,10 +40,12 @@ _Loader.yaml_implicit_resolvers = {
 class YamlSyntaxError(ValueError):
     """The text is not one YAML document; ``line`` and ``column`` (1-based) say where YAML gave up."""
 
-    def __init__(self, message: str, line: int, column: int) -> None:
+    def __init__(self, message: str, line: int, column: int, kind: str = "YAMLError") -> None:
         super().__init__(message)
         self.line = line
         self.column = column
+        #: The YAML error's class name (``ScannerError``): what may be said of a file whose text must not be quoted.
+        self.kind = kind
 
 
 @dataclass
@@ -97,11 +99,11 @@ def parse_yaml(text: str) -> ParsedYaml:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = " ".join(part for part in (error.context, error.problem) if part)
-        raise YamlSyntaxError(f"invalid YAML: {problem or error}", line, column) from None
+        raise YamlSyntaxError(f"invalid YAML: {problem or error}", line, column, type(error).__name__) from None
     except yaml.YAMLError as error:
-        raise YamlSyntaxError(f"invalid YAML: {error}", 1, 1) from None
+        raise YamlSyntaxError(f"invalid YAML: {error}", 1, 1, type(error).__name__) from None
     except RecursionError:
-        raise YamlSyntaxError("invalid YAML: nested too deeply", 1, 1) from None
+        raise YamlSyntaxError("invalid YAML: nested too deeply", 1, 1, "RecursionError") from None
     finally:
         loader.dispose()
 

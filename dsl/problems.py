@@ -1,4 +1,5 @@
-"""A problem found in a workflow definition, and where it is (a path into the YAML document)."""
+"""A problem found in a user's file (a workflow definition, a routing file, ...), and where it is (a path into the
+YAML document)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a definition, and where.
+    """One thing wrong with a definition (or any file ``dsl.files`` reads), and where.
 
     ``at_key`` points the problem at the key of the mapping entry ``path`` names rather than at its value (an
     unknown key); a path the document does not have points at its nearest existing parent (a missing key).

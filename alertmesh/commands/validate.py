@@ -30,12 +30,15 @@ def run(args: argparse.Namespace) -> int:
 
 def validate(inputs: Sequence[Path], out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Check ``inputs`` (files, and folders of ``*.yaml``/``*.yml``) together; the exit code."""
+    # Imported here: the command table loads this module for every command's --help.
+    from dsl.files import count_problems
     from dsl.loader import UnreadableInput, check_files, workflow_files
+    from services.executor.catalog import action_catalog
 
     try:
         files = [path for given in inputs for path in (workflow_files(given) if given.is_dir() else [given])]
         closed = len(inputs) > 1 or any(given.is_dir() for given in inputs)
-        report = check_files(files, closed=closed)
+        report = check_files(files, closed=closed, catalog=action_catalog)
     except UnreadableInput as error:
         for line in error.lines:
             print(line, file=err)
@@ -43,10 +46,7 @@ def validate(inputs: Sequence[Path], out: TextIO = sys.stdout, err: TextIO = sys
     for line in report.lines:
         print(line, file=out)
     if report.lines:
-        count = len(report.lines)
-        print(
-            f"{count} problem{'s' if count != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}", file=err
-        )
+        print(f"{count_problems(len(report.lines))} in {len(files)} file{'s' if len(files) != 1 else ''}", file=err)
         return 1
     print(f"ok: {len(report.definitions)} workflow{'s' if len(report.definitions) != 1 else ''}", file=out)
     return 0

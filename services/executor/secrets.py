@@ -11,6 +11,9 @@ The default backend reads environment variables and, if set, a secrets file:
   ``SECRETS.virustotal.API_KEY``);
 - ``EXECUTOR_SECRETS_FILE``: YAML or JSON ``{name: {KEY: value}}``, read again whenever it changes on disk.
 An environment variable wins over the file for the same name and key.
+
+The file is read by ``dsl.files`` as every file a user writes is (a problem is ``file:line:col: message``), but
+with ``quote=False``: no message about it ever quotes its text, since any of it may be a secret.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-import yaml
+from dsl.files import ConfigFileError, Invalid, load_file
+from dsl.problems import Problem
 
 #: Prefix of the environment variables the default backend reads.
 ENV_PREFIX = "ALERTMESH_SECRET_"
@@ -53,8 +57,11 @@ class EnvironmentSecrets:
         return {key: value for key, value in keys.items() if key} or None
 
 
-class InvalidSecretsFile(ValueError):
-    """The secrets file is not a mapping of names to mappings of string keys and values."""
+class InvalidSecretsFile(ConfigFileError):
+    """The secrets file is not a mapping of names to mappings of string keys and values; its ``problems`` say
+    where, never what a value is."""
+
+    headline = "invalid secrets file"
 
 
 class FileSecrets:
@@ -82,22 +89,28 @@ class FileSecrets:
 
 def parse_secrets_file(path: Path) -> dict[str, dict[str, str]]:
     """The secrets in ``path``; InvalidSecretsFile (naming the file and the entry, never a value) if malformed."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InvalidSecretsFile(f"{path}: cannot read it: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text) or {}  # YAML is a superset of JSON: one parser for both
-    except yaml.YAMLError as exc:
-        raise InvalidSecretsFile(f"{path}: not valid YAML or JSON ({type(exc).__name__})") from None
+    return load_file(path, _secrets, InvalidSecretsFile, quote=False)
+
+
+def _secrets(document: Any) -> dict[str, dict[str, str]]:
+    # Every message here is written from names and keys only: a value, even a misplaced one, is never quoted.
+    data = document or {}
     if not isinstance(data, dict):
-        raise InvalidSecretsFile(f"{path}: expected a mapping of secret names to {{KEY: value}} mappings")
-    secrets: dict[str, dict[str, str]] = {}
+        raise Invalid([Problem((), "expected a mapping of secret names to {KEY: value} mappings")])
+    problems: list[Problem] = []
     for name, keys in data.items():
-        if not isinstance(keys, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in keys.items()):
-            raise InvalidSecretsFile(f"{path}: secret {name!r} must map string keys to string values")
-        secrets[str(name)] = dict(keys)
-    return secrets
+        message = f"secret {name!r} must map string keys to string values"
+        if not isinstance(keys, dict):
+            problems.append(Problem((name,), message))
+            continue
+        problems += [
+            Problem((name, key), message, at_key=not isinstance(key, str))
+            for key, value in keys.items()
+            if not (isinstance(key, str) and isinstance(value, str))
+        ]
+    if problems:
+        raise Invalid(problems)
+    return {str(name): dict(keys) for name, keys in data.items()}
 
 
 class LayeredSecrets:

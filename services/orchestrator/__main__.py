@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from dsl.loader import WorkflowLoadError, load_workflows
+from services.executor.catalog import action_catalog
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.orchestrator.variables import VarsFileError, load_vars
@@ -17,7 +18,10 @@ async def serve(settings: OrchestratorSettings) -> None:
     """Load workflows and workspace variables (fail fast on a bad file), connect, run until a stop signal, then
     shut down cleanly."""
     try:
-        definitions = load_workflows(settings.workflows_dir)
+        # Checked against the executor's own action models (services.executor.catalog, this service's one import of
+        # another service): the same modules and EXECUTOR_ACTION_MODULES the executor loads, so a bad args block
+        # stops the orchestrator at start, not a run later.
+        definitions = load_workflows(settings.workflows_dir, action_catalog)
         variables = load_vars(settings.vars_file)
     except (WorkflowLoadError, VarsFileError) as error:
         raise SystemExit(f"orchestrator: cannot start: {error}") from None

@@ -12,7 +12,6 @@ from faststream.kafka import KafkaBroker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from dsl.loader import load_workflows
 from dsl.model import WorkflowDefinition
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
@@ -45,13 +44,14 @@ class Orchestrator:
         self,
         settings: OrchestratorSettings,
         client: Client,
-        definitions: Mapping[str, WorkflowDefinition] | None = None,
+        definitions: Mapping[str, WorkflowDefinition],
         variables: Mapping[str, Any] | None = None,
     ) -> None:
-        """``definitions`` and ``variables`` default to those in ``settings.workflows_dir`` and ``vars_file``."""
+        """``definitions`` as ``dsl.loader.load_workflows`` gives them (``__main__`` loads them, checked against the
+        executor's actions); ``variables`` default to those in ``settings.vars_file``."""
         self.settings = settings
         self.client = client
-        self.definitions = dict(definitions) if definitions is not None else load_workflows(settings.workflows_dir)
+        self.definitions = dict(definitions)
         self.broker: KafkaBroker = settings.kafka.broker(CLIENT_ID)
         dlq = ProducerPublisher(self.broker, settings.topics.dlq)
         starter = TemporalStarter(client, settings.temporal.workflow_task_queue)

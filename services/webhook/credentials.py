@@ -16,6 +16,8 @@ API keys are stored hashed: the file never holds a usable key. HMAC secrets cann
 them to compute the signature), so they are inline or, better, a reference to an environment variable; a file
 holding an inline secret must not be readable by other users.
 
+The file is read by ``dsl.files``, as every file a user writes is: each problem is ``file:line:col: message``.
+
 ``alertmesh webhook-key add FILE SOURCE...`` generates a key, adds its hash for each source (creating the file,
 0600, if needed) and prints the key: the only time it is shown.
 """
@@ -33,16 +35,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
 
+from dsl.files import PROBLEMS, ConfigFileError, Invalid, describe, load_file
+from dsl.problems import Problem
 from schemas.sources import SOURCE_PATTERN
 
 HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 GITHUB_SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
-class CredentialsFileError(Exception):
-    """The credentials file cannot be used; the message names the file and the entry."""
+class CredentialsFileError(ConfigFileError):
+    """The credentials file cannot be used; ``problems`` name the file, the line and column, and the entry."""
+
+    headline = "invalid webhook credentials"
 
 
 class _Strict(BaseModel):
@@ -99,9 +106,13 @@ class CredentialsFile(_Strict):
     @field_validator("sources")
     @classmethod
     def _source_names(cls, sources: dict[str, SourceEntry]) -> dict[str, SourceEntry]:
-        for name in sources:
-            if not SOURCE_PATTERN.fullmatch(name):
-                raise ValueError(f"source name {name!r} must match {SOURCE_PATTERN.pattern}")
+        wrong = [
+            ((name,), f"source name {name!r} must match {SOURCE_PATTERN.pattern}", True)
+            for name in sources
+            if not SOURCE_PATTERN.fullmatch(name)
+        ]
+        if wrong:  # each at its own key (``dsl.files`` places the PROBLEMS of an error)
+            raise PydanticCustomError("source_name", "{text}", {"text": wrong[0][1], PROBLEMS: wrong})
         return sources
 
 
@@ -154,53 +165,69 @@ def add_key(path: Path, sources: Sequence[str], key: str) -> None:
 
 
 def load_credentials(path: Path) -> dict[str, SourceCredentials]:
-    """Read and validate the file; raises ``CredentialsFileError`` naming the file and the bad entry."""
-    try:
-        document = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise CredentialsFileError(f"{path}: cannot read the webhook credentials file: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise CredentialsFileError(f"{path}: not valid YAML: {error}") from None
-    try:
+    """Read and validate the file; raises ``CredentialsFileError`` naming the file, the place and the bad entry."""
+
+    def validate(document: Any) -> dict[str, SourceCredentials]:
         parsed = CredentialsFile.model_validate(document)
-    except ValidationError as error:
-        problems = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in error.errors())
-        raise CredentialsFileError(f"{path}: invalid webhook credentials: {problems}") from None
-    _refuse_readable_inline_secrets(path, parsed)
-    return {name: _resolve(path, name, entry) for name, entry in parsed.sources.items()}
+        _refuse_readable_inline_secrets(path, parsed)
+        resolved = {name: _resolve(name, entry) for name, entry in parsed.sources.items()}
+        problems = [problem for found in resolved.values() if isinstance(found, list) for problem in found]
+        if problems:
+            raise Invalid(problems)
+        return {name: found for name, found in resolved.items() if isinstance(found, SourceCredentials)}
+
+    return load_file(path, validate, CredentialsFileError, describe=_describe)
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
+def _location(loc: Sequence[int | str]) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "(top level)"
+
+
+def _describe(details: ErrorDetails) -> list[Problem]:
+    return describe(details, _location)
 
 
 def _refuse_readable_inline_secrets(path: Path, parsed: CredentialsFile) -> None:
     # Hashed API keys and env references reveal nothing usable; an inline HMAC secret does.
     inline = [
-        f"sources.{name}.signatures[{index}]"
+        ("sources", name, "signatures", index, "secret")
         for name, entry in parsed.sources.items()
         for index, signature in enumerate(entry.signatures)
         if signature.secret.value is not None
     ]
     if inline and path.stat().st_mode & stat.S_IROTH:
-        raise CredentialsFileError(
-            f"{path}: holds an inline secret ({inline[0]}) but is readable by every user; "
-            f"run `chmod o-r {path}` or reference the secret as `secret: {{env: NAME}}`"
+        first = inline[0]
+        raise Invalid(
+            [
+                Problem(
+                    first,
+                    f"holds an inline secret ({_location(first[:-1])}) but is readable by every user; "
+                    f"run `chmod o-r {path}` or reference the secret as `secret: {{env: NAME}}`",
+                )
+            ]
         )
 
 
-def _resolve(path: Path, name: str, entry: SourceEntry) -> SourceCredentials:
+def _resolve(name: str, entry: SourceEntry) -> SourceCredentials | list[Problem]:
+    """What ``entry`` accepts, or a problem for each ``secret: {env: NAME}`` whose variable is not set (or empty)."""
     rules = []
+    problems = []
     for index, signature in enumerate(entry.signatures):
         secret = signature.secret.value
         if signature.secret.env is not None:
             secret = os.environ.get(signature.secret.env)
             if not secret:
-                raise CredentialsFileError(
-                    f"{path}: sources.{name}.signatures[{index}].secret: "
-                    f"environment variable {signature.secret.env} is not set or empty"
+                problems.append(
+                    Problem(
+                        ("sources", name, "signatures", index, "secret", "env"),
+                        f"sources.{name}.signatures[{index}].secret: "
+                        f"environment variable {signature.secret.env} is not set or empty",
+                    )
                 )
+                continue
         assert secret is not None  # exactly one of value/env, checked by SecretRef
         rules.append(SignatureRule(signature.header, signature.timestamp_header, secret.encode()))
+    if problems:
+        return problems
     digests = tuple(bytes.fromhex(key.sha256) for key in entry.api_keys)
     return SourceCredentials(key_digests=digests, signatures=tuple(rules))

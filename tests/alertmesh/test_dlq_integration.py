@@ -22,6 +22,7 @@ from alertmesh.commands.dlq.letters import REPLAY_HEADER
 from alertmesh.kafka_tools import ensure_topics
 from dsl.loader import load_workflows
 from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
+from services.executor.catalog import action_catalog
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
 from services.orchestrator.service import Orchestrator, connect_temporal
@@ -222,7 +223,7 @@ async def test_a_start_dead_letter_starts_its_workflow_once_the_orchestrator_kno
     client = await connect_temporal(settings)
     trigger = make_trigger(workflow="later")
     key = trigger.data.idempotency_key
-    async with Orchestrator(settings, client, load_workflows(settings.workflows_dir), {}):
+    async with Orchestrator(settings, client, load_workflows(settings.workflows_dir, action_catalog), {}):
         await produce(kafka_bootstrap, topics.triggers, trigger.to_json(), key=key.encode(),
                       headers=[(k, v.encode()) for k, v in trigger.kafka_headers().items()])  # fmt: skip
         [dead] = await read(kafka_bootstrap, topics.dlq, 1)
@@ -237,7 +238,7 @@ async def test_a_start_dead_letter_starts_its_workflow_once_the_orchestrator_kno
     assert row.startswith(letter.id[:8]) and "  start  " in row and f"{topics.triggers}@0/0" in row
     assert "unknown workflow 'later'" in row
 
-    definitions = {**load_workflows(settings.workflows_dir), "later": LATER}
+    definitions = {**load_workflows(settings.workflows_dir, action_catalog), "later": LATER}
     async with (
         Orchestrator(settings, client, definitions, {}),
         running_worker(fake_executor_worker(client, settings.temporal.action_task_queue)),

@@ -7,6 +7,7 @@ from pathlib import Path
 from bench.payloads import HEADERS, bench_alerts
 from bench.workspace import FANOUT, FANOUT_WIDTH, INGEST_ONLY, ROUTES, SINGLE, TRIAGE, Workspace
 from dsl.loader import load_workflows
+from services.executor.catalog import action_catalog
 from services.ingest.parsers.registry import parse_alerts
 from services.ingest.routing import load_routing
 
@@ -14,7 +15,7 @@ from services.ingest.routing import load_routing
 def test_workflows_load_and_fan_out_is_independent(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
     workspace.write()
-    workflows = load_workflows(workspace.workflows_dir)
+    workflows = load_workflows(workspace.workflows_dir, action_catalog)
     assert set(workflows) == {TRIAGE, SINGLE, FANOUT}
     assert INGEST_ONLY not in workflows  # the ingest phase's triggers are dead-lettered, not run
     fanout = workflows[FANOUT]

@@ -19,6 +19,7 @@ import tests.conformance.actions  # noqa: F401  (registers conformance.* here to
 from alertmesh.kafka_tools import ensure_topics
 from alertmesh.stack.embedded import free_port
 from dsl.loader import load_workflows
+from services.executor.catalog import action_catalog
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared.kafka import KafkaSettings
@@ -77,7 +78,7 @@ async def stack(
     try:
         await ensure_topics(settings.kafka, settings.topics.all(), partitions=1)
         client = await connect_temporal(settings)
-        async with Orchestrator(settings, client, load_workflows(settings.workflows_dir)):
+        async with Orchestrator(settings, client, load_workflows(settings.workflows_dir, action_catalog)):
             stack = Stack(
                 client=client,
                 settings=settings,

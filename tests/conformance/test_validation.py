@@ -12,6 +12,7 @@ import pytest
 
 import tests.conformance.actions  # noqa: F401  (conformance.* are known actions here)
 from dsl.loader import WorkflowLoadError, load_definition, load_workflows
+from services.executor.catalog import action_catalog
 from tests.conftest import REPO
 
 HEAD = "name: broken\nactions:\n"
@@ -22,7 +23,7 @@ def problems(tmp_path: Path, text: str) -> str:
     path = tmp_path / "broken.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(WorkflowLoadError) as raised:
-        load_definition(path)
+        load_definition(path, action_catalog)
     return str(raised.value)
 
 
@@ -149,7 +150,7 @@ def folder_problems(tmp_path: Path, files: dict[str, str]) -> str:
     for name, text in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     with pytest.raises(WorkflowLoadError) as raised:
-        load_workflows(tmp_path)
+        load_workflows(tmp_path, action_catalog)
     return str(raised.value)
 
 

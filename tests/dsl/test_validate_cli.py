@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from dsl.loader import check_files, workflow_files
+from services.executor.catalog import action_catalog
 from tests.conftest import REPO
 
 GOOD = "name: {name}\nactions:\n  - ref: a\n    action: core.transform.reshape\n    args: {{value: 1}}\n"
@@ -18,7 +19,7 @@ def validate(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_demo_workflows_are_valid() -> None:
-    report = check_files(workflow_files(REPO / "workflows"), closed=True)
+    report = check_files(workflow_files(REPO / "workflows"), closed=True, catalog=action_catalog)
     assert report.lines == []
     assert "triage" in report.definitions
 
@@ -64,5 +65,5 @@ def test_files_given_together_are_one_set(tmp_path: Path) -> None:
 def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     done = validate(tmp_path / "absent.yaml")
     assert done.returncode == 2
-    assert done.stderr.startswith(f"{tmp_path / 'absent.yaml'}: cannot read: ")
+    assert done.stderr.startswith(f"{tmp_path / 'absent.yaml'}: cannot read it: ")
     assert validate(tmp_path / "absent-dir", "workflows").returncode == 2

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl.loader import check_files
-from dsl.registry_catalog import registry_catalog
+from services.executor.catalog import action_catalog
 from tests.conftest import REPO
 
-CATALOG = registry_catalog()
+CATALOG = action_catalog()
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 KEYS = [

@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 from dsl.loader import check_files
+from services.executor.catalog import action_catalog
 
 
 def problems(folder: Path, text: str, *others: str, closed: bool = False) -> list[str]:
@@ -14,5 +15,5 @@ def problems(folder: Path, text: str, *others: str, closed: bool = False) -> lis
     paths = [folder / "w.yaml", *(folder / f"o{i}.yaml" for i in range(len(others)))]
     for path, content in zip(paths, (text, *others), strict=True):
         path.write_text(textwrap.dedent(content))
-    report = check_files(paths, closed=closed or bool(others))
+    report = check_files(paths, closed=closed or bool(others), catalog=action_catalog)
     return [line.removeprefix(f"{folder}/") for line in report.lines]

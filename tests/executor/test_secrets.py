@@ -72,3 +72,21 @@ def test_masking_replaces_longest_values_first_everywhere() -> None:
     value = {"abc": ["abcdef", 1, None, {"k": "zabcz"}], "n": 2}
     assert mask_value(value, secrets) == {"***": ["***", 1, None, {"k": "z***z"}], "n": 2}
     assert mask_value(value, set()) is value
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('vt: {API_KEY: "hunter2\\q"}\n', ":1:24: invalid YAML (ScannerError)"),  # YAML would quote the bad escape
+        ("vt:\n  API_KEY: one\n  URL: [hunter2]\n", ":3:8: secret 'vt' must map string keys to string values"),
+        ("vt:\n  API_KEY: {hunter2: 1, hunter2: 2}\n", ":2:25: duplicate key (YAML would keep only the last)"),
+        ('{"vt": {"API_KEY": 7}, "gh": "hunter2"}', ":1:20: secret 'vt' must map string keys to string values"),
+    ],
+)
+def test_problems_of_a_secrets_file_say_where_but_never_what(tmp_path: Path, text: str, where: str) -> None:
+    path = tmp_path / "secrets.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidSecretsFile) as refused:
+        FileSecrets(path).get("vt")
+    assert refused.value.problems[0] == f"{path}{where}"
+    assert "hunter2" not in str(refused.value) and "\\q" not in str(refused.value)

@@ -18,6 +18,7 @@ from alertmesh.kafka_tools import ensure_topics
 from dsl.loader import load_workflows
 from dsl.model import WorkflowDefinition
 from schemas import CloudEvent, WorkflowTrigger
+from services.executor.catalog import action_catalog
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared.kafka import KafkaSettings
@@ -152,7 +153,11 @@ async def running_mesh(
     settings = unique_settings(kafka_bootstrap, temporal_address, orchestrator, **kafka)
     await ensure_topics(settings.kafka, settings.topics.all(), partitions=1)
     client = await connect_temporal(settings)
-    definitions = {**load_workflows(settings.workflows_dir), **TEST_DEFINITIONS, **(extra_definitions or {})}
+    definitions = {
+        **load_workflows(settings.workflows_dir, action_catalog),
+        **TEST_DEFINITIONS,
+        **(extra_definitions or {}),
+    }
     producer = AIOKafkaProducer(**settings.kafka.client_kwargs(), acks="all")
     await producer.start()
     try:

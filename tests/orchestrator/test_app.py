@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from dsl.loader import load_workflows
 from schemas import DeadLetter
+from services.executor.catalog import action_catalog
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import DSLRun
@@ -53,7 +54,7 @@ async def run_consumer(
     starter = RecordingStarter()
     dead: list[DeadLetter] = []
     consumer = TriggerConsumer(
-        load_workflows(settings.workflows_dir),
+        load_workflows(settings.workflows_dir, action_catalog),
         starter,
         broker.publisher(settings.topics.dlq),
         "actions-q",
@@ -126,7 +127,7 @@ async def test_duplicate_trigger_is_handed_to_starter_and_acked(settings: Orches
 
 def _consumer(starter: Any, limit: int = 1_048_576) -> tuple[TriggerConsumer, SizeLimitedPublisher]:
     dlq = SizeLimitedPublisher(limit)
-    definitions = load_workflows(REPO / "workflows")
+    definitions = load_workflows(REPO / "workflows", action_catalog)
     return TriggerConsumer(definitions, starter, dlq, "actions-q", max_message_bytes=limit), dlq
 
 
@@ -224,7 +225,12 @@ async def test_a_batch_starts_concurrently_within_the_bound_and_dead_letters_its
 
     starter, dlq = SlowStarter(), SizeLimitedPublisher(1_048_576)
     consumer = TriggerConsumer(
-        load_workflows(REPO / "workflows"), starter, dlq, "actions-q", max_message_bytes=1_048_576, start_concurrency=3
+        load_workflows(REPO / "workflows", action_catalog),
+        starter,
+        dlq,
+        "actions-q",
+        max_message_bytes=1_048_576,
+        start_concurrency=3,
     )
     good = [make_trigger() for _ in range(8)]
     values = [t.to_json() for t in good[:4]] + [b"{poison", b"[]"] + [t.to_json() for t in good[4:]]

@@ -53,7 +53,7 @@ def test_a_bad_vars_file_stops_start_up_naming_the_file(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 1
-    assert b"vars.yaml: workspace variables must be a mapping with string keys" in done.stderr
+    assert b"vars.yaml:1:1: workspace variables must be a mapping with string keys" in done.stderr
 
 
 def healthz(port: int) -> int:

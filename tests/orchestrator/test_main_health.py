@@ -11,6 +11,8 @@ import pytest
 
 from alertmesh.kafka_tools import ensure_topics
 from alertmesh.stack.embedded import free_port
+from dsl.loader import load_workflows
+from services.executor.catalog import action_catalog
 from services.orchestrator.__main__ import run_until_stopped
 from services.orchestrator.service import Orchestrator, connect_temporal
 from tests.conftest import TemporalServer
@@ -43,7 +45,8 @@ async def test_orchestrator_exits_when_an_inner_part_dies(
     port = free_port()
     settings = unique_settings(kafka_bootstrap, temporal_server.address).model_copy(update={"health_port": port})
     await ensure_topics(settings.kafka, settings.topics.all(), 1)
-    orchestrator = Orchestrator(settings, await connect_temporal(settings))
+    definitions = load_workflows(settings.workflows_dir, action_catalog)
+    orchestrator = Orchestrator(settings, await connect_temporal(settings), definitions)
     death = await break_and_watch(
         run_until_stopped(orchestrator, asyncio.Event()), port, lambda: breaking(orchestrator)
     )

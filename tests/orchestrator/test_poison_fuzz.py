@@ -17,6 +17,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from dsl.loader import load_workflows
 from schemas import DeadLetter
+from services.executor.catalog import action_catalog
 from services.orchestrator.app import TriggerConsumer
 from services.orchestrator.contracts import DSLRun
 from tests.conftest import REPO
@@ -36,7 +37,7 @@ from tests.shared.strategies import (
     nested,
 )
 
-DEFINITIONS = load_workflows(REPO / "workflows")
+DEFINITIONS = load_workflows(REPO / "workflows", action_catalog)
 #: Fields of a trigger the fuzzer replaces, as paths into its JSON.
 FIELDS = [
     ("id",), ("time",), ("correlationid",), ("type",), ("data", "workflow"), ("data", "idempotency_key"),

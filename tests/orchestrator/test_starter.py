@@ -9,6 +9,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from dsl.loader import load_workflows
+from services.executor.catalog import action_catalog
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.starter import TemporalStarter
 from tests.conftest import REPO
@@ -30,7 +31,9 @@ class FlakyClient:
 
 def a_run() -> DSLRun:
     return DSLRun(
-        definition=load_workflows(REPO / "workflows")["triage"], trigger=make_trigger(), action_task_queue="q"
+        definition=load_workflows(REPO / "workflows", action_catalog)["triage"],
+        trigger=make_trigger(),
+        action_task_queue="q",
     )
 
 

@@ -249,7 +249,7 @@ def test_running_without_authentication_is_logged_loudly(caplog: pytest.LogCaptu
 
 def test_a_bad_credentials_file_stops_start_up(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text("sources:\n  p: {api_keys: [{sha256: nope}]}\n")
-    with pytest.raises(CredentialsFileError, match=r"c\.yaml: invalid webhook credentials: sources\.p\.api_keys"):
+    with pytest.raises(CredentialsFileError, match=r"c\.yaml:2:27: sources\.p\.api_keys"):
         create_app(WebhookSettings(credentials_file=tmp_path / "c.yaml"))
 
 
@@ -257,7 +257,10 @@ def test_a_bad_credentials_file_stops_start_up(tmp_path: Path) -> None:
     ("env", "message"),
     [
         ({}, "WEBHOOK_CREDENTIALS_FILE is not set"),
-        ({"WEBHOOK_CREDENTIALS_FILE": "/nonexistent/creds.yaml"}, "/nonexistent/creds.yaml: cannot read"),
+        (
+            {"WEBHOOK_CREDENTIALS_FILE": "/nonexistent/creds.yaml"},
+            "invalid webhook credentials (1 problem):\n/nonexistent/creds.yaml: cannot read",
+        ),
     ],
 )
 def test_the_process_refuses_to_start_without_usable_credentials(env: dict[str, str], message: str) -> None:

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from dsl.loader import WorkflowLoadError, load_definition, load_workflows
 from dsl.model import CHILD_WORKFLOW_ACTION, WorkflowDefinition
 from schemas import Alert, Trigger, WorkflowResult, WorkflowTrigger
+from services.executor.catalog import action_catalog
 from services.orchestrator.children import reachable
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import DSLRun
@@ -92,7 +93,7 @@ def definitions_it_starts(definition: WorkflowDefinition, folder: Path) -> dict[
     starts = definition.error_handler or any(a.action == CHILD_WORKFLOW_ACTION for a in definition.actions)
     if not starts:
         return {}
-    known = {**load_workflows(folder), definition.name: definition}
+    known = {**load_workflows(folder, action_catalog), definition.name: definition}
     return reachable(definition, known)
 
 
@@ -101,7 +102,7 @@ def prepare(
 ) -> DSLRun:
     """Everything checked before anything starts; RunRefused naming the problem."""
     try:
-        definition = load_definition(file)
+        definition = load_definition(file, action_catalog)
         others = definitions_it_starts(definition, workflows or file.parent)
         variables = load_vars(vars_file or settings.vars_file)
     except (WorkflowLoadError, VarsFileError) as error:

@@ -18,8 +18,8 @@
         urls: {console: $.links.console}
 
 Paths are the JSONPath subset of ``jsonpath`` (``$.a.b``, ``$['a b']``, ``$.list[0]``), evaluated against the
-body, or against each element when ``each`` is set. The file is checked whole at start: a bad one stops ingest
-with the file, the source and the key that are wrong.
+body, or against each element when ``each`` is set. The file is checked whole at start (read by ``dsl.files``, as
+every file a user writes is): a bad one stops ingest listing every problem as ``file:line:col: source.key: message``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from dsl.files import PROBLEMS, ConfigFileError, load_file
 from schemas.sources import SOURCE_PATTERN
 from services.ingest.parsers.jsonpath import Step, compile_path
 
@@ -37,8 +38,10 @@ ScaleSeverity = Literal["critical", "high", "medium", "low", "info"]
 MapStatus = Literal["firing", "resolved"]
 
 
-class FieldMapFileError(ValueError):
-    """The field-map file cannot be used; the message names the file and what is wrong."""
+class FieldMapFileError(ConfigFileError):
+    """The field-map file cannot be used; ``problems`` are its problems as ``file:line:col: message``."""
+
+    headline = "invalid field-map file"
 
 
 class FieldMap(BaseModel):
@@ -100,25 +103,17 @@ class FieldMapFile(BaseModel):
     @field_validator("sources")
     @classmethod
     def _source_names(cls, value: dict[str, FieldMap]) -> dict[str, FieldMap]:
-        for name in value:
-            if not SOURCE_PATTERN.fullmatch(name):
-                raise ValueError(f"source {name!r} must match {SOURCE_PATTERN.pattern} (it is a webhook path)")
+        wrong = [
+            ((name,), f"source {name!r} must match {SOURCE_PATTERN.pattern} (it is a webhook path)", True)
+            for name in value
+            if not SOURCE_PATTERN.fullmatch(name)
+        ]
+        if wrong:  # each at its own key (``dsl.files`` places the PROBLEMS of an error)
+            raise PydanticCustomError("source_name", "{text}", {"text": wrong[0][1], PROBLEMS: wrong})
         return value
 
 
 def load_field_maps(path: Path) -> dict[str, FieldMap]:
-    """Read and check a field-map file; ``FieldMapFileError`` names the file, source and key when it is wrong."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise FieldMapFileError(f"field-map file {path}: cannot read it: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise FieldMapFileError(f"field-map file {path}: not valid YAML: {error}") from None
-    try:
-        return dict(FieldMapFile.model_validate(document).sources)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise FieldMapFileError(f"field-map file {path}: {problems}") from None
+    """Read and check a field-map file; ``FieldMapFileError`` lists every problem as ``file:line:col: message``
+    naming the source and the key."""
+    return dict(load_file(path, FieldMapFile.model_validate, FieldMapFileError).sources)

@@ -62,7 +62,7 @@ class Route(BaseModel):
         try:
             compile_match(match)
         except SpecError as error:
-            # One pydantic error carrying every problem; route_file places each at its own line and column.
+            # One pydantic error carrying every problem; dsl.files places each at its own line and column.
             found = [
                 (p.path, f"{'.'.join(str(part) for part in p.path)}: {p.message}", p.at_key) for p in error.problems
             ]

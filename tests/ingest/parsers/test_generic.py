@@ -90,7 +90,7 @@ def test_paths() -> None:
         ("sources: {edr: {title: $.t, colour: $.c}}", "sources.edr.colour: Extra inputs are not permitted"),
         ("sources: {edr: {title: $.t, severity_map: {x: urgent}}}", "sources.edr.severity_map.x"),
         ("sources: {'bad source': {title: $.t}}", "must match"),
-        ("sources: [", "not valid YAML"),
+        ("sources: [", r":1:11: invalid YAML"),
     ],
 )
 def test_bad_field_map_files_name_the_file_and_the_key(tmp_path: Path, text: str, message: str) -> None:
