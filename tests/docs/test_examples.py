@@ -18,6 +18,7 @@ import yaml
 from alertmesh.commands.route import route
 from dsl.loader import check_files
 from services.executor.actions import registry
+from services.executor.catalog import action_catalog
 from services.ingest.parsers.field_maps import load_field_maps
 from services.ingest.parsers.registry import parse_alerts, parsers_for
 from services.ingest.routing.file import RoutingFileError
@@ -66,7 +67,7 @@ def test_the_excerpt_check_refuses_a_changed_line() -> None:
 
 def test_workflow_examples_validate_together() -> None:
     files = sorted((EXAMPLES / "workflows").glob("*.yaml"))
-    report = check_files(files, closed=True)
+    report = check_files(files, closed=True, catalog=action_catalog)
     assert report.lines == []
     assert len(report.definitions) == len(files)
 
