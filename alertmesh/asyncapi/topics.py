@@ -39,10 +39,6 @@ EVENT_HEADERS: Headers = {
     "ce_type": ({"type": "string"}, "The event's versioned type, to route without parsing the value."),
     "ce_id": ({"type": "string"}, "The event's id."),
     "correlationid": ({"type": "string"}, "The first alert's event id, carried through every hop."),
-    "correlation_id": (
-        {"type": "string"},
-        "FastStream's own id of the published message (its publishers add it); not the alert's `correlationid`.",
-    ),
     **TRACE_HEADERS,
 }
 
