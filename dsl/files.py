@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from dsl.positions import ParsedYaml, YamlSyntaxError, parse_yaml
 from dsl.problems import Problem
@@ -35,6 +35,13 @@ OFFSET = "offset"
 Value = TypeVar("Value")
 #: How one pydantic error becomes problems of the file (their messages and where each is).
 Describe = Callable[[ErrorDetails], list[Problem]]
+
+
+def problems_at_keys(code: str, wrong: Sequence[tuple[str, str]]) -> PydanticCustomError:
+    """A validator's error for several keys of one mapping field, each placed at its own key: ``wrong`` is
+    ``(key, message)`` pairs (e.g. every source name that breaks the rule), ``code`` the pydantic error type."""
+    problems = [((key,), message, True) for key, message in wrong]
+    return PydanticCustomError(code, "{text}", {"text": wrong[0][1], PROBLEMS: problems})
 
 
 def count_problems(count: int) -> str:
@@ -172,6 +179,7 @@ __all__ = [
     "load_file",
     "load_text",
     "placed",
+    "problems_at_keys",
     "read_text",
     "unreadable_text",
 ]

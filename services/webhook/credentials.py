@@ -36,9 +36,9 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails
 
-from dsl.files import PROBLEMS, ConfigFileError, Invalid, describe, load_file
+from dsl.files import ConfigFileError, Invalid, describe, load_file, problems_at_keys
 from dsl.problems import Problem
 from schemas.sources import SOURCE_PATTERN
 
@@ -106,13 +106,9 @@ class CredentialsFile(_Strict):
     @field_validator("sources")
     @classmethod
     def _source_names(cls, sources: dict[str, SourceEntry]) -> dict[str, SourceEntry]:
-        wrong = [
-            ((name,), f"source name {name!r} must match {SOURCE_PATTERN.pattern}", True)
-            for name in sources
-            if not SOURCE_PATTERN.fullmatch(name)
-        ]
-        if wrong:  # each at its own key (``dsl.files`` places the PROBLEMS of an error)
-            raise PydanticCustomError("source_name", "{text}", {"text": wrong[0][1], PROBLEMS: wrong})
+        if bad := [name for name in sources if not SOURCE_PATTERN.fullmatch(name)]:
+            wrong = [(name, f"source name {name!r} must match {SOURCE_PATTERN.pattern}") for name in bad]
+            raise problems_at_keys("source_name", wrong)
         return sources
 
 

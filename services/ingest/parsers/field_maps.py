@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
-from dsl.files import PROBLEMS, ConfigFileError, load_file
+from dsl.files import ConfigFileError, load_file, problems_at_keys
 from schemas.sources import SOURCE_PATTERN
 from services.ingest.parsers.jsonpath import Step, compile_path
 
@@ -103,13 +102,11 @@ class FieldMapFile(BaseModel):
     @field_validator("sources")
     @classmethod
     def _source_names(cls, value: dict[str, FieldMap]) -> dict[str, FieldMap]:
-        wrong = [
-            ((name,), f"source {name!r} must match {SOURCE_PATTERN.pattern} (it is a webhook path)", True)
-            for name in value
-            if not SOURCE_PATTERN.fullmatch(name)
-        ]
-        if wrong:  # each at its own key (``dsl.files`` places the PROBLEMS of an error)
-            raise PydanticCustomError("source_name", "{text}", {"text": wrong[0][1], PROBLEMS: wrong})
+        if bad := [name for name in value if not SOURCE_PATTERN.fullmatch(name)]:
+            wrong = [
+                (name, f"source {name!r} must match {SOURCE_PATTERN.pattern} (it is a webhook path)") for name in bad
+            ]
+            raise problems_at_keys("source_name", wrong)
         return value
 
 
