@@ -409,13 +409,7 @@ class DagScheduler:
             done = await self._dispatcher.wait_first([*self._running, grace])
             if grace in done:
                 break
-            for task in sorted(done, key=self._order):
-                del self._running[task]
-                if task.cancelled() or task.exception() is not None:
-                    continue
-                for report in task.result():
-                    if report.item is None and report.ref not in self._reports:
-                        self._reports[report.ref] = report
+            self._keep_finished(done)
         if not grace.done():
             grace.cancel()
         self._running.clear()
@@ -424,6 +418,17 @@ class DagScheduler:
             # An on_resolved action still held never started: _skip_unresolved reports it skipped, not failed.
             if action.ref not in self._reports and not (self._holding(action.ref) and action.ref not in self._busy):
                 self._reports[action.ref] = self._failed(action, WORKFLOW_TIMEOUT, message, 0)
+
+    def _keep_finished(self, done: Sequence[DispatchTask]) -> None:
+        """Stop tracking the cancelled tasks in ``done`` and keep the reports of the whole actions that finished
+        before they were stopped (a for_each item's is left out); a task that raised or ended cancelled has none."""
+        for task in sorted(done, key=self._order):
+            del self._running[task]
+            if task.cancelled() or task.exception() is not None:
+                continue
+            for report in task.result():
+                if report.item is None and report.ref not in self._reports:
+                    self._reports[report.ref] = report
 
     def _failed(self, action: ActionStatement, kind: str, message: str, attempts: int) -> ActionReport:
         """A failure decided in the workflow (an expression that could not be evaluated, a timeout)."""
