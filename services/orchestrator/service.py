@@ -77,8 +77,8 @@ class Orchestrator:
         return bool(await self.broker.ping(timeout=2)) and bool(await self.client.service_client.check_health())
 
     async def start(self) -> None:
-        """Connect to Kafka, then start the workflow worker, the trigger consumer's lag watch and the health
-        endpoint; returns once they are started (the worker runs on in a task of its own)."""
+        """Start the broker (and with it the trigger consumer), then the workflow worker, the consumer-lag watch and
+        the health endpoint; returns once they are started (the worker runs on in a task of its own)."""
         # Broker first: the worker's publish_result needs it, and the consumer needs nothing else.
         await self.broker.start()
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
