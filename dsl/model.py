@@ -46,10 +46,16 @@ class ExpectedInput(_Strict):
 
 
 class Entrypoint(_Strict):
+    """How a run starts: the inputs it expects in ``TRIGGER.inputs``, by name. When a run starts, missing optional
+    inputs take their defaults, undeclared ones pass through, and any mismatch fails the run before an action starts.
+    """
+
     expects: dict[str, ExpectedInput] = Field(default_factory=dict)
 
 
 class WorkflowConfig(_Strict):
+    """Settings of the whole run rather than of one action (``config`` in the YAML)."""
+
     timeout: float | None = Field(
         None,
         gt=0,

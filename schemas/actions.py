@@ -23,6 +23,8 @@ ActionStatus = Literal["succeeded", "failed", "skipped"]
 
 
 class ActionError(Model):
+    """Why an action failed or was skipped, and whether the infrastructure (not the action) was the cause."""
+
     type: str = Field(description="Exception class name, e.g. 'HTTPStatusError'.")
     message: str
     retryable: bool = Field(

@@ -18,6 +18,8 @@ STAGES = ("parse", "validate", "route", "start", "publish")
 
 
 class DeadLetterData(Model):
+    """Input one stage could not handle: why, and the original record exactly as received, to fix and replay it."""
+
     stage: str = Field(description="Where it failed: parse, validate, route, start or publish.")
     reason: str = Field(description="Human-readable cause, precise enough to fix the input.")
     original: Base64Bytes = Field(
@@ -75,6 +77,8 @@ class DeadLetterData(Model):
 
 
 class DeadLetter(CloudEvent):
+    """Published to the dead-letter topic keyed by the original record's key; ``subject`` is the failing stage."""
+
     TYPE = "alertmesh.deadletter.v1"
     type: Literal["alertmesh.deadletter.v1"] = "alertmesh.deadletter.v1"
     data: DeadLetterData

@@ -108,6 +108,8 @@ async def serve(settings: ExecutorSettings) -> None:
 
 
 def main() -> None:
+    """Start the executor from its ``EXECUTOR_*`` settings: import every action module (the configured ones and
+    the plugins) so a missing one fails here, start or join Ray, serve until stopped, then shut Ray down."""
     settings = ExecutorSettings()
     logs.configure("executor", settings.log_level)
     tracing.setup("alertmesh-executor")

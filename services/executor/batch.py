@@ -47,13 +47,19 @@ ReportKey = tuple[str, int | None]
 
 
 def report_key(report: ActionReport | ActionStep) -> ReportKey:
+    """Which step of its batch a report (or the step itself) is: its ref and its for_each item (None outside one)."""
     return (report.ref, report.item)
 
 
 class ActionRunner(Protocol):
     """Anything that runs a registered action and returns its Outcome (RayRunner in production)."""
 
-    async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome: ...
+    async def run(self, name: str, raw_args: Mapping[str, Any]) -> Outcome:
+        """Run action ``name`` with ``raw_args`` (rendered, not yet validated) and return its Outcome. What the
+        action does wrong (bad arguments, a raise, a result JSON cannot carry) is a failed Outcome, never an
+        exception; an exception means the infrastructure failed under it, and the step is reported ``retryable``.
+        Cancelled, it must stop the action."""
+        ...
 
 
 @dataclass(frozen=True)

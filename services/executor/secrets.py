@@ -52,6 +52,8 @@ class EnvironmentSecrets:
         self._environ = os.environ if environ is None else environ
 
     def get(self, name: str) -> Mapping[str, str] | None:
+        """``{KEY: value}`` of every ``ALERTMESH_SECRET_<NAME>__<KEY>`` variable of secret ``name``, or None when
+        there is none."""
         prefix = env_variable(name, "")
         keys = {var[len(prefix) :]: value for var, value in self._environ.items() if var.startswith(prefix)}
         return {key: value for key, value in keys.items() if key} or None
@@ -75,6 +77,8 @@ class FileSecrets:
         self._secrets: dict[str, dict[str, str]] = {}
 
     def get(self, name: str) -> Mapping[str, str] | None:
+        """Secret ``name`` as the file says now (read again if it changed), or None when the file has no such
+        secret. Raises OSError if the file cannot be read, InvalidSecretsFile if it is malformed."""
         return self._current().get(name)
 
     def _current(self) -> dict[str, dict[str, str]]:
@@ -120,6 +124,8 @@ class LayeredSecrets:
         self._backends = backends
 
     def get(self, name: str) -> Mapping[str, str] | None:
+        """Secret ``name`` with the keys of every backend; a key several have takes the first one's value. None
+        when no backend has any key of it."""
         merged: dict[str, str] = {}
         for backend in reversed(self._backends):  # the first backend wins, so it is merged last
             merged.update(backend.get(name) or {})

@@ -45,6 +45,7 @@ async def run_until_stopped(orchestrator: Orchestrator, stop: asyncio.Event) -> 
 
 
 def main() -> None:
+    """Start the orchestrator from its ``ORCHESTRATOR_*`` settings, with its logs and tracing, and ``serve`` it."""
     settings = OrchestratorSettings()
     logs.configure("orchestrator", settings.log_level)
     tracing.setup("alertmesh-orchestrator")

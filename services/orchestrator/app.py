@@ -114,6 +114,8 @@ class TriggerConsumer:
     # reject an invalid body before our code runs (logged, then acked or retried forever), whereas decoding
     # here lets poison go to the dead-letter topic with its original bytes and the partition move on.
     async def handle(self, message: KafkaMessage) -> None:
+        """The triggers subscriber: one fetched batch of records, through ``consume_batch``; while it takes longer
+        than ``keepalive_s`` its partitions are paused and the consumer keeps polling."""
         async with paused_while_waiting(message.consumer, self._keepalive_s):
             await self.consume_batch(consumed_batch(message))
 

@@ -50,11 +50,13 @@ class Loop:
         return started
 
     def finish(self, report: ActionReport) -> None:
+        """Record an item's final report (retries done; ``report.item`` is set), freeing its place under the cap."""
         assert report.item is not None
         self.reports[report.item] = report
         self.running -= 1
 
     def done(self) -> bool:
+        """Whether every item has its final report (true at once for a loop of no items)."""
         return len(self.reports) == len(self.items)
 
     def report(self) -> ActionReport:

@@ -81,6 +81,8 @@ class RouteLimiter:
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     async def acquire(self, route: str) -> None:
+        """Return once a start of ``route`` is within its limit (its own, else ``*``'s; at once when neither is
+        set). Every route has a bucket of its own, even one under ``*``'s limit; the token is taken at the call."""
         limit = self.limits.get(route) or self.limits.get(ANY_ROUTE)
         if limit is None:
             return

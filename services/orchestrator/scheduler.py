@@ -65,17 +65,32 @@ class Dispatcher(Protocol):
 
     def dispatch(
         self, steps: list[ActionStep], results: dict[str, Any], errors: dict[str, Any]
-    ) -> Coroutine[Any, Any, list[ActionReport]]: ...
+    ) -> Coroutine[Any, Any, list[ActionReport]]:
+        """Run ``steps`` as one batch, their templates reading ``results`` and ``errors`` (by ref). The reports of
+        the steps that ran, each with its ``item``: a follower may have none; a ready step that failed, even for
+        good, has a failed report, not an exception. Cancelled, it answers with the reports of the steps that
+        finished, or raises CancelledError."""
+        ...
 
     def child(
         self, action: ActionStatement, args: ChildWorkflowArgs, item: int | None, attempt: int
-    ) -> Coroutine[Any, Any, ActionReport]: ...
+    ) -> Coroutine[Any, Any, ActionReport]:
+        """Run the child workflow ``args`` names, as attempt ``attempt`` of ``action`` (``item``: its for_each item,
+        or None). Its report's result is the child's ``returns`` (waited for) or its workflow_id and run_id
+        (detached); a child that failed or could not start is a failed report, not an exception."""
+        ...
 
-    def wait_first(self, tasks: list[DispatchTask]) -> Coroutine[Any, Any, Sequence[DispatchTask]]: ...
+    def wait_first(self, tasks: list[DispatchTask]) -> Coroutine[Any, Any, Sequence[DispatchTask]]:
+        """Wait until at least one of ``tasks`` is done; the tasks done, in any order (the scheduler sorts them)."""
+        ...
 
-    def sleep(self, seconds: float) -> Coroutine[Any, Any, list[ActionReport]]: ...
+    def sleep(self, seconds: float) -> Coroutine[Any, Any, list[ActionReport]]:
+        """Wait ``seconds`` (durably in the workflow) and answer no reports, so a timer is a ``DispatchTask`` too."""
+        ...
 
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current time, timezone-aware, as the workflow sees it (the same on every replay)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,9 @@ class DagScheduler:
         self.resolved = False
 
     async def run(self) -> list[ActionReport]:
+        """Run the definition to its end: one report per action, in definition order; an action that failed or was
+        skipped has its report, nothing is raised for it. Afterwards ``timed_out`` says whether ``timeout`` cut
+        the run short, ``resolved`` whether the alert resolved while it ran."""
         deadline = asyncio.create_task(self._dispatcher.sleep(self._timeout)) if self._timeout else None
         resolving = asyncio.create_task(self._resolution.wait()) if self._resolution is not None else None
         while True:
@@ -391,13 +409,7 @@ class DagScheduler:
             done = await self._dispatcher.wait_first([*self._running, grace])
             if grace in done:
                 break
-            for task in sorted(done, key=self._order):
-                del self._running[task]
-                if task.cancelled() or task.exception() is not None:
-                    continue
-                for report in task.result():
-                    if report.item is None and report.ref not in self._reports:
-                        self._reports[report.ref] = report
+            self._keep_finished(done)
         if not grace.done():
             grace.cancel()
         self._running.clear()
@@ -406,6 +418,17 @@ class DagScheduler:
             # An on_resolved action still held never started: _skip_unresolved reports it skipped, not failed.
             if action.ref not in self._reports and not (self._holding(action.ref) and action.ref not in self._busy):
                 self._reports[action.ref] = self._failed(action, WORKFLOW_TIMEOUT, message, 0)
+
+    def _keep_finished(self, done: Sequence[DispatchTask]) -> None:
+        """Stop tracking the cancelled tasks in ``done`` and keep the reports of the whole actions that finished
+        before they were stopped (a for_each item's is left out); a task that raised or ended cancelled has none."""
+        for task in sorted(done, key=self._order):
+            del self._running[task]
+            if task.cancelled() or task.exception() is not None:
+                continue
+            for report in task.result():
+                if report.item is None and report.ref not in self._reports:
+                    self._reports[report.ref] = report
 
     def _failed(self, action: ActionStatement, kind: str, message: str, attempts: int) -> ActionReport:
         """A failure decided in the workflow (an expression that could not be evaluated, a timeout)."""

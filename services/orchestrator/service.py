@@ -77,6 +77,8 @@ class Orchestrator:
         return bool(await self.broker.ping(timeout=2)) and bool(await self.client.service_client.check_health())
 
     async def start(self) -> None:
+        """Start the broker (and with it the trigger consumer), then the workflow worker, the consumer-lag watch and
+        the health endpoint; returns once they are started (the worker runs on in a task of its own)."""
         # Broker first: the worker's publish_result needs it, and the consumer needs nothing else.
         await self.broker.start()
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")
@@ -88,6 +90,8 @@ class Orchestrator:
         )  # fmt: skip
 
     async def stop(self) -> None:
+        """Shut down the workflow worker, then the broker (and with it the trigger consumer), then the health
+        endpoint. A worker that had died is logged, not raised, so the rest still stops."""
         # The worker goes first so in-flight publish_result calls still find the broker connected.
         if self._worker_task is not None:
             if not self._worker_task.done():

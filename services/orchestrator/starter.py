@@ -20,12 +20,17 @@ SignalOutcome = Literal["signalled", "not-running"]
 
 
 class WorkflowStarter(Protocol):
+    """How the trigger consumer starts runs (``TemporalStarter`` in the service, fakes in tests)."""
+
     async def start(self, run: DSLRun) -> StartOutcome:
         """Return once the run is durably started (or was already); never give up on a transient error. A start
         Temporal refuses for good (``services.shared.backoff.is_permanent``) is raised for the caller to dead-letter."""
 
 
 class ResolvedSignaller(Protocol):
+    """How the trigger consumer tells a firing alert's run that its alert resolved (``TemporalStarter`` in the
+    service)."""
+
     async def signal_resolved(self, workflow_id: str, signal: ResolvedSignal) -> SignalOutcome:
         """Signal the running workflow ``workflow_id`` that its alert resolved; never give up on a transient
         error. Signalling twice is harmless: the workflow reacts to the first signal only."""
@@ -54,6 +59,9 @@ class TemporalStarter:
         self._max_backoff = max_backoff
 
     async def start(self, run: DSLRun) -> StartOutcome:
+        """Start ``run``: ``started``, or ``duplicate`` when its workflow id has run or is running (nothing new
+        starts). Transient errors are retried without end; one Temporal refuses for good is raised."""
+
         async def attempt() -> StartOutcome:
             try:
                 await self._start_once(run)
@@ -66,6 +74,8 @@ class TemporalStarter:
         return await with_backoff(attempt, f"starting workflow {run.trigger.data.idempotency_key}", backoff)
 
     async def signal_resolved(self, workflow_id: str, signal: ResolvedSignal) -> SignalOutcome:
+        """Send ``signal`` to the run ``workflow_id``: ``signalled``, or ``not-running`` when Temporal has no running
+        run with that id. Transient errors are retried without end; one Temporal refuses for good is raised."""
         # A plain signal, not signal-with-start: a resolved alert must never start the firing alert's run. A
         # retried signal (Temporal slow: the first one may have landed) is ignored by the workflow.
         handle = self._client.get_workflow_handle(workflow_id)

@@ -95,6 +95,9 @@ class DSLWorkflow:
 
     @workflow.run
     async def run(self, run: DSLRun) -> WorkflowResult:
+        """Check the trigger's inputs against ``entrypoint.expects``, run the actions (within ``config.timeout``),
+        start the error_handler if the run failed, then publish the WorkflowResult, cut to fit the results topic,
+        and return it as published. A failed run still completes the workflow: its result says it failed."""
         started = workflow.now()
         info = workflow.info()
         self._run = run
@@ -213,6 +216,9 @@ class DSLWorkflow:
     async def dispatch(
         self, steps: list[ActionStep], results: dict[str, Any], errors: dict[str, Any]
     ) -> list[ActionReport]:
+        """``Dispatcher.dispatch``: one ``run_actions`` activity on the executor's task queue, carrying ENV and VARS
+        only when a step reads them. A batch the executor's retries gave up on becomes a failed report for each
+        ready step; cancelled before it answered, it raises asyncio.CancelledError."""
         roots = {root for e in expressions_in([[s.args, s.retry_until] for s in steps]) for root in e.roots}
         batch = ActionBatch(
             workflow_id=workflow.info().workflow_id,
@@ -256,14 +262,17 @@ class DSLWorkflow:
         return answer.reports
 
     async def wait_first(self, tasks: list[DispatchTask]) -> Sequence[DispatchTask]:
+        """``Dispatcher.wait_first`` with ``workflow.wait``, which replays deterministically."""
         done, _ = await workflow.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         return list(done)
 
     async def sleep(self, seconds: float) -> list[ActionReport]:
+        """``Dispatcher.sleep``: a durable Temporal timer (it survives a worker restart); no reports."""
         await workflow.sleep(seconds)
         return []
 
     def now(self) -> datetime:
+        """``Dispatcher.now``: ``workflow.now()``, the same on every replay."""
         return workflow.now()
 
     async def child(

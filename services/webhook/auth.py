@@ -27,6 +27,7 @@ SIGNATURE_PREFIX = "sha256="
 
 
 def unauthorized(reason: str) -> Rejected:
+    """A 401 refusal saying ``reason``, with the ``WWW-Authenticate`` challenge a 401 must carry."""
     return Rejected(401, reason, CHALLENGE)
 
 
@@ -45,6 +46,7 @@ class WebhookAuth:
 
     @property
     def enabled(self) -> bool:
+        """Whether credentials are loaded; without them every request is accepted from any well-formed source."""
         return self._credentials is not None
 
     def credentials_for(self, source: str) -> SourceCredentials | None:

@@ -23,6 +23,7 @@ class Rejected(Exception):
 
 
 def check_source(source: str) -> None:
+    """Raise Rejected (400) unless ``source``, the path's ``{source}``, matches ``SOURCE_PATTERN``."""
     if not SOURCE_PATTERN.fullmatch(source):
         raise Rejected(400, f"invalid source {source!r}: must match {SOURCE_PATTERN.pattern}")
 

@@ -57,6 +57,8 @@ class _Strict(BaseModel):
 
 
 class ApiKeyEntry(_Strict):
+    """One accepted API key, as the hex SHA-256 digest of the key (read in lower case, surrounding spaces dropped)."""
+
     sha256: str
 
     @field_validator("sha256")
@@ -90,6 +92,8 @@ class SignatureEntry(_Strict):
 
 
 class SourceEntry(_Strict):
+    """One source's credentials: its API keys and its signatures, any of which authenticates it; at least one."""
+
     api_keys: list[ApiKeyEntry] = []
     signatures: list[SignatureEntry] = []
 
@@ -101,6 +105,8 @@ class SourceEntry(_Strict):
 
 
 class CredentialsFile(_Strict):
+    """The whole file: each source that may post, by name (the path's ``{source}``, matching ``SOURCE_PATTERN``)."""
+
     sources: dict[str, SourceEntry]
 
     @field_validator("sources")

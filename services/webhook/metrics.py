@@ -38,6 +38,8 @@ class CountRequests:
         self._app, self._auth = app, auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI call: the app answers, and a request under ``ALERTS_PATH`` is counted once it has (500 when the
+        app raised before it started answering)."""
         path = scope.get("path", "") if scope["type"] == "http" else ""
         if not path.startswith(ALERTS_PATH):
             await self._app(scope, receive, send)

@@ -47,6 +47,7 @@ class LineResult:
     offset: int | None = None
 
     def as_json(self) -> dict[str, Any]:
+        """This line's entry in the answer's JSON: its fields that are set (None ones are left out)."""
         return {key: value for key, value in vars(self).items() if value is not None}
 
 

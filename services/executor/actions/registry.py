@@ -58,6 +58,7 @@ class ActionSpec:
 
     @property
     def is_async(self) -> bool:
+        """Whether the function is a coroutine function (the Ray task runs it in an event loop of its own)."""
         return inspect.iscoroutinefunction(self.func)
 
     def parse_args(self, raw: Mapping[str, Any]) -> BaseModel:

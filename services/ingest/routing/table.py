@@ -83,6 +83,7 @@ class Route(BaseModel):
         return when
 
     def model_post_init(self, context: Any, /) -> None:
+        """Pydantic's hook after validation: compiles ``condition`` (a route is frozen, so it never changes)."""
         # Compiled as the rule is loaded, not on the first alert routed after a start or a reload.
         _ = self.condition
 
