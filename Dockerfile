@@ -1,7 +1,8 @@
 # One image recipe for every alertmesh service. EXTRAS picks the pip extras, so each image carries only its own
-# heavy dependencies: ingest (FastAPI, uvicorn), orchestrator (temporalio), executor (temporalio, Ray client).
+# heavy dependencies: ingest (none beyond the base), webhook (FastAPI, uvicorn), orchestrator (temporalio),
+# executor (temporalio, Ray client).
 # The Ray head and workers run the executor image, so every Ray node has the actions' code and the same Ray.
-#   docker build --build-arg EXTRAS=ingest -t alertmesh-ingest .
+#   docker build --build-arg EXTRAS=webhook -t alertmesh-webhook .
 FROM python:3.11-slim
 
 ARG EXTRAS=ingest
@@ -16,16 +17,17 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin alertmesh
 
 WORKDIR /app
 
+# What the package is built from. .dockerignore lets in only what is copied here (tests/deploy/test_dockerfile.py
+# reads these lines), so a folder added here must be added there too.
 COPY pyproject.toml README.md ./
 COPY schemas/ schemas/
 COPY dsl/ dsl/
 COPY services/ services/
 COPY alertmesh/ alertmesh/
-COPY routing.yaml ./
-COPY workflows/ workflows/
 
-# A regular (non-editable) install: the code runs from site-packages, /app keeps routing.yaml and workflows/,
-# which the services find relative to the working directory.
-RUN pip install --no-cache-dir ".[${EXTRAS}]" && rm -rf build ./*.egg-info
+# A regular (non-editable) install: the code and its default files (ingest's routing rules, the orchestrator's
+# workflows) run from site-packages, as package data. The sources are removed after: `python -m` puts the working
+# directory first on sys.path, so a copy left in /app would be imported instead of what was installed.
+RUN pip install --no-cache-dir ".[${EXTRAS}]" && rm -rf /app/*
 
 USER alertmesh

@@ -1,4 +1,4 @@
-"""Bench alerts: the Alertmanager v4 sample (samples/alertmanager-v4-firing.json), one alert per payload, each
+"""Bench alerts: the Alertmanager v4 sample (alertmesh.samples.DEMO_ALERT), one alert per payload, each
 with its own fingerprint and start, and the label ``bench`` that routes it (see ``workspace.ROUTES``)."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import orjson
 
+from alertmesh.samples import DEMO_ALERT
 from schemas.identity import alert_event_id
 from services.ingest.parsers.registry import parse_alerts
 
-SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "alertmanager-v4-firing.json"
+SAMPLE = DEMO_ALERT
 #: The record headers the bench publishes with (the raw consume-and-reproduce loop copies them too).
 HEADERS = [("content-type", b"application/json")]
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)

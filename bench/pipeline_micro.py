@@ -21,16 +21,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import count
-from pathlib import Path
 
+from alertmesh import samples
 from services.ingest import record_spans
+from services.ingest.defaults import ROUTING_FILE
 from services.ingest.parsers import PARSERS
 from services.ingest.pipeline import process
 from services.ingest.routing import RoutingTable, load_routing
 from services.shared import tracing
 from services.shared.deadletter import ConsumedRecord
 
-REPO = Path(__file__).resolve().parents[1]
 MODES = ("off", "noop", "store")
 MAX_BYTES = 1_048_576
 
@@ -38,8 +38,8 @@ MAX_BYTES = 1_048_576
 def best_us_per_record(sample: str, records: int, repeat: int, mode: str = "off") -> float:
     """Best-of-``repeat`` time of ``records`` records through ingest's hot path (``mode``: see the module
     docstring), in microseconds per record."""
-    body = (REPO / "samples" / sample).read_bytes()
-    routing = load_routing(REPO / "routing.yaml")
+    body = samples.sample(sample).read_bytes()
+    routing = load_routing(ROUTING_FILE)
     offsets = count()
 
     def record() -> ConsumedRecord:

@@ -2,7 +2,7 @@
 
 Routes the sample payloads' alerts (Alertmanager, CloudEvents, and variants of them with other severities and
 labels) through routing tables and prints microseconds per alert, best of five runs: the given routing file (the
-repository's ``routing.yaml`` by default) and ``RICH``, a table using every kind of test, including one ``when``
+routing file ingest ships with by default) and ``RICH``, a table using every kind of test, including one ``when``
 and ``continue`` fan-out. Only ``RoutingTable.match`` is timed (what ingest calls for each alert).
 """
 
@@ -12,11 +12,12 @@ import argparse
 import time
 from pathlib import Path
 
+from alertmesh.samples import sample
 from schemas.alert import Alert
+from services.ingest.defaults import ROUTING_FILE
 from services.ingest.parsers import parse_alerts
 from services.ingest.routing import RoutingTable, load_routing, parse_routing
 
-REPO = Path(__file__).resolve().parent.parent
 RUNS = 5
 RICH = """\
 routes:
@@ -49,8 +50,8 @@ routes:
 
 def sample_alerts() -> list[Alert]:
     """The samples' alerts and variants of them, so rules both match and miss."""
-    base = parse_alerts((REPO / "samples" / "alertmanager-v4-firing.json").read_bytes(), {})
-    base += parse_alerts((REPO / "samples" / "cloudevents-structured.json").read_bytes(), {"alertmesh-source": "edr"})
+    base = parse_alerts(sample("alertmanager-v4-firing.json").read_bytes(), {})
+    base += parse_alerts(sample("cloudevents-structured.json").read_bytes(), {"alertmesh-source": "edr"})
     variants = [
         {"severity": "low", "labels": {"env": "prod", "job": "node"}},
         {"severity": "medium", "name": "PostgresReplicationLag", "labels": {"env": "staging"}},
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     ``RICH``."""
     parser = argparse.ArgumentParser(prog="python -m bench.routing_micro", description=__doc__)
     parser.add_argument("--alerts", type=int, default=100_000, help="alerts routed per run")
-    parser.add_argument("--routing", type=Path, default=REPO / "routing.yaml", help="routing file to time")
+    parser.add_argument("--routing", type=Path, default=ROUTING_FILE, help="routing file to time")
     args = parser.parse_args(argv)
     alerts = sample_alerts()
     tables = {str(args.routing): load_routing(args.routing), "RICH": parse_routing(RICH, Path("RICH"))}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from alertmesh.stack.local import StateDir
+from services.orchestrator.defaults import WORKFLOWS_DIR
 
-#: Repository's demo workflows: the bench runs ``triage`` exactly as shipped.
-REPO_WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+#: The demo workflows: the bench runs ``triage`` exactly as shipped.
+REPO_WORKFLOWS = WORKFLOWS_DIR
 
 #: Workflow names, and the label value (``labels.bench``) that routes a bench alert to each.
 TRIAGE = "triage"

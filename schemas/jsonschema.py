@@ -3,13 +3,15 @@ current)."""
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 import orjson
 
 from schemas import EVENTS
 
-DIRECTORY = Path(__file__).parent / "json"
+# A path, not a resource handle: ``main`` rewrites the files in a checkout; an install reads them (package data).
+DIRECTORY = Path(str(files("schemas"))) / "json"
 
 
 def render(event_type: str) -> bytes:

@@ -8,9 +8,7 @@ import tempfile
 from pathlib import Path
 
 from alertmesh.commands.mesh_options import add_mesh_options, mesh_settings
-
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-DEMO_ALERT = REPO_ROOT / "samples" / "alertmanager-v4-firing.json"
+from alertmesh.samples import DEMO_ALERT
 
 NAME = "demo"
 HELP = "start the mesh, push the demo alert through, print its result, stop"

@@ -34,7 +34,7 @@ _HEADLINE = ("name", "source", "format", "status", "severity", "fingerprint")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("payload", type=Path, metavar="PAYLOAD_FILE", help="a raw alert payload (as on alerts.raw)")
-    parser.add_argument("--routing", type=Path, metavar="FILE", help="default: INGEST_ROUTING_FILE or routing.yaml")
+    parser.add_argument("--routing", type=Path, metavar="FILE", help="default: INGEST_ROUTING_FILE, else ingest's own")
     parser.add_argument("--source", help="as the webhook path's {source} (the alertmesh-source header)")
     parser.add_argument(
         "--header", action="append", default=[], metavar="NAME=VALUE", help="a Kafka header, e.g. ce_type=... (repeat)"
@@ -57,8 +57,10 @@ def _headers(header_args: Sequence[str]) -> dict[str, str]:
 
 
 def default_routing_file() -> Path:
-    """Where ingest reads its rules: ``INGEST_ROUTING_FILE``, else ``routing.yaml`` here."""
-    return Path(os.environ.get("INGEST_ROUTING_FILE", "routing.yaml"))
+    """Where ingest reads its rules: ``INGEST_ROUTING_FILE``, else the routing file shipped with ingest."""
+    from services.ingest.defaults import ROUTING_FILE
+
+    return Path(os.environ.get("INGEST_ROUTING_FILE", ROUTING_FILE))
 
 
 def route(

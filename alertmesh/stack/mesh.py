@@ -14,8 +14,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alertmesh import kafka_tools
+from alertmesh.samples import DEMO_ALERT
 from alertmesh.stack.embedded import free_port, port_open, tansu_command, temporal_command
 from alertmesh.stack.supervisor import Part, Probe
+from services.ingest.defaults import ROUTING_FILE
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings
@@ -42,8 +45,8 @@ class MeshSettings(BaseSettings):
     temporal_ui_port: int = 8233
     topic_partitions: int = Field(3, ge=1)
     webhook_port: int = Field(8080, validation_alias="WEBHOOK_PORT")
-    routing_file: Path = Field(Path("routing.yaml"), validation_alias="INGEST_ROUTING_FILE")
-    workflows_dir: Path = Field(Path("workflows"), validation_alias="ORCHESTRATOR_WORKFLOWS_DIR")
+    routing_file: Path = Field(ROUTING_FILE, validation_alias="INGEST_ROUTING_FILE")
+    workflows_dir: Path = Field(WORKFLOWS_DIR, validation_alias="ORCHESTRATOR_WORKFLOWS_DIR")
     external_kafka: str | None = Field(None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     external_temporal: str | None = Field(None, validation_alias="TEMPORAL_ADDRESS")
     ray_address: str | None = Field(None, validation_alias="RAY_ADDRESS")
@@ -228,7 +231,7 @@ def ensure_webhook_key(settings: MeshSettings) -> WebhookKey:
 
 def webhook_usage(plan: MeshPlan, key: WebhookKey) -> list[str]:
     """What ``up`` prints about the webhook key: the key and a ready-to-paste curl line."""
-    sample = Path(__file__).resolve().parent.parent / "samples" / "alertmanager-v4-firing.json"
+    sample = DEMO_ALERT
     url = f"{plan.webhook_url}/v1/alerts/alertmanager"
     if key.new_key is not None:
         lines = [f"Webhook key      {key.new_key}  (new; also in {key.key_file}, hashed in {key.credentials_file})"]

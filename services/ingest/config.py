@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.ingest.defaults import ROUTING_FILE
 from services.shared.kafka import KafkaSettings
 from services.shared.topics import TopicSettings
 
@@ -17,7 +18,8 @@ class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
 
     group_id: str = "alertmesh-ingest"
-    routing_file: Path = Path("routing.yaml")
+    # Unset: the demo rules shipped in the package (services.ingest.defaults), wherever ingest runs from.
+    routing_file: Path = ROUTING_FILE
     # Optional: how to read sources that send their own JSON (see services.ingest.parsers.field_maps).
     field_maps_file: Path | None = None
     # How often the routing file is checked for changes (a valid new version takes over without a restart).

@@ -8,6 +8,7 @@ from typing import Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from services.orchestrator.rate_limits import RateLimit, parse_rate_limits
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
@@ -20,7 +21,8 @@ class OrchestratorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORCHESTRATOR_", extra="ignore")
 
     group_id: str = "alertmesh-orchestrator"
-    workflows_dir: Path = Path("workflows")
+    # Unset: the demo workflows shipped in the package (services.orchestrator.defaults), wherever it runs from.
+    workflows_dir: Path = WORKFLOWS_DIR
     # Workspace variables (VARS.*), a YAML or JSON mapping read at start-up; none when unset.
     vars_file: Path | None = None
     health_host: str = "127.0.0.1"

@@ -14,6 +14,7 @@ from alertmesh import cli
 from alertmesh.asyncapi import generate, structure
 from alertmesh.asyncapi.topics import TOPICS
 from schemas.jsonschema import path_for
+from services.ingest.defaults import ROUTING_FILE
 from services.shared.topics import TopicSettings
 
 
@@ -80,7 +81,7 @@ def test_the_ingest_apps_own_broker_declares_what_the_document_says() -> None:
     from services.ingest.app import build_app
     from services.ingest.config import IngestSettings
 
-    _, broker = build_app(IngestSettings(routing_file=generate.REPO_ROOT / "routing.yaml"))
+    _, broker = build_app(IngestSettings(routing_file=ROUTING_FILE))
     own = AsyncAPI(broker, schema_version="3.0.0").to_specification().to_jsonable()
     declared = {
         (operation["action"], own["channels"][operation["channel"]["$ref"].split("/")[-1]]["address"])

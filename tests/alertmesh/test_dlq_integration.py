@@ -20,11 +20,13 @@ from temporalio.client import Client
 
 from alertmesh.commands.dlq.letters import REPLAY_HEADER
 from alertmesh.kafka_tools import ensure_topics
+from alertmesh.samples import sample
 from dsl.loader import load_workflows
 from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from services.executor.catalog import action_catalog
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
+from services.ingest.defaults import ROUTING_FILE
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared.kafka import KafkaSettings
 from services.shared.topics import TopicSettings
@@ -114,7 +116,7 @@ async def dlq(settings: Placed, *args: str, terminal: bool = False) -> tuple[int
 
 def unique_alert() -> tuple[bytes, str]:
     """The Alertmanager sample with a fingerprint no other test uses (a fresh workflow id), and that fingerprint."""
-    document = orjson.loads((REPO / "samples" / "alertmanager-v4-firing.json").read_bytes())
+    document = orjson.loads(sample("alertmanager-v4-firing.json").read_bytes())
     fingerprint = uuid.uuid4().hex[:16]
     document["alerts"][0]["fingerprint"] = fingerprint
     return orjson.dumps(document), fingerprint
@@ -151,7 +153,7 @@ async def test_a_route_dead_letter_flows_to_its_workflow_after_the_fix_and_a_sec
         assert (code, out) == (0, "")
 
         # The fix: the repository's routing (a catch-all). Ingest resumes in its group, past the dead letter.
-        async with running_ingest(mesh, REPO / "routing.yaml", group):
+        async with running_ingest(mesh, ROUTING_FILE, group):
             code, out, err = await dlq(mesh.settings, "replay", "--id", letter.id[:8])
             assert code == 0, err
             assert out.startswith(f"replayed {letter.id} (route) to {topics.raw}[0] at 1")
@@ -189,7 +191,7 @@ async def test_poison_keeps_its_exact_bytes_and_headers_through_the_dlq_and_a_re
                                                           dlq=scratch + "-d"))  # fmt: skip
         poison, headers = b"\xff\x00poison", [("x-junk", b"\xfe\xff"), ("x-text", b"caf\xc3\xa9")]
         group = f"ingest-{uuid.uuid4().hex[:8]}"
-        async with running_ingest(mesh, REPO / "routing.yaml", group):
+        async with running_ingest(mesh, ROUTING_FILE, group):
             await produce(kafka_bootstrap, topics.raw, poison, key=b"bad", headers=headers)
             await read(kafka_bootstrap, topics.dlq, 1)
         code, out, err = await dlq(mesh.settings, "list", "--json")

@@ -21,6 +21,7 @@ from alertmesh.stack.embedded import free_port
 from dsl.loader import load_workflows
 from services.executor.catalog import action_catalog
 from services.orchestrator.config import OrchestratorSettings
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
@@ -35,7 +36,7 @@ def _settings(kafka_bootstrap: str, temporal_address: str) -> OrchestratorSettin
     tag = uuid.uuid4().hex[:8]
     return OrchestratorSettings(
         group_id=f"conformance-{tag}",
-        workflows_dir=REPO / "workflows",
+        workflows_dir=WORKFLOWS_DIR,
         health_port=0,
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
         topics=TopicSettings(

@@ -8,20 +8,21 @@ import pytest
 
 from dsl.loader import load_definition, load_workflows
 from services.executor.catalog import action_catalog
+from services.ingest.defaults import ROUTING_FILE
 from services.ingest.routing import load_routing
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from tests.conformance.harness import Stack, report, statuses
-from tests.conftest import REPO
 from tests.orchestrator.factories import DEMO_ALERT
 
 PROBE_URL = "http://prometheus.example.org:9090/graph?g0.expr=probe_success+%3D%3D+0&g0.tab=1"
 
 
 def test_every_demo_workflow_loads() -> None:
-    assert {"triage", "triage-playbook"} <= set(load_workflows(REPO / "workflows", action_catalog))
+    assert {"triage", "triage-playbook"} <= set(load_workflows(WORKFLOWS_DIR, action_catalog))
 
 
 def test_alerts_labelled_for_the_playbook_are_routed_to_it() -> None:
-    table = load_routing(REPO / "routing.yaml")
+    table = load_routing(ROUTING_FILE)
     labelled = DEMO_ALERT.model_copy(update={"labels": {**DEMO_ALERT.labels, "playbook": "triage"}})
     [critical] = table.match(labelled)
     assert (critical.workflow, critical.inputs) == ("triage-playbook", {"team": "on-call", "page": True})
@@ -33,9 +34,7 @@ def test_alerts_labelled_for_the_playbook_are_routed_to_it() -> None:
 
 @pytest.mark.integration
 async def test_triage_demo_returns_its_summary(stack: Stack) -> None:
-    result = await stack.run(
-        load_definition(REPO / "workflows" / "triage.yaml", action_catalog), inputs={"team": "on-call"}
-    )
+    result = await stack.run(load_definition(WORKFLOWS_DIR / "triage.yaml", action_catalog), inputs={"team": "on-call"})
     assert result.data.status == "completed", result.data.error
     assert result.data.returns == {
         "alert": "ProbeFailure",
@@ -51,7 +50,7 @@ async def test_triage_demo_returns_its_summary(stack: Stack) -> None:
 async def test_triage_playbook_falls_back_when_intel_is_unreachable_and_hides_its_key(stack: Stack) -> None:
     key = f"intel-{uuid.uuid4().hex}"
     handle = await stack.start(
-        load_definition(REPO / "workflows" / "triage-playbook.yaml", action_catalog),
+        load_definition(WORKFLOWS_DIR / "triage-playbook.yaml", action_catalog),
         inputs={"team": "sre", "page": True},
         secrets={"threatintel": {"API_KEY": key}},
     )
@@ -79,7 +78,7 @@ async def test_triage_playbook_without_urls_skips_the_lookup(stack: Stack) -> No
     quiet = DEMO_ALERT.model_copy(
         update={"description": "disk full", "summary": "Disk full", "annotations": {}, "generator_url": None}
     )
-    result = await stack.run(load_definition(REPO / "workflows" / "triage-playbook.yaml", action_catalog), alert=quiet)
+    result = await stack.run(load_definition(WORKFLOWS_DIR / "triage-playbook.yaml", action_catalog), alert=quiet)
     assert result.data.status == "completed", result.data.error
     assert statuses(result) == {
         "extract_urls": "succeeded",

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from schemas import WorkflowResult
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from tests.conformance.harness import Stack, statuses
 from tests.conftest import REPO
 from tests.orchestrator.factories import DEMO_ALERT
@@ -57,7 +58,7 @@ async def runs(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     stack.set_secrets({"threatintel": {"API_KEY": "run-command-key"}})
     playbook = alertmesh_run(
         stack,
-        REPO / "workflows" / "triage-playbook.yaml",
+        WORKFLOWS_DIR / "triage-playbook.yaml",
         {"inputs": {"page": True}, "alert": DEMO_ALERT.model_dump(mode="json")},
     )
     fails = alertmesh_run(stack, failing, {"inputs": {"score": 2}})

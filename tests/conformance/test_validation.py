@@ -13,6 +13,7 @@ import pytest
 import tests.conformance.actions  # noqa: F401  (conformance.* are known actions here)
 from dsl.loader import WorkflowLoadError, load_definition, load_workflows
 from services.executor.catalog import action_catalog
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from tests.conftest import REPO
 
 HEAD = "name: broken\nactions:\n"
@@ -194,7 +195,7 @@ def test_alertmesh_validate_names_file_line_column_and_exits_non_zero(tmp_path: 
 
 
 def test_every_demo_workflow_validates() -> None:
-    demos = sorted((REPO / "workflows").glob("*.yaml"))
+    demos = sorted((WORKFLOWS_DIR).glob("*.yaml"))
     assert len(demos) >= 2
     done = validate(*demos)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -8,13 +8,13 @@ import pytest
 
 from dsl.loader import UnreadableInput, WorkflowLoadError, load_definition, load_workflows
 from services.executor.catalog import action_catalog
-from tests.conftest import REPO
+from services.orchestrator.defaults import WORKFLOWS_DIR
 
 GOOD = "name: {name}\nactions:\n  - ref: a\n    action: core.transform.reshape\n    args: {{value: 1}}\n"
 
 
 def test_demo_workflow_loads() -> None:
-    definitions = load_workflows(REPO / "workflows", action_catalog)
+    definitions = load_workflows(WORKFLOWS_DIR, action_catalog)
     triage = definitions["triage"]
     assert [a.ref for a in triage.actions] == ["extract_urls", "summary"]
     assert triage.returns == "${{ ACTIONS.summary.result }}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dsl.loader import check_files, workflow_files
 from services.executor.catalog import action_catalog
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from tests.conftest import REPO
 
 GOOD = "name: {name}\nactions:\n  - ref: a\n    action: core.transform.reshape\n    args: {{value: 1}}\n"
@@ -19,7 +20,7 @@ def validate(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_demo_workflows_are_valid() -> None:
-    report = check_files(workflow_files(REPO / "workflows"), closed=True, catalog=action_catalog)
+    report = check_files(workflow_files(WORKFLOWS_DIR), closed=True, catalog=action_catalog)
     assert report.lines == []
     assert "triage" in report.definitions
 
@@ -29,7 +30,7 @@ def test_valid_folder_prints_ok_and_exits_0(tmp_path: Path) -> None:
         (tmp_path / f"{name}.yaml").write_text(GOOD.format(name=name))
     done = validate(tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok: 2 workflows\n", "")
-    assert validate("workflows").returncode == 0
+    assert validate(WORKFLOWS_DIR).returncode == 0
 
 
 def test_problems_are_printed_as_file_line_col_and_exit_1(tmp_path: Path) -> None:
@@ -66,4 +67,4 @@ def test_unreadable_input_exits_2(tmp_path: Path) -> None:
     done = validate(tmp_path / "absent.yaml")
     assert done.returncode == 2
     assert done.stderr.startswith(f"{tmp_path / 'absent.yaml'}: cannot read it: ")
-    assert validate(tmp_path / "absent-dir", "workflows").returncode == 2
+    assert validate(tmp_path / "absent-dir", WORKFLOWS_DIR).returncode == 2

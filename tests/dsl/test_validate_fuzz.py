@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from dsl.loader import check_files
 from services.executor.catalog import action_catalog
-from tests.conftest import REPO
+from services.orchestrator.defaults import WORKFLOWS_DIR
 
 CATALOG = action_catalog()
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -121,7 +121,7 @@ def test_random_text_gives_only_problem_lines(workflow_file: Path, text: str) ->
 @given(st.data())
 def test_mutated_demo_workflow_gives_only_problem_lines(workflow_file: Path, data: st.DataObject) -> None:
     """Start from a real workflow and cut or replace one part of it: the interesting documents are close to valid."""
-    document: Any = yaml.safe_load((REPO / "workflows" / "triage.yaml").read_text())
+    document: Any = yaml.safe_load((WORKFLOWS_DIR / "triage.yaml").read_text())
     node = document
     while isinstance(node, dict | list) and node and data.draw(st.booleans()):
         keys = list(node) if isinstance(node, dict) else list(range(len(node)))

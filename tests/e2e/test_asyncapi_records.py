@@ -18,9 +18,9 @@ from jsonschema import Draft202012Validator
 
 from alertmesh import kafka_tools
 from alertmesh.asyncapi import generate
+from alertmesh.samples import sample
 from services.shared.kafka import KafkaSettings
 from tests.e2e.conftest import Mesh
-from tests.e2e.mesh_process import REPO
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,7 @@ async def test_records_the_mesh_writes_match_the_document(mesh: Mesh) -> None:
     start = {name: await kafka_tools.end_offsets(mesh.kafka, topic) for name, topic in topics.items()}
 
     fingerprint = f"asyncapi-{uuid.uuid4().hex[:8]}"
-    body = json.loads((REPO / "samples" / "alertmanager-v4-firing.json").read_bytes())
+    body = json.loads(sample("alertmanager-v4-firing.json").read_bytes())
     body["alerts"] = [{**body["alerts"][0], "fingerprint": fingerprint}]
     await kafka_tools.publish(mesh.kafka, mesh.topics.raw, json.dumps(body).encode())
     poison = f'{{"not json {fingerprint}'.encode()

@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from alertmesh import kafka_tools
+from alertmesh.samples import sample
 from alertmesh.stack.embedded import free_port
 from tests.e2e.conftest import Mesh
 from tests.e2e.mesh_process import REPO
@@ -28,7 +29,7 @@ async def test_mesh_text_lines_carry_the_ids_temporal_workflow_logger_included(m
     mesh.process.wait_for(TEXT_LINE.format(part="executor", logger=r"services\.executor"), timeout=30)
     # A workflow run logs its end through temporalio's workflow logger (inside the workflow sandbox).
     fingerprint = f"log-lines-{uuid.uuid4().hex[:8]}"
-    body = json.loads((REPO / "samples" / "alertmanager-v4-firing.json").read_bytes())
+    body = json.loads(sample("alertmanager-v4-firing.json").read_bytes())
     body["alerts"] = [{**body["alerts"][0], "fingerprint": fingerprint}]
     await kafka_tools.publish(mesh.kafka, mesh.topics.raw, json.dumps(body).encode())
     line = TEXT_LINE.format(part="orchestrator", logger=r"temporalio\.workflow") + f".*{fingerprint}"

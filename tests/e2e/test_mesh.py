@@ -14,15 +14,14 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from alertmesh import kafka_tools
+from alertmesh import kafka_tools, samples
 from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from tests.e2e.conftest import Mesh
 from tests.e2e.kafka_reading import committed, next_event
-from tests.e2e.mesh_process import REPO
 
 pytestmark = pytest.mark.integration
 
-SAMPLE = (REPO / "samples" / "alertmanager-v4-firing.json").read_bytes()
+SAMPLE = samples.DEMO_ALERT.read_bytes().read_bytes()
 
 
 def variant(fingerprint: str, description: str | None = None) -> bytes:
@@ -177,7 +176,7 @@ async def test_a_real_sample_flows_to_a_completed_result(
     mesh: Mesh, sample: str, webhook_source: str | None, alert_format: str
 ) -> None:
     """Each real sender's payload, the way that sender delivers it, ends as a completed workflow result."""
-    body = (REPO / "samples" / sample).read_bytes()
+    body = samples.sample(sample).read_bytes()
 
     async def send() -> None:
         if webhook_source is None:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from alertmesh import kafka_tools
+from alertmesh.samples import sample
 from alertmesh.stack.state import mesh_file, read_mesh_state
 from alertmesh.status.report import CLEAR_SCREEN
 from schemas import DeadLetter, WorkflowResult
@@ -32,7 +33,7 @@ from tests.e2e.mesh_process import REPO
 pytestmark = pytest.mark.integration
 
 PARTS = {"kafka", "temporal", "ingest", "webhook", "orchestrator", "executor"}
-SAMPLE = (REPO / "samples" / "alertmanager-v4-firing.json").read_bytes()
+SAMPLE = sample("alertmanager-v4-firing.json").read_bytes()
 
 
 def state_dir(mesh: Mesh) -> str:

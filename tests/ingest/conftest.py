@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+from alertmesh import samples
 
 
 def sample(name: str) -> bytes:
-    """A file from samples/, byte for byte."""
-    return (SAMPLES / name).read_bytes()
+    """A sample payload (alertmesh.samples), byte for byte."""
+    return samples.sample(name).read_bytes()
 
 
 @pytest.fixture

@@ -10,16 +10,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from services.ingest.config import IngestSettings
+from services.ingest.defaults import ROUTING_FILE
 from services.shared.kafka import KafkaSettings
 from services.shared.topics import TopicSettings
-from tests.conftest import REPO
 
 
 def fresh_ingest_settings(kafka_bootstrap: str) -> IngestSettings:
     """Ingest on fresh topics and a fresh consumer group, routing with the repository's routing.yaml."""
     return IngestSettings(
         group_id=f"ingest-{uuid.uuid4().hex[:8]}",
-        routing_file=REPO / "routing.yaml",
+        routing_file=ROUTING_FILE,
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
         topics=unique_topics(),
     )

@@ -10,14 +10,15 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import BatchSubscriber, LogicSubscriber
 from faststream.middlewares import AckPolicy
 
+from alertmesh.samples import sample
 from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
+from services.ingest.defaults import FIELD_MAPS_FILE, ROUTING_FILE
 from services.ingest.parsers.field_maps import FieldMapFileError
 from services.ingest.routing import RoutingFileError
 from services.shared.topics import TopicSettings
 
-REPO = Path(__file__).resolve().parents[2]
 TOPICS = TopicSettings(raw="t.raw", triggers="t.triggers", dlq="t.dlq")
 
 
@@ -30,7 +31,7 @@ class Captured:
 @pytest.fixture
 async def running() -> AsyncIterator[tuple[KafkaBroker, Captured]]:
     # Dedup keeps its state on the real broker (tests/ingest/test_noise_integration.py); off against the fake one.
-    _, broker = build_app(IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS, dedup_window_s=0))
+    _, broker = build_app(IngestSettings(routing_file=ROUTING_FILE, topics=TOPICS, dedup_window_s=0))
     captured = Captured()
 
     @broker.subscriber(TOPICS.triggers)
@@ -105,7 +106,7 @@ def test_bad_routing_file_fails_start_up(tmp_path: Path) -> None:
 
 
 def test_subscriber_takes_batches_and_commits_only_after_the_handler() -> None:
-    settings = IngestSettings(routing_file=REPO / "routing.yaml", topics=TOPICS, group_id="g-1", batch_max_records=7)
+    settings = IngestSettings(routing_file=ROUTING_FILE, topics=TOPICS, group_id="g-1", batch_max_records=7)
     _, broker = build_app(settings)
     [found] = broker.subscribers
     assert isinstance(found, BatchSubscriber)
@@ -120,7 +121,7 @@ def test_subscriber_takes_batches_and_commits_only_after_the_handler() -> None:
 
 async def test_a_source_with_a_field_map_becomes_triggers() -> None:
     settings = IngestSettings(
-        routing_file=REPO / "routing.yaml", field_maps_file=REPO / "field-maps.yaml", topics=TOPICS, dedup_window_s=0
+        routing_file=ROUTING_FILE, field_maps_file=FIELD_MAPS_FILE, topics=TOPICS, dedup_window_s=0
     )
     _, broker = build_app(settings)
     triggers: list[WorkflowTrigger] = []
@@ -130,7 +131,7 @@ async def test_a_source_with_a_field_map_becomes_triggers() -> None:
         triggers.append(WorkflowTrigger.from_json(message.body))
 
     async with TestKafkaBroker(broker) as test_broker:
-        body = (REPO / "samples" / "generic-edr-detections.json").read_bytes()
+        body = sample("generic-edr-detections.json").read_bytes()
         await test_broker.publish(body, TOPICS.raw, headers={"alertmesh-source": "edr"})
     assert [(t.data.alert.format, t.data.alert.fingerprint) for t in triggers] == [
         ("generic", "812734"),
@@ -142,4 +143,4 @@ def test_bad_field_map_file_fails_start_up(tmp_path: Path) -> None:
     bad = tmp_path / "maps.yaml"
     bad.write_text("sources: {edr: {}}\n")
     with pytest.raises(FieldMapFileError, match=str(bad)):
-        build_app(IngestSettings(routing_file=REPO / "routing.yaml", field_maps_file=bad, topics=TOPICS))
+        build_app(IngestSettings(routing_file=ROUTING_FILE, field_maps_file=bad, topics=TOPICS))

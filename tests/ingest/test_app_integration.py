@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
+from services.ingest.defaults import ROUTING_FILE
 from services.shared.kafka import KafkaSettings
 from tests.ingest.kafka_io import (
     committed,
@@ -24,7 +24,6 @@ from tests.ingest.kafka_io import (
 )
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -107,7 +106,7 @@ async def test_the_consumer_joins_its_group_with_the_configured_timing(kafka_boo
     )
     settings = IngestSettings(
         group_id=f"ingest-{uuid.uuid4().hex[:8]}",
-        routing_file=REPO / "routing.yaml",
+        routing_file=ROUTING_FILE,
         kafka=kafka,
         topics=unique_topics(),
     )

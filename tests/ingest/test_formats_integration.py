@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import orjson
@@ -15,6 +14,7 @@ import pytest
 from schemas import WorkflowTrigger
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
+from services.ingest.defaults import FIELD_MAPS_FILE
 from services.shared.kafka import KafkaSettings
 from services.webhook.app import create_app
 from services.webhook.config import WebhookSettings
@@ -23,7 +23,6 @@ from tests.ingest.kafka_io import create_topics, end_offset, fresh_ingest_settin
 from tests.webhook.test_webhook_integration import serving
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 JSON = {"content-type": "application/json"}
 #: The sample's CloudEvent in HTTP binary mode: attributes as ce-* headers, the body its data.
 STRUCTURED = orjson.loads(sample("cloudevents-structured.json"))
@@ -45,7 +44,7 @@ class Mesh:
 @pytest.fixture
 async def mesh(kafka_bootstrap: str) -> AsyncIterator[Mesh]:
     """Ingest (with the example field maps) and the webhook bridge on fresh topics of the real broker."""
-    settings = fresh_ingest_settings(kafka_bootstrap).model_copy(update={"field_maps_file": REPO / "field-maps.yaml"})
+    settings = fresh_ingest_settings(kafka_bootstrap).model_copy(update={"field_maps_file": FIELD_MAPS_FILE})
     await create_topics(kafka_bootstrap, settings.topics)
     app, _ = build_app(settings)
     webhook = create_app(

@@ -12,12 +12,12 @@ from alertmesh.stack.embedded import free_port
 from services.ingest.__main__ import run
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
+from services.ingest.defaults import ROUTING_FILE
 from services.shared.kafka import KafkaSettings
 from tests.ingest.kafka_io import create_topics, unique_topics
 from tests.shared.service_death import break_and_watch
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 
 
 async def test_ingest_exits_when_its_kafka_consumer_is_stopped(kafka_bootstrap: str, tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ async def test_ingest_exits_when_its_kafka_consumer_is_stopped(kafka_bootstrap: 
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
         topics=topics,
         group_id=f"health-{tmp_path.name}",
-        routing_file=REPO / "routing.yaml",
+        routing_file=ROUTING_FILE,
         health_port=port,
     )
     app, broker = build_app(settings)

@@ -16,6 +16,7 @@ import pytest
 
 from alertmesh.stack.embedded import free_port, wait_for_port
 from schemas import WorkflowTrigger
+from services.ingest.defaults import ROUTING_FILE
 from services.shared.topics import TopicSettings
 from services.webhook.credentials import hash_key
 from tests.ingest.kafka_io import committed, create_topics, read, unique_topics
@@ -51,7 +52,7 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Runnin
         "ALERTMESH_TOPIC_TRIGGERS": running.topics.triggers,
         "ALERTMESH_TOPIC_DLQ": running.topics.dlq,
         "INGEST_GROUP_ID": running.group_id,
-        "INGEST_ROUTING_FILE": str(REPO / "routing.yaml"),
+        "INGEST_ROUTING_FILE": str(ROUTING_FILE),
         "INGEST_HEALTH_PORT": str(running.health_port),
         "WEBHOOK_PORT": str(running.webhook_port),
         "WEBHOOK_CREDENTIALS_FILE": str(

@@ -26,6 +26,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from alertmesh.stack.embedded import free_port, wait_for_port
 from schemas import WorkflowTrigger
+from services.ingest.defaults import ROUTING_FILE
 from services.webhook.credentials import hash_key
 from tests.ingest.kafka_io import create_topics, read, unique_topics
 from tests.webhook.credentials import KEY, write_credentials
@@ -124,7 +125,7 @@ async def test_webhook_and_ingest_export_one_alerts_spans_by_otlp(
         "ALERTMESH_TOPIC_TRIGGERS": topics.triggers,
         "ALERTMESH_TOPIC_DLQ": topics.dlq,
         "INGEST_GROUP_ID": f"ingest-{tmp_path.name}",
-        "INGEST_ROUTING_FILE": str(REPO / "routing.yaml"),
+        "INGEST_ROUTING_FILE": str(ROUTING_FILE),
         "INGEST_HEALTH_PORT": str(health_port),
         "WEBHOOK_PORT": str(webhook_port),
         "WEBHOOK_CREDENTIALS_FILE": str(credentials),

@@ -4,7 +4,6 @@ own)."""
 
 import dataclasses
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
 import pytest
@@ -13,8 +12,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from alertmesh.samples import sample
 from alertmesh.trace import SpanRecord, Trace, render
 from services.ingest import record_spans
+from services.ingest.defaults import ROUTING_FILE
 from services.ingest.pipeline import Outcome, process
 from services.ingest.routing import RoutingTable, load_routing
 from services.shared import tracing
@@ -94,12 +95,9 @@ def test_an_abandoned_batch_still_names_its_records(exported: InMemorySpanExport
     assert {name: (span.attributes or {})[name] for name in KAFKA} == KAFKA
 
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 def sample_record() -> ConsumedRecord:
     return ConsumedRecord(
-        value=(REPO / "samples" / "alertmanager-v4-firing.json").read_bytes(),
+        value=sample("alertmanager-v4-firing.json").read_bytes(),
         headers={"content-type": "application/json"},
         topic="alerts.raw",
         received_at=datetime.now(UTC),
@@ -109,7 +107,7 @@ def sample_record() -> ConsumedRecord:
 
 
 def outcome_of_the_sample() -> Outcome:
-    outcome = process(sample_record(), load_routing(REPO / "routing.yaml"), 1_048_576)
+    outcome = process(sample_record(), load_routing(ROUTING_FILE), 1_048_576)
     assert outcome.triggers
     return outcome
 

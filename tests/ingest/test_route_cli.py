@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alertmesh.samples import sample
+from services.ingest.defaults import ROUTING_FILE
 from tests.conftest import REPO
 
 FAN_OUT = """\
@@ -35,10 +37,10 @@ def route(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Co
 
 
 def test_the_demo_routing_and_sample_print_alert_verdicts_and_the_trigger() -> None:
-    done = route("samples/alertmanager-v4-firing.json")
+    done = route(sample("alertmanager-v4-firing.json"))
     assert (done.returncode, done.stderr) == (0, "")
     lines = done.stdout.splitlines()
-    assert lines[0] == "routing file routing.yaml: 4 rules, default dead-letter"
+    assert lines[0] == f"routing file {ROUTING_FILE}: 4 rules, default dead-letter"
     assert (
         "alert 1/1: 'ProbeFailure' (source alertmanager, format alertmanager.v4, status firing, severity critical, "
         "fingerprint 1a30ba71cca2921f)"
@@ -56,7 +58,7 @@ def test_the_demo_routing_and_sample_print_alert_verdicts_and_the_trigger() -> N
 def test_fan_out_file_and_source_give_two_triggers(tmp_path: Path) -> None:
     rules = tmp_path / "routing.yaml"
     rules.write_text(FAN_OUT)
-    done = route("--routing", rules, "samples/alertmanager-v4-firing.json", "--source", "prom-eu")
+    done = route("--routing", rules, sample("alertmanager-v4-firing.json"), "--source", "prom-eu")
     assert (done.returncode, done.stderr) == (0, "")
     out = done.stdout
     assert "source prom-eu, format alertmanager.v4" in out
@@ -77,7 +79,7 @@ def test_fan_out_file_and_source_give_two_triggers(tmp_path: Path) -> None:
 def test_no_match_says_dead_letter_or_drop_and_the_exit_code_tells(tmp_path: Path) -> None:
     rules = tmp_path / "routing.yaml"
     rules.write_text("routes:\n  - {name: only-resolved, match: {status: resolved}, workflow: w}\n")
-    done = route("--routing", rules, "samples/cloudevents-structured.json")
+    done = route("--routing", rules, sample("cloudevents-structured.json"))
     assert done.returncode == 1
     assert "    - only-resolved  status is 'firing'; wanted status == 'resolved'\n" in done.stdout
     assert done.stdout.endswith(
@@ -85,7 +87,7 @@ def test_no_match_says_dead_letter_or_drop_and_the_exit_code_tells(tmp_path: Pat
         "(source=/edr/sensor/host-42, status=firing, severity=high, fingerprint=1e49a50269233123)\n"
     )
     rules.write_text("default: drop\n" + rules.read_text())
-    dropped = route("--routing", rules, "samples/cloudevents-structured.json")
+    dropped = route("--routing", rules, sample("cloudevents-structured.json"))
     assert dropped.returncode == 0
     assert "dropped (default: drop): no route matches alert 'Suspicious PowerShell download cradle'" in dropped.stdout
 
@@ -93,7 +95,7 @@ def test_no_match_says_dead_letter_or_drop_and_the_exit_code_tells(tmp_path: Pat
 def test_a_bad_routing_file_prints_file_line_col_and_exits_2(tmp_path: Path) -> None:
     rules = tmp_path / "routing.yaml"
     rules.write_text("routes:\n  - name: r\n    workflow: w\n    match: {severity: '>= urgent'}\n")
-    done = route("--routing", rules, "samples/alertmanager-v4-firing.json")
+    done = route("--routing", rules, sample("alertmanager-v4-firing.json"))
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.splitlines() == [
         "invalid routing file (1 problem):",
@@ -105,7 +107,7 @@ def test_a_bad_routing_file_prints_file_line_col_and_exits_2(tmp_path: Path) -> 
 def test_the_routing_file_defaults_to_ingest_s_setting(tmp_path: Path) -> None:
     rules = tmp_path / "elsewhere.yaml"
     rules.write_text(FAN_OUT)
-    done = route("samples/alertmanager-v4-firing.json", env={**os.environ, "INGEST_ROUTING_FILE": str(rules)})
+    done = route(sample("alertmanager-v4-firing.json"), env={**os.environ, "INGEST_ROUTING_FILE": str(rules)})
     assert done.stdout.startswith(f"routing file {rules}: 3 rules, default drop\n")
 
 

@@ -4,11 +4,10 @@ from typing import Any
 
 import pytest
 
+from services.ingest.defaults import ROUTING_FILE
 from services.ingest.parsers import parse_alerts
 from services.ingest.routing import RoutingFileError, RoutingTable, load_routing
 from tests.ingest.factories import make_alert
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _table(*routes: dict[str, object], default: str = "dead-letter") -> RoutingTable:
@@ -150,7 +149,7 @@ def test_explain_says_why_each_rule_missed() -> None:
 
 
 def test_demo_routing_file_sends_samples_to_triage(alertmanager_bytes: bytes, cloudevent_bytes: bytes) -> None:
-    table = load_routing(REPO / "routing.yaml")
+    table = load_routing(ROUTING_FILE)
     [critical] = table.match(parse_alerts(alertmanager_bytes, {})[0])
     [other] = table.match(parse_alerts(cloudevent_bytes, {})[0])
     assert (critical.name, critical.workflow, critical.inputs["team"]) == ("critical", "triage", "on-call")

@@ -20,11 +20,12 @@ from dsl.model import WorkflowDefinition
 from schemas import CloudEvent, WorkflowTrigger
 from services.executor.catalog import action_catalog
 from services.orchestrator.config import OrchestratorSettings
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings
-from tests.conftest import REPO, TemporalServer
+from tests.conftest import TemporalServer
 from tests.orchestrator.factories import definition
 from tests.orchestrator.fake_executor import fake_executor_worker
 
@@ -88,7 +89,7 @@ def unique_settings(
     return OrchestratorSettings(
         **(orchestrator or {}),
         group_id=f"orch-{tag}",
-        workflows_dir=REPO / "workflows",
+        workflows_dir=WORKFLOWS_DIR,
         health_port=0,
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, **kafka),
         topics=TopicSettings(raw=f"raw-{tag}", triggers=f"triggers-{tag}", results=f"results-{tag}", dlq=f"dlq-{tag}"),

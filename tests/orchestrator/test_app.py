@@ -19,10 +19,10 @@ from services.executor.catalog import action_catalog
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import DSLRun
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from services.orchestrator.starter import StartOutcome
 from services.shared.backoff import GaveUp
 from services.shared.deadletter import ConsumedRecord
-from tests.conftest import REPO
 from tests.orchestrator.factories import make_trigger
 from tests.orchestrator.fakes import MAX_BLOB_BYTES, TemporalLikeStarter
 from tests.shared.fakes import SizeLimitedPublisher
@@ -42,7 +42,7 @@ class RecordingStarter:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> OrchestratorSettings:
-    return OrchestratorSettings(workflows_dir=REPO / "workflows", health_port=0)
+    return OrchestratorSettings(workflows_dir=WORKFLOWS_DIR, health_port=0)
 
 
 async def run_consumer(
@@ -127,7 +127,7 @@ async def test_duplicate_trigger_is_handed_to_starter_and_acked(settings: Orches
 
 def _consumer(starter: Any, limit: int = 1_048_576) -> tuple[TriggerConsumer, SizeLimitedPublisher]:
     dlq = SizeLimitedPublisher(limit)
-    definitions = load_workflows(REPO / "workflows", action_catalog)
+    definitions = load_workflows(WORKFLOWS_DIR, action_catalog)
     return TriggerConsumer(definitions, starter, dlq, "actions-q", max_message_bytes=limit), dlq
 
 
@@ -225,7 +225,7 @@ async def test_a_batch_starts_concurrently_within_the_bound_and_dead_letters_its
 
     starter, dlq = SlowStarter(), SizeLimitedPublisher(1_048_576)
     consumer = TriggerConsumer(
-        load_workflows(REPO / "workflows", action_catalog),
+        load_workflows(WORKFLOWS_DIR, action_catalog),
         starter,
         dlq,
         "actions-q",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from alertmesh.stack.embedded import free_port
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from tests.conftest import REPO, TemporalServer
 
 
@@ -71,7 +72,7 @@ def test_runs_healthy_and_stops_cleanly_on_sigterm(kafka_bootstrap: str, tempora
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
         TEMPORAL_ADDRESS=temporal_server.address,
         ORCHESTRATOR_HEALTH_PORT=str(port),
-        ORCHESTRATOR_WORKFLOWS_DIR=str(REPO / "workflows"),
+        ORCHESTRATOR_WORKFLOWS_DIR=str(WORKFLOWS_DIR),
     )
     process = subprocess.Popen([sys.executable, "-m", "services.orchestrator"], env=env, cwd=REPO)
     try:

@@ -20,7 +20,7 @@ from schemas import DeadLetter
 from services.executor.catalog import action_catalog
 from services.orchestrator.app import TriggerConsumer
 from services.orchestrator.contracts import DSLRun
-from tests.conftest import REPO
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from tests.orchestrator.factories import make_trigger
 from tests.orchestrator.fakes import MAX_BLOB_BYTES, TemporalLikeStarter
 from tests.shared.fakes import SizeLimitedPublisher
@@ -37,7 +37,7 @@ from tests.shared.strategies import (
     nested,
 )
 
-DEFINITIONS = load_workflows(REPO / "workflows", action_catalog)
+DEFINITIONS = load_workflows(WORKFLOWS_DIR, action_catalog)
 #: Fields of a trigger the fuzzer replaces, as paths into its JSON.
 FIELDS = [
     ("id",), ("time",), ("correlationid",), ("type",), ("data", "workflow"), ("data", "idempotency_key"),

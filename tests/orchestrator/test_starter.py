@@ -11,8 +11,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from dsl.loader import load_workflows
 from services.executor.catalog import action_catalog
 from services.orchestrator.contracts import DSLRun
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from services.orchestrator.starter import TemporalStarter
-from tests.conftest import REPO
 from tests.orchestrator.factories import make_trigger
 
 
@@ -31,7 +31,7 @@ class FlakyClient:
 
 def a_run() -> DSLRun:
     return DSLRun(
-        definition=load_workflows(REPO / "workflows", action_catalog)["triage"],
+        definition=load_workflows(WORKFLOWS_DIR, action_catalog)["triage"],
         trigger=make_trigger(),
         action_task_queue="q",
     )

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from alertmesh import samples
 from services.executor.actions import InvalidArguments, get_action
 from services.executor.actions.text import MAX_TEXT_CHARS, ExtractUrlsArgs, extract_urls, find_urls
 
-SAMPLES = Path(__file__).resolve().parents[3] / "samples"
-
 
 def sample(name: str) -> Any:
-    return json.loads((SAMPLES / name).read_text())
+    return json.loads(samples.sample(name).read_text())
 
 
 def test_alertmanager_sample() -> None:
@@ -44,7 +42,7 @@ def test_cloudevent_sample_scans_lists() -> None:
 
 
 def test_raw_json_text_with_escapes_gives_the_same_urls() -> None:
-    raw = (SAMPLES / "grafana-v1-firing.json").read_text()
+    raw = samples.sample("grafana-v1-firing.json").read_text()
     assert "\\u0026" in raw
     assert extract_urls(ExtractUrlsArgs(texts=raw)) == extract_urls(
         ExtractUrlsArgs(texts=sample("grafana-v1-firing.json"))

@@ -5,12 +5,12 @@ import orjson
 import pytest
 
 from schemas.alert import Alert
+from services.ingest.defaults import FIELD_MAPS_FILE
 from services.ingest.parsers import ParseError, parse_alerts, parsers_for
 from services.ingest.parsers.field_maps import FieldMap, FieldMapFileError, load_field_maps
 from services.ingest.parsers.jsonpath import PathError, compile_path, read
 from tests.ingest.conftest import sample
 
-REPO = Path(__file__).resolve().parents[3]
 EDR = {"alertmesh-source": "edr"}
 
 
@@ -20,7 +20,7 @@ def _parse(body: object, headers: dict[str, str] = EDR, **field_map: object) -> 
 
 
 def test_the_example_map_reads_the_edr_sample() -> None:
-    parsers = parsers_for(load_field_maps(REPO / "field-maps.yaml"))
+    parsers = parsers_for(load_field_maps(FIELD_MAPS_FILE))
     first, second = parse_alerts(sample("generic-edr-detections.json"), EDR, parsers)
     assert (first.source, first.format, first.status) == ("edr", "generic", "firing")
     assert first.name == "Credential dumping via LSASS access"
@@ -39,7 +39,7 @@ def test_the_example_map_reads_the_edr_sample() -> None:
 
 
 def test_a_source_without_a_map_still_goes_to_the_built_in_parsers(alertmanager_bytes: bytes) -> None:
-    parsers = parsers_for(load_field_maps(REPO / "field-maps.yaml"))
+    parsers = parsers_for(load_field_maps(FIELD_MAPS_FILE))
     [alert] = parse_alerts(alertmanager_bytes, {"alertmesh-source": "prometheus"}, parsers)
     assert alert.format == "alertmanager.v4"
 
