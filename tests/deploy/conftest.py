@@ -37,7 +37,7 @@ class AlertmeshService:
 
 SERVICES = (
     AlertmeshService("ingest", "services.ingest", IngestSettings, "ingest", "health_host", "health_port"),
-    AlertmeshService("webhook", "services.webhook", WebhookSettings, "ingest", "host", "port"),
+    AlertmeshService("webhook", "services.webhook", WebhookSettings, "webhook", "host", "port"),
     AlertmeshService(
         "orchestrator", "services.orchestrator", OrchestratorSettings, "orchestrator", "health_host", "health_port"
     ),
