@@ -59,8 +59,10 @@ FULL = Sizes(
 )
 
 
-#: Where BENCHMARKS.md and the plots go by default: the repository's root, beside the README that links them.
-DEFAULT_OUT = Path(__file__).resolve().parent.parent
+#: Where BENCHMARKS.md and the plots go by default: the repository's root, beside the README that links them; an
+#: installed copy (no pyproject.toml above the package: that is site-packages) writes to the working directory.
+_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = _ROOT if (_ROOT / "pyproject.toml").is_file() else Path.cwd()
 
 
 @dataclass(frozen=True)
