@@ -1,4 +1,4 @@
-"""The demo workflows in workflows/: they load, route and run on the suite's stack."""
+"""The demo workflows (services.orchestrator.defaults): they load, route and run on the suite's stack."""
 
 from __future__ import annotations
 

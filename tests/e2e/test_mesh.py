@@ -21,7 +21,7 @@ from tests.e2e.kafka_reading import committed, next_event
 
 pytestmark = pytest.mark.integration
 
-SAMPLE = samples.DEMO_ALERT.read_bytes().read_bytes()
+SAMPLE = samples.DEMO_ALERT.read_bytes()
 
 
 def variant(fingerprint: str, description: str | None = None) -> bytes:

@@ -16,7 +16,7 @@ from services.shared.topics import TopicSettings
 
 
 def fresh_ingest_settings(kafka_bootstrap: str) -> IngestSettings:
-    """Ingest on fresh topics and a fresh consumer group, routing with the repository's routing.yaml."""
+    """Ingest on fresh topics and a fresh consumer group, routing with ingest's default routing.yaml."""
     return IngestSettings(
         group_id=f"ingest-{uuid.uuid4().hex[:8]}",
         routing_file=ROUTING_FILE,
