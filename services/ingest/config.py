@@ -18,7 +18,8 @@ class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
 
     group_id: str = "alertmesh-ingest"
-    # Unset: the demo rules shipped in the package (services.ingest.defaults), wherever ingest runs from.
+    # The routing rules. By default the demo rules shipped in the package (services.ingest.defaults), so ingest
+    # finds them whatever its working directory.
     routing_file: Path = ROUTING_FILE
     # Optional: how to read sources that send their own JSON (see services.ingest.parsers.field_maps).
     field_maps_file: Path | None = None

@@ -21,7 +21,8 @@ class OrchestratorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORCHESTRATOR_", extra="ignore")
 
     group_id: str = "alertmesh-orchestrator"
-    # Unset: the demo workflows shipped in the package (services.orchestrator.defaults), wherever it runs from.
+    # The workflow definitions. By default the demo workflows shipped in the package
+    # (services.orchestrator.defaults), so the orchestrator finds them whatever its working directory.
     workflows_dir: Path = WORKFLOWS_DIR
     # Workspace variables (VARS.*), a YAML or JSON mapping read at start-up; none when unset.
     vars_file: Path | None = None

@@ -10,15 +10,17 @@ import json
 import re
 import runpy
 import textwrap
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
 
+from alertmesh import samples
 from alertmesh.commands.route import route
 from dsl.loader import check_files
 from services.executor.actions import registry
 from services.executor.catalog import action_catalog
+from services.ingest.defaults import FIELD_MAPS_FILE
 from services.ingest.parsers.field_maps import load_field_maps
 from services.ingest.parsers.registry import parse_alerts, parsers_for
 from services.ingest.routing.file import RoutingFileError
@@ -92,7 +94,8 @@ def test_the_route_output_the_manual_shows_is_what_alertmesh_route_prints(monkey
     command = re.search(r"^\$ alertmesh route (?P<file>\S+) --source (?P<source>\S+)$", page, re.MULTILINE)
     assert command, "docs/routing.md shows an `alertmesh route` run"
     out = io.StringIO()
-    assert route(Path(command["file"]), None, command["source"], out=out, err=io.StringIO()) == 0
+    payload = samples.DIRECTORY / Path(command["file"]).name  # the samples ship in alertmesh/samples/
+    assert route(payload, None, command["source"], out=out, err=io.StringIO()) == 0
     shown_start = page.index(command[0])
     shown = page[shown_start : page.index("```", shown_start)].splitlines()[2:]
     printed = out.getvalue().splitlines()
@@ -120,9 +123,9 @@ def test_the_producer_example_sends_a_cloudevent_ingest_reads() -> None:
 def test_samples_the_manual_names_are_read_by_ingest() -> None:
     named = sorted({match for page in MANUAL for match in re.findall(r"samples/[\w.-]+\.json", page.read_text())})
     assert named, "the manual names sample payloads"
-    maps = load_field_maps(REPO / "field-maps.yaml")
+    maps = load_field_maps(FIELD_MAPS_FILE)
     for sample in named:
-        path = REPO / sample
+        path = samples.DIRECTORY / PurePosixPath(sample).name  # shipped in alertmesh/samples/
         assert path.is_file(), f"the manual names {sample}, which does not exist"
         assert parse_alerts(path.read_bytes(), {}, parsers_for(maps)), sample
 

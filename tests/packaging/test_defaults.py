@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from alertmesh.commands.route import default_routing_file
+from alertmesh.reference.markdown import value_text
 from alertmesh.stack.mesh import MeshSettings, plan
 from services.ingest.config import IngestSettings
 from services.ingest.defaults import ROUTING_FILE
@@ -54,3 +55,10 @@ def test_the_mesh_hands_the_services_the_packaged_defaults(unset: pytest.MonkeyP
     [ingest, _, orchestrator, _] = plan(MeshSettings(state_dir=tmp_path / "state")).services
     assert ingest.env["INGEST_ROUTING_FILE"] == str(ROUTING_FILE)
     assert orchestrator.env["ORCHESTRATOR_WORKFLOWS_DIR"] == str(WORKFLOWS_DIR)
+
+
+def test_the_reference_page_names_a_packaged_default_by_its_package_path() -> None:
+    # docs/reference/environment.md is generated and checked for being current: no machine's install path in it.
+    assert value_text(ROUTING_FILE) == "<packages>/services/ingest/defaults/routing.yaml"
+    assert value_text(WORKFLOWS_DIR) == "<packages>/services/orchestrator/defaults/workflows"
+    assert value_text(Path("routing.yaml")) == "routing.yaml"
