@@ -12,6 +12,7 @@ import pytest
 
 from alertmesh import cli
 from schemas import EVENTS, jsonschema
+from services.orchestrator.defaults import WORKFLOWS_DIR
 from services.webhook.credentials import hash_key, load_credentials
 from tests.conftest import REPO
 
@@ -69,7 +70,7 @@ def test_commands_that_need_it_get_the_logging_set_up_first(
 
 def test_help_and_validate_load_no_kafka_temporal_or_ray_client() -> None:
     assert not loaded_after("--help") & set(HEAVY)
-    assert not loaded_after("validate", "workflows/triage.yaml") & set(HEAVY)
+    assert not loaded_after("validate", str(WORKFLOWS_DIR / "triage.yaml")) & set(HEAVY)
 
 
 def test_webhook_key_add_writes_a_private_file_without_loading_the_web_framework(tmp_path: Path) -> None:
