@@ -22,4 +22,5 @@ def render(event_type: str) -> bytes:
 
 
 def path_for(event_type: str) -> Path:
+    """The checked-in schema file of one event type."""
     return DIRECTORY / f"{event_type}.json"

@@ -75,6 +75,7 @@ class MeshPlan:
     ensure_topics: Callable[[], Awaitable[None]]
 
     def describe(self) -> list[str]:
+        """The addresses ``up`` prints once the mesh is ready, one per line."""
         return [
             f"Kafka bootstrap  {self.kafka_bootstrap}",
             f"Temporal         {self.temporal_address}",
@@ -85,6 +86,8 @@ class MeshPlan:
 
 
 def port_probe(host: str, port: int) -> Probe:
+    """True once something accepts TCP connections on ``host:port`` (the embedded broker)."""
+
     async def probe() -> bool:
         return await asyncio.to_thread(port_open, host, port)
 
@@ -92,6 +95,8 @@ def port_probe(host: str, port: int) -> Probe:
 
 
 def temporal_probe(address: str) -> Probe:
+    """True once the Temporal server at ``address`` answers its health check (an open port is not enough)."""
+
     async def probe() -> bool:
         client = await TemporalSettings(address=address).connect()
         return await client.service_client.check_health()
@@ -131,6 +136,8 @@ def traces_dir(settings: MeshSettings) -> Path:
 
 
 def plan(settings: MeshSettings) -> MeshPlan:
+    """What ``up`` will run for ``settings``: the embedded servers not pointed elsewhere, then the four services,
+    each with the environment that points it at the servers and at the routing rules and workflows."""
     host = settings.host
     servers: list[Part] = []
     kafka = settings.external_kafka or f"{host}:{settings.kafka_port}"
@@ -259,4 +266,5 @@ def ports_in_use(settings: MeshSettings) -> list[str]:
 
 
 def kafka_settings(plan: MeshPlan) -> KafkaSettings:
+    """Kafka client settings for the mesh's broker."""
     return KafkaSettings(bootstrap_servers=plan.kafka_bootstrap)
