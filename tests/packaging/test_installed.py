@@ -41,7 +41,8 @@ def test_the_installed_packages_and_their_defaults_come_from_the_fresh_venv(
     site = str(fresh_venv.site_packages)
     for file in [*found["modules"], found["routing"], found["workflows"], found["demo"]]:
         assert file.startswith(site + "/"), file
-    assert all(entry and not entry.startswith(str(REPO)) for entry in found["path"][1:]), found["path"]
+    # The checkout itself is not on the path (its environment's site-packages may sit inside it, as .venv/ does).
+    assert all(entry and Path(entry).resolve() != REPO.resolve() for entry in found["path"][1:]), found["path"]
     assert Path(found["routing"]).is_file() and Path(found["demo"]).is_file()
     assert sorted(Path(found["workflows"]).glob("*.yaml"))
 
