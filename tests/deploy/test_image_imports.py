@@ -34,10 +34,13 @@ class NotInThisImage(importlib.abc.MetaPathFinder):
         return None
 sys.meta_path.insert(0, NotInThisImage())
 importlib.import_module({module!r})
-# The checkout's top-level packages the service imported: each must reach the image.
-repo = {repo!r}
+# The checkout's top-level packages the service imported: each must reach the image. Installed packages are not
+# the checkout's, even when the environment they are installed in sits inside it (as .venv/ does).
+import sysconfig
+repo, installed = {repo!r}, (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])
 print(sorted({{name.partition(".")[0] for name, m in list(sys.modules.items())
-              if (getattr(m, "__file__", None) or "").startswith(repo + "/")}}))
+              if (getattr(m, "__file__", None) or "").startswith(repo + "/")
+              and not (getattr(m, "__file__", None) or "").startswith(installed)}}))
 """
 
 
