@@ -93,11 +93,14 @@ def install(wheel: Path, root: Path) -> FreshVenv:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True, timeout=120)
     venv = FreshVenv(root)
     pip = [sys.executable, "-m", "pip", "--python", str(venv.python)]
+    # Without PYTHONPATH: a test that put the checkout on it (the Ray fixtures do, for their workers) would show pip
+    # the checkout's egg-info, and pip would take the wheel as already installed.
     subprocess.run(
         [*pip, "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
         check=True,
         capture_output=True,
         timeout=300,
+        env=venv.env(),
     )
     # The dependencies: this interpreter's site-packages, computed here rather than written down. A path line in
     # a .pth file only extends sys.path; the .pth files in that folder (this checkout's editable install among
