@@ -59,7 +59,6 @@ class ActionRunner(Protocol):
         action does wrong (bad arguments, a raise, a result JSON cannot carry) is a failed Outcome, never an
         exception; an exception means the infrastructure failed under it, and the step is reported ``retryable``.
         Cancelled, it must stop the action."""
-        ...
 
 
 @dataclass(frozen=True)

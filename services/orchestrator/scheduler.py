@@ -70,7 +70,6 @@ class Dispatcher(Protocol):
         the steps that ran, each with its ``item``: a follower may have none; a ready step that failed, even for
         good, has a failed report, not an exception. Cancelled, it answers with the reports of the steps that
         finished, or raises CancelledError."""
-        ...
 
     def child(
         self, action: ActionStatement, args: ChildWorkflowArgs, item: int | None, attempt: int
@@ -78,19 +77,15 @@ class Dispatcher(Protocol):
         """Run the child workflow ``args`` names, as attempt ``attempt`` of ``action`` (``item``: its for_each item,
         or None). Its report's result is the child's ``returns`` (waited for) or its workflow_id and run_id
         (detached); a child that failed or could not start is a failed report, not an exception."""
-        ...
 
     def wait_first(self, tasks: list[DispatchTask]) -> Coroutine[Any, Any, Sequence[DispatchTask]]:
         """Wait until at least one of ``tasks`` is done; the tasks done, in any order (the scheduler sorts them)."""
-        ...
 
     def sleep(self, seconds: float) -> Coroutine[Any, Any, list[ActionReport]]:
         """Wait ``seconds`` (durably in the workflow) and answer no reports, so a timer is a ``DispatchTask`` too."""
-        ...
 
     def now(self) -> datetime:
         """The current time, timezone-aware, as the workflow sees it (the same on every replay)."""
-        ...
 
 
 @dataclass(frozen=True)
