@@ -16,7 +16,7 @@ the bridge as a dependency of every step a POST solved 19 dependencies instead o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -69,10 +69,12 @@ async def limited_body(presented: Annotated[Presented, Depends(source_credential
 
 @dataclass(frozen=True)
 class Admitted:
-    """What may be written: the source and the body, one JSON object or an NDJSON batch."""
+    """What may be written: the source and the body, one JSON object or an NDJSON batch (``lines``: the batch's
+    non-blank lines with their numbers, split once here; None for one document)."""
 
     source: str
     body: bytes
+    lines: list[tuple[int, bytes]] | None = None
 
 
 async def authenticated_body(received: Annotated[Received, Depends(limited_body)], request: Request) -> Admitted:
@@ -87,8 +89,7 @@ async def admitted_alert(alert: Annotated[Admitted, Depends(authenticated_body)]
     """A request that may be written: an NDJSON batch of usable size, or one JSON object."""
     if is_ndjson(request.headers.get("content-type", "")):
         # Each line is checked on its own when it is written, and answered on its own.
-        check_batch(request, alert.body, bridge_of(request).settings.ndjson_max_lines)
-        return alert
+        return replace(alert, lines=batch_lines(request, alert.body, bridge_of(request).settings.ndjson_max_lines))
     json_content_type(request)
     check_json_object(alert.body)
     return alert
@@ -98,12 +99,14 @@ async def admitted_alert(alert: Annotated[Admitted, Depends(authenticated_body)]
 AdmittedAlert = Annotated[Admitted, Depends(admitted_alert)]
 
 
-def check_batch(request: Request, body: bytes, max_lines: int) -> None:
-    """Refuse an NDJSON batch as a whole: a binary-mode CloudEvent (one event), no lines, or too many lines."""
+def batch_lines(request: Request, body: bytes, max_lines: int) -> list[tuple[int, bytes]]:
+    """An NDJSON batch's lines, or ``Rejected`` for the batch as a whole: a binary-mode CloudEvent (one event), no
+    lines, or too many lines."""
     if is_binary_cloudevent(request.headers):
         raise Rejected(400, "a CloudEvent in binary mode is one event: send an NDJSON batch in structured mode")
-    lines = len(split_lines(body))
+    lines = split_lines(body)
     if not lines:
         raise Rejected(400, "the NDJSON body has no lines")
-    if lines > max_lines:
-        raise Rejected(413, f"{lines} lines is more than the {max_lines}-line limit")
+    if len(lines) > max_lines:
+        raise Rejected(413, f"{len(lines)} lines is more than the {max_lines}-line limit")
+    return lines

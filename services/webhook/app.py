@@ -54,11 +54,10 @@ def create_app(
     """The bridge app. ``auth`` defaults to the one ``settings`` configure (loading the credentials file:
     ``CredentialsFileError`` if it is not usable). ``guards`` are FastAPI dependencies run before each POST,
     before any admission check: the seam for rate limits and the like (raise ``HTTPException`` to refuse).
-    ``app.state.broker`` is the broker the app connects in its lifespan."""
+    ``app.state.bridge.broker`` is the broker the app connects in its lifespan."""
     bridge = Bridge.build(settings, auth)
     app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan, telemetry=TELEMETRY)
     app.state.bridge = bridge
-    app.state.broker = bridge.broker
     app.add_middleware(CountRequests, auth=bridge.auth)
     app.add_exception_handler(Rejected, answer_rejected)
     app.include_router(alerts, dependencies=list(guards))

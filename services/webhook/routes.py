@@ -21,7 +21,7 @@ from services.webhook.alert_span import ROUTE, AlertSpan, record_answer
 from services.webhook.answers import unavailable
 from services.webhook.bridge import Bridge, bridge_of
 from services.webhook.headers import raw_record_headers
-from services.webhook.ndjson import is_ndjson, publish_lines, split_lines
+from services.webhook.ndjson import publish_lines
 
 log = logging.getLogger("services.webhook")
 #: How long ``/healthz`` waits for the broker to answer.
@@ -34,13 +34,13 @@ probes = APIRouter()
 @alerts.post(ROUTE, status_code=202)
 async def accept_alert(alert: AdmittedAlert, span: AlertSpan, request: Request) -> JSONResponse:
     """Write an admitted alert (or NDJSON batch) to the raw topic; the raw record carries the span's context."""
-    bridge, source, body = bridge_of(request), alert.source, alert.body
+    bridge, source = bridge_of(request), alert.source
     headers = raw_record_headers(source, request.headers["content-type"], request.headers)
     headers |= tracing.span_headers(span)
-    if is_ndjson(headers["content-type"]):
-        answer = await accept_lines(bridge, source, body, headers)
+    if alert.lines is not None:
+        answer = await accept_lines(bridge, source, alert.lines, headers)
     else:
-        answer = await write_alert(bridge, source, body, headers)
+        answer = await write_alert(bridge, source, alert.body, headers)
     record_answer(span, answer)
     return answer
 
@@ -63,10 +63,12 @@ async def write_alert(bridge: Bridge, source: str, body: bytes, headers: dict[st
     return JSONResponse(accepted, status_code=202)
 
 
-async def accept_lines(bridge: Bridge, source: str, body: bytes, headers: dict[str, str]) -> JSONResponse:
+async def accept_lines(
+    bridge: Bridge, source: str, lines: list[tuple[int, bytes]], headers: dict[str, str]
+) -> JSONResponse:
     """207-style answer: each line's own status; 202 when every line was written."""
     settings = bridge.settings
-    results = await publish_lines(bridge.raw, split_lines(body), source.encode(), headers, settings.publish_timeout_s)
+    results = await publish_lines(bridge.raw, lines, source.encode(), headers, settings.publish_timeout_s)
     accepted = sum(result.status == 202 for result in results)
     if accepted < len(results):
         log.info("NDJSON batch from %r: %d of %d lines written", source, accepted, len(results))

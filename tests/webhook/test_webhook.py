@@ -48,14 +48,14 @@ class RawTopic:
 async def serving(settings: WebhookSettings) -> AsyncIterator[tuple[httpx.AsyncClient, RawTopic]]:
     app = create_app(settings)
     raw = RawTopic()
-    broker: KafkaBroker = app.state.broker
+    broker: KafkaBroker = app.state.bridge.broker
 
     @broker.subscriber(SETTINGS.topics.raw)
     async def on_raw(message: KafkaMessage) -> None:
         raw.messages.append((message.body, message.raw_message.key, dict(message.headers)))  # type: ignore[union-attr]
 
     async with (
-        TestKafkaBroker(app.state.broker),
+        TestKafkaBroker(app.state.bridge.broker),
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bridge") as client,
     ):
@@ -143,7 +143,7 @@ async def test_guards_run_before_each_post() -> None:
 
     app = create_app(SETTINGS, guards=[Depends(require_header)])
     async with (
-        TestKafkaBroker(app.state.broker),
+        TestKafkaBroker(app.state.bridge.broker),
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bridge") as client,
     ):

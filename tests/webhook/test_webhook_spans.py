@@ -96,7 +96,7 @@ async def test_a_guards_refusal_comes_before_the_span_and_admission(exported: In
     app = create_app(SETTINGS, guards=[Depends(over_quota)])
     raw = RawTopic()
     async with (
-        TestKafkaBroker(app.state.broker),
+        TestKafkaBroker(app.state.bridge.broker),
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bridge") as client,
     ):
