@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from functools import cache
 from pathlib import Path, PurePosixPath
+
+from tests.checkout import checkout_files
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -98,27 +98,13 @@ def excluded(path: str, patterns: list[tuple[bool, re.Pattern[str]]]) -> bool:
     return result
 
 
-@cache
-def repository_files() -> tuple[str, ...]:
-    """The files of the checkout that a build could see: the ones git knows (tracked or new, not ignored)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.splitlines()
-    return tuple(path for path in listed if (REPO / path).is_file())
-
-
 def files_under(source: str) -> list[str]:
     """The repository files a COPY source names: the file itself, or every file under the folder (a source may
     be a glob; ``*`` and ``?`` then match within one path segment, as in Docker)."""
     if source == ".":
-        return list(repository_files())
+        return list(checkout_files())
     regex = re.compile(_regex(source).removesuffix("$") + "(/.*)?$")
-    return [path for path in repository_files() if regex.match(path)]
+    return [path for path in checkout_files() if regex.match(path)]
 
 
 def context_patterns() -> list[tuple[bool, re.Pattern[str]]]:

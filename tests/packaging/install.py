@@ -12,6 +12,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.checkout import checkout_files
+
 REPO = Path(__file__).resolve().parents[2]
 #: Settings that would point an installed ``alertmesh`` somewhere else than its packaged defaults and embedded servers.
 FOREIGN_ENV = (
@@ -23,19 +25,6 @@ FOREIGN_ENV = (
     "TEMPORAL_ADDRESS",
     "RAY_ADDRESS",
 )
-
-
-def checkout_files() -> list[str]:
-    """The files of the checkout git knows (tracked, or new and not ignored): what a clean clone would hold."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.splitlines()
-    return [path for path in listed if (REPO / path).is_file()]
 
 
 def build_wheel(out: Path) -> Path:

@@ -9,7 +9,8 @@ from alertmesh import samples
 from schemas import jsonschema
 from services.ingest.defaults import FIELD_MAPS_FILE, ROUTING_FILE
 from services.orchestrator.defaults import WORKFLOWS_DIR
-from tests.packaging.install import REPO, checkout_files, wheel_files
+from tests.checkout import checkout_files
+from tests.packaging.install import REPO, wheel_files
 
 
 def packaged_defaults() -> list[Path]:
