@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from alertmesh.checkout import output_root
+
 #: The fixed offered loads (alerts per second) every end-to-end system is driven at.
 OFFERED_LOADS = (10.0, 25.0, 50.0)
 #: The offered load whose latencies the summary line reports.
@@ -59,10 +61,9 @@ FULL = Sizes(
 )
 
 
-#: Where BENCHMARKS.md and the plots go by default: the repository's root, beside the README that links them; an
-#: installed copy (no pyproject.toml above the package: that is site-packages) writes to the working directory.
-_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = _ROOT if (_ROOT / "pyproject.toml").is_file() else Path.cwd()
+#: Where BENCHMARKS.md and the plots go by default: the repository's root, beside the README that links them (an
+#: installed copy writes to the working directory).
+DEFAULT_OUT = output_root()
 
 
 @dataclass(frozen=True)

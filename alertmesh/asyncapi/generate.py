@@ -22,14 +22,14 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
 from alertmesh.asyncapi.topics import TOPICS, Headers, Participant, TopicContract, Use
+from alertmesh.checkout import PACKAGES_ROOT, output_root
 from schemas.jsonschema import path_for
 
 #: The folder holding the packages: a checkout's root, or site-packages in an installed copy.
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-#: Where the document is checked in (a checkout's root, beside pyproject.toml); an installed copy has no such
-#: place and must not write into site-packages, so it writes to the working directory. The schema files are
-#: referenced relative to the document.
-DOCUMENT = (REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()) / "asyncapi.yaml"
+REPO_ROOT = PACKAGES_ROOT
+#: Where the document is checked in (a checkout's root, beside pyproject.toml; an installed copy writes to the
+#: working directory). The schema files are referenced relative to the document.
+DOCUMENT = output_root() / "asyncapi.yaml"
 #: The address the embedded broker listens on; deployments set ``KAFKA_BOOTSTRAP_SERVERS``.
 SERVER = "127.0.0.1:9092"
 #: Kafka bindings version for channel, operation and message bindings (the one FastStream writes).

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from alertmesh.checkout import is_checkout
+
 NAME = "schemas"
 HELP = "write the JSON Schema file of every event type (schemas/json/), or --check they are current"
 NEEDS_SETUP = False  # it reads the code and writes files
@@ -27,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
         if not stale:
             print(f"{DIRECTORY} is current")
         return 1 if stale else 0
+    if not is_checkout():  # the files are the installed package's own data: never rewrite them in site-packages
+        print("alertmesh schemas: it rewrites a checkout's schemas/json/; run it from a checkout, or use --check",
+              file=sys.stderr)  # fmt: skip
+        return 2
     DIRECTORY.mkdir(exist_ok=True)
     for event_type in EVENTS:
         path_for(event_type).write_bytes(render(event_type))

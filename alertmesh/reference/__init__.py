@@ -12,14 +12,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import services
+from alertmesh.checkout import PACKAGES_ROOT, output_root
 from alertmesh.reference import actions, functions, settings
 
-#: The repository's root: the settings classes are found in its source.
-SOURCE_ROOT = Path(services.__file__).resolve().parent.parent
+#: The folder holding the packages: the settings classes are found in their source.
+SOURCE_ROOT = PACKAGES_ROOT
 
-#: Where the pages live in the repository.
-DEFAULT_OUT_DIR = SOURCE_ROOT / "docs" / "reference"
+#: Where the pages live in the repository (an installed copy writes them under the working directory).
+DEFAULT_OUT_DIR = output_root() / "docs" / "reference"
 
 #: The command that writes the pages again, for every message that says a page is stale.
 REGENERATE = "alertmesh docs"

@@ -115,3 +115,15 @@ def test_schemas_check_names_a_stale_file_and_schemas_rewrites_it(
     assert cli.main(["schemas"]) == 0
     assert stale.read_bytes() == jsonschema.render("alertmesh.result.v1")
     assert cli.main(["schemas", "--check"]) == 0
+
+
+def test_schemas_refuses_to_rewrite_an_installed_copys_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alertmesh.commands import schemas as command
+
+    monkeypatch.setattr(jsonschema, "DIRECTORY", tmp_path / "json")
+    monkeypatch.setattr(command, "is_checkout", lambda: False)
+    assert cli.main(["schemas"]) == 2
+    assert "run it from a checkout" in capsys.readouterr().err
+    assert not (tmp_path / "json").exists()

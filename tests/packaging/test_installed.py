@@ -98,3 +98,13 @@ def test_an_installed_copy_writes_its_documents_to_the_working_directory(fresh_v
     done = subprocess.run(command, cwd=tmp_path, env=fresh_venv.env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(tmp_path.resolve() / "asyncapi.yaml"), str(tmp_path.resolve())]
+
+
+def test_an_installed_copy_writes_the_reference_pages_under_the_working_directory(
+    fresh_venv: FreshVenv, tmp_path: Path
+) -> None:
+    code = "from alertmesh import reference; print(reference.DEFAULT_OUT_DIR)"
+    command = [fresh_venv.python, "-c", code]
+    done = subprocess.run(command, cwd=tmp_path, env=fresh_venv.env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(tmp_path.resolve() / "docs" / "reference")
