@@ -40,7 +40,7 @@ class WebhookSettings(BaseSettings):
         if self.credentials_file is None and not self.allow_unauthenticated:
             raise ValueError(
                 "WEBHOOK_CREDENTIALS_FILE is not set: the webhook would accept alerts from anyone who can reach "
-                "it. Set it (see README, webhook authentication), or set WEBHOOK_ALLOW_UNAUTHENTICATED=true "
+                "it. Set it (see docs/security.md, webhook authentication), or set WEBHOOK_ALLOW_UNAUTHENTICATED=true "
                 "to run without authentication on purpose."
             )
         return self
