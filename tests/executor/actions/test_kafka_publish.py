@@ -30,7 +30,7 @@ def unique_topics() -> TopicSettings:
     """Mesh topic names of their own, as an operator may configure them (ALERTMESH_TOPIC_*)."""
     run = uuid.uuid4().hex[:8]
     names = {field: f"{run}.mesh.{field}" for field in TopicSettings.model_fields}
-    return TopicSettings(**names)
+    return TopicSettings.model_validate(names)
 
 
 async def publish_with(options: dict[str, Any], topic: str) -> dict[str, Any]:
@@ -96,7 +96,7 @@ async def test_without_executor_settings_this_process_topic_names_are_refused(
     allow=st.booleans(),
 )
 def test_every_configured_mesh_topic_and_no_other_is_refused(names: dict[str, str], other: str, allow: bool) -> None:
-    topics = TopicSettings(**names)
+    topics = TopicSettings.model_validate(names)
     protected = with_protected_topics({}, topics, allow_mesh_topics=allow)["alertmesh_protected_topics"]
     for name in names.values():
         assert (refusal(name, protected) is not None) == (not allow or name.startswith("__"))
