@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from alertmesh.views import results as results_view
+from alertmesh.views.safe_text import CONTROL, escape
 from schemas import WorkflowResult
 from schemas.actions import ActionReport
 from schemas.result import Result
+from tests.shared.strategies import FUZZ, HOSTILE_TEXT
 
 START = datetime(2026, 11, 28, 22, 0, 1, tzinfo=UTC)
 
@@ -50,3 +55,18 @@ def test_durations_read_at_a_glance() -> None:
     assert [results_view.duration(s) for s in (0.0123, 1.25, 59.94, 61, 3725)] == [
         "12 ms", "1.2 s", "59.9 s", "1m01s", "62m05s",
     ]  # fmt: skip
+
+
+@FUZZ
+@given(HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT, st.integers(20, 200))
+def test_no_line_of_a_result_holds_a_control_character_from_it(
+    workflow: str, workflow_id: str, error: str, width: int
+) -> None:
+    hostile = result("failed", "failed", seconds=1, error=error or "x")
+    hostile = hostile.model_copy(
+        update={"data": hostile.data.model_copy(update={"workflow": workflow, "workflow_id": workflow_id})}
+    )
+    lines = results_view.lines(hostile.to_json(), width)
+    assert len(lines) == 2  # the row and the error: data adds no line
+    assert [line for line in lines if CONTROL.search(line)] == []
+    assert escape(workflow_id) in lines[0]  # never cut: `alertmesh trace` and `rerun` take it
