@@ -44,7 +44,8 @@ class ExecutorSettings(BaseSettings):
     ray_log_to_driver: bool = True
     # On SIGTERM, seconds running actions get to finish before they are cancelled (Temporal retries them).
     graceful_shutdown_s: float = Field(10.0, ge=0)
-    # Hosts and networks actions may reach besides public addresses, comma-separated: "10.1.0.0/16,vault.internal".
+    # Hosts and networks actions may reach besides public addresses, comma-separated: "10.1.0.0/16,vault.internal"
+    # (a list opening more than 1/64 of the public IPv4 or IPv6 addresses, however split, is refused).
     egress_allow: str = ""
     # Largest action result (bytes of JSON); a larger one fails the action with ResultTooLarge.
     max_result_bytes: int = Field(DEFAULT_MAX_RESULT_BYTES, ge=1024, le=MAX_RESULT_BYTES_CEILING)
