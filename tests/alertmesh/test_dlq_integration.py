@@ -25,7 +25,6 @@ from temporalio.client import Client
 from alertmesh.commands.dlq.letters import REPLAY_HEADER, Selection, list_letters
 from alertmesh.kafka_tools import ensure_topics
 from alertmesh.samples import sample
-from alertmesh.views.safe_text import CONTROL
 from dsl.loader import load_workflows
 from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from services.executor.catalog import action_catalog
@@ -41,6 +40,7 @@ from tests.ingest.kafka_io import committed, create_topics, end_offset, produce,
 from tests.orchestrator.conftest import Mesh, running_mesh, running_worker, unique_settings
 from tests.orchestrator.factories import definition, make_trigger
 from tests.orchestrator.fake_executor import fake_executor_worker
+from tests.shared.strategies import controls_in
 
 pytestmark = pytest.mark.integration
 
@@ -323,13 +323,13 @@ async def test_list_streams_escapes_what_the_records_hold_and_stops_at_the_limit
     code, out, err = await dlq(placed, "list", "--limit", "5", "--json")
     assert code == 0, err
     assert [DeadLetter.from_json(line) for line in out.splitlines()] == letters[:5]  # the same events
-    assert not CONTROL.search(out.replace("\n", ""))
+    assert not controls_in(out.replace("\n", ""))
 
     code, screen, err = await dlq(placed, "list", terminal=True)
     assert code == 0, err
     rows = screen.split("\n")
     assert len(rows) == 1 + 30 + 2 and rows[-2] == "30 dead letters" and rows[-1] == ""
-    assert [row for row in rows if CONTROL.search(row)] == []
+    assert [row for row in rows if controls_in(row)] == []
     assert "no route for key '\\x1b]0;owned\\x070\\u202e' ( )" in rows[1]  # whitespace: one space
 
 

@@ -107,7 +107,16 @@ _CONTROL_CODES = [
     *range(0x202A, 0x202F),
     *range(0x2066, 0x206A),
 ]
-TERMINAL_CONTROLS = st.sampled_from([chr(code) for code in [*_CONTROL_CODES, 0x2028, 0x2029]])
+#: Written out here, not taken from the code under test, so that a character the code forgets fails the tests.
+TERMINAL_CONTROL_CHARACTERS = frozenset(chr(code) for code in [*_CONTROL_CODES, 0x2028, 0x2029])
+TERMINAL_CONTROLS = st.sampled_from(sorted(TERMINAL_CONTROL_CHARACTERS))
+
+
+def controls_in(line: str) -> set[str]:
+    """The characters of ``line`` a terminal acts on (``TERMINAL_CONTROL_CHARACTERS``)."""
+    return TERMINAL_CONTROL_CHARACTERS.intersection(line)
+
+
 #: Text from data as an attacker writes it: ordinary text with control characters and whole escape sequences
 #: (clear screen, window title, colours, cursor moves, a bidi override reversing what follows).
 HOSTILE_TEXT = st.lists(
