@@ -8,9 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alertmesh.views import results as results_view
+from alertmesh.views.result_summary import summarize
 from alertmesh.views.safe_text import escape
 from schemas import WorkflowResult
-from schemas.actions import ActionReport
+from schemas.actions import ActionError, ActionReport
 from schemas.result import Result
 from tests.shared.strategies import FUZZ, HOSTILE_TEXT, controls_in
 
@@ -70,3 +71,18 @@ def test_no_line_of_a_result_holds_a_control_character_from_it(
     assert len(lines) == 2  # the row and the error: data adds no line
     assert [line for line in lines if controls_in(line)] == []
     assert escape(workflow_id) in lines[0]  # never cut: `alertmesh trace` and `rerun` take it
+
+
+@FUZZ
+@given(HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT)
+def test_the_demo_summary_prints_no_control_character_from_the_result(
+    workflow_id: str, error: str, action_error: str
+) -> None:
+    hostile = result("failed", "failed", seconds=1, error=error or "x")
+    report = hostile.data.actions[0].model_copy(update={"error": ActionError(type="E", message=action_error)})
+    hostile = hostile.model_copy(
+        update={"data": hostile.data.model_copy(update={"workflow_id": workflow_id, "actions": [report]})}
+    )
+    lines = summarize(hostile, total_s=1.0).split("\n")
+    assert [line for line in lines if controls_in(line)] == []
+    assert len(lines) == 7  # title, ids, error, the action table (2), its error, the total: data adds no line
