@@ -14,6 +14,11 @@ from aiokafka.structs import RecordMetadata
 
 from services.shared.kafka import KafkaSettings
 
+#: ``read`` fetches at most about this many bytes at once, and hands out at most ``READ_BATCH_RECORDS`` records of
+#: it per step, so what it holds does not grow with the topic.
+READ_FETCH_BYTES = 1024 * 1024
+READ_BATCH_RECORDS = 100
+
 
 async def ensure_topics(kafka: KafkaSettings, topics: list[str], partitions: int, timeout_s: float = 30) -> None:
     """Create the topics that don't exist yet (replication 1 is what a single embedded broker can hold)."""
@@ -97,18 +102,25 @@ async def read(
     Without ``follow`` it stops at the end offsets seen when it started; ``timeout_s`` bounds the whole read.
     """
     consumer = AIOKafkaConsumer(
-        **kafka.client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=kafka.fetch_max_wait_ms
+        **kafka.client_kwargs(),
+        enable_auto_commit=False,
+        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
+        # One fetch in memory at a time, of at most about this much (a record larger than it still comes whole).
+        fetch_max_bytes=READ_FETCH_BYTES,
+        max_partition_fetch_bytes=READ_FETCH_BYTES,
     )
     await consumer.start()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
         consumer.assign(partitions)
+        # The true ends (they fetch once, so before seeking to the start): read in steps of READ_BATCH_RECORDS, the
+        # position passes Tansu's listed end (its last batch's first offset + 1) before that batch is all read.
+        stop_at = None if follow else await true_end_offsets(consumer, partitions)
         for tp in partitions:
             if start and tp.partition in start:
                 consumer.seek(tp, start[tp.partition])
             else:
                 await consumer.seek_to_beginning(tp)
-        stop_at = None if follow else await consumer.end_offsets(partitions)
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             if stop_at is not None and await _reached(consumer, stop_at):
@@ -116,7 +128,7 @@ async def read(
             wait_ms = 500 if deadline is None else int(max(0.0, min(0.5, deadline - time.monotonic())) * 1000)
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"no more messages on {topic!r} within {timeout_s}s")
-            batches = await consumer.getmany(*partitions, timeout_ms=wait_ms)
+            batches = await consumer.getmany(*partitions, timeout_ms=wait_ms, max_records=READ_BATCH_RECORDS)
             for records in batches.values():
                 for record in records:
                     yield record.value

@@ -13,6 +13,7 @@ from alertmesh.commands.dlq import letters as dlq_cmd
 from alertmesh.status.metrics import Counters
 from alertmesh.status.sources import Lag, PartStatus, Snapshot
 from alertmesh.views import results as results_view
+from alertmesh.views.safe_text import escape, escape_lines
 from alertmesh.views.table import render
 from schemas import DeadLetter, WorkflowResult
 
@@ -73,7 +74,7 @@ def _total(values: Iterable[float | None]) -> float | None:
 
 
 def _down(error: str | None) -> str:
-    return "ok" if error is None else f"DOWN: {error}"
+    return "ok" if error is None else f"DOWN: {escape(error)}"
 
 
 def _health(part: PartStatus) -> str:
@@ -99,7 +100,7 @@ def _part_row(part: PartStatus, rate_of: Rates | None, now: datetime) -> tuple[s
     if part.counters is None and part.metrics_reason and part.healthy is not False and target.metrics_url:
         detail += f"; metrics: {part.metrics_reason}"
     exit_code = "-" if target.last_exit_code is None else str(target.last_exit_code)
-    return (
+    cells = (
         target.name,
         _health(part),
         str(target.pid) if target.pid is not None else "-",
@@ -111,6 +112,7 @@ def _part_row(part: PartStatus, rate_of: Rates | None, now: datetime) -> tuple[s
         _per_second(rate_of.dead_letters if rate_of else None),
         detail,
     )
+    return tuple(escape(cell) for cell in cells)  # names and reasons come from mesh.json and from errors
 
 
 def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
@@ -138,15 +140,16 @@ def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
     )
     running = NO_VALUE if snapshot.temporal_error else str(snapshot.workflows_running)
     lines += [
-        f"Kafka              {snapshot.kafka}  {_down(snapshot.kafka_error)}",
-        f"Temporal           {snapshot.temporal}  {_down(snapshot.temporal_error)}",
+        f"Kafka              {escape(snapshot.kafka)}  {_down(snapshot.kafka_error)}",
+        f"Temporal           {escape(snapshot.temporal)}  {_down(snapshot.temporal_error)}",
         f"Flow               {flow}",
         f"Workflows running  {running}",
         "",
     ]
 
-    lag_rows = [(lag.group, lag.topic, str(lag.partition), NO_VALUE if lag.committed is None else str(lag.committed),
-                 str(lag.end), str(lag.records)) for lag in snapshot.lag]  # fmt: skip
+    lag_rows = [(escape(lag.group), escape(lag.topic), str(lag.partition),
+                 NO_VALUE if lag.committed is None else str(lag.committed), str(lag.end), str(lag.records))
+                for lag in snapshot.lag]  # fmt: skip
     lines += _section(
         "Consumer lag",
         _unreadable(snapshot, snapshot.lag_error),
@@ -169,7 +172,8 @@ def text(snapshot: Snapshot, before: Mapping[str, Counters], width: int) -> str:
         _unreadable(snapshot, snapshot.dead_letters_error),
         render(letters, width - 2) if snapshot.dead_letters else [],
     )
-    return "\n".join(lines) + "\n"
+    # Every data field above is escaped where it is put in; this catches what any later field forgets.
+    return escape_lines("\n".join(lines) + "\n")
 
 
 def _rates_json(value: Rates | None) -> dict[str, float | None]:
@@ -243,7 +247,7 @@ def _unreadable(snapshot: Snapshot, own_error: str | None) -> str | None:
 def _section(title: str, error: str | None, rows: list[str], empty: str | None = "none") -> list[str]:
     """A titled block of the report: why it cannot be read, ``empty`` when there are no rows, or the rows."""
     if error:
-        body = [f"cannot read: {error}"]
+        body = [f"cannot read: {escape(error)}"]
     elif not rows and empty is not None:
         body = [empty]
     else:

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from alertmesh.stack.state import mesh_file, read_mesh_state
 from alertmesh.status import render as status_render
 from alertmesh.status.sources import PartTarget, Sources, Target, parts_from_mesh
+from alertmesh.views.safe_text import escape_json
 from services.ingest.config import IngestSettings
 from services.orchestrator.config import OrchestratorSettings
 from services.shared.kafka import KafkaSettings
@@ -110,7 +111,7 @@ async def run(where: Where, *, watch: bool, interval_s: float, as_json: bool, ou
         while True:
             snapshot = await sources.snapshot()
             if as_json:
-                out.write(orjson.dumps(status_render.as_json(snapshot, before)).decode() + "\n")
+                out.write(escape_json(orjson.dumps(status_render.as_json(snapshot, before)).decode()) + "\n")
             else:
                 screen = status_render.text(snapshot, before, shutil.get_terminal_size().columns)
                 out.write((CLEAR_SCREEN if watch and terminal else "") + screen + ("\n" if watch else ""))

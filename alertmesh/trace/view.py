@@ -5,10 +5,13 @@ attempts, the result or the dead letter, and the run's Temporal UI link (``alert
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from alertmesh.trace.lookup import SpanRecord, Trace, find_traces, wait_for_traces
+from alertmesh.views.safe_text import escape, escape_lines
 from services.shared import tracing
 
 #: Characters of the waterfall's bar column.
@@ -131,10 +134,44 @@ def _outcome(trace: Trace) -> list[str]:
     return lines
 
 
+def _printable_value(value: Any) -> Any:
+    return escape(value) if isinstance(value, str) else value
+
+
+def printable(trace: Trace) -> Trace:
+    """``trace`` with every text a span carries escaped (``safe_text.escape``): names, services, errors and
+    attributes come from alerts and the systems they reached."""
+    spans = [
+        replace(
+            span,
+            trace_id=escape(span.trace_id),
+            span_id=escape(span.span_id),
+            parent_id=None if span.parent_id is None else escape(str(span.parent_id)),
+            name=escape(span.name),
+            service=escape(span.service),
+            status=escape(span.status),
+            error=None if span.error is None else escape(str(span.error)),
+            attrs={name: _printable_value(value) for name, value in span.attrs.items()},
+        )
+        for span in trace.spans
+    ]
+    return Trace(escape(trace.trace_id), spans)
+
+
 def render(
     trace: Trace, *, temporal_ui: str | None = None, namespace: str = "default", others: Sequence[str] = ()
 ) -> str:
-    """The whole view of one trace. ``others``: ids of further traces the same id named (listed at the end)."""
+    """The whole view of one trace. ``others``: ids of further traces the same id named (listed at the end).
+    Nothing from the spans reaches the terminal unescaped."""
+    workflow_id = trace.attribute(tracing.WORKFLOW_ID) or trace.attribute("temporalWorkflowID")
+    run_id = trace.attribute("temporalRunID")
+    # The link is built from the raw ids (quoted for a URL), the rest from escaped ones.
+    link = (
+        temporal_link(temporal_ui, namespace, str(workflow_id), run_id and str(run_id))
+        if workflow_id and temporal_ui
+        else None
+    )
+    trace = printable(trace)
     total_ms = (trace.end_ns - trace.start_ns) / 1e6
     lines = [f"trace {trace.trace_id}  {len(trace.spans)} spans  {total_ms:.1f} ms", *_ids(trace), ""]
     lines += _waterfall(trace)
@@ -142,14 +179,12 @@ def render(
     if actions:
         lines += ["", *actions]
     lines += ["", *_outcome(trace)]
-    workflow_id = trace.attribute(tracing.WORKFLOW_ID) or trace.attribute("temporalWorkflowID")
-    if workflow_id and temporal_ui:
-        lines.append(
-            f"Temporal UI: {temporal_link(temporal_ui, namespace, workflow_id, trace.attribute('temporalRunID'))}"
-        )
+    if link:
+        lines.append(f"Temporal UI: {escape(link)}")
     if others:
-        lines.append(f"{len(others)} more trace(s) for this id: " + ", ".join(others))
-    return "\n".join(lines)
+        lines.append(f"{len(others)} more trace(s) for this id: " + ", ".join(map(escape, others)))
+    # Attribute values that are not text (lists, numbers) are printed with str(): escape what that may carry.
+    return escape_lines("\n".join(lines))
 
 
 def render_trace(

@@ -4,6 +4,7 @@ with its status, attempts and duration, then the total time. ``alertmesh demo`` 
 
 from __future__ import annotations
 
+from alertmesh.views.safe_text import escape, escape_lines
 from schemas import ActionReport, WorkflowResult
 
 #: Longest error message shown for a failed action (the JSON below the summary has all of it).
@@ -15,8 +16,8 @@ def summarize(result: WorkflowResult, total_s: float | None = None) -> str:
     data = result.data
     run_s = (data.finished_at - data.started_at).total_seconds()
     lines = [
-        f"workflow {data.workflow} {data.status.upper()} in {_duration(run_s * 1000)}",
-        f"  workflow id {data.workflow_id}, run {data.run_id}",
+        f"workflow {escape(data.workflow)} {data.status.upper()} in {_duration(run_s * 1000)}",
+        f"  workflow id {escape(data.workflow_id)}, run {escape(data.run_id)}",
     ]
     if data.error:
         lines.append(f"  error: {_short(data.error)}")
@@ -33,7 +34,8 @@ def summarize(result: WorkflowResult, total_s: float | None = None) -> str:
         lines.append(f"  {len(data.cut)} value(s) cut to fit the results topic (see `cut` below)")
     if total_s is not None:
         lines.append(f"total {_duration(total_s * 1000)} from publishing the alert to reading its result")
-    return "\n".join(lines)
+    # Errors quote what actions met (answers of other systems, alert data): nothing of it reaches the terminal raw.
+    return escape_lines("\n".join(lines))
 
 
 def _row(report: ActionReport) -> tuple[str, str, str, str, str]:
@@ -48,7 +50,7 @@ def _error(report: ActionReport) -> str:
 
 
 def _short(text: str) -> str:
-    text = " ".join(text.split())
+    text = escape(" ".join(text.split()))
     return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from alertmesh.views.safe_text import escape
 from alertmesh.views.table import format_row
 from schemas import WorkflowResult
 
@@ -38,8 +39,8 @@ def row(result: WorkflowResult) -> tuple[str, ...]:
     failed = sum(1 for action in data.actions if action.status == "failed")
     when = data.finished_at.strftime("%Y-%m-%d %H:%M:%S")
     took = duration((data.finished_at - data.started_at).total_seconds())
-    cells = (when, _cut(data.workflow, WIDTHS[1]), data.status, f"{ok} ok {failed} failed", took, data.workflow_id)
-    return cells
+    workflow, workflow_id = escape(data.workflow), escape(data.workflow_id)  # from the workflow file and the alert
+    return when, _cut(workflow, WIDTHS[1]), escape(data.status), f"{ok} ok {failed} failed", took, workflow_id
 
 
 def header(width: int) -> str:
@@ -53,10 +54,10 @@ def lines(value: bytes, width: int) -> list[str]:
     try:
         result = WorkflowResult.from_json(value)
     except (ValidationError, ValueError) as error:
-        reason = " ".join(str(error).split())
+        reason = escape(" ".join(str(error).split()))  # a validation error quotes the record
         return [_cut(f"(not a workflow result: {reason})", width)]
     # The workflow id is never cut, however narrow the terminal: it is what `alertmesh trace` and `rerun` take.
     out = [format_row(row(result), WIDTHS, UNCUT)]
     if result.data.error:
-        out.append(_cut("    error: " + " ".join(result.data.error.split()), width))
+        out.append(_cut("    error: " + escape(" ".join(result.data.error.split())), width))
     return out

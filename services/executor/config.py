@@ -10,12 +10,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.executor.actions.context import producer_config
 from services.executor.actions.egress import EgressPolicy
+from services.executor.actions.kafka import with_protected_topics
 from services.executor.batch import StepServices
 from services.executor.outcome import DEFAULT_MAX_RESULT_BYTES, ActionLimits
 from services.executor.secrets import default_backend, parse_secrets_file
 from services.shared.blobs import BlobSettings
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
+from services.shared.topics import TopicSettings
 
 #: Temporal refuses a payload over 2 MiB; a result kept in history this close to it leaves no room for the rest of
 #: the report, so larger results must go to the blob store (EXECUTOR_BLOB_THRESHOLD_BYTES at most this).
@@ -42,7 +44,8 @@ class ExecutorSettings(BaseSettings):
     ray_log_to_driver: bool = True
     # On SIGTERM, seconds running actions get to finish before they are cancelled (Temporal retries them).
     graceful_shutdown_s: float = Field(10.0, ge=0)
-    # Hosts and networks actions may reach besides public addresses, comma-separated: "10.1.0.0/16,vault.internal".
+    # Hosts and networks actions may reach besides public addresses, comma-separated: "10.1.0.0/16,vault.internal"
+    # (a list opening more than 1/64 of the public IPv4 or IPv6 addresses, however split, is refused).
     egress_allow: str = ""
     # Largest action result (bytes of JSON); a larger one fails the action with ResultTooLarge.
     max_result_bytes: int = Field(DEFAULT_MAX_RESULT_BYTES, ge=1024, le=MAX_RESULT_BYTES_CEILING)
@@ -60,6 +63,11 @@ class ExecutorSettings(BaseSettings):
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     # The broker core.kafka.publish writes to (the mesh's own KAFKA_* settings).
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    # The mesh's topic names (ALERTMESH_TOPIC_*), which core.kafka.publish refuses to write.
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    # Let core.kafka.publish write the mesh's own topics (triggers, results, dead letters...): off, since a workflow
+    # could then forge triggers or results from alert data.
+    kafka_publish_allow_mesh_topics: bool = False
 
     @field_validator("egress_allow")
     @classmethod
@@ -72,7 +80,9 @@ class ExecutorSettings(BaseSettings):
         return ActionLimits(
             max_result_bytes=self.max_result_bytes,
             egress=EgressPolicy.parse(self.egress_allow),
-            kafka=producer_config(self.kafka),
+            kafka=with_protected_topics(
+                producer_config(self.kafka), self.topics, allow_mesh_topics=self.kafka_publish_allow_mesh_topics
+            ),
         )
 
     def step_services(self) -> StepServices:

@@ -2,26 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from alertmesh import cli
+from alertmesh import cli, kafka_tools
 from alertmesh.commands import dlq
+from alertmesh.commands.dlq import letters as letters_module
 from alertmesh.commands.dlq.letters import (
     REPLAY_HEADER,
     Selection,
     SelectionError,
     decode_letters,
     json_lines,
+    list_letters,
     parse_since,
     replay_record,
+    stream_row,
     table,
 )
+from alertmesh.views.safe_text import escape, escape_json, escape_lines
 from schemas import DeadLetter
 from schemas.deadletter import STAGES
 from services.shared.deadletter import ConsumedRecord, dead_letter
+from services.shared.kafka import KafkaSettings
+from tests.shared.strategies import FUZZ, HOSTILE_TEXT, controls_in
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -142,3 +154,117 @@ def test_the_command_line_offers_exactly_the_five_stages() -> None:
 def test_a_bad_since_ends_the_command_with_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["dlq", "list", "--since", "soon"]) == 2
     assert "--since 'soon'" in capsys.readouterr().err
+
+
+# --- Operator output: nothing from a record reaches the terminal as a control character ------------------------------
+
+
+def hostile_letter(reason: str, source: str, topic: str, header: str) -> DeadLetter:
+    record = ConsumedRecord(
+        value=b"{}", headers={"x": header}, topic=topic or "t", received_at=NOW, partition=0, offset=1, key=b"k"
+    )
+    return dead_letter(record, source="alertmesh/ingest", stage="route", reason=reason, max_bytes=1 << 20,
+                       alert_source=source or None)  # fmt: skip
+
+
+def lines_with_controls(text: str) -> list[str]:
+    """The printed lines (split at the newlines the command writes) that still hold a control character."""
+    return [line for line in text.split("\n") if controls_in(line)]
+
+
+@FUZZ
+@given(HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT, st.integers(20, 200))
+def test_no_printed_line_of_a_dead_letter_holds_a_control_character(
+    reason: str, source: str, topic: str, header: str, width: int
+) -> None:
+    letter = hostile_letter(reason, source, topic, header)
+    assert lines_with_controls(table([letter], width)) == []
+    assert lines_with_controls(stream_row(letter, width)) == []
+    assert "\n" not in stream_row(letter, width)  # a newline in the data does not start a line of its own
+    jsonl = json_lines([letter])
+    assert lines_with_controls(jsonl) == [] and jsonl.count("\n") == 1
+    assert DeadLetter.from_json(jsonl.encode()) == letter  # the same event, escapes and all
+
+
+@FUZZ
+@given(st.text())
+def test_escaping_changes_only_control_characters(text: str) -> None:
+    shown = escape(text)
+    assert not controls_in(shown) and not controls_in(escape_lines(text).replace("\n", ""))
+    if not controls_in(text):
+        assert shown == escape_lines(text) == escape_json(text) == text
+    assert orjson.loads(escape_json(orjson.dumps(text).decode())) == text
+
+
+async def values_of(letters: list[DeadLetter]) -> AsyncIterator[bytes]:
+    for letter in letters:
+        yield letter.to_json()
+
+
+class Screen(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@FUZZ
+@given(st.lists(st.tuples(HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT), max_size=4), st.booleans())
+def test_dlq_list_prints_no_control_character_from_the_records(data: list[tuple[str, str, str]], as_json: bool) -> None:
+    letters = [hostile_letter(reason, source, topic, "") for reason, source, topic in data]
+
+    def read(*args: Any, **kwargs: Any) -> AsyncIterator[bytes]:
+        return values_of(letters)
+
+    out = io.StringIO() if as_json else Screen()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kafka_tools, "read", read)
+        assert asyncio.run(list_letters(KafkaSettings(), "dlq", Selection(), as_json=as_json, out=out)) == 0
+    printed = out.getvalue()
+    assert lines_with_controls(printed) == []
+    shown = len({one.id for one in letters})
+    assert len(printed.split("\n")) - 1 == (shown if as_json else shown + 2)  # the table adds header and count
+
+
+def test_dlq_list_prints_each_letter_as_it_reads_it_and_stops_at_the_limit() -> None:
+    """Streaming: the first line is out before the second record is read, and --limit stops the read."""
+    letters = [letter("parse", f"broken {n}", offset=n, age=timedelta(minutes=n)) for n in range(50)]
+    read_count = 0
+    printed_after: list[int] = []
+
+    async def read(*args: Any, **kwargs: Any) -> AsyncIterator[bytes]:
+        nonlocal read_count
+        for one in letters:
+            read_count += 1
+            yield one.to_json()
+
+    class Out(io.StringIO):
+        def write(self, text: str) -> int:
+            printed_after.append(read_count)
+            return super().write(text)
+
+    out = Out()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kafka_tools, "read", read)
+        assert asyncio.run(list_letters(KafkaSettings(), "dlq", Selection(), as_json=True, out=out, limit=7)) == 0
+    assert printed_after[:3] == [1, 2, 3]
+    assert [DeadLetter.from_json(line) for line in out.getvalue().splitlines()] == letters[:7]
+    assert read_count <= 8
+
+
+def test_a_redelivered_letter_is_listed_once_within_the_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(letters_module, "DEDUP_WINDOW", 2)
+    values = [PARSE, PARSE, ROUTE, PARSE, START]
+
+    async def read(*args: Any, **kwargs: Any) -> AsyncIterator[bytes]:
+        for one in values:
+            yield one.to_json()
+
+    monkeypatch.setattr(kafka_tools, "read", read)
+    out = io.StringIO()
+    assert asyncio.run(list_letters(KafkaSettings(), "dlq", Selection(), as_json=True, out=out)) == 0
+    assert [DeadLetter.from_json(line) for line in out.getvalue().splitlines()] == [PARSE, ROUTE, START]
+
+
+def test_list_takes_a_positive_limit() -> None:
+    assert cli.parser().parse_args(["dlq", "list", "--limit", "3"]).limit == 3
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["dlq", "list", "--limit", "0"])

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import pty
 import sys
+import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -18,7 +22,7 @@ import orjson
 import pytest
 from temporalio.client import Client
 
-from alertmesh.commands.dlq.letters import REPLAY_HEADER
+from alertmesh.commands.dlq.letters import REPLAY_HEADER, Selection, list_letters
 from alertmesh.kafka_tools import ensure_topics
 from alertmesh.samples import sample
 from dsl.loader import load_workflows
@@ -28,13 +32,15 @@ from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
 from services.ingest.defaults import ROUTING_FILE
 from services.orchestrator.service import Orchestrator, connect_temporal
+from services.shared.deadletter import ConsumedRecord, dead_letter
 from services.shared.kafka import KafkaSettings
 from services.shared.topics import TopicSettings
 from tests.conftest import REPO, TemporalServer
-from tests.ingest.kafka_io import committed, create_topics, end_offset, produce, read
+from tests.ingest.kafka_io import committed, create_topics, end_offset, produce, produce_all, read
 from tests.orchestrator.conftest import Mesh, running_mesh, running_worker, unique_settings
 from tests.orchestrator.factories import definition, make_trigger
 from tests.orchestrator.fake_executor import fake_executor_worker
+from tests.shared.strategies import controls_in
 
 pytestmark = pytest.mark.integration
 
@@ -91,6 +97,9 @@ async def dlq(settings: Placed, *args: str, terminal: bool = False) -> tuple[int
     env = os.environ | {
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
         "ALERTMESH_TOPIC_DLQ": settings.topics.dlq,
+        # The topics the mesh reads: where a replay without --to may write.
+        "ALERTMESH_TOPIC_RAW": settings.topics.raw,
+        "ALERTMESH_TOPIC_TRIGGERS": settings.topics.triggers,
         "COLUMNS": "160",
     }
     controller, screen = pty.openpty() if terminal else (-1, -1)
@@ -251,3 +260,98 @@ async def test_a_start_dead_letter_starts_its_workflow_once_the_orchestrator_kno
         [result] = await read(kafka_bootstrap, topics.results, 1, timeout=90)
     outcome = WorkflowResult.from_json(result.value)
     assert (outcome.data.workflow_id, outcome.data.status, outcome.data.returns) == (key, "completed", "ProbeFailure")
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Where a test's dead letters are: the broker and fresh topic names."""
+
+    kafka: KafkaSettings
+    topics: TopicSettings
+
+
+async def fresh_topics(kafka_bootstrap: str, *extra: str) -> Topics:
+    tag = uuid.uuid4().hex[:8]
+    topics = TopicSettings(raw=f"raw-{tag}", triggers=f"triggers-{tag}", results=f"results-{tag}", dlq=f"dlq-{tag}")
+    await create_topics(kafka_bootstrap, topics)
+    if extra:
+        await ensure_topics(KafkaSettings(bootstrap_servers=kafka_bootstrap), list(extra), partitions=1)
+    return Topics(KafkaSettings(bootstrap_servers=kafka_bootstrap), topics)
+
+
+def letter_from(topic: str, offset: int, reason: str, value: bytes = b"{}") -> DeadLetter:
+    record = ConsumedRecord(value=value, headers={}, topic=topic, received_at=datetime.now(UTC), partition=0,
+                            offset=offset, key=b"k")  # fmt: skip
+    return dead_letter(record, source="alertmesh/ingest", stage="parse", reason=reason, max_bytes=1 << 20)
+
+
+async def test_a_replay_writes_only_to_the_topics_the_mesh_reads_unless_to_says_otherwise(kafka_bootstrap: str) -> None:
+    elsewhere = f"elsewhere-{uuid.uuid4().hex[:8]}"
+    placed = await fresh_topics(kafka_bootstrap, elsewhere)
+    topics = placed.topics
+    # Anyone who can write the dead-letter topic chooses the topic a letter names.
+    letters = [letter_from(topics.raw, 1, "a"), letter_from(topics.triggers, 2, "b"), letter_from(elsewhere, 3, "c"),
+               letter_from(topics.results, 4, "d")]  # fmt: skip
+    for one in letters:
+        await produce(kafka_bootstrap, topics.dlq, one.to_json())
+
+    code, out, err = await dlq(placed, "replay", "--all")
+    assert code == 1, err  # not everything was replayed
+    lines = out.splitlines()
+    assert lines[0].startswith(f"replayed {letters[0].id} (parse) to {topics.raw}[0] at 0")
+    assert lines[1].startswith(f"replayed {letters[1].id} (parse) to {topics.triggers}[0] at 0")
+    for skipped, line in zip(letters[2:], lines[2:], strict=True):
+        assert line == (
+            f"skipped {skipped.id}: its original topic {skipped.data.original_topic!r} is not one the mesh reads "
+            f"({topics.raw}, {topics.triggers}); give --to to send it there"
+        )
+    assert (await end_offset(kafka_bootstrap, elsewhere), await end_offset(kafka_bootstrap, topics.results)) == (0, 0)
+
+    code, out, err = await dlq(placed, "replay", "--id", letters[2].id, "--to", elsewhere)
+    assert code == 0, err
+    assert out.startswith(f"replayed {letters[2].id} (parse) to {elsewhere}[0] at 0")
+    assert await end_offset(kafka_bootstrap, elsewhere) == 1
+
+
+async def test_list_streams_escapes_what_the_records_hold_and_stops_at_the_limit(kafka_bootstrap: str) -> None:
+    placed = await fresh_topics(kafka_bootstrap)
+    reasons = [f"no route for key '\x1b]0;owned\x07{n}\u202e' (\r\n)" for n in range(30)]
+    letters = [letter_from(placed.topics.raw, n, reason) for n, reason in enumerate(reasons)]
+    for one in letters:
+        await produce(kafka_bootstrap, placed.topics.dlq, one.to_json())
+
+    code, out, err = await dlq(placed, "list", "--limit", "5", "--json")
+    assert code == 0, err
+    assert [DeadLetter.from_json(line) for line in out.splitlines()] == letters[:5]  # the same events
+    assert not controls_in(out.replace("\n", ""))
+
+    code, screen, err = await dlq(placed, "list", terminal=True)
+    assert code == 0, err
+    rows = screen.split("\n")
+    assert len(rows) == 1 + 30 + 2 and rows[-2] == "30 dead letters" and rows[-1] == ""
+    assert [row for row in rows if controls_in(row)] == []
+    assert "no route for key '\\x1b]0;owned\\x070\\u202e' ( )" in rows[1]  # whitespace: one space
+
+
+class Discard(io.StringIO):
+    """Output that keeps nothing (what a terminal keeps is not the command's memory)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+async def test_list_holds_one_batch_not_the_whole_topic(kafka_bootstrap: str) -> None:
+    placed = await fresh_topics(kafka_bootstrap)
+    big = bytes(range(256)) * 400  # 100 KiB a record, about 135 KiB a dead letter: 42 MiB of them in all
+    letters = [letter_from(placed.topics.raw, n, "big", big).to_json() for n in range(320)]
+    await produce_all(kafka_bootstrap, placed.topics.dlq, letters)
+    del letters
+    tracemalloc.start()
+    try:
+        code = await list_letters(placed.kafka, placed.topics.dlq, Selection(), as_json=True, out=Discard())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert code == 0
+    # A few fetches of about 1 MiB and the letter being printed (it was the whole topic, twice: records and letters).
+    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for 42 MiB of dead letters"

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from alertmesh.views import results as results_view
+from alertmesh.views.result_summary import summarize
+from alertmesh.views.safe_text import escape
 from schemas import WorkflowResult
-from schemas.actions import ActionReport
+from schemas.actions import ActionError, ActionReport
 from schemas.result import Result
+from tests.shared.strategies import FUZZ, HOSTILE_TEXT, controls_in
 
 START = datetime(2026, 11, 28, 22, 0, 1, tzinfo=UTC)
 
@@ -50,3 +56,33 @@ def test_durations_read_at_a_glance() -> None:
     assert [results_view.duration(s) for s in (0.0123, 1.25, 59.94, 61, 3725)] == [
         "12 ms", "1.2 s", "59.9 s", "1m01s", "62m05s",
     ]  # fmt: skip
+
+
+@FUZZ
+@given(HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT, st.integers(20, 200))
+def test_no_line_of_a_result_holds_a_control_character_from_it(
+    workflow: str, workflow_id: str, error: str, width: int
+) -> None:
+    hostile = result("failed", "failed", seconds=1, error=error or "x")
+    hostile = hostile.model_copy(
+        update={"data": hostile.data.model_copy(update={"workflow": workflow, "workflow_id": workflow_id})}
+    )
+    lines = results_view.lines(hostile.to_json(), width)
+    assert len(lines) == 2  # the row and the error: data adds no line
+    assert [line for line in lines if controls_in(line)] == []
+    assert escape(workflow_id) in lines[0]  # never cut: `alertmesh trace` and `rerun` take it
+
+
+@FUZZ
+@given(HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT)
+def test_the_demo_summary_prints_no_control_character_from_the_result(
+    workflow_id: str, error: str, action_error: str
+) -> None:
+    hostile = result("failed", "failed", seconds=1, error=error or "x")
+    report = hostile.data.actions[0].model_copy(update={"error": ActionError(type="E", message=action_error)})
+    hostile = hostile.model_copy(
+        update={"data": hostile.data.model_copy(update={"workflow_id": workflow_id, "actions": [report]})}
+    )
+    lines = summarize(hostile, total_s=1.0).split("\n")
+    assert [line for line in lines if controls_in(line)] == []
+    assert len(lines) == 7  # title, ids, error, the action table (2), its error, the total: data adds no line

@@ -3,6 +3,7 @@ the JSON, where the parts are, and the --watch loop with fake sources."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, start_http_server
 
 from alertmesh.stack.embedded import free_port
@@ -27,9 +30,11 @@ from alertmesh.status.sources import (
     describe,
     scrape,
 )
-from schemas import WorkflowResult
+from alertmesh.views.safe_text import escape
+from schemas import DeadLetter, WorkflowResult
 from schemas.result import Result
 from services.shared.deadletter import ConsumedRecord, dead_letter
+from tests.shared.strategies import FUZZ, HOSTILE_TEXT, controls_in
 
 NOW = datetime(2026, 11, 28, 22, 30, tzinfo=UTC)
 
@@ -247,3 +252,57 @@ def test_watch_redraws_a_terminal_prints_snapshots_otherwise_and_ctrl_c_ends_it_
     # The first report has no earlier reading; later ones have rates over the time between them.
     assert "(no rates yet)" in out.getvalue() and "(rates over 1.0 s)" in out.getvalue()
     assert " 10.0 " in out.getvalue()
+
+
+# --- Operator output: nothing from data reaches the terminal as a control character --------------------------------
+
+
+def hostile_snapshot(texts: list[str]) -> tuple[Snapshot, DeadLetter]:
+    """A snapshot whose every field that comes from data holds one of ``texts``."""
+    (reason, source, topic, error, workflow, workflow_id, part_name, part_reason, group, lag_topic, kafka,
+     results_error) = texts  # fmt: skip
+    record = ConsumedRecord(value=b"{}", headers={}, topic=topic or "t", received_at=NOW, partition=0, offset=1)
+    letter = dead_letter(record, source="alertmesh/ingest", stage="route", reason=reason, max_bytes=1 << 20,
+                         alert_source=source or None)  # fmt: skip
+    failed = failed_result()
+    failed = failed.model_copy(update={"data": failed.data.model_copy(
+        update={"error": error, "workflow": workflow, "workflow_id": workflow_id})})  # fmt: skip
+    shot = Snapshot(
+        NOW, [part(part_name or "p", False, part_reason), part("ingest", None, part_reason)],
+        kafka=kafka, temporal=part_reason, temporal_error=kafka or None, lag=[Lag(group, lag_topic, 0, None, 3)],
+        workflows_running=1, failed_results=[failed], dead_letters=[letter], dead_letters_total=1,
+        results_error=results_error or None,
+    )  # fmt: skip
+    return shot, letter
+
+
+@FUZZ
+@given(st.lists(HOSTILE_TEXT, min_size=12, max_size=12), st.integers(40, 200))
+def test_no_line_of_the_status_screen_or_json_holds_a_control_character_from_data(texts: list[str], width: int) -> None:
+    shot, letter = hostile_snapshot(texts)
+    reason = texts[0]
+    screen = status_render.text(shot, {}, width)
+    assert [line for line in screen.split("\n") if controls_in(line)] == []
+    # A newline in the data starts no line of its own: the screen has as many lines as with plain text.
+    plain = status_render.text(hostile_snapshot([text and "x" for text in texts])[0], {}, width)
+    assert len(screen.split("\n")) == len(plain.split("\n"))
+    assert escape(" ".join(reason.split()))[:10] in screen  # the reason is shown (escaped), not dropped
+    for as_json in (True, False):
+        out = Terminal()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(status_cmd, "Sources", lambda target: OneSnapshot(shot))
+            patch.setattr(status_cmd, "build_target", lambda where: None)
+            where = status_cmd.Where(Path("."))
+            asyncio.run(status_cmd.run(where, watch=False, interval_s=0.001, as_json=as_json, out=out))
+        printed = out.getvalue()
+        assert [line for line in printed.split("\n") if controls_in(line)] == []
+        if as_json:  # the same values, control characters as JSON escapes
+            assert orjson.loads(printed)["recent_dead_letters"][0]["reason"] == letter.data.reason
+
+
+class OneSnapshot(FakeSources):
+    def __init__(self, shot: Snapshot) -> None:
+        self.shot = shot
+
+    async def snapshot(self) -> Snapshot:
+        return self.shot

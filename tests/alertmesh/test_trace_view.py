@@ -9,10 +9,14 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alertmesh.commands import trace as trace_cmd
 from alertmesh.trace import SpanRecord, Trace, find_traces, wait_for_traces
 from alertmesh.trace.view import bar, ordered, render, render_finished_trace, render_trace, temporal_link
+from alertmesh.views.safe_text import escape
+from tests.shared.strategies import FUZZ, HOSTILE_TEXT, controls_in
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 EVENT = "8fbd8aac-3bd0-5640-ac63-57bf2aa12444"
@@ -292,3 +296,63 @@ def test_the_store_defaults_to_the_environment_then_the_default_state(
     monkeypatch.delenv("ALERTMESH_TRACES_DIR")
     monkeypatch.setenv("ALERTMESH_STATE_DIR", str(tmp_path / "state"))
     assert trace_cmd.traces_dir(None, None) == tmp_path / "state" / "traces"
+
+
+# --- Operator output: span data never reaches the terminal as a control character -----------------------------------
+
+HOSTILE_ATTRIBUTES = [
+    "alertmesh.event_id", "alertmesh.correlation_id", "alertmesh.idempotency_key", "alertmesh.workflow",
+    "alertmesh.workflow_id", "temporalRunID", "alertmesh.ref", "alertmesh.action", "alertmesh.action.status",
+    "alertmesh.dead_letter.stage", "alertmesh.dead_letter.reason", "alertmesh.result.status",
+    "messaging.destination.name", "alertmesh.result.id", "alertmesh.result.error", "alertmesh.held",
+    "alertmesh.dropped",
+]  # fmt: skip
+
+
+def hostile_trace(texts: list[str], attrs: dict[str, Any]) -> Trace:
+    """Two spans (a hop and an action attempt) whose every text is one of ``texts`` or ``attrs``."""
+    name, service, error, status, trace_id = texts
+    hostile = SpanRecord(trace_id or "t", "s1", None, name, service, T0, T0 + MS, status, error, attrs)
+    action = SpanRecord(trace_id or "t", "s2", "s1", f"action {name}", service, T0, T0 + 2 * MS, "ERROR", error,
+                        {**attrs, "alertmesh.ref": name, "alertmesh.attempt": error})  # fmt: skip
+    return Trace(trace_id or "t", [hostile, action])
+
+
+@FUZZ
+@given(
+    texts=st.lists(HOSTILE_TEXT, min_size=5, max_size=5),
+    attrs=st.dictionaries(st.sampled_from(HOSTILE_ATTRIBUTES), HOSTILE_TEXT | st.lists(HOSTILE_TEXT, max_size=2)),
+    others=st.lists(HOSTILE_TEXT, max_size=2),
+)
+def test_no_line_of_the_waterfall_holds_a_control_character_from_the_spans(
+    texts: list[str], attrs: dict[str, Any], others: list[str]
+) -> None:
+    shown = render(hostile_trace(texts, attrs), temporal_ui="http://ui", others=others)
+    assert [line for line in shown.split("\n") if controls_in(line)] == []
+
+    # A newline in the data starts no line of its own: as many lines as with plain text.
+    def plain(text: str) -> str:
+        return text and "x"
+
+    plain_attrs = {
+        key: plain(value) if isinstance(value, str) else list(map(plain, value)) for key, value in attrs.items()
+    }
+    plain_trace = hostile_trace(list(map(plain, texts)), plain_attrs)
+    plain_text = render(plain_trace, temporal_ui="http://ui", others=list(map(plain, others)))
+    assert len(shown.split("\n")) == len(plain_text.split("\n"))
+    reason = attrs.get("alertmesh.dead_letter.reason")
+    if "alertmesh.dead_letter.stage" in attrs and isinstance(reason, str):
+        assert escape(reason) in shown  # shown, not dropped: escaped
+
+
+def test_the_command_prints_an_escape_sequence_in_a_reason_as_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = span("process alerts.raw", "b" * 16, "a" * 16, "alertmesh-ingest", 17, 3, status="ERROR", **{
+        "alertmesh.dead_letter.stage": "route", "alertmesh.dead_letter.reason": "no route for key '\x1b]0;x\x07\u202e'",
+    })  # fmt: skip
+    write_store(tmp_path / "traces", [ALERT_PATH[0], dead])
+    args = argparse.Namespace(id=TRACE, state_dir=tmp_path, traces_dir=None, wait=0.0, temporal_ui="http://ui")
+    assert trace_cmd.trace(args) == 0
+    out = capsys.readouterr().out
+    assert "no route for key '\\x1b]0;x\\x07\\u202e'" in out and not controls_in(out.replace("\n", ""))

@@ -94,3 +94,36 @@ async def consumed(record: ConsumerRecord[Any, Any]) -> ConsumedRecord:
     assert await message.decode() == [record.value or b""]
     [one] = consumed_batch(message)  # type: ignore[arg-type]
     return one
+
+
+#: Characters a terminal acts on instead of showing: C0, DEL, C1, bidi embeddings/overrides/isolates/marks and the
+#: Unicode line and paragraph separators.
+_CONTROL_CODES = [
+    *range(0x20),
+    *range(0x7F, 0xA0),
+    0x61C,
+    0x200E,
+    0x200F,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+]
+#: Written out here, not taken from the code under test, so that a character the code forgets fails the tests.
+TERMINAL_CONTROL_CHARACTERS = frozenset(chr(code) for code in [*_CONTROL_CODES, 0x2028, 0x2029])
+TERMINAL_CONTROLS = st.sampled_from(sorted(TERMINAL_CONTROL_CHARACTERS))
+
+
+def controls_in(line: str) -> set[str]:
+    """The characters of ``line`` a terminal acts on (``TERMINAL_CONTROL_CHARACTERS``)."""
+    return TERMINAL_CONTROL_CHARACTERS.intersection(line)
+
+
+#: Text from data as an attacker writes it: ordinary text with control characters and whole escape sequences
+#: (clear screen, window title, colours, cursor moves, a bidi override reversing what follows).
+HOSTILE_TEXT = st.lists(
+    st.one_of(
+        st.text(max_size=6),
+        TERMINAL_CONTROLS,
+        st.sampled_from(["\x1b[2J", "\x1b]0;owned\x07", "\x1b[31m", "\x1b[1A\r", "\x9b6n", "\u202egnp.exe", "\r\n"]),
+    ),
+    max_size=8,
+).map("".join)

@@ -4,7 +4,12 @@
 A dead letter keeps the record exactly as it arrived: value, key and headers (non-UTF-8 header values byte for
 byte). Replaying writes those back to the topic the record came from (or ``--to``) with acks=all, so the record
 goes through every stage again as if it were new; since trigger ids and workflow ids derive from the alert, a
-record that already started its workflow starts nothing the second time.
+record that already started its workflow starts nothing the second time. The topic a dead letter names is data
+(anyone who can write the dead-letter topic chooses it), so without ``--to`` only a topic the mesh reads (alerts
+in, triggers) is written; a letter naming another is skipped, with the reason.
+
+``list`` prints each dead letter as it reads it (memory does not grow with the topic; ``--limit`` stops early).
+Everything printed that came from a record passes through ``alertmesh.views.safe_text``.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import logging
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
@@ -23,7 +29,8 @@ from pydantic import ValidationError
 
 from alertmesh import kafka_tools
 from alertmesh.views.progress import Progress
-from alertmesh.views.table import render
+from alertmesh.views.safe_text import escape, escape_json, escape_lines
+from alertmesh.views.table import format_row, render
 from schemas import DeadLetter
 from services.shared.kafka import KafkaSettings
 
@@ -34,6 +41,9 @@ log = logging.getLogger("alertmesh")
 REPLAY_HEADER = "alertmesh-replay-of"
 #: Shortest id prefix the table shows; ``--id`` takes any unique prefix.
 SHORT_ID = 8
+#: How many recent dead-letter ids a listing remembers to show a redelivered failure once (a redelivery is written
+#: soon after the first copy); bounds memory however long the topic is.
+DEDUP_WINDOW = 100_000
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -74,6 +84,10 @@ class Selection:
             return False
         return self.since is None or letter.time >= self.since
 
+    def names(self, letter: DeadLetter) -> bool:
+        """Whether one of the ``ids`` prefixes names ``letter`` (any letter when no ids were given)."""
+        return not self.ids or any(letter.id.startswith(prefix) for prefix in self.ids)
+
     def pick(self, letters: Sequence[DeadLetter]) -> list[DeadLetter]:
         """The letters matching stage and time; with ``ids``, exactly one per id prefix (else ``SelectionError``)."""
         kept = [letter for letter in letters if self.matches(letter)]
@@ -112,8 +126,9 @@ def decode_letters(values: Iterable[bytes]) -> tuple[list[DeadLetter], int]:
 
 
 def json_lines(letters: Iterable[DeadLetter]) -> str:
-    """One dead letter event a line, as on the topic (older stage names already read as the new ones)."""
-    return "".join(letter.to_json().decode() + "\n" for letter in letters)
+    """One dead letter event a line, as on the topic (older stage names already read as the new ones), control
+    characters as JSON escapes (the same values; nothing a terminal acts on)."""
+    return escape_json("".join(letter.to_json().decode() + "\n" for letter in letters))
 
 
 TABLE_HEADER = ("ID", "TIME (UTC)", "STAGE", "SOURCE", "FROM", "SIZE", "REASON")
@@ -136,7 +151,23 @@ def letter_row(letter: DeadLetter) -> tuple[str, str, str, str, str, str, str]:
     size = _size(data.original_size) + (" (cut)" if data.truncated else "")
     reason = " ".join(data.reason.split())  # one line per letter, whatever the reason quotes
     when = letter.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return letter.id[:SHORT_ID], when, data.stage, data.alert_source or "-", where, size, reason
+    cells = letter.id[:SHORT_ID], when, data.stage, data.alert_source or "-", where, size, reason
+    a, b, c, d, e, f, g = (escape(cell) for cell in cells)  # every cell but the time and size is data
+    return a, b, c, d, e, f, g
+
+
+#: Widths of ``TABLE_HEADER``'s columns but the last when ``list`` streams (it cannot wait for the widest cell).
+STREAM_WIDTHS = (SHORT_ID, 19, 8, 16, 28, 14)
+
+
+def stream_row(letter: DeadLetter, width: int) -> str:
+    """One dead letter as a line of the streamed table: cells cut to ``STREAM_WIDTHS``, the reason to ``width``."""
+    cells = letter_row(letter)
+    fixed = [
+        cell if len(cell) <= size else cell[: size - 1] + "…"
+        for cell, size in zip(cells[:-1], STREAM_WIDTHS, strict=True)
+    ]
+    return format_row([*fixed, cells[-1]], STREAM_WIDTHS, width)
 
 
 def _size(size: int) -> str:
@@ -158,47 +189,83 @@ async def list_letters(
     selection: Selection,
     *,
     as_json: bool | None = None,
+    limit: int | None = None,
     out: TextIO | None = None,
     timeout_s: float = 60,
 ) -> int:
-    """Print the selected dead letters: a table on a terminal, JSON lines otherwise (or when ``as_json``)."""
+    """Print the selected dead letters as they are read: a table on a terminal, JSON lines otherwise (or when
+    ``as_json``); at most ``limit`` of them (oldest first)."""
     out = out or sys.stdout
-    chosen = await selected_letters(kafka, dlq_topic, selection, timeout_s)
-    if chosen is None:
+    json = as_json if as_json is not None else not out.isatty()
+    width = shutil.get_terminal_size().columns
+    if not json:
+        out.write(format_row(TABLE_HEADER, STREAM_WIDTHS, width) + "\n")
+    shown = 0
+    try:
+        async for letter in stream_letters(kafka, dlq_topic, timeout_s):
+            if limit is not None and shown >= limit:
+                break
+            if not selection.matches(letter) or not selection.names(letter):
+                continue
+            out.write(json_lines([letter]) if json else stream_row(letter, width) + "\n")
+            out.flush()
+            shown += 1
+    except ReadFailed:
         return 1
-    if as_json if as_json is not None else not out.isatty():
-        out.write(json_lines(chosen))
-    else:
-        out.write(table(chosen, shutil.get_terminal_size().columns))
+    if not json:
+        more = " (--limit reached)" if limit is not None and shown >= limit else ""
+        out.write(f"{shown} dead letter{'' if shown == 1 else 's'}{more}\n")
     out.flush()
     return 0
+
+
+class ReadFailed(Exception):
+    """The dead-letter topic could not be read (the reason is logged)."""
+
+
+async def stream_letters(kafka: KafkaSettings, topic: str, timeout_s: float) -> AsyncIterator[DeadLetter]:
+    """The dead letters on ``topic`` now, in topic order, as they are read; a redelivered failure (written again
+    with the same id) once, as long as its copies are within ``DEDUP_WINDOW`` letters of each other. Records that
+    are not dead letters are counted and skipped. ``ReadFailed`` when the topic cannot be read."""
+    recent: OrderedDict[str, None] = OrderedDict()
+    unreadable = 0
+    try:
+        async for value in kafka_tools.read(kafka, topic, follow=False, timeout_s=timeout_s):
+            try:
+                letter = DeadLetter.from_json(value)
+            except ValidationError:
+                unreadable += 1
+                continue
+            if letter.id in recent:
+                continue
+            recent[letter.id] = None
+            if len(recent) > DEDUP_WINDOW:
+                recent.popitem(last=False)
+            yield letter
+    except LookupError:
+        log.error("dead-letter topic %r does not exist (ALERTMESH_TOPIC_DLQ; is the mesh up?)", escape(topic))
+        raise ReadFailed(topic) from None
+    except TimeoutError:
+        log.error("could not read %r within %.0fs (KAFKA_BOOTSTRAP_SERVERS=%s)", escape(topic), timeout_s,
+                  kafka.bootstrap_servers)  # fmt: skip
+        raise ReadFailed(topic) from None
+    if unreadable:
+        log.warning("%d records on %s are not dead letters; skipped", unreadable, escape(topic))
 
 
 async def selected_letters(
     kafka: KafkaSettings, topic: str, selection: Selection, timeout_s: float
 ) -> list[DeadLetter] | None:
-    """The dead letters on ``topic`` that ``selection`` picks (None when the topic cannot be read)."""
-    letters = await read_letters(kafka, topic, timeout_s)
-    return None if letters is None else selection.pick(letters)
-
-
-async def read_letters(kafka: KafkaSettings, topic: str, timeout_s: float) -> list[DeadLetter] | None:
-    """Every dead letter on ``topic`` now (None, with the error logged, when the topic cannot be read)."""
-    values: list[bytes] = []
+    """The dead letters on ``topic`` that ``selection`` picks (None when the topic cannot be read); only those that
+    match are kept in memory, not the whole topic."""
+    kept: list[DeadLetter] = []
     try:
-        async for value in kafka_tools.read(kafka, topic, follow=False, timeout_s=timeout_s):
-            values.append(value)
-    except LookupError:
-        log.error("dead-letter topic %r does not exist (ALERTMESH_TOPIC_DLQ; is the mesh up?)", topic)
+        async for letter in stream_letters(kafka, topic, timeout_s):
+            if selection.matches(letter) and selection.names(letter):
+                kept.append(letter)
+    except ReadFailed:
         return None
-    except TimeoutError:
-        log.error("could not read %r within %.0fs (KAFKA_BOOTSTRAP_SERVERS=%s)", topic, timeout_s,
-                  kafka.bootstrap_servers)  # fmt: skip
-        return None
-    letters, unreadable = decode_letters(values)
-    if unreadable:
-        log.warning("%d records on %s are not dead letters; skipped", unreadable, topic)
-    return letters
+    return selection.pick(kept)
 
 
 async def replay_letters(
@@ -207,10 +274,12 @@ async def replay_letters(
     selection: Selection,
     *,
     to: str | None = None,
+    replayable: Collection[str] = (),
     out: TextIO | None = None,
     timeout_s: float = 60,
 ) -> int:
-    """Send the selected dead letters' originals again (acks=all); 1 if any could not be replayed."""
+    """Send the selected dead letters' originals again (acks=all), each to ``to`` or else to the topic it came from
+    if that is one of ``replayable`` (the topics the mesh reads); 1 if any could not be replayed."""
     out = out or sys.stdout
     chosen = await selected_letters(kafka, dlq_topic, selection, timeout_s)
     if chosen is None:
@@ -231,15 +300,22 @@ async def replay_letters(
                 # different record.
                 log.error(
                     "dead letter %s: the original was cut to fit the topic (%d of %d bytes kept), not replayed",
-                    letter.id, len(letter.data.original), letter.data.original_size,
+                    escape(letter.id), len(letter.data.original), letter.data.original_size,
                 )  # fmt: skip
                 failed += 1
                 continue
-            key, value, headers = replay_record(letter)
             topic = to or letter.data.original_topic
+            if to is None and topic not in replayable:
+                # The record names where it came from, and anyone who can write the dead-letter topic writes that.
+                mesh = ", ".join(replayable) or "none"
+                out.write(escape_lines(f"skipped {escape(letter.id)}: its original topic {escape(topic)!r} is not one "
+                                       f"the mesh reads ({mesh}); give --to to send it there\n"))  # fmt: skip
+                failed += 1
+                continue
+            key, value, headers = replay_record(letter)
             meta = await producer.send_and_wait(topic, value, key=key, headers=headers)
             where = f"{meta.topic}[{meta.partition}] at {meta.offset}"
-            out.write(f"replayed {letter.id} ({letter.data.stage}) to {where}\n")
+            out.write(escape_lines(f"replayed {escape(letter.id)} ({escape(letter.data.stage)}) to {escape(where)}\n"))
         progress.update(len(chosen))
     finally:
         progress.close()

@@ -6,6 +6,11 @@ the address a socket is actually opened to: the host is resolved once, every res
 connection goes to that very address (the name is never resolved again, so DNS rebinding cannot swap in another).
 Host header, TLS SNI and certificate checks still use the name from the URL. Every redirect hop opens its
 connection through the same check.
+
+"Public" is decided by the tables below (the IANA special-purpose registries), not by ``ipaddress.is_global``, whose
+answers differ between Python releases (3.11 calls ``fec0::/10`` global). An IPv6 address that carries an IPv4 one
+(mapped, compatible, NAT64, 6to4) is judged by the IPv4 address it leads to; Teredo is refused outright (where it
+leads depends on a relay, and its client address is trivially forged).
 """
 
 from __future__ import annotations
@@ -13,11 +18,20 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from fractions import Fraction
+from ipaddress import (
+    IPv4Address,
+    IPv4Network,
+    IPv6Address,
+    IPv6Network,
+    collapse_addresses,
+    ip_address,
+    ip_network,
+)
 
 import httpcore
 import httpx
@@ -27,14 +41,64 @@ IPNetwork = IPv4Network | IPv6Network
 
 #: The setting users change to open a host or network; named in every refusal.
 ALLOW_SETTING = "EXECUTOR_EGRESS_ALLOW"
+#: An allow-list opening more than this share of the public IPv4 or IPv6 space is refused: opening public
+#: addresses is never needed (they are allowed anyway), so so broad a list can only be a way, however it is split
+#: (``0.0.0.0/1,128.0.0.0/1``), to turn the check off for the private networks inside it.
+MAX_PUBLIC_SHARE = Fraction(1, 64)
 
-_PRIVATE = tuple(
-    ip_network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-)  # RFC 1918 and IPv6 unique local
-_CGNAT = ip_network("100.64.0.0/10")
-_IPV4_COMPATIBLE = ip_network("::/96")  # deprecated ::a.b.c.d form; Python calls its addresses global
+_PRIVATE = "private"
+
+
+def _table(*rows: tuple[str, str]) -> tuple[tuple[IPNetwork, str], ...]:
+    return tuple((ip_network(network), reason) for network, reason in rows)
+
+
+#: Not public IPv4, first match names it (so the single addresses come before the blocks holding them).
+_SPECIAL_V4 = _table(
+    ("0.0.0.0/32", "unspecified"),
+    ("0.0.0.0/8", "'this network' (0.0.0.0/8)"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("10.0.0.0/8", _PRIVATE),  # RFC 1918
+    ("172.16.0.0/12", _PRIVATE),
+    ("192.168.0.0/16", _PRIVATE),
+    ("100.64.0.0/10", "shared address space (100.64.0.0/10, carrier-grade NAT)"),
+    ("192.0.0.0/24", "IETF protocol assignments (192.0.0.0/24)"),
+    ("192.0.2.0/24", "documentation (192.0.2.0/24)"),
+    ("198.51.100.0/24", "documentation (198.51.100.0/24)"),
+    ("203.0.113.0/24", "documentation (203.0.113.0/24)"),
+    ("192.88.99.0/24", "the deprecated 6to4 relay anycast (192.88.99.0/24)"),
+    ("198.18.0.0/15", "benchmarking (198.18.0.0/15)"),
+    ("224.0.0.0/4", "multicast"),
+    ("255.255.255.255/32", "broadcast"),
+    ("240.0.0.0/4", "reserved (240.0.0.0/4)"),
+)
+#: Not public IPv6 (besides what lies outside global unicast 2000::/3), first match names it.
+_SPECIAL_V6 = _table(
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("64:ff9b:1::/48", "local-use NAT64 (64:ff9b:1::/48)"),
+    ("100::/64", "discard-only (100::/64)"),
+    ("100:0:0:1::/64", "dummy prefix (100:0:0:1::/64)"),
+    ("2001::/32", "Teredo (2001::/32)"),
+    ("2001:2::/48", "benchmarking (2001:2::/48)"),
+    ("2001::/23", "IETF protocol assignments (2001::/23)"),
+    ("2001:db8::/32", "documentation (2001:db8::/32)"),
+    ("3fff::/20", "documentation (3fff::/20)"),
+    ("5f00::/16", "SRv6 segment identifiers (5f00::/16)"),
+    ("fc00::/7", _PRIVATE),  # unique local
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local (deprecated, fec0::/10)"),
+    ("ff00::/8", "multicast"),
+)
+_GLOBAL_UNICAST_V6 = ip_network("2000::/3")
+_OUTSIDE_GLOBAL_UNICAST = "reserved (outside global unicast 2000::/3)"
+_MAPPED = ip_network("::ffff:0:0/96")
+_IPV4_COMPATIBLE = ip_network("::/96")  # deprecated ::a.b.c.d form
 _NAT64 = ip_network("64:ff9b::/96")  # well-known prefix: the last 32 bits are an IPv4 address
-_NAT64_LOCAL = ip_network("64:ff9b:1::/48")  # local-use prefix: where the IPv4 part sits is the operator's choice
+_SIX_TO_FOUR = ip_network("2002::/16")  # bits 16-47 are an IPv4 address
+_TEREDO = ip_network("2001::/32")  # the last 32 bits are the client's IPv4 address, inverted
+_ALL_V4 = IPv4Network("0.0.0.0/0")
 
 
 class EgressRefused(Exception):
@@ -42,30 +106,26 @@ class EgressRefused(Exception):
 
 
 def _embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, compatible, NAT64, 6to4, Teredo client): where it leads."""
-    if address.ipv4_mapped:
-        return address.ipv4_mapped
+    """The IPv4 address an IPv6 one carries (mapped, compatible, NAT64, 6to4): where a connection to it leads."""
+    if address in _MAPPED:
+        return IPv4Address(int(address) & 0xFFFFFFFF)
     if address in _IPV4_COMPATIBLE and int(address) > 1:  # :: and ::1 are unspecified and loopback themselves
         return IPv4Address(int(address))
     if address in _NAT64:
         return IPv4Address(int(address) & 0xFFFFFFFF)
-    if address.sixtofour:
-        return address.sixtofour
-    return address.teredo[1] if address.teredo else None
+    if address in _SIX_TO_FOUR:
+        return IPv4Address((int(address) >> 80) & 0xFFFFFFFF)
+    return None
 
 
-#: What makes an address not a public destination, checked in this order: the first that applies names it.
-_NOT_PUBLIC: tuple[tuple[Callable[[IPAddress], bool], str], ...] = (
-    # An IPv4 address is never in an IPv6 network, so this one only ever applies to IPv6.
-    (lambda address: address in _NAT64_LOCAL, "local-use NAT64 (64:ff9b:1::/48)"),
-    (lambda address: address.is_unspecified, "unspecified"),
-    (lambda address: address.is_loopback, "loopback"),
-    (lambda address: address.is_link_local, "link-local"),
-    (lambda address: address.is_multicast, "multicast"),
-    (lambda address: address in _CGNAT, "shared address space (100.64.0.0/10, carrier-grade NAT)"),
-    (lambda address: any(address in net for net in _PRIVATE), "private"),
-    (lambda address: not address.is_global, "reserved (not globally routable)"),
-)
+def _special(address: IPAddress) -> str | None:
+    table = _SPECIAL_V4 if isinstance(address, IPv4Address) else _SPECIAL_V6
+    # A zone id (fe80::1%eth0) is not part of where the address lies.
+    plain = address if isinstance(address, IPv4Address) else IPv6Address(int(address))
+    reason = next((reason for network, reason in table if plain in network), None)
+    if reason is None and isinstance(plain, IPv6Address) and plain not in _GLOBAL_UNICAST_V6:
+        return _OUTSIDE_GLOBAL_UNICAST
+    return reason
 
 
 def refusal_reason(address: IPAddress) -> str | None:
@@ -75,7 +135,87 @@ def refusal_reason(address: IPAddress) -> str | None:
         if embedded is not None:
             reason = refusal_reason(embedded)
             return f"an IPv6 form of {embedded}, which is {reason}" if reason else None
-    return next((reason for applies, reason in _NOT_PUBLIC if applies(address)), None)
+    return _special(address)
+
+
+def _overlap(a: IPNetwork, b: IPNetwork) -> int:
+    """How many addresses two networks of one family share (CIDR blocks are nested or apart)."""
+    if a.version != b.version:
+        return 0
+    if a.subnet_of(b):  # type: ignore[arg-type]  # same version, checked above
+        return a.num_addresses
+    return b.num_addresses if b.subnet_of(a) else 0  # type: ignore[arg-type]
+
+
+def _ipv4_image(network: IPv6Network) -> list[IPv4Network]:
+    """The IPv4 addresses that addresses of ``network`` lead to, through any prefix that carries one."""
+    images: list[IPv4Network] = []
+    for prefix, shift, invert in ((_MAPPED, 0, False), (_IPV4_COMPATIBLE, 0, False), (_NAT64, 0, False),
+                                  (_SIX_TO_FOUR, 80, False), (_TEREDO, 0, True)):  # fmt: skip
+        if not network.overlaps(prefix):
+            continue
+        # Bits of the IPv4 address the network fixes: those of its prefix that fall inside the embedded 32.
+        fixed = min(32, max(0, network.prefixlen - (128 - shift - 32)))
+        bits = (int(network.network_address) >> shift) & 0xFFFFFFFF
+        if invert:  # Teredo stores the client's address inverted: the fixed bits are the inverted ones
+            bits ^= 0xFFFFFFFF
+        images.append(IPv4Network((bits >> (32 - fixed) << (32 - fixed), fixed)))
+    return images
+
+
+def _public_total(special: Sequence[IPNetwork], space: IPNetwork) -> int:
+    return space.num_addresses - sum(_overlap(net, space) for net in special)
+
+
+def _public_covered(networks: Iterable[IPNetwork], special: Sequence[IPNetwork], space: IPNetwork) -> int:
+    """How many public addresses (in ``space``, not in ``special``) the union of ``networks`` holds."""
+    total = 0
+    for network in collapse_addresses(networks):  # type: ignore[type-var]  # one family per call
+        total += _overlap(network, space) - sum(_overlap(network, net) for net in special)
+    return total
+
+
+def _not_public_networks(table: Sequence[tuple[IPNetwork, str]], space: IPNetwork) -> list[IPNetwork]:
+    """The special-purpose blocks inside ``space``, collapsed so that none overlaps another."""
+    inside = [network for network, _ in table if network.overlaps(space)]
+    return list(collapse_addresses(inside))  # type: ignore[type-var]  # one family per call
+
+
+#: Public IPv4: everything but the special blocks. Public IPv6: global unicast but its special blocks and 6to4
+#: (whose addresses are IPv4 ones, counted there).
+_NOT_PUBLIC_V4 = _not_public_networks(_SPECIAL_V4, _ALL_V4)
+_NOT_PUBLIC_V6 = _not_public_networks((*_SPECIAL_V6, (_SIX_TO_FOUR, "")), _GLOBAL_UNICAST_V6)
+_PUBLIC_V4 = _public_total(_NOT_PUBLIC_V4, _ALL_V4)
+_PUBLIC_V6 = _public_total(_NOT_PUBLIC_V6, _GLOBAL_UNICAST_V6)
+
+
+def public_shares(networks: Iterable[IPNetwork]) -> tuple[Fraction, Fraction]:
+    """The share of public IPv4 and of public IPv6 space the union of ``networks`` opens (an IPv6 network that
+    carries IPv4 addresses, like ``::ffff:0:0/96`` or ``2002::/16``, counts for the IPv4 addresses it leads to)."""
+    v4: list[IPv4Network] = []
+    v6: list[IPv6Network] = []
+    for network in networks:
+        if isinstance(network, IPv4Network):
+            v4.append(network)
+        else:
+            v6.append(network)
+            v4 += _ipv4_image(network)
+    return (
+        Fraction(_public_covered(v4, _NOT_PUBLIC_V4, _ALL_V4), _PUBLIC_V4),
+        Fraction(_public_covered(v6, _NOT_PUBLIC_V6, _GLOBAL_UNICAST_V6), _PUBLIC_V6),
+    )
+
+
+def _too_broad(spec: str, networks: Sequence[IPNetwork]) -> str | None:
+    shares = public_shares(networks)
+    for family, share in zip(("IPv4", "IPv6"), shares, strict=True):
+        if share > MAX_PUBLIC_SHARE:
+            return (
+                f"{spec!r} opens {float(share):.1%} of the public {family} addresses, which turns the egress check "
+                f"off however the networks are split (at most {float(MAX_PUBLIC_SHARE):.1%}); public addresses are "
+                "allowed anyway: list only the private hosts and networks actions need"
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -87,7 +227,8 @@ class EgressPolicy:
 
     @classmethod
     def parse(cls, spec: str) -> EgressPolicy:
-        """From ``"127.0.0.1/32,10.1.0.0/16,internal.example.com"``; ValueError on a malformed or /0 entry."""
+        """From ``"127.0.0.1/32,10.1.0.0/16,internal.example.com"``; ValueError on a malformed or /0 entry, or on
+        a list that opens more than ``MAX_PUBLIC_SHARE`` of the public IPv4 or IPv6 space together."""
         networks: list[IPNetwork] = []
         hosts: set[str] = set()
         for entry in filter(None, (part.strip() for part in spec.split(","))):
@@ -101,6 +242,9 @@ class EgressPolicy:
             if network.prefixlen == 0:
                 raise ValueError(f"{entry!r} would allow every address and turn the egress check off")
             networks.append(network)
+        problem = _too_broad(spec.strip(), networks)
+        if problem:
+            raise ValueError(problem)
         return cls(networks=tuple(networks), hosts=frozenset(hosts))
 
     def allows_host(self, host: str) -> bool:
@@ -109,10 +253,11 @@ class EgressPolicy:
 
     def check(self, address: IPAddress) -> None:
         """Raise EgressRefused unless ``address`` is public or in an allowed network."""
-        embedded = _embedded_ipv4(address) if isinstance(address, IPv6Address) else None
-        if any(address in net or (embedded is not None and embedded in net) for net in self.networks):
+        plain = address if isinstance(address, IPv4Address) else IPv6Address(int(address))
+        embedded = _embedded_ipv4(plain) if isinstance(plain, IPv6Address) else None
+        if any(plain in net or (embedded is not None and embedded in net) for net in self.networks):
             return
-        reason = refusal_reason(address)
+        reason = refusal_reason(plain)
         if reason:
             raise EgressRefused(f"{address} is {reason}; allow it with {ALLOW_SETTING}")
 

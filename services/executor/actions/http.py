@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.executor.actions.bounded_body import BodyTooLarge, read_decoded
 from services.executor.actions.egress import EgressCheckedTransport, current_policy
 from services.executor.actions.registry import action
 
@@ -102,14 +103,11 @@ def _decode(response: httpx.Response, body: bytes) -> Any:
 
 
 async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise ResponseTooLarge(f"{response.request.method} {response.request.url}: body exceeds {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    # Decoded bytes are counted as they are made: a compressed answer must not inflate past the limit first.
+    try:
+        return await read_decoded(response, limit)
+    except BodyTooLarge as exc:
+        raise ResponseTooLarge(f"{response.request.method} {response.request.url}: {exc}") from None
 
 
 async def _call(args: HttpRequestArgs) -> dict[str, Any]:
