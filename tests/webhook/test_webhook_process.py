@@ -77,7 +77,6 @@ async def webhook(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Webhook
         )
     try:
         wait_for_port("127.0.0.1", port, timeout=60)
-        wait_for_port("127.0.0.1", metrics_port, timeout=10)
         yield Webhook(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}", port, log, credentials, topics)
     finally:
         process.terminate()
@@ -164,6 +163,8 @@ async def test_metrics_are_on_their_own_port_and_the_public_port_serves_only_ale
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.content == wrong.content
     assert unknown.json() == {"status": "rejected", "reason": UNAUTHORIZED}
+    metrics_port = int(webhook.metrics_url.rpartition(":")[2])
+    wait_for_port("127.0.0.1", metrics_port, timeout=10)
     async with httpx.AsyncClient(base_url=webhook.metrics_url) as http:
         page = await http.get("/metrics")
         assert (await http.get("/healthz")).status_code == 200
