@@ -35,6 +35,7 @@ from services.webhook.body import (
     check_alert_count,
     check_json_object,
     check_source,
+    could_exceed,
     json_content_type,
     read_limited,
 )
@@ -139,7 +140,8 @@ async def admitted_alert(
     if is_ndjson(request.headers.get("content-type", "")):
         # Each line is checked on its own when it is written, and answered on its own.
         lines = batch_lines(request, alert.body, settings.ndjson_max_lines)
-        check_alert_count(batch_alerts(lines), settings.max_alerts_per_request)
+        if could_exceed(len(alert.body), len(lines), settings.max_alerts_per_request):
+            check_alert_count(batch_alerts(lines), settings.max_alerts_per_request)
         return replace(alert, lines=lines)
     json_content_type(request)
     check_json_object(alert.body, settings.max_alerts_per_request)

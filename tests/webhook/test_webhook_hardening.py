@@ -22,7 +22,7 @@ from starlette.datastructures import Headers
 from services.shared.topics import TopicSettings
 from services.webhook.app import create_app
 from services.webhook.auth import UNAUTHORIZED, UNIX_SECONDS, WebhookAuth
-from services.webhook.body import Rejected, alerts_in
+from services.webhook.body import Rejected, alerts_in, could_exceed
 from services.webhook.config import WebhookSettings
 from services.webhook.credentials import CredentialsFileError, hash_key, load_credentials
 from services.webhook.reload import CredentialsReloader, version
@@ -363,3 +363,13 @@ async def test_github_signed_requests_are_still_accepted_with_a_decoy_in_place(
     # The same valid GitHub signature names no other source: refused like anything else.
     assert (await client.post("/v1/alerts/githu8", content=body, headers=headers)).status_code == 401
     assert len(raw.messages) == 1
+
+
+@given(count=st.integers(0, 400), padding=st.integers(0, 3))
+@FUZZ
+def test_fuzz_a_body_too_small_to_exceed_the_cap_is_never_counted_wrongly(count: int, padding: int) -> None:
+    # The shortcut that skips counting small bodies must never skip one that exceeds the cap.
+    body = orjson.dumps([{}] * count) + b" " * padding
+    for cap in range(max(1, count - 3), count + 3):
+        if not could_exceed(len(body), 1, cap):
+            assert max(1, count) <= cap, (count, cap)
