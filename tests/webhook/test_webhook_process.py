@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -49,6 +50,7 @@ class Webhook:
     log: Path
     credentials: Path
     topics: TopicSettings
+    traces: Path
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -69,6 +71,8 @@ async def webhook(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Webhook
         "WEBHOOK_CREDENTIALS_RELOAD_S": str(RELOAD_S),
         "WEBHOOK_BODY_READ_TIMEOUT_S": str(BODY_TIMEOUT_S),
         "TEST_GRAFANA_WEBHOOK_SECRET": GRAFANA_SECRET,
+        # Spans go to the local span store here, as under `alertmesh up`.
+        "ALERTMESH_TRACES_DIR": str(tmp_path / "traces"),
     }
     log = tmp_path / "webhook.log"
     with log.open("wb") as out:
@@ -77,7 +81,8 @@ async def webhook(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Webhook
         )
     try:
         wait_for_port("127.0.0.1", port, timeout=60)
-        yield Webhook(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}", port, log, credentials, topics)
+        base, metrics = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}"
+        yield Webhook(base, metrics, port, log, credentials, topics, tmp_path / "traces")
     finally:
         process.terminate()
         try:
@@ -245,3 +250,34 @@ async def test_a_sender_gone_mid_body_is_one_quiet_line_and_nothing_is_written(
     # The bridge is fine afterwards, and nothing of the cut body was written.
     assert await status_of(webhook, "prometheus", KEY) == 202
     assert await end_offset(kafka_bootstrap, webhook.topics.raw) == 1
+
+
+def stored_spans(traces: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for path in traces.glob("*.jsonl") for line in path.read_bytes().splitlines() if line]
+
+
+async def test_unauthenticated_requests_leave_nothing_in_the_span_store(webhook: Webhook) -> None:
+    sender_trace = "5bf92f3577b34da6a3ce929d0e0e4736"
+    traceparent = {"traceparent": f"00-{sender_trace}-00f067aa0ba902b7-01"}
+    async with httpx.AsyncClient(base_url=webhook.url) as http:
+        for source, credential in [
+            ("prometheus", {}),
+            ("prometheus", {"x-api-key": "guess"}),
+            ("no-such-source", {"x-api-key": KEY}),
+            ("github", {"x-hub-signature-256": "sha256=" + "0" * 64}),
+        ]:
+            refused = await http.post(f"/v1/alerts/{source}", content=b"{}", headers=JSON | credential | traceparent)
+            assert refused.status_code == 401
+        accepted = await http.post(
+            "/v1/alerts/prometheus", content=b"{}", headers=JSON | {"x-api-key": KEY} | traceparent
+        )
+        assert accepted.status_code == 202
+    # The accepted alert's span shows the store is written; the refused requests are not in it.
+    await eventually(lambda: bool(stored_spans(webhook.traces)), 15)
+    await asyncio.sleep(1.5)  # a second export round, for anything else
+    spans = stored_spans(webhook.traces)
+    assert len(spans) == 1, spans
+    [span] = spans
+    assert span["trace_id"] == sender_trace  # an authenticated sender's trace is continued
+    attributes = span["attrs"]
+    assert isinstance(attributes, dict) and attributes["http.response.status_code"] == 202
