@@ -92,10 +92,6 @@ class WebhookAuth:
         """Whether the credentials file has an entry for ``source`` (always False with authentication off)."""
         return self._credentials is not None and source in self._credentials
 
-    def sources(self) -> int:
-        """How many sources the credentials in force name."""
-        return 0 if self._credentials is None else len(self._credentials)
-
     def credentials_for(self, source: str) -> SourceCredentials | None:
         """The source's credentials; ``None`` when authentication is off. A source not in the file gets the decoy,
         which no request can satisfy: it is refused exactly as a wrong credential is (``unauthorized``)."""
