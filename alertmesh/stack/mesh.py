@@ -162,6 +162,8 @@ def plan(settings: MeshSettings) -> MeshPlan:
         servers.append(Part("temporal", command, temporal_probe(temporal), ready_timeout_s=90, quiet_on_stop=True))
 
     ports = {name: _port_for(f"{name.upper()}_HEALTH_PORT") for name in ("ingest", "orchestrator", "executor")}
+    # The webhook serves its metrics (and /healthz again) on a port of its own, not on the public alert port.
+    webhook_metrics_port = _port_for("WEBHOOK_METRICS_PORT")
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "TEMPORAL_ADDRESS": temporal,
@@ -173,6 +175,8 @@ def plan(settings: MeshSettings) -> MeshPlan:
         "ALERTMESH_TRACES_DIR": str(traces_dir(settings)),
         "WEBHOOK_HOST": host,
         "WEBHOOK_PORT": str(settings.webhook_port),
+        "WEBHOOK_METRICS_HOST": host,
+        "WEBHOOK_METRICS_PORT": str(webhook_metrics_port),
         "WEBHOOK_CREDENTIALS_FILE": str(settings.credentials_file()),
         "RAY_USAGE_STATS_ENABLED": "0",
         "PYTHONUNBUFFERED": "1",
@@ -194,7 +198,7 @@ def plan(settings: MeshSettings) -> MeshPlan:
         ray=settings.ray_address or "local (started by the executor)",
         http_urls={
             **{name: f"http://{host}:{port}" for name, port in ports.items()},
-            "webhook": f"http://{host}:{settings.webhook_port}",
+            "webhook": f"http://{host}:{webhook_metrics_port}",
         },
         servers=servers,
         services=services,

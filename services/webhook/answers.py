@@ -15,7 +15,7 @@ log = logging.getLogger("services.webhook")
 
 def answer(status: str, rejected: Rejected) -> JSONResponse:
     """``rejected`` as the JSON answer the sender gets, ``status`` naming the kind (rejected, unavailable)."""
-    return JSONResponse({"status": status, "reason": rejected.reason}, rejected.status, headers=rejected.headers)
+    return JSONResponse({"status": status, "reason": rejected.public}, rejected.status, headers=rejected.headers)
 
 
 def refused(rejected: Rejected) -> JSONResponse:
@@ -29,7 +29,18 @@ def unavailable(source: str, reason: str, retry_after_s: int) -> JSONResponse:
     return answer("unavailable", Rejected(503, reason, {"Retry-After": str(retry_after_s)}))
 
 
-async def answer_rejected(_: Request, error: Exception) -> Response:
-    """Exception handler: a ``Rejected`` raised by an admission dependency becomes its answer."""
+def log_refusal(request: Request, rejected: Rejected) -> None:
+    """One INFO line for a refused POST, with the full reason (which the sender may not have been told)."""
+    source = request.path_params.get("source", "?")
+    client = request.client.host if request.client else "?"
+    log.info("refused POST for source %r from %s: %s %s", source[:200], client, rejected.status, rejected.reason)
+    rejected.logged = True
+
+
+async def answer_rejected(request: Request, error: Exception) -> Response:
+    """Exception handler: a ``Rejected`` raised by an admission dependency becomes its answer. Refusals before
+    authentication have no span (``alert_span``): they are logged here, and counted by ``metrics``."""
     assert isinstance(error, Rejected)  # registered for Rejected only
+    if not error.logged:
+        log_refusal(request, error)
     return refused(error)

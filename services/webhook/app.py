@@ -1,7 +1,8 @@
 """Webhook bridge: ``POST /v1/alerts/{source}`` writes the body, unchanged, to the raw topic.
 
-Each source authenticates with an API key or a body signature (``auth``): 401 when missing or wrong, 404 for a
-source the credentials file does not know; nothing is written then. It answers 202 only once Kafka acknowledged
+Each source authenticates with an API key or a body signature (``auth``): one and the same 401 when missing or
+wrong and for a source the credentials file does not know; nothing is written then. The credentials file is
+reloaded when it changes (``reload``). It answers 202 only once Kafka acknowledged
 the write (acks=all), so an accepted alert is durable; otherwise 503 with ``Retry-After``. A retry after a
 timed-out write may duplicate the raw message: ingest derives every id and key from the alert, so the duplicate
 starts nothing new. An NDJSON body (``application/x-ndjson``) is a batch: each line is written as its own record
@@ -30,22 +31,27 @@ from services.webhook.routes import alerts, probes
 
 __all__ = ["CLIENT_ID", "TELEMETRY", "create_app"]
 
-#: FastAPI's native OpenTelemetry settings (FastAPI 0.162 and later, as pyproject.toml requires): the request span
-#: of each alert POST, none for probes and scrapes (a span every few seconds from each prober would crowd out the
-#: alerts' spans in the bounded local store), and none for its dependency and serialization steps.
+#: FastAPI's native OpenTelemetry settings (FastAPI 0.162 and later, as pyproject.toml requires): no request spans.
+#: FastAPI's span would start before authentication, continuing whatever ``traceparent`` a stranger sends and
+#: writing a span per refused request into the bounded local store (evicting real alerts' traces); the alert's own
+#: span (``alert_span``) starts only once the request is authenticated. Probes and scrapes get no span either.
 # Typed loosely: FastAPI takes a mapping here as well as its ``TelemetryConfig``.
-TELEMETRY: Any = {"operation_spans": False, "exclude": lambda scope: scope.get("path") in ("/healthz", "/metrics")}
+TELEMETRY: Any = {"tracing": False, "operation_spans": False}
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The broker is connected while the app serves."""
-    broker = app.state.bridge.broker
-    await broker.start()
+    """The broker is connected, and the credentials file followed, while the app serves."""
+    bridge: Bridge = app.state.bridge
+    await bridge.broker.start()
+    if bridge.reloader is not None:
+        bridge.reloader.start(bridge.settings.credentials_reload_s)
     try:
         yield
     finally:
-        await broker.stop()
+        if bridge.reloader is not None:
+            await bridge.reloader.stop()
+        await bridge.broker.stop()
 
 
 def create_app(
@@ -54,9 +60,12 @@ def create_app(
     """The bridge app. ``auth`` defaults to the one ``settings`` configure (loading the credentials file:
     ``CredentialsFileError`` if it is not usable). ``guards`` are FastAPI dependencies run before each POST,
     before any admission check: the seam for rate limits and the like (raise ``HTTPException`` to refuse).
-    ``app.state.bridge.broker`` is the broker the app connects in its lifespan."""
+    ``app.state.bridge.broker`` is the broker the app connects in its lifespan. ``/metrics`` is not served
+    here but on the metrics port (``__main__``)."""
     bridge = Bridge.build(settings, auth)
-    app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan, telemetry=TELEMETRY)
+    # The API's description only when asked for (WEBHOOK_API_DOCS): the public port tells strangers nothing.
+    docs: dict[str, Any] = {} if settings.api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan, telemetry=TELEMETRY, **docs)
     app.state.bridge = bridge
     app.add_middleware(CountRequests, auth=bridge.auth)
     app.add_exception_handler(Rejected, answer_rejected)

@@ -5,7 +5,17 @@ A request is accepted when it carries one valid credential of its source:
   Grafana's "Authorization header") or ``X-API-Key: <key>``; compared by SHA-256 digest in constant time;
 - a signature in the configured header: hex HMAC-SHA256, with or without GitHub's ``sha256=`` prefix, of the
   body, or of ``"{timestamp}:{body}"`` when a timestamp header is configured (Grafana 12+). A signed timestamp
-  must be within the replay window of this server's clock, in both directions.
+  must be Unix seconds (ASCII digits, an optional fraction: no ``nan``, ``inf``, exponent or sign) within the
+  replay window of this server's clock, in both directions. A signature without a timestamp (GitHub's style)
+  has no replay window: a captured request can be sent again (ingest's deduplication then drops it as a
+  repeat only within its window).
+
+One answer for every failure: an unknown source, a missing, wrong or revoked key, a bad or stale signature all
+get the same 401 and body (``UNAUTHORIZED``), so the port does not tell a stranger which sources exist or what
+they use; the full reason is logged. An unknown source is checked against a decoy entry (an unguessable key and
+a signature rule for every signature header the file uses) so that it costs the same work as a known one: the
+body is read (to check a signature) exactly when the request carries a signature header the file uses, whatever
+its source.
 
 Every comparison goes through ``hmac.compare_digest`` and visits every stored key, so timing says nothing
 about how close a guess was or which key matched.
@@ -15,6 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import re
+import secrets
 import time
 from collections.abc import Callable, Mapping
 
@@ -24,15 +37,30 @@ from services.webhook.credentials import SignatureRule, SourceCredentials
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="alertmesh webhook"'}
 API_KEY_HEADER = "x-api-key"
 SIGNATURE_PREFIX = "sha256="
+#: What every refused credential is answered (the reason is in the log only).
+UNAUTHORIZED = "missing or invalid credentials for this source"
+#: A signed timestamp as senders write it: Unix seconds in ASCII digits, optionally with a fraction. Anything
+#: else (``nan``, ``inf``, ``1e9``, ``-5``, ``1_700_000_000``, other scripts' digits) is refused before parsing.
+UNIX_SECONDS = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
 def unauthorized(reason: str) -> Rejected:
-    """A 401 refusal saying ``reason``, with the ``WWW-Authenticate`` challenge a 401 must carry."""
-    return Rejected(401, reason, CHALLENGE)
+    """A 401 refusal: ``reason`` is logged, the sender is told only ``UNAUTHORIZED``, with the
+    ``WWW-Authenticate`` challenge a 401 must carry."""
+    return Rejected(401, reason, CHALLENGE, public=UNAUTHORIZED)
+
+
+def decoy(credentials: Mapping[str, SourceCredentials]) -> SourceCredentials:
+    """Credentials nothing can present (random key digest and secrets), with one signature rule per signature
+    header the file uses: an unknown source is checked against them, doing the work a known source's check does."""
+    used = {(rule.header.lower(), rule.timestamp_header): rule for c in credentials.values() for rule in c.signatures}
+    rules = tuple(SignatureRule(rule.header, rule.timestamp_header, secrets.token_bytes(32)) for rule in used.values())
+    return SourceCredentials(key_digests=(secrets.token_bytes(32),), signatures=rules)
 
 
 class WebhookAuth:
-    """Checks requests against the loaded credentials; ``None`` credentials means authentication is off."""
+    """Checks requests against the loaded credentials; ``None`` credentials means authentication is off.
+    ``replace`` swaps in a reloaded file's credentials (one assignment: a request sees the old or the new)."""
 
     def __init__(
         self,
@@ -40,23 +68,37 @@ class WebhookAuth:
         max_skew_s: float = 300.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._credentials = credentials
         self._max_skew_s = max_skew_s
         self._clock = clock
+        self._credentials: Mapping[str, SourceCredentials] | None = None
+        self._decoy = SourceCredentials((), ())
+        self._signature_headers: frozenset[str] = frozenset()
+        if credentials is not None:
+            self.replace(credentials)
+
+    def replace(self, credentials: Mapping[str, SourceCredentials]) -> None:
+        """Put ``credentials`` in force for the next request (a reloaded file); authentication must be on."""
+        signature_headers = frozenset(rule.header.lower() for c in credentials.values() for rule in c.signatures)
+        # Built first, assigned last: the credentials and their decoy change together for any request.
+        self._decoy, self._signature_headers = decoy(credentials), signature_headers
+        self._credentials = credentials
 
     @property
     def enabled(self) -> bool:
         """Whether credentials are loaded; without them every request is accepted from any well-formed source."""
         return self._credentials is not None
 
+    def knows(self, source: str) -> bool:
+        """Whether the credentials file has an entry for ``source`` (always False with authentication off)."""
+        return self._credentials is not None and source in self._credentials
+
     def credentials_for(self, source: str) -> SourceCredentials | None:
-        """The source's credentials; ``None`` when authentication is off; 404 for a source not in the file."""
+        """The source's credentials; ``None`` when authentication is off. A source not in the file gets the decoy,
+        which no request can satisfy: it is refused exactly as a wrong credential is (``unauthorized``)."""
         if self._credentials is None:
             return None
         found = self._credentials.get(source)
-        if found is None:
-            raise Rejected(404, f"unknown source {source!r}: it has no entry in the webhook credentials file")
-        return found
+        return self._decoy if found is None else found
 
     def key_accepted(self, credentials: SourceCredentials, headers: Mapping[str, str]) -> bool:
         """True when the request carries one of the source's API keys (checked before the body is read)."""
@@ -70,18 +112,22 @@ class WebhookAuth:
         return matched
 
     def check_without_body(self, credentials: SourceCredentials, headers: Mapping[str, str]) -> bool:
-        """Decide from headers alone where possible: True if a key matched; 401 if nothing else could pass."""
+        """Decide from headers alone where possible: True if a key matched; False when the request carries a
+        signature header the file uses (the body must be read to check it, whatever the source); else 401.
+        The choice depends on the request's headers only, never on which source it names."""
         if self.key_accepted(credentials, headers):
             return True
-        if not credentials.signatures:
+        # Header names as the request has them (lower case from ASGI; ``Headers`` also compares case-blind).
+        if not any(header in headers for header in self._signature_headers):
             raise unauthorized(self._refusal(credentials, headers))
         return False
 
     def check_signature(self, credentials: SourceCredentials, headers: Mapping[str, str], body: bytes) -> None:
-        """Accept a valid signature of ``body``, else 401 saying what was wrong."""
+        """Accept a valid signature of ``body``, else 401 saying (in the log) what was wrong. A source without
+        signature rules is checked against the decoy's, so its refusal costs what a signed source's does."""
         problems: list[str] = []
         accepted = False
-        for rule in credentials.signatures:
+        for rule in credentials.signatures or self._decoy.signatures:
             verdict = self._verify(rule, headers, body)
             if verdict is None:
                 accepted = True
@@ -110,12 +156,12 @@ class WebhookAuth:
         return None if hmac.compare_digest(expected, value) else f"invalid signature in {rule.header}"
 
     def _outside_window(self, stamp: str, header: str) -> str | None:
-        try:
-            sent = float(stamp.strip())
-        except ValueError:
+        text = stamp.strip()
+        sent = float(text) if UNIX_SECONDS.fullmatch(text) else math.nan
+        if not math.isfinite(sent):  # NaN compares False with everything: it would pass any window check
             return f"{header} must be Unix seconds, got {stamp[:40]!r}"
         skew = sent - self._clock()
-        if abs(skew) > self._max_skew_s:
+        if not abs(skew) <= self._max_skew_s:
             direction = "old" if skew < 0 else "in the future"
             return (
                 f"{header} is {abs(skew):.0f}s {direction}; signed requests are accepted within "

@@ -14,7 +14,8 @@ sources:
 
 API keys are stored hashed: the file never holds a usable key. HMAC secrets cannot be hashed (the bridge needs
 them to compute the signature), so they are inline or, better, a reference to an environment variable; a file
-holding an inline secret must not be readable by other users.
+holding an inline secret must be readable by its owner only (no group or other read bit). No credentials file
+may be writable by every user: whoever can write it can add a key of their own.
 
 The file is read by ``dsl.files``, as every file a user writes is: each problem is ``file:line:col: message``.
 
@@ -171,7 +172,7 @@ def load_credentials(path: Path) -> dict[str, SourceCredentials]:
 
     def validate(document: Any) -> dict[str, SourceCredentials]:
         parsed = CredentialsFile.model_validate(document)
-        _refuse_readable_inline_secrets(path, parsed)
+        _refuse_unsafe_modes(path, parsed)
         resolved = {name: _resolve(name, entry) for name, entry in parsed.sources.items()}
         problems = [problem for found in resolved.values() if isinstance(found, list) for problem in found]
         if problems:
@@ -189,7 +190,13 @@ def _describe(details: ErrorDetails) -> list[Problem]:
     return describe(details, _location)
 
 
-def _refuse_readable_inline_secrets(path: Path, parsed: CredentialsFile) -> None:
+def _refuse_unsafe_modes(path: Path, parsed: CredentialsFile) -> None:
+    mode = path.stat().st_mode
+    if mode & stat.S_IWOTH:
+        # Anyone on the machine could add the hash of a key of their own, or delete every key.
+        raise Invalid(
+            [Problem((), f"is writable by every user (mode {stat.S_IMODE(mode):04o}); run `chmod o-w {path}`")]
+        )
     # Hashed API keys and env references reveal nothing usable; an inline HMAC secret does.
     inline = [
         ("sources", name, "signatures", index, "secret")
@@ -197,14 +204,16 @@ def _refuse_readable_inline_secrets(path: Path, parsed: CredentialsFile) -> None
         for index, signature in enumerate(entry.signatures)
         if signature.secret.value is not None
     ]
-    if inline and path.stat().st_mode & stat.S_IROTH:
+    readers = [who for bit, who in ((stat.S_IRGRP, "its group"), (stat.S_IROTH, "every user")) if mode & bit]
+    if inline and readers:
         first = inline[0]
         raise Invalid(
             [
                 Problem(
                     first,
-                    f"holds an inline secret ({_location(first[:-1])}) but is readable by every user; "
-                    f"run `chmod o-r {path}` or reference the secret as `secret: {{env: NAME}}`",
+                    f"holds an inline secret ({_location(first[:-1])}) but is readable by {' and '.join(readers)} "
+                    f"(mode {stat.S_IMODE(mode):04o}); run `chmod go-r {path}` (or `chmod o-r` where only "
+                    "other users may read it) or reference the secret as `secret: {env: NAME}`",
                 )
             ]
         )

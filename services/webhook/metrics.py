@@ -1,5 +1,7 @@
 """The webhook's request counter, ``alertmesh_webhook_requests_total{source,code}``, as a pure ASGI middleware:
-it sees every answer to ``POST /v1/alerts/{source}``, including those a guard or FastAPI itself gave.
+it sees every answer to ``POST /v1/alerts/{source}``, including those a guard or FastAPI itself gave. Refusals
+before authentication (400, 401, 408, 413, 499) are counted here only: they get no span (``alert_span``). The
+metrics are served on their own port (``WEBHOOK_METRICS_PORT``, ``__main__``), never on the public one.
 
 The ``source`` label is the path's source only when it can be a real one: with a credentials file, a source the
 file names (anything else, e.g. a scanner probing paths, is ``unknown``); without one, a well-formed name, bounded
@@ -13,7 +15,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from schemas.sources import SOURCE_PATTERN
 from services.shared import metrics
 from services.webhook.auth import WebhookAuth
-from services.webhook.body import Rejected
 
 ALERTS_PATH = "/v1/alerts/"
 
@@ -24,11 +25,7 @@ def source_label(auth: WebhookAuth, source: str) -> str:
         return metrics.UNKNOWN
     if not auth.enabled:
         return metrics.source_label(source)
-    try:
-        auth.credentials_for(source)
-    except Rejected:
-        return metrics.UNKNOWN
-    return source
+    return source if auth.knows(source) else metrics.UNKNOWN
 
 
 class CountRequests:

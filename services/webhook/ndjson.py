@@ -1,7 +1,8 @@
 """NDJSON batches on the webhook: one alert document a line, each written as its own raw record.
 
 A line is answered 202 only once Kafka acknowledged it (acks=all), like a single-document POST; a line that is
-not a JSON object is answered 400 and not written; a line Kafka did not acknowledge in time is answered 503 (the
+not a JSON object is answered 400 and not written; a line Kafka can never accept for its size 413 (``oversize``);
+a line Kafka did not acknowledge in time is answered 503 (the
 sender retries that line: a duplicate is harmless, ingest derives every key from the alert). The lines are sent
 in order from one task through the producer, so the records of one batch keep their order on the partition.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import orjson
 
 from services.shared.consuming import Publisher
+from services.webhook.oversize import oversize, refused_by_size
 
 #: Content types of newline-delimited JSON (NDJSON / JSON Lines), as senders spell them.
 NDJSON_TYPES = frozenset(
@@ -73,8 +75,10 @@ async def publish_lines(
     key: bytes,
     headers: Mapping[str, str],
     timeout_s: float,
+    max_record_bytes: int | None = None,
 ) -> list[LineResult]:
-    """Write every valid line, in order, and wait (at most ``timeout_s``) for each acknowledgement."""
+    """Write every valid line, in order, and wait (at most ``timeout_s``) for each acknowledgement. A line whose
+    record would exceed ``max_record_bytes`` (None: no check here) is answered 413 and not sent."""
     results = [LineResult(number, 0) for number, _ in lines]
     waiting: dict[asyncio.Future[Any], LineResult] = {}
     line_headers = dict(headers) | {"content-type": LINE_CONTENT_TYPE}
@@ -83,10 +87,14 @@ async def publish_lines(
         if problem is not None:
             result.status, result.reason = 400, problem
             continue
+        too_large = None if max_record_bytes is None else oversize(key, line, line_headers, max_record_bytes)
+        if too_large is not None:
+            result.status, result.reason = 413, too_large
+            continue
         try:
             sent = await publisher.publish(line, key=key, headers=line_headers, no_confirm=True)
-        except Exception as error:  # refused before it was queued: the producer is closed or its buffer full
-            result.status, result.reason = 503, f"Kafka write failed: {error!r}"
+        except Exception as error:  # refused before it was queued: too large, or the producer closed or full
+            _failed(result, error)
             continue
         if isinstance(sent, asyncio.Future):
             waiting[sent] = result
@@ -99,7 +107,7 @@ async def publish_lines(
             if failure is None:
                 _accepted(waiting[future], future.result())
             else:
-                waiting[future].status, waiting[future].reason = 503, f"Kafka write failed: {failure!r}"
+                _failed(waiting[future], failure)
         for future in pending:
             # Still in flight: it may yet be written (the sender's retry is then a harmless duplicate).
             future.add_done_callback(_retrieve)
@@ -112,6 +120,15 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
     """Read a late write's outcome, so asyncio does not log it as an exception nobody retrieved."""
     if not future.cancelled():
         future.exception()
+
+
+def _failed(result: LineResult, error: BaseException) -> None:
+    """A write Kafka did not take: 413 when it never can (its size), else 503 (the sender retries the line)."""
+    too_large = refused_by_size(error)
+    if too_large is not None:
+        result.status, result.reason = 413, too_large
+    else:
+        result.status, result.reason = 503, f"Kafka write failed: {error!r}"
 
 
 def _accepted(result: LineResult, metadata: Any) -> None:

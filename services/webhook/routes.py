@@ -1,10 +1,11 @@
 """The bridge's routes: ``alerts`` (``POST /v1/alerts/{source}``, behind the admission dependencies) and
-``probes`` (``/healthz``, ``/metrics``).
+``probes`` (``/healthz``; ``/metrics`` is on the metrics port, see ``__main__``).
 
 An admitted body is written unchanged to the raw topic, keyed by the source, with the headers ``headers`` derives
 (CloudEvents binary mode kept) and the alert span's trace context. 202 only once Kafka acknowledged the write
-(acks=all), so an accepted alert is durable; otherwise 503 with ``Retry-After``. An NDJSON batch is written a line
-a record and answered a line at a time (``ndjson``).
+(acks=all), so an accepted alert is durable; 413 for a record Kafka can never accept for its size (``oversize``);
+otherwise 503 with ``Retry-After``. An NDJSON batch is written a line a record and answered a line at a time
+(``ndjson``).
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import asyncio
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 
-from services.shared import metrics, tracing
-from services.webhook.admission import AdmittedAlert
-from services.webhook.alert_span import ROUTE, AlertSpan, record_answer
-from services.webhook.answers import unavailable
+from services.shared import tracing
+from services.webhook.admission import AdmittedAlert, AlertSpan
+from services.webhook.alert_span import ROUTE, record_answer
+from services.webhook.answers import refused, unavailable
+from services.webhook.body import Rejected
 from services.webhook.bridge import Bridge, bridge_of
 from services.webhook.headers import raw_record_headers
 from services.webhook.ndjson import publish_lines
+from services.webhook.oversize import oversize, refused_by_size
 
 log = logging.getLogger("services.webhook")
 #: How long ``/healthz`` waits for the broker to answer.
@@ -46,16 +49,23 @@ async def accept_alert(alert: AdmittedAlert, span: AlertSpan, request: Request) 
 
 
 async def write_alert(bridge: Bridge, source: str, body: bytes, headers: dict[str, str]) -> JSONResponse:
-    """202 with where the record landed once Kafka acknowledged it; 503 when it did not in time or failed."""
+    """202 with where the record landed once Kafka acknowledged it; 413 when Kafka can never accept it for its
+    size; 503 when it did not acknowledge it in time or failed otherwise."""
     settings = bridge.settings
+    key = source.encode()
+    too_large = oversize(key, body, headers, settings.kafka.max_message_bytes)
+    if too_large is not None:
+        return too_large_answer(source, too_large)
     try:
-        metadata = await asyncio.wait_for(
-            bridge.raw.publish(body, key=source.encode(), headers=headers), settings.publish_timeout_s
-        )
+        publishing = bridge.raw.publish(body, key=key, headers=headers)
+        metadata = await asyncio.wait_for(publishing, settings.publish_timeout_s)
     except TimeoutError:
         reason = f"Kafka did not acknowledge the write within {settings.publish_timeout_s}s"
         return unavailable(source, reason, settings.retry_after_s)
-    except Exception as error:  # any producer failure means "not accepted": the sender must retry
+    except Exception as error:  # any other producer failure means "not accepted": the sender must retry
+        too_large = refused_by_size(error)
+        if too_large is not None:
+            return too_large_answer(source, too_large)
         return unavailable(source, f"Kafka write failed: {error!r}", settings.retry_after_s)
     accepted: dict[str, object] = {"status": "accepted", "topic": settings.topics.raw}
     if metadata is not None:  # the in-memory test broker acknowledges without metadata
@@ -63,12 +73,20 @@ async def write_alert(bridge: Bridge, source: str, body: bytes, headers: dict[st
     return JSONResponse(accepted, status_code=202)
 
 
+def too_large_answer(source: str, reason: str) -> JSONResponse:
+    """413: a record Kafka can never take; retrying cannot help, so no ``Retry-After``."""
+    log.info("refused alert from %r: %s", source, reason)
+    return refused(Rejected(413, reason))
+
+
 async def accept_lines(
     bridge: Bridge, source: str, lines: list[tuple[int, bytes]], headers: dict[str, str]
 ) -> JSONResponse:
     """207-style answer: each line's own status; 202 when every line was written."""
     settings = bridge.settings
-    results = await publish_lines(bridge.raw, lines, source.encode(), headers, settings.publish_timeout_s)
+    results = await publish_lines(
+        bridge.raw, lines, source.encode(), headers, settings.publish_timeout_s, settings.kafka.max_message_bytes
+    )
     accepted = sum(result.status == 202 for result in results)
     if accepted < len(results):
         log.info("NDJSON batch from %r: %d of %d lines written", source, accepted, len(results))
@@ -89,9 +107,3 @@ async def healthz(request: Request) -> JSONResponse:
     """200 while the broker answers within ``PROBE_TIMEOUT_S``, else 503."""
     connected = await bridge_of(request).broker.ping(timeout=PROBE_TIMEOUT_S)
     return JSONResponse({"status": "ok" if connected else "kafka unreachable"}, 200 if connected else 503)
-
-
-@probes.get("/metrics")
-async def metrics_page() -> Response:
-    """Every metric of this process, in Prometheus' text format."""
-    return Response(await metrics.render(), media_type=metrics.CONTENT_TYPE)

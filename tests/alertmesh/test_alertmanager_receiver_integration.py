@@ -85,6 +85,7 @@ async def test_alertmanager_with_the_readme_receiver_delivers_to_the_raw_topic(
     webhook_port, am_port = free_port(), free_port()
     env = os.environ | {
         "WEBHOOK_PORT": str(webhook_port),
+        "WEBHOOK_METRICS_PORT": str(free_port()),
         "WEBHOOK_CREDENTIALS_FILE": str(credentials),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "ALERTMESH_TOPIC_RAW": topics.raw,

@@ -47,6 +47,9 @@ def test_ports_given_on_the_command_line_win(tmp_path: Path) -> None:
     assert mesh.kafka_bootstrap == "127.0.0.1:19092"
     assert "17233" in mesh.servers[1].command
     assert mesh.services[1].env["WEBHOOK_PORT"] == "18080"
+    # The webhook's metrics (what `status` and the state file read) are on its metrics port, not the public one.
+    metrics_port = mesh.services[1].env["WEBHOOK_METRICS_PORT"]
+    assert metrics_port != "18080" and mesh.http_urls["webhook"] == f"http://127.0.0.1:{metrics_port}"
 
 
 def test_up_makes_a_private_state_dir_and_a_hashed_demo_key(tmp_path: Path) -> None:

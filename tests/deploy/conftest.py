@@ -37,7 +37,8 @@ class AlertmeshService:
 
 SERVICES = (
     AlertmeshService("ingest", "services.ingest", IngestSettings, "ingest", "health_host", "health_port"),
-    AlertmeshService("webhook", "services.webhook", WebhookSettings, "webhook", "host", "port"),
+    # Its metrics and the health check are on its metrics port; its public port serves senders only.
+    AlertmeshService("webhook", "services.webhook", WebhookSettings, "webhook", "metrics_host", "metrics_port"),
     AlertmeshService(
         "orchestrator", "services.orchestrator", OrchestratorSettings, "orchestrator", "health_host", "health_port"
     ),

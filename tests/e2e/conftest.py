@@ -43,7 +43,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     args = ["up", "--state-dir", str(state), *[x for pair in ports.items() for x in pair]]
     # Health ports chosen here rather than by `up`, so the tests know where each service's /metrics is.
     health = {name: str(free_port()) for name in ("ingest", "orchestrator", "executor")}
-    env = {f"{name.upper()}_HEALTH_PORT": port for name, port in health.items()}
+    webhook_metrics = str(free_port())  # the webhook's metrics are on a port of their own, not the public one
+    env = {f"{name.upper()}_HEALTH_PORT": port for name, port in health.items()} | {
+        "WEBHOOK_METRICS_PORT": webhook_metrics
+    }
     process = MeshProcess(args, env=env, log=state / "up.log").start()
     try:
         process.wait_for(r"alertmesh\s+\| ready in", timeout=READY_TIMEOUT_S)
@@ -56,7 +59,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
             webhook_key=key,
             topics=TopicSettings(),
             metrics_urls={name: f"http://127.0.0.1:{port}/metrics" for name, port in health.items()}
-            | {"webhook": f"http://127.0.0.1:{ports['--webhook-port']}/metrics"},
+            | {"webhook": f"http://127.0.0.1:{webhook_metrics}/metrics"},
         )
     finally:
         process.stop()

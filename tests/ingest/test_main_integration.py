@@ -55,6 +55,7 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Runnin
         "INGEST_ROUTING_FILE": str(ROUTING_FILE),
         "INGEST_HEALTH_PORT": str(running.health_port),
         "WEBHOOK_PORT": str(running.webhook_port),
+        "WEBHOOK_METRICS_PORT": str(free_port()),
         "WEBHOOK_CREDENTIALS_FILE": str(
             write_credentials(tmp_path / "credentials.yaml", {"prom-eu": {"api_keys": [{"sha256": hash_key(KEY)}]}})
         ),

@@ -128,6 +128,7 @@ async def test_webhook_and_ingest_export_one_alerts_spans_by_otlp(
         "INGEST_ROUTING_FILE": str(ROUTING_FILE),
         "INGEST_HEALTH_PORT": str(health_port),
         "WEBHOOK_PORT": str(webhook_port),
+        "WEBHOOK_METRICS_PORT": str(free_port()),
         "WEBHOOK_CREDENTIALS_FILE": str(credentials),
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
         "OTEL_BSP_SCHEDULE_DELAY": "200",

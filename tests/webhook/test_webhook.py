@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from services.shared.topics import TopicSettings
 from services.webhook.app import create_app
+from services.webhook.auth import UNAUTHORIZED
 from services.webhook.config import WebhookSettings
 from services.webhook.credentials import CredentialsFileError
 from tests.webhook.credentials import (
@@ -184,11 +185,16 @@ async def test_missing_or_wrong_key_is_401_and_nothing_is_written(
     assert raw.messages == []
 
 
-async def test_unknown_source_is_404_and_nothing_is_written(authed: tuple[httpx.AsyncClient, RawTopic]) -> None:
+async def test_unknown_source_is_answered_like_a_wrong_key_and_nothing_is_written(
+    authed: tuple[httpx.AsyncClient, RawTopic],
+) -> None:
+    # Was 404 naming the source: that told a stranger which sources exist. Now one 401 for both.
     client, raw = authed
     response = await client.post("/v1/alerts/stranger", content=b"{}", headers=JSON | {"x-api-key": KEY})
-    assert response.status_code == 404
-    assert "stranger" in response.json()["reason"]
+    wrong_key = await client.post("/v1/alerts/prometheus", content=b"{}", headers=JSON | {"x-api-key": "nope"})
+    assert response.status_code == wrong_key.status_code == 401
+    assert response.json() == wrong_key.json() == {"status": "rejected", "reason": UNAUTHORIZED}
+    assert response.headers["www-authenticate"] == wrong_key.headers["www-authenticate"]
     assert raw.messages == []
 
 
@@ -216,7 +222,8 @@ async def test_grafana_12_signature_with_timestamp_is_accepted(
         GRAFANA_TIMESTAMP: stale,
     }
     replayed = await client.post("/v1/alerts/grafana", content=grafana_bytes, headers=old)
-    assert replayed.status_code == 401 and "replay" in replayed.json()["reason"]
+    # The sender is told only that its credentials failed (the reason, "replay", is in the bridge's log).
+    assert replayed.status_code == 401 and replayed.json()["reason"] == UNAUTHORIZED
     assert len(raw.messages) == 1
 
 
@@ -227,7 +234,10 @@ async def test_a_signed_source_still_gets_the_size_limit(authed: tuple[httpx.Asy
         for _ in range(10):
             yield b"x" * 1000
 
-    response = await client.post("/v1/alerts/github", content=chunks(), headers=JSON)
+    # With a signature header (wrong: it is checked only after the body is read); without one the request is
+    # refused before its body is read at all.
+    signed = JSON | {"x-hub-signature-256": "sha256=" + "0" * 64}
+    response = await client.post("/v1/alerts/github", content=chunks(), headers=signed)
     assert response.status_code == 413
     assert raw.messages == []
 

@@ -94,10 +94,15 @@ def test_a_key_of_another_source_is_refused(auth: WebhookAuth) -> None:
     assert refusal(auth, "github", {"x-api-key": KEY}).status == 401
 
 
-def test_unknown_source_is_404(auth: WebhookAuth) -> None:
-    with pytest.raises(Rejected) as refused:
-        auth.credentials_for("nobody")
-    assert refused.value.status == 404 and "credentials file" in refused.value.reason
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"x-api-key": KEY}, {"authorization": f"Bearer {OLD_KEY}"}, {"x-hub-signature-256": "sha256=" + "0" * 64}],
+)
+def test_an_unknown_source_is_refused_like_a_wrong_credential(auth: WebhookAuth, headers: dict[str, str]) -> None:
+    # Was a 404 naming the source. Now it is checked against a decoy no request can satisfy: the same 401.
+    assert not auth.knows("nobody") and auth.knows("prometheus")
+    refused = refusal(auth, "nobody", headers)
+    assert (refused.status, refused.public, refused.headers) == (401, webhook_auth.UNAUTHORIZED, webhook_auth.CHALLENGE)
 
 
 def test_github_style_signature(auth: WebhookAuth) -> None:

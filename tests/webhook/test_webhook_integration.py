@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from alertmesh.stack.embedded import free_port, tansu_command, wait_for_port
 from services.shared.kafka import KafkaSettings
 from services.shared.topics import TopicSettings
+from services.webhook import routes
 from services.webhook.app import create_app
 from services.webhook.config import WebhookSettings
 from tests.ingest.kafka_io import create_topics, end_offset, read, unique_topics
@@ -73,7 +74,8 @@ async def test_unauthorized_posts_write_nothing(
         unknown = await client.post("/v1/alerts/intruder", content=alertmanager_bytes, headers=AUTHORIZED)
         # Then one authorized post: it must be the only record on the topic.
         ok = await client.post("/v1/alerts/prometheus", content=b'{"marker": 1}', headers=AUTHORIZED)
-    assert (missing.status_code, wrong.status_code, unknown.status_code, ok.status_code) == (401, 401, 404, 202)
+    # An unknown source was 404; it is answered like bad credentials now (the port does not say which exist).
+    assert (missing.status_code, wrong.status_code, unknown.status_code, ok.status_code) == (401, 401, 401, 202)
     assert "www-authenticate" in missing.headers
     [record] = await read(kafka_bootstrap, topics.raw, 1)
     assert record.value == b'{"marker": 1}'
@@ -106,3 +108,59 @@ async def test_kafka_gone_means_503_not_202(
         if broker.poll() is None:
             broker.kill()
             broker.wait()
+
+
+def json_of_size(size: int) -> bytes:
+    """A JSON object of exactly ``size`` bytes."""
+    head, tail = b'{"pad": "', b'"}'
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+async def test_a_record_kafka_can_never_take_is_413_not_503(
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_GRAFANA_WEBHOOK_SECRET", "grafana-secret-0123456789")
+    topics = unique_topics()
+    await create_topics(kafka_bootstrap, topics)
+    settings = settings_for(kafka_bootstrap, topics, tmp_path)
+    limit = settings.kafka.max_message_bytes
+    assert settings.max_body_bytes >= limit  # the defaults: a body the bridge reads can still be too large a record
+    async with serving(create_app(settings)) as client:
+        # Just under the body limit, and at exactly the producer's limit: the key and headers push it over.
+        for size in (settings.max_body_bytes - 1, limit - 100):
+            response = await client.post("/v1/alerts/prometheus", content=json_of_size(size), headers=AUTHORIZED)
+            assert response.status_code == 413, (size, response.text)
+            assert "retry-after" not in response.headers
+            assert response.json()["status"] == "rejected"
+            assert f"{limit}-byte limit" in response.json()["reason"] and "do not retry" in response.json()["reason"]
+        # An NDJSON batch: the line that can never be written is 413, the others are written.
+        batch = b'{"n": 1}\n' + json_of_size(limit - 50) + b'\n{"n": 3}\n'
+        lines = await client.post(
+            "/v1/alerts/prometheus", content=batch, headers=AUTHORIZED | {"content-type": "application/x-ndjson"}
+        )
+        assert lines.status_code == 207 and "retry-after" not in lines.headers
+        assert [line["status"] for line in lines.json()["lines"]] == [202, 413, 202]
+        # A record that fits is written as before.
+        fits = await client.post("/v1/alerts/prometheus", content=json_of_size(limit // 2), headers=AUTHORIZED)
+        assert fits.status_code == 202, fits.text
+    assert await end_offset(kafka_bootstrap, topics.raw) == 3
+
+
+async def test_a_broker_refusing_a_record_for_its_size_is_413(
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The producer measures against the mesh's own limit; here the bridge's limit is the producer's, so the
+    # record reaches the producer, which refuses it by size (as a broker with a smaller message.max.bytes would).
+    monkeypatch.setenv("TEST_GRAFANA_WEBHOOK_SECRET", "grafana-secret-0123456789")
+    topics = unique_topics()
+    await create_topics(kafka_bootstrap, topics)
+    settings = settings_for(kafka_bootstrap, topics, tmp_path)
+    app = create_app(settings)
+    monkeypatch.setattr(routes, "oversize", lambda *_: None)  # skip the bridge's own measure: the producer decides
+    async with serving(app) as client:
+        response = await client.post(
+            "/v1/alerts/prometheus", content=json_of_size(settings.max_body_bytes - 1), headers=AUTHORIZED
+        )
+    assert response.status_code == 413, response.text
+    assert "too large" in response.json()["reason"] and "retry-after" not in response.headers
+    assert await end_offset(kafka_bootstrap, topics.raw) == 0
