@@ -192,10 +192,16 @@ def _describe(details: ErrorDetails) -> list[Problem]:
 
 def _refuse_unsafe_modes(path: Path, parsed: CredentialsFile) -> None:
     mode = path.stat().st_mode
-    if mode & stat.S_IWOTH:
-        # Anyone on the machine could add the hash of a key of their own, or delete every key.
+    writers = [who for bit, who in ((stat.S_IWGRP, "its group"), (stat.S_IWOTH, "every user")) if mode & bit]
+    if writers:
+        # Anyone who can write it could add the hash of a key of their own, or delete every key.
         raise Invalid(
-            [Problem((), f"is writable by every user (mode {stat.S_IMODE(mode):04o}); run `chmod o-w {path}`")]
+            [
+                Problem(
+                    (),
+                    f"is writable by {' and '.join(writers)} (mode {stat.S_IMODE(mode):04o}); run `chmod go-w {path}`",
+                )
+            ]
         )
     # Hashed API keys and env references reveal nothing usable; an inline HMAC secret does.
     inline = [

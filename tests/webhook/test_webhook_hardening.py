@@ -126,10 +126,11 @@ def load_credentials_cached() -> dict[str, object]:
     ("mode", "sources", "problem"),
     [
         (0o602, None, "writable by every user"),
-        (0o666, None, "writable by every user"),
+        (0o666, None, "writable by its group and every user"),
+        (0o620, {"p": {"api_keys": [{"sha256": hash_key(KEY)}]}}, "writable by its group"),  # hashes only, too
         (0o646, {"p": {"api_keys": [{"sha256": hash_key(KEY)}]}}, "writable by every user"),  # hashes only, too
         (0o640, None, "readable by its group"),
-        (0o620 | 0o040, None, "readable by its group"),
+        (0o600 | 0o040, None, "readable by its group"),
         (0o604, None, "readable by every user"),
         (0o644, None, "readable by its group and every user"),
     ],
