@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from services.shared.consuming import consumed_batch, keep_bodies_raw, parse_batch
 from services.shared.deadletter import ConsumedRecord
+from services.shared.span_store import SEGMENT_NAME
 
 #: Examples per fuzz test: enough to reach every class of input, few enough to keep the suite fast. Set
 #: ALERTMESH_FUZZ_EXAMPLES for a longer search.
@@ -94,3 +95,26 @@ async def consumed(record: ConsumerRecord[Any, Any]) -> ConsumedRecord:
     assert await message.decode() == [record.value or b""]
     [one] = consumed_batch(message)  # type: ignore[arg-type]
     return one
+
+
+#: File names a user may keep in a directory the span store also writes (``ALERTMESH_TRACES_DIR``): any name,
+#: ``*.jsonl`` ones above all, and names that look almost like a segment's. Pruning must never delete one.
+FOREIGN_FILE_NAMES = (
+    st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=30).map(
+        lambda name: name + ".jsonl"
+    )
+    | st.sampled_from(
+        [
+            "notes.jsonl",
+            "events-2024.jsonl",
+            "x.spans.jsonl",
+            "alertmesh-ingest-1-2-0001.jsonl",  # a segment's name without the store's own suffix
+            "alertmesh-ingest-1-2-1.spans.jsonl",  # sequence too short
+            "alertmesh ingest-1-2-0001.spans.jsonl",  # a space: no service name has one
+            "alertmesh-ingest-1-2-0001.spans.jsonl.bak",
+            ".spans.jsonl",
+            "-1-2-0001.spans.jsonl",
+            "spans.jsonl",
+        ]
+    )
+).filter(lambda name: len(name.encode()) <= 255 and SEGMENT_NAME.fullmatch(name) is None)
