@@ -8,7 +8,8 @@ writer's) until the directory is within ``max_bytes`` again. The directory thus 
 it (``alertmesh.trace.lookup``).
 
 Pruning deletes segments only: files whose whole name matches ``SEGMENT_NAME``
-(``<service>-<pid>-<ms>-<sequence>.spans.jsonl``), which only this module writes. The directory may be one a
+(``<service>-<pid>-<ms>-<sequence>.spans.jsonl``), which only this module writes (or ``LEGACY_SEGMENT_NAME``, the
+segments of earlier versions). The directory may be one a
 user pointed ``ALERTMESH_TRACES_DIR`` at, holding their own ``*.jsonl`` files: those are neither counted nor
 deleted. Spans carry alert data, so a directory the store creates is 0700 and every segment is created 0600.
 
@@ -45,6 +46,9 @@ MIN_SEGMENT_BYTES = 64 * 1024
 SUFFIX = ".jsonl"
 #: The full name of a segment, and nothing else's: what pruning may count and delete.
 SEGMENT_NAME = re.compile(r"[A-Za-z0-9_.-]+-[0-9]+-[0-9]+-[0-9]{4,}\.spans\.jsonl")
+#: Segments of earlier versions (``alertmesh-<service>-<pid>-<ms since epoch>-<sequence>.jsonl``): still pruned,
+#: or a store upgraded in place would keep them, uncounted, for ever.
+LEGACY_SEGMENT_NAME = re.compile(r"alertmesh-[a-z]+-[0-9]+-[0-9]{13}-[0-9]{4,}\.jsonl")
 SEGMENT_SUFFIX = ".spans" + SUFFIX
 #: A directory the store creates, and each segment: private to the user the service runs as.
 DIRECTORY_MODE = 0o700
@@ -112,8 +116,9 @@ def segment_bytes_for(max_bytes: int) -> int:
 
 
 def is_segment(path: Path) -> bool:
-    """Whether ``path`` is named as only this store names its segments (``SEGMENT_NAME``)."""
-    return SEGMENT_NAME.fullmatch(path.name) is not None
+    """Whether ``path`` is named as only this store names its segments (``SEGMENT_NAME``, or
+    ``LEGACY_SEGMENT_NAME`` for those of earlier versions)."""
+    return SEGMENT_NAME.fullmatch(path.name) is not None or LEGACY_SEGMENT_NAME.fullmatch(path.name) is not None
 
 
 def prune(directory: Path, max_bytes: int, keep: Path | None = None) -> int:
@@ -121,7 +126,7 @@ def prune(directory: Path, max_bytes: int, keep: Path | None = None) -> int:
     Only segments count and go (``is_segment``): other files in the directory are never touched. ``keep``
     (the caller's open segment) is never deleted. Another writer may delete the same file meanwhile: fine."""
     segments: list[tuple[float, int, Path]] = []
-    for path in directory.glob(f"*{SEGMENT_SUFFIX}"):
+    for path in directory.glob(f"*{SUFFIX}"):
         if not is_segment(path):
             continue
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from services.shared.consuming import consumed_batch, keep_bodies_raw, parse_batch
 from services.shared.deadletter import ConsumedRecord
-from services.shared.span_store import SEGMENT_NAME
+from services.shared.span_store import is_segment
 
 #: Examples per fuzz test: enough to reach every class of input, few enough to keep the suite fast. Set
 #: ALERTMESH_FUZZ_EXAMPLES for a longer search.
@@ -109,6 +110,8 @@ FOREIGN_FILE_NAMES = (
             "events-2024.jsonl",
             "x.spans.jsonl",
             "alertmesh-ingest-1-2-0001.jsonl",  # a segment's name without the store's own suffix
+            "alertmesh-ingest-1-17000000000000-0001.jsonl",  # an earlier version's, but 14 digits of ms
+            "Alertmesh-ingest-1-1700000000000-0001.jsonl",
             "alertmesh-ingest-1-2-1.spans.jsonl",  # sequence too short
             "alertmesh ingest-1-2-0001.spans.jsonl",  # a space: no service name has one
             "alertmesh-ingest-1-2-0001.spans.jsonl.bak",
@@ -117,4 +120,4 @@ FOREIGN_FILE_NAMES = (
             "spans.jsonl",
         ]
     )
-).filter(lambda name: len(name.encode()) <= 255 and SEGMENT_NAME.fullmatch(name) is None)
+).filter(lambda name: len(name.encode()) <= 255 and not is_segment(Path(name)))

@@ -137,6 +137,18 @@ def test_a_writer_keeps_the_users_own_jsonl_files_while_it_rotates(tmp_path: Pat
     assert sum(path.stat().st_size for path in segments) <= bound + segment_bytes_for(bound)
 
 
+def test_segments_of_earlier_versions_are_pruned_too(tmp_path: Path) -> None:
+    # Before segments were named *.spans.jsonl: a store upgraded in place must not keep those for ever.
+    legacy = tmp_path / "alertmesh-ingest-4242-1700000000000-0001.jsonl"
+    legacy.write_bytes(b"x" * 100)
+    os.utime(legacy, (time.time() - 100, time.time() - 100))
+    (tmp_path / segment_name(1)).write_bytes(b"x" * 100)
+    (tmp_path / "notes.jsonl").write_bytes(b"y" * 100)
+    assert is_segment(legacy)
+    assert prune(tmp_path, 100) == 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([segment_name(1), "notes.jsonl"])
+
+
 @FUZZ
 @given(
     foreign=st.lists(FOREIGN_FILE_NAMES, unique=True, max_size=6),
