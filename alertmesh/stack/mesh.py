@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import ipaddress
 import os
 import secrets
 import stat
@@ -396,10 +397,18 @@ def exposure_warnings(settings: MeshSettings) -> list[str]:
     ]
     if not open_servers:
         return []
+    who = "any user of this machine" if _is_loopback(settings.host) else f"anyone who can reach {settings.host}"
     return [
-        f"{' and '.join(open_servers)} listen on {settings.host} without authentication: any user of this machine "
-        "can read and write alerts and results and start workflows (docs/security.md, 'The local stack')"
+        f"no authentication on the embedded {' and '.join(open_servers)} at {settings.host}: {who} can read and "
+        "write alerts and results and start workflows (docs/security.md, 'The local stack')"
     ]
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def ports_in_use(settings: MeshSettings) -> list[str]:

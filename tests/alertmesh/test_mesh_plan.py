@@ -21,6 +21,7 @@ from alertmesh.stack.mesh import (
     MeshSettings,
     UnsafeDirectoryError,
     ensure_webhook_key,
+    exposure_warnings,
     plan,
     prepare_private_dirs,
     prepare_state_dir,
@@ -235,3 +236,18 @@ def test_the_ray_token_is_random_private_and_kept(tmp_path: Path, monkeypatch: p
     before = token.read_text()
     prepare_private_dirs(first)
     assert token.read_text() == before, "a second up keeps the token"
+
+
+def test_up_warns_that_the_embedded_kafka_and_temporal_accept_anyone(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "TEMPORAL_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    [warning] = exposure_warnings(MeshSettings())
+    assert "no authentication on the embedded Kafka and Temporal and its UI at 127.0.0.1" in warning
+    assert "any user of this machine" in warning
+    [wide] = exposure_warnings(MeshSettings(host="0.0.0.0"))
+    assert "anyone who can reach 0.0.0.0" in wide
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "temporal.internal:7233")
+    [kafka_only] = exposure_warnings(MeshSettings())
+    assert "the embedded Kafka at" in kafka_only and "Temporal" not in kafka_only
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka.internal:9093")
+    assert exposure_warnings(MeshSettings()) == []
