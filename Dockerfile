@@ -30,4 +30,9 @@ COPY alertmesh/ alertmesh/
 # directory first on sys.path, so a copy left in /app would be imported instead of what was installed.
 RUN pip install --no-cache-dir ".[${EXTRAS}]" && rm -rf /app/*
 
+# The executors' store of large results (EXECUTOR_BLOB_DIR in compose.yaml). Docker fills a new named volume from
+# the image's directory at its mount point, owner and mode included, so the results-blobs volume starts out
+# writable by the service user and private to it.
+RUN install -d -o alertmesh -g alertmesh -m 0700 /var/lib/alertmesh /var/lib/alertmesh/blobs
+
 USER alertmesh

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from alertmesh.stack.embedded import free_port
-from alertmesh.stack.mesh import MeshPlan, MeshSettings, ensure_webhook_key, plan, prepare_state_dir
+from alertmesh.stack.mesh import MeshPlan, MeshSettings, ensure_webhook_key, plan, prepare_private_dirs
 from alertmesh.stack.state import mesh_file, recorder
 from alertmesh.stack.supervisor import Child, Supervisor
 
@@ -74,8 +74,9 @@ async def running_local_stack(
     settings: MeshSettings, log_file: Path, service_env: Mapping[str, Mapping[str, str]] | None = None
 ) -> AsyncIterator[LocalStack]:
     """Start the servers, then the services (with ``service_env[name]`` added to service ``name``'s environment);
-    stop them all after. As ``alertmesh up`` does: a private state dir and a webhook key kept in it."""
-    prepare_state_dir(settings.state_dir)
+    stop them all after. As ``alertmesh up`` does: a private state dir (and Ray's temp dir and token), and a webhook
+    key kept in it."""
+    prepare_private_dirs(settings)
     ensure_webhook_key(settings)
     mesh = plan(settings)
     extra = service_env or {}

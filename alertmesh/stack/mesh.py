@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import ipaddress
 import os
+import secrets
+import stat
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +34,20 @@ CREDENTIALS_FILE_NAME = "webhook-credentials.yaml"
 DEMO_KEY_FILE_NAME = "webhook-demo-key"
 #: Sources the demo key may post as; add others to the credentials file.
 DEMO_SOURCES = ("alertmanager", "grafana", "prometheus")
+#: The umask of every part ``up`` starts: what they create is 0600 (files) and 0700 (directories).
+PRIVATE_UMASK = 0o077
+#: In the state dir: the token local Ray requires of every client (``RAY_AUTH_TOKEN_PATH``), 0600.
+RAY_TOKEN_FILE_NAME = "ray-auth-token"
+#: In the state dir: local Ray's temp dir (``RAY_TMPDIR``; Ray keeps its sessions in ``ray/`` inside it).
+RAY_DIR_NAME = "ray"
+#: Longest Unix socket path Ray accepts (``ray._private.utils.validate_socket_filepath``).
+SOCKET_PATH_MAX = (104 if sys.platform == "darwin" else 108) - 1
+#: What Ray appends to ``RAY_TMPDIR`` for its longest socket (a 7-digit pid, the largest Linux gives).
+RAY_SOCKET_TAIL = "/ray/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store"
+
+
+class UnsafeDirectoryError(RuntimeError):
+    """A directory ``up`` would keep private is someone else's, or a symlink: the message says which and why."""
 
 
 class MeshSettings(BaseSettings):
@@ -120,8 +139,16 @@ def healthz_probe(host: str, port: int) -> Probe:
     return probe
 
 
-def _service(name: str, module: str, env: dict[str, str], probe: Probe, timeout_s: float) -> Part:
-    return Part(name, [sys.executable, "-m", module], probe, env, ready_timeout_s=timeout_s)
+def _service(
+    name: str,
+    module: str,
+    env: dict[str, str],
+    probe: Probe,
+    timeout_s: float,
+    after_ready: Callable[[], Awaitable[None]] | None = None,
+) -> Part:
+    command = [sys.executable, "-m", module]
+    return Part(name, command, probe, env, ready_timeout_s=timeout_s, after_ready=after_ready, umask=PRIVATE_UMASK)
 
 
 def _port_for(env_name: str) -> int:
@@ -133,6 +160,47 @@ def traces_dir(settings: MeshSettings) -> Path:
     """Where ``alertmesh up`` keeps the spans of its services (``services.shared.span_store``):
     ALERTMESH_TRACES_DIR, else ``<state-dir>/traces``."""
     return Path(os.environ.get("ALERTMESH_TRACES_DIR") or settings.state_dir.resolve() / "traces")
+
+
+def local_ray(settings: MeshSettings) -> bool:
+    """Whether the executor starts Ray itself (no ``RAY_ADDRESS``), so ``up`` decides its auth and temp dir."""
+    return not settings.ray_address
+
+
+def ray_temp_root(settings: MeshSettings) -> Path:
+    """Local Ray's ``RAY_TMPDIR``: ``<state-dir>/ray``, private with the state dir. Ray's sockets live under it and
+    a Unix socket path has at most 107 bytes, so a state dir too deep for them gets a per-user directory in the
+    temp dir instead (``alertmesh-ray-<uid>``, made 0700 and checked to be this user's by
+    ``prepare_private_dirs``), not Ray's shared, world-writable ``/tmp/ray``."""
+    per_user = f"alertmesh-ray-{os.getuid()}"
+    candidates = (
+        settings.state_dir.resolve() / RAY_DIR_NAME,
+        Path(tempfile.gettempdir()) / per_user,
+        Path("/tmp") / per_user,  # TMPDIR itself may be too deep; this one is checked like the rest
+    )
+    for candidate in candidates:
+        if len(str(candidate).encode()) + len(RAY_SOCKET_TAIL) <= SOCKET_PATH_MAX:
+            return candidate
+    return candidates[-1]
+
+
+def ray_token_file(settings: MeshSettings) -> Path:
+    """The token local Ray requires (``ensure_ray_token`` writes it)."""
+    return settings.state_dir.resolve() / RAY_TOKEN_FILE_NAME
+
+
+def ray_env(settings: MeshSettings) -> dict[str, str]:
+    """Local Ray's own variables for the executor (it starts Ray; Ray's processes inherit them): token
+    authentication, so another local user who finds its ports cannot run code with the executor's environment
+    (secrets included), and its temp dir private to this user. Nothing for a cluster at ``RAY_ADDRESS``: its own
+    settings decide. An explicit ``RAY_AUTH_MODE`` in the environment is honoured."""
+    if not local_ray(settings):
+        return {}
+    return {
+        "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE") or "token",
+        "RAY_AUTH_TOKEN_PATH": str(ray_token_file(settings)),
+        "RAY_TMPDIR": str(ray_temp_root(settings)),
+    }
 
 
 def plan(settings: MeshSettings) -> MeshPlan:
@@ -152,14 +220,15 @@ def plan(settings: MeshSettings) -> MeshPlan:
         # (unless a reconnecting service's request has the broker auto-create one first, with its default count).
         command = tansu_command(host, settings.kafka_port)
         probe = port_probe(host, settings.kafka_port)
-        servers.append(Part("kafka", command, probe, ready_timeout_s=30, after_ready=topics))
+        servers.append(Part("kafka", command, probe, ready_timeout_s=30, after_ready=topics, umask=PRIVATE_UMASK))
     temporal = settings.external_temporal or f"{host}:{settings.temporal_port}"
     ui = None
     if settings.external_temporal is None:
         ui = f"http://{host}:{settings.temporal_ui_port}"
         db_file = settings.state_dir.resolve() / "temporal.db"
         command = temporal_command(host, settings.temporal_port, settings.temporal_ui_port, db_file)
-        servers.append(Part("temporal", command, temporal_probe(temporal), ready_timeout_s=90, quiet_on_stop=True))
+        probe = temporal_probe(temporal)
+        servers.append(Part("temporal", command, probe, ready_timeout_s=90, quiet_on_stop=True, umask=PRIVATE_UMASK))
 
     ports = {name: _port_for(f"{name.upper()}_HEALTH_PORT") for name in ("ingest", "orchestrator", "executor")}
     # The webhook serves its metrics (and /healthz again) on a port of its own, not on the public alert port.
@@ -183,19 +252,30 @@ def plan(settings: MeshSettings) -> MeshPlan:
         **{f"{name.upper()}_HEALTH_HOST": host for name in ports},
         **{f"{name.upper()}_HEALTH_PORT": str(port) for name, port in ports.items()},
     }
+    executor_env = env | ray_env(settings)
     services = [
         _service("ingest", "services.ingest", env, healthz_probe(host, ports["ingest"]), 60),
         _service("webhook", "services.webhook", env, healthz_probe(host, settings.webhook_port), 60),
         _service("orchestrator", "services.orchestrator", env, healthz_probe(host, ports["orchestrator"]), 60),
-        # Starting local Ray takes a few seconds on its own.
-        _service("executor", "services.executor", env, healthz_probe(host, ports["executor"]), 120),
+        # Starting local Ray takes a few seconds on its own. Ray makes its session directories 0777 whatever the
+        # umask (ray._common.utils.try_make_directory_shared): once it runs, they are made private again.
+        _service(
+            "executor",
+            "services.executor",
+            executor_env,
+            healthz_probe(host, ports["executor"]),
+            120,
+            after_ready=functools.partial(asyncio.to_thread, make_private, Path(executor_env["RAY_TMPDIR"]))
+            if local_ray(settings)
+            else None,
+        ),
     ]
     return MeshPlan(
         kafka_bootstrap=kafka,
         temporal_address=temporal,
         temporal_ui=ui,
         webhook_url=f"http://{host}:{settings.webhook_port}",
-        ray=settings.ray_address or "local (started by the executor)",
+        ray=settings.ray_address or f"local (started by the executor; token auth, temp dir {ray_temp_root(settings)})",
         http_urls={
             **{name: f"http://{host}:{port}" for name, port in ports.items()},
             "webhook": f"http://{host}:{webhook_metrics_port}",
@@ -215,11 +295,63 @@ class WebhookKey:
     new_key: str | None
 
 
+def private_directory(path: Path) -> None:
+    """Make ``path`` a directory only this user can enter (0700), creating it if need be. ``UnsafeDirectoryError``
+    when it is a symlink, not a directory, or another user's: a directory someone else controls is no place for
+    Temporal's database, the keys or Ray's sockets."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(parents=True, mode=0o700)
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise UnsafeDirectoryError(f"{path} is not a directory (a symlink or a file): remove it or choose another")
+    if info.st_uid != os.getuid():
+        raise UnsafeDirectoryError(f"{path} belongs to uid {info.st_uid}, not to you: remove it or choose another")
+    path.chmod(0o700)  # mkdir's mode is masked by the umask; an existing directory may be open to others
+
+
+def make_private(directory: Path) -> None:
+    """Take the group's and others' access away from everything of this user's under ``directory`` (symlinks
+    are left alone, never followed): what an older version, or Ray, made readable stays the user's alone."""
+    uid = os.getuid()
+    for root, dirs, files in os.walk(directory):
+        for name in [*dirs, *files]:
+            path = os.path.join(root, name)
+            try:
+                info = os.lstat(path)
+                mode = stat.S_IMODE(info.st_mode)
+                if info.st_uid == uid and not stat.S_ISLNK(info.st_mode) and mode & 0o077:
+                    os.chmod(path, mode & ~0o077 | (0o700 if stat.S_ISDIR(info.st_mode) else 0))
+            except FileNotFoundError:
+                continue  # gone meanwhile (a Ray worker's file): nothing to protect
+
+
 def prepare_state_dir(state_dir: Path) -> None:
-    """Create the state dir private to this user (0700): it holds Temporal's database and the webhook key."""
-    if not state_dir.exists():
-        state_dir.mkdir(parents=True, mode=0o700)
-        state_dir.chmod(0o700)  # mkdir's mode is masked by the umask
+    """Create the state dir private to this user (0700), or make an existing one private again, with everything
+    in it: it holds Temporal's database, the webhook and Ray keys, stored results, spans and Ray's sessions."""
+    private_directory(state_dir)
+    make_private(state_dir)
+
+
+def prepare_private_dirs(settings: MeshSettings) -> None:
+    """The state dir (``prepare_state_dir``) and, for local Ray, its temp dir and token (``ensure_ray_token``)."""
+    prepare_state_dir(settings.state_dir)
+    if local_ray(settings):
+        root = ray_temp_root(settings)
+        private_directory(root)
+        make_private(root)
+        ensure_ray_token(settings)
+
+
+def ensure_ray_token(settings: MeshSettings) -> Path:
+    """The token local Ray requires of every client, made once (random, 256 bits) and kept 0600 in the state dir:
+    the executor's Ray processes read it, anyone else would have to."""
+    path = ray_token_file(settings)
+    if path.exists():
+        return path
+    # O_EXCL: never write into a file someone else put there; 0600 from the start, not chmod'ed later.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+        out.write(secrets.token_hex(32))
+    return path
 
 
 def ensure_webhook_key(settings: MeshSettings) -> WebhookKey:
@@ -257,6 +389,30 @@ def webhook_usage(plan: MeshPlan, key: WebhookKey) -> list[str]:
         f"--data-binary @{sample} {url}"
     )
     return [*lines, f"Try it           {curl}"]
+
+
+def exposure_warnings(settings: MeshSettings) -> list[str]:
+    """What ``up`` warns about once ready: the embedded servers it started accept any local user (Tansu's
+    authentication cannot be used with its in-memory storage, the Temporal dev server has no TLS or auth)."""
+    open_servers = [
+        name
+        for name, external in (("Kafka", settings.external_kafka), ("Temporal and its UI", settings.external_temporal))
+        if external is None
+    ]
+    if not open_servers:
+        return []
+    who = "any user of this machine" if _is_loopback(settings.host) else f"anyone who can reach {settings.host}"
+    return [
+        f"no authentication on the embedded {' and '.join(open_servers)} at {settings.host}: {who} can read and "
+        "write alerts and results and start workflows (docs/security.md, 'The local stack')"
+    ]
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def ports_in_use(settings: MeshSettings) -> list[str]:

@@ -53,6 +53,9 @@ class Part:
     quiet_on_stop: bool = False
     # Runs once the part is ready, after every start and restart (e.g. create the topics a fresh broker lacks).
     after_ready: Callable[[], Awaitable[None]] | None = None
+    # The child's umask (None: the supervisor's own). ``alertmesh up`` gives every part 0o077, so whatever a server
+    # or service creates (Temporal's database, Ray's session files, spans, stored results) is the user's alone.
+    umask: int | None = None
 
 
 def _die_with_parent() -> None:
@@ -139,6 +142,7 @@ class Child:
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_die_with_parent,
+            umask=-1 if self.part.umask is None else self.part.umask,  # -1: subprocess's "leave it as it is"
         )
         self.started_at = datetime.now(UTC)
         log.info("started %s (pid %d)", self.part.name, self._process.pid)

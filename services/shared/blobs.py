@@ -27,6 +27,8 @@ from schemas.actions import STORED_KEY, StoredResult, stored_result
 
 #: Default directory of the local store: per machine, outside the repository.
 DEFAULT_BLOB_DIR = Path(tempfile.gettempdir()) / "alertmesh-blobs"
+#: Mode of the directories the local store creates; each blob is created 0600 (``tempfile.mkstemp``).
+PRIVATE_DIR_MODE = 0o700
 
 
 class BlobError(Exception):
@@ -76,7 +78,10 @@ class LocalDirectoryStore:
         digest = _digest(data)
         path = self._path(digest)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Results carry alert data: a store directory this process creates is for its own user only (an
+            # existing one keeps the mode its owner gave it, e.g. a group-shared volume).
+            self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+            path.parent.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
             fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as out:
                 out.write(data)

@@ -7,6 +7,12 @@ writer's) until the directory is within ``max_bytes`` again. The directory thus 
 ``max_bytes`` plus one open segment per writing process; the oldest spans go first. ``alertmesh trace`` reads
 it (``alertmesh.trace.lookup``).
 
+Pruning deletes segments only: files whose whole name matches ``SEGMENT_NAME``
+(``<service>-<pid>-<ms>-<sequence>.spans.jsonl``), which only this module writes (or ``LEGACY_SEGMENT_NAME``, the
+segments of earlier versions). The directory may be one a
+user pointed ``ALERTMESH_TRACES_DIR`` at, holding their own ``*.jsonl`` files: those are neither counted nor
+deleted. Spans carry alert data, so a directory the store creates is 0700 and every segment is created 0600.
+
 One line per span::
 
     {"trace_id": "<32 hex>", "span_id": "<16 hex>", "parent_id": "<16 hex>" | null, "name": ..., "kind": ...,
@@ -16,7 +22,10 @@ One line per span::
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -35,6 +44,16 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 SEGMENTS_PER_BOUND = 16
 MIN_SEGMENT_BYTES = 64 * 1024
 SUFFIX = ".jsonl"
+#: The full name of a segment, and nothing else's: what pruning may count and delete.
+SEGMENT_NAME = re.compile(r"[A-Za-z0-9_.-]+-[0-9]+-[0-9]+-[0-9]{4,}\.spans\.jsonl")
+#: Segments of earlier versions (``alertmesh-<service>-<pid>-<ms since epoch>-<sequence>.jsonl``): still pruned,
+#: or a store upgraded in place would keep them, uncounted, for ever.
+LEGACY_SEGMENT_NAME = re.compile(r"alertmesh-[a-z]+-[0-9]+-[0-9]{13}-[0-9]{4,}\.jsonl")
+SEGMENT_SUFFIX = ".spans" + SUFFIX
+#: A directory the store creates, and each segment: private to the user the service runs as.
+DIRECTORY_MODE = 0o700
+SEGMENT_MODE = 0o600
+log = logging.getLogger(__name__)
 #: The resource attribute (``services.shared.tracing.RAY_WORKER``) a Ray worker's spans repeat in their own.
 _RAY_WORKER = "alertmesh.ray.worker"
 # (resource, its service name, its Ray-worker flag) of the last span written: see ``_resource_fields``.
@@ -96,13 +115,22 @@ def segment_bytes_for(max_bytes: int) -> int:
     return min(max_bytes, max(MIN_SEGMENT_BYTES, max_bytes // SEGMENTS_PER_BOUND))
 
 
+def is_segment(path: Path) -> bool:
+    """Whether ``path`` is named as only this store names its segments (``SEGMENT_NAME``, or
+    ``LEGACY_SEGMENT_NAME`` for those of earlier versions)."""
+    return SEGMENT_NAME.fullmatch(path.name) is not None or LEGACY_SEGMENT_NAME.fullmatch(path.name) is not None
+
+
 def prune(directory: Path, max_bytes: int, keep: Path | None = None) -> int:
-    """Delete the oldest segments until the directory holds at most ``max_bytes``; the bytes deleted. ``keep``
+    """Delete the oldest segments until the directory's segments hold at most ``max_bytes``; the bytes deleted.
+    Only segments count and go (``is_segment``): other files in the directory are never touched. ``keep``
     (the caller's open segment) is never deleted. Another writer may delete the same file meanwhile: fine."""
     segments: list[tuple[float, int, Path]] = []
     for path in directory.glob(f"*{SUFFIX}"):
+        if not is_segment(path):
+            continue
         try:
-            stat = path.stat()
+            stat = path.lstat()  # a symlink named like a segment is counted as itself, never followed
         except FileNotFoundError:
             continue
         segments.append((stat.st_mtime, stat.st_size, path))
@@ -134,6 +162,9 @@ class JsonlSpanExporter(SpanExporter):
         self._path: Path | None = None
         self._written = 0
         self._sequence = 0
+        #: Spans that could not be written (disk full, directory gone or not writable), since the start.
+        self.lost_spans = 0
+        self._failing = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Append ``spans`` as JSON lines and flush them, so readers see them at once; FAILURE, not an exception, when
@@ -146,24 +177,52 @@ class JsonlSpanExporter(SpanExporter):
                 # Readers (``alertmesh trace``) see a span as soon as it is exported.
                 target.flush()
                 self._written += len(data)
-        except OSError:
-            # A full disk or a deleted directory loses spans, never the service's work.
+        except OSError as error:
+            # A full disk or a deleted directory loses spans, never the service's work. The loss is counted and
+            # logged once per outage (not per span: every record makes one, and the log would drown).
+            self._lost(len(spans), error)
             return SpanExportResult.FAILURE
+        if self._failing:
+            self._failing = False
+            log.warning("span store %s writable again; %d spans lost so far", self._directory, self.lost_spans)
         return SpanExportResult.SUCCESS
+
+    def _lost(self, count: int, error: OSError) -> None:
+        with self._lock:
+            self.lost_spans += count
+            if self._file is not None:
+                # The segment is in an unknown state (a partial write): the next export starts a new one.
+                with contextlib.suppress(OSError):
+                    self._file.close()
+                self._file = None
+        if not self._failing:
+            self._failing = True
+            log.warning("span store %s cannot be written (%s): spans are lost until it can", self._directory, error)
 
     def _segment(self) -> IO[bytes]:
         if self._file is not None and self._written < self._segment_bytes:
             return self._file
         if self._file is not None:
             self._file.close()
-        self._directory.mkdir(parents=True, exist_ok=True)
-        self._sequence += 1
-        self._path = self._directory / f"{self._prefix}-{self._sequence:04d}{SUFFIX}"
+        self._directory.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
         # The new segment counts as full already, so the directory stays within the bound once it fills.
         prune(self._directory, max(self._max_bytes - self._segment_bytes, 0), keep=None)
-        self._file = self._path.open("ab")
+        self._file = self._create_segment()
         self._written = 0
         return self._file
+
+    def _create_segment(self) -> IO[bytes]:
+        """A new segment, 0600 from its creation (not chmod'ed later); O_EXCL and O_NOFOLLOW so a file or
+        symlink someone else put at the name is never written through."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        while True:
+            self._sequence += 1
+            self._path = self._directory / f"{self._prefix}-{self._sequence:04d}{SEGMENT_SUFFIX}"
+            try:
+                fd = os.open(self._path, flags, SEGMENT_MODE)
+            except FileExistsError:
+                continue  # another file already has the name: take the next sequence number
+            return os.fdopen(fd, "ab")
 
     def shutdown(self) -> None:
         """Close the open segment; a later export starts a new one."""

@@ -23,12 +23,28 @@ def file_exists(path: Path) -> supervisor.Probe:
     return probe
 
 
-def test_a_write_replaces_the_file_whole_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+def test_a_write_replaces_the_file_whole_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "mesh.json"
     state = MeshState(started_at=datetime.now(UTC), kafka="k:1", temporal="t:2", webhook_url="http://w", parts={})
     write_mesh_state(path, state)
+    before = path.stat().st_ino
     write_mesh_state(path, state.model_copy(update={"kafka": "k:9"}))
     assert read_mesh_state(path).kafka == "k:9"
+    assert [p.name for p in tmp_path.iterdir()] == ["mesh.json"]
+    # Replaced by a rename (a new file), never rewritten in place: a reader holding the old file reads it whole.
+    assert path.stat().st_ino != before
+    # A write that fails half-way leaves the previous file as it was, and no temporary file.
+    written = path.read_bytes()
+
+    def broken(self: MeshState, **kwargs: object) -> str:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(MeshState, "model_dump_json", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_mesh_state(path, state)
+    assert path.read_bytes() == written
     assert [p.name for p in tmp_path.iterdir()] == ["mesh.json"]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -165,3 +167,29 @@ async def test_stop_ends_the_childs_whole_process_group(tmp_path: Path) -> None:
     await sup.stop()
     await asyncio.sleep(0.2)
     assert not alive(grandchild)
+
+
+async def test_a_part_creates_its_files_with_the_umask_it_is_given(tmp_path: Path) -> None:
+    made = {umask: tmp_path / f"made-{umask}" for umask in (0o077, 0o002)}
+    sup = Supervisor(output=lambda name, line: None)
+    parts = [
+        Part(
+            f"child-{umask:o}",
+            python(
+                f"import os, time; os.mkdir({str(path)!r}); open({str(path)!r} + '/f', 'w').close(); time.sleep(60)"
+            ),
+            file_exists(path / "f"),
+            umask=umask,
+        )
+        for umask, path in made.items()
+    ]
+    old = os.umask(0o022)  # the supervisor's own: neither child may get it
+    try:
+        await sup.start_stage(parts)
+    finally:
+        os.umask(old)
+        await sup.stop()
+    assert stat.S_IMODE(made[0o077].stat().st_mode) == 0o700
+    assert stat.S_IMODE((made[0o077] / "f").stat().st_mode) == 0o600
+    assert stat.S_IMODE(made[0o002].stat().st_mode) == 0o775
+    assert stat.S_IMODE((made[0o002] / "f").stat().st_mode) == 0o664

@@ -96,7 +96,8 @@ def test_temporal_uses_postgres_and_checks_its_namespace(services: Services, env
     temporal, postgres = env_of(services["temporal"]), env_of(services["postgresql"])
     assert temporal["DB"] == "postgres12" and temporal["POSTGRES_SEEDS"] == "postgresql"
     assert temporal["POSTGRES_USER"] == postgres["POSTGRES_USER"]
-    assert temporal["POSTGRES_PWD"] == postgres["POSTGRES_PASSWORD"]
+    # The password is the same secret file for both (tests/deploy/test_compose_security.py); never an env value.
+    assert "POSTGRES_PWD" not in temporal and "POSTGRES_PASSWORD" not in postgres
     check = services["temporal"]["healthcheck"]["test"]
     assert "temporal" in check and "default" in check, "healthy must mean the services' namespace exists"
     assert "pg_isready" in str(services["postgresql"]["healthcheck"]["test"])

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given
 
 from alertmesh.stack.embedded import free_port, wait_for_port
 from schemas.actions import StoredResult
 from services.shared.blobs import BlobError, BlobSettings, BlobStore, LocalDirectoryStore, S3Store, resolve, store_json
+from tests.shared.strategies import FUZZ, JSON
 
 
 def roundtrip(store: BlobStore) -> None:
@@ -35,6 +42,40 @@ def test_local_directory_store(tmp_path: Path) -> None:
     roundtrip(store)
     assert [p.name for p in tmp_path.rglob("*.json")] != []
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_the_directories_the_store_creates_are_private_and_each_blob_is_0600(tmp_path: Path) -> None:
+    root = tmp_path / "state" / "blobs"
+    old_umask = os.umask(0)  # the modes come from the store, not from a strict umask
+    try:
+        ref = LocalDirectoryStore(root).put(b'{"secret": "alert data"}')
+    finally:
+        os.umask(old_umask)
+    blob = Path(ref.uri.removeprefix("file://"))
+    assert blob.is_relative_to(root.resolve())
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    assert stat.S_IMODE(blob.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(blob.stat().st_mode) == 0o600
+
+
+def test_an_existing_store_directory_keeps_its_owners_mode(tmp_path: Path) -> None:
+    # A volume an operator shares with a group on purpose is not narrowed behind their back.
+    tmp_path.chmod(0o750)
+    LocalDirectoryStore(tmp_path).put(b"1")
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o750
+
+
+@FUZZ
+@given(value=JSON)
+def test_a_result_stored_by_one_executor_is_read_back_by_another_at_the_same_path(value: Any) -> None:
+    # compose's executors (replicas, restarted containers) and `alertmesh results --resolve` each build their own
+    # store over the shared volume: a reference one stores, any other resolves to the same JSON.
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory) / "blobs"
+        stored = store_json(value, LocalDirectoryStore(root))
+        assert resolve({"big": stored}, LocalDirectoryStore(Path(directory) / "." / "blobs")) == {
+            "big": orjson.loads(orjson.dumps(value))
+        }
 
 
 @pytest.mark.parametrize("uri", ["file:///etc/passwd", "s3://other/01/x.json", "file:///tmp/elsewhere/01/{sha}.json"])

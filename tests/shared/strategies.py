@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from services.shared.consuming import consumed_batch, keep_bodies_raw, parse_batch
 from services.shared.deadletter import ConsumedRecord
+from services.shared.span_store import is_segment
 
 #: Examples per fuzz test: enough to reach every class of input, few enough to keep the suite fast. Set
 #: ALERTMESH_FUZZ_EXAMPLES for a longer search.
@@ -127,3 +129,27 @@ HOSTILE_TEXT = st.lists(
     ),
     max_size=8,
 ).map("".join)
+
+#: File names a user may keep in a directory the span store also writes (``ALERTMESH_TRACES_DIR``): any name,
+#: ``*.jsonl`` ones above all, and names that look almost like a segment's. Pruning must never delete one.
+FOREIGN_FILE_NAMES = (
+    st.text(st.characters(codec="utf-8", exclude_characters="/\x00"), min_size=1, max_size=30).map(
+        lambda name: name + ".jsonl"
+    )
+    | st.sampled_from(
+        [
+            "notes.jsonl",
+            "events-2024.jsonl",
+            "x.spans.jsonl",
+            "alertmesh-ingest-1-2-0001.jsonl",  # a segment's name without the store's own suffix
+            "alertmesh-ingest-1-17000000000000-0001.jsonl",  # an earlier version's, but 14 digits of ms
+            "Alertmesh-ingest-1-1700000000000-0001.jsonl",
+            "alertmesh-ingest-1-2-1.spans.jsonl",  # sequence too short
+            "alertmesh ingest-1-2-0001.spans.jsonl",  # a space: no service name has one
+            "alertmesh-ingest-1-2-0001.spans.jsonl.bak",
+            ".spans.jsonl",
+            "-1-2-0001.spans.jsonl",
+            "spans.jsonl",
+        ]
+    )
+).filter(lambda name: len(name.encode()) <= 255 and not is_segment(Path(name)))

@@ -17,11 +17,14 @@ from alertmesh import kafka_tools
 from alertmesh.stack.mesh import (
     MeshPlan,
     MeshSettings,
+    UnsafeDirectoryError,
+    WebhookKey,
     ensure_webhook_key,
+    exposure_warnings,
     kafka_settings,
     plan,
     ports_in_use,
-    prepare_state_dir,
+    prepare_private_dirs,
     traces_dir,
     webhook_usage,
 )
@@ -39,10 +42,9 @@ AfterReady = Callable[[MeshPlan], Awaitable[int]]
 
 async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> int:
     """Start everything, report where it is, then run until a signal (or until ``after_ready`` returns)."""
-    if busy := ports_in_use(settings):
-        log.error("cannot start: %s already in use (is another alertmesh up running?)", ", ".join(busy))
+    if refusal := _prepare(settings):
+        log.error("cannot start: %s", refusal)
         return 2
-    prepare_state_dir(settings.state_dir)
     webhook_key = ensure_webhook_key(settings)
     mesh = plan(settings)
     supervisor = Supervisor()
@@ -62,9 +64,7 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
         if settings.external_kafka is not None:
             await mesh.ensure_topics()
         await supervisor.start_stage(mesh.services)
-        status = f"Status           alertmesh status --state-dir {settings.state_dir} [--watch]"
-        for line in [*mesh.describe(), *webhook_usage(mesh, webhook_key), status]:
-            log.info(line)
+        _report_ready(mesh, settings, webhook_key)
         log.info("ready in %.1fs", time.monotonic() - started)
         if after_ready is not None:
             return await after_ready(mesh)
@@ -82,6 +82,27 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
         with contextlib.suppress(asyncio.CancelledError):
             await supervisor.stop()
         log.info("stopped")
+
+
+def _report_ready(mesh: MeshPlan, settings: MeshSettings, webhook_key: WebhookKey) -> None:
+    """Where everything is, how to post an alert, and what any local user can reach."""
+    status = f"Status           alertmesh status --state-dir {settings.state_dir} [--watch]"
+    for line in [*mesh.describe(), *webhook_usage(mesh, webhook_key), status]:
+        log.info(line)
+    for line in exposure_warnings(settings):
+        log.warning(line)
+
+
+def _prepare(settings: MeshSettings) -> str | None:
+    """Why ``up`` cannot start (ports taken, a state or Ray dir that is not safely this user's); None once the
+    private directories are ready."""
+    if busy := ports_in_use(settings):
+        return f"{', '.join(busy)} already in use (is another alertmesh up running?)"
+    try:
+        prepare_private_dirs(settings)
+    except UnsafeDirectoryError as error:
+        return str(error)
+    return None
 
 
 async def demo(settings: MeshSettings, alert: bytes, timeout_s: float) -> int:
