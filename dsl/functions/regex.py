@@ -1,33 +1,33 @@
-"""Regular-expression functions (Python ``re`` syntax).
+"""Regular-expression functions (RE2 syntax, see ``dsl.patterns``).
 
-Python's ``re`` has no timeout, and a pattern with nested repetition can take exponential time on a crafted input.
-There is no way to interrupt it from inside a workflow, so the only safety is size: patterns are limited to 1000
-characters and inputs to 1 MiB. Workflow authors write the patterns; keep them simple (no nested ``(a+)+``).
+Their text is usually alert data, so they match with RE2, in time linear in the text whatever the pattern (Python's
+``re`` backtracks, and a pattern such as ``.*a.*b.*`` took minutes on a crafted 1 MiB value, with no way to
+interrupt it inside a workflow). Patterns are at most 1000 characters, texts at most 1 MiB. A literal pattern is
+checked when the expression is parsed (``dsl.parser``), so ``alertmesh validate`` refuses one RE2 cannot run.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from dsl.functions.args import fail, text
 from dsl.functions.limits import MAX_ITEMS, MAX_TEXT
 from dsl.functions.registry import function
+from dsl.patterns import Pattern, PatternError, compile_pattern
 
-MAX_PATTERN = 1000
+#: The functions whose first argument is a pattern (the parser checks a literal one).
+PATTERN_FUNCTIONS = frozenset({"regex_match", "regex_search", "regex_extract", "regex_findall", "regex_replace"})
 
 
-def _compile(name: str, pattern: Any) -> re.Pattern[str]:
+def _compile(name: str, pattern: Any) -> Pattern:
     source = text(name, pattern, "pattern")
-    if len(source) > MAX_PATTERN:
-        raise fail(name, f"pattern is longer than {MAX_PATTERN} characters")
     try:
-        return re.compile(source)
-    except re.error as error:
+        return compile_pattern(source)
+    except PatternError as error:
         raise fail(name, f"invalid pattern: {error}") from None
 
 
-def _found(match: re.Match[str]) -> Any:
+def _found(match: Any) -> Any:
     """What a match yields: the whole match without groups, group 1 with one, the list of groups with more."""
     groups = match.groups()
     if not groups:
@@ -37,7 +37,8 @@ def _found(match: re.Match[str]) -> Any:
 
 @function("regex_match")
 def regex_match(pattern: Any, value: Any) -> bool:
-    """Whether ``pattern`` matches at the start of ``value`` (like Python's ``re.match``; see regex_search)."""
+    """Whether ``pattern`` (RE2 syntax) matches at the start of ``value`` (like Python's ``re.match``; see
+    regex_search)."""
     return _compile("regex_match", pattern).match(text("regex_match", value, "text")) is not None
 
 
