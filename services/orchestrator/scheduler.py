@@ -34,7 +34,7 @@ from dsl.templates import TemplateContext, TemplateError
 from schemas import ActionError, ActionReport, ActionStep
 from services.orchestrator.edges import decide, skipped, skipped_by_run_if
 from services.orchestrator.evaluation import RunContext, condition_holds, render_in_workflow, wait_until_time
-from services.orchestrator.loops import Loop, expand
+from services.orchestrator.loops import DEFAULT_MAX_ITEMS, TOO_MANY_ITEMS, Loop, expand, too_many_items
 from services.orchestrator.retry_policy import next_attempt_delay
 
 DispatchTask = asyncio.Task[list[ActionReport]]
@@ -119,15 +119,21 @@ class DagScheduler:
         context: RunContext | None = None,
         timeout: float | None = None,
         resolution: Resolution | None = None,
+        max_items: int = DEFAULT_MAX_ITEMS,
+        cap_applies: Callable[[], bool] = lambda: True,
     ) -> None:
         """``timeout``: seconds after which unfinished actions are cancelled and reported failed. ``resolution``: how
-        the run reacts when its alert resolves while it runs (None: it does not listen)."""
+        the run reacts when its alert resolves while it runs (None: it does not listen). ``max_items``: the most
+        items a for_each action may have; ``cap_applies`` is asked only when a loop has more (the workflow's
+        ``patched`` gate, so a run recorded before the cap replays as it ran)."""
         self._definition = definition
         self._timeout = timeout
         self._context = context or RunContext(trigger={})
         self._actions = {action.ref: action for action in definition.actions}
         self._position = {action.ref: i for i, action in enumerate(definition.actions)}
         self._dispatcher = dispatcher
+        self._max_items = max_items
+        self._cap_applies = cap_applies
         self._reports: dict[str, ActionReport] = {}
         self._running: dict[DispatchTask, _Job] = {}
         #: Refs started (batch, timer, loop, child, retry) that have no final report yet.
@@ -273,6 +279,10 @@ class DagScheduler:
             items = expand(action, self._context.with_reports(self._reports))
         except TemplateError as error:
             self._reports[ref] = self._failed(action, "TemplateError", str(error), 0)
+            return True
+        too_many = too_many_items(len(items), self._max_items)
+        if too_many is not None and self._cap_applies():
+            self._reports[ref] = self._failed(action, TOO_MANY_ITEMS, too_many, 0)
             return True
         loop = self._loops[ref] = Loop(action, items)
         if loop.done():

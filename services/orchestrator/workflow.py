@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.evaluation import RunContext
     from services.orchestrator.gave_up import activity_error, executor_retry_policy, failed_report
     from services.orchestrator.inputs import InputsError, check_inputs
+    from services.orchestrator.loops import CAP_PATCH
     from services.orchestrator.result_size import fit_result, result_limit
     from services.orchestrator.results import build_result, unhandled_failures
     from services.orchestrator.scheduler import DagScheduler, DispatchTask, Resolution
@@ -125,7 +126,17 @@ class DSLWorkflow:
             if on_resolved is not None:
                 self._env["resolved"] = None  # the resolved alert, once it is (ENV.resolved)
                 resolution = Resolution(on_resolved, self._until_resolved)
-            scheduler = DagScheduler(run.definition, self, context=context, timeout=timeout, resolution=resolution)
+            scheduler = DagScheduler(
+                run.definition,
+                self,
+                context=context,
+                timeout=timeout,
+                resolution=resolution,
+                max_items=run.max_for_each_items,
+                # Asked only when a loop is over the cap: a run recorded before the cap existed replays as it ran
+                # (it scheduled the items), a new one records the marker once and fails the action.
+                cap_applies=lambda: workflow.patched(CAP_PATCH),
+            )
             reports = await scheduler.run()
             if scheduler.timed_out:
                 run_error = f"the run did not finish within its config.timeout of {timeout:g} s"
@@ -161,6 +172,7 @@ class DSLWorkflow:
             max_message_bytes=self._run.max_message_bytes,
             vars=self._run.vars,
             workflows=self._run.workflows,
+            max_for_each_items=self._run.max_for_each_items,
         )
 
     async def _start_error_handler(self, name: str, result: WorkflowResult, reports: list[ActionReport]) -> None:

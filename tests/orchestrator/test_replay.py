@@ -19,7 +19,8 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_there_is_a_saved_history() -> None:
-    # The demo workflow, a failure, a result cut to fit, and the full DSL (``dsl-*``): see histories/README.md.
+    # The demo workflow, a failure, a result cut to fit, the full DSL (``dsl-*``), and one per patched gate (named
+    # after it): see histories/README.md.
     assert [path.name for path in HISTORIES] == [
         "dsl-parent.json",
         "dsl-playbook.json",
@@ -27,6 +28,7 @@ def test_there_is_a_saved_history() -> None:
         "dsl-retried.json",
         "dsl-timed-out.json",
         "failing.json",
+        "for-each-item-cap.json",
         "result-refused-then-cut.json",
         "triage.json",
     ]
