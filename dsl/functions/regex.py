@@ -37,8 +37,7 @@ def _found(match: Any) -> Any:
 
 @function("regex_match")
 def regex_match(pattern: Any, value: Any) -> bool:
-    """Whether ``pattern`` (RE2 syntax) matches at the start of ``value`` (like Python's ``re.match``; see
-    regex_search)."""
+    """Whether ``pattern`` matches at the start of ``value`` (like Python's ``re.match``; see regex_search)."""
     return _compile("regex_match", pattern).match(text("regex_match", value, "text")) is not None
 
 
