@@ -26,8 +26,6 @@ from services.orchestrator.evaluation import check_stored
 DEFAULT_MAX_ITEMS = 1000
 #: The error type of a for_each action refused for having more items than the cap.
 TOO_MANY_ITEMS = "ForEachTooManyItems"
-#: The workflow.patched id of the cap: a run recorded before it replays without it (see ``DSLWorkflow``).
-CAP_PATCH = "for-each-item-cap"
 
 
 def too_many_items(count: int, cap: int) -> str | None:

@@ -38,10 +38,9 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.evaluation import RunContext
     from services.orchestrator.gave_up import activity_error, executor_retry_policy, failed_report
     from services.orchestrator.inputs import InputsError, check_inputs
-    from services.orchestrator.loops import CAP_PATCH
     from services.orchestrator.result_size import fit_result, result_limit
     from services.orchestrator.results import build_result, unhandled_failures
-    from services.orchestrator.scheduler import DagScheduler, DispatchTask, Resolution
+    from services.orchestrator.scheduler import BOUNDS_PATCH, DagScheduler, DispatchTask, Resolution
 
 #: Publishing must not be lost: retry until Kafka takes it (a local activity backs off with timers past 1 min).
 #: Only a record refused as too large fails for good (the run then publishes a smaller result, see ``run``).
@@ -133,9 +132,10 @@ class DSLWorkflow:
                 timeout=timeout,
                 resolution=resolution,
                 max_items=run.max_for_each_items,
-                # Asked only when a loop is over the cap: a run recorded before the cap existed replays as it ran
-                # (it scheduled the items), a new one records the marker once and fails the action.
-                cap_applies=lambda: workflow.patched(CAP_PATCH),
+                # Asked only when a loop is over the cap or a timer over a year: a run recorded before the bounds
+                # replays as it ran (it scheduled the items, started the timer); a new one records the marker
+                # once and fails the action.
+                bounds_apply=lambda: workflow.patched(BOUNDS_PATCH),
             )
             reports = await scheduler.run()
             if scheduler.timed_out:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from services.orchestrator.loops import CAP_PATCH, TOO_MANY_ITEMS
+from services.orchestrator.loops import TOO_MANY_ITEMS
+from services.orchestrator.scheduler import BOUNDS_PATCH
 from tests.conformance.actions import read_calls
 from tests.conformance.cases import echo, sleep, step, workflow
 from tests.conformance.harness import Stack, most_at_once, report, statuses
@@ -237,6 +238,6 @@ async def test_a_loop_of_exactly_the_cap_runs_and_one_more_is_refused(stack: Sta
     history = await handle.fetch_history()
     markers = [event for event in history.events if event.marker_recorded_event_attributes.marker_name == "core_patch"]
     assert len(markers) == 1  # the patched gate: recorded once, by the run that went over the cap
-    assert CAP_PATCH in str(markers[0].marker_recorded_event_attributes)
+    assert BOUNDS_PATCH in str(markers[0].marker_recorded_event_attributes)
     if os.environ.get("ALERTMESH_RECORD_HISTORIES") == "1":
-        (HISTORIES / f"{CAP_PATCH}.json").write_text(history.to_json())
+        (HISTORIES / f"{BOUNDS_PATCH}.json").write_text(history.to_json())

@@ -22,13 +22,13 @@ def test_there_is_a_saved_history() -> None:
     # The demo workflow, a failure, a result cut to fit, the full DSL (``dsl-*``), and one per patched gate (named
     # after it): see histories/README.md.
     assert [path.name for path in HISTORIES] == [
+        "alert-data-bounds.json",
         "dsl-parent.json",
         "dsl-playbook.json",
         "dsl-resolved.json",
         "dsl-retried.json",
         "dsl-timed-out.json",
         "failing.json",
-        "for-each-item-cap.json",
         "result-refused-then-cut.json",
         "triage.json",
     ]
