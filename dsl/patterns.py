@@ -85,6 +85,12 @@ class Pattern:
         """Every non-overlapping match in ``text``, in order (an iterator of match objects)."""
         return self._regexp.finditer(_encodable(text))
 
+    def has_group(self, group: int | str) -> bool:
+        """Whether the pattern has this group (a number, 0 the whole match, or a name)."""
+        if isinstance(group, int):
+            return 0 <= group <= int(self._regexp.groups)
+        return group in self._regexp.groupindex
+
     def __repr__(self) -> str:
         return f"Pattern({self.source!r})"
 

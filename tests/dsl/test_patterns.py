@@ -56,9 +56,17 @@ def test_pathological_patterns_answer_on_a_mebibyte(pattern: str, text: str, who
     assert _call("regex_search", pattern, text) is found
 
 
-@given(pattern=REGEX_PATTERNS, text=REGEX_TEXT)
+#: Replacement templates: group references (some to groups a pattern lacks), escapes, non-ASCII text.
+REPLACEMENTS = st.lists(
+    st.sampled_from(["é", "x", "€ ", "<", "\\g<0>", "\\1", "\\g<1>", "\\2", "\\n", "\\\\", "\\0", "\\.",
+                     "\\q", "\\g<name>"]),
+    max_size=4,
+).map("".join)  # fmt: skip
+
+
+@given(pattern=REGEX_PATTERNS, text=REGEX_TEXT, replacement=REPLACEMENTS)
 @FUZZ
-def test_re2_answers_as_re_does_where_both_run_the_pattern(pattern: str, text: str) -> None:
+def test_re2_answers_as_re_does_where_both_run_the_pattern(pattern: str, text: str, replacement: str) -> None:
     compiled, python = compile_pattern(pattern), re.compile(pattern)
     assert compiled.fullmatches(text) is (python.fullmatch(text) is not None)
     ours, theirs = compiled.search(text), python.search(text)
@@ -72,6 +80,13 @@ def test_re2_answers_as_re_does_where_both_run_the_pattern(pattern: str, text: s
         return
     assert _call("regex_findall", pattern, text) == [_found(match) for match in matches]
     assert _call("regex_replace", pattern, text, "<\\g<0>>") == python.sub("<\\g<0>>", text)
+    try:
+        expected = python.sub(replacement, text)
+    except (re.error, IndexError):
+        with pytest.raises(TemplateError, match=r"FN\.regex_replace"):
+            _call("regex_replace", pattern, text, replacement)
+        return
+    assert _call("regex_replace", pattern, text, replacement) == expected
 
 
 @given(pattern=PATHOLOGICAL_PATTERNS | REGEX_PATTERNS, piece=st.sampled_from(["a", "ab", "x", "disk ", "a1.", "aaab"]))
