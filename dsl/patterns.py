@@ -27,8 +27,12 @@ from re2 import _re2
 #: Longest pattern accepted: a longer one is almost certainly data pasted in by mistake, and RE2's compile time
 #: and memory grow with it.
 MAX_PATTERN = 1000
-#: RE2's memory budget per compiled pattern (its default, 8 MiB); a pattern whose program needs more is refused.
-_MAX_MEM = 8 << 20
+#: RE2's memory budget per compiled pattern, its program and its matching caches (RE2's default is 8 MiB): a pattern
+#: whose program needs more is refused, and matching past the budget falls back to a slower, still linear, method.
+#: With at most ``_CACHED`` patterns kept, the patterns alert data can name hold at most 512 MiB between them.
+_MAX_MEM = 4 << 20
+#: Compiled patterns kept (RE2's Python wrapper keeps the last 128 too, so this adds none beyond them).
+_CACHED = 128
 #: Lone surrogates (possible in a Python string decoded from JSON ``\\ud800``) cannot be encoded as UTF-8, which RE2
 #: reads; they are matched as U+FFFD. A single character class: linear by construction.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -111,7 +115,7 @@ def _options() -> Any:
     return options
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=_CACHED)
 def compile_pattern(source: str) -> Pattern:
     """``source`` compiled by RE2; ``PatternError`` (with the reason) when RE2 cannot run it. Cached: the
     ``FN.regex_*`` functions compile their pattern at every call."""
@@ -124,7 +128,8 @@ def compile_pattern(source: str) -> Pattern:
         raise PatternError(_reason(error, source)) from None
     except UnicodeEncodeError:
         raise PatternError("the pattern holds a lone surrogate (not valid Unicode)") from None
-    return Pattern(source, regexp, _re2.RE2(source.encode(), options))
+    # The wrapper's own RE2 object serves the yes/no path too (one compiled program per pattern, not two).
+    return Pattern(source, regexp, regexp._regexp)
 
 
 def _reason(error: Exception, source: str) -> str:
