@@ -68,3 +68,27 @@ def test_routing_answers_as_re_fullmatch_where_both_run_the_pattern(pattern: str
     expected = re.fullmatch(pattern, value) is not None
     assert bool(table.match(make_alert(labels={"note": value}))) is expected
     assert bool(table.match(make_alert(labels={}))) is False  # an absent label never matches
+
+
+def test_a_when_calling_fn_regex_with_a_pattern_re2_cannot_run_is_refused_at_the_pattern() -> None:
+    text = "routes:\n  - name: r\n    workflow: w\n    when: ${{ FN.regex_search('(?=a)', TRIGGER.alert.name) }}\n"
+    with pytest.raises(RoutingFileError) as caught:
+        parse_routing(text, Path("routing.yaml"))
+    [line] = caught.value.lines
+    assert line.startswith("routing.yaml:4:31: routes.0.when: invalid expression")
+    assert "FN.regex_search: invalid pattern: RE2 (linear-time matching) cannot run it: lookahead" in line
+
+
+def test_a_when_calling_fn_regex_on_a_mebibyte_label_answers() -> None:
+    table = RoutingTable.model_validate(
+        {
+            "default": "drop",
+            "routes": [
+                {"name": "r", "when": "FN.regex_search('disk.*disk.*full', TRIGGER.alert.labels.note)", "workflow": "w"}
+            ],
+        }
+    )
+    assert table.match(make_alert(labels={"note": "disk " * (MIB // 5)})) == []
+    assert [route.name for route in table.match(make_alert(labels={"note": "disk " * (MIB // 5 - 1) + "full"}))] == [
+        "r"
+    ]
