@@ -159,8 +159,9 @@ def _key(value: Any, key: Any, node: nodes.Node, *, attribute: bool) -> Any:
 
 def _call(node: nodes.Call, scope: Scope) -> Any:
     args = [_eval(arg, scope) for arg in node.args]
-    result = FUNCTIONS[node.name].call(*args)
-    return _number(result) if is_number(result) else result
+    # The function table checks every result is JSON (finite numbers, signed or unsigned 64-bit integers, inside
+    # lists and objects too): one rule for a number at the top and one nested.
+    return FUNCTIONS[node.name].call(*args)
 
 
 def _number(value: Any) -> Any:

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from dsl.durations import MAX_BACKOFF, Seconds
+
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 REF_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 #: Attempts of an action lost to infrastructure (its executor or Ray worker died), whatever its retry policy says.
@@ -56,11 +58,11 @@ class Entrypoint(_Strict):
 class WorkflowConfig(_Strict):
     """Settings of the whole run rather than of one action (``config`` in the YAML)."""
 
-    timeout: float | None = Field(
+    timeout: Seconds | None = Field(
         None,
         gt=0,
-        description="Seconds the whole run may take; past it, unfinished actions are cancelled and the "
-        "run fails (its result is still published).",
+        description="Seconds the whole run may take (at most 366 days); past it, unfinished actions are cancelled "
+        "and the run fails (its result is still published).",
     )
 
 
@@ -90,10 +92,14 @@ class RetryPolicy(_Strict):
     """
 
     max_attempts: int = Field(1, ge=1, le=100, description="Attempts in all, the first included.")
-    timeout: float = Field(300.0, gt=0, description="Seconds one attempt may run before it is stopped.")
-    initial_interval: float = Field(1.0, ge=0, description="Seconds before the second attempt.")
-    backoff_coefficient: float = Field(2.0, ge=1.0, description="Each further wait is this many times longer.")
-    maximum_interval: float = Field(60.0, ge=0, description="The longest wait between attempts, in seconds.")
+    timeout: Seconds = Field(
+        300.0, gt=0, description="Seconds one attempt may run before it is stopped (at most 366 days)."
+    )
+    initial_interval: Seconds = Field(1.0, ge=0, description="Seconds before the second attempt.")
+    backoff_coefficient: float = Field(
+        2.0, ge=1.0, le=MAX_BACKOFF, description="Each further wait is this many times longer (1 to 100)."
+    )
+    maximum_interval: Seconds = Field(60.0, ge=0, description="The longest wait between attempts, in seconds.")
     retry_until: str | None = Field(
         None, description="An expression on the attempt's result (ACTIONS.<ref>.result); falsy fails the attempt."
     )
@@ -142,7 +148,9 @@ class ActionStatement(_Strict):
     )
     max_concurrency: int | None = Field(None, ge=1, description="for_each items (or children) running at once.")
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
-    start_delay: float = Field(0.0, ge=0, description="Seconds to wait (a durable timer) before the first attempt.")
+    start_delay: Seconds = Field(
+        0.0, ge=0, description="Seconds to wait (a durable timer) before the first attempt (at most 366 days)."
+    )
     wait_until: str | None = Field(
         None, description="An ISO 8601 date-time (literal or expression) to wait for, durably, before starting."
     )

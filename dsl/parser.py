@@ -10,6 +10,8 @@ import math
 
 from dsl import nodes
 from dsl.functions import FUNCTIONS
+from dsl.functions.regex import PATTERN_FUNCTIONS
+from dsl.patterns import PatternError, compile_pattern
 from dsl.tokens import Token, syntax_error, tokenize
 
 MAX_LENGTH = 4096
@@ -258,7 +260,18 @@ class _Parser:
         problem = function.arity_problem(len(args))
         if problem:
             raise syntax_error(self.text, name.column, problem)
+        if function.name in PATTERN_FUNCTIONS:
+            self.check_pattern(function.name, args[0])
         return nodes.Call(function.name, args, fn.column)
+
+    def check_pattern(self, name: str, pattern: nodes.Node) -> None:
+        """A literal pattern RE2 cannot run is a syntax error at the pattern, so validation refuses it before any
+        run (a pattern computed from data can only be checked when evaluated)."""
+        if isinstance(pattern, nodes.Literal_) and isinstance(pattern.value, str):
+            try:
+                compile_pattern(pattern.value)
+            except PatternError as error:
+                raise syntax_error(self.text, pattern.column, f"FN.{name}: invalid pattern: {error}") from None
 
 
 def _height(tree: nodes.Node) -> int:

@@ -14,6 +14,8 @@ from dsl.errors import TemplateSyntaxError
 
 Kind = Literal["number", "string", "name", "op", "end"]
 
+# The tokenizer's fixed patterns read expression text (at most 4096 characters), never alert data; each is a
+# single run of a character class, linear by construction: they stay ``re`` (user patterns are ``dsl.patterns``).
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")

@@ -5,6 +5,9 @@ so a run is scanned once, not from each of its positions), then checked on their
 function takes a string or any JSON value whose strings are scanned, and returns unique values in first-seen order.
 URLs: JSON escapes decoded, trailing punctuation dropped unless it closes a bracket inside the URL. The executor's
 ``core.text.extract_urls`` action uses ``find_urls`` too, so both find the same URLs.
+
+These patterns stay Python ``re``, unlike user patterns (``dsl.patterns``, RE2): they are fixed, written here, and
+linear by construction as said above (RE2 has no look-behind, which the run anchoring needs).
 """
 
 from __future__ import annotations

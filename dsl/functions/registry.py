@@ -1,10 +1,16 @@
-"""The function table behind ``FN.<name>(...)``: each entry knows its arity, so calls are checked when parsed."""
+"""The function table behind ``FN.<name>(...)``: each entry knows its arity, so calls are checked when parsed.
+
+Every result is JSON, checked here once for all functions rather than trusted to each: a function that parses or
+computes numbers (``from_json`` reads ``1e400`` as infinity and ``2**70`` as a Python int, ``sum`` adds past 64
+bits) must not hand the workflow a value that no JSON encoder writes, anywhere inside it.
+"""
 
 from __future__ import annotations
 
 import inspect
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -39,13 +45,53 @@ class Function:
         if problem:
             raise TemplateError(problem)
         try:
-            return self.code(*args)
+            result = self.code(*args)
         except TemplateError:
             raise
         except (ValueError, TypeError, ArithmeticError, LookupError, re.error, RecursionError) as error:
             # A safety net: functions check their arguments, but a library call may still refuse a value in a
             # way we did not foresee; the user must get a TemplateError naming the function, not a crash.
             raise TemplateError(f"FN.{self.name}: {error}") from None
+        problem = not_json(result)
+        if problem:
+            raise TemplateError(f"FN.{self.name}: the result {problem}")
+        return result
+
+
+#: The integers JSON encoders write exactly (orjson's range: signed or unsigned 64-bit).
+MIN_JSON_INT = -(2**63)
+MAX_JSON_INT = 2**64 - 1
+
+
+def not_json(value: Any) -> str | None:
+    """Why ``value`` cannot be written as JSON (a non-finite number, an integer beyond 64 bits, a non-string key),
+    saying where in it; None when it can. Iterative, so a deep value cannot exhaust the stack."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        problem = _number_problem(item)
+        if problem:
+            return f"holds {problem}{_at(where)}"
+        if isinstance(item, list | tuple):
+            stack.extend((element, f"{where}[{index}]") for index, element in enumerate(item))
+        elif isinstance(item, Mapping):
+            for key, element in item.items():
+                if not isinstance(key, str):
+                    return f"holds a non-string key{_at(where)}"
+                stack.append((element, f"{where}.{key}" if key.isidentifier() else f"{where}[{key!r}]"))
+    return None
+
+
+def _number_problem(item: Any) -> str | None:
+    if isinstance(item, float) and not math.isfinite(item):
+        return f"{item} (not a finite number)"
+    if isinstance(item, int) and not isinstance(item, bool) and not MIN_JSON_INT <= item <= MAX_JSON_INT:
+        return "an integer beyond 64 bits"
+    return None
+
+
+def _at(where: str) -> str:
+    return f" at {where.removeprefix('.')}" if where else ""
 
 
 #: Every function by name; filled by the theme modules when ``dsl.functions`` is imported.

@@ -37,6 +37,7 @@ from services.orchestrator.children import reachable
 from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import EVENT_SOURCE, DSLRun, ResolvedSignal
 from services.orchestrator.lifecycle import firing_run_id
+from services.orchestrator.loops import DEFAULT_MAX_ITEMS
 from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import ResolvedSignaller, WorkflowStarter
 from services.shared import metrics, tracing
@@ -86,10 +87,12 @@ class TriggerConsumer:
         signaller: ResolvedSignaller | None = None,
         limiter: RouteLimiter | None = None,
         keepalive_s: float = 10.0,
+        max_for_each_items: int = DEFAULT_MAX_ITEMS,
     ) -> None:
         """``signaller``: resolved alerts are signalled to their firing run (without it, every trigger starts a
         run). ``limiter``: per-route limits on starts. ``keepalive_s``: a batch waiting longer pauses its partitions
-        and polls the consumer this often (``backpressure``)."""
+        and polls the consumer this often (``backpressure``). ``max_for_each_items``: the cap runs carry on a
+        for_each action's items (ORCHESTRATOR_MAX_FOR_EACH_ITEMS)."""
         self._keepalive_s = keepalive_s
         self._definitions = definitions
         # What each workflow's runs may start (children, error handler), computed once: runs carry a snapshot.
@@ -106,6 +109,7 @@ class TriggerConsumer:
         )
         self._action_task_queue = action_task_queue
         self._max_message_bytes = max_message_bytes
+        self._max_for_each_items = max_for_each_items
         #: Resolved alerts by what became of them: ``signalled`` (their run was running), ``started`` (it was
         #: not, and the route says start), ``ignored`` (it was not, and the route says ignore: the default).
         self.resolved: Counter[str] = Counter()
@@ -161,6 +165,7 @@ class TriggerConsumer:
             max_message_bytes=self._max_message_bytes,
             vars=self._vars,
             workflows=self._reachable[definition.name],
+            max_for_each_items=self._max_for_each_items,
         )
         problem = _unencodable(run)
         if problem:

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.orchestrator.defaults import WORKFLOWS_DIR
+from services.orchestrator.loops import DEFAULT_MAX_ITEMS
 from services.orchestrator.rate_limits import RateLimit, parse_rate_limits
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
@@ -38,6 +39,9 @@ class OrchestratorSettings(BaseSettings):
     # A batch still waiting after this long (rate limit, Temporal slow or down) pauses its partitions and polls the
     # consumer this often, so the group keeps it (max.poll.interval) while nothing more is fetched.
     backpressure_poll_s: float = Field(10.0, gt=0, le=30)
+    # The most items one for_each action may have: the items come from alert data, and every item's args travel in
+    # one activity input (Temporal refuses a payload over 2 MB). Past it the action fails, its error naming this.
+    max_for_each_items: int = Field(DEFAULT_MAX_ITEMS, ge=1, le=100_000)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dsl.model import WorkflowDefinition
 from schemas import Alert, WorkflowTrigger
+from services.orchestrator.loops import DEFAULT_MAX_ITEMS
 from services.shared.kafka import KafkaSettings
 
 #: The local activity (in the orchestrator worker) that publishes the WorkflowResult event.
@@ -50,6 +51,14 @@ class DSLRun(BaseModel):
     )
     vars: dict[str, Any] = Field(
         default_factory=dict, description="The workspace variables (VARS.*), loaded by the orchestrator at start-up."
+    )
+    # In the input, like max_message_bytes: the cap must be the same on every replay. The default decodes the
+    # inputs of runs started before the field existed.
+    max_for_each_items: int = Field(
+        DEFAULT_MAX_ITEMS,
+        ge=1,
+        description="The most items a for_each action may have (ORCHESTRATOR_MAX_FOR_EACH_ITEMS); past it the "
+        "action fails at once.",
     )
     workflows: dict[str, WorkflowDefinition] = Field(
         default_factory=dict,

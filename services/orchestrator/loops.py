@@ -5,6 +5,10 @@ next?" and "is it done?".
 Items start in input order, at most ``max_concurrency`` at once (all at once without it); each item is retried on
 its own (the scheduler's retry rules), and the action's report lists every item's result in input order. The
 action failed when any item failed after its retries; its error names the first such item.
+
+A loop has at most ``ORCHESTRATOR_MAX_FOR_EACH_ITEMS`` items (the run carries the cap, ``DSLRun``): the items come
+from alert data, and 30,000 of them made one batch's activity input 8.9 MB, over Temporal's 2 MB payload limit, so
+the workflow task failed again and again. Past the cap the action fails at once, its error naming the cap.
 """
 
 from __future__ import annotations
@@ -17,6 +21,21 @@ from dsl.model import ActionStatement
 from dsl.templates import TemplateContext, evaluate
 from schemas.actions import ActionError, ActionReport
 from services.orchestrator.evaluation import check_stored
+
+#: The default cap on a for_each action's items (ORCHESTRATOR_MAX_FOR_EACH_ITEMS).
+DEFAULT_MAX_ITEMS = 1000
+#: The error type of a for_each action refused for having more items than the cap.
+TOO_MANY_ITEMS = "ForEachTooManyItems"
+
+
+def too_many_items(count: int, cap: int) -> str | None:
+    """Why a loop of ``count`` items cannot run under ``cap``, or None when it can."""
+    if count <= cap:
+        return None
+    return (
+        f"for_each gave {count} items, more than the {cap} a loop may have (ORCHESTRATOR_MAX_FOR_EACH_ITEMS); "
+        "filter or slice the list, or raise the cap"
+    )
 
 
 def expand(action: ActionStatement, context: TemplateContext) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from schemas import WorkflowResult
 from services.orchestrator.contracts import PUBLISH_RESULT, RESULT_TOO_LARGE
+from services.orchestrator.loops import TOO_MANY_ITEMS
 from services.shared import metrics, tracing
 from services.shared.consuming import Publisher
 
@@ -57,4 +58,6 @@ class ResultPublisher:
                     non_retryable=True,
                 ) from error
         metrics.count_result(data.workflow, data.status, data.started_at, data.finished_at)
+        capped = sum(1 for action in data.actions if action.error is not None and action.error.type == TOO_MANY_ITEMS)
+        metrics.count_capped_loops(data.workflow, capped)
         activity.logger.debug("published result %s for %s", result.id, result.data.workflow_id)

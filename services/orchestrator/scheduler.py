@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
+from dsl.durations import MAX_SECONDS
 from dsl.expressions import expressions_in
 from dsl.model import (
     CHILD_WORKFLOW_ACTION,
@@ -34,7 +35,7 @@ from dsl.templates import TemplateContext, TemplateError
 from schemas import ActionError, ActionReport, ActionStep
 from services.orchestrator.edges import decide, skipped, skipped_by_run_if
 from services.orchestrator.evaluation import RunContext, condition_holds, render_in_workflow, wait_until_time
-from services.orchestrator.loops import Loop, expand
+from services.orchestrator.loops import DEFAULT_MAX_ITEMS, TOO_MANY_ITEMS, Loop, expand, too_many_items
 from services.orchestrator.retry_policy import next_attempt_delay
 
 DispatchTask = asyncio.Task[list[ActionReport]]
@@ -44,6 +45,11 @@ WORKFLOW_TIMEOUT = "WorkflowTimeout"
 #: learns of the cancellation with its next heartbeat (every 2 s), and a batch whose executor is gone would
 #: otherwise be waited for until its heartbeat timeout (10 s) and its retries.
 CANCEL_GRACE_S = 10.0
+#: The ``workflow.patched`` id of the bounds on what alert data can make a run do (a for_each action's items, a
+#: wait_until timer): asked only when a bound is exceeded, so a run recorded before them replays as it ran.
+BOUNDS_PATCH = "alert-data-bounds"
+#: Error type of an action whose wait_until is further away than a timer may wait (``MAX_SECONDS``).
+TIMER_TOO_LONG = "TimerTooLong"
 #: Error type of the actions ``on_resolved.cancel_pending`` skipped, and of ``on_resolved.run`` actions skipped
 #: because the run ended before its alert resolved.
 ALERT_RESOLVED = "AlertResolved"
@@ -51,7 +57,9 @@ NOT_RESOLVED = "AlertNotResolved"
 
 __all__ = [
     "ALERT_RESOLVED",
+    "BOUNDS_PATCH",
     "NOT_RESOLVED",
+    "TIMER_TOO_LONG",
     "WORKFLOW_TIMEOUT",
     "DagScheduler",
     "DispatchTask",
@@ -119,15 +127,22 @@ class DagScheduler:
         context: RunContext | None = None,
         timeout: float | None = None,
         resolution: Resolution | None = None,
+        max_items: int = DEFAULT_MAX_ITEMS,
+        bounds_apply: Callable[[], bool] = lambda: True,
     ) -> None:
         """``timeout``: seconds after which unfinished actions are cancelled and reported failed. ``resolution``: how
-        the run reacts when its alert resolves while it runs (None: it does not listen)."""
+        the run reacts when its alert resolves while it runs (None: it does not listen). ``max_items``: the most
+        items a for_each action may have. ``bounds_apply`` is asked only when a loop has more, or a wait_until is
+        more than ``MAX_SECONDS`` away (the workflow's ``patched`` gate, ``BOUNDS_PATCH``: a run recorded before
+        the bounds replays as it ran)."""
         self._definition = definition
         self._timeout = timeout
         self._context = context or RunContext(trigger={})
         self._actions = {action.ref: action for action in definition.actions}
         self._position = {action.ref: i for i, action in enumerate(definition.actions)}
         self._dispatcher = dispatcher
+        self._max_items = max_items
+        self._bounds_apply = bounds_apply
         self._reports: dict[str, ActionReport] = {}
         self._running: dict[DispatchTask, _Job] = {}
         #: Refs started (batch, timer, loop, child, retry) that have no final report yet.
@@ -247,6 +262,14 @@ class DagScheduler:
         except TemplateError as error:
             self._reports[ref] = self._failed(action, "TemplateError", str(error), 0)
             return True
+        if delay > MAX_SECONDS and self._bounds_apply():
+            # A moment from alert data ("9999-12-31") would keep the run open for millennia.
+            message = (
+                f"wait_until {action.wait_until!r} is {delay:.0f} s away, more than the {MAX_SECONDS} s (366 days) "
+                "a timer may wait"
+            )
+            self._reports[ref] = self._failed(action, TIMER_TOO_LONG, message, 0)
+            return True
         self._cleared.add(ref)
         if delay > 0:
             self._busy.add(ref)
@@ -273,6 +296,10 @@ class DagScheduler:
             items = expand(action, self._context.with_reports(self._reports))
         except TemplateError as error:
             self._reports[ref] = self._failed(action, "TemplateError", str(error), 0)
+            return True
+        too_many = too_many_items(len(items), self._max_items)
+        if too_many is not None and self._bounds_apply():
+            self._reports[ref] = self._failed(action, TOO_MANY_ITEMS, too_many, 0)
             return True
         loop = self._loops[ref] = Loop(action, items)
         if loop.done():

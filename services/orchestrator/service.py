@@ -60,7 +60,7 @@ class Orchestrator:
             max_message_bytes=settings.kafka.max_message_bytes, start_concurrency=settings.start_concurrency,
             variables=variables if variables is not None else load_vars(settings.vars_file),
             signaller=starter, limiter=RouteLimiter(settings.route_limits()) if settings.rate_limits else None,
-            keepalive_s=settings.backpressure_poll_s,
+            keepalive_s=settings.backpressure_poll_s, max_for_each_items=settings.max_for_each_items,
         )  # fmt: skip
         subscribe_triggers(self.broker, settings, consumer)
         publisher = ResultPublisher(ProducerPublisher(self.broker, settings.topics.results))

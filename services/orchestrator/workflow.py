@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from services.orchestrator.inputs import InputsError, check_inputs
     from services.orchestrator.result_size import fit_result, result_limit
     from services.orchestrator.results import build_result, unhandled_failures
-    from services.orchestrator.scheduler import DagScheduler, DispatchTask, Resolution
+    from services.orchestrator.scheduler import BOUNDS_PATCH, DagScheduler, DispatchTask, Resolution
 
 #: Publishing must not be lost: retry until Kafka takes it (a local activity backs off with timers past 1 min).
 #: Only a record refused as too large fails for good (the run then publishes a smaller result, see ``run``).
@@ -125,7 +125,18 @@ class DSLWorkflow:
             if on_resolved is not None:
                 self._env["resolved"] = None  # the resolved alert, once it is (ENV.resolved)
                 resolution = Resolution(on_resolved, self._until_resolved)
-            scheduler = DagScheduler(run.definition, self, context=context, timeout=timeout, resolution=resolution)
+            scheduler = DagScheduler(
+                run.definition,
+                self,
+                context=context,
+                timeout=timeout,
+                resolution=resolution,
+                max_items=run.max_for_each_items,
+                # Asked only when a loop is over the cap or a timer over a year: a run recorded before the bounds
+                # replays as it ran (it scheduled the items, started the timer); a new one records the marker
+                # once and fails the action.
+                bounds_apply=lambda: workflow.patched(BOUNDS_PATCH),
+            )
             reports = await scheduler.run()
             if scheduler.timed_out:
                 run_error = f"the run did not finish within its config.timeout of {timeout:g} s"
@@ -161,6 +172,7 @@ class DSLWorkflow:
             max_message_bytes=self._run.max_message_bytes,
             vars=self._run.vars,
             workflows=self._run.workflows,
+            max_for_each_items=self._run.max_for_each_items,
         )
 
     async def _start_error_handler(self, name: str, result: WorkflowResult, reports: list[ActionReport]) -> None:

@@ -115,6 +115,11 @@ WEBHOOK_REQUESTS = Counter(
     "Requests to the webhook's alert endpoint, by source (a configured one, else unknown) and HTTP status code.",
     ["source", "code"],
 )
+FOR_EACH_CAPPED = Counter(
+    "alertmesh_for_each_capped_total",
+    "for_each actions refused for more items than ORCHESTRATOR_MAX_FOR_EACH_ITEMS (in published results), by workflow.",
+    ["workflow"],
+)
 PUBLISH_RETRIES = Counter(
     "alertmesh_publish_retries_total",
     "Kafka writes sent again after a transient failure, by service and topic.",
@@ -195,6 +200,12 @@ def count_result(workflow: str, status: str, started_at: datetime, finished_at: 
     _named(WORKFLOW_RESULTS, workflow, status).inc()
     seconds = max((finished_at - started_at).total_seconds(), 0.0)
     _named(WORKFLOW_DURATION, workflow, status).observe(seconds)
+
+
+def count_capped_loops(workflow: str, count: int) -> None:
+    """``count`` for_each actions of a published result of ``workflow`` had more items than the cap."""
+    if count:
+        _named(FOR_EACH_CAPPED, workflow).inc(count)
 
 
 def observe_action(action: str, status: str, seconds: float) -> None:

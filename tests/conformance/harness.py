@@ -192,6 +192,7 @@ def new_run(
         trigger=trigger,
         action_task_queue=settings.temporal.action_task_queue,
         max_message_bytes=settings.kafka.max_message_bytes,
+        max_for_each_items=settings.max_for_each_items,
         vars=dict(vars),
         workflows=reachable(definition, workflows),
     )

@@ -1,14 +1,23 @@
-"""for_each: one run per item, results in input order, zipped lists, a concurrency cap, empty lists."""
+"""for_each: one run per item, results in input order, zipped lists, a concurrency cap, empty lists, the cap on
+items (ORCHESTRATOR_MAX_FOR_EACH_ITEMS)."""
 
 from __future__ import annotations
 
-import pytest
+import os
+from pathlib import Path
 
+import pytest
+from prometheus_client import REGISTRY
+
+from services.orchestrator.loops import TOO_MANY_ITEMS
+from services.orchestrator.scheduler import BOUNDS_PATCH
 from tests.conformance.actions import read_calls
 from tests.conformance.cases import echo, sleep, step, workflow
 from tests.conformance.harness import Stack, most_at_once, report, statuses
 
 pytestmark = pytest.mark.integration
+
+HISTORIES = Path(__file__).parents[1] / "orchestrator" / "histories"
 
 
 async def test_results_are_in_input_order_whatever_finishes_first(stack: Stack) -> None:
@@ -185,3 +194,50 @@ async def test_each_item_is_retried_on_its_own(stack: Stack) -> None:
     assert result.data.status == "completed", result.data.error
     assert result.data.returns == [{"call": 1, "value": 0}, {"call": 2, "value": 1}, {"call": 3, "value": 2}]
     assert [len(read_calls(stack.log_dir, f"{key}-{i}")) for i in range(3)] == [1, 2, 3]
+
+
+def _capped_loop(name: str) -> dict[str, object]:
+    """A loop over the alert's items, an error edge reading its error, and a dependent that must be skipped."""
+    return workflow(
+        name,
+        [
+            echo("each", "${{ var.n }}", for_each="${{ for var.n in TRIGGER.inputs.items }}"),
+            echo("handler", "${{ ACTIONS.each.error.type }}: ${{ ACTIONS.each.error.message }}",
+                 depends_on=["each.error"]),
+            echo("after", "never", depends_on=["each"]),
+        ],
+        returns="${{ ACTIONS.handler.result }}",
+    )  # fmt: skip
+
+
+async def test_items_from_alert_data_beyond_the_cap_fail_the_action_not_the_workflow_task(stack: Stack) -> None:
+    # 30,000 items made one activity input of 8.9 MB, over Temporal's 2 MB limit: the workflow task failed again
+    # and again and the run never ended. Now the action fails at once, naming the cap, and the run goes on.
+    cap = stack.settings.max_for_each_items
+    result = await stack.run(_capped_loop("for-each-too-many"), inputs={"items": list(range(30_000))})
+    # The orchestrator's metric counts it once the result is published (by the worker in this process).
+    await stack.results_on_topic(result.data.workflow_id)
+    assert REGISTRY.get_sample_value("alertmesh_for_each_capped_total", {"workflow": "for-each-too-many"}) == 1
+    assert result.data.status == "completed", result.data.error  # the failure is handled by its error edge
+    assert statuses(result) == {"each": "failed", "handler": "succeeded", "after": "skipped"}
+    each = next(action for action in result.data.actions if action.ref == "each")
+    assert each.error is not None and each.error.type == TOO_MANY_ITEMS
+    assert f"30000 items, more than the {cap}" in each.error.message
+    assert result.data.returns.startswith(f"{TOO_MANY_ITEMS}: ")
+    assert "ORCHESTRATOR_MAX_FOR_EACH_ITEMS" in result.data.returns
+
+
+async def test_a_loop_of_exactly_the_cap_runs_and_one_more_is_refused(stack: Stack) -> None:
+    cap = stack.settings.max_for_each_items
+    full = await stack.run(_capped_loop("for-each-at-cap"), inputs={"items": list(range(cap))})
+    assert statuses(full) == {"each": "succeeded", "handler": "skipped", "after": "succeeded"}
+    assert report(full, "each").result == list(range(cap))
+    handle = await stack.start(_capped_loop("for-each-over-cap"), inputs={"items": list(range(cap + 1))})
+    over = await handle.result()
+    assert statuses(over) == {"each": "failed", "handler": "succeeded", "after": "skipped"}
+    history = await handle.fetch_history()
+    markers = [event for event in history.events if event.marker_recorded_event_attributes.marker_name == "core_patch"]
+    assert len(markers) == 1  # the patched gate: recorded once, by the run that went over the cap
+    assert BOUNDS_PATCH in str(markers[0].marker_recorded_event_attributes)
+    if os.environ.get("ALERTMESH_RECORD_HISTORIES") == "1":
+        (HISTORIES / f"{BOUNDS_PATCH}.json").write_text(history.to_json())

@@ -131,6 +131,36 @@ def test_malformed_for_each(tmp_path: Path) -> None:
     assert_at(problems(tmp_path, text), tmp_path, 5, 15, "for_each")
 
 
+@pytest.mark.parametrize(
+    ("lines", "line", "column", "words"),
+    [
+        (["    start_delay: .inf"], 6, 18, ("start_delay", "finite")),
+        (["    retry_policy: {timeout: 1e15}"], 6, 29, ("timeout", "at most 31622400")),
+        (["    retry_policy:", "      maximum_interval: -5"], 7, 25, ("maximum_interval", "greater than or equal")),
+        (["    retry_policy:", "      backoff_coefficient: .inf"], 7, 28, ("backoff_coefficient", "less than")),
+    ],
+)
+def test_durations_that_are_not_finite_or_over_a_year(
+    tmp_path: Path, lines: list[str], line: int, column: int, words: tuple[str, ...]
+) -> None:
+    action = "  - ref: a\n    action: core.transform.reshape\n    args: {value: 1}\n"
+    text = HEAD + action + "".join(f"{s}\n" for s in lines)
+    assert_at(problems(tmp_path, text), tmp_path, line, column, *words)
+
+
+def test_a_run_timeout_that_is_not_finite(tmp_path: Path) -> None:
+    text = HEAD + "  - ref: a\n    action: core.transform.reshape\n    args: {value: 1}\nconfig: {timeout: .inf}\n"
+    assert_at(problems(tmp_path, text), tmp_path, 6, 19, "timeout", "finite")
+
+
+def test_a_regex_re2_cannot_run(tmp_path: Path) -> None:
+    text = HEAD + (
+        "  - ref: a\n    action: core.transform.reshape\n"
+        "    args: {value: \"${{ FN.regex_search('(?<=x)y', TRIGGER.alert.summary) }}\"}\n"
+    )
+    assert_at(problems(tmp_path, text), tmp_path, 5, 40, "FN.regex_search: invalid pattern", "lookbehind")
+
+
 def test_invalid_yaml(tmp_path: Path) -> None:
     text = HEAD + "  - ref: a\n    action: [unclosed\n"
     message = problems(tmp_path, text)
@@ -192,6 +222,20 @@ def test_alertmesh_validate_names_file_line_column_and_exits_non_zero(tmp_path: 
     assert done.returncode != 0
     assert f"{bad}:4:13:" in done.stdout + done.stderr
     assert str(good) + ":" not in done.stdout + done.stderr
+
+
+def test_alertmesh_validate_refuses_an_infinite_delay_and_a_lookahead(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(
+        HEAD + "  - ref: a\n    action: core.transform.reshape\n    start_delay: .inf\n"
+        "    args: {value: \"${{ FN.regex_extract('(a)(?=b)', TRIGGER.alert.summary) }}\"}\n",
+        encoding="utf-8",
+    )
+    done = validate(bad)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert f"{bad}:5:18: start_delay: " in output, output
+    assert f"{bad}:6:41: " in output and "RE2 (linear-time matching) cannot run it: lookahead" in output, output
 
 
 def test_every_demo_workflow_validates() -> None:

@@ -49,6 +49,13 @@ KEYS = [
     "value",
     "texts",
     "url",
+    # The duration-like keys (dsl.durations): YAML floats reach them as .inf, .nan and 1e300 too.
+    "config",
+    "timeout",
+    "start_delay",
+    "initial_interval",
+    "maximum_interval",
+    "backoff_coefficient",
 ]
 STRINGS = [
     "a",
@@ -74,6 +81,7 @@ scalars = st.one_of(
     st.booleans(),
     st.integers(-5, 5),
     st.floats(allow_nan=True),
+    st.sampled_from([float("inf"), float("-inf"), 1e15, 31_622_401, -1]),
     st.sampled_from(STRINGS),
     st.text(max_size=8),
 )

@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 
 from services.ingest.routing import RoutingFileError, RoutingTable, parse_routing
 from tests.ingest.factories import make_alert
+from tests.shared.strategies import PATHOLOGICAL_PATTERNS, RE2_REFUSED_PATTERNS
 
 KEYS = st.sampled_from(
     ["status", "severity", "name", "source", "labels.team", "labels.env", "annotations.x", "colour", "all", "any",
      "not", "labels.", "summary"]
 )  # fmt: skip
 WORDS = st.sampled_from(["firing", "resolved", "critical", "high", "low", "sre", "prod", "P.*", "(", ">= high",
-                         "< info", "> x", "", "== medium"])  # fmt: skip
+                         "< info", "> x", "", "== medium"]) | PATHOLOGICAL_PATTERNS | RE2_REFUSED_PATTERNS  # fmt: skip
 TESTS = st.sampled_from(["equals", "in", "regex", "present", "like"])
 LEAF = WORDS | st.lists(WORDS, max_size=3) | st.integers() | st.booleans() | st.none()
 VALUE: st.SearchStrategy[Any] = st.recursive(

@@ -19,8 +19,10 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_there_is_a_saved_history() -> None:
-    # The demo workflow, a failure, a result cut to fit, and the full DSL (``dsl-*``): see histories/README.md.
+    # The demo workflow, a failure, a result cut to fit, the full DSL (``dsl-*``), and one per patched gate (named
+    # after it): see histories/README.md.
     assert [path.name for path in HISTORIES] == [
+        "alert-data-bounds.json",
         "dsl-parent.json",
         "dsl-playbook.json",
         "dsl-resolved.json",

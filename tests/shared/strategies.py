@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,33 @@ FOREIGN_FILE_NAMES = (
         ]
     )
 ).filter(lambda name: len(name.encode()) <= 255 and not is_segment(Path(name)))
+# Regex patterns users write (routing's {regex: ...}, FN.regex_*), for the RE2 engine (dsl.patterns).
+_REGEX_ATOM = st.sampled_from(["a", "b", "c", ".", "[ab]", "[^a]", "\\d", "[a-c0-1]", "x", "\\."])
+_QUANTIFIER = st.sampled_from(["", "", "*", "+", "?", "{1,3}", "{2}", "*?", "+?", "??"])
+
+
+def _regex(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Sequences of quantified atoms or groups, and alternations of them (never a quantifier on a quantifier). A
+    group's body never matches empty: repeating one that does is where the engines legitimately differ (Python's re
+    ends the repetition at an empty pass, RE2 finds the longer leftmost-first match)."""
+    body = inner.filter(lambda text: re.fullmatch(text, "") is None)
+    group = body.map(lambda text: f"({text})") | body.map(lambda text: f"(?:{text})")
+    piece = st.tuples(_REGEX_ATOM | group, _QUANTIFIER).map("".join)
+    sequence = st.lists(piece, min_size=1, max_size=4).map("".join)
+    return sequence | st.lists(sequence, min_size=2, max_size=3).map("|".join)
+
+
+#: Patterns both RE2 and Python's ``re`` accept and read alike on ``REGEX_TEXT`` (ASCII, no newline): an oracle.
+REGEX_PATTERNS: st.SearchStrategy[str] = st.recursive(_REGEX_ATOM, _regex, max_leaves=8)
+REGEX_TEXT = st.text(alphabet="abcx01.", max_size=12)
+#: Patterns that make a backtracking engine take exponential or high-polynomial time on a long text.
+PATHOLOGICAL_PATTERNS = st.sampled_from(
+    ["(a+)+b", "(a|aa)+b", "(a*)*b", "(.*a){12}", ".*disk.*full.*", "(x+x+)+y", "(\\w+\\s?)+$", "(a|a?)+b",
+     "([a-z]+)*[A-Z]", ".*.*.*.*.*=.*"]
+)  # fmt: skip
+#: Patterns RE2 cannot run (backreferences, lookaround, atomic and possessive forms, \Z, verbose mode, repetition
+#: over its limit): validation must refuse each with a reason, never accept it or crash.
+RE2_REFUSED_PATTERNS = st.sampled_from(
+    ["(a)\\1", "(?P<w>a)(?P=w)", "a(?=b)", "a(?!b)", "(?<=a)b", "(?<!a)b", "(?>a+)", "a++", "a*+", "a\\Z",
+     "(?x) a", "a{1001}", "((a{100}){100}){100}", "(\\w+)\\s\\1", "(?<=\\d{3})x", "^(?=.*\\d).+$"]
+)  # fmt: skip

@@ -113,6 +113,7 @@ def prepare(
         trigger=manual_trigger(definition, read_trigger(trigger), workflow_id),
         action_task_queue=settings.temporal.action_task_queue,
         max_message_bytes=settings.kafka.max_message_bytes,
+        max_for_each_items=settings.max_for_each_items,
         vars=variables,
         workflows=others,
     )

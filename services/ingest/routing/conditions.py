@@ -5,7 +5,8 @@ A ``match`` is a mapping whose entries must all hold. An entry is a field test o
 - field keys: ``source``, ``format``, ``status``, ``name``, ``severity``, ``fingerprint``, ``summary``,
   ``labels.<key>``, ``annotations.<key>``;
 - field values: ``"text"`` (equals), ``[a, b]`` (any of), ``{equals: ...}``, ``{in: [...]}``,
-  ``{regex: ...}`` (the whole value must match), ``{present: true|false}`` (the label/annotation is there or not);
+  ``{regex: ...}`` (the whole value must match; RE2 syntax, linear time, see ``dsl.patterns``),
+  ``{present: true|false}`` (the label/annotation is there or not);
   ``severity`` also takes a comparison on the scale critical > high > medium > low > info: ``">= high"``;
 - combinators: ``all: [match, ...]``, ``any: [match, ...]``, ``not: match``.
 
@@ -26,6 +27,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from dsl.patterns import Pattern, PatternError, compile_pattern
 from schemas.alert import SEVERITY_SCALE as ALERT_SEVERITY_SCALE
 from schemas.alert import Alert, severity_rank
 
@@ -47,6 +49,7 @@ _COMPARISONS: dict[str, Callable[[int, int], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
+# A fixed pattern on the routing file's own text (not alert data), linear by construction: stays ``re``.
 _COMPARISON = re.compile(r"\s*(>=|<=|==|!=|>|<)\s*(\S*)\s*")
 
 #: Where in a ``match`` a problem is: mapping keys and list indexes below the ``match`` key.
@@ -390,8 +393,9 @@ def _regex(pattern: object, path: SpecPath) -> tuple[str, Callable[[str | None],
     if not isinstance(pattern, str):
         raise SpecError(path, f"'regex' takes a string, not {_kind(pattern)}")
     try:
-        compiled = re.compile(pattern)
-    except re.error as error:
+        # RE2, not re: the value is alert data, and a backtracking engine can take minutes on one crafted label.
+        compiled = compile_pattern(pattern)
+    except PatternError as error:
         raise SpecError(path, f"invalid regex {pattern!r}: {error}") from None
     return f"matching regex {pattern!r}", partial(_fullmatch, compiled)
 
@@ -415,8 +419,8 @@ def _check_severity_words(key: str, values: list[str], path: SpecPath) -> None:
             raise SpecError(path, f"{value!r} is not a severity; use one of {', '.join(SEVERITY_WORDS)}")
 
 
-def _fullmatch(regex: re.Pattern[str], value: str | None) -> bool:
-    return value is not None and regex.fullmatch(value) is not None
+def _fullmatch(regex: Pattern, value: str | None) -> bool:
+    return value is not None and regex.fullmatches(value)
 
 
 def _present(value: str | None) -> bool:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from dsl.durations import Seconds
 from schemas.alert import Alert
 from services.ingest.routing.conditions import AllOf, Condition, SpecError, Subject, compile_match
 from services.ingest.routing.file import OFFSET, PROBLEMS, RoutingFileError, read_routing_file, read_routing_text
@@ -51,8 +52,9 @@ class Route(BaseModel):
     continue_: bool = Field(False, alias="continue")
     # Grouping (services.ingest.noise.grouping): alerts with the same values of these labels become one trigger.
     group_by: list[str] = Field(default_factory=list)
-    group_wait: float = Field(30.0, ge=0)
-    group_interval: float = Field(300.0, gt=0)
+    # Seconds, finite and at most 366 days: an infinite window would hold a group (and its state) forever.
+    group_wait: Seconds = Field(30.0, ge=0)
+    group_interval: Seconds = Field(300.0, gt=0)
     # A resolved alert whose firing run has finished (or never ran): start the workflow for it, or ignore it.
     on_resolved_finished: Literal["start", "ignore"] = "ignore"
 
