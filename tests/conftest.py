@@ -12,11 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from alertmesh.stack.embedded import free_port, tansu_command, temporal_command, wait_for_port
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 REPO = Path(__file__).resolve().parent.parent
+
+# A longer search for every property test, not only those that use ``FUZZ``: ALERTMESH_FUZZ_EXAMPLES=5000 makes
+# each property draw 5,000 examples (tests that set their own smaller budget on purpose, for huge inputs, keep it).
+if os.environ.get("ALERTMESH_FUZZ_EXAMPLES"):
+    settings.register_profile("long-search", max_examples=int(os.environ["ALERTMESH_FUZZ_EXAMPLES"]), deadline=None)
+    settings.load_profile("long-search")
 
 
 def _start(command: list[str], log: Path) -> subprocess.Popen[bytes]:

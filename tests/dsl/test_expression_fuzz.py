@@ -7,13 +7,14 @@ import contextlib
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dsl.errors import TemplateError, TemplateSyntaxError
 from dsl.expressions import expressions_in, parse_expression
 from dsl.functions import FUNCTIONS
 from dsl.templates import TemplateContext, evaluate, render
+from tests.shared.strategies import FUZZ
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
@@ -76,8 +77,6 @@ CONTEXTS = st.builds(
     st.dictionaries(st.sampled_from("ab"), JSON, max_size=2),
     st.dictionaries(st.just("x"), JSON, max_size=1),
 )
-
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

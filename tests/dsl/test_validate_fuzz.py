@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dsl.loader import check_files
 from services.executor.catalog import action_catalog
 from services.orchestrator.defaults import WORKFLOWS_DIR
+from tests.shared.strategies import FUZZ
 
 CATALOG = action_catalog()
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 KEYS = [
     "name",

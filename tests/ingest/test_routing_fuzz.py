@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from services.ingest.routing import RoutingFileError, RoutingTable, parse_routing
 from tests.ingest.factories import make_alert
-from tests.shared.strategies import PATHOLOGICAL_PATTERNS, RE2_REFUSED_PATTERNS
+from tests.shared.strategies import FUZZ, PATHOLOGICAL_PATTERNS, RE2_REFUSED_PATTERNS
 
 KEYS = st.sampled_from(
     ["status", "severity", "name", "source", "labels.team", "labels.env", "annotations.x", "colour", "all", "any",
@@ -55,7 +55,7 @@ ALERT = st.builds(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@FUZZ
 @given(document=DOCUMENT, alerts=st.lists(ALERT, min_size=1, max_size=4))
 def test_any_document_loads_or_is_refused_with_positions_and_explain_agrees_with_match(
     document: dict[str, Any], alerts: list[Any]
