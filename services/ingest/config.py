@@ -46,6 +46,12 @@ class IngestSettings(BaseSettings):
     dedup_window_s: float = Field(300.0, ge=0, le=30 * 86_400)
     # A group (route group_by) is flushed as soon as it holds this many alerts, so its trigger stays small.
     group_max_alerts: int = Field(100, ge=1, le=10_000)
+    # Dedup entries kept per raw partition (about 200 bytes each): past it the entry whose trigger passed longest
+    # ago is evicted, and a repeat of that alert within its window then passes as new.
+    dedup_max_entries: int = Field(100_000, ge=1, le=10_000_000)
+    # Groups kept per raw partition (each up to group_max_alerts alerts): past it the oldest empty group (flushed,
+    # waiting out its interval) is forgotten; when every group is pending, a new group's alert goes out alone.
+    group_max_groups: int = Field(1000, ge=1, le=1_000_000)
     # How often due groups are looked for: the lateness of a group's flush is at most about this.
     group_tick_s: float = Field(0.5, gt=0, le=60)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

@@ -39,6 +39,8 @@ PARSE_STAGE = "parse"
 #: A parsed alert breaks the Alert contract.
 VALIDATE_STAGE = "validate"
 ROUTE_STAGE = "route"
+#: Noise control cannot keep the alert: its dedup or grouping state cannot be written, or its group never flushed.
+NOISE_STAGE = "noise"
 #: Building a trigger: it cannot be serialized, the orchestrator could not decode it, or it is too large.
 TRIGGER_STAGE = VALIDATE_STAGE
 #: Kafka refused a trigger as permanently unwritable (see ``services.shared.backoff.is_permanent``).

@@ -98,11 +98,19 @@ def test_a_huge_header_of_control_characters_still_gives_a_letter_under_the_limi
 
 @pytest.mark.parametrize(
     "hostile",
-    ["\x1b]0;owned\x07\x1b[2J", "line one\nFAKE log line\r\n", "\u202egnp.exe", "a\u2028b\x85c", "\ud800 lone", "\x9b31m"],
+    [
+        "\x1b]0;owned\x07\x1b[2J",
+        "line one\nFAKE log line\r\n",
+        "\u202egnp.exe",
+        "a\u2028b\x85c",
+        "\ud800 lone",
+        "\x9b31m",
+    ],
 )
 def test_reasons_topic_source_and_headers_are_printable(hostile: str) -> None:
+    key = hostile.encode("utf-8", "replace")
     record = ConsumedRecord(value=b"{}", headers={hostile: hostile}, topic=f"raw{hostile}",
-                            received_at=datetime(2026, 1, 1, tzinfo=UTC), key=hostile.encode("utf-8", "replace"))  # fmt: skip
+                            received_at=datetime(2026, 1, 1, tzinfo=UTC), key=key)  # fmt: skip
     letter = dead_letter(record, source="t", stage="route", reason=f"no route matches alert {hostile!s}",
                          max_bytes=LIMIT, alert_source=hostile)  # fmt: skip
     data = letter.data
