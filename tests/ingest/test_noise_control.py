@@ -1,0 +1,226 @@
+"""Noise control in process, with a state log that refuses what Kafka's producer would: an alert whose state cannot
+be written is dead-lettered (stage noise) and the batch goes on; groups keep sources apart; the state is bounded
+(entries per partition, key sizes, closed windows deleted) and its evictions counted. Through the real broker:
+test_noise_integration.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka.errors import MessageSizeTooLargeError
+
+from schemas import DeadLetter, WorkflowTrigger
+from services.ingest.emitter import Emitter
+from services.ingest.noise.control import NoiseControl
+from services.ingest.noise.keys import MAX_KEY_PART_CHARS
+from services.ingest.noise.state_log import Entry, StateLog
+from services.ingest.pipeline import EVENT_SOURCE, Outcome, process
+from services.ingest.routing import RoutingTable
+from services.shared import metrics
+from services.shared.backoff import Backoff
+from services.shared.consuming import DeadLetters
+from services.shared.deadletter import ConsumedRecord
+from tests.shared.fakes import SizeLimitedPublisher
+
+MIB = 1_048_576
+BACKOFF = Backoff(initial_s=0.001, max_s=0.001, budget_s=0.05)
+
+
+class FakeState:
+    """The state log's contract without Kafka: entries over ``max_bytes`` (as the producer measures them), or any
+    ``refuse`` picks, are refused for good and returned; the others are kept, the latest per key."""
+
+    raw_topic = "alerts.raw"
+
+    def __init__(self, max_bytes: int = MIB, refuse: Callable[[Entry], bool] = lambda entry: False) -> None:
+        self.max_bytes, self.refuse = max_bytes, refuse
+        self.latest: dict[bytes, Entry] = {}
+        self.writes: list[Entry] = []
+
+    def key(self, partition: int, *parts: Any) -> list[Any]:
+        return [self.raw_topic, partition, *parts]
+
+    async def write(self, entries: list[Entry]) -> list[tuple[Entry, BaseException]]:
+        refused: list[tuple[Entry, BaseException]] = []
+        for entry in entries:
+            size = StateLog.entry_size(entry)
+            if size > self.max_bytes or self.refuse(entry):
+                refused.append((entry, MessageSizeTooLargeError(f"The message is {size} bytes when serialized")))
+                continue
+            self.writes.append(entry)
+            self.latest[orjson.dumps(entry.key)] = entry
+        return refused
+
+    async def read(self, partition: int) -> dict[tuple[Any, ...], dict[str, Any]]:
+        return {}
+
+    async def close(self) -> None:
+        return None
+
+    def tombstoned(self) -> list[list[Any]]:
+        return [entry.key for entry in self.writes if entry.value is None]
+
+
+class Mesh:
+    """NoiseControl over fakes: triggers and dead letters as published, the state as written."""
+
+    def __init__(self, routing: str, *, window_s: float = 0, limit: int = MIB, **bounds: Any) -> None:
+        self.routing = RoutingTable.model_validate(orjson.loads(routing))
+        self.triggers, self.dlq = SizeLimitedPublisher(limit), SizeLimitedPublisher(limit)
+        self.state = FakeState(limit, bounds.pop("refuse", lambda entry: False))
+        self.limit = limit
+        dead_letters = DeadLetters(self.dlq, source=EVENT_SOURCE, max_bytes=limit, backoff=BACKOFF)
+        self.noise = NoiseControl(
+            emitter=Emitter(self.triggers, dead_letters, BACKOFF), triggers=self.triggers, dead_letters=dead_letters,
+            state=self.state,  # type: ignore[arg-type]
+            routing=lambda: self.routing, window_s=window_s, max_alerts=100, max_bytes=limit, backoff=BACKOFF,
+            tick_s=60, **bounds,
+        )  # fmt: skip
+        self.offset = 0
+
+    def record(self, *alerts: dict[str, Any], source: str | None = None, at: datetime | None = None) -> ConsumedRecord:
+        self.offset += 1
+        headers = {"alertmesh-source": source} if source else {}
+        body = orjson.dumps({"version": "4", "status": "firing", "alerts": list(alerts)})
+        return ConsumedRecord(body, headers, "alerts.raw", at or datetime.now(UTC), 0, self.offset)
+
+    async def send(self, *records: ConsumedRecord) -> list[tuple[ConsumedRecord, Outcome]]:
+        batch = [(record, process(record, self.routing, self.limit)) for record in records]
+        return list(await self.noise.emit_batch(batch))
+
+    def letters(self) -> list[DeadLetter]:
+        return [DeadLetter.from_json(body) for body, _, _ in self.dlq.sent]
+
+    def sent(self) -> list[WorkflowTrigger]:
+        return [WorkflowTrigger.from_json(body) for body, _, _ in self.triggers.sent]
+
+
+GROUPING = orjson.dumps(
+    {"routes": [{"name": "probes", "match": {}, "workflow": "triage", "group_by": ["job"], "group_wait": 0}]}
+).decode()
+ACROSS = GROUPING.replace('"group_wait":0', '"group_wait":0,"group_across_sources":true')
+EVERYTHING = '{"routes": [{"name": "all", "match": {}, "workflow": "triage"}]}'
+
+
+def alert(fingerprint: str, job: str = "web", **fields: Any) -> dict[str, Any]:
+    labels = {"alertname": "ProbeFailure", "job": job, **fields.pop("labels", {})}
+    return {"status": "firing", "labels": labels, "fingerprint": fingerprint, **fields}
+
+
+def evictions(kind: str) -> float:
+    return metrics.NOISE_EVICTIONS.labels(kind)._value.get()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "big",
+    [
+        {"fingerprint": "f" * 400_000},  # the audit's: its trigger fits, its state entry was 1.2 MB
+        {"annotations": {"dump": "d" * 400_000}},  # trigger 0.8 MB: a group of it alone would be 1.6 MB
+        {"labels": {"job": "j" * 450_000}},  # a group_by value that large: the group header itself is too large
+    ],
+    ids=["fingerprint", "annotation", "group-label"],
+)
+async def test_an_alert_its_group_cannot_hold_is_dead_lettered_and_the_batch_goes_on(big: dict[str, Any]) -> None:
+    mesh = Mesh(GROUPING)
+    fields = {key: value for key, value in big.items() if key != "fingerprint"}
+    poison = mesh.record(alert(big.get("fingerprint", "big"), **fields))
+    good = mesh.record(alert("good"))
+    [(_, first), (_, second)] = await mesh.send(poison, good)
+    [letter] = mesh.letters()
+    assert letter.data.stage == "noise" and letter.data.original_offset == poison.offset
+    assert "over the 1048576-byte limit" in letter.data.reason and "group_by route probes" in letter.data.reason
+    assert first.failures and not first.held and not first.triggers
+    assert [note for _, note in second.held] and not second.failures
+    assert all(StateLog.entry_size(entry) <= MIB for entry in mesh.state.writes)
+    assert await mesh.noise.flush_due() == 1
+    [trigger] = mesh.sent()
+    assert [a.fingerprint for a in trigger.data.alerts] == ["good"]
+
+
+async def test_an_entry_kafka_refuses_for_good_dead_letters_the_alert_it_held() -> None:
+    """A broker whose own limit is lower than ours (or any other permanent refusal): the alert is taken out of its
+    group and dead-lettered, the rest of the batch is held and flushed."""
+    mesh = Mesh(GROUPING, refuse=lambda entry: "victim" in entry.key)
+    victim, other = mesh.record(alert("victim")), mesh.record(alert("other"))
+    [(_, first), (_, second)] = await mesh.send(victim, other)
+    [letter] = mesh.letters()
+    assert letter.data.stage == "noise" and letter.data.original_offset == victim.offset
+    assert "Kafka refused its grouping state entry" in letter.data.reason
+    assert first.failures and not first.held and second.held
+    assert await mesh.noise.flush_due() == 1
+    [trigger] = mesh.sent()
+    assert [a.fingerprint for a in trigger.data.alerts] == ["other"]
+
+
+async def test_a_refused_dedup_entry_forgets_the_window_of_a_trigger_that_went_out() -> None:
+    mesh = Mesh(EVERYTHING, window_s=300, refuse=lambda entry: "dedup" in entry.key)
+    await mesh.send(mesh.record(alert("a")))
+    await mesh.send(mesh.record(alert("a")))  # not remembered: passes again rather than vanish
+    assert len(mesh.sent()) == 2 and not mesh.letters()
+
+
+async def test_a_group_holds_one_source_unless_the_route_groups_across_sources() -> None:
+    mesh = Mesh(GROUPING)
+    await mesh.send(mesh.record(alert("same"), source="edr"), mesh.record(alert("same"), source="siem"))
+    assert await mesh.noise.flush_due() == 2
+    triggers = mesh.sent()
+    assert sorted((t.data.alert.source, len(t.data.alerts)) for t in triggers) == [("edr", 1), ("siem", 1)]
+    assert len({t.data.idempotency_key for t in triggers}) == 2
+
+    across = Mesh(ACROSS)
+    await across.send(across.record(alert("same"), source="edr"), across.record(alert("same"), source="siem"))
+    assert await across.noise.flush_due() == 1
+    [trigger] = across.sent()
+    # Both kept: the second source's alert never replaces the first one's.
+    assert [a.source for a in trigger.data.alerts] == ["edr", "siem"] and trigger.data.alert.source == "edr"
+
+
+async def test_dedup_keeps_sources_apart() -> None:
+    mesh = Mesh(EVERYTHING, window_s=300)
+    await mesh.send(mesh.record(alert("same"), source="edr"), mesh.record(alert("same"), source="siem"))
+    assert sorted(t.data.alert.source for t in mesh.sent()) == ["edr", "siem"]
+
+
+async def test_dedup_entries_past_the_bound_are_evicted_oldest_first_and_counted() -> None:
+    mesh = Mesh(EVERYTHING, window_s=300, max_dedup_entries=3)
+    before = evictions("dedup")
+    for name in "abcde":
+        await mesh.send(mesh.record(alert(name)))
+    assert evictions("dedup") == before + 2
+    assert [key[-1] for key in mesh.state.tombstoned()] == ["a", "b"]
+    await mesh.send(mesh.record(alert("e")), mesh.record(alert("a")))
+    # e is still in its window (dropped); a was evicted, so its repeat passes as new (documented).
+    assert [t.data.alert.fingerprint for t in mesh.sent()] == ["a", "b", "c", "d", "e", "a"]
+
+
+async def test_groups_past_the_bound_evict_an_empty_one_or_let_the_alert_out_alone() -> None:
+    mesh = Mesh(GROUPING, max_groups=2)
+    overflow, evicted = evictions("group_overflow"), evictions("group")
+    [_, _, (_, third)] = await mesh.send(*(mesh.record(alert(f"f{job}", job=job)) for job in ("a", "b", "c")))
+    assert third.triggers and not third.held  # every group pending: this alert went out ungrouped
+    assert evictions("group_overflow") == overflow + 1
+    assert [t.data.alert.labels["job"] for t in mesh.sent()] == ["c"]
+    assert await mesh.noise.flush_due() == 2  # both groups flushed: empty now, waiting out their interval
+    [(_, fourth)] = await mesh.send(mesh.record(alert("fd", job="d")))
+    assert fourth.held and evictions("group") == evicted + 1
+    assert any(key[2] == "group" for key in mesh.state.tombstoned())
+
+
+async def test_state_keys_are_bounded_whatever_the_fingerprint() -> None:
+    for routing, window in ((GROUPING, 0.0), (EVERYTHING, 300.0)):
+        mesh = Mesh(routing, window_s=window)
+        await mesh.send(mesh.record(alert("\x1b[2J" + "f" * 10_000)), mesh.record(alert("g" * 129)))
+        keys = [entry.key for entry in mesh.state.writes]
+        assert keys and all(len(str(part)) <= MAX_KEY_PART_CHARS for key in keys for part in key[2:])
+        assert all(str(part).isprintable() for key in keys for part in key[2:])
+
+
+async def test_closed_windows_are_deleted_from_the_state_topic() -> None:
+    mesh = Mesh(EVERYTHING, window_s=1)
+    await mesh.send(mesh.record(alert("old"), at=datetime.now(UTC) - timedelta(seconds=5)))
+    await mesh.noise.flush_due()
+    assert [key[2:] for key in mesh.state.tombstoned()] == [["dedup", "all", "alertmanager", "old"]]
