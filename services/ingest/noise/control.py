@@ -184,7 +184,7 @@ class NoiseControl:
 
     def _filter(self, batch: Batch) -> _Filtered:
         filtered = _Filtered(kept=[])
-        counts = {"dropped": 0, "grouped": 0, "ungrouped": 0}
+        counts = {"passed": 0, "dropped": 0, "grouped": 0, "ungrouped": 0}
         routing = self._routing()
         for index, (record, outcome) in enumerate(batch):
             partition, at_ms = _partition(record), record.received_at.timestamp() * 1000
