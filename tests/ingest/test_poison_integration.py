@@ -131,8 +131,6 @@ async def test_a_record_with_huge_hostile_headers_is_dead_lettered_and_the_next_
     finally:
         await producer.stop()
 
-    [trigger] = [WorkflowTrigger.from_json(t.value) for t in await read(kafka_bootstrap, topics.triggers, 1, 60)]
-    assert trigger.data.alert.name in {"Headers", "Good"}
     async with asyncio.timeout(60):  # every record, poison included, was committed
         while await committed(kafka_bootstrap, ingest.group_id, topics.raw) != len(records):
             await asyncio.sleep(0.2)
