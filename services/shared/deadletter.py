@@ -131,6 +131,8 @@ class _Headers:
     exact: dict[str, bytes] = field(default_factory=dict)
     cut: dict[str, CutBytes] = field(default_factory=dict)
     dropped: int = 0
+    #: A name shown otherwise than sent (escaped or cut): a replay could not send it as it was.
+    renamed: bool = False
 
 
 def _copied_headers(record: ConsumedRecord) -> _Headers:
@@ -144,6 +146,7 @@ def _copied_headers(record: ConsumedRecord) -> _Headers:
         if exact is None:
             exact = text.encode("utf-8", "replace")  # a lone surrogate never comes from Kafka; a caller may pass one
         shown_name = printable(name, MAX_HEADER_NAME_CHARS)
+        copied.renamed |= shown_name != name
         while shown_name in copied.text:  # two names that read the same once escaped and cut
             shown_name = f"{shown_name}'"
         shown = printable(text, MAX_TEXT_CHARS)
@@ -220,7 +223,7 @@ def _full_letter(
             original=record.value,
             original_size=len(record.value),
             original_sha256=hashlib.sha256(record.value).hexdigest(),
-            truncated=bool(key_cut or headers.cut or headers.dropped or topic != record.topic),
+            truncated=bool(key_cut or headers.cut or headers.dropped or headers.renamed or topic != record.topic),
             original_topic=topic,
             original_partition=record.partition,
             original_offset=record.offset,

@@ -6,6 +6,8 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas import DeadLetter
 from schemas.deadletter import CutBytes
@@ -25,6 +27,7 @@ from services.shared.deadletter import (
     record_time,
 )
 from services.shared.kafka import record_size
+from tests.shared.strategies import FUZZ, HOSTILE_CHARS, HOSTILE_HEADER_VALUE, HOSTILE_KEYS, REPEATS
 
 LIMIT = 1_048_576
 
@@ -192,3 +195,38 @@ def test_a_dead_letter_without_the_optional_fields_reads_with_their_defaults() -
     letter = DeadLetter.from_json(old)
     assert (letter.data.stage, letter.data.alert_source, letter.data.original_headers_base64) == ("validate", None, {})
     assert letter.data.replay_headers() == [("content-type", b"application/json")]
+
+
+TEXTS = st.text(max_size=8) | st.tuples(st.text(HOSTILE_CHARS, min_size=1, max_size=3), REPEATS).map(
+    lambda drawn: drawn[0] * drawn[1]
+)
+
+
+@FUZZ
+@given(
+    value=st.binary(max_size=64) | st.sampled_from([b"v" * 2 * LIMIT]),
+    headers=st.dictionaries(TEXTS, TEXTS, max_size=6)
+    | st.integers(65, 300).map(lambda n: {f"h{i}": "v" for i in range(n)}),
+    binary=st.dictionaries(TEXTS, HOSTILE_HEADER_VALUE.filter(lambda v: v is not None), max_size=3),
+    key=HOSTILE_KEYS,
+    topic=TEXTS,
+    reason=TEXTS,
+    alert_source=st.none() | TEXTS,
+    correlationid=st.none() | TEXTS,
+    limit=st.sampled_from([MIN_DEAD_LETTER_BYTES, 65_536, LIMIT]),
+)
+def test_a_dead_letter_is_built_for_any_record_within_the_limit(
+    value: bytes, headers: dict[str, str], binary: dict[str, bytes], key: bytes | None, topic: str, reason: str,
+    alert_source: str | None, correlationid: str | None, limit: int,
+) -> None:  # fmt: skip
+    record = ConsumedRecord(value, headers, topic, datetime(2026, 1, 1, tzinfo=UTC), 0, 1, key, binary)
+    letter = dead_letter(record, source="t", stage="parse", reason=reason, max_bytes=limit,
+                         alert_source=alert_source, correlationid=correlationid)  # fmt: skip
+    assert _size(letter) <= limit
+    data = letter.data
+    assert (data.original_size, data.original_sha256) == (len(value), hashlib.sha256(value).hexdigest())
+    assert value.startswith(data.original) and (data.truncated or data.original == value)
+    for text in [data.reason, data.original_topic, data.alert_source or "", *data.original_headers.items()]:
+        for part in text if isinstance(text, tuple) else (text,):
+            assert printable(part) == part
+    assert DeadLetter.from_json(letter.to_json()) == letter
