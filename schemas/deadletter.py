@@ -75,8 +75,7 @@ class DeadLetterData(Model):
     )
     original_headers_cut: dict[str, CutBytes] = Field(
         default_factory=dict,
-        description="Header values longer than 1024 bytes, by their name as shown: the whole value's size and "
-        "SHA-256.",
+        description="Header values longer than 1024 bytes, by their name as shown: the whole value's size and SHA-256.",
     )
     original_headers_dropped: int = Field(
         0, ge=0, description="Headers left out: past the first 64, or all of them when the letter had to be cut."
