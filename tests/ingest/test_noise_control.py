@@ -141,3 +141,22 @@ async def test_closed_windows_are_deleted_from_the_state_topic() -> None:
     await mesh.send(mesh.record(alert("old"), at=datetime.now(UTC) - timedelta(seconds=5)))
     await mesh.noise.flush_due()
     assert [key[2:] for key in mesh.state.tombstoned()] == [["dedup", "all", "alertmanager", "old"]]
+
+
+async def test_a_record_time_in_the_future_never_holds_state_past_its_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A producer's clock in the future (the year 9999) opened a dedup window and a group_wait that never ended: the
+    entry was never deleted, the group never flushed. Record times are taken as at most now."""
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    clock = [start.timestamp() * 1000]
+    monkeypatch.setattr("services.ingest.noise.control.now_ms", lambda: clock[0])
+    future = datetime(9999, 12, 31, tzinfo=UTC)
+
+    mesh = Mesh(EVERYTHING, window_s=1)
+    await mesh.send(mesh.record(alert("ahead"), at=future))
+    clock[0] += 2_000
+    await mesh.noise.flush_due()
+    assert [key[2:] for key in mesh.state.tombstoned()] == [["dedup", "all", "alertmanager", "ahead"]]
+
+    grouping = Mesh(GROUPING)
+    await grouping.send(grouping.record(alert("ahead"), at=future))
+    assert await grouping.noise.flush_due() == 1

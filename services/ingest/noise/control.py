@@ -186,8 +186,11 @@ class NoiseControl:
         filtered = _Filtered(kept=[])
         counts = {"passed": 0, "dropped": 0, "grouped": 0, "ungrouped": 0}
         routing = self._routing()
+        now = now_ms()
         for index, (record, outcome) in enumerate(batch):
-            partition, at_ms = _partition(record), record.received_at.timestamp() * 1000
+            # Record time, so a record read again gets the same decision; never past now: a producer's clock in the
+            # future (up to year 9999) would open a dedup window or a group_wait that never ends.
+            partition, at_ms = _partition(record), min(record.received_at.timestamp() * 1000, now)
             passing: list[ReadyTrigger] = []
             held: list[tuple[ReadyTrigger, str]] = []
             failures = list(outcome.failures)
