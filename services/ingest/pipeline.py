@@ -45,6 +45,9 @@ NOISE_STAGE = "noise"
 TRIGGER_STAGE = VALIDATE_STAGE
 #: Kafka refused a trigger as permanently unwritable (see ``services.shared.backoff.is_permanent``).
 PUBLISH_STAGE = "publish"
+#: Records larger than this are processed in a worker thread (see ``process_all``): a few hundred alerts and more.
+#: Smaller ones (an Alertmanager notification is a few KB) are not worth the thread's hand-off.
+THREADED_RECORD_BYTES = 64 * 1024
 #: A trigger body opening fewer objects and arrays than this nests too shallow for the orchestrator's JSON reader
 #: to refuse it (it stops at about 200 levels): see ``undecodable``.
 SURELY_DECODABLE_BRACKETS = 128
@@ -166,14 +169,22 @@ async def process_all(
     traces: Sequence[Mapping[str, str]] | None = None,
     max_alerts: int = DEFAULT_MAX_ALERTS_PER_RECORD,
 ) -> list[Outcome]:
-    """``process`` for each record of a batch (``traces[i]`` the trace headers of record ``i``), handing the event
-    loop back after each record: a batch of large records (up to ``max_alerts`` each) is seconds of work, and the
-    consumer's heartbeats, the group-flush timer and the health endpoint run on the same loop."""
+    """``process`` for each record of a batch (``traces[i]`` the trace headers of record ``i``), never holding the
+    event loop for long: the consumer's heartbeats, the group-flush timer and the health endpoint run on it too.
+
+    The loop is handed back after each record, and a record larger than ``THREADED_RECORD_BYTES`` (up to
+    ``max_alerts`` alerts, a second or more of work at the highest limits) is processed in a worker thread, which
+    the interpreter switches away from every few milliseconds, so the loop keeps running while it is read.
+    """
     outcomes = []
     for index, record in enumerate(records):
         trace = traces[index] if traces is not None else None
-        outcomes.append(process(record, routing, max_bytes, parsers, trace, max_alerts))
-        await asyncio.sleep(0)
+        if len(record.value) > THREADED_RECORD_BYTES:
+            outcome = await asyncio.to_thread(process, record, routing, max_bytes, parsers, trace, max_alerts)
+        else:
+            outcome = process(record, routing, max_bytes, parsers, trace, max_alerts)
+            await asyncio.sleep(0)
+        outcomes.append(outcome)
     return outcomes
 
 

@@ -114,3 +114,29 @@ async def test_a_batch_hands_the_event_loop_back_between_records() -> None:
     ticker.cancel()
     assert [len(outcome.triggers) for outcome in outcomes] == [50] * len(records)
     assert turns >= 1 + len(records)  # the other task ran after each record
+
+
+async def test_a_large_allowed_record_does_not_hold_the_event_loop() -> None:
+    """A record of thousands of alerts (allowed by a raised limit) is seconds of parsing and routing: the event
+    loop keeps running meanwhile (heartbeats, the flush timer, health), every gap under a fifth of a second."""
+    gaps: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def other_task() -> None:
+        last = loop.time()
+        while True:
+            await asyncio.sleep(0.005)
+            now = loop.time()
+            gaps.append(now - last)
+            last = now
+
+    big = record(alertmanager(8000))
+    ticker = asyncio.create_task(other_task())
+    await asyncio.sleep(0.02)
+    started = loop.time()
+    [outcome] = await process_all([big], ROUTING, 1_048_576, max_alerts=8000)
+    took = loop.time() - started
+    ticker.cancel()
+    assert len(outcome.triggers) == 8000
+    assert took > 0.4, "the record was too quick to show anything"
+    assert max(gaps) < 0.2, f"the event loop was held for {max(gaps):.2f}s"
