@@ -6,6 +6,7 @@ test_noise_integration.py."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ import pytest
 
 from services.ingest.noise.keys import MAX_KEY_PART_CHARS
 from services.ingest.noise.state_log import StateLog
+from services.ingest.routing import RoutingFileError, parse_routing
 from services.shared import metrics
 from tests.ingest.noise_fakes import MIB, Mesh
 
@@ -160,3 +162,13 @@ async def test_a_record_time_in_the_future_never_holds_state_past_its_window(mon
     grouping = Mesh(GROUPING)
     await grouping.send(grouping.record(alert("ahead"), at=future))
     assert await grouping.noise.flush_due() == 1
+
+
+def test_group_across_sources_needs_group_by_and_is_placed_in_the_file() -> None:
+    text = "routes:\n  - name: r\n    workflow: triage\n    group_across_sources: true\n"
+    with pytest.raises(RoutingFileError, match=r"routing.yaml:4:\d+: .*group_across_sources needs group_by"):
+        parse_routing(text, Path("routing.yaml"))
+    table = parse_routing(text.replace("    workflow", "    group_by: [job]\n    workflow"), Path("routing.yaml"))
+    assert (
+        table.routes[0].group_across_sources and not parse_routing(GROUPING, Path("r")).routes[0].group_across_sources
+    )
