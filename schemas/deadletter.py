@@ -11,42 +11,74 @@ from pydantic import Field, model_validator
 
 from schemas.cloudevent import Base64Bytes, CloudEvent, Model
 
-#: Where input can fail, in the order it travels: ``parse`` (not a format ingest reads), ``validate`` (parsed, but
-#: the alert or the trigger it makes breaks the contract), ``route`` (no rule matches), ``start`` (the orchestrator
-#: cannot start the workflow it names), ``publish`` (Kafka refused what it caused for good).
-STAGES = ("parse", "validate", "route", "start", "publish")
+#: Where input can fail, in the order it travels: ``parse`` (not a format ingest reads, or more alerts in one record
+#: than ingest takes), ``validate`` (parsed, but the alert or the trigger it makes breaks the contract), ``route``
+#: (no rule matches), ``noise`` (noise control cannot keep the alert: its dedup or grouping state cannot be written,
+#: or its group could never be flushed), ``start`` (the orchestrator cannot start the workflow it names),
+#: ``publish`` (Kafka refused what it caused for good).
+STAGES = ("parse", "validate", "route", "noise", "start", "publish")
+#: A SHA-256 in hex.
+SHA256_PATTERN = "^[0-9a-f]{64}$"
+
+
+class CutBytes(Model):
+    """A value the dead letter holds only the start of: the whole value's size and SHA-256, to find or check it."""
+
+    size: int = Field(ge=0, description="Length in bytes of the whole value as received.")
+    sha256: str = Field(pattern=SHA256_PATTERN, description="Hex SHA-256 of the whole value as received.")
 
 
 class DeadLetterData(Model):
     """Input one stage could not handle: why, and the original record exactly as received, to fix and replay it."""
 
-    stage: str = Field(description="Where it failed: parse, validate, route, start or publish.")
-    reason: str = Field(description="Human-readable cause, precise enough to fix the input.")
+    stage: str = Field(description="Where it failed: parse, validate, route, noise, start or publish.")
+    reason: str = Field(
+        description="Human-readable cause, precise enough to fix the input. One line: control, format and "
+        "line-separator characters quoted from the input are escaped (``\\n``, ``\\x1b``, ``\\u202e``), and it is "
+        "cut at 2000 characters."
+    )
     original: Base64Bytes = Field(
         description="The message value exactly as received; only its first bytes when `truncated` is true."
     )
     original_size: int = Field(ge=0, description="Length in bytes of the value as received, before any cut.")
     original_sha256: str = Field(
-        pattern="^[0-9a-f]{64}$", description="Hex SHA-256 of the whole value as received, to find or check it."
+        pattern=SHA256_PATTERN, description="Hex SHA-256 of the whole value as received, to find or check it."
     )
     truncated: bool = Field(
         False,
-        description="True when the dead letter would have exceeded the Kafka message size limit, so `original` "
-        "(and, if still needed, `original_headers`) was cut; `original_size` and `original_sha256` describe the "
-        "whole value.",
+        description="True when anything of the record is not here whole: `original` was cut to fit the Kafka "
+        "message size limit (`original_size` and `original_sha256` describe the whole value), or a key or header "
+        "too long to copy was cut (`original_key_cut`, `original_headers_cut`) or left out "
+        "(`original_headers_dropped`). A truncated letter cannot be replayed as it was received.",
     )
-    original_topic: str
+    original_topic: str = Field(description="The topic the record was read from (escaped and cut like `reason`).")
     original_partition: int | None = None
     original_offset: int | None = None
-    original_key: Base64Bytes | None = None
+    original_key: Base64Bytes | None = Field(
+        None, description="The record's key; only its first 1024 bytes when `original_key_cut` is set."
+    )
+    original_key_cut: CutBytes | None = Field(
+        None, description="Set when the key was longer than 1024 bytes: the whole key's size and SHA-256."
+    )
     original_headers: dict[str, str] = Field(
         default_factory=dict,
-        description="The record's headers (the last value of a repeated one); a value that is not UTF-8 is shown "
-        "here with U+FFFD for its bad bytes, and kept exactly in `original_headers_base64`.",
+        description="The record's headers (the last value of a repeated one), at most 64, as text to read: bytes "
+        "that are not UTF-8 show as U+FFFD, control and format characters are escaped (``\\x1b``), names are cut at "
+        "128 characters and values at 256. Every value shown otherwise than it was sent is kept exactly in "
+        "`original_headers_base64`.",
     )
     original_headers_base64: dict[str, Base64Bytes] = Field(
         default_factory=dict,
-        description="The exact bytes of every header value that is not UTF-8, so a replay sends them unchanged.",
+        description="The exact bytes of every header value that `original_headers` does not show as sent (not "
+        "UTF-8, escaped or cut), so a replay sends them unchanged; only the first 1024 bytes of a value listed in "
+        "`original_headers_cut`.",
+    )
+    original_headers_cut: dict[str, CutBytes] = Field(
+        default_factory=dict,
+        description="Header values longer than 1024 bytes, by their name as shown: the whole value's size and SHA-256.",
+    )
+    original_headers_dropped: int = Field(
+        0, ge=0, description="Headers left out: past the first 64, or all of them when the letter had to be cut."
     )
     alert_source: str | None = Field(
         None,

@@ -27,7 +27,7 @@ from services.ingest.emitter import Emitter
 from services.ingest.noise import noise_control
 from services.ingest.parsers import parsers_for
 from services.ingest.parsers.field_maps import load_field_maps
-from services.ingest.pipeline import EVENT_SOURCE, process
+from services.ingest.pipeline import EVENT_SOURCE, process_all
 from services.ingest.routing import RoutingReloader, RoutingTable
 from services.shared.backoff import Backoff
 from services.shared.consuming import DeadLetters, consumed_batch, keep_bodies_raw, parse_batch
@@ -84,10 +84,9 @@ def build_app(settings: IngestSettings, routing: RoutingTable | None = None) -> 
         records = consumed_batch(message)
         # A span per record; its context rides on every trigger and dead letter the record causes.
         spans = [record_spans.start(record) for record in records]
-        outcomes = [
-            (record, process(record, table, max_bytes, parsers, span_headers(span)))
-            for record, span in zip(records, spans, strict=True)
-        ]
+        traces = [span_headers(span) for span in spans]
+        processed = await process_all(records, table, max_bytes, parsers, traces, settings.max_alerts_per_record)
+        outcomes = list(zip(records, processed, strict=True))
         try:
             emitted = await noise.emit_batch(outcomes)
         except BaseException as error:

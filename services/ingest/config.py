@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.ingest.defaults import ROUTING_FILE
+from services.shared.alert_limits import DEFAULT_MAX_ALERTS_PER_RECORD, MAX_ALERTS_PER_RECORD_CAP
 from services.shared.kafka import KafkaSettings
 from services.shared.topics import TopicSettings
 
@@ -36,11 +37,21 @@ class IngestSettings(BaseSettings):
     # Larger batches amortize the acks round trip; each batch holds the event loop while it is parsed (about
     # 50 us a record), so the bound keeps a batch well inside the consumer's heartbeat and poll deadlines.
     batch_max_records: int = Field(500, ge=1, le=10_000)
+    # A record carrying more alerts than this is dead-lettered whole (stage parse, the reason names this setting)
+    # before any is normalized: one 1 MiB record of tiny alerts would otherwise be 20,000 workflow runs and hold
+    # the event loop for seconds. Alertmanager sends a group's alerts, typically a handful.
+    max_alerts_per_record: int = Field(DEFAULT_MAX_ALERTS_PER_RECORD, ge=1, le=MAX_ALERTS_PER_RECORD_CAP)
     # Noise control (services.ingest.noise): the same (route, source, fingerprint, status) within this many seconds
     # of the trigger it last caused gives no new trigger; 0 turns dedup off.
     dedup_window_s: float = Field(300.0, ge=0, le=30 * 86_400)
     # A group (route group_by) is flushed as soon as it holds this many alerts, so its trigger stays small.
     group_max_alerts: int = Field(100, ge=1, le=10_000)
+    # Dedup entries kept per raw partition (about 200 bytes each): past it the entry whose trigger passed longest
+    # ago is evicted, and a repeat of that alert within its window then passes as new.
+    dedup_max_entries: int = Field(100_000, ge=1, le=10_000_000)
+    # Groups kept per raw partition (each up to group_max_alerts alerts): past it the oldest empty group (flushed,
+    # waiting out its interval) is forgotten; when every group is pending, a new group's alert goes out alone.
+    group_max_groups: int = Field(1000, ge=1, le=1_000_000)
     # How often due groups are looked for: the lateness of a group's flush is at most about this.
     group_tick_s: float = Field(0.5, gt=0, le=60)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

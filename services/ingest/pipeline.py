@@ -7,6 +7,7 @@ partition and read the record again forever. Unexpected errors are still logged 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,11 +19,12 @@ from pydantic import ValidationError
 from schemas.alert import Alert
 from schemas.identity import alert_event_id, idempotency_key, occurrence, trigger_event_id
 from schemas.trigger import Trigger, WorkflowTrigger
-from services.ingest.parsers import PARSERS, SOURCE_HEADER, InvalidAlert, ParseError, parse_alerts
+from services.ingest.parsers import PARSERS, SOURCE_HEADER, InvalidAlert, ParseError, TooManyAlerts, parse_alerts
 from services.ingest.parsers.base import Parser
 from services.ingest.routing import Route, RoutingTable
 from services.shared import metrics
-from services.shared.deadletter import ConsumedRecord
+from services.shared.alert_limits import DEFAULT_MAX_ALERTS_PER_RECORD
+from services.shared.deadletter import MAX_REASON_CHARS, ConsumedRecord, printable
 from services.shared.kafka import record_size
 from services.shared.tracing import BAGGAGE, correlation_baggage
 
@@ -37,10 +39,15 @@ PARSE_STAGE = "parse"
 #: A parsed alert breaks the Alert contract.
 VALIDATE_STAGE = "validate"
 ROUTE_STAGE = "route"
+#: Noise control cannot keep the alert: its dedup or grouping state cannot be written, or its group never flushed.
+NOISE_STAGE = "noise"
 #: Building a trigger: it cannot be serialized, the orchestrator could not decode it, or it is too large.
 TRIGGER_STAGE = VALIDATE_STAGE
 #: Kafka refused a trigger as permanently unwritable (see ``services.shared.backoff.is_permanent``).
 PUBLISH_STAGE = "publish"
+#: Records larger than this are processed in a worker thread (see ``process_all``): a few hundred alerts and more.
+#: Smaller ones (an Alertmanager notification is a few KB) are not worth the thread's hand-off.
+THREADED_RECORD_BYTES = 64 * 1024
 #: A trigger body opening fewer objects and arrays than this nests too shallow for the orchestrator's JSON reader
 #: to refuse it (it stops at about 200 levels): see ``undecodable``.
 SURELY_DECODABLE_BRACKETS = 128
@@ -48,11 +55,19 @@ SURELY_DECODABLE_BRACKETS = 128
 
 @dataclass(frozen=True)
 class Failure:
-    """Why (part of) a record did not become triggers, at which step, and who sent it (when known)."""
+    """Why (part of) a record did not become triggers, at which step, and who sent it (when known).
+
+    Reasons quote the input (alert names, label keys, fingerprints): the reason is escaped as it is built
+    (``printable``), so a terminal escape or a newline in a payload never reaches a log line, a span or a dead
+    letter raw.
+    """
 
     stage: str
     reason: str
     source: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", printable(self.reason, MAX_REASON_CHARS))
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,7 @@ def process(
     max_bytes: int,
     parsers: Sequence[Parser] = PARSERS,
     trace: Mapping[str, str] | None = None,
+    max_alerts: int = DEFAULT_MAX_ALERTS_PER_RECORD,
 ) -> Outcome:
     """Parse, normalize and route one record into triggers of at most ``max_bytes`` (Kafka record size).
 
@@ -104,12 +120,16 @@ def process(
     failures (``route`` when no route matches, ``validate`` when the trigger cannot be built), all reported in one
     dead letter carrying the whole original message (replaying it re-sends the routed triggers, which are
     idempotent). ``parsers`` are the formats tried (``parsers_for`` adds the configured field maps). ``trace``:
-    the trace headers of the record's span, written on each trigger with its correlation id as baggage.
+    the trace headers of the record's span, written on each trigger with its correlation id as baggage. A record of
+    more than ``max_alerts`` alerts is one ``parse`` failure naming the limit (``TooManyAlerts``).
     """
     trace = trace or {}
     sender = record.headers.get(SOURCE_HEADER, "").strip() or None
     try:
-        alerts = parse_alerts(record.value, record.headers, parsers)
+        alerts = parse_alerts(record.value, record.headers, parsers, max_alerts)
+    except TooManyAlerts as error:
+        metrics.count_record_over_alert_limit(SERVICE)
+        return Outcome(failures=[Failure(PARSE_STAGE, error.reason, sender)], trace=trace)
     except InvalidAlert as error:
         return Outcome(failures=[Failure(VALIDATE_STAGE, error.reason, sender)], trace=trace)
     except ParseError as error:
@@ -139,6 +159,33 @@ def process(
             else:
                 outcome.failures.append(built)
     return outcome
+
+
+async def process_all(
+    records: Sequence[ConsumedRecord],
+    routing: RoutingTable,
+    max_bytes: int,
+    parsers: Sequence[Parser] = PARSERS,
+    traces: Sequence[Mapping[str, str]] | None = None,
+    max_alerts: int = DEFAULT_MAX_ALERTS_PER_RECORD,
+) -> list[Outcome]:
+    """``process`` for each record of a batch (``traces[i]`` the trace headers of record ``i``), never holding the
+    event loop for long: the consumer's heartbeats, the group-flush timer and the health endpoint run on it too.
+
+    The loop is handed back after each record, and a record larger than ``THREADED_RECORD_BYTES`` (up to
+    ``max_alerts`` alerts, a second or more of work at the highest limits) is processed in a worker thread, which
+    the interpreter switches away from every few milliseconds, so the loop keeps running while it is read.
+    """
+    outcomes = []
+    for index, record in enumerate(records):
+        trace = traces[index] if traces is not None else None
+        if len(record.value) > THREADED_RECORD_BYTES:
+            outcome = await asyncio.to_thread(process, record, routing, max_bytes, parsers, trace, max_alerts)
+        else:
+            outcome = process(record, routing, max_bytes, parsers, trace, max_alerts)
+            await asyncio.sleep(0)
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _build(

@@ -35,6 +35,7 @@ from services.shared.deadletter import (
     ConsumedRecord,
     dead_letter,
     dead_letter_record,
+    minimal_dead_letter,
     record_time,
 )
 
@@ -257,25 +258,37 @@ class DeadLetters:
         service = metrics.service_of(self._source)
         outgoing = [_outgoing(letter, order.headers) for letter, order in zip(letters, orders, strict=True)]
         refused = await publish_all_durably(self._publisher, outgoing, self._backoff, service=service)
-        again = [index for index, error in enumerate(refused) if error is not None]
-        if again:
-            # The broker refused dead letters cut to KAFKA_MAX_MESSAGE_BYTES: its own limit is lower. Keep each
-            # record's trace (where, why, size, sha256) rather than hold the partition on it.
+        # The broker refused dead letters cut to KAFKA_MAX_MESSAGE_BYTES: its own limit is lower. Keep each record's
+        # trace (where, why, size, sha256) rather than hold the partition on it: cut to the smallest limit, then the
+        # minimal letter. Only a broker refusing even that (a few hundred bytes) still raises.
+        smaller: list[Callable[[DeadLetterOrder], DeadLetter]] = [
+            lambda order: self._build(order, MIN_DEAD_LETTER_BYTES),
+            lambda order: minimal_dead_letter(
+                order.record, source=self._source, stage=order.stage, reason=order.reason
+            ),
+        ]
+        for build in smaller:
+            again = [index for index, error in enumerate(refused) if error is not None]
+            if not again:
+                break
             for index in again:
                 log.error(
                     "dead letter %s refused (%r); KAFKA_MAX_MESSAGE_BYTES is above the broker's limit",
                     letters[index].id, refused[index],
                 )  # fmt: skip
-                letters[index] = self._build(orders[index], MIN_DEAD_LETTER_BYTES)
-            still = await publish_all_durably(
+                letters[index] = build(orders[index])
+            retried = await publish_all_durably(
                 self._publisher,
                 [_outgoing(letters[index], orders[index].headers) for index in again],
                 self._backoff,
                 service=service,
             )
-            for error in still:
-                if error is not None:
-                    raise error
+            refused = [None] * len(letters)
+            for index, error in zip(again, retried, strict=True):
+                refused[index] = error
+        for error in refused:
+            if error is not None:
+                raise error
         for letter in letters:
             data = letter.data
             metrics.count_dead_letter(service, data.stage)

@@ -10,13 +10,18 @@ the producer and retried forever.
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from schemas import DeadLetter, DeadLetterData
+from schemas.deadletter import CutBytes
 from services.shared.kafka import record_size
+
+log = logging.getLogger(__name__)
 
 #: Namespace for uuid5 dead-letter ids (fixed forever: changing it changes every id).
 DEAD_LETTER_ID_NAMESPACE = uuid.UUID("a3e5c7b9-2d4f-4a6c-8e0b-1f3d5b7a9c2e")
@@ -27,9 +32,49 @@ MAX_REASON_CHARS = 2000
 MAX_ID_CHARS = 256
 #: Smallest dead letter limit: with the original and its headers cut, a dead letter is always under this.
 MIN_DEAD_LETTER_BYTES = 16_384
+#: What a dead letter copies of the record besides its value is capped, each field on its own, so that no header,
+#: key, topic name or reason can make the letter unbuildable or larger than the limit (a 200 KB header of control
+#: characters is 1.2 MB once JSON-escaped): texts are escaped (``printable``) and cut, bytes are cut and described
+#: by their whole size and SHA-256 (``CutBytes``).
+MAX_TEXT_CHARS = 256
+MAX_HEADER_NAME_CHARS = 128
+MAX_HEADERS = 64
+MAX_HEADER_BYTES = 1024
+MAX_KEY_BYTES = 1024
+#: The minimal letter (the last resort) keeps this much of the reason.
+MINIMAL_REASON_CHARS = 500
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: A longer value needs a longer varint for its length in the record: bytes kept free when cutting.
 _VARINT_SLACK = 8
+_CUT_MARK = "... [cut]"
+#: Characters a reader must never get raw from a dead letter: C0 and C1 controls (terminal escapes, newlines that
+#: forge log lines), Unicode format characters that reorder or hide text (bidi overrides, zero-width), line and
+#: paragraph separators, and lone surrogates (no JSON encoder writes them).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str, max_chars: int | None = None) -> str:
+    """``text`` safe to print on one line: every control, format or separator character escaped (``\\n``,
+    ``\\x1b``, ``\\u202e``), then cut to ``max_chars`` with a mark saying so."""
+    if max_chars is not None and len(text) > max_chars:
+        text = text[:max_chars]  # escaping only lengthens: cut first so a huge input costs no more than the cap
+        cut = True
+    else:
+        cut = False
+    if _UNPRINTABLE.search(text):
+        text = _UNPRINTABLE.sub(_escape, text)
+    if max_chars is not None and len(text) > max_chars:
+        text, cut = text[:max_chars], True
+    return f"{text}{_CUT_MARK}" if cut else text
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 @dataclass(frozen=True)
@@ -68,7 +113,50 @@ def dead_letter_event_id(stage: str, topic: str, partition: int | None, offset: 
 
 
 def _usable_id(value: str | None) -> str | None:
-    return value if value and len(value) <= MAX_ID_CHARS else None
+    """An id from the input, when it is short and printable (else the dead letter's own id stands in)."""
+    if not value or len(value) > MAX_ID_CHARS or _UNPRINTABLE.search(value):
+        return None
+    return value
+
+
+def _digest(value: bytes) -> CutBytes:
+    return CutBytes(size=len(value), sha256=hashlib.sha256(value).hexdigest())
+
+
+@dataclass
+class _Headers:
+    """The record's headers as a dead letter copies them (see ``DeadLetterData``)."""
+
+    text: dict[str, str] = field(default_factory=dict)
+    exact: dict[str, bytes] = field(default_factory=dict)
+    cut: dict[str, CutBytes] = field(default_factory=dict)
+    dropped: int = 0
+    #: A name shown otherwise than sent (escaped or cut): a replay could not send it as it was.
+    renamed: bool = False
+
+
+def _copied_headers(record: ConsumedRecord) -> _Headers:
+    """Each header capped and escaped on its own: its name and value as text to read, its exact bytes whenever the
+    text differs from what was sent (the first ``MAX_HEADER_BYTES`` and a digest when longer)."""
+    names = list(record.headers) + [name for name in record.binary_headers if name not in record.headers]
+    copied = _Headers(dropped=max(len(names) - MAX_HEADERS, 0))
+    for name in names[:MAX_HEADERS]:
+        text = record.headers.get(name, "")
+        exact = record.binary_headers.get(name)
+        if exact is None:
+            exact = text.encode("utf-8", "replace")  # a lone surrogate never comes from Kafka; a caller may pass one
+        shown_name = printable(name, MAX_HEADER_NAME_CHARS)
+        copied.renamed |= shown_name != name
+        while shown_name in copied.text:  # two names that read the same once escaped and cut
+            shown_name = f"{shown_name}'"
+        shown = printable(text, MAX_TEXT_CHARS)
+        copied.text[shown_name] = shown
+        if len(exact) > MAX_HEADER_BYTES:
+            copied.exact[shown_name] = exact[:MAX_HEADER_BYTES]
+            copied.cut[shown_name] = _digest(exact)
+        elif shown != text or name in record.binary_headers:
+            copied.exact[shown_name] = exact
+    return copied
 
 
 def dead_letter(
@@ -85,12 +173,43 @@ def dead_letter(
     """The record exactly as received, so it can be fixed and replayed; cut (``truncated``) only as far as needed
     for the dead letter, as published with ``dead_letter_record``, to be at most ``max_bytes``.
 
-    Correlation falls back to the record's own ``correlationid`` / ``ce_id`` headers (set on every alertmesh
-    event), then to the dead letter itself; ids longer than ``MAX_ID_CHARS`` are not used. ``alert_source`` is
-    who sent the input, when the failing stage knows it.
+    Never raises, whatever the record: every text it copies (reason, topic, source, header names and values) is
+    escaped and capped, the key and header values past their cap keep their start and their whole size and
+    SHA-256, and should building still fail, the letter is the minimal one (where, why, the value's size and
+    digest). Correlation falls back to the record's own ``correlationid`` / ``ce_id`` headers (set on every
+    alertmesh event), then to the dead letter itself; ids longer than ``MAX_ID_CHARS`` or not printable are not
+    used. ``alert_source`` is who sent the input, when the failing stage knows it.
     """
-    reason = reason if len(reason) <= MAX_REASON_CHARS else f"{reason[:MAX_REASON_CHARS]}... [reason cut]"
-    event_id = dead_letter_event_id(stage, record.topic, record.partition, record.offset, reason)
+    reason = printable(reason, MAX_REASON_CHARS)
+    try:
+        return _full_letter(
+            record, source=source, stage=stage, reason=reason, max_bytes=max_bytes,
+            correlationid=correlationid, causationid=causationid, alert_source=alert_source,
+        )  # fmt: skip
+    except Exception as error:  # a record no cap foresaw: its letter must still be written, or it stalls
+        log.error("dead letter of %s@%s/%s built minimal", printable(record.topic, MAX_TEXT_CHARS),
+                  record.partition, record.offset, exc_info=error)  # fmt: skip
+        return minimal_dead_letter(record, source=source, stage=stage, reason=reason)
+
+
+def _full_letter(
+    record: ConsumedRecord,
+    *,
+    source: str,
+    stage: str,
+    reason: str,
+    max_bytes: int,
+    correlationid: str | None,
+    causationid: str | None,
+    alert_source: str | None,
+) -> DeadLetter:
+    stage, topic = printable(stage, MAX_TEXT_CHARS), printable(record.topic, MAX_TEXT_CHARS)
+    event_id = dead_letter_event_id(stage, topic, record.partition, record.offset, reason)
+    headers = _copied_headers(record)
+    key = record.key
+    key_cut = None
+    if key is not None and len(key) > MAX_KEY_BYTES:
+        key, key_cut = key[:MAX_KEY_BYTES], _digest(key)
     whole = DeadLetter(
         id=event_id,
         source=source,
@@ -104,30 +223,65 @@ def dead_letter(
             original=record.value,
             original_size=len(record.value),
             original_sha256=hashlib.sha256(record.value).hexdigest(),
-            original_topic=record.topic,
+            truncated=bool(key_cut or headers.cut or headers.dropped or headers.renamed or topic != record.topic),
+            original_topic=topic,
             original_partition=record.partition,
             original_offset=record.offset,
-            original_key=record.key,
-            original_headers=dict(record.headers),
-            original_headers_base64=dict(record.binary_headers),
-            alert_source=alert_source,
+            original_key=key,
+            original_key_cut=key_cut,
+            original_headers=headers.text,
+            original_headers_base64=headers.exact,
+            original_headers_cut=headers.cut,
+            original_headers_dropped=headers.dropped,
+            alert_source=printable(alert_source, MAX_TEXT_CHARS) if alert_source is not None else None,
         ),
     )
     if _size(whole) <= max_bytes:
         return whole
     # Cut the original to what fits beside everything else: base64 turns every 3 bytes into 4 characters.
     # Cut in steps, each only if the previous is not enough: the original, its headers, its key.
-    steps: list[dict[str, object]] = [
-        {"original": b""},
-        {"original": b"", "original_headers": {}, "original_headers_base64": {}},
-        {"original": b"", "original_headers": {}, "original_headers_base64": {}, "original_key": None},
-    ]
+    no_headers = {
+        "original_headers": {}, "original_headers_base64": {}, "original_headers_cut": {},
+        "original_headers_dropped": len(record.headers.keys() | record.binary_headers.keys()),
+    }  # fmt: skip
+    no_key: dict[str, object] = {"original_key": None, "original_key_cut": _digest(record.key or b"")}
+    steps: list[dict[str, object]] = [{"original": b""}, {"original": b"", **no_headers}]
+    if record.key is not None:
+        steps.append({"original": b"", **no_headers, **no_key})
     for drop in steps:
         bare = _cut(whole, drop)
         room = max_bytes - _size(bare) - _VARINT_SLACK
         if room >= 0:
             return _cut(whole, {**drop, "original": record.value[: room // 4 * 3]})
-    raise ValueError(f"a dead letter cannot fit in {max_bytes} bytes (at least {MIN_DEAD_LETTER_BYTES} always do)")
+    return minimal_dead_letter(record, source=source, stage=stage, reason=reason)
+
+
+def minimal_dead_letter(record: ConsumedRecord, *, source: str, stage: str, reason: str) -> DeadLetter:
+    """The last resort, always well under ``MIN_DEAD_LETTER_BYTES``: where the record was, why (the first
+    ``MINIMAL_REASON_CHARS``), the value's size and SHA-256; no original bytes, key or headers."""
+    stage, topic = printable(stage, MAX_TEXT_CHARS), printable(record.topic, MAX_TEXT_CHARS)
+    reason = printable(reason, MINIMAL_REASON_CHARS)
+    event_id = dead_letter_event_id(stage, topic, record.partition, record.offset, reason)
+    return DeadLetter(
+        id=event_id,
+        source=source,
+        time=record.received_at,
+        subject=stage,
+        correlationid=event_id,
+        data=DeadLetterData(
+            stage=stage,
+            reason=reason,
+            original=b"",
+            original_size=len(record.value),
+            original_sha256=hashlib.sha256(record.value).hexdigest(),
+            truncated=True,
+            original_topic=topic,
+            original_partition=record.partition,
+            original_offset=record.offset,
+            original_key_cut=None if record.key is None else _digest(record.key),
+            original_headers_dropped=len(record.headers.keys() | record.binary_headers.keys()),
+        ),
+    )
 
 
 def _cut(letter: DeadLetter, changes: dict[str, object]) -> DeadLetter:

@@ -120,6 +120,17 @@ FOR_EACH_CAPPED = Counter(
     "for_each actions refused for more items than ORCHESTRATOR_MAX_FOR_EACH_ITEMS (in published results), by workflow.",
     ["workflow"],
 )
+RECORDS_OVER_ALERT_LIMIT = Counter(
+    "alertmesh_records_over_alert_limit_total",
+    "Messages refused (dead-lettered) for carrying more alerts than the per-message limit, by service.",
+    ["service"],
+)
+NOISE_EVICTIONS = Counter(
+    "alertmesh_noise_evictions_total",
+    "Noise-control state dropped before its time to keep it bounded, by kind: dedup (a repeat of the alert may "
+    "pass as new), group (a pending group flushed early, or an empty one forgotten before its interval).",
+    ["kind"],
+)
 PUBLISH_RETRIES = Counter(
     "alertmesh_publish_retries_total",
     "Kafka writes sent again after a transient failure, by service and topic.",
@@ -178,6 +189,17 @@ def count_trigger(route: str, workflow: str) -> None:
 def count_dead_letter(service: str, stage: str) -> None:
     """Count a dead letter written by ``service`` at ``stage``."""
     DEAD_LETTERS.labels(service, stage).inc()
+
+
+def count_record_over_alert_limit(service: str) -> None:
+    """Count a message ``service`` refused for carrying too many alerts."""
+    RECORDS_OVER_ALERT_LIMIT.labels(service).inc()
+
+
+def count_noise_evictions(kind: str, evicted: int = 1) -> None:
+    """Count ``evicted`` noise-control entries of ``kind`` (dedup, group) dropped to keep the state bounded."""
+    if evicted:
+        NOISE_EVICTIONS.labels(kind).inc(evicted)
 
 
 def count_start(workflow: str, duplicate: bool) -> None:

@@ -43,8 +43,11 @@ def letter(stage: str, reason: str, *, offset: int, age: timedelta, value: bytes
         value=value, headers={"content-type": "application/json", "x-bin": "\ufffd"}, topic="alerts.raw",
         received_at=NOW - age, partition=0, offset=offset, key=b"k", binary_headers={"x-bin": b"\xff"},
     )  # fmt: skip
-    return dead_letter(record, source="alertmesh/ingest", stage=stage, reason=reason, max_bytes=1 << 20,
-                       alert_source="grafana" if stage == "route" else None)  # fmt: skip
+    built = dead_letter(record, source="alertmesh/ingest", stage=stage, reason=reason, max_bytes=1 << 20,
+                        alert_source="grafana" if stage == "route" else None)  # fmt: skip
+    # The reason exactly as given, newlines included (dead_letter escapes them; older letters and other writers
+    # may not): the table must still show one line per letter.
+    return built.model_copy(update={"data": built.data.model_copy(update={"reason": reason})})
 
 
 PARSE = letter("parse", "not JSON: unexpected character", offset=1, age=timedelta(hours=3), value=b"{oops")

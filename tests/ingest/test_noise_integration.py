@@ -14,7 +14,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from schemas import WorkflowResult, WorkflowTrigger
+from schemas import DeadLetter, WorkflowResult, WorkflowTrigger
 from services.ingest.app import build_app
 from services.ingest.config import IngestSettings
 from services.shared.kafka import KafkaSettings
@@ -194,3 +194,26 @@ async def test_a_pending_group_survives_an_ingest_restart(
     assert sorted(alert.labels["instance"] for alert in trigger.data.alerts) == [
         f"https://server-{index}" for index in range(3)
     ]
+
+
+async def test_an_alert_too_large_to_group_is_dead_lettered_and_the_partition_moves_on(
+    kafka_bootstrap: str, topics: TopicSettings, tmp_path: Path
+) -> None:
+    """The audit's stall: a 400 KB fingerprint on a group_by route. Its trigger fits (0.8 MB), but its grouping
+    state entry was 1.2 MB: Kafka refused it for good, the batch was rewound and read again forever. Now it is
+    dead-lettered (stage noise, the reason names the size) and the next alert on the partition is grouped and
+    flushed."""
+    routing = tmp_path / "routing.yaml"
+    routing.write_text(GROUPING.replace("{wait}", "1"))
+    settings = ingest_settings(kafka_bootstrap, topics, routing, f"ingest-{uuid.uuid4().hex[:6]}")
+    big, good = alertmanager("f" * 400_000), alertmanager(uuid.uuid4().hex[:16])
+    async with running_ingest(settings):
+        await produce_all(kafka_bootstrap, topics.raw, [big, good])
+        [record] = await read(kafka_bootstrap, topics.triggers, 1, timeout=60)
+        [dead] = await read(kafka_bootstrap, topics.dlq, 1, timeout=60)
+    trigger = WorkflowTrigger.from_json(record.value)
+    assert [alert.fingerprint for alert in trigger.data.alerts] == [orjson.loads(good)["alerts"][0]["fingerprint"]]
+    letter = DeadLetter.from_json(dead.value)
+    assert letter.data.stage == "noise" and letter.data.original_offset == 0
+    assert "group_by route probes" in letter.data.reason and "over the 1048576-byte limit" in letter.data.reason
+    assert letter.data.original_size == len(big)

@@ -195,3 +195,20 @@ def test_a_group_gives_one_dead_letter_naming_every_failure() -> None:
     assert cause.stage == "route"
     assert cause.reason.startswith("2 alerts did not become triggers: no route matches alert 'C'")
     assert "alert 'D'" in cause.reason
+
+
+HOSTILE = ["\x1b]52;c;cm0gLXJm\x07", "x\nERROR forged log line", "\r\x1b[2K", "\u202eevil", "\x9b1m", "a\u2028b"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_reasons_quoting_the_payload_are_escaped_as_they_are_built(hostile: str) -> None:
+    """A label key, an alert name or a field a reason quotes never reaches a dead letter, a log line or a span
+    raw: terminal escapes and newlines are escaped in the reason itself."""
+    unrouted = {"status": "firing", "labels": {"alertname": f"Disk{hostile}"}, "fingerprint": f"f{hostile}"}
+    bad_label = {"status": "firing", "labels": {"alertname": "X", hostile: 1}}
+    for alert in (unrouted, bad_label):
+        outcome = _process(_record(orjson.dumps({"version": "4", "alerts": [alert]})))
+        [failure] = outcome.failures
+        assert not any(char in failure.reason for char in "\x1b\n\r\x07\u202e\x9b\u2028"), failure.reason
+        assert "\\" in failure.reason  # escaped, not removed
+        assert _letter(_record(b"{}"), outcome).data.reason == failure.reason

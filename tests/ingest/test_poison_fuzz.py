@@ -8,6 +8,7 @@ the number of examples run.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hypothesis import event, given
@@ -15,10 +16,13 @@ from hypothesis import strategies as st
 
 from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.emitter import Emitter
+from services.ingest.noise.state_log import StateLog
 from services.ingest.pipeline import EVENT_SOURCE, process
 from services.ingest.routing import RoutingTable
 from services.shared.backoff import Backoff
 from services.shared.consuming import DeadLetters
+from services.shared.deadletter import printable
+from tests.ingest.noise_fakes import BACKOFF, Mesh
 from tests.shared.fakes import SizeLimitedPublisher
 from tests.shared.strategies import (
     DEEP,
@@ -27,6 +31,8 @@ from tests.shared.strategies import (
     HEADER_LISTS,
     HEADER_NAME,
     HEADER_VALUE,
+    HOSTILE_HEADER_VALUE,
+    HOSTILE_KEYS,
     HUGE_TEXT,
     JSON,
     JSON_LEAF,
@@ -34,6 +40,7 @@ from tests.shared.strategies import (
     TIMESTAMPS,
     consumed,
     dumps,
+    hostile_headers,
     kafka_record,
 )
 
@@ -67,7 +74,7 @@ def alertmanager_alert(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.integers(0, 3)) == 0:
             alert[name] = draw(EDGE_TIMES)
     if draw(st.booleans()):
-        alert["fingerprint"] = draw(TEXT)
+        alert["fingerprint"] = draw(TEXT | HUGE_TEXT)
     extra = draw(st.sampled_from(["none", "none", "deep", "blob", "json"]))
     if extra == "deep":
         alert["deep"] = draw(DEEP)
@@ -185,3 +192,104 @@ async def test_every_raw_record_ends_as_triggers_or_one_dead_letter(
         assert (value or b"").startswith(letter.data.original)
         assert letter.data.truncated or letter.data.original == (value or b"")
         assert letter_key == letter.data.original_key
+
+
+def printable_everywhere(letter: DeadLetter) -> None:
+    """Nothing a dead letter shows as text carries a control, format or separator character raw."""
+    data = letter.data
+    texts = [data.reason, data.original_topic, data.alert_source or "", *data.original_headers]
+    texts += [*data.original_headers.values(), *data.original_headers_cut]
+    for text in texts:
+        assert printable(text) == text, text
+
+
+@FUZZ
+@given(
+    value=raw_value(),
+    key=HOSTILE_KEYS,
+    headers=hostile_headers(),
+    limit=st.sampled_from([16_384, 65_536, 1_048_576]),
+)
+async def test_hostile_headers_and_keys_always_give_a_letter_within_the_limit(
+    value: bytes | None, key: bytes | None, headers: list[Any], limit: int
+) -> None:
+    """Whatever the headers (many, huge, binary, control characters, names included) and key, a record that fails
+    gets exactly one dead letter within the limit, every text in it printable, and a letter not marked truncated
+    gives back the value, key and headers exactly as they were sent."""
+    record = await consumed(kafka_record("alerts.raw", value, key, headers, 0))
+    triggers, dlq = SizeLimitedPublisher(limit), SizeLimitedPublisher(limit)
+    emitter = Emitter(triggers, DeadLetters(dlq, source=EVENT_SOURCE, max_bytes=limit, backoff=BACKOFF), BACKOFF)
+
+    await emitter.emit(record, process(record, ROUTING, limit))
+
+    assert triggers.refused == dlq.refused == 0
+    assert len(dlq.sent) <= 1 and len(triggers.sent) + len(dlq.sent) >= 1
+    for body, letter_key, _ in dlq.sent:
+        letter = DeadLetter.from_json(body)
+        event(f"dead letter {letter.data.stage}{' (cut)' if letter.data.truncated else ''}")
+        printable_everywhere(letter)
+        assert letter_key == letter.data.original_key
+        assert letter.data.original_size == len(value or b"") and (value or b"").startswith(letter.data.original)
+        if not letter.data.truncated:
+            sent = {name: raw or b"" for name, raw in headers}  # the last value of a repeated name
+            assert dict(letter.data.replay_headers()) == sent
+            assert letter.data.original == (value or b"") and letter.data.original_key == key
+
+
+#: Noise control on every route: dedup (the window), grouping per source, and grouping across sources.
+NOISE_ROUTING = RoutingTable.model_validate(
+    {
+        "routes": [
+            {"name": "crit", "match": {"severity": "critical"}, "workflow": "triage", "group_by": ["team"],
+             "group_wait": 0, "continue": True},
+            {"name": "regex", "match": {"name": {"regex": "Probe.*"}}, "workflow": "triage", "group_by": ["alertname"],
+             "group_wait": 0, "group_across_sources": True},
+            {"name": "label", "match": {"labels.team": ["sre", "infra"]}, "workflow": "enrich"},
+            {"name": "edr", "match": {"source": "edr", "format": "cloudevents"}, "workflow": "triage"},
+        ]
+    }
+)  # fmt: skip
+SOURCES = st.none() | st.sampled_from([b"edr", b"siem", b"alertmanager"]) | HOSTILE_HEADER_VALUE
+
+
+@FUZZ
+@given(
+    records=st.lists(
+        st.tuples(raw_value(), HOSTILE_KEYS, HEADERS | hostile_headers(), SOURCES), min_size=1, max_size=4
+    ),
+    limit=st.sampled_from([16_384, 65_536, 1_048_576]),
+    bounds=st.sampled_from([(1, 1), (2, 3), (100_000, 1000)]),
+)
+async def test_every_record_through_noise_control_ends_written_held_or_dead_lettered(
+    records: list[tuple[bytes | None, bytes | None, list[Any], bytes | None]], limit: int, bounds: tuple[int, int]
+) -> None:
+    """Dedup and grouping (per source and across sources, with tiny and default bounds) never raise and never
+    write a state entry or a trigger the producer would refuse: every alert is a trigger, held, dropped as a
+    repeat or in its record's one dead letter, and every held group flushes within the limit."""
+    mesh = Mesh(NOISE_ROUTING, window_s=300, limit=limit, max_dedup_entries=bounds[0], max_groups=bounds[1])
+    consumed_records = []
+    for offset, (value, key, headers, source) in enumerate(records):
+        extra = [] if source is None else [("alertmesh-source", source)]
+        raw = kafka_record("alerts.raw", value, key, [*headers, *extra], 1_700_000_000_000 + offset)
+        consumed_records.append(dataclasses.replace(await consumed(raw), offset=offset))
+    outcomes = await mesh.send(*consumed_records)
+    await mesh.noise.flush_due()
+
+    assert mesh.state.refusals == 0, "a state entry over the limit reached the producer"
+    assert mesh.triggers.refused == mesh.dlq.refused == 0, "a record over the limit reached the producer"
+    assert all(StateLog.entry_size(entry) <= limit for entry in mesh.state.writes)
+    letters = [DeadLetter.from_json(body) for body, _, _ in mesh.dlq.sent]
+    assert len({letter.data.original_offset for letter in letters}) == len(letters)  # at most one per record
+    for letter in letters:
+        event(f"dead letter {letter.data.stage}")
+        assert letter.data.stage in {"parse", "route", "validate", "noise"}
+        assert "unexpected error" not in letter.data.reason, letter.data.reason
+        printable_everywhere(letter)
+    lettered = {letter.data.original_offset for letter in letters}
+    for record, outcome in outcomes:
+        assert bool(outcome.failures) == (record.offset in lettered)
+        event("held" if outcome.held else "passed" if outcome.triggers else "no trigger")
+    for trigger in mesh.sent():
+        assert all(alert.source == trigger.data.alerts[0].source for alert in trigger.data.alerts) or (
+            trigger.data.route == "regex"
+        ), "a group mixed sources on a route that does not group across them"

@@ -107,3 +107,41 @@ async def test_every_poison_class_ends_as_trigger_or_dead_letter_and_the_partiti
     async with asyncio.timeout(30):  # every record, poison included, was committed
         while await committed(kafka_bootstrap, ingest.group_id, topics.raw) != len(records):
             await asyncio.sleep(0.2)
+
+
+async def test_a_record_with_huge_hostile_headers_is_dead_lettered_and_the_next_one_is_processed(
+    ingest: IngestSettings, kafka_bootstrap: str
+) -> None:
+    """The audit's poison: a 200 KB ``alertmesh-source`` of control characters made building the dead letter
+    raise, and the record was read again forever. With it, a record of 250 binary headers (close to the record
+    limit) and a key of terminal escapes; the good alert after them on the same partition is still processed."""
+    topics = ingest.topics
+    control = bytes(range(1, 32)) * (200_000 // 31)
+    many = [(f"x-\x1b[31m{index}", b"\xff\x00\x1b" * 1300) for index in range(250)]  # about 1 MB of headers
+    records: list[tuple[bytes, bytes | None, list[tuple[str, bytes]]]] = [
+        (alert("Poison"), b"k", [("alertmesh-source", control)]),
+        (alert("Headers"), b"\x1b]0;title\x07" * 500, many),
+        (alert("Good"), b"good", []),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", max_request_size=4 * MIB)
+    await producer.start()
+    try:
+        for value, key, headers in records:
+            await producer.send_and_wait(topics.raw, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+    async with asyncio.timeout(60):  # every record, poison included, was committed
+        while await committed(kafka_bootstrap, ingest.group_id, topics.raw) != len(records):
+            await asyncio.sleep(0.2)
+    triggers = [WorkflowTrigger.from_json(t.value) for t in await read(kafka_bootstrap, topics.triggers, 2, 60)]
+    assert sorted(t.data.alert.name for t in triggers) == ["Good", "Headers"]
+    dead = await read(kafka_bootstrap, topics.dlq, 1, 60)
+    [letter] = [DeadLetter.from_json(d.value) for d in dead]
+    assert all(len(d.value) <= MIB for d in dead)
+    assert letter.data.original_offset == 0 and letter.data.original == records[0][0]
+    assert letter.data.alert_source is not None and len(letter.data.alert_source) < 300
+    assert "\x01" not in letter.data.alert_source and "\x1b" not in letter.data.reason
+    header = letter.data.original_headers["alertmesh-source"]
+    assert header.startswith("\\x01\\x02") and len(header) < 300
+    assert letter.data.original_headers_cut["alertmesh-source"].size == len(control)

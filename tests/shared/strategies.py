@@ -75,6 +75,38 @@ HEADER_VALUE = st.none() | st.binary(max_size=8) | st.sampled_from([b"\xff\xfe",
 HEADER_NAME = st.sampled_from(["content-type", "alertmesh-source", "correlationid", "ce_id", "x"]) | st.text(max_size=5)
 #: Header lists as Kafka carries them: values may be null or not UTF-8, names may repeat.
 HEADER_LISTS = st.lists(st.tuples(HEADER_NAME, HEADER_VALUE), max_size=6)
+#: Header names and values a hostile or broken producer sends: terminal escapes, newlines, bidi overrides, invalid
+#: UTF-8, NULs, and sizes from a byte to most of a record (a 200 KB value of control characters is 1.2 MB escaped).
+HOSTILE_BYTES = st.sampled_from(
+    [b"\x1b]0;t\x07", b"\x1b[2J", b"\xff\xfe", b"\x00", "\u202e".encode(), b"\xc3", b"\n\r", b"\x9b", b"\x01\x02\x03"]
+) | st.binary(min_size=1, max_size=4)
+REPEATS = st.sampled_from([1, 40, 3_000, 70_000])
+HOSTILE_HEADER_VALUE = (
+    st.none() | st.binary(max_size=16) | st.tuples(HOSTILE_BYTES, REPEATS).map(lambda drawn: drawn[0] * drawn[1])
+)
+HOSTILE_CHARS = st.characters(categories=("Cc", "Cf", "Zl", "Zp")) | st.sampled_from("\x1b\n\r\u202e\u2028\x85\\ü")
+HOSTILE_HEADER_NAME = (
+    HEADER_NAME
+    | st.text(HOSTILE_CHARS, min_size=1, max_size=12)
+    | st.tuples(st.text(HOSTILE_CHARS, min_size=1, max_size=2), st.sampled_from([70, 2_000])).map(
+        lambda drawn: drawn[0] * drawn[1]
+    )
+)
+
+
+@st.composite
+def hostile_headers(draw: st.DrawFn) -> list[tuple[str, bytes | None]]:
+    """A few hostile headers, or many (up to 400, values up to a few KB: together most of a record)."""
+    if draw(st.integers(0, 3)) > 0:
+        return draw(st.lists(st.tuples(HOSTILE_HEADER_NAME, HOSTILE_HEADER_VALUE), max_size=8))
+    count = draw(st.sampled_from([65, 120, 400]))
+    value = draw(st.tuples(HOSTILE_BYTES, st.sampled_from([1, 500, 2_000])).map(lambda drawn: drawn[0] * drawn[1]))
+    prefix = draw(st.sampled_from(["h", "x-\x1b[", "\u202e"]))
+    return [(f"{prefix}{index}", value) for index in range(count)]
+
+
+#: Record keys: none, short bytes, or long hostile ones (a key is copied into its dead letter and its record key).
+HOSTILE_KEYS = st.none() | st.binary(max_size=16) | st.tuples(HOSTILE_BYTES, REPEATS).map(lambda d: d[0] * d[1])
 TIMESTAMPS = st.sampled_from([-1, 0, 253_402_300_799_999, 253_402_300_800_000, 2**63 - 1, -(2**63)]) | st.integers(
     -(2**63), 2**63 - 1
 )

@@ -4,6 +4,7 @@ publishing writes everything, retries only what failed transiently, and reports 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,8 +13,19 @@ from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 from faststream.kafka.message import KafkaMessage
 from faststream.kafka.parser import AioKafkaBatchParser
 
+from schemas import DeadLetter
 from services.shared.backoff import Backoff, GaveUp
-from services.shared.consuming import Outgoing, consumed_batch, keep_bodies_raw, parse_batch, publish_all_durably
+from services.shared.consuming import (
+    DeadLetterOrder,
+    DeadLetters,
+    Outgoing,
+    consumed_batch,
+    keep_bodies_raw,
+    parse_batch,
+    publish_all_durably,
+)
+from services.shared.deadletter import ConsumedRecord
+from tests.shared.fakes import SizeLimitedPublisher
 
 DEFAULT = AioKafkaBatchParser(KafkaMessage, None)  # FastStream's own batch parser, as the subscriber composes it
 FAST = Backoff(initial_s=0.001, max_s=0.002, budget_s=0.05)
@@ -149,3 +161,16 @@ async def test_a_repeated_header_keeps_the_bytes_of_its_last_value_only() -> Non
     message = await parse_batch([record], DEFAULT.parse_batch)
     [consumed] = consumed_batch(message)  # type: ignore[arg-type]
     assert (consumed.headers, consumed.binary_headers) == ({"h": "ok", "g": "\ufffd"}, {"g": b"\xfe"})
+
+
+async def test_a_broker_whose_limit_is_below_every_cut_letter_still_gets_the_minimal_one() -> None:
+    """A broker refusing records far under KAFKA_MAX_MESSAGE_BYTES (its own limit set lower): the letter is cut to
+    the smallest limit, then replaced by the minimal one, rather than hold the partition on the record."""
+    dlq = SizeLimitedPublisher(3_000)
+    backoff = Backoff(initial_s=0.001, max_s=0.001, budget_s=0.01)
+    letters = DeadLetters(dlq, source="alertmesh/ingest", max_bytes=1_048_576, backoff=backoff)
+    record = ConsumedRecord(b"v" * 500_000, {"h": "x" * 900}, "alerts.raw", datetime(2026, 1, 1, tzinfo=UTC), 0, 4)
+    [letter] = await letters.write_all([DeadLetterOrder(record, "parse", "why " * 400)])
+    assert letter.data.truncated and letter.data.original == b"" and letter.data.original_size == 500_000
+    [(body, _, _)] = dlq.sent
+    assert DeadLetter.from_json(body) == letter and dlq.refused == 2

@@ -12,7 +12,7 @@ HELP = "list dead letters, replay them after a fix; uses KAFKA_*"
 NEEDS_SETUP = True
 
 #: Dead-letter stages (``schemas.deadletter.STAGES``), spelled out so the command line loads no schema module.
-DLQ_STAGES = ("parse", "validate", "route", "start", "publish")
+DLQ_STAGES = ("parse", "validate", "route", "noise", "start", "publish")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

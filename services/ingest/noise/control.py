@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from aiokafka import TopicPartition
@@ -37,18 +38,42 @@ from schemas.trigger import WorkflowTrigger
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
 from services.ingest.noise import dedup
-from services.ingest.noise.grouping import Group, Groups, alert_parts, group_key, group_triggers
+from services.ingest.noise.grouping import (
+    DEFAULT_MAX_GROUPS,
+    KIND,
+    Group,
+    Groups,
+    alert_parts,
+    group_header_value,
+    group_key,
+    group_of,
+    group_triggers,
+    lone_trigger,
+    member,
+)
 from services.ingest.noise.state_log import Entry, StateLog
-from services.ingest.pipeline import PUBLISH_STAGE, SERVICE, Outcome
-from services.ingest.routing import RoutingTable
+from services.ingest.pipeline import (
+    NOISE_STAGE,
+    PUBLISH_STAGE,
+    SERVICE,
+    Failure,
+    Outcome,
+    ReadyTrigger,
+    dead_letter_cause,
+)
+from services.ingest.routing import Route, RoutingTable
 from services.shared import metrics
 from services.shared.backoff import Backoff
-from services.shared.consuming import DeadLetters, Outgoing, Publisher, publish_all_durably
+from services.shared.consuming import DeadLetterOrder, DeadLetters, Outgoing, Publisher, publish_all_durably
 from services.shared.deadletter import ConsumedRecord
 from services.shared.kafka import record_size
+from services.shared.tracing import dead_letter_headers
 
 log = logging.getLogger("services.ingest")
 Batch = Sequence[tuple[ConsumedRecord, Outcome]]
+#: A group trigger's bytes besides its alerts (ids, key, route, inputs are in the alert's trigger too): a trigger
+#: body at most half the limit, less this, is surely small enough to group (see ``NoiseControl._unwritable``).
+_ENVELOPE_BYTES = 4096
 
 
 def now_ms() -> float:
@@ -60,6 +85,33 @@ def fits(trigger: WorkflowTrigger, max_bytes: int) -> bool:
     """Whether the trigger can be written as one record of at most ``max_bytes``."""
     key = trigger.data.idempotency_key.encode("utf-8")
     return record_size(key, trigger.to_json(), trigger.kafka_headers()) <= max_bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class _Holder:
+    """A trigger whose noise state one entry holds: record ``index`` of the batch, and the grouping route that held
+    it (None: its dedup entry), so a refused entry can be undone and its alert dead-lettered."""
+
+    index: int
+    ready: ReadyTrigger
+    partition: int
+    route: Route | None
+
+
+@dataclasses.dataclass
+class _Filtered:
+    """What noise control made of a batch: each record's outcome, the state entries to write, who they hold."""
+
+    kept: list[tuple[ConsumedRecord, Outcome]]
+    entries: dict[bytes, Entry] = dataclasses.field(default_factory=dict)
+    holders: dict[bytes, list[_Holder]] = dataclasses.field(default_factory=dict)
+
+    def put(self, entry: Entry, holder: _Holder | None = None) -> None:
+        """The latest entry per key (a group filling within one batch is written once, not once per alert)."""
+        key = orjson.dumps(entry.key)
+        self.entries[key] = entry
+        if holder is not None:
+            self.holders.setdefault(key, []).append(holder)
 
 
 class NoiseControl:
@@ -78,12 +130,14 @@ class NoiseControl:
         max_bytes: int,
         backoff: Backoff,
         tick_s: float,
+        max_dedup_entries: int = dedup.DEFAULT_MAX_ENTRIES,
+        max_groups: int = DEFAULT_MAX_GROUPS,
     ) -> None:
         self._emitter, self._triggers, self._dead_letters, self._state = emitter, triggers, dead_letters, state
         # The rules in force now (the routing file may be reloaded while ingest runs).
         self._routing, self._max_bytes, self._backoff = routing, max_bytes, backoff
-        self._dedup = dedup.DedupWindow(window_s)
-        self._groups = Groups(max_alerts)
+        self._dedup = dedup.DedupWindow(window_s, max_dedup_entries)
+        self._groups = Groups(max_alerts, max_groups)
         self._tick_s = tick_s
         self._lock = asyncio.Lock()
         self._loaded: set[int] = set()
@@ -103,7 +157,12 @@ class NoiseControl:
 
     async def emit_batch(self, batch: Batch) -> Batch:
         """Write what the batch gives after dedup and grouping; returns, once it and its state are durable, each
-        record's outcome as written (what noise control kept back is in ``Outcome.held``)."""
+        record's outcome as written (what noise control kept back is in ``Outcome.held``).
+
+        An alert whose state cannot be written (an entry or its group's trigger over the record size limit, found
+        before anything is written; or an entry Kafka refuses for good) is dead-lettered (stage ``noise``) and
+        the batch goes on: retrying would refuse it again, and the partition would stall.
+        """
         if not self.enabled:
             await self._emitter.emit_batch(batch)
             return batch
@@ -111,57 +170,156 @@ class NoiseControl:
         async with self._lock:
             for partition in partitions - self._loaded:
                 await self._load(partition)
-            kept, entries = self._filter(batch)
+            filtered = self._filter(batch)
             try:
-                await self._emitter.emit_batch(kept)
-                await self._state.write(entries)
+                await self._emitter.emit_batch(filtered.kept)
+                refused = await self._state.write(list(filtered.entries.values()))
+                if refused:
+                    await self._refused(filtered, refused)
             except BaseException:
                 for partition in partitions:
                     self._unload(partition)  # memory may count what was never written: read it back next time
                 raise
-        return kept
+        return filtered.kept
 
-    def _filter(self, batch: Batch) -> tuple[list[tuple[ConsumedRecord, Outcome]], list[Entry]]:
-        kept: list[tuple[ConsumedRecord, Outcome]] = []
-        # The latest entry per key: a group filling within one batch is written once, not once per alert.
-        entries: dict[bytes, Entry] = {}
-        dropped = grouped = 0
+    def _filter(self, batch: Batch) -> _Filtered:
+        filtered = _Filtered(kept=[])
+        counts = {"passed": 0, "dropped": 0, "grouped": 0, "ungrouped": 0}
         routing = self._routing()
-        for record, outcome in batch:
-            partition, at_ms = _partition(record), record.received_at.timestamp() * 1000
-            passing, held = [], []
+        now = now_ms()
+        for index, (record, outcome) in enumerate(batch):
+            # Record time, so a record read again gets the same decision; never past now: a producer's clock in the
+            # future (up to year 9999) would open a dedup window or a group_wait that never ends.
+            partition, at_ms = _partition(record), min(record.received_at.timestamp() * 1000, now)
+            passing: list[ReadyTrigger] = []
+            held: list[tuple[ReadyTrigger, str]] = []
+            failures = list(outcome.failures)
             for ready in outcome.triggers:
-                data = ready.event.data
-                if self._dedup.enabled:
-                    seen = self._dedup.admit(partition, data.route, data.alert, at_ms)
-                    if seen is None:
-                        dropped += 1
-                        held.append((ready, f"a repeat within the dedup window of route {data.route}"))
-                        continue
-                    key = self._state.key(partition, *dedup.entry_key(data.route, data.alert))
-                    entries[orjson.dumps(key)] = Entry(partition, key, dedup.entry_value(seen))
-                route = routing.by_name.get(data.route) if routing.grouping else None
-                if route is not None and route.group_by:
-                    parts, group = self._groups.add(partition, route, data.alert, at_ms)
-                    key = self._state.key(partition, *parts)
-                    entries[orjson.dumps(key)] = Entry(partition, key, group.value())
-                    key = self._state.key(partition, *alert_parts(parts, data.alert.fingerprint))
-                    entries[orjson.dumps(key)] = Entry(partition, key, ready.body)
-                    grouped += 1
-                    held.append((ready, f"held in a group, flushed as {group_key(group, partition)}"))
+                route = routing.by_name.get(ready.event.data.route) if routing.grouping else None
+                grouping = route if route is not None and route.group_by else None
+                refusal = self._unwritable(partition, grouping, ready, at_ms) if grouping is not None else None
+                if refusal is not None:
+                    failures.append(Failure(NOISE_STAGE, refusal, ready.event.data.alert.source))
                     continue
-                passing.append(ready)
-            kept.append((record, dataclasses.replace(outcome, triggers=passing, held=held)))
-        if dropped or grouped:
-            log.info("noise control: %d repeats dropped (dedup window), %d alerts held in groups", dropped, grouped)
-        return kept, list(entries.values())
+                what = self._hold(filtered, index, partition, grouping, ready, at_ms)
+                counts[what[0]] += 1
+                if what[1] is None:
+                    passing.append(ready)
+                else:
+                    held.append((ready, what[1]))
+            filtered.kept.append((record, dataclasses.replace(outcome, triggers=passing, held=held, failures=failures)))
+        self._evictions(filtered)
+        if counts["dropped"] or counts["grouped"] or counts["ungrouped"]:
+            log.info(
+                "noise control: %d repeats dropped (dedup window), %d alerts held in groups, %d not grouped (every "
+                "group of their partition pending; INGEST_GROUP_MAX_GROUPS)",
+                counts["dropped"], counts["grouped"], counts["ungrouped"],
+            )  # fmt: skip
+        return filtered
+
+    def _hold(
+        self, filtered: _Filtered, index: int, partition: int, grouping: Route | None, ready: ReadyTrigger, at_ms: float
+    ) -> tuple[str, str | None]:
+        """Put one trigger through dedup and grouping: what happened (a ``_filter`` count) and, when it is kept
+        back, why (None: it goes out)."""
+        data = ready.event.data
+        if self._dedup.enabled:
+            seen = self._dedup.admit(partition, data.route, data.alert, at_ms)
+            if seen is None:
+                return "dropped", f"a repeat within the dedup window of route {data.route}"
+            key = self._state.key(partition, *dedup.entry_key(data.route, data.alert))
+            filtered.put(Entry(partition, key, dedup.entry_value(seen)), _Holder(index, ready, partition, None))
+        if grouping is None:
+            return "passed", None
+        if not self._groups.has_room(partition, grouping, data.alert, at_ms):
+            metrics.count_noise_evictions("group_overflow")
+            return "ungrouped", None
+        parts, group = self._groups.add(partition, grouping, data.alert, at_ms)
+        holder = _Holder(index, ready, partition, grouping)
+        filtered.put(Entry(partition, self._state.key(partition, *parts), group.value()), holder)
+        name = alert_parts(parts, member(grouping, data.alert))
+        filtered.put(Entry(partition, self._state.key(partition, *name), ready.body), holder)
+        return "grouped", f"held in a group, flushed as {group_key(group, partition)}"
+
+    def _unwritable(self, partition: int, route: Route, ready: ReadyTrigger, at_ms: float) -> str | None:
+        """Why grouping cannot hold this trigger's alert (None when it can): its state entries, or the trigger of a
+        group holding it alone, would be over the record size limit. Small alerts are waved through on their size
+        (an entry is at most its trigger's body and a few hundred bytes; a group of one carries the alert twice)."""
+        if 2 * len(ready.body) + _ENVELOPE_BYTES <= self._max_bytes:
+            return None
+        alert = ready.event.data.alert
+        header = (KIND, *group_of(route, alert))
+        what = f"alert {alert.name[:200]!r} on group_by route {route.name}"
+        limit = f"over the {self._max_bytes}-byte limit (KAFKA_MAX_MESSAGE_BYTES)"
+        entries: list[tuple[str, tuple[str, ...], dict[str, Any] | bytes]] = [
+            ("alert", alert_parts(header, member(route, alert)), ready.body),
+            ("header", header, group_header_value(route, alert)),
+        ]
+        for kind, parts, value in entries:
+            size = StateLog.entry_size(Entry(partition, self._state.key(partition, *parts), value))
+            if size > self._max_bytes:
+                return f"{what}: its grouping state entry ({kind}) would be {size} bytes, {limit}"
+        lone = lone_trigger(partition, route, alert, at_ms)
+        size = record_size(lone.data.idempotency_key.encode("utf-8"), lone.to_json(), lone.kafka_headers())
+        if size > self._max_bytes:
+            return f"{what}: a group trigger carrying it would be {size} bytes, {limit}; it could never be flushed"
+        return None
+
+    def _evictions(self, filtered: _Filtered) -> None:
+        """Tombstones for the state evicted to stay within bounds, counted."""
+        evicted_dedup = self._dedup.take_evicted()
+        evicted_groups = self._groups.take_evicted()
+        for partition, parts in evicted_dedup:
+            filtered.put(Entry(partition, self._state.key(partition, dedup.KIND, *parts), None))
+        for partition, parts in evicted_groups:
+            filtered.put(Entry(partition, self._state.key(partition, *parts), None))
+        metrics.count_noise_evictions("dedup", len(evicted_dedup))
+        metrics.count_noise_evictions("group", len(evicted_groups))
+
+    async def _refused(self, filtered: _Filtered, refused: list[tuple[Entry, BaseException]]) -> None:
+        """Kafka refused these entries for good: undo what they held in memory, and dead-letter each alert that was
+        held in a group (a trigger that passed dedup is out already: only its window is lost)."""
+        failures: dict[int, list[Failure]] = {}
+        undone: set[int] = set()  # the held triggers taken back (``id``: one trigger, once)
+        for entry, error in refused:
+            size = StateLog.entry_size(entry)
+            log.error("Kafka refused a noise-control state entry (%d bytes): %r", size, error)
+            for holder in filtered.holders.get(orjson.dumps(entry.key), []):
+                data = holder.ready.event.data
+                if holder.route is None:
+                    self._dedup.unadmit(holder.partition, data.route, data.alert)
+                elif id(holder.ready) not in undone:
+                    undone.add(id(holder.ready))
+                    self._groups.discard(holder.partition, holder.route, data.alert)
+                    reason = (
+                        f"alert {data.alert.name[:200]!r} on group_by route {data.route}: Kafka refused its "
+                        f"grouping state entry ({size} bytes): {error!r}"
+                    )
+                    failures.setdefault(holder.index, []).append(Failure(NOISE_STAGE, reason, data.alert.source))
+        orders = []
+        for index, reasons in failures.items():
+            record, outcome = filtered.kept[index]
+            held = [(ready, note) for ready, note in outcome.held if id(ready) not in undone]
+            filtered.kept[index] = (
+                record,
+                dataclasses.replace(outcome, held=held, failures=[*outcome.failures, *reasons]),
+            )
+            cause = dead_letter_cause(reasons)
+            trace = dead_letter_headers(outcome.trace)
+            orders.append(DeadLetterOrder(record, cause.stage, cause.reason, alert_source=cause.source, headers=trace))
+        if orders:
+            await self._dead_letters.write_all(orders)
 
     async def _load(self, partition: int) -> None:
         entries = await self._state.read(partition)
         now = now_ms()
-        self._dedup.restore(partition, entries, now)
+        stale = self._dedup.restore(partition, entries, now)
         self._groups.restore(partition, entries, now)
         self._loaded.add(partition)
+        # Closed windows (and any past the bound) are deleted, so a compacted topic forgets them too.
+        await self._state.write(
+            [Entry(partition, self._state.key(partition, dedup.KIND, *parts), None) for parts in stale]
+        )
 
     def _unload(self, partition: int) -> None:
         self._dedup.forget(partition)
@@ -186,9 +344,9 @@ class NoiseControl:
             now = now_ms()
             due = self._groups.due(now)
             written = await self._flush(due) if due else 0
-            gone = self._groups.expire(now)
-            self._dedup.expire(now)
-            # Forgotten groups: a tombstone each, so a compacted topic forgets them too.
+            gone: list[tuple[int, tuple[str, ...]]] = list(self._groups.expire(now))
+            gone += [(p, (dedup.KIND, *parts)) for p, parts in self._dedup.expire(now)]
+            # Forgotten groups and closed windows: a tombstone each, so a compacted topic forgets them too.
             await self._state.write([Entry(p, self._state.key(p, *parts), None) for p, parts in gone])
             return written
 
@@ -222,13 +380,18 @@ class NoiseControl:
             entries.append(Entry(partition, self._state.key(partition, *parts), value))
             # The flushed alerts' entries are deleted (tombstones): they are in the trigger now.
             entries.extend(
-                Entry(partition, self._state.key(partition, *alert_parts(parts, fingerprint)), None)
-                for fingerprint in group.alerts
+                Entry(partition, self._state.key(partition, *alert_parts(parts, name)), None) for name in group.alerts
             )
-        await self._state.write(entries)
+        for entry, error in await self._state.write(entries):
+            # A header or tombstone is small (bounded keys): only a broker limit below ours refuses one. The group
+            # was flushed; at worst its state comes back after a restart and flushes once more (same key).
+            log.error(
+                "Kafka refused the state entry of a flushed group (%d bytes): %r", StateLog.entry_size(entry), error
+            )
         for _, _, group in due:  # durable: now memory may say so
             group.last_flush_ms, group.flush_at_ms = group.flush_at_ms, None
             group.alerts.clear()
+        self._groups.flushed()
         log.info("noise control: %d groups flushed as %d triggers", len(due), len(built))
         return len(built)
 
@@ -295,4 +458,6 @@ def noise_control(
         max_bytes=settings.kafka.max_message_bytes,
         backoff=backoff,
         tick_s=settings.group_tick_s,
+        max_dedup_entries=settings.dedup_max_entries,
+        max_groups=settings.group_max_groups,
     )

@@ -4,7 +4,18 @@ one trigger per group carrying them all (``Trigger.alerts``).
 A group's first alert opens it; it is flushed ``group_wait`` seconds later (record time), or at once when it holds
 ``group_max_alerts``. Alerts arriving after a flush are flushed ``group_interval`` after it; a group that stays
 empty for ``group_interval`` is forgotten (the next alert opens it anew with ``group_wait``). An alert that is
-already pending replaces its older copy (same fingerprint): a group holds each alert once, in its latest state.
+already pending replaces its older copy (same source and fingerprint): a group holds each alert once, in its
+latest state.
+
+A group holds the alerts of one source: its key is the route, the ``group_by`` values *and the source*, so an alert
+of another source never joins (or replaces an alert of) another source's group. A route with
+``group_across_sources: true`` groups every source's alerts together; each is still kept by its source and
+fingerprint, so two sources' alerts with one fingerprint are both in the group.
+
+The state is bounded: at most ``group_max_groups`` groups per raw partition. A new group past the bound first
+evicts the oldest empty group (one flushed and waiting out its interval: the next alert of that group opens it
+anew, with ``group_wait`` instead of the rest of ``group_interval``); when every group holds pending alerts, the
+alert is not grouped and goes out as its own trigger. Both count in ``alertmesh_noise_evictions_total``.
 
 A group belongs to one raw partition (the one its alerts arrived on); its idempotency key is
 ``workflow:group:route:<hash of the group labels>:p<partition>:<flush time>``. Flush times of one group strictly
@@ -25,6 +36,7 @@ import orjson
 from schemas.alert import Alert
 from schemas.identity import _UNSAFE, alert_event_id, time_text, trigger_event_id
 from schemas.trigger import Trigger, WorkflowTrigger
+from services.ingest.noise.keys import key_part
 from services.ingest.routing import Route
 
 #: The entry kinds in the state topic (see ``state_log``): a group's header, and each of its pending alerts. One
@@ -34,6 +46,9 @@ from services.ingest.routing import Route
 KIND = "group"
 ALERT_KIND = "group-alert"
 EVENT_SOURCE = "alertmesh/ingest"
+#: ``INGEST_GROUP_MAX_GROUPS``'s default: groups per raw partition (each holds up to ``group_max_alerts``).
+DEFAULT_MAX_GROUPS = 1000
+GroupKey = tuple[str, str]
 
 
 @dataclass
@@ -79,9 +94,9 @@ class Group:
         return not self.alerts and (self.last_flush_ms is None or self.last_flush_ms + self.interval_ms <= now_ms)
 
 
-def alert_parts(header: tuple[str, str, str], fingerprint: str) -> tuple[str, str, str, str]:
-    """The key parts of a pending alert's entry, from its group header's key parts."""
-    return (ALERT_KIND, header[1], header[2], fingerprint)
+def alert_parts(header: tuple[str, str, str], name: str) -> tuple[str, str, str, str]:
+    """The key parts of a pending alert's entry, from its group header's key parts and its ``member`` name."""
+    return (ALERT_KIND, header[1], header[2], name)
 
 
 def group_labels(route: Route, alert: Alert) -> dict[str, str]:
@@ -89,36 +104,83 @@ def group_labels(route: Route, alert: Alert) -> dict[str, str]:
     return {name: alert.labels.get(name, "") for name in route.group_by}
 
 
-def group_id(labels: dict[str, str]) -> str:
-    """A short, stable name of a group's label values, for keys."""
-    return hashlib.sha256(orjson.dumps(labels, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+def group_id(labels: dict[str, str], source: str | None = None) -> str:
+    """A short, stable name of a group's label values and, unless it groups across sources, its source, for keys."""
+    named = labels if source is None else {"labels": labels, "source": source}
+    return hashlib.sha256(orjson.dumps(named, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def group_of(route: Route, alert: Alert) -> GroupKey:
+    """The in-memory key of the group ``alert`` joins on ``route``: the route's name and the group's id."""
+    source = None if route.group_across_sources else alert.source
+    return key_part(route.name), group_id(group_labels(route, alert), source)
+
+
+def member(route: Route, alert: Alert) -> str:
+    """The alert's name within its group: its fingerprint, with its source too when the group mixes sources."""
+    if not route.group_across_sources:
+        return key_part(alert.fingerprint)
+    return key_part(orjson.dumps([alert.source, alert.fingerprint]).decode())
 
 
 class Groups:
-    """The groups of the raw partitions this replica owns: ``{partition: {(route, group id): Group}}``."""
+    """The groups of the raw partitions this replica owns: ``{partition: {(route, group id): Group}}``, at most
+    ``max_groups`` per partition (see the module's docstring for what happens past it)."""
 
-    def __init__(self, max_alerts: int) -> None:
-        self.max_alerts = max_alerts
-        self._groups: dict[int, dict[tuple[str, str], Group]] = {}
+    def __init__(self, max_alerts: int, max_groups: int = DEFAULT_MAX_GROUPS) -> None:
+        self.max_alerts, self.max_groups = max_alerts, max_groups
+        self._groups: dict[int, dict[GroupKey, Group]] = {}
+        self._evicted: list[tuple[int, tuple[str, str, str]]] = []
+        #: Partitions found full of pending groups: no empty one to evict until a flush empties some.
+        self._all_pending: set[int] = set()
+
+    def has_room(self, partition: int, route: Route, alert: Alert, at_ms: float) -> bool:
+        """Whether ``add`` can take this alert: its group exists, or the partition has room for a new one (evicting
+        the oldest empty group if it must). False when every group of the partition holds pending alerts."""
+        groups = self._groups.get(partition, {})
+        if len(groups) < self.max_groups:
+            return True
+        current = groups.get(group_of(route, alert))
+        if current is not None and not current.forgotten(at_ms):
+            return True
+        if partition in self._all_pending:
+            return False
+        empty = next((key for key, group in groups.items() if not group.alerts), None)
+        if empty is None:
+            self._all_pending.add(partition)
+            return False
+        del groups[empty]
+        self._evicted.append((partition, (KIND, *empty)))
+        return True
+
+    def take_evicted(self) -> list[tuple[int, tuple[str, str, str]]]:
+        """The group headers evicted since the last call, to delete from the state topic."""
+        evicted, self._evicted = self._evicted, []
+        return evicted
+
+    def flushed(self) -> None:
+        """Groups were flushed (emptied): partitions full of pending groups may have empty ones again."""
+        self._all_pending.clear()
 
     def add(self, partition: int, route: Route, alert: Alert, at_ms: float) -> tuple[tuple[str, str, str], Group]:
-        """Put ``alert`` in its group (opening it if needed); the group's header key parts and the group (the
-        alert's own entry key parts are ``alert_parts(header, alert.fingerprint)``)."""
-        labels = group_labels(route, alert)
-        key = (route.name, group_id(labels))
+        """Put ``alert`` in its group (opening it if needed; check ``has_room`` first to stay within
+        ``max_groups``); the group's header key parts and the group (the alert's own entry key parts are
+        ``alert_parts(header, member(route, alert))``)."""
+        key = group_of(route, alert)
         groups = self._groups.setdefault(partition, {})
         group = groups.get(key)
         if group is None or group.forgotten(at_ms):
             group = groups[key] = Group(
-                route.name, route.workflow, dict(route.inputs), labels, route.group_interval * 1000
+                route.name, route.workflow, dict(route.inputs), group_labels(route, alert), route.group_interval * 1000
             )
         if not group.alerts:
             # A new group waits group_wait; after a flush, the next one waits out the interval (a group that is
             # not forgotten has ``at_ms`` before the interval's end).
             last = group.last_flush_ms
             group.flush_at_ms = at_ms + route.group_wait * 1000 if last is None else last + group.interval_ms
-        group.alerts.pop(alert.fingerprint, None)
-        group.alerts[alert.fingerprint] = alert
+        name = member(route, alert)
+        group.alerts.pop(name, None)
+        group.alerts[name] = alert
         if len(group.alerts) >= self.max_alerts:
             # Full: flush now, but never at the last flush's time (its key would be the same).
             earliest = at_ms if group.last_flush_ms is None else max(at_ms, group.last_flush_ms + 1)
@@ -134,9 +196,20 @@ class Groups:
             if group.alerts and group.flush_at_ms is not None and group.flush_at_ms <= now_ms
         ]
 
+    def discard(self, partition: int, route: Route, alert: Alert) -> None:
+        """Take ``alert`` back out of its group (its state could not be written); a group it alone opened goes."""
+        groups = self._groups.get(partition, {})
+        key = group_of(route, alert)
+        group = groups.get(key)
+        if group is not None:
+            group.alerts.pop(member(route, alert), None)
+            if not group.alerts and group.last_flush_ms is None:
+                del groups[key]
+
     def restore(self, partition: int, entries: dict[tuple[Any, ...], dict[str, Any]], now_ms: float) -> None:
-        """Load the groups read back from the state topic, leaving out forgotten ones."""
-        groups: dict[tuple[str, str], Group] = {}
+        """Load the groups read back from the state topic, leaving out forgotten ones (every pending group comes
+        back, even past ``max_groups``: it holds alerts; the bound applies to the groups opened after)."""
+        groups: dict[GroupKey, Group] = {}
         for key, value in entries.items():
             if len(key) == 3 and key[0] == KIND:
                 groups[(str(key[1]), str(key[2]))] = Group.from_value(value)
@@ -196,6 +269,19 @@ def _split(
     return _split(group, f"{key}.a", alerts[:half], max_bytes, fits) + _split(
         group, f"{key}.b", alerts[half:], max_bytes, fits
     )
+
+
+def group_header_value(route: Route, alert: Alert) -> dict[str, Any]:
+    """The state-topic value of the header of the group ``alert`` would open on ``route`` (for its size)."""
+    labels = group_labels(route, alert)
+    return Group(route.name, route.workflow, dict(route.inputs), labels, route.group_interval * 1000, 0, 0).value()
+
+
+def lone_trigger(partition: int, route: Route, alert: Alert, at_ms: float) -> WorkflowTrigger:
+    """The trigger a group of ``alert`` alone would flush as: the smallest a group holding it can be, so when this
+    does not fit a record, no group holding the alert can ever be written."""
+    group = Group(route.name, route.workflow, dict(route.inputs), group_labels(route, alert), 0, flush_at_ms=at_ms)
+    return _trigger(group, group_key(group, partition), [alert])
 
 
 def group_key(group: Group, partition: int) -> str:

@@ -28,8 +28,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from services.ingest.pipeline import SERVICE
 from services.shared import metrics
-from services.shared.backoff import Backoff, with_backoff
-from services.shared.kafka import KafkaSettings
+from services.shared.backoff import Backoff, is_permanent, with_backoff
+from services.shared.kafka import KafkaSettings, record_size
 
 log = logging.getLogger(__name__)
 #: Apache Kafka keeps the latest value per key; a ``None`` value (tombstone) deletes the key.
@@ -105,33 +105,61 @@ class StateLog:
         """An entry key: the raw topic and partition it belongs to, then ``parts``."""
         return [self._raw_topic, partition, *parts]
 
-    async def write(self, entries: Sequence[Entry]) -> None:
-        """Write every entry and wait for all acknowledgements; raises ``GaveUp`` when Kafka stays unavailable."""
+    async def write(self, entries: Sequence[Entry]) -> list[tuple[Entry, BaseException]]:
+        """Write every entry and wait for all acknowledgements; returns the entries Kafka refused for good (too
+        large, ``services.shared.backoff.is_permanent``) with why: retrying them cannot help, so the caller
+        decides what becomes of what they held. Raises ``GaveUp`` when Kafka stays unavailable."""
         if not entries:
-            return
+            return []
         await self.open()
-        producer = self._producer
-        assert producer is not None  # opened above
+        refused: dict[int, BaseException] = {}
 
         async def attempt() -> None:
-            # As many partitions as the topic has now: a restarted embedded broker starts empty, and the topic
-            # comes back (auto-created on this write) with its default count.
-            self._partitions = len(await producer.partitions_for(self._topic))
-            sent = [
-                await producer.send(
-                    self._topic,
-                    entry.value if entry.value is None or isinstance(entry.value, bytes) else orjson.dumps(entry.value),
-                    key=orjson.dumps(entry.key),
-                    partition=entry.partition % self._partitions,
-                )
-                for entry in entries
-            ]
-            await asyncio.gather(*sent)
+            await self._send_all(entries, refused)
 
         def retried() -> None:
             metrics.count_publish_retry(SERVICE, self._topic)
 
         await with_backoff(attempt, f"writing {len(entries)} ingest state entries", self._backoff, on_retry=retried)
+        return [(entries[index], error) for index, error in sorted(refused.items())]
+
+    async def _send_all(self, entries: Sequence[Entry], refused: dict[int, BaseException]) -> None:
+        """One attempt: send every entry not refused yet, await all; permanent refusals go in ``refused``, the
+        first transient failure is raised (all are sent again: a value written twice is still its key's latest)."""
+        producer = self._producer
+        assert producer is not None  # opened by ``write``
+        # As many partitions as the topic has now: a restarted embedded broker starts empty, and the topic comes
+        # back (auto-created on this write) with its default count.
+        self._partitions = len(await producer.partitions_for(self._topic))
+        sent: list[tuple[int, asyncio.Future[Any]]] = []
+        for index, entry in enumerate(entries):
+            if index in refused:
+                continue
+            try:
+                key, partition = orjson.dumps(entry.key), entry.partition % self._partitions
+                sent.append(
+                    (index, await producer.send(self._topic, encoded(entry.value), key=key, partition=partition))
+                )
+            except Exception as error:
+                if not is_permanent(error):
+                    raise
+                refused[index] = error
+        outcomes = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+        transient: Exception | None = None
+        for (index, _), outcome in zip(sent, outcomes, strict=True):
+            if isinstance(outcome, BaseException) and is_permanent(outcome):
+                refused[index] = outcome
+            elif isinstance(outcome, Exception):
+                transient = outcome
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        if transient is not None:
+            raise transient
+
+    @staticmethod
+    def entry_size(entry: Entry) -> int:
+        """The size the producer measures the entry's record at (refused above ``KAFKA_MAX_MESSAGE_BYTES``)."""
+        return record_size(orjson.dumps(entry.key), encoded(entry.value) or b"", {})
 
     async def read(self, partition: int) -> dict[tuple[Any, ...], dict[str, Any]]:
         """The latest value per key of raw partition ``partition``, read from the start of its state partition to
@@ -164,3 +192,8 @@ class StateLog:
         finally:
             await consumer.stop()
         return {key: value for key, value in latest.items() if value is not None}
+
+
+def encoded(value: dict[str, Any] | bytes | None) -> bytes | None:
+    """An entry's value as written: JSON, bytes as they are, ``None`` a tombstone."""
+    return value if value is None or isinstance(value, bytes) else orjson.dumps(value)

@@ -11,6 +11,7 @@ from services.ingest.parsers.fields import (
     alert_list,
     gather_urls,
     labels_fingerprint,
+    list_length,
     normalize_severity,
     optional_string,
     parse_status,
@@ -30,6 +31,10 @@ class AlertmanagerParser:
         """An Alertmanager v4 webhook body: ``version`` "4" and an ``alerts`` list."""
         # Grafana sends the same shape with version "1" and different semantics; it is not ours.
         return document.get("version") == "4" and "alerts" in document
+
+    def count(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> int:
+        """The length of ``alerts`` (1 when it is not a list: ``parse`` refuses it)."""
+        return list_length(document.get("alerts"))
 
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
         """One alert per element of ``alerts``; the source is the source header's, else ``alertmanager``. ``ParseError``

@@ -21,5 +21,9 @@ class Parser(Protocol):
     def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
         """Whether ``document`` is this parser's format; cheap, and never raises."""
 
+    def count(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> int:
+        """How many alerts ``parse`` would give for an accepted ``document``, read without normalizing any (cheap),
+        so a message over the per-record limit is refused before it costs anything; 1 when it cannot tell."""
+
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
         """The normalized alerts of ``document`` (at least one); ``ParseError`` naming what is invalid."""

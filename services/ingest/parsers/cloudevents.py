@@ -49,6 +49,10 @@ class CloudEventsParser:
         """A CloudEvent in binary mode (``ce_*`` headers) or structured mode (``specversion`` in the body)."""
         return is_binary(headers) or "specversion" in document
 
+    def count(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> int:
+        """A CloudEvent is one alert."""
+        return 1
+
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
         """The one alert the event's ``data`` describes; ``ParseError`` when the event is not CloudEvents 1.0 with its
         required attributes and a JSON object as ``data``."""

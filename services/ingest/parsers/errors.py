@@ -11,5 +11,10 @@ class ParseError(ValueError):
         self.reason = reason
 
 
+class TooManyAlerts(ParseError):
+    """The message carries more alerts than ingest takes from one record (``INGEST_MAX_ALERTS_PER_RECORD``); found
+    before any of them is normalized, so refusing a flood costs little."""
+
+
 class InvalidAlert(ParseError):
     """The input is a format ingest reads, but an alert in it breaks the Alert contract (stage ``validate``)."""

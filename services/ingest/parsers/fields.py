@@ -104,6 +104,11 @@ def alert_list(document: Mapping[str, Any], format_name: str) -> list[Any]:
     return alerts
 
 
+def list_length(value: Any) -> int:
+    """How many alerts a list of them holds (1 for anything else: the parser refuses it with its own reason)."""
+    return len(value) if isinstance(value, list) else 1
+
+
 def optional_string(value: Any, where: str) -> str | None:
     """A string field that may be absent or empty (then None)."""
     if value is None or value == "":

@@ -16,6 +16,7 @@ from services.ingest.parsers.errors import ParseError
 from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.parsers.fields import (
     gather_urls,
+    list_length,
     normalize_severity,
     original_severity,
     parse_status,
@@ -39,6 +40,16 @@ class GenericParser:
     def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
         """Whether the record's source header names a source that has a field map."""
         return headers.get(SOURCE_HEADER, "").strip() in self._maps
+
+    def count(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> int:
+        """The length of the list the source's ``each`` leads to (1 without ``each``, or when it is no list)."""
+        each = self._maps[headers[SOURCE_HEADER].strip()].steps("each")
+        if each is None:
+            return 1
+        try:
+            return list_length(read(document, each))
+        except Exception:  # a path that does not resolve: ``parse`` says why
+            return 1
 
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
         """The alerts the source's field map reads (one per item of its ``each`` list when it has one); ``ParseError``

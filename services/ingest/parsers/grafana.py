@@ -16,6 +16,7 @@ from services.ingest.parsers.fields import (
     alert_list,
     gather_urls,
     labels_fingerprint,
+    list_length,
     normalize_severity,
     optional_string,
     parse_status,
@@ -39,6 +40,10 @@ class GrafanaParser:
     def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
         """A Grafana webhook body: ``version`` "1" and an ``alerts`` list."""
         return document.get("version") == "1" and "alerts" in document
+
+    def count(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> int:
+        """The length of ``alerts`` (1 when it is not a list: ``parse`` refuses it)."""
+        return list_length(document.get("alerts"))
 
     def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
         """One alert per element of ``alerts``, each with the notification's fields; the source is the source header's,

@@ -13,10 +13,11 @@ from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers.alertmanager import AlertmanagerParser
 from services.ingest.parsers.base import Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
-from services.ingest.parsers.errors import InvalidAlert, ParseError
+from services.ingest.parsers.errors import InvalidAlert, ParseError, TooManyAlerts
 from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.parsers.generic import GenericParser
 from services.ingest.parsers.grafana import GrafanaParser
+from services.shared.alert_limits import DEFAULT_MAX_ALERTS_PER_RECORD, too_many_alerts
 
 #: Tried in order; CloudEvents first because binary mode is recognized by headers whatever the body is.
 PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser(), GrafanaParser())
@@ -27,11 +28,20 @@ def parsers_for(field_maps: Mapping[str, FieldMap]) -> tuple[Parser, ...]:
     return (GenericParser(field_maps), *PARSERS) if field_maps else PARSERS
 
 
-def parse_alerts(body: bytes, headers: Mapping[str, str], parsers: Sequence[Parser] = PARSERS) -> list[Alert]:
-    """Decode ``body`` and let the first accepting parser normalize it; raises ``ParseError`` with a reason."""
+def parse_alerts(
+    body: bytes,
+    headers: Mapping[str, str],
+    parsers: Sequence[Parser] = PARSERS,
+    max_alerts: int = DEFAULT_MAX_ALERTS_PER_RECORD,
+) -> list[Alert]:
+    """Decode ``body`` and let the first accepting parser normalize it; raises ``ParseError`` with a reason, and
+    ``TooManyAlerts`` (before normalizing any) when it carries more than ``max_alerts``."""
     document = decode_object(body)
     for parser in parsers:
         if parser.accepts(document, headers):
+            refusal = too_many_alerts(parser.count(document, headers), max_alerts)
+            if refusal is not None:
+                raise TooManyAlerts(f"{parser.format}: {refusal}")
             try:
                 alerts = parser.parse(document, headers)
             except ValidationError as error:  # a field the parser passed through is out of the contract

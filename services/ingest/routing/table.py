@@ -27,7 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from dsl.durations import Seconds
@@ -55,6 +55,9 @@ class Route(BaseModel):
     # Seconds, finite and at most 366 days: an infinite window would hold a group (and its state) forever.
     group_wait: Seconds = Field(30.0, ge=0)
     group_interval: Seconds = Field(300.0, gt=0)
+    # A group holds one source's alerts (its key includes the source) unless this is true: then alerts of every
+    # source with the same group_by values share one group (an alert is still one per source and fingerprint).
+    group_across_sources: bool = False
     # A resolved alert whose firing run has finished (or never ran): start the workflow for it, or ignore it.
     on_resolved_finished: Literal["start", "ignore"] = "ignore"
 
@@ -71,6 +74,13 @@ class Route(BaseModel):
             context = {"text": "; ".join(text for _, text, _ in found), PROBLEMS: found}
             raise PydanticCustomError("routing_match", "{text}", context) from None
         return match
+
+    @field_validator("group_across_sources")
+    @classmethod
+    def _grouped_across_sources(cls, across: bool, info: ValidationInfo) -> bool:
+        if across and not info.data.get("group_by"):
+            raise ValueError("group_across_sources needs group_by (it only says how groups are keyed)")
+        return across
 
     @field_validator("when")
     @classmethod
