@@ -118,25 +118,22 @@ async def test_a_batch_hands_the_event_loop_back_between_records() -> None:
 
 async def test_a_large_allowed_record_does_not_hold_the_event_loop() -> None:
     """A record of thousands of alerts (allowed by a raised limit) is seconds of parsing and routing: the event
-    loop keeps running meanwhile (heartbeats, the flush timer, health), every gap under a fifth of a second."""
-    gaps: list[float] = []
-    loop = asyncio.get_running_loop()
+    loop keeps running meanwhile (heartbeats, the flush timer, health). Asserted as behaviour, not time: another
+    task gets many turns while the one record is processed (held, it would get at most the one at the end)."""
+    turns = 0
 
     async def other_task() -> None:
-        last = loop.time()
+        nonlocal turns
         while True:
-            await asyncio.sleep(0.005)
-            now = loop.time()
-            gaps.append(now - last)
-            last = now
+            await asyncio.sleep(0)
+            turns += 1
 
     big = record(alertmanager(8000))
     ticker = asyncio.create_task(other_task())
-    await asyncio.sleep(0.02)
-    started = loop.time()
+    await asyncio.sleep(0)
+    before = turns
     [outcome] = await process_all([big], ROUTING, 1_048_576, max_alerts=8000)
-    took = loop.time() - started
+    during = turns - before
     ticker.cancel()
     assert len(outcome.triggers) == 8000
-    assert took > 0.4, "the record was too quick to show anything"
-    assert max(gaps) < 0.2, f"the event loop was held for {max(gaps):.2f}s"
+    assert during > 10, f"the event loop was held: another task got {during} turns while the record was processed"
