@@ -13,6 +13,8 @@ before anyone masks it. So each secret is found in every form we ourselves produ
   ``\\'``...), the ``repr`` of its UTF-8 bytes (``\\xc3\\xa9``), and JSON inside JSON (the backslashes doubled);
 - base64, standard and URL-safe, padded or not: the whole value's encoding, and the part of the encoding that
   does not depend on what surrounds the secret, so ``base64("user:" + secret)`` (a Basic credential) is caught;
+- hex of its UTF-8 bytes (``FN.hex``), either case;
+- in any letter case, URL-decoded, base64-decoded (when it is base64 of text), without surrounding whitespace;
 - cut: a message cut to a length (``...``, ``…``, or ending there) may end in the first characters of a secret;
   a prefix of at least ``MIN_CUT_PREFIX`` characters at such a cut point is masked.
 What no masker can find is an encoding it does not know (a hash, encryption, a custom alphabet): an action that
@@ -28,6 +30,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote, unquote_plus
 
 from services.shared import logs
 
@@ -85,7 +88,25 @@ def mask_value(value: Any, secrets: Collection[str]) -> Any:
 
 def _longest_first(secrets: Iterable[str]) -> list[str]:
     # An empty value would match everywhere and mask nothing useful.
-    return sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+    return sorted({variant for secret in secrets if secret for variant in _variants(secret)}, key=len, reverse=True)
+
+
+@lru_cache(maxsize=1024)
+def _variants(secret: str) -> tuple[str, ...]:
+    """``secret`` and what it becomes when decoded or trimmed on its way: URL-decoded (a server reading a secret
+    templated raw into a URL, ``FN.urldecode``), base64-decoded when it is base64 of text (``FN.b64decode``), and
+    without surrounding whitespace (a file's trailing newline, trimmed by a header parser or ``FN.strip``). Each is
+    masked in every form too; one shorter than ``MIN_CUT_PREFIX`` is not (it would mask ordinary words)."""
+    found = {secret, unquote(secret), unquote_plus(secret), secret.strip(), _b64_text(secret)}
+    return (secret, *sorted(v for v in found - {secret} if v and len(v) >= MIN_CUT_PREFIX))
+
+
+def _b64_text(secret: str) -> str:
+    compact = secret.strip().replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+        return ""
 
 
 def _mask(value: Any, ordered: list[str]) -> Any:
@@ -103,8 +124,10 @@ class _Masker:
 
     def __init__(self, secret: str) -> None:
         units = [_char_pattern(char) for char in secret]
-        self._whole = re.compile("".join(units))
-        self._base64 = _base64_forms(secret)
+        # Any case: an upper- or lower-cased secret (``FN.upper``, a case-folding library) is the secret still.
+        self._whole = re.compile("".join(units), re.IGNORECASE)
+        raw = secret.encode("utf-8", "surrogatepass")
+        self._encoded = [*_base64_forms(raw), raw.hex(), raw.hex().upper()]
         self._prefix: re.Pattern[str] | None = None
         if len(secret) > MIN_CUT_PREFIX:
             # The first MIN_CUT_PREFIX characters, then as many more as the text has, up to a cut.
@@ -112,11 +135,11 @@ class _Masker:
             rest = ""
             for unit in reversed(units[MIN_CUT_PREFIX:-1]):
                 rest = f"(?:{unit}{rest})?"
-            self._prefix = re.compile(f"{head}{rest}{_CUT}")
+            self._prefix = re.compile(f"{head}{rest}{_CUT}", re.IGNORECASE)
 
     def mask(self, text: str) -> str:
         text = self._whole.sub(MASK, text)
-        for form in self._base64:
+        for form in self._encoded:
             if form in text:
                 text = text.replace(form, MASK)
         if self._prefix is not None:
@@ -161,11 +184,10 @@ def _hex(number: int, width: int) -> str:
     return "".join(f"[{digit}{digit.upper()}]" if digit.isalpha() else digit for digit in digits)
 
 
-def _base64_forms(secret: str) -> list[str]:
-    """The base64 texts that hold ``secret``'s bytes: its own encoding (standard and URL-safe, padded or not),
+def _base64_forms(raw: bytes) -> list[str]:
+    """The base64 texts that hold a secret's bytes ``raw``: its own encoding (standard and URL-safe, padded or not),
     and for each of the three alignments it can have inside a longer encoded text, the characters that depend on
     its bytes only."""
-    raw = secret.encode("utf-8", "surrogatepass")
     forms: set[str] = set()
     whole = base64.b64encode(raw).decode()
     forms.update({whole, whole.rstrip("=")})

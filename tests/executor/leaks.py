@@ -12,7 +12,7 @@ from urllib.parse import quote, quote_plus
 
 def secret_forms(secret: str) -> dict[str, bytes]:
     """The secret as written exactly, percent-encoded (quote, quote_plus, any hex case), JSON-escaped,
-    repr-escaped (of the text and of its bytes) and base64 (standard and URL-safe, padded or not)."""
+    repr-escaped (of the text and of its bytes), base64 (standard and URL-safe, padded or not) and hex."""
     raw = secret.encode()
     forms = {
         "exact": secret,
@@ -29,6 +29,7 @@ def secret_forms(secret: str) -> dict[str, bytes]:
         "base64 unpadded": base64.b64encode(raw).decode().rstrip("="),
         "base64 urlsafe": base64.urlsafe_b64encode(raw).decode(),
         "base64 urlsafe unpadded": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        "hex": raw.hex(),
     }
     return {name: form.encode() for name, form in forms.items()}
 

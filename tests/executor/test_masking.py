@@ -55,6 +55,8 @@ TRANSFORMS: dict[str, Callable[[str], str]] = {
     "base64 urlsafe unpadded": lambda s: base64.urlsafe_b64encode(s.encode()).decode().rstrip("="),
     "basic credential": lambda s: "Basic " + _b64(f"user:{s}"),
     "base64 inside": lambda s: _b64(f"xy{s}tail-bytes"),
+    "hex": lambda s: s.encode().hex(),
+    "hex, upper case": lambda s: s.encode().hex().upper(),
 }
 
 #: Surrounding text: a message, a URL, an escaped body.
@@ -121,6 +123,20 @@ def test_a_cut_through_the_secret_in_the_ray_task_leaves_nothing_of_it() -> None
     error = RuntimeError("y" * (MAX_ERROR_MESSAGE_CHARS - 33) + secret)
     message = Outcome.failure(error, {secret}).error_message or ""
     assert secret[:33] not in message and secret[:8] not in message and message.endswith(MASK)
+
+
+@pytest.mark.parametrize(
+    ("shown", "secret"),
+    [
+        ("S3CR3T+K3Y/WITH=PADDING==", "s3cr3t+K3y/with=padding=="),  # upper-cased
+        ("s3cr3t K3y/with=padding==", "s3cr3t+K3y/with=padding=="),  # URL-decoded by a server: '+' is a space
+        ("pass+word!", "pass%2Bword%21"),  # a secret stored percent-encoded, decoded on its way
+        ("user:hunter22", base64.b64encode(b"user:hunter22").decode()),  # a secret stored as base64 of text
+        ("tok-0123456789", "tok-0123456789\n"),  # the file's trailing newline trimmed
+    ],
+)
+def test_a_secret_decoded_or_recased_on_its_way_is_masked(shown: str, secret: str) -> None:
+    assert mask_text(f"echo: {shown}!", {secret}) == f"echo: {MASK}!"
 
 
 def test_masking_a_value_masks_every_form_in_keys_and_strings() -> None:
