@@ -139,9 +139,7 @@ async def test_a_secret_transformed_on_its_way_leaks_nowhere(stack: Stack, http:
     assert files_under([files / "ray"]) > 0
     for name, secret in secrets.items():
         for form_name, form in secret_forms(secret).items():
-            where = [
-                place for place, data in (("history", history), ("result", result.to_json())) if form in data
-            ]
+            where = [place for place, data in (("history", history), ("result", result.to_json())) if form in data]
             where += [f"results topic ({form_name})" for record in published if form in record]
             assert not where, (name, form_name, where)
         assert leaks(searched, secret) == [], name
