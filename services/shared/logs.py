@@ -13,7 +13,8 @@ and Ray's task workers alike):
   whatever the process's level;
 - while code runs under ``redacting(mask)`` (the executor runs each action that read a secret so, in its own
   process and in the Ray task), every record is passed through ``mask`` when it is made, before any handler or
-  filter sees it: its message (arguments filled in) and its exception's text.
+  filter sees it: its message (arguments filled in) and its exception's text; in the processes that run actions
+  (``redact_streams``: Ray workers, the executor), so is what is written to stdout and stderr.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from __future__ import annotations
 import faulthandler
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 from opentelemetry import baggage, trace
@@ -79,6 +81,33 @@ def install_redaction() -> None:
     current = logging.getLogRecordFactory()
     if not getattr(current, "alertmesh_redacting", False):
         logging.setLogRecordFactory(_redacting_factory(current))
+
+
+class RedactingStream:
+    """A text stream (``sys.stdout``, ``sys.stderr``) whose writes pass through the current ``redacting`` mask:
+    what an action prints, or a library writes there (a warning, a traceback), is masked as log records are.
+    Everything else is the wrapped stream's."""
+
+    def __init__(self, wrapped: TextIO) -> None:
+        self.wrapped = wrapped
+
+    def write(self, text: str) -> int:
+        """Write ``text``, masked when a step's secrets are being masked; returns ``len(text)`` as streams do."""
+        mask = _redactor.get()
+        self.wrapped.write(mask(text) if mask is not None and text else text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wrapped, name)
+
+
+def redact_streams() -> None:
+    """Wrap ``sys.stdout`` and ``sys.stderr`` in ``RedactingStream`` (once): for processes that run actions, whose
+    output goes to log files (a Ray worker's ``.out`` and ``.err``, the executor's output)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, RedactingStream):
+            setattr(sys, name, RedactingStream(stream))
 
 
 def quiet_libraries(level: int) -> None:
@@ -204,3 +233,4 @@ def configure_worker(service: str) -> None:
     # Not at INFO: httpx would write every request's URL, query and all, to the worker's log file.
     quiet_libraries(root.level)
     install_redaction()
+    redact_streams()  # what actions print goes to the worker's log files too

@@ -136,6 +136,10 @@ def forwarded_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     return forwarded
 
 
+#: The same function under the name the executor's runtime environment is described by (``tracing_environment``).
+tracing_environment = forwarded_env
+
+
 def _has_userinfo(value: str) -> bool:
     # ``scheme://user:password@host``: the part before the host holds an ``@``.
     authority = value.partition("://")[2].split("/", 1)[0]

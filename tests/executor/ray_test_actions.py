@@ -102,10 +102,13 @@ class LogQuotingArgs(BaseModel):
 
 @action("tests.log_quoting")
 def log_quoting(args: LogQuotingArgs) -> None:
-    """Log the value as libraries do (plain, repr, in a URL, in a JSON body, in an exception's traceback), then
-    fail quoting it: the step's masking must cover the worker's log lines and the message."""
+    """Print the value and log it as libraries do (plain, repr, in a URL, in a JSON body, in an exception's
+    traceback), then fail quoting it: the step's masking must cover the worker's output, log lines and message."""
+    import sys
     from urllib.parse import quote
 
+    print(f"debug: token={args.value}")  # an action printing what it got: the worker's .out file
+    print(f"debug: {args.value!r}", file=sys.stderr)
     log = logging.getLogger("tests.ray.quoting")
     log.info("calling https://api.example/v1?key=%s", quote(args.value, safe=""))
     log.warning("sending %r in %s", args.value, {"body": args.value})

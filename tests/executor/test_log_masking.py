@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from urllib.parse import quote_plus
 
@@ -87,3 +88,16 @@ def test_without_a_step_secret_nothing_is_rewritten(restored_logging: None) -> N
         assert step_secrets() == frozenset()
         logger.info("value %s", SECRET)
     assert SECRET in stream.getvalue()
+
+
+def test_what_is_printed_while_a_step_runs_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # wrapped too: put back afterwards
+    logs.redact_streams()
+    logs.redact_streams()  # once: not wrapped twice
+    assert isinstance(sys.stdout, logs.RedactingStream) and sys.stdout.wrapped is out
+    with masking_step({SECRET}):
+        print(f"token={SECRET} {SECRET!r}")
+    print(f"outside: {SECRET}")
+    assert out.getvalue() == f"token={MASK} '{MASK}'\noutside: {SECRET}\n"
