@@ -24,13 +24,14 @@ returns such a transform of a secret must not.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from services.shared import logs
 
@@ -44,6 +45,8 @@ _CUT = r"(?=\.\.\.|\u2026|['\"]?\s*$)"
 
 _step_secrets: ContextVar[frozenset[str]] = ContextVar("alertmesh_step_secrets", default=frozenset())
 
+#: One or more backslashes, each as is or percent-encoded.
+_BACKSLASHES = r"(?:\\|%(?:25)*5[cC])+"
 _PYTHON_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\\": "\\", "'": "'", '"': '"'}
 _JSON_ESCAPES = {"\b": "b", "\f": "f", "/": "/"}
 
@@ -126,8 +129,10 @@ class _Masker:
         units = [_char_pattern(char) for char in secret]
         # Any case: an upper- or lower-cased secret (``FN.upper``, a case-folding library) is the secret still.
         self._whole = re.compile("".join(units), re.IGNORECASE)
-        raw = secret.encode("utf-8", "surrogatepass")
-        self._encoded = [*_base64_forms(raw), raw.hex(), raw.hex().upper()]
+        # Base64 and hex of the secret and of its escaped forms (a JSON body or a query string, base64-encoded).
+        encoded = {form for text in _escaped(secret) for form in _byte_forms(text.encode("utf-8", "surrogatepass"))}
+        ordered = sorted(encoded, key=len, reverse=True)
+        self._encoded = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self._prefix: re.Pattern[str] | None = None
         if len(secret) > MIN_CUT_PREFIX:
             # The first MIN_CUT_PREFIX characters, then as many more as the text has, up to a cut.
@@ -139,9 +144,8 @@ class _Masker:
 
     def mask(self, text: str) -> str:
         text = self._whole.sub(MASK, text)
-        for form in self._encoded:
-            if form in text:
-                text = text.replace(form, MASK)
+        if self._encoded is not None:
+            text = self._encoded.sub(MASK, text)
         if self._prefix is not None:
             text = self._prefix.sub(MASK, text)
         return text
@@ -157,12 +161,13 @@ def _char_pattern(char: str) -> str:
     """Every way one character of a secret may be written in the forms we produce (see the module's doc)."""
     forms = [re.escape(char)]
     encoded = char.encode("utf-8", "surrogatepass")
-    # Percent-encoded UTF-8 bytes, any hex case, once or twice encoded (``%2B`` or ``%252B``).
-    forms.append("".join(f"%(?:25)?{_hex(byte, 2)}" for byte in encoded))
+    # Percent-encoded UTF-8 bytes, any hex case, encoded once or more (``%2B``, ``%252B``...).
+    forms.append("".join(f"%(?:25)*{_hex(byte, 2)}" for byte in encoded))
     if char == " ":
-        forms.append(r"\+")
-    # Escapes: one or more backslashes (an escape inside JSON inside JSON has its backslash doubled).
-    letters = [re.escape(table[char]) for table in (_PYTHON_ESCAPES, _JSON_ESCAPES) if char in table]
+        forms.append(_literal("+"))
+    # Escapes: one or more backslashes (an escape inside JSON inside JSON has its backslash doubled), any of their
+    # characters percent-encoded (an escaped text put in a URL).
+    letters = [_literal(table[char]) for table in (_PYTHON_ESCAPES, _JSON_ESCAPES) if char in table]
     code = ord(char)
     if code < 0x100:
         letters.append(f"x{_hex(code, 2)}")
@@ -171,11 +176,35 @@ def _char_pattern(char: str) -> str:
     else:
         high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
         letters.append(f"U{_hex(code, 8)}")
-        letters.append(f"u{_hex(high, 4)}" + r"\\+" + f"u{_hex(low, 4)}")
-    forms.append(r"\\+(?:" + "|".join(letters) + ")")
+        letters.append(f"u{_hex(high, 4)}{_BACKSLASHES}u{_hex(low, 4)}")
+    forms.append(f"{_BACKSLASHES}(?:" + "|".join(letters) + ")")
     if len(encoded) > 1:  # the repr of bytes (an HTTP library quoting a header value) escapes each UTF-8 byte
-        forms.append("".join(rf"\\+x{_hex(byte, 2)}" for byte in encoded))
+        forms.append("".join(f"{_BACKSLASHES}x{_hex(byte, 2)}" for byte in encoded))
     return "(?:" + "|".join(forms) + ")"
+
+
+def _literal(char: str) -> str:
+    """A pattern for one ASCII character of an escape sequence, as is or percent-encoded."""
+    return f"(?:{re.escape(char)}|%(?:25)*{_hex(ord(char), 2)})"
+
+
+def _escaped(secret: str) -> set[str]:
+    """``secret`` and the escaped texts of it that may then be base64- or hex-encoded as a whole."""
+    quoted = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    lower_hex = {re.sub(r"%[0-9A-F]{2}", lambda escape: escape.group(0).lower(), text) for text in quoted}
+    return {
+        secret,
+        *quoted,
+        *lower_hex,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+    }
+
+
+def _byte_forms(raw: bytes) -> list[str]:
+    """Base64 (``_base64_forms``) and hex (either case) of ``raw``."""
+    return [*_base64_forms(raw), raw.hex(), raw.hex().upper()]
 
 
 def _hex(number: int, width: int) -> str:

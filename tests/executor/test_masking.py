@@ -92,6 +92,40 @@ def test_no_transform_of_a_random_secret_survives_masking(secret: str, name: str
     assert not _leaks(masked, secret), (name, masked)
 
 
+#: Transforms that escape text for a context (a URL, JSON, Python), applied one after another.
+ESCAPES: dict[str, Callable[[str], str]] = {
+    name: TRANSFORMS[name]
+    for name in ("quote", "quote, nothing safe", "quote_plus", "quote, lower hex", "json", "json, not ascii", "repr")
+}
+#: What may encode the escaped text as a whole at the end.
+ENCODINGS: dict[str, Callable[[str], str]] = {
+    name: TRANSFORMS[name]
+    for name in ("exact", "base64", "base64 unpadded", "base64 urlsafe unpadded", "basic credential", "hex")
+}
+
+
+@FUZZ
+@given(
+    secret=SECRET_VALUES,
+    chain=st.lists(st.sampled_from(sorted(ESCAPES)), min_size=1, max_size=3),
+    encoding=st.sampled_from(sorted(ENCODINGS)),
+    before=AROUND,
+)
+def test_a_secret_escaped_several_times_then_encoded_is_masked(
+    secret: str, chain: list[str], encoding: str, before: str
+) -> None:
+    # A secret quoted into a URL, that URL put in a JSON body, that body in a repr...; and one escaping of it
+    # base64- or hex-encoded whole (several escapings then encoded is beyond any masker: not claimed).
+    if encoding != "exact":
+        chain = chain[:1]
+    shown = secret
+    for name in chain:
+        shown = ESCAPES[name](shown)
+    shown = ENCODINGS[encoding](shown)
+    masked = mask_text(f"{before}{shown} end", {secret})
+    assert shown not in masked and secret not in masked, (chain, encoding, masked)
+
+
 @FUZZ
 @given(secret=SECRET_VALUES, cut=st.integers(MIN_CUT_PREFIX, 47), before=AROUND)
 def test_a_secret_cut_at_a_message_limit_is_masked(secret: str, cut: int, before: str) -> None:
