@@ -41,12 +41,13 @@ MIN_CUT_PREFIX = 8
 #: The shortest piece of a base64 encoding masked inside a longer base64 text (the secret's bytes, re-aligned).
 MIN_BASE64_CORE = 8
 #: What marks a cut (our own ``...``, the ellipsis character), or the end of the text: where a prefix is masked.
-_CUT = r"(?=\.\.\.|\u2026|['\"]?\s*$)"
+_CUT = r"(?=\.\.\.|\u2026|['\"]?\s{0,8}$)"
 
 _step_secrets: ContextVar[frozenset[str]] = ContextVar("alertmesh_step_secrets", default=frozenset())
 
-#: One or more backslashes, each as is or percent-encoded.
-_BACKSLASHES = r"(?:\\|%(?:25)*5[cC])+"
+#: One to eight backslashes (bounded: a run of thousands must not make matching quadratic), each as is or
+#: percent-encoded.
+_BACKSLASHES = r"(?:\\|%(?:25){0,3}5[cC]){1,8}"
 _PYTHON_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\\": "\\", "'": "'", '"': '"'}
 _JSON_ESCAPES = {"\b": "b", "\f": "f", "/": "/"}
 
@@ -162,7 +163,7 @@ def _char_pattern(char: str) -> str:
     forms = [re.escape(char)]
     encoded = char.encode("utf-8", "surrogatepass")
     # Percent-encoded UTF-8 bytes, any hex case, encoded once or more (``%2B``, ``%252B``...).
-    forms.append("".join(f"%(?:25)*{_hex(byte, 2)}" for byte in encoded))
+    forms.append("".join(f"%(?:25){{0,3}}{_hex(byte, 2)}" for byte in encoded))
     if char == " ":
         forms.append(_literal("+"))
     # Escapes: one or more backslashes (an escape inside JSON inside JSON has its backslash doubled), any of their
@@ -185,7 +186,7 @@ def _char_pattern(char: str) -> str:
 
 def _literal(char: str) -> str:
     """A pattern for one ASCII character of an escape sequence, as is or percent-encoded."""
-    return f"(?:{re.escape(char)}|%(?:25)*{_hex(ord(char), 2)})"
+    return f"(?:{re.escape(char)}|%(?:25){{0,3}}{_hex(ord(char), 2)})"
 
 
 def _escaped(secret: str) -> set[str]:

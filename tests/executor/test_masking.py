@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
@@ -184,3 +185,13 @@ def test_ordinary_text_is_left_alone() -> None:
     text = "correct horse ran; battery low; %63 of staple"
     assert mask_text(text, {secret}) == text
     assert mask_text("the first: correct horse batt, more", {secret}) == "the first: correct horse batt, more"
+
+
+@pytest.mark.parametrize(
+    "hostile", ["\\" * 100_000, "%25" * 50_000, " " * 100_000, "s3cr3t+K" * 12_500, "\\%5C" * 25_000]
+)
+def test_masking_is_linear_on_hostile_text(hostile: str) -> None:
+    # A result of 100,000 backslashes once took minutes (a run matched from every position): bounded now.
+    started = time.perf_counter()
+    mask_text(hostile, {"s3cr3t+K3y/with=padding==", "        spaced", "pa\\ss"})
+    assert time.perf_counter() - started < 10
