@@ -62,7 +62,9 @@ class ActionRunner(Protocol):
         """Run action ``name`` with ``raw_args`` (rendered, not yet validated) and return its Outcome. What the
         action does wrong (bad arguments, a raise, a result JSON cannot carry) is a failed Outcome, never an
         exception; an exception means the infrastructure failed under it, and the step is reported ``retryable``.
-        Cancelled, it must stop the action."""
+        Cancelled, it must stop the action. It runs within the step's ``masking_step``: a runner that runs the
+        action in another process hands ``masking.step_secrets()`` along (RayRunner does), so that process masks
+        its log lines and output and masks the error message before cutting it."""
 
 
 @dataclass(frozen=True)
