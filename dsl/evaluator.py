@@ -16,6 +16,7 @@ from dsl import nodes
 from dsl.errors import TemplateError
 from dsl.functions import FUNCTIONS
 from dsl.functions.limits import check_size
+from dsl.functions.previews import hidden
 from dsl.values import equal, is_number, truthy, type_name
 
 MAX_INT = 2**63 - 1
@@ -144,17 +145,23 @@ def _key(value: Any, key: Any, node: nodes.Node, *, attribute: bool) -> Any:
         if not isinstance(key, str):
             raise _Failure(f"object keys are strings; cannot index {_where(node)} with a {type_name(key)}")
         if key not in value:
-            raise _Failure(f"no key '{key}' in {_where(node)}")
+            raise _Failure(f"no key {_shown(key)} in {_where(node)}")
         return value[key]
     if isinstance(value, list | str):
         if attribute and isinstance(key, str) and key.isdigit():
             key = int(key)
         if not isinstance(key, int) or isinstance(key, bool) or not -len(value) <= key < len(value):
             kind = "list" if isinstance(value, list) else "string"
-            raise _Failure(f"no index '{key}' in {_where(node)} (a {kind} of {len(value)})")
+            raise _Failure(f"no index {_shown(key)} in {_where(node)} (a {kind} of {len(value)})")
         return value[key]
     kind = type(value).__name__
-    raise _Failure(f"no key '{key}' in {_where(node)} (a {kind})")
+    raise _Failure(f"no key {_shown(key)} in {_where(node)} (a {kind})")
+
+
+def _shown(key: Any) -> str:
+    # A key computed from a secret (``TRIGGER.x[FN.upper(SECRETS.a.B)]``) must not be quoted: hidden, as the
+    # functions' previews are, when the step read a secret (``dsl.functions.previews``).
+    return f"a key of {len(str(key))} characters (not shown: the step read a secret)" if hidden() else f"'{key}'"
 
 
 def _call(node: nodes.Call, scope: Scope) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 
 from dsl.functions.args import fail, text
 from dsl.functions.limits import check_size
+from dsl.functions.previews import preview
 from dsl.functions.registry import function
 from dsl.values import as_text, is_number
 
@@ -51,7 +52,7 @@ def to_int(value: Any) -> int:
             return int(value.strip())
         except ValueError:
             pass
-    raise fail("to_int", f"cannot convert {_preview(value)} to an integer")
+    raise fail("to_int", f"cannot convert {preview(value)} to an integer")
 
 
 @function("to_float")
@@ -66,7 +67,7 @@ def to_float(value: Any) -> float:
             converted = math.nan
         if math.isfinite(converted):
             return converted
-    raise fail("to_float", f"cannot convert {_preview(value)} to a finite number")
+    raise fail("to_float", f"cannot convert {preview(value)} to a finite number")
 
 
 @function("to_str")
@@ -91,9 +92,4 @@ def to_bool(value: Any) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise fail("to_bool", f"cannot convert {_preview(value)} to a boolean")
-
-
-def _preview(value: Any) -> str:
-    shown = as_text(value) if not isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
+    raise fail("to_bool", f"cannot convert {preview(value)} to a boolean")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dsl.functions.args import fail, number, text
+from dsl.functions.previews import quoted
 from dsl.functions.registry import function
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -29,7 +30,7 @@ def _datetime(name: str, value: Any, what: str = "datetime") -> datetime:
     try:
         parsed = datetime.fromisoformat(source)
     except ValueError:
-        raise fail(name, f"{what} {source!r} is not an ISO-8601 datetime") from None
+        raise fail(name, f"{what} {quoted(source)} is not an ISO-8601 datetime") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -90,7 +91,7 @@ def _duration(name: str, value: Any) -> int | float:
     source = text(name, value, "duration").strip()
     match = _DURATION.fullmatch(source) if len(source) <= 64 else None
     if match is None or not any(match.groups()[1:]):
-        raise fail(name, f"duration {source[:64]!r} is not like '1h30m' (units w, d, h, m, s)")
+        raise fail(name, f"duration {quoted(source)} is not like '1h30m' (units w, d, h, m, s)")
     sign, weeks, days, hours, minutes, seconds = match.groups()
     total = sum(int(part or 0) * unit for part, unit in ((weeks, 604800), (days, 86400), (hours, 3600), (minutes, 60)))
     exact = _whole(total + float(seconds or 0))

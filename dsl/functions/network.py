@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from dsl.functions.args import fail, text
+from dsl.functions.previews import quoted
 from dsl.functions.registry import function
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -24,7 +25,7 @@ def parse_ip(value: str) -> Address | None:
 def _address(name: str, value: Any) -> Address:
     address = parse_ip(text(name, value, "ip"))
     if address is None:
-        raise fail(name, f"{value[:64]!r} is not an IP address")
+        raise fail(name, f"{quoted(value)} is not an IP address")
     return address
 
 
@@ -56,7 +57,7 @@ def ip_in_cidr(ip: Any, cidr: Any) -> bool:
     except ValueError:
         network = None
     if network is None:
-        raise fail("ip_in_cidr", f"{source[:64]!r} is not a network like 10.0.0.0/8")
+        raise fail("ip_in_cidr", f"{quoted(source)} is not a network like 10.0.0.0/8")
     return address.version == network.version and address in network
 
 

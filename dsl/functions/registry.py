@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dsl.errors import TemplateError
+from dsl.functions.previews import library_problem
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class Function:
             raise
         except (ValueError, TypeError, ArithmeticError, LookupError, re.error, RecursionError) as error:
             # A safety net: functions check their arguments, but a library call may still refuse a value in a
-            # way we did not foresee; the user must get a TemplateError naming the function, not a crash.
-            raise TemplateError(f"FN.{self.name}: {error}") from None
+            # way we did not foresee; the user must get a TemplateError naming the function, not a crash. What the
+            # library said may quote the argument: hidden when the step read a secret.
+            raise TemplateError(f"FN.{self.name}: {library_problem(error)}") from None
         problem = not_json(result)
         if problem:
             raise TemplateError(f"FN.{self.name}: the result {problem}")

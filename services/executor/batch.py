@@ -11,8 +11,11 @@ Only cancellation (the activity was cancelled or timed out) stops the batch; eve
 which force-stops its Ray task.
 
 Templates are rendered here with TRIGGER, ACTIONS, ENV, VARS, var (the step's for_each item) and SECRETS (from the
-secrets backend, only when read). Before a report leaves, secret values the step read are masked in it, and a
-result over the blob threshold is stored and replaced by its ``{"$stored": ...}`` reference.
+secrets backend, only when read). Before a report leaves, secret values the step read are masked in it (in every
+form ``masking`` knows), and a result over the blob threshold is stored and replaced by its ``{"$stored": ...}``
+reference. A step that read a secret runs under ``masking_step``: every log line made for it, here and in its Ray
+task, is masked too; and if its templates fail, they are rendered again with the functions' previews of values
+hidden (``dsl.functions.previews``), since a value derived from a secret is beyond masking.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from typing import Any, Protocol
 
 import orjson
 
+from dsl.functions.previews import values_hidden
 from dsl.templates import TemplateContext, TemplateError, render
 from schemas.actions import ActionBatch, ActionError, ActionReport, ActionStep
-from services.executor.masking import mask_text, mask_value
-from services.executor.outcome import Outcome
+from services.executor.masking import mask_text, mask_value, masking_step
+from services.executor.outcome import Outcome, cut_message
 from services.executor.retry_until import RETRY_UNTIL, holds, retry_until_expression
 from services.executor.secrets import EnvironmentSecrets, SecretsBackend, StepSecrets
 from services.executor.stored import load_read_results, refs_read, stored_refs
@@ -58,7 +62,9 @@ class ActionRunner(Protocol):
         """Run action ``name`` with ``raw_args`` (rendered, not yet validated) and return its Outcome. What the
         action does wrong (bad arguments, a raise, a result JSON cannot carry) is a failed Outcome, never an
         exception; an exception means the infrastructure failed under it, and the step is reported ``retryable``.
-        Cancelled, it must stop the action."""
+        Cancelled, it must stop the action. It runs within the step's ``masking_step``: a runner that runs the
+        action in another process hands ``masking.step_secrets()`` along (RayRunner does), so that process masks
+        its log lines and output and masks the error message before cutting it."""
 
 
 @dataclass(frozen=True)
@@ -163,13 +169,21 @@ class BatchRun:
     async def _run_step(self, step: ActionStep) -> ActionReport:
         attempts = step.attempt + self._extra_attempts
         secrets = StepSecrets(self._services.secrets)
+        context: TemplateContext | None = None
         try:
             context = await self._context(step, secrets)
             args = render(step.args, context)
         except (TemplateError, BlobError) as error:
             now = datetime.now(UTC)
-            problem = secrets.missing_error() or error
-            return _report(step, _masked(Outcome.failure(problem), secrets.used), attempts, now, 0.0)
+            problem = secrets.missing_error() or _without_values(step, context, secrets, error)
+            with masking_step(secrets.used):
+                return _report(step, _masked(Outcome.failure(problem), secrets.used), attempts, now, 0.0)
+        with masking_step(secrets.used):
+            return await self._run_rendered(step, args, attempts, context, secrets)
+
+    async def _run_rendered(
+        self, step: ActionStep, args: Any, attempts: int, context: TemplateContext, secrets: StepSecrets
+    ) -> ActionReport:
 
         async def finish(outcome: Outcome) -> Outcome:
             return await self._finish(step, outcome, context, secrets)
@@ -189,9 +203,8 @@ class BatchRun:
         """The attempt's outcome as reported: checked against ``retry_until``, secrets masked, a large result
         stored."""
         if outcome.ok and step.retry_until:
-            outcome = _check_retry_until(step, outcome, context)
-        if secrets.used:
-            outcome = _masked(outcome, secrets.used)
+            outcome = _check_retry_until(step, outcome, context, hide_values=bool(secrets.used))
+        outcome = _masked(outcome, secrets.used)
         store = self._services.blobs
         if store is not None and outcome.value is not None and outcome.size > self._services.blob_threshold_bytes:
             try:
@@ -203,10 +216,32 @@ class BatchRun:
         return outcome
 
 
-def _check_retry_until(step: ActionStep, outcome: Outcome, context: TemplateContext) -> Outcome:
+def _without_values(
+    step: ActionStep, context: TemplateContext | None, secrets: StepSecrets, error: Exception
+) -> Exception:
+    """``error``, or when the step read a secret, the error of rendering its args again with every value
+    preview hidden: a function's message may quote a value derived from the secret (cut, decoded, upper-cased),
+    which no masking can recognize. Rendering is pure, so it fails the same way."""
+    if not secrets.used or context is None or not isinstance(error, TemplateError):
+        return error
+    try:
+        with values_hidden():
+            render(step.args, context)
+    except TemplateError as hidden:
+        return hidden
+    return error  # not reached: the same templates, the same context
+
+
+def _check_retry_until(
+    step: ActionStep, outcome: Outcome, context: TemplateContext, *, hide_values: bool = False
+) -> Outcome:
     assert step.retry_until is not None
     try:
-        held = holds(step.retry_until, step.ref, outcome.value, context)
+        if hide_values:  # the step read a secret: no function quotes a value in its message (see _without_values)
+            with values_hidden():
+                held = holds(step.retry_until, step.ref, outcome.value, context)
+        else:
+            held = holds(step.retry_until, step.ref, outcome.value, context)
     except TemplateError as error:
         return Outcome(False, outcome.value, type(error).__name__, f"retry_until: {error}", outcome.size)
     if held:
@@ -216,13 +251,22 @@ def _check_retry_until(step: ActionStep, outcome: Outcome, context: TemplateCont
 
 
 def _masked(outcome: Outcome, secrets: set[str]) -> Outcome:
-    """``outcome`` with every value in ``secrets`` masked in its value and error message."""
+    """``outcome`` with every value in ``secrets`` masked in its value and error message, and the message then
+    cut to ``MAX_ERROR_MESSAGE_CHARS`` (whatever ran the action, the cut comes after the masking)."""
+    message = outcome.error_message
     if not secrets:
-        return outcome
+        return outcome if message is None else _with_message(outcome, cut_message(message))
     value = mask_value(outcome.value, secrets)
     size = len(orjson.dumps(value)) if outcome.size else 0
-    message = mask_text(outcome.error_message, secrets) if outcome.error_message else outcome.error_message
+    if message is not None:
+        message = cut_message(mask_text(message, secrets))
     return Outcome(outcome.ok, value, outcome.error_type, message, size)
+
+
+def _with_message(outcome: Outcome, message: str) -> Outcome:
+    if message == outcome.error_message:
+        return outcome
+    return Outcome(outcome.ok, outcome.value, outcome.error_type, message, outcome.size)
 
 
 async def run_step(

@@ -11,7 +11,7 @@ import asyncio
 import importlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +20,14 @@ from pydantic import BaseModel
 from services.executor.actions import get_action
 from services.executor.actions.context import using_kafka
 from services.executor.actions.egress import EgressPolicy, using_policy
+from services.executor.masking import mask_text, masking_step
 from services.shared import logs
 
 #: Default for EXECUTOR_MAX_RESULT_BYTES. Temporal refuses payloads over 2 MB (and warns above 512 KB); a result
 #: over the limit becomes a failed report instead of an activity that fails on its payload and retries forever.
 DEFAULT_MAX_RESULT_BYTES = 1024 * 1024
-#: Error messages travel in the report too; an exception quoting a huge input must not blow the payload.
+#: Error messages travel in the report too; an exception quoting a huge input must not blow the payload. A message
+#: is cut only after its secrets are masked: a cut through a secret would leave a start of it no masker recognizes.
 MAX_ERROR_MESSAGE_CHARS = 4096
 
 #: The executor's setting, read here as well: a Ray worker is a process of its own and must import them itself.
@@ -76,14 +78,17 @@ class Outcome:
     size: int = 0
 
     @classmethod
-    def failure(cls, exc: BaseException) -> Outcome:
-        """The outcome of an action that raised ``exc``: its class name and its message, cut past
-        ``MAX_ERROR_MESSAGE_CHARS``."""
-        message = str(exc) or repr(exc)
-        extra = len(message) - MAX_ERROR_MESSAGE_CHARS
-        if extra > 0:
-            message = f"{message[:MAX_ERROR_MESSAGE_CHARS]}... ({extra} more characters)"
-        return cls(ok=False, error_type=type(exc).__name__, error_message=message)
+    def failure(cls, exc: BaseException, secrets: Collection[str] = ()) -> Outcome:
+        """The outcome of an action that raised ``exc``: its class name and its message, with ``secrets`` masked,
+        then cut past ``MAX_ERROR_MESSAGE_CHARS``."""
+        message = mask_text(str(exc) or repr(exc), secrets)
+        return cls(ok=False, error_type=type(exc).__name__, error_message=cut_message(message))
+
+
+def cut_message(message: str, limit: int = MAX_ERROR_MESSAGE_CHARS) -> str:
+    """``message`` cut past ``limit`` characters, saying how many were cut (mask it first)."""
+    extra = len(message) - limit
+    return f"{message[:limit]}... ({extra} more characters)" if extra > 0 else message
 
 
 def to_json_value(name: str, value: Any, max_bytes: int = DEFAULT_MAX_RESULT_BYTES) -> Any:
@@ -109,11 +114,19 @@ def json_value_and_size(name: str, value: Any, max_bytes: int = DEFAULT_MAX_RESU
     return json.loads(encoded), size
 
 
-def run_captured(name: str, raw_args: Mapping[str, Any], limits: ActionLimits | None = None) -> Outcome:
+def run_captured(
+    name: str, raw_args: Mapping[str, Any], limits: ActionLimits | None = None, secrets: Collection[str] = ()
+) -> Outcome:
     """Look up ``name``, validate ``raw_args``, run the action (async ones in a new event loop) under
-    ``limits``, capture."""
+    ``limits``, capture. ``secrets``: the values the args were rendered with; every log line made meanwhile and
+    the error message have them masked (here, in the Ray worker, before the message is cut)."""
     limits = limits or ActionLimits()
     logs.configure_worker("executor")  # a Ray task worker: its log lines carry the alert's trace ids too
+    with masking_step(secrets):
+        return _run_captured(name, raw_args, limits, secrets)
+
+
+def _run_captured(name: str, raw_args: Mapping[str, Any], limits: ActionLimits, secrets: Collection[str]) -> Outcome:
     try:
         import_action_modules(configured_action_modules())
         spec = get_action(name)
@@ -123,4 +136,4 @@ def run_captured(name: str, raw_args: Mapping[str, Any], limits: ActionLimits | 
         json_value, size = json_value_and_size(name, value, limits.max_result_bytes)
         return Outcome(ok=True, value=json_value, size=size)
     except Exception as exc:
-        return Outcome.failure(exc)
+        return Outcome.failure(exc, secrets)

@@ -8,11 +8,12 @@ propagates so Temporal retries the activity per the policy set where the workflo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import ray
 
+from services.executor.masking import step_secrets
 from services.executor.outcome import ActionLimits, Outcome, run_captured
 from services.executor.ray_spans import ray_task_span
 from services.shared import tracing
@@ -25,15 +26,20 @@ from services.shared import tracing
 # next attempt visibly.
 @ray.remote(max_retries=0, retry_exceptions=False)
 def run_action_task(
-    name: str, raw_args: dict[str, Any], limits: ActionLimits, trace_carrier: dict[str, str] | None = None
+    name: str,
+    raw_args: dict[str, Any],
+    limits: ActionLimits,
+    trace_carrier: dict[str, str] | None = None,
+    secrets: Collection[str] = (),
 ) -> Outcome:
     """Ray task: run one registered action on whichever node Ray picks, under ``limits``, capturing its errors.
     ``trace_carrier``: the W3C trace context of the action's span; the task's own span is its child, made and
-    exported in the Ray worker (``ray_spans``)."""
+    exported in the Ray worker (``ray_spans``). ``secrets``: the values ``raw_args`` were rendered with (they
+    are in ``raw_args`` already), masked in the worker's log lines and in the error message before it is cut."""
     if not trace_carrier:
-        return run_captured(name, raw_args, limits)
+        return run_captured(name, raw_args, limits, secrets)
     with ray_task_span(name, trace_carrier) as report:
-        return report(run_captured(name, raw_args, limits))
+        return report(run_captured(name, raw_args, limits, secrets))
 
 
 class RayRunner:
@@ -48,7 +54,9 @@ class RayRunner:
         """Run the action; return its Outcome. Raises ray.exceptions.RayError on infrastructure failure."""
         async with self._slots:
             # The current span is the action attempt's (``batch.run_step``): the Ray task's span goes under it.
-            ref = run_action_task.remote(name, dict(raw_args), self._limits, tracing.carrier() or None)
+            # The step's secrets (``batch`` runs it under ``masking_step``) go along for masking in the worker.
+            secrets = tuple(step_secrets())
+            ref = run_action_task.remote(name, dict(raw_args), self._limits, tracing.carrier() or None, secrets)
             try:
                 outcome: Outcome = await ref
             except asyncio.CancelledError:

@@ -9,8 +9,13 @@ The default backend reads environment variables and, if set, a secrets file:
 - ``ALERTMESH_SECRET_<NAME>__<KEY>``: ``<NAME>`` is the secret's name upper-cased with ``-`` written as ``_``,
   ``<KEY>`` is the key exactly as templates spell it (``ALERTMESH_SECRET_VIRUSTOTAL__API_KEY`` is
   ``SECRETS.virustotal.API_KEY``);
-- ``EXECUTOR_SECRETS_FILE``: YAML or JSON ``{name: {KEY: value}}``, read again whenever it changes on disk.
+- ``EXECUTOR_SECRETS_FILE``: YAML or JSON ``{name: {KEY: value}}``, read again whenever it changes on disk. A file
+  that cannot be read or parsed (missing, half-written while being replaced, malformed) logs one warning and the
+  last good copy stays in use (kept in memory only); until a first good copy, it holds no secret.
 An environment variable wins over the file for the same name and key.
+
+A secret that cannot be found fails only the action whose templates read it, with an error naming the secret and
+key (``SecretNotFound``), never its value; a backend that fails for one lookup is the same.
 
 The file is read by ``dsl.files`` as every file a user writes is (a problem is ``file:line:col: message``), but
 with ``quote=False``: no message about it ever quotes its text, since any of it may be a secret.
@@ -18,6 +23,7 @@ with ``quote=False``: no message about it ever quotes its text, since any of it 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -26,6 +32,8 @@ from typing import Any, Protocol
 
 from dsl.files import ConfigFileError, Invalid, load_file
 from dsl.problems import Problem
+
+log = logging.getLogger(__name__)
 
 #: Prefix of the environment variables the default backend reads.
 ENV_PREFIX = "ALERTMESH_SECRET_"
@@ -66,29 +74,53 @@ class InvalidSecretsFile(ConfigFileError):
     headline = "invalid secrets file"
 
 
+class EmptySecretsFile(ValueError):
+    """The secrets file, which held secrets, is empty now: most likely caught in the middle of a rewrite."""
+
+
 class FileSecrets:
     """Secrets from a YAML or JSON file ``{name: {KEY: value}}``; re-read when its size or mtime changes, so a
-    rotated secret is picked up without restarting the executor."""
+    rotated secret is picked up without restarting the executor.
+
+    A file that cannot be read or parsed (missing, half-written by a deploy tool, malformed) does not fail anyone:
+    one warning is logged (naming the file and the problem, never a value) and the last good copy stays in use
+    until the file changes again. Before any good copy, the file holds no secret."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        #: What the file was (mtime, size) when last read, or the problem last warned about: read again on change.
+        self._stamp: tuple[int, int] | str | None = None
         self._secrets: dict[str, dict[str, str]] = {}
 
     def get(self, name: str) -> Mapping[str, str] | None:
-        """Secret ``name`` as the file says now (read again if it changed), or None when the file has no such
-        secret. Raises OSError if the file cannot be read, InvalidSecretsFile if it is malformed."""
+        """Secret ``name`` as the last good copy of the file says (read again if the file changed), or None when
+        it has no such secret."""
         return self._current().get(name)
 
     def _current(self) -> dict[str, dict[str, str]]:
-        stat = self._path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
         with self._lock:
-            if stamp != self._stamp:
-                self._secrets = parse_secrets_file(self._path)
-                self._stamp = stamp
+            try:
+                stat = self._path.stat()
+                stamp: tuple[int, int] | str = (stat.st_mtime_ns, stat.st_size)
+                if stamp != self._stamp:
+                    if stat.st_size == 0 and self._secrets:
+                        # Truncated, the first step of rewriting it in place: not "no secrets any more".
+                        raise EmptySecretsFile("the file is empty (being rewritten?); write {} for no secrets")
+                    self._secrets = parse_secrets_file(self._path)
+                    self._stamp = stamp
+            except (OSError, InvalidSecretsFile, EmptySecretsFile) as error:
+                self._keep_last_good(error)
             return self._secrets
+
+    def _keep_last_good(self, error: Exception) -> None:
+        # Warned once per problem (not at every lookup), and again for a new one. The message of an
+        # InvalidSecretsFile quotes no value (``quote=False``), an OSError's only the path.
+        problem = f"{type(error).__name__}: {error}"
+        if problem != self._stamp:
+            kept = "keeping the last good copy" if self._secrets else "no secret from it until it is valid"
+            log.warning("secrets file %s could not be read, %s: %s", self._path, kept, problem)
+            self._stamp = problem
 
 
 def parse_secrets_file(path: Path) -> dict[str, dict[str, str]]:
@@ -153,10 +185,19 @@ class StepSecrets(Mapping[str, Mapping[str, str]]):
         self.used: set[str] = set()
         #: The first ``(name, key)`` a template asked for and did not get, for the error message.
         self.missing: tuple[str, str | None] | None = None
+        #: Why the backend failed to answer, when it raised instead (the exception's type).
+        self.unavailable: str | None = None
 
     def __getitem__(self, name: str) -> Mapping[str, str]:
         if name not in self._found:
-            keys = self._backend.get(name)
+            try:
+                keys = self._backend.get(name)
+            except Exception as error:
+                # A backend that fails (a vault down, a file it cannot read) fails this step only, naming the
+                # secret; the type of the failure only, since its message is the backend's and may quote anything.
+                if self.missing is None:
+                    self.unavailable = type(error).__name__
+                keys = None
             if keys is None:
                 self.missing = self.missing or (name, None)
                 raise KeyError(name)
@@ -184,6 +225,8 @@ class StepSecrets(Mapping[str, Mapping[str, str]]):
         if self.missing is None:
             return None
         name, key = self.missing
+        if key is None and self.unavailable:
+            return SecretNotFound(f"secret '{name}' could not be read: the secrets backend failed ({self.unavailable})")
         if key is None:
             return SecretNotFound(
                 f"secret '{name}' is not defined: set {env_variable(name, '<KEY>')} or add '{name}' to the "

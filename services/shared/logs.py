@@ -5,6 +5,16 @@ alert it is about: its trace id (the current OpenTelemetry span) and its correla
 ``ALERTMESH_LOG_FORMAT`` picks the format: ``text`` (the default, for people) or ``json`` (one JSON object per
 line, for log collectors): ``time``, ``level``, ``service``, ``logger``, ``message``, ``trace_id``, ``span_id``,
 ``correlation_id``, and ``exc_info`` when there is an exception. ``-`` stands for an id that is not known.
+
+Log lines must not carry secrets. Two rules keep them out, in every process alertmesh configures (the services
+and Ray's task workers alike):
+- libraries that log what they send (httpx and httpcore log every request's full URL at INFO, urllib3 and
+  requests the same at DEBUG, aiokafka every record's metadata) are held at WARNING or above (``QUIET_LOGGERS``),
+  whatever the process's level;
+- while code runs under ``redacting(mask)`` (the executor runs each action that read a secret so, in its own
+  process and in the Ray task), every record is passed through ``mask`` when it is made, before any handler or
+  filter sees it: its message (arguments filled in) and its exception's text; in the processes that run actions
+  (``redact_streams``: Ray workers, the executor), so is what is written to stdout and stderr.
 """
 
 from __future__ import annotations
@@ -12,9 +22,12 @@ from __future__ import annotations
 import faulthandler
 import logging
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 from opentelemetry import baggage, trace
@@ -24,6 +37,83 @@ FORMATS = ("text", "json")
 #: The baggage key the correlation id travels under (set where an alert enters, read on every hop).
 CORRELATION_BAGGAGE = "alertmesh.correlation_id"
 UNKNOWN = "-"
+#: Loggers that write request lines or bodies (URLs with their query, headers, payloads) below WARNING.
+QUIET_LOGGERS = ("httpx", "httpcore", "urllib3", "requests", "hpack", "h2", "h11", "aiokafka", "kafka", "botocore")
+
+_redactor: ContextVar[Callable[[str], str] | None] = ContextVar("alertmesh_log_redactor", default=None)
+
+
+@contextmanager
+def redacting(mask: Callable[[str], str]) -> Iterator[None]:
+    """Every log record made within (in this context: this task, and threads and event loops it starts with a
+    copy of its context) has its message and exception text passed through ``mask``."""
+    token = _redactor.set(mask)
+    try:
+        yield
+    finally:
+        _redactor.reset(token)
+
+
+def _redacting_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        mask = _redactor.get()
+        if mask is not None:
+            redact(record, mask)
+        return record
+
+    factory.alertmesh_redacting = True  # type: ignore[attr-defined]  # installed once, see install_redaction
+    return factory
+
+
+def redact(record: logging.LogRecord, mask: Callable[[str], str]) -> None:
+    """Pass ``record``'s message (with its arguments) and its exception and stack text through ``mask``."""
+    record.msg, record.args = mask(record.getMessage()), None
+    if record.exc_info:
+        record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
+        record.exc_info = None
+    if record.stack_info:
+        record.stack_info = mask(record.stack_info)
+
+
+def install_redaction() -> None:
+    """Make every log record of the process pass through the current ``redacting`` mask (once per process)."""
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "alertmesh_redacting", False):
+        logging.setLogRecordFactory(_redacting_factory(current))
+
+
+class RedactingStream:
+    """A text stream (``sys.stdout``, ``sys.stderr``) whose writes pass through the current ``redacting`` mask:
+    what an action prints, or a library writes there (a warning, a traceback), is masked as log records are.
+    Everything else is the wrapped stream's."""
+
+    def __init__(self, wrapped: TextIO) -> None:
+        self.wrapped = wrapped
+
+    def write(self, text: str) -> int:
+        """Write ``text``, masked when a step's secrets are being masked; returns ``len(text)`` as streams do."""
+        mask = _redactor.get()
+        self.wrapped.write(mask(text) if mask is not None and text else text)
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.wrapped, name)
+
+
+def redact_streams() -> None:
+    """Wrap ``sys.stdout`` and ``sys.stderr`` in ``RedactingStream`` (once): for processes that run actions, whose
+    output goes to log files (a Ray worker's ``.out`` and ``.err``, the executor's output)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, RedactingStream):
+            setattr(sys, name, RedactingStream(stream))
+
+
+def quiet_libraries(level: int) -> None:
+    """Hold every logger of ``QUIET_LOGGERS`` at WARNING, or ``level`` when higher."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, level))
 
 
 class LogFormatError(ValueError):
@@ -86,8 +176,8 @@ class JsonFormatter(logging.Formatter):
             "span_id": getattr(record, "span_id", UNKNOWN),
             "correlation_id": getattr(record, "correlation_id", UNKNOWN),
         }
-        if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:  # exc_text alone: the exception was redacted (``redact``)
+            entry["exc_info"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
         return orjson.dumps(entry, default=str).decode()
@@ -118,8 +208,9 @@ def configure(service: str, level: str = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(installed)
     root.setLevel(level.upper())
-    # aiokafka logs every rebalance and metadata hiccup at INFO; keep warnings and worse.
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    # aiokafka logs every rebalance and metadata hiccup at INFO, httpx every request's URL: warnings and worse.
+    quiet_libraries(root.level)
+    install_redaction()
     # FastStream's app logger prints with its own format and ANSI colours; send it through ours instead.
     faststream = logging.getLogger("faststream")
     faststream.handlers.clear()
@@ -139,3 +230,7 @@ def configure_worker(service: str) -> None:
     root.addHandler(installed)
     if root.level == logging.WARNING:  # the default: a worker's INFO lines (actions' own logging) show too
         root.setLevel(logging.INFO)
+    # Not at INFO: httpx would write every request's URL, query and all, to the worker's log file.
+    quiet_libraries(root.level)
+    install_redaction()
+    redact_streams()  # what actions print goes to the worker's log files too

@@ -92,10 +92,58 @@ def otlp_configured(environ: Mapping[str, str] = os.environ) -> bool:
     return any(environ.get(name, "").strip() for name in _OTLP_ENDPOINTS)
 
 
+#: The ``OTEL_*`` variables a Ray cluster's workers get (``forwarded_env``): where and how to export, what to
+#: sample, the batching; none carries a credential. ``OTEL_EXPORTER_OTLP_HEADERS`` and ``..._TRACES_HEADERS``
+#: (an ``Authorization`` token, an API key), the client key and certificate, and anything not listed stay here.
+FORWARDED_OTEL = frozenset(
+    {
+        "OTEL_SDK_DISABLED",
+        "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_PROPAGATORS",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_TRACES_SAMPLER_ARG",
+        "OTEL_LOG_LEVEL",
+        "OTEL_BSP_SCHEDULE_DELAY",
+        "OTEL_BSP_EXPORT_TIMEOUT",
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        "OTEL_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_SPAN_EVENT_COUNT_LIMIT",
+        "OTEL_SPAN_LINK_COUNT_LIMIT",
+        *(
+            f"OTEL_EXPORTER_OTLP_{kind}{setting}"
+            for kind in ("", "TRACES_")
+            for setting in ("ENDPOINT", "PROTOCOL", "TIMEOUT", "COMPRESSION", "INSECURE", "CERTIFICATE")
+        ),
+    }
+)
+
+
 def forwarded_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The variables that configure tracing (``ALERTMESH_TRACES_*``, ``OTEL_*``), for processes that do not
-    inherit this one's environment (a Ray cluster's workers)."""
-    return {name: value for name, value in environ.items() if name.startswith(("ALERTMESH_TRACES_", "OTEL_"))}
+    """The variables that configure tracing, for processes that do not inherit this one's environment (a Ray
+    cluster's workers, through the job's runtime environment, which Ray keeps and shows in its job records):
+    ``ALERTMESH_TRACES_*`` and the ``FORWARDED_OTEL`` variables, never a credential. An endpoint with a user or
+    password in it is not forwarded either: give the workers' nodes their credentials themselves."""
+    forwarded = {}
+    for name, value in environ.items():
+        if name.startswith("ALERTMESH_TRACES_") or (name in FORWARDED_OTEL and not _has_userinfo(value)):
+            forwarded[name] = value
+    return forwarded
+
+
+#: The same function under the name the executor's runtime environment is described by (``tracing_environment``).
+tracing_environment = forwarded_env
+
+
+def _has_userinfo(value: str) -> bool:
+    # ``scheme://user:password@host``: the part before the host holds an ``@``.
+    authority = value.partition("://")[2].split("/", 1)[0]
+    return "@" in authority
 
 
 def exporters(service: str, settings: TracingSettings | None = None) -> list[SpanExporter]:

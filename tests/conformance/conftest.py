@@ -8,6 +8,8 @@ The executor is started first (Ray takes seconds to start) and the orchestrator 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -63,6 +65,10 @@ def _executor_env(settings: OrchestratorSettings, files: Path) -> dict[str, str]
         "EXECUTOR_SECRETS_FILE": str(files / "secrets.json"),
         "EXECUTOR_BLOB_DIR": str(files / "blobs"),
         "EXECUTOR_BLOB_THRESHOLD_BYTES": str(BLOB_THRESHOLD_BYTES),
+        # Every file the executor writes is where the secrets tests search it: its spans, and Ray's session
+        # (logs of every worker), in a directory of the suite's own (``files / "ray"`` links to it).
+        "ALERTMESH_TRACES_DIR": str(files / "traces"),
+        "RAY_TMPDIR": str((files / "ray").resolve()),
     }
 
 
@@ -74,6 +80,9 @@ async def stack(
     (files / "calls").mkdir()
     (files / "blobs").mkdir()
     (files / "secrets.json").write_text("{}", encoding="utf-8")
+    # Short, under /tmp: Ray's socket paths inside it must fit in 107 bytes.
+    ray_dir = Path(tempfile.mkdtemp(prefix="am-ray-"))
+    (files / "ray").symlink_to(ray_dir, target_is_directory=True)
     settings = _settings(kafka_bootstrap, temporal_server.address)
     executor = start_executor(_executor_env(settings, files), files / "executor.log", REPO)
     try:
@@ -91,6 +100,7 @@ async def stack(
             yield stack
     finally:
         stop_process(executor)
+        shutil.rmtree(ray_dir, ignore_errors=True)
 
 
 async def _warm_up(stack: Stack, executor: object, log: Path) -> None:

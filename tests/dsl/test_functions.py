@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dsl.functions import FUNCTIONS
 from dsl.functions.limits import MAX_ITEMS, MAX_TEXT
+from dsl.functions.previews import values_hidden
 from dsl.templates import TemplateContext, TemplateError, render
+from tests.shared.strategies import FUZZ, SECRET_VALUES
 
 CONTEXT = TemplateContext(
     trigger={
@@ -303,3 +308,54 @@ def test_extraction_is_linear_on_hostile_input() -> None:
     context = TemplateContext(trigger=hostile)
     for name in ("extract_emails", "extract_md5", "extract_ipv4", "extract_ipv6", "extract_domains", "extract_urls"):
         assert isinstance(render("${{ FN." + name + "(TRIGGER.t) }}", context), list)
+
+
+# -- previews of values a step read from SECRETS -------------------------------------------------------------------
+#: Expressions that hand a value derived from a secret to a function (or a lookup) that refuses it.
+DERIVED = [
+    "FN.{name}({args})",
+    "FN.{name}(FN.upper(SECRETS.s.K))",
+    "FN.{name}(FN.slice(SECRETS.s.K, 1))",
+    "FN.{name}(FN.strip(SECRETS.s.K) + 'x')",
+    "FN.{name}([SECRETS.s.K])",
+    "FN.{name}({{'k': SECRETS.s.K}})",
+]
+
+
+def _derived(secret: str) -> list[str]:
+    return [secret, secret.upper(), secret[1:], secret.strip() + "x", json.dumps(secret), repr(secret)]
+
+
+@FUZZ
+@given(secret=SECRET_VALUES, name=st.sampled_from(sorted(FUNCTIONS)), shape=st.sampled_from(DERIVED))
+def test_no_function_quotes_a_value_derived_from_a_secret_when_values_are_hidden(
+    secret: str, name: str, shape: str
+) -> None:
+    function = FUNCTIONS[name]
+    count = (
+        max(function.min_args, 1) if function.max_args is None else min(max(function.min_args, 1), function.max_args)
+    )
+    args = ", ".join(["SECRETS.s.K"] * count)
+    context = TemplateContext(trigger={"labels": {}}, secrets={"s": {"K": secret}})
+    expressions = [shape.format(name=name, args=args), "TRIGGER.labels[FN.upper(SECRETS.s.K)]"]
+    for expression in expressions:
+        with values_hidden():
+            try:
+                render("${{ " + expression + " }}", context)
+            except TemplateError as error:
+                message = str(error).replace(expression, "")
+                for derived in _derived(secret):
+                    windows = {derived[i : i + 8] for i in range(max(len(derived) - 7, 0))}
+                    assert not any(window in message for window in windows if window.strip()), message
+
+
+@pytest.mark.parametrize("call", ["FN.to_int(SECRETS.s.K)", "FN.to_float(SECRETS.s.K)", "FN.to_bool(SECRETS.s.K)"])
+def test_a_cast_previews_the_value_unless_values_are_hidden(call: str) -> None:
+    secret = "tok-" + "9" * 40 + "-abcdefghijklmnop"  # 61 characters: the old preview showed 56 of them
+    context = TemplateContext(trigger={}, secrets={"s": {"K": secret}})
+    with pytest.raises(TemplateError) as shown:
+        render("${{ " + call + " }}", context)
+    assert secret[:20] in str(shown.value)
+    with values_hidden(), pytest.raises(TemplateError) as hidden:
+        render("${{ " + call + " }}", context)
+    assert secret[:8] not in str(hidden.value) and "a string of 61 characters" in str(hidden.value)

@@ -87,4 +87,33 @@ def log_line(args: LogLineArgs) -> dict[str, object]:
         line = ours.format(record)
     finally:
         context.detach(token)
-    return {"handlers": [handler.get_name() for handler in root.handlers], "line": line, "level": root.level}
+    quiet = {name: logging.getLogger(name).getEffectiveLevel() for name in ("httpx", "httpcore", "urllib3", "aiokafka")}
+    return {
+        "handlers": [handler.get_name() for handler in root.handlers],
+        "line": line,
+        "level": root.level,
+        "quiet": quiet,
+    }
+
+
+class LogQuotingArgs(BaseModel):
+    value: str
+
+
+@action("tests.log_quoting")
+def log_quoting(args: LogQuotingArgs) -> None:
+    """Print the value and log it as libraries do (plain, repr, in a URL, in a JSON body, in an exception's
+    traceback), then fail quoting it: the step's masking must cover the worker's output, log lines and message."""
+    import sys
+    from urllib.parse import quote
+
+    print(f"debug: token={args.value}")  # an action printing what it got: the worker's .out file
+    print(f"debug: {args.value!r}", file=sys.stderr)
+    log = logging.getLogger("tests.ray.quoting")
+    log.info("calling https://api.example/v1?key=%s", quote(args.value, safe=""))
+    log.warning("sending %r in %s", args.value, {"body": args.value})
+    try:
+        raise RuntimeError(f"refused {args.value!r}")
+    except RuntimeError:
+        log.exception("the call failed")
+    raise ValueError(f"upstream refused token={args.value!r}")

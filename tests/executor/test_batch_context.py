@@ -4,6 +4,7 @@ attempt's outcome before reporting it (retry_until, masking, storing), with an i
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from schemas.actions import ActionBatch, ActionReport, ActionStep, stored_result
 from services.executor.actions import action, is_pure
 from services.executor.batch import BatchRun, StepServices
 from services.executor.outcome import Outcome, run_captured
-from services.executor.secrets import EnvironmentSecrets
+from services.executor.secrets import EnvironmentSecrets, FileSecrets
 from services.shared.blobs import LocalDirectoryStore, resolve, store_json
 
 SECRET = "s3cr3t-t0ken-value"
@@ -159,9 +160,55 @@ async def test_no_store_is_touched_when_nothing_is_large(tmp_path: Path, thresho
     assert not (tmp_path / "blobs").exists()
 
 
-async def test_a_secret_quoted_by_a_template_error_is_masked() -> None:
-    # FN.to_int quotes the value it could not convert; the secret was read first, so it is masked.
+async def test_a_secret_quoted_by_a_template_error_is_not_shown() -> None:
+    # FN.to_int quotes the value it could not convert; the step read a secret, so no value is quoted at all.
     args = {"value": "${{ FN.to_int(SECRETS.vt.API_KEY) }}"}
     [report] = await run(batch(step("conv", args=args)), services(VT__API_KEY=SECRET))
     assert report.error is not None and report.error.type == "TemplateError"
-    assert SECRET not in report.error.message and "***" in report.error.message
+    assert SECRET not in report.error.message and "not shown: the step read a secret" in report.error.message
+
+
+async def test_a_broken_secrets_file_fails_only_the_action_missing_a_secret(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(f'{{"vt": {{"API_KEY": "{SECRET}"}}}}')
+    backend = FileSecrets(path)
+    assert backend.get("vt") == {"API_KEY": SECRET}  # the last good copy
+    path.write_text('{"vt": {"API_KEY": "half-writ')  # caught in the middle of a rewrite
+    os.utime(path, ns=(1, 1))
+    steps = [
+        step("uses", args={"value": "${{ SECRETS.vt.API_KEY }}"}),
+        step("missing", args={"value": "${{ SECRETS.gone.TOKEN }}"}),
+        step("missing_key", args={"value": "${{ SECRETS.vt.OTHER }}"}),
+        step("plain", args={"value": "${{ TRIGGER.n }}"}),
+    ]
+    reports = await run(batch(*steps), StepServices(secrets=backend))
+    assert [(r.ref, r.status) for r in reports] == [
+        ("uses", "succeeded"),
+        ("missing", "failed"),
+        ("missing_key", "failed"),
+        ("plain", "succeeded"),
+    ]
+    assert reports[0].result == "***"
+    missing, missing_key = reports[1].error, reports[2].error
+    assert (
+        missing is not None and missing.type == "SecretNotFound" and "secret 'gone' is not defined" in missing.message
+    )
+    assert missing_key is not None and "secret 'vt' has no key 'OTHER'" in missing_key.message
+    assert all(SECRET not in (r.error.message if r.error else "") for r in reports)
+
+
+async def test_a_failing_secrets_backend_fails_only_the_steps_reading_it() -> None:
+    class FlakyVault:
+        def get(self, name: str) -> dict[str, str] | None:
+            if name == "down":
+                raise TimeoutError(f"vault timed out reading {SECRET}")
+            return {"KEY": SECRET}
+
+    steps = [
+        step("down", args={"value": "${{ SECRETS.down.KEY }}"}),
+        step("up", args={"value": "${{ SECRETS.up.KEY }}"}),
+    ]
+    reports = await run(batch(*steps), StepServices(secrets=FlakyVault()))
+    assert [(r.ref, r.status) for r in reports] == [("down", "failed"), ("up", "succeeded")]
+    error = reports[0].error
+    assert error is not None and "secret 'down' could not be read" in error.message and SECRET not in error.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from services.executor.secrets import (
     StepSecrets,
     default_backend,
     env_variable,
+    parse_secrets_file,
 )
 
 
@@ -47,7 +49,7 @@ def test_a_malformed_file_is_refused_without_quoting_values(tmp_path: Path, text
     path = tmp_path / "secrets.yaml"
     path.write_text(text)
     with pytest.raises(InvalidSecretsFile) as refused:
-        FileSecrets(path).get("vt")
+        parse_secrets_file(path)
     assert str(path) in str(refused.value) and "plain" not in str(refused.value)
 
 
@@ -87,6 +89,60 @@ def test_problems_of_a_secrets_file_say_where_but_never_what(tmp_path: Path, tex
     path = tmp_path / "secrets.yaml"
     path.write_text(text)
     with pytest.raises(InvalidSecretsFile) as refused:
-        FileSecrets(path).get("vt")
+        parse_secrets_file(path)
     assert refused.value.problems[0] == f"{path}{where}"
     assert "hunter2" not in str(refused.value) and "\\q" not in str(refused.value)
+
+
+GOOD = '{"vt": {"API_KEY": "hunter2-good"}, "gh": {"TOKEN": "gh-token-1"}}'
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        GOOD[: len(GOOD) // 2],  # half-written: a deploy tool replacing the file in place
+        "",  # truncated to nothing first
+        '{"vt": {"API_KEY": 7}}',  # malformed
+        None,  # removed
+    ],
+)
+def test_a_file_that_breaks_keeps_the_last_good_copy_and_warns_once(
+    tmp_path: Path, broken: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text(GOOD)
+    secrets = FileSecrets(path)
+    assert secrets.get("vt") == {"API_KEY": "hunter2-good"}
+    if broken is None:
+        path.unlink()
+    else:
+        path.write_text(broken)
+        os.utime(path, ns=(1, 1))
+    with caplog.at_level(logging.WARNING, logger="services.executor.secrets"):
+        for _ in range(3):
+            assert secrets.get("vt") == {"API_KEY": "hunter2-good"}
+            assert secrets.get("gh") == {"TOKEN": "gh-token-1"}
+    [warning] = caplog.records
+    assert str(path) in warning.getMessage() and "last good copy" in warning.getMessage()
+    assert "hunter2" not in warning.getMessage()
+    path.write_text('{"vt": {"API_KEY": "rotated"}}')  # fixed: read again
+    os.utime(path, ns=(2, 2))
+    assert secrets.get("vt") == {"API_KEY": "rotated"} and secrets.get("gh") is None
+
+
+def test_a_file_broken_before_any_good_copy_holds_no_secret(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.json"
+    path.write_text('{"vt": {"API_K')
+    assert FileSecrets(path).get("vt") is None
+
+
+def test_a_backend_that_fails_names_the_secret_not_the_failure() -> None:
+    class Down:
+        def get(self, name: str) -> dict[str, str] | None:
+            raise ConnectionError("vault at https://user:hunter2@vault answered 503")
+
+    view = StepSecrets(Down())
+    assert "vt" not in view
+    error = view.missing_error()
+    assert error is not None and "'vt'" in str(error) and "ConnectionError" in str(error)
+    assert "hunter2" not in str(error)

@@ -40,6 +40,18 @@ JSON = st.recursive(
     JSON_LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=10
 )
 
+#: Secret values as users have them: tokens, passphrases with whitespace and quotes, unicode, URL and base64
+#: characters (``+/=%``), a trailing newline from a file; never shorter than 8 characters (shorter ones are not
+#: cut-masked) nor made only of the mask's ``*``.
+SECRET_VALUES = (
+    st.text(
+        st.characters(codec="utf-8", exclude_categories=["Cs"]) | st.sampled_from(list(" \t\n+/=%&?#'\"\\:@é🙂")),
+        min_size=8,
+        max_size=48,
+    ).filter(lambda value: value.strip("*") != "")
+    | st.sampled_from(["s3cr3t+K3y/with=padding==", "tok-0123456789abcdef\n", "pa ss'wo\"rd%2B", "ключ-🙂-κλειδί"])
+)  # fmt: skip
+
 
 def nested(depth: int) -> Any:
     value: Any = "bottom"
