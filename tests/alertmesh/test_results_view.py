@@ -70,7 +70,7 @@ def test_no_line_of_a_result_holds_a_control_character_from_it(
     lines = results_view.lines(hostile.to_json(), width)
     assert len(lines) == 2  # the row and the error: data adds no line
     assert [line for line in lines if controls_in(line)] == []
-    assert escape(workflow_id) in lines[0]  # never cut: `alertmesh trace` and `rerun` take it
+    assert escape(workflow_id).rstrip() in lines[0]  # never cut (a row ends without its trailing spaces)
 
 
 @FUZZ
