@@ -15,27 +15,28 @@ world-writable after start-up is refused even though its content did not change.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 from pathlib import Path
 
+from services.shared.reloading import FileReloader
 from services.webhook.auth import WebhookAuth
 from services.webhook.credentials import CredentialsFileError, load_credentials
 
 log = logging.getLogger("services.webhook")
 
 
-class CredentialsReloader:
+class CredentialsReloader(FileReloader):
     """Keeps ``auth`` on the newest valid version of the credentials file at ``path``."""
+
+    kind = "webhook credentials file"
+    log = log
 
     def __init__(self, path: Path, auth: WebhookAuth, loaded: str) -> None:
         """``loaded``: the ``version`` of the file read before ``auth``'s credentials were loaded from it (read
         before, so a change in between is seen at the first check rather than missed)."""
         self.path, self.auth = path, auth
         self._version = loaded
-        self._task: asyncio.Task[None] | None = None
 
     def check(self) -> bool:
         """Read the file again; True when it changed and its new credentials are now in force."""
@@ -54,28 +55,6 @@ class CredentialsReloader:
         self.auth.replace(credentials)
         log.info("webhook credentials file %s reloaded: %d sources", self.path, len(credentials))
         return True
-
-    async def poll(self, interval_s: float) -> None:
-        """``check`` every ``interval_s`` seconds, for ever (cancel to stop); a failed check never ends it."""
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                self.check()
-            except Exception:  # a bug here must not stop reloading, nor the bridge: the credentials in force stay
-                log.exception("checking webhook credentials file %s failed; the credentials in force stay", self.path)
-
-    def start(self, interval_s: float) -> None:
-        """Poll in the background of the running event loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.poll(interval_s), name="credentials-reload")
-
-    async def stop(self) -> None:
-        """Stop polling."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def version(path: Path) -> str:

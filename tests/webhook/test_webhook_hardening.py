@@ -150,7 +150,7 @@ def test_a_private_credentials_file_is_used(tmp_path: Path, mode: int) -> None:
 
 @pytest.mark.parametrize("mode", [0o640, 0o644, 0o444])
 def test_a_file_of_hashes_only_may_be_read_by_others(tmp_path: Path, mode: int) -> None:
-    # Nothing usable to read (e.g. a container mount), so only writing by everyone is refused.
+    # Nothing usable to read (e.g. a container mount), so only writing by its group or everyone is refused.
     path = write_credentials(tmp_path / "c.yaml", {"p": {"api_keys": [{"sha256": hash_key(KEY)}]}}, mode=mode)
     assert set(load_credentials(path)) == {"p"}
 

@@ -13,25 +13,26 @@ within the file system's timestamp resolution) and ignores a touch that changes 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 from pathlib import Path
 
 from services.ingest.routing.table import RoutingFileError, RoutingTable, parse_routing
+from services.shared.reloading import FileReloader
 
 log = logging.getLogger("services.ingest.routing")
 
 
-class RoutingReloader:
+class RoutingReloader(FileReloader):
     """The routing table in force for one file, replaced when the file changes to another valid one."""
+
+    kind = "routing file"
+    log = log
 
     def __init__(self, path: Path, table: RoutingTable, digest: str) -> None:
         self.path = path
         self.table = table
         self._digest = digest
-        self._task: asyncio.Task[None] | None = None
 
     @classmethod
     def load(cls, path: Path) -> RoutingReloader:
@@ -67,28 +68,6 @@ class RoutingReloader:
         self.table = table
         log.info("routing file %s reloaded: %s", self.path, table.summary())
         return True
-
-    async def poll(self, interval_s: float) -> None:
-        """``check`` every ``interval_s`` seconds, for ever (cancel to stop); a failed check never ends it."""
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                self.check()
-            except Exception:  # a bug here must not stop reloading, nor ingest: the rules in force stay
-                log.exception("checking routing file %s failed; the rules in force stay", self.path)
-
-    def start(self, interval_s: float) -> None:
-        """Poll in the background of the running event loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.poll(interval_s), name="routing-reload")
-
-    async def stop(self) -> None:
-        """Stop polling."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def _read(path: Path) -> bytes:
