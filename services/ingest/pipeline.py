@@ -19,7 +19,15 @@ from pydantic import ValidationError
 from schemas.alert import Alert
 from schemas.identity import alert_event_id, idempotency_key, occurrence, trigger_event_id
 from schemas.trigger import Trigger, WorkflowTrigger
-from services.ingest.parsers import PARSERS, SOURCE_HEADER, InvalidAlert, ParseError, TooManyAlerts, parse_alerts
+from services.ingest.parsers import (
+    PARSERS,
+    SOURCE_HEADER,
+    InvalidAlert,
+    ParseError,
+    RefusedAlert,
+    TooManyAlerts,
+    read_alerts,
+)
 from services.ingest.parsers.base import Parser
 from services.ingest.routing import Route, RoutingTable
 from services.shared import metrics
@@ -126,7 +134,7 @@ def process(
     trace = trace or {}
     sender = record.headers.get(SOURCE_HEADER, "").strip() or None
     try:
-        alerts = parse_alerts(record.value, record.headers, parsers, max_alerts)
+        entries = read_alerts(record.value, record.headers, parsers, max_alerts)
     except TooManyAlerts as error:
         metrics.count_record_over_alert_limit(SERVICE)
         return Outcome(failures=[Failure(PARSE_STAGE, error.reason, sender)], trace=trace)
@@ -136,8 +144,13 @@ def process(
         return Outcome(failures=[Failure(PARSE_STAGE, error.reason, sender)], trace=trace)
     except Exception as error:
         return Outcome(failures=[_unexpected(PARSE_STAGE, "parsing the record", error, sender)], trace=trace)
+    alerts = [entry for entry in entries if not isinstance(entry, RefusedAlert)]
     metrics.count_alerts((alert.source, alert.format) for alert in alerts)
-    outcome = Outcome(trace=trace)
+    # An element of a group that is not a valid alert fails on its own; its neighbours still become triggers.
+    outcome = Outcome(
+        failures=[Failure(entry.stage, entry.reason, sender) for entry in entries if isinstance(entry, RefusedAlert)],
+        trace=trace,
+    )
     for alert in alerts:
         try:
             routes = routing.match(alert)

@@ -212,3 +212,16 @@ def test_reasons_quoting_the_payload_are_escaped_as_they_are_built(hostile: str)
         assert not any(char in failure.reason for char in "\x1b\n\r\x07\u202e\x9b\u2028"), failure.reason
         assert "\\" in failure.reason  # escaped, not removed
         assert _letter(_record(b"{}"), outcome).data.reason == failure.reason
+
+
+@pytest.mark.parametrize("form", ["alertmanager", "grafana"])
+def test_one_bad_alert_of_a_group_does_not_sink_its_valid_neighbour(form: str) -> None:
+    """A Falcosidekick-style group: the first alert has no alertname, the second is a valid critical alert."""
+    bad = {"status": "firing", "labels": {"severity": "warning"}, "annotations": {}, "startsAt": "2026-01-01T00:00:00Z"}
+    good = {**bad, "labels": {"alertname": "Falco", "severity": "critical", "rule": "Terminal shell"}}
+    group = {"version": "4" if form == "alertmanager" else "1", "status": "firing", "alerts": [bad, good]}
+    outcome = _process(_record(orjson.dumps(group)))
+    assert [trigger.event.data.alert.name for trigger in outcome.triggers] == ["Falco"]
+    [failure] = outcome.failures
+    assert failure.stage == "parse"
+    assert "alerts[0]" in failure.reason and "alertname" in failure.reason

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas.alert import Alert
-from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.errors import ParseError, RefusedAlert
 from services.ingest.parsers.fields import (
     alert_list,
+    each_alert,
     gather_urls,
     labels_fingerprint,
     list_length,
@@ -36,17 +37,19 @@ class AlertmanagerParser:
         """The length of ``alerts`` (1 when it is not a list: ``parse`` refuses it)."""
         return list_length(document.get("alerts"))
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
-        """One alert per element of ``alerts``; the source is the source header's, else ``alertmanager``. ``ParseError``
-        names the first invalid element and field."""
+    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
+        """One alert per element of ``alerts``, an invalid element refused on its own (``RefusedAlert`` naming it and
+        its field); the source is the source header's, else ``alertmanager``. ``ParseError`` when the message
+        itself is invalid."""
         alerts = alert_list(document, self.format)
         external_url = optional_string(document.get("externalURL"), "alertmanager.v4: externalURL")
         group_status = document.get("status")
         source = source_of(headers, self.source)
-        return [
-            self._alert(item, f"alertmanager.v4: alerts[{index}]", source, group_status, external_url)
-            for index, item in enumerate(alerts)
-        ]
+        return each_alert(
+            alerts,
+            "alertmanager.v4: alerts",
+            lambda item, where: self._alert(item, where, source, group_status, external_url),
+        )
 
     def _alert(self, item: Any, where: str, source: str, group_status: Any, external_url: str | None) -> Alert:
         if not isinstance(item, Mapping):

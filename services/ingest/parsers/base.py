@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from schemas.alert import Alert
+from services.ingest.parsers.errors import RefusedAlert
 
 
 class Parser(Protocol):
@@ -25,5 +26,5 @@ class Parser(Protocol):
         """How many alerts ``parse`` would give for an accepted ``document``, read without normalizing any (cheap),
         so a message over the per-record limit is refused before it costs anything; 1 when it cannot tell."""
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
+    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
         """The normalized alerts of ``document`` (at least one); ``ParseError`` naming what is invalid."""

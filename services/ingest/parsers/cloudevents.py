@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas.alert import Alert
-from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.errors import ParseError, RefusedAlert
 from services.ingest.parsers.fields import (
     gather_urls,
     normalize_severity,
@@ -53,7 +53,7 @@ class CloudEventsParser:
         """A CloudEvent is one alert."""
         return 1
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
+    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
         """The one alert the event's ``data`` describes; ``ParseError`` when the event is not CloudEvents 1.0 with its
         required attributes and a JSON object as ``data``."""
         event = binary_event(document, headers) if is_binary(headers) else dict(document)

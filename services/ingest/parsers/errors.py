@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 
 class ParseError(ValueError):
     """Input that cannot become alerts; ``reason`` says exactly what is wrong, for a human to fix it."""
@@ -18,3 +21,15 @@ class TooManyAlerts(ParseError):
 
 class InvalidAlert(ParseError):
     """The input is a format ingest reads, but an alert in it breaks the Alert contract (stage ``validate``)."""
+
+
+@dataclass(frozen=True)
+class RefusedAlert:
+    """One alert of a message that cannot become an alert, while its neighbours do: a group (Alertmanager,
+    Grafana, a field map's ``each``) is a bundle of independent alerts, and one without ``alertname`` must not sink
+    the valid critical one beside it. ``index`` is its place in the message's list."""
+
+    index: int
+    reason: str
+    #: ``parse`` (the element is not an alert of this format), ``validate`` (it breaks the Alert contract).
+    stage: Literal["parse", "validate"] = "parse"

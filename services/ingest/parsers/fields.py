@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.alert import AlertStatus, Severity
+from pydantic import ValidationError
+
+from schemas.alert import Alert, AlertStatus, Severity
 from schemas.sources import SOURCE_HEADER
-from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.errors import ParseError, RefusedAlert
 
 #: Vendor severity words mapped onto alertmesh's scale; anything else is "unknown".
 SEVERITY_SYNONYMS: dict[str, Severity] = {
@@ -102,6 +104,21 @@ def alert_list(document: Mapping[str, Any], format_name: str) -> list[Any]:
     if not isinstance(alerts, list) or not alerts:
         raise ParseError(f"{format_name}: 'alerts' must be a non-empty list")
     return alerts
+
+
+def each_alert(items: Sequence[Any], where: str, build: Callable[[Any, str], Alert]) -> list[Alert | RefusedAlert]:
+    """``build(item, "<where>[<index>]")`` for every item of a group: an item it refuses (``ParseError``) or that
+    breaks the Alert contract (``ValidationError``) is a ``RefusedAlert`` naming its index, and the others are
+    unaffected."""
+    parsed: list[Alert | RefusedAlert] = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(build(item, f"{where}[{index}]"))
+        except ParseError as error:
+            parsed.append(RefusedAlert(index, error.reason))
+        except ValidationError as error:
+            parsed.append(RefusedAlert(index, f"{where}[{index}]: invalid alert: {error}", "validate"))
+    return parsed
 
 
 def list_length(value: Any) -> int:

@@ -12,9 +12,10 @@ from typing import Any
 
 from schemas.alert import Alert
 from schemas.sources import SOURCE_HEADER
-from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.errors import ParseError, RefusedAlert
 from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.parsers.fields import (
+    each_alert,
     gather_urls,
     list_length,
     normalize_severity,
@@ -51,9 +52,9 @@ class GenericParser:
         except Exception:  # a path that does not resolve: ``parse`` says why
             return 1
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
-        """The alerts the source's field map reads (one per item of its ``each`` list when it has one); ``ParseError``
-        naming the field that is missing or invalid."""
+    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
+        """The alerts the source's field map reads (one per item of its ``each`` list when it has one, an invalid
+        item refused on its own: ``RefusedAlert``); ``ParseError`` naming the field that is missing or invalid."""
         source = headers[SOURCE_HEADER].strip()
         field_map = self._maps[source]
         where = f"generic ({source})"
@@ -63,7 +64,9 @@ class GenericParser:
         items = read(document, each)
         if not isinstance(items, list) or not items:
             raise ParseError(f"{where}: 'each' ({field_map.each}) must lead to a non-empty list")
-        return [self._alert(item, field_map, source, f"{where}: {field_map.each}[{i}]") for i, item in enumerate(items)]
+        return each_alert(
+            items, f"{where}: {field_map.each}", lambda item, at: self._alert(item, field_map, source, at)
+        )
 
     def _alert(self, item: Any, field_map: FieldMap, source: str, where: str) -> Alert:
         if not isinstance(item, Mapping):

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas.alert import Alert
-from services.ingest.parsers.errors import ParseError
+from services.ingest.parsers.errors import ParseError, RefusedAlert
 from services.ingest.parsers.fields import (
     alert_list,
+    each_alert,
     gather_urls,
     labels_fingerprint,
     list_length,
@@ -45,9 +46,10 @@ class GrafanaParser:
         """The length of ``alerts`` (1 when it is not a list: ``parse`` refuses it)."""
         return list_length(document.get("alerts"))
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert]:
-        """One alert per element of ``alerts``, each with the notification's fields; the source is the source header's,
-        else ``grafana``. ``ParseError`` names the first invalid field."""
+    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
+        """One alert per element of ``alerts``, each with the notification's fields, an invalid element refused on its
+        own (``RefusedAlert``); the source is the source header's, else ``grafana``. ``ParseError`` names an invalid
+        field of the notification itself."""
         alerts = alert_list(document, self.format)
         org_id = document.get("orgId")
         if org_id is not None and (not isinstance(org_id, int) or isinstance(org_id, bool)):
@@ -58,12 +60,13 @@ class GrafanaParser:
         group_status = document.get("status") or STATE_STATUS.get(str(document.get("state")))
         notification = {key: document[key] for key in NOTIFICATION_FIELDS if key in document}
         source = source_of(headers, self.source)
-        return [
-            self._alert(
-                item, f"grafana.v1: alerts[{index}]", source, group_status, external_url, title, message, notification
-            )
-            for index, item in enumerate(alerts)
-        ]
+        return each_alert(
+            alerts,
+            "grafana.v1: alerts",
+            lambda item, where: self._alert(
+                item, where, source, group_status, external_url, title, message, notification
+            ),
+        )
 
     def _alert(
         self,

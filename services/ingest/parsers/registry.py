@@ -13,7 +13,7 @@ from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers.alertmanager import AlertmanagerParser
 from services.ingest.parsers.base import Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
-from services.ingest.parsers.errors import InvalidAlert, ParseError, TooManyAlerts
+from services.ingest.parsers.errors import InvalidAlert, ParseError, RefusedAlert, TooManyAlerts
 from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.parsers.generic import GenericParser
 from services.ingest.parsers.grafana import GrafanaParser
@@ -28,14 +28,16 @@ def parsers_for(field_maps: Mapping[str, FieldMap]) -> tuple[Parser, ...]:
     return (GenericParser(field_maps), *PARSERS) if field_maps else PARSERS
 
 
-def parse_alerts(
+def read_alerts(
     body: bytes,
     headers: Mapping[str, str],
     parsers: Sequence[Parser] = PARSERS,
     max_alerts: int = DEFAULT_MAX_ALERTS_PER_RECORD,
-) -> list[Alert]:
-    """Decode ``body`` and let the first accepting parser normalize it; raises ``ParseError`` with a reason, and
-    ``TooManyAlerts`` (before normalizing any) when it carries more than ``max_alerts``."""
+) -> list[Alert | RefusedAlert]:
+    """Decode ``body`` and let the first accepting parser normalize it: one entry per alert it carries, each an
+    ``Alert`` or, for an element that cannot be one, a ``RefusedAlert`` (its neighbours still count). Raises
+    ``ParseError`` with a reason when the message itself is unusable, and ``TooManyAlerts`` (before normalizing
+    any) when it carries more than ``max_alerts``."""
     document = decode_object(body)
     for parser in parsers:
         if parser.accepts(document, headers):
@@ -43,15 +45,39 @@ def parse_alerts(
             if refusal is not None:
                 raise TooManyAlerts(f"{parser.format}: {refusal}")
             try:
-                alerts = parser.parse(document, headers)
+                parsed = parser.parse(document, headers)
             except ValidationError as error:  # a field the parser passed through is out of the contract
                 raise InvalidAlert(f"{parser.format}: invalid alert: {error}") from None
-            # Parsers build their alerts with this source already (``fields.source_of``); a copy only when one did not.
-            source = headers.get(SOURCE_HEADER, "").strip()
-            if source and any(alert.source != source for alert in alerts):
-                return [alert.model_copy(update={"source": source}) for alert in alerts]
-            return alerts
+            return _with_source(parsed, headers.get(SOURCE_HEADER, "").strip())
     raise ParseError(explain_unsupported(document, parsers))
+
+
+def parse_alerts(
+    body: bytes,
+    headers: Mapping[str, str],
+    parsers: Sequence[Parser] = PARSERS,
+    max_alerts: int = DEFAULT_MAX_ALERTS_PER_RECORD,
+) -> list[Alert]:
+    """``read_alerts``, all or nothing: the alerts, or the first refused one's ``ParseError`` (``InvalidAlert`` when
+    it broke the contract). For callers that want a message whole (tools, benchmarks); ingest uses ``read_alerts``."""
+    alerts = []
+    for entry in read_alerts(body, headers, parsers, max_alerts):
+        if isinstance(entry, RefusedAlert):
+            raise (InvalidAlert if entry.stage == "validate" else ParseError)(entry.reason)
+        alerts.append(entry)
+    return alerts
+
+
+def _with_source(parsed: list[Alert | RefusedAlert], source: str) -> list[Alert | RefusedAlert]:
+    # Parsers build their alerts with this source already (``fields.source_of``); a copy only when one did not.
+    if not source or all(isinstance(entry, RefusedAlert) or entry.source == source for entry in parsed):
+        return parsed
+    return [
+        entry
+        if isinstance(entry, RefusedAlert) or entry.source == source
+        else entry.model_copy(update={"source": source})
+        for entry in parsed
+    ]
 
 
 def decode_object(body: bytes) -> dict[str, Any]:
