@@ -78,16 +78,17 @@ async def read_limited(request: Request, limit: int, timeout_s: float) -> bytes:
 
 
 def check_json_object(body: bytes, max_alerts: int) -> None:
-    """Reject bodies ingest could only dead-letter (not JSON at all, or JSON that is not an object) and bodies of
-    more than ``max_alerts`` alerts (413, checked first: a huge JSON list is refused for its size)."""
+    """Reject bodies ingest could only dead-letter (not JSON at all, or JSON that is neither an object nor an array:
+    arrays are Prometheus's postable alerts and CloudEvents batches) and bodies of more than ``max_alerts`` alerts
+    (413, checked first: a huge JSON list is refused for its size)."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise Rejected(400, f"body is not valid JSON: {error}") from None
     if could_exceed(len(body), 1, max_alerts):
         check_alert_count(alerts_in(document), max_alerts)
-    if not isinstance(document, dict):
-        raise Rejected(400, f"body must be a JSON object, got a JSON {type(document).__name__}")
+    if not isinstance(document, dict | list):
+        raise Rejected(400, f"body must be a JSON object or array, got a JSON {type(document).__name__}")
 
 
 def alerts_in(document: Any) -> int:

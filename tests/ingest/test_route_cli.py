@@ -113,10 +113,10 @@ def test_the_routing_file_defaults_to_ingest_s_setting(tmp_path: Path) -> None:
 
 def test_an_unparseable_payload_is_the_parse_dead_letter(tmp_path: Path) -> None:
     payload = tmp_path / "junk.json"
-    payload.write_text("[1, 2]")
+    payload.write_text("12")
     done = route(payload)
     assert done.returncode == 1
-    assert done.stdout.endswith("triggers (0):\ndead letter (parse): not a JSON object: got a JSON list\n")
+    assert done.stdout.endswith("triggers (0):\ndead letter (parse): not a JSON object or array: got a JSON int\n")
     assert route(tmp_path / "absent.json").returncode == 2
 
 

@@ -28,16 +28,16 @@ class AlertmanagerParser:
     format = "alertmanager.v4"
     source = "alertmanager"
 
-    def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+    def accepts(self, document: Any, headers: Mapping[str, str]) -> bool:
         """An Alertmanager v4 webhook body: ``version`` "4" and an ``alerts`` list."""
         # Grafana sends the same shape with version "1" and different semantics; it is not ours.
-        return document.get("version") == "4" and "alerts" in document
+        return isinstance(document, dict) and document.get("version") == "4" and "alerts" in document
 
-    def count(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> int:
+    def count(self, document: Any, headers: Mapping[str, str]) -> int:
         """The length of ``alerts`` (1 when it is not a list: ``parse`` refuses it)."""
         return list_length(document.get("alerts"))
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
+    def parse(self, document: Any, headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
         """One alert per element of ``alerts``, an invalid element refused on its own (``RefusedAlert`` naming it and
         its field); the source is the source header's, else ``alertmanager``. ``ParseError`` when the message
         itself is invalid."""

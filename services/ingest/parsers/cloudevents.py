@@ -29,14 +29,15 @@ def is_binary(headers: Mapping[str, str]) -> bool:
     return bool(headers.get(f"{HEADER_PREFIX}specversion"))
 
 
-def binary_event(data: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+def binary_event(data: Any, headers: Mapping[str, str]) -> dict[str, Any]:
     """Rebuild the structured event from binary mode, so both modes parse (and store) the same way."""
     event: dict[str, Any] = {
         key[len(HEADER_PREFIX) :]: value for key, value in headers.items() if key.startswith(HEADER_PREFIX)
     }
     if headers.get("content-type"):
         event.setdefault("datacontenttype", headers["content-type"])
-    event["data"] = dict(data)
+    # The body is the event's data, whatever JSON it is: ``parse`` says when it cannot describe an alert.
+    event["data"] = data
     return event
 
 
@@ -45,15 +46,15 @@ class CloudEventsParser:
 
     format = "cloudevents"
 
-    def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+    def accepts(self, document: Any, headers: Mapping[str, str]) -> bool:
         """A CloudEvent in binary mode (``ce_*`` headers) or structured mode (``specversion`` in the body)."""
-        return is_binary(headers) or "specversion" in document
+        return is_binary(headers) or (isinstance(document, dict) and "specversion" in document)
 
-    def count(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> int:
+    def count(self, document: Any, headers: Mapping[str, str]) -> int:
         """A CloudEvent is one alert."""
         return 1
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
+    def parse(self, document: Any, headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
         """The one alert the event's ``data`` describes; ``ParseError`` when the event is not CloudEvents 1.0 with its
         required attributes and a JSON object as ``data``."""
         event = binary_event(document, headers) if is_binary(headers) else dict(document)

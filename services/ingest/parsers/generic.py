@@ -38,11 +38,11 @@ class GenericParser:
     def __init__(self, maps: Mapping[str, FieldMap]) -> None:
         self._maps = dict(maps)
 
-    def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+    def accepts(self, document: Any, headers: Mapping[str, str]) -> bool:
         """Whether the record's source header names a source that has a field map."""
         return headers.get(SOURCE_HEADER, "").strip() in self._maps
 
-    def count(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> int:
+    def count(self, document: Any, headers: Mapping[str, str]) -> int:
         """The length of the list the source's ``each`` leads to (1 without ``each``, or when it is no list)."""
         each = self._maps[headers[SOURCE_HEADER].strip()].steps("each")
         if each is None:
@@ -52,7 +52,7 @@ class GenericParser:
         except Exception:  # a path that does not resolve: ``parse`` says why
             return 1
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
+    def parse(self, document: Any, headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
         """The alerts the source's field map reads (one per item of its ``each`` list when it has one, an invalid
         item refused on its own: ``RefusedAlert``); ``ParseError`` naming the field that is missing or invalid."""
         source = headers[SOURCE_HEADER].strip()

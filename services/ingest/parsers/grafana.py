@@ -38,15 +38,15 @@ class GrafanaParser:
     format = "grafana.v1"
     source = "grafana"
 
-    def accepts(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> bool:
+    def accepts(self, document: Any, headers: Mapping[str, str]) -> bool:
         """A Grafana webhook body: ``version`` "1" and an ``alerts`` list."""
-        return document.get("version") == "1" and "alerts" in document
+        return isinstance(document, dict) and document.get("version") == "1" and "alerts" in document
 
-    def count(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> int:
+    def count(self, document: Any, headers: Mapping[str, str]) -> int:
         """The length of ``alerts`` (1 when it is not a list: ``parse`` refuses it)."""
         return list_length(document.get("alerts"))
 
-    def parse(self, document: Mapping[str, Any], headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
+    def parse(self, document: Any, headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
         """One alert per element of ``alerts``, each with the notification's fields, an invalid element refused on its
         own (``RefusedAlert``); the source is the source header's, else ``grafana``. ``ParseError`` names an invalid
         field of the notification itself."""

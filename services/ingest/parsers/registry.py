@@ -38,7 +38,7 @@ def read_alerts(
     ``Alert`` or, for an element that cannot be one, a ``RefusedAlert`` (its neighbours still count). Raises
     ``ParseError`` with a reason when the message itself is unusable, and ``TooManyAlerts`` (before normalizing
     any) when it carries more than ``max_alerts``."""
-    document = decode_object(body)
+    document = decode_document(body)
     for parser in parsers:
         if parser.accepts(document, headers):
             refusal = too_many_alerts(parser.count(document, headers), max_alerts)
@@ -80,8 +80,8 @@ def _with_source(parsed: list[Alert | RefusedAlert], source: str) -> list[Alert 
     ]
 
 
-def decode_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or a ``ParseError`` saying why it is not one."""
+def decode_document(body: bytes) -> dict[str, Any] | list[Any]:
+    """The body as a JSON object or array, or a ``ParseError`` saying why it is neither."""
     if not body.strip():
         raise ParseError("not JSON: the message body is empty")
     try:
@@ -94,15 +94,17 @@ def decode_object(body: bytes) -> dict[str, Any]:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise ParseError(f"not JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise ParseError(f"not a JSON object: got a JSON {type(document).__name__}")
+    if not isinstance(document, dict | list):
+        raise ParseError(f"not a JSON object or array: got a JSON {type(document).__name__}")
     return document
 
 
-def explain_unsupported(document: Mapping[str, Any], parsers: Sequence[Parser]) -> str:
+def explain_unsupported(document: dict[str, Any] | list[Any], parsers: Sequence[Parser]) -> str:
     """Why no parser took the document, phrased so the sender knows what to change."""
     known = ", ".join(parser.format for parser in parsers)
-    if "alerts" in document and "version" in document:
+    if isinstance(document, list):
+        detail = f"a JSON array of {len(document)} items of no known format"
+    elif "alerts" in document and "version" in document:
         detail = (
             f"Alertmanager-style webhook with version {document['version']!r} (Alertmanager sends '4', Grafana '1')"
         )

@@ -9,8 +9,8 @@ from services.ingest.parsers import PARSERS, ParseError, parse_alerts
         (b"", "not JSON: the message body is empty"),
         (b"{not json", "not JSON"),
         (b"\xff\xfe{}", r"not valid UTF-8 \(byte 0xff at position 0\)"),
-        (b"[1, 2]", "not a JSON object: got a JSON list"),
-        (b'"text"', "not a JSON object: got a JSON str"),
+        (b"[1, 2]", "unsupported payload: a JSON array of 2 items of no known format"),
+        (b'"text"', "not a JSON object or array: got a JSON str"),
         (b'{"hello": "world"}', r"unsupported payload: .*top-level keys: hello"),
     ],
 )
