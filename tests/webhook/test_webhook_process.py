@@ -146,7 +146,7 @@ async def test_a_revoked_key_stops_working_and_a_new_one_starts_without_a_restar
     # A file anyone may write is refused too, though its content is fine.
     write_credentials(webhook.credentials, SOURCES | {"prometheus": {"api_keys": [{"sha256": hash_key(OLD_KEY)}]}})
     webhook.credentials.chmod(0o666)
-    await eventually(lambda: "writable by every user" in webhook.log_text(), 10 * RELOAD_S + 3)
+    await eventually(lambda: "writable by its group and every user" in webhook.log_text(), 10 * RELOAD_S + 3)
     assert await status_of(webhook, "prometheus", OLD_KEY) == 401
     assert await status_of(webhook, "prometheus", NEW_KEY) == 202
     # Made safe, the same content is taken.
