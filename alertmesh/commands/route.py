@@ -90,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
     )
 
 
+def default_routing_file() -> Path:
+    """Where ingest reads its rules: ``INGEST_ROUTING_FILE``, else the routing file shipped with ingest."""
+    from services.ingest.config import IngestSettings
+
+    return IngestSettings().routing_file
+
+
 @dataclass(frozen=True)
 class Headers:
     """The ``--header`` arguments: HTTP request headers (names lower-cased) and Kafka headers."""
@@ -199,7 +206,9 @@ def route(
     records = [_feed(preview, given) for given in inputs]
     code = 0 if all(record.clean for record in records) else 1
     if as_json:
-        json.dump(as_document(preview, records, code), out, ensure_ascii=False, indent=2)
+        document = as_document(preview, records, code)
+        document["state_inputs"] = [given.name for given in state]
+        json.dump(document, out, ensure_ascii=False, indent=2)
         out.write("\n")
     else:
         print_text(preview, records, len(state), out)
@@ -255,7 +264,7 @@ def _print_alert(preview_of: AlertPreview, count: int, preview: Preview, out: Te
         print(f"  {key}: {json.dumps(value, ensure_ascii=False)}", file=out)
     routes = preview.configuration.routing.routes
     width = max(len(route.name) for route in routes)
-    print(f"  rules ({preview.configuration.routing_file}):", file=out)
+    print("  rules:", file=out)  # of the routing file named on the first line
     for verdict in preview_of.verdicts:
         name = verdict.route.name.ljust(width)
         if verdict.chosen:

@@ -23,7 +23,7 @@ from schemas.alert import Alert
 from services.ingest.config import IngestSettings
 from services.ingest.noise.control import GROUP_NOTE, REPEAT_NOTE, preview_noise_control
 from services.ingest.noise.grouping import Group
-from services.ingest.parsers import ParseError, RefusedAlert, parsers_for, read_alerts
+from services.ingest.parsers import RefusedAlert, parsers_for, read_alerts
 from services.ingest.parsers.base import Parser
 from services.ingest.parsers.field_maps import FieldMap, load_field_maps
 from services.ingest.parsers.generic import GenericParser
@@ -157,7 +157,7 @@ class Preview:
         settings = self.configuration.settings
         try:
             return read_alerts(body, headers, self.configuration.parsers, settings.max_alerts_per_record)
-        except ParseError:
+        except Exception:  # a ParseError, or a parser bug ``process`` turned into the record's failure
             return []
 
     def _alerts(

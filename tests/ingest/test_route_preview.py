@@ -131,6 +131,7 @@ def test_a_repeat_in_a_later_file_or_after_the_state_is_dropped_by_the_dedup_win
     code, document, _ = preview(FIRING, state_files=[FIRING])
     assert [made["noise"] for made in triggers(document)] == ["repeat"]
     assert len(document["records"]) == 1  # the state is fed, not shown
+    assert document["state_inputs"] == [str(FIRING)]
     monkeypatch.setenv("INGEST_DEDUP_WINDOW_S", "0")  # ingest's setting: dedup off
     assert [made["noise"] for made in triggers(preview(FIRING, FIRING)[1])] == ["passes", "passes"]
 
@@ -154,7 +155,8 @@ def test_the_json_document_keeps_its_schema(tmp_path: Path) -> None:
     assert code == document["exit_code"] == 0
     assert document["schema"] == JSON_SCHEMA
     assert set(document) == {
-        "schema", "routing_file", "field_maps_file", "noise_control", "records", "pending_groups", "exit_code",
+        "schema", "routing_file", "field_maps_file", "noise_control", "state_inputs", "records", "pending_groups",
+        "exit_code",
     }  # fmt: skip
     [record] = document["records"]
     assert set(record) == {"input", "headers", "alerts", "refused", "dead_letter", "dropped"}
