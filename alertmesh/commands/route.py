@@ -129,8 +129,14 @@ def record_headers(source: str | None, headers: Headers) -> dict[str, str]:
     """The raw record's Kafka headers, as the webhook writes them for this request (``raw_record_headers``), then
     the Kafka headers given as they are; no source header without ``--source``."""
     from schemas.sources import SOURCE_HEADER
+    from services.webhook.body import Rejected, check_source
     from services.webhook.headers import raw_record_headers
 
+    if source:
+        try:
+            check_source(source)
+        except Rejected as rejected:
+            raise ValueError(f"--source: the webhook would answer {rejected.status}: {rejected.reason}") from None
     content_type = headers.http.get("content-type", DEFAULT_CONTENT_TYPE)
     written = raw_record_headers(source or "", content_type, headers.http)
     if not source:

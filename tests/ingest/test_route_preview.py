@@ -175,6 +175,8 @@ def test_unusable_settings_or_files_exit_2(tmp_path: Path, monkeypatch: pytest.M
     code, _, err = preview(FIRING, field_maps_file=maps)
     assert code == 2 and str(maps) in err
     assert preview(tmp_path / "absent.json")[0] == 2
+    code, _, err = preview(FIRING, source="no/slash")
+    assert code == 2 and err.startswith("--source: the webhook would answer 400: invalid source 'no/slash'")
     monkeypatch.setenv("INGEST_MAX_ALERTS_PER_RECORD", "0")
     code, _, err = preview(FIRING)
     assert code == 2 and "max_alerts_per_record" in err
