@@ -164,6 +164,8 @@ def read_inputs(path: Path, headers: dict[str, str], ndjson: bool) -> list[Input
     if not (ndjson or path.suffix.lower() in NDJSON_SUFFIXES or is_ndjson(headers.get("content-type", ""))):
         return [Input(str(path), body, headers)]
     line_headers = headers | {"content-type": LINE_CONTENT_TYPE}
+    if not split_lines(body):  # the webhook's own check: nothing is written
+        return [Input(str(path), body, headers, "the NDJSON body has no lines (the webhook answers 400)")]
     inputs = []
     for number, line in split_lines(body):
         problem = line_problem(line)

@@ -101,6 +101,9 @@ def test_ndjson_is_one_record_a_line_and_a_bad_line_is_refused_with_its_number(t
     assert len(preview(named)[1]["records"]) == 3  # by its name
     by_type = preview(lines, header_args=["Content-Type: application/x-ndjson"])[1]
     assert len(by_type["records"]) == 3  # by its content type, as the webhook decides
+    named.write_text("\n \n")
+    code, document, _ = preview(named)
+    assert code == 1 and document["records"][0]["dead_letter"][0]["reason"].startswith("the NDJSON body has no lines")
 
 
 def test_http_ce_headers_are_a_binary_mode_cloudevent(tmp_path: Path) -> None:
