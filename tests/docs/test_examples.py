@@ -95,12 +95,14 @@ def test_the_route_output_the_manual_shows_is_what_alertmesh_route_prints(monkey
     assert command, "docs/routing.md shows an `alertmesh route` run"
     out = io.StringIO()
     payload = samples.DIRECTORY / Path(command["file"]).name  # the samples ship in alertmesh/samples/
-    assert route(payload, None, command["source"], out=out, err=io.StringIO()) == 0
+    assert route([payload], source=command["source"], out=out, err=io.StringIO()) == 0
     shown_start = page.index(command[0])
     shown = page[shown_start : page.index("```", shown_start)].splitlines()[2:]
     printed = out.getvalue().splitlines()
     for line in shown:
-        assert line in printed, f"docs/routing.md shows {line!r}, which `alertmesh route` no longer prints"
+        assert line.strip() == "..." or line in printed, (
+            f"docs/routing.md shows {line!r}, which `alertmesh route` no longer prints"
+        )
 
 
 def test_field_map_example_reads_the_example_payload() -> None:

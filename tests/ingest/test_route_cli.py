@@ -88,7 +88,7 @@ def test_no_match_says_dead_letter_or_drop_and_the_exit_code_tells(tmp_path: Pat
     )
     rules.write_text("default: drop\n" + rules.read_text())
     dropped = route("--routing", rules, sample("cloudevents-structured.json"))
-    assert dropped.returncode == 0
+    assert dropped.returncode == 1  # unrouted, though the file says drop: the exit code says it was not routed
     assert "dropped (default: drop): no route matches alert 'Suspicious PowerShell download cradle'" in dropped.stdout
 
 
@@ -130,8 +130,9 @@ def test_headers_carry_a_binary_mode_cloudevent(tmp_path: Path) -> None:
         done.stdout
     )
     assert "    + critical        matched -> workflow triage\n" in done.stdout
-    bad = route(payload, "--header", "no-equals-sign")
+    bad = route(payload, "--header", "no-separator")
     assert (bad.returncode, bad.stderr) == (
         2,
-        "--header 'no-equals-sign': write NAME=VALUE, e.g. ce_type=com.example.alert\n",
+        "--header 'no-separator': write NAME:VALUE (an HTTP header, e.g. 'ce-type: com.example.alert') or "
+        "NAME=VALUE (a Kafka header, e.g. ce_type=com.example.alert)\n",
     )

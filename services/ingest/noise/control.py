@@ -76,6 +76,18 @@ Batch = Sequence[tuple[ConsumedRecord, Outcome]]
 _ENVELOPE_BYTES = 4096
 
 
+#: How ``Outcome.held`` notes begin: a repeat the dedup window dropped, or an alert held in a group until its flush.
+REPEAT_NOTE = "a repeat within the dedup window"
+GROUP_NOTE = "held in group"
+
+
+def group_note(group: Group, partition: int) -> str:
+    """``held in group <group key> until <flush time>``: the note of an alert held in ``group``."""
+    assert group.flush_at_ms is not None
+    until = datetime.fromtimestamp(group.flush_at_ms / 1000, UTC).isoformat(timespec="milliseconds")
+    return f"{GROUP_NOTE} {group_key(group, partition)} until {until.replace('+00:00', 'Z')}"
+
+
 def now_ms() -> float:
     """The wall clock in milliseconds since the epoch (the time dedup windows and groups are kept in)."""
     return time.time() * 1000
@@ -182,6 +194,16 @@ class NoiseControl:
                 raise
         return filtered.kept
 
+    def decide(self, batch: Batch) -> Batch:
+        """What ``emit_batch`` would make of the batch, decided in memory only: each record's outcome with what
+        noise control keeps back (``Outcome.held``), remembered for the next batch, but nothing written (no
+        trigger, no state entry). For previews (``alertmesh route``), whose noise control has nothing to write to."""
+        return self._filter(batch).kept
+
+    def pending_groups(self) -> list[tuple[str, Group]]:
+        """Every group holding alerts, with the idempotency key of the trigger its next flush will write."""
+        return [(group_key(group, partition), group) for partition, _, group in self._groups.due(float("inf"))]
+
     def _filter(self, batch: Batch) -> _Filtered:
         filtered = _Filtered(kept=[])
         counts = {"passed": 0, "dropped": 0, "grouped": 0, "ungrouped": 0}
@@ -226,7 +248,7 @@ class NoiseControl:
         if self._dedup.enabled:
             seen = self._dedup.admit(partition, data.route, data.alert, at_ms)
             if seen is None:
-                return "dropped", f"a repeat within the dedup window of route {data.route}"
+                return "dropped", f"{REPEAT_NOTE} of route {data.route}"
             key = self._state.key(partition, *dedup.entry_key(data.route, data.alert))
             filtered.put(Entry(partition, key, dedup.entry_value(seen)), _Holder(index, ready, partition, None))
         if grouping is None:
@@ -239,7 +261,7 @@ class NoiseControl:
         filtered.put(Entry(partition, self._state.key(partition, *parts), group.value()), holder)
         name = alert_parts(parts, member(grouping, data.alert))
         filtered.put(Entry(partition, self._state.key(partition, *name), ready.body), holder)
-        return "grouped", f"held in a group, flushed as {group_key(group, partition)}"
+        return "grouped", group_note(group, partition)
 
     def _unwritable(self, partition: int, route: Route, ready: ReadyTrigger, at_ms: float) -> str | None:
         """Why grouping cannot hold this trigger's alert (None when it can): its state entries, or the trigger of a
@@ -435,6 +457,27 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
         self._noise.assigned([tp.partition for tp in assigned if tp.topic == self._noise.raw_topic])
+
+
+class _Nowhere:
+    """The publisher of a preview's noise control: ``decide`` never publishes, so any call is a bug."""
+
+    async def publish(
+        self, message: Any, *, key: bytes | None = None, headers: dict[str, str] | None = None, no_confirm: bool = False
+    ) -> Any:
+        """Refuse: a preview writes nothing."""
+        raise RuntimeError("a preview's noise control writes nothing: use decide(), not emit_batch()")
+
+
+def preview_noise_control(settings: IngestSettings, routing: Callable[[], RoutingTable]) -> NoiseControl:
+    """Noise control exactly as ``noise_control`` configures it (dedup window, group bounds, record size), for a
+    preview without Kafka: its state starts empty and lives in memory; use ``decide``, never ``emit_batch``."""
+    nowhere = _Nowhere()
+    backoff = Backoff(max_s=settings.publish_backoff_max_s, budget_s=settings.publish_retry_budget_s)
+    max_bytes = settings.kafka.max_message_bytes
+    dead_letters = DeadLetters(nowhere, source="alertmesh/route", max_bytes=max_bytes, backoff=backoff)
+    emitter = Emitter(triggers=nowhere, dead_letters=dead_letters, backoff=backoff)
+    return noise_control(settings, routing, emitter, nowhere, dead_letters, backoff)
 
 
 def noise_control(
