@@ -1,7 +1,9 @@
-"""TemporalStarter's retry loop and duplicate handling (the real server is in test_app_integration)."""
+"""TemporalStarter's retry loop and duplicate handling, and the index of open firing runs it keeps and reads (the
+real server is in test_app_integration and test_pairing_integration)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from temporalio.common import WorkflowIDReusePolicy
@@ -12,8 +14,9 @@ from dsl.loader import load_workflows
 from services.executor.catalog import action_catalog
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.defaults import WORKFLOWS_DIR
+from services.orchestrator.open_runs import SERIES, STARTS_AT_MEMO, list_open_firing_runs, open_runs_query
 from services.orchestrator.starter import TemporalStarter
-from tests.orchestrator.factories import make_trigger
+from tests.orchestrator.factories import DEMO_ALERT, make_trigger
 
 
 class FlakyClient:
@@ -68,3 +71,99 @@ async def test_an_invalid_argument_is_raised_at_once_not_retried() -> None:
     else:
         raise AssertionError("a refused start must not be reported as started")
     assert len(client.calls) == 1
+
+
+async def test_a_firing_alerts_run_is_started_indexed_and_a_resolved_alerts_is_not() -> None:
+    client = FlakyClient()
+    starter = TemporalStarter(client, "wf-q")  # type: ignore[arg-type]
+    firing = a_run()
+    await starter.start(firing)
+    call = client.calls[-1]
+    assert call["search_attributes"][SERIES] == "wf-q:triage:alertmanager:1a30ba71cca2921f"
+    assert call["memo"][STARTS_AT_MEMO] == "2023-02-06T13:08:45+00:00"
+    resolved = a_run()
+    data = resolved.trigger.data
+    data = data.model_copy(update={"alert": DEMO_ALERT.model_copy(update={"status": "resolved"})})
+    resolved = resolved.model_copy(update={"trigger": resolved.trigger.model_copy(update={"data": data})})
+    await starter.start(resolved)
+    assert client.calls[-1]["search_attributes"] is None
+    assert STARTS_AT_MEMO not in client.calls[-1]["memo"]
+
+
+class Listed:
+    """One execution of a visibility listing: its id and memo."""
+
+    def __init__(self, workflow_id: str, memo: dict[str, Any]) -> None:
+        self.id = workflow_id
+        self._memo = memo
+
+    async def memo_value(self, key: str, default: Any) -> Any:
+        return self._memo.get(key, default)
+
+
+class LaggingVisibility:
+    """list_workflows that fails with the given errors, then lists nothing for ``lag`` calls, then ``listed``."""
+
+    def __init__(self, listed: list[Listed], lag: int = 0, errors: list[Exception] | None = None) -> None:
+        self.listed, self.lag, self.errors = listed, lag, list(errors or [])
+        self.queries: list[str] = []
+
+    def list_workflows(self, query: str, *, limit: int) -> AsyncIterator[Listed]:
+        self.queries.append(query)
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Listed]:
+        if self.errors:
+            raise self.errors.pop(0)
+        if self.lag:
+            self.lag -= 1
+            return
+        for item in self.listed:
+            yield item
+
+
+def resolved_trigger(**alert: Any) -> Any:
+    trigger = make_trigger()
+    update = {"status": "resolved", **alert}
+    return trigger.data.model_copy(update={"alert": DEMO_ALERT.model_copy(update=update)})
+
+
+async def test_an_empty_listing_is_asked_again_while_visibility_settles() -> None:
+    client = LaggingVisibility([Listed("run-1", {})], lag=2)
+    found = await list_open_firing_runs(client, "wf-q", resolved_trigger(), settle=True, delays=(0, 0, 0))  # type: ignore[arg-type]
+    assert found == ["run-1"]
+    assert client.queries == [open_runs_query("wf-q:triage:alertmanager:1a30ba71cca2921f")] * 3
+    assert (
+        client.queries[0]
+        == 'AlertmeshAlert = "wf-q:triage:alertmanager:1a30ba71cca2921f" AND ExecutionStatus = "Running"'
+    )
+
+
+async def test_without_settling_or_past_the_delays_an_empty_listing_means_no_open_run() -> None:
+    once = LaggingVisibility([Listed("run-1", {})], lag=1)
+    assert await list_open_firing_runs(once, "wf-q", resolved_trigger(), settle=False) == []  # type: ignore[arg-type]
+    assert len(once.queries) == 1
+    never = LaggingVisibility([Listed("run-1", {})], lag=10)
+    assert await list_open_firing_runs(never, "wf-q", resolved_trigger(), settle=True, delays=(0, 0)) == []  # type: ignore[arg-type]
+    assert len(never.queries) == 3
+
+
+async def test_open_runs_of_another_firing_of_the_alert_are_left_alone() -> None:
+    client = LaggingVisibility(
+        [
+            Listed("same-start", {STARTS_AT_MEMO: "2023-02-06T13:08:45+00:00"}),
+            Listed("other-start", {STARTS_AT_MEMO: "2023-02-06T14:00:00+00:00"}),
+            Listed("no-start", {}),
+        ]
+    )
+    found = await list_open_firing_runs(client, "wf-q", resolved_trigger(), settle=False)  # type: ignore[arg-type]
+    assert found == ["same-start", "no-start"]  # the later firing is not the one this resolved alert ends
+    no_start = resolved_trigger(starts_at=None)
+    assert len(await list_open_firing_runs(client, "wf-q", no_start, settle=False)) == 3  # type: ignore[arg-type]
+
+
+async def test_the_starter_waits_out_a_visibility_outage() -> None:
+    client = LaggingVisibility([Listed("run-1", {})], errors=[RPCError("down", RPCStatusCode.UNAVAILABLE, b"")])
+    starter = TemporalStarter(client, "wf-q", initial_backoff=0.01, max_backoff=0.02)  # type: ignore[arg-type]
+    assert await starter.open_firing_runs(resolved_trigger(), settle=False) == ["run-1"]
+    assert len(client.queries) == 2
