@@ -5,7 +5,8 @@ The batch is committed (ack) only when the handler returns, i.e. after Temporal 
 letter was written with acks=all. The starts of a batch run concurrently (at most ``start_concurrency`` at once),
 except that records with the same Kafka key start one after the other, in order; each route's starts stay within
 its rate limit (``rate_limits``: the batch waits for tokens, so the partition is not fetched meanwhile). A resolved
-alert whose firing alert's run is still running is signalled to that run instead of starting one (``lifecycle``).
+alert whose firing alert's run is still running is signalled to that run instead of starting one (``lifecycle``,
+``open_runs``).
 Poison never raises: a trigger that cannot be decoded, names an unknown workflow, cannot be
 encoded as workflow input, or that Temporal refuses as invalid (``is_permanent``) is dead-lettered and its
 neighbours go on. Transient failures (Temporal or Kafka down) are waited out inside the batch (back-pressure).
@@ -61,13 +62,14 @@ START_STAGE = "start"
 
 @dataclass(frozen=True)
 class _Ready:
-    """A decoded trigger and the run it asks for; ``firing_id`` is the run its firing alert started when it is a
-    resolved alert (and the consumer signals such runs)."""
+    """A decoded trigger and the run it asks for; ``resolved`` when it is a resolved alert the consumer signals to its
+    firing run, ``firing_id`` that run's id when the alert's key names it exactly (``lifecycle.firing_run_id``)."""
 
     record: ConsumedRecord
     trigger: WorkflowTrigger
     run: DSLRun
-    firing_id: str | None
+    resolved: bool = False
+    firing_id: str | None = None
 
 
 class TriggerConsumer:
@@ -132,10 +134,10 @@ class TriggerConsumer:
         prepared = [self._prepare(record) for record in records]
         refusals = [item if isinstance(item, DeadLetterOrder) else None for item in prepared]
         ready = [(i, item) for i, item in enumerate(prepared) if isinstance(item, _Ready)]
-        await self._start_all([(i, item) for i, item in ready if item.firing_id is None], refusals)
+        await self._start_all([(i, item) for i, item in ready if not item.resolved], refusals)
         # Resolved alerts go after the batch's starts, so a firing alert just before its resolution in the same
         # batch has its run by then.
-        resolved = [(i, item) for i, item in ready if item.firing_id is not None]
+        resolved = [(i, item) for i, item in ready if item.resolved]
         if resolved:
             unmatched = await self._signal_all([item for _, item in resolved])
             await self._start_all([pair for pair, start in zip(resolved, unmatched, strict=True) if start], refusals)
@@ -170,8 +172,9 @@ class TriggerConsumer:
         problem = _unencodable(run)
         if problem:
             return _refusal(record, trigger, problem)
-        firing_id = firing_run_id(trigger.data) if self._signaller is not None else None
-        return _Ready(record, trigger, run, firing_id)
+        if self._signaller is None or trigger.data.alert.status != "resolved":
+            return _Ready(record, trigger, run)
+        return _Ready(record, trigger, run, resolved=True, firing_id=firing_run_id(trigger.data))
 
     async def _start_all(self, items: list[tuple[int, _Ready]], refusals: list[DeadLetterOrder | None]) -> None:
         """Start ``items`` (index in the batch, run), putting what to dead-letter at its index in ``refusals``.
@@ -241,26 +244,41 @@ class TriggerConsumer:
         gate = asyncio.Semaphore(self._start_concurrency)
 
         async def one(item: _Ready) -> bool:
-            assert item.firing_id is not None
             signal = ResolvedSignal(trigger_id=item.trigger.id, alert=item.trigger.data.alert)
             async with gate:
-                outcome = await signaller.signal_resolved(item.firing_id, signal)
+                signalled = await _signal_firing_runs(signaller, item, signal)
             data = item.trigger.data
-            if outcome == "signalled":
+            if signalled:
                 self.resolved["signalled"] += 1
-                log.info("resolved alert %s signalled to its running workflow %s", item.trigger.id, item.firing_id)
+                log.info("resolved alert %s signalled to its running workflow(s) %s", item.trigger.id, signalled)
                 return False
             start = data.on_resolved_finished == "start"
             self.resolved["started" if start else "ignored"] += 1
             log.info(
-                "resolved alert %s: workflow %s is not running (finished or never started); route %r says %s",
-                item.trigger.id, item.firing_id, data.route, data.on_resolved_finished,
+                "resolved alert %s: no firing run of %s:%s is running (finished or never started); route %r says %s",
+                item.trigger.id, data.alert.source, data.alert.fingerprint, data.route, data.on_resolved_finished,
             )  # fmt: skip
             return start
 
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(one(item)) for item in items]
         return [task.result() for task in tasks]
+
+
+async def _signal_firing_runs(signaller: ResolvedSignaller, item: _Ready, signal: ResolvedSignal) -> list[str]:
+    """Signal the resolved alert of ``item`` to its firing run(s); the ids that were running and got it.
+
+    The exact run first when the key names it (the start-time path: no visibility delay). Otherwise, or when that
+    run is not running, every open run of the same source and fingerprint in the index: all of them, since the
+    sender says the alert is no longer firing and each open run was started for a firing of it (repeated firings of
+    an alert without start time are separate runs). When the exact id was known, the index is asked once, without
+    waiting for visibility to settle: a run started just now for this firing would have had that exact id."""
+    if item.firing_id is not None and await signaller.signal_resolved(item.firing_id, signal) == "signalled":
+        return [item.firing_id]
+    found = await signaller.open_firing_runs(item.trigger.data, settle=item.firing_id is None)
+    return [
+        wid for wid in found if wid != item.firing_id and await signaller.signal_resolved(wid, signal) == "signalled"
+    ]
 
 
 def _trigger_attributes(record: ConsumedRecord, trigger: WorkflowTrigger) -> dict[str, Any]:
