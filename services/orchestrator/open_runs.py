@@ -26,10 +26,12 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
 
 from schemas import Trigger
 from schemas.alert import Alert
 from schemas.identity import joined_key
+from services.shared.backoff import PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,12 @@ STARTS_AT_MEMO = "alert_starts_at"
 LOOKUP_DELAYS = (0.1, 0.2, 0.4, 0.8, 1.6)
 #: At most this many open runs of one alert are signalled (repeated firings without a start time).
 MAX_OPEN_RUNS = 100
+#: What Temporal answers when this client may not, or cannot, register a search attribute: retrying cannot help.
+_CANNOT_REGISTER = (RPCStatusCode.PERMISSION_DENIED, RPCStatusCode.UNIMPLEMENTED, RPCStatusCode.FAILED_PRECONDITION)
+
+
+class SearchAttributeMissing(PermanentError):
+    """``SERIES_ATTRIBUTE`` is not registered and the orchestrator may not register it: an operator must."""
 
 
 def alert_series(task_queue: str, workflow: str, alert: Alert) -> str:
@@ -102,12 +110,23 @@ async def ensure_search_attribute(client: Client) -> None:
     )
     if SERIES_ATTRIBUTE in listed.custom_attributes:
         return
-    await client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=client.namespace,
-            search_attributes={SERIES_ATTRIBUTE: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=client.namespace,
+                search_attributes={SERIES_ATTRIBUTE: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD},
+            )
         )
-    )
+    except RPCError as error:
+        if error.status == RPCStatusCode.ALREADY_EXISTS:  # another orchestrator registered it meanwhile
+            return
+        if error.status not in _CANNOT_REGISTER:
+            raise
+        raise SearchAttributeMissing(
+            f"the search attribute {SERIES_ATTRIBUTE} is not registered in namespace {client.namespace!r} and "
+            f"Temporal refused to register it ({error.status.name}: {error.message}); register it once: temporal "
+            f"operator search-attribute create --namespace {client.namespace} --name {SERIES_ATTRIBUTE} --type Keyword"
+        ) from None
     log.info("registered the search attribute %s in namespace %s", SERIES_ATTRIBUTE, client.namespace)
 
 

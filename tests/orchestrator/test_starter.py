@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import ListSearchAttributesResponse
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -14,8 +17,17 @@ from dsl.loader import load_workflows
 from services.executor.catalog import action_catalog
 from services.orchestrator.contracts import DSLRun
 from services.orchestrator.defaults import WORKFLOWS_DIR
-from services.orchestrator.open_runs import SERIES, STARTS_AT_MEMO, list_open_firing_runs, open_runs_query
+from services.orchestrator.open_runs import (
+    SERIES,
+    SERIES_ATTRIBUTE,
+    STARTS_AT_MEMO,
+    SearchAttributeMissing,
+    ensure_search_attribute,
+    list_open_firing_runs,
+    open_runs_query,
+)
 from services.orchestrator.starter import TemporalStarter
+from services.shared.backoff import is_permanent
 from tests.orchestrator.factories import DEMO_ALERT, make_trigger
 
 
@@ -167,3 +179,50 @@ async def test_the_starter_waits_out_a_visibility_outage() -> None:
     starter = TemporalStarter(client, "wf-q", initial_backoff=0.01, max_backoff=0.02)  # type: ignore[arg-type]
     assert await starter.open_firing_runs(resolved_trigger(), settle=False) == ["run-1"]
     assert len(client.queries) == 2
+
+
+class FakeOperator:
+    """The operator service: lists ``registered``; add answers with ``refusal`` if set, else registers."""
+
+    def __init__(self, registered: set[str], refusal: RPCError | None = None) -> None:
+        self.registered, self.refusal = registered, refusal
+        self.added: list[Any] = []
+
+    async def list_search_attributes(self, request: Any) -> Any:
+        assert request.namespace == "alerts"
+        return ListSearchAttributesResponse(custom_attributes=dict.fromkeys(self.registered, 2))
+
+    async def add_search_attributes(self, request: Any) -> None:
+        self.added.append(request)
+        if self.refusal is not None:
+            raise self.refusal
+        self.registered.update(request.search_attributes)
+
+
+class OperatorClient:
+    def __init__(self, operator: FakeOperator) -> None:
+        self.operator_service, self.namespace = operator, "alerts"
+
+
+async def test_the_search_attribute_is_registered_once_as_a_keyword() -> None:
+    operator = FakeOperator(registered=set())
+    await ensure_search_attribute(OperatorClient(operator))  # type: ignore[arg-type]
+    await ensure_search_attribute(OperatorClient(operator))  # type: ignore[arg-type]
+    [request] = operator.added
+    assert request.namespace == "alerts"
+    assert dict(request.search_attributes) == {SERIES_ATTRIBUTE: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD}
+
+
+async def test_a_registration_temporal_refuses_says_how_to_register_it_by_hand() -> None:
+    denied = RPCError("not allowed", RPCStatusCode.PERMISSION_DENIED, b"")
+    with pytest.raises(SearchAttributeMissing) as refused:
+        await ensure_search_attribute(OperatorClient(FakeOperator(set(), denied)))  # type: ignore[arg-type]
+    assert is_permanent(refused.value)  # the orchestrator stops with the message instead of retrying forever
+    assert "temporal operator search-attribute create --namespace alerts --name AlertmeshAlert --type Keyword" in str(
+        refused.value
+    )
+    raced = RPCError("exists", RPCStatusCode.ALREADY_EXISTS, b"")
+    await ensure_search_attribute(OperatorClient(FakeOperator(set(), raced)))  # type: ignore[arg-type]
+    down = RPCError("down", RPCStatusCode.UNAVAILABLE, b"")
+    with pytest.raises(RPCError):  # transient: the caller's backoff retries it
+        await ensure_search_attribute(OperatorClient(FakeOperator(set(), down)))  # type: ignore[arg-type]
