@@ -275,7 +275,15 @@ async def _signal_firing_runs(signaller: ResolvedSignaller, item: _Ready, signal
     waiting for visibility to settle: a run started just now for this firing would have had that exact id."""
     if item.firing_id is not None and await signaller.signal_resolved(item.firing_id, signal) == "signalled":
         return [item.firing_id]
-    found = await signaller.open_firing_runs(item.trigger.data, settle=item.firing_id is None)
+    try:
+        found = await signaller.open_firing_runs(item.trigger.data, settle=item.firing_id is None)
+    except Exception as error:
+        if not is_permanent(error):
+            raise
+        # Temporal refuses the lookup itself (the search attribute unregistered after start): a stuck partition
+        # would hold back every alert behind this one, so it counts as no open run, loudly.
+        log.error("resolved alert %s: the index of open runs cannot be read: %s", item.trigger.id, error)
+        return []
     return [
         wid for wid in found if wid != item.firing_id and await signaller.signal_resolved(wid, signal) == "signalled"
     ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from temporalio.service import RPCError, RPCStatusCode
+
 from schemas import Trigger, WorkflowTrigger
 from schemas.alert import Alert
 from schemas.identity import idempotency_key
@@ -249,3 +251,16 @@ async def test_a_resolved_cloudevent_stamped_later_than_its_firing_still_reaches
     await handler.consume_batch([record(firing)])
     await handler.consume_batch([record(resolved)])
     assert [wid for wid, _ in temporal.signals] == [firing.data.idempotency_key]
+
+
+async def test_an_index_temporal_refuses_to_read_counts_as_no_open_run_instead_of_sticking_the_partition() -> None:
+    class Unregistered(FakeTemporal):
+        async def open_firing_runs(self, trigger: Trigger, *, settle: bool) -> list[str]:
+            raise RPCError("AlertmeshAlert is not a valid search attribute", RPCStatusCode.INVALID_ARGUMENT, b"")
+
+    temporal = Unregistered(running=set())
+    handler = consumer(temporal)
+    started = notification(FIELD_MAPPED, "resolved")
+    started = started.model_copy(update={"data": started.data.model_copy(update={"on_resolved_finished": "start"})})
+    await handler.consume_batch([record(started)])
+    assert (handler.resolved, temporal.started) == ({"started": 1}, [started.data.idempotency_key])
