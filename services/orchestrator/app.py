@@ -39,6 +39,7 @@ from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import EVENT_SOURCE, DSLRun, ResolvedSignal
 from services.orchestrator.lifecycle import firing_run_id
 from services.orchestrator.loops import DEFAULT_MAX_ITEMS
+from services.orchestrator.open_runs import LOOKUP_DELAYS
 from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import ResolvedSignaller, WorkflowStarter
 from services.shared import metrics, tracing
@@ -90,11 +91,15 @@ class TriggerConsumer:
         limiter: RouteLimiter | None = None,
         keepalive_s: float = 10.0,
         max_for_each_items: int = DEFAULT_MAX_ITEMS,
+        lookup_delays: Sequence[float] = LOOKUP_DELAYS,
     ) -> None:
         """``signaller``: resolved alerts are signalled to their firing run (without it, every trigger starts a
         run). ``limiter``: per-route limits on starts. ``keepalive_s``: a batch waiting longer pauses its partitions
         and polls the consumer this often (``backpressure``). ``max_for_each_items``: the cap runs carry on a
-        for_each action's items (ORCHESTRATOR_MAX_FOR_EACH_ITEMS)."""
+        for_each action's items (ORCHESTRATOR_MAX_FOR_EACH_ITEMS). ``lookup_delays``: how long a resolved
+        alert without exact firing run id waits, in steps, for visibility to list a run started a moment ago
+        (``open_runs``)."""
+        self._lookup_delays = tuple(lookup_delays)
         self._keepalive_s = keepalive_s
         self._definitions = definitions
         # What each workflow's runs may start (children, error handler), computed once: runs carry a snapshot.
@@ -238,45 +243,64 @@ class TriggerConsumer:
         return None
 
     async def _signal_all(self, items: list[_Ready]) -> list[bool]:
-        """Signal each resolved alert to its firing run; for each, whether it must be started instead."""
+        """Signal each resolved alert to its firing run(s); for each, whether it must be started instead.
+
+        Every alert is tried at once (``start_concurrency`` at a time). Those that found no run and had no exact id
+        (``_signal_firing_runs``) are tried again together after each of ``lookup_delays``, while visibility
+        indexes runs started a moment ago: the batch waits those delays once, however many alerts wait with it,
+        and holds no concurrency slot while it sleeps."""
         assert self._signaller is not None
         signaller = self._signaller
         gate = asyncio.Semaphore(self._start_concurrency)
+        signals = [ResolvedSignal(trigger_id=item.trigger.id, alert=item.trigger.data.alert) for item in items]
+        signalled: list[list[str]] = [[] for _ in items]
 
-        async def one(item: _Ready) -> bool:
-            signal = ResolvedSignal(trigger_id=item.trigger.id, alert=item.trigger.data.alert)
+        async def attempt(index: int, first: bool) -> None:
             async with gate:
-                signalled = await _signal_firing_runs(signaller, item, signal)
-            data = item.trigger.data
-            if signalled:
-                self.resolved["signalled"] += 1
-                log.info("resolved alert %s signalled to its running workflow(s) %s", item.trigger.id, signalled)
-                return False
-            start = data.on_resolved_finished == "start"
-            self.resolved["started" if start else "ignored"] += 1
-            log.info(
-                "resolved alert %s: no firing run of %s:%s is running (finished or never started); route %r says %s",
-                item.trigger.id, data.alert.source, data.alert.fingerprint, data.route, data.on_resolved_finished,
-            )  # fmt: skip
-            return start
+                signalled[index] = await _signal_firing_runs(signaller, items[index], signals[index], exact=first)
 
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(item)) for item in items]
-        return [task.result() for task in tasks]
+        waiting = list(range(len(items)))
+        for delay in (None, *self._lookup_delays):
+            if delay is not None:
+                await asyncio.sleep(delay)
+            async with asyncio.TaskGroup() as group:
+                for index in waiting:
+                    group.create_task(attempt(index, first=delay is None))
+            # Only an alert without an exact id waits for visibility: an exact run started just now was found.
+            waiting = [index for index in waiting if not signalled[index] and items[index].firing_id is None]
+            if not waiting:
+                break
+        return [self._account(item, ids) for item, ids in zip(items, signalled, strict=True)]
+
+    def _account(self, item: _Ready, signalled: list[str]) -> bool:
+        """Count and log what became of a resolved alert; whether its route says to start it (no run got it)."""
+        data = item.trigger.data
+        if signalled:
+            self.resolved["signalled"] += 1
+            log.info("resolved alert %s signalled to its running workflow(s) %s", item.trigger.id, signalled)
+            return False
+        start = data.on_resolved_finished == "start"
+        self.resolved["started" if start else "ignored"] += 1
+        log.info(
+            "resolved alert %s: no firing run of %s:%s is running (finished or never started); route %r says %s",
+            item.trigger.id, data.alert.source, data.alert.fingerprint, data.route, data.on_resolved_finished,
+        )  # fmt: skip
+        return start
 
 
-async def _signal_firing_runs(signaller: ResolvedSignaller, item: _Ready, signal: ResolvedSignal) -> list[str]:
+async def _signal_firing_runs(
+    signaller: ResolvedSignaller, item: _Ready, signal: ResolvedSignal, *, exact: bool
+) -> list[str]:
     """Signal the resolved alert of ``item`` to its firing run(s); the ids that were running and got it.
 
-    The exact run first when the key names it (the start-time path: no visibility delay). Otherwise, or when that
-    run is not running, every open run of the same source and fingerprint in the index: all of them, since the
-    sender says the alert is no longer firing and each open run was started for a firing of it (repeated firings of
-    an alert without start time are separate runs). When the exact id was known, the index is asked once, without
-    waiting for visibility to settle: a run started just now for this firing would have had that exact id."""
-    if item.firing_id is not None and await signaller.signal_resolved(item.firing_id, signal) == "signalled":
+    The exact run first when the key names it and ``exact`` (the first try; the start-time path has no visibility
+    delay). Otherwise, or when that run is not running, every open run of the same source and fingerprint in the
+    index: all of them, since the sender says the alert is no longer firing and each open run was started for a
+    firing of it (repeated firings of an alert without start time are separate runs)."""
+    if exact and item.firing_id is not None and await signaller.signal_resolved(item.firing_id, signal) == "signalled":
         return [item.firing_id]
     try:
-        found = await signaller.open_firing_runs(item.trigger.data, settle=item.firing_id is None)
+        found = await signaller.open_firing_runs(item.trigger.data)
     except Exception as error:
         if not is_permanent(error):
             raise

@@ -11,14 +11,13 @@ one, its start time in the memo; a resolved alert lists the open runs with the s
 Why Temporal: the runs are durable there already, so the index survives any restart and is never out of step with
 the runs it indexes (no second store to write in the same breath as the start). Visibility is eventually
 consistent: a run started a moment ago may not be listed yet (milliseconds on the dev server's SQLite, about a
-second with Elasticsearch), so an empty answer is asked again after ``LOOKUP_DELAYS`` before it counts as "no run".
+second with Elasticsearch), so the trigger consumer asks again after each of ``LOOKUP_DELAYS`` before an empty answer
+counts as "no run".
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,21 +129,13 @@ async def ensure_search_attribute(client: Client) -> None:
     log.info("registered the search attribute %s in namespace %s", SERIES_ATTRIBUTE, client.namespace)
 
 
-async def list_open_firing_runs(
-    client: Client, task_queue: str, trigger: Trigger, *, settle: bool, delays: Sequence[float] = LOOKUP_DELAYS
-) -> list[str]:
+async def list_open_firing_runs(client: Client, task_queue: str, trigger: Trigger) -> list[str]:
     """The workflow ids of the open runs started for the firing alert that ``trigger``'s resolved alert ends (at
-    most ``MAX_OPEN_RUNS``). ``settle``: when none is listed, ask again after each of ``delays`` (visibility's
-    indexing delay)."""
+    most ``MAX_OPEN_RUNS``), as visibility lists them now."""
     alert = trigger.alert
     query = open_runs_query(alert_series(task_queue, trigger.workflow, alert))
-    for delay in (*delays, None) if settle else (None,):
-        found = [
-            execution.id
-            async for execution in client.list_workflows(query, limit=MAX_OPEN_RUNS)
-            if same_firing(alert, await execution.memo_value(STARTS_AT_MEMO, None))
-        ]
-        if found or delay is None:
-            return found
-        await asyncio.sleep(delay)
-    return []
+    return [
+        execution.id
+        async for execution in client.list_workflows(query, limit=MAX_OPEN_RUNS)
+        if same_firing(alert, await execution.memo_value(STARTS_AT_MEMO, None))
+    ]

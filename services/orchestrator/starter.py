@@ -37,10 +37,10 @@ class ResolvedSignaller(Protocol):
         """Signal the running workflow ``workflow_id`` that its alert resolved; never give up on a transient
         error. Signalling twice is harmless: the workflow reacts to the first signal only."""
 
-    async def open_firing_runs(self, trigger: Trigger, *, settle: bool) -> list[str]:
+    async def open_firing_runs(self, trigger: Trigger) -> list[str]:
         """The ids of the open runs of the firing alert that ``trigger``'s resolved alert ends, found by source and
-        fingerprint (``open_runs``), however their keys were formed. ``settle``: when none is listed, ask again a
-        few times (visibility is eventually consistent). Never gives up on a transient error."""
+        fingerprint (``open_runs``), however their keys were formed, as visibility lists them now (eventually
+        consistent: the caller asks again for a run started a moment ago). Never gives up on a transient error."""
 
 
 class TemporalStarter:
@@ -100,12 +100,12 @@ class TemporalStarter:
         backoff = Backoff(self._initial_backoff, self._max_backoff, budget_s=None)
         return await with_backoff(attempt, f"signalling workflow {workflow_id}", backoff)
 
-    async def open_firing_runs(self, trigger: Trigger, *, settle: bool) -> list[str]:
+    async def open_firing_runs(self, trigger: Trigger) -> list[str]:
         """The open runs of ``trigger``'s firing alert on this task queue (``open_runs.list_open_firing_runs``).
         Transient errors are retried without end; one Temporal refuses for good is raised."""
 
         async def attempt() -> list[str]:
-            return await list_open_firing_runs(self._client, self._task_queue, trigger, settle=settle)
+            return await list_open_firing_runs(self._client, self._task_queue, trigger)
 
         backoff = Backoff(self._initial_backoff, self._max_backoff, budget_s=None)
         return await with_backoff(attempt, f"listing the open runs of {trigger.idempotency_key}", backoff)

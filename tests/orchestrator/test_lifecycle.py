@@ -31,16 +31,18 @@ QUEUE = "wf-q"
 
 class FakeTemporal:
     """Starts (recorded in order, each taking a moment so starts overlap; a started run keeps running, indexed as
-    TemporalStarter indexes it) and signals to the ids it runs; the index is asked with or without settling (the
-    settling itself is TemporalStarter's, tested in test_starter)."""
+    TemporalStarter indexes it) and signals to the ids it runs; ``index_lag``: how many lookups miss a run after
+    its start (visibility indexing it)."""
 
-    def __init__(self, running: set[str]) -> None:
+    def __init__(self, running: set[str], index_lag: int = 0) -> None:
         self.running = running
         self.started: list[str] = []
         self.signals: list[tuple[str, ResolvedSignal]] = []
         #: Each running run's index entry: series and recorded start time.
         self.index: dict[str, tuple[str, object]] = {}
-        self.lookups: list[tuple[str, bool]] = []
+        self.lookups: list[str] = []
+        self.index_lag = index_lag
+        self._unseen: dict[str, int] = {}
 
     async def start(self, run: DSLRun) -> StartOutcome:
         await asyncio.sleep(0.01)
@@ -50,16 +52,20 @@ class FakeTemporal:
         attributes, memo = firing_marks(run.trigger.data, QUEUE)
         if attributes is not None:
             self.index[key] = (attributes[SERIES], memo.get(STARTS_AT_MEMO))
+            self._unseen[key] = self.index_lag
         return "started"
 
-    async def open_firing_runs(self, trigger: Trigger, *, settle: bool) -> list[str]:
-        self.lookups.append((trigger.idempotency_key, settle))
+    async def open_firing_runs(self, trigger: Trigger) -> list[str]:
+        self.lookups.append(trigger.idempotency_key)
         series = alert_series(QUEUE, trigger.workflow, trigger.alert)
-        return [
-            key
-            for key, (indexed, started) in self.index.items()
-            if key in self.running and indexed == series and same_firing(trigger.alert, started)
-        ]
+        found = []
+        for key, (indexed, started) in self.index.items():
+            if self._unseen.get(key, 0) > 0:  # not indexed yet: this lookup misses it
+                self._unseen[key] -= 1
+                continue
+            if key in self.running and indexed == series and same_firing(trigger.alert, started):
+                found.append(key)
+        return found
 
     async def signal_resolved(self, workflow_id: str, signal: ResolvedSignal) -> SignalOutcome:
         if workflow_id not in self.running:
@@ -68,10 +74,12 @@ class FakeTemporal:
         return "signalled"
 
 
-def consumer(temporal: FakeTemporal, limiter: RouteLimiter | None = None) -> TriggerConsumer:
+def consumer(
+    temporal: FakeTemporal, limiter: RouteLimiter | None = None, lookup_delays: tuple[float, ...] = (0.0, 0.0)
+) -> TriggerConsumer:
     return TriggerConsumer(
         {"triage": ECHO}, temporal, SizeLimitedPublisher(10**6), "actions-q",
-        max_message_bytes=1_048_576, signaller=temporal, limiter=limiter,
+        max_message_bytes=1_048_576, signaller=temporal, limiter=limiter, lookup_delays=lookup_delays,
     )  # fmt: skip
 
 
@@ -161,12 +169,13 @@ async def test_a_resolved_cloudevent_reaches_the_firing_run_of_its_subject_throu
     firing = notification(CLOUDEVENT, "firing", event_id="ev-1", event_source="ce")
     resolved = notification(CLOUDEVENT, "resolved", event_id="ev-2", event_source="ce")
     assert firing.data.idempotency_key.endswith(":firing:id.ev-1")
-    temporal = FakeTemporal(running=set())
+    temporal = FakeTemporal(running=set(), index_lag=2)
     handler = consumer(temporal)
-    await handler.consume_batch([record(firing), record(resolved)])  # same batch: started first, then signalled
+    # Same batch: started first, then looked up while visibility is still indexing it (two misses, then found).
+    await handler.consume_batch([record(firing), record(resolved)])
     assert temporal.started == [firing.data.idempotency_key]
     assert [(wid, s.trigger_id) for wid, s in temporal.signals] == [(firing.data.idempotency_key, resolved.id)]
-    assert temporal.lookups == [(resolved.data.idempotency_key, True)]
+    assert temporal.lookups == [resolved.data.idempotency_key] * 3
     assert handler.resolved == {"signalled": 1}
 
 
@@ -210,7 +219,7 @@ async def test_a_start_time_alert_whose_exact_run_is_over_asks_the_index_once_an
     stale = alert_trigger("resolved")
     await handler.consume_batch([record(stale)])
     assert (temporal.signals, handler.resolved) == ([], {"ignored": 1})
-    assert temporal.lookups == [(stale.data.idempotency_key, False)]  # one look, no settling wait
+    assert temporal.lookups == [stale.data.idempotency_key]  # one look, no waiting for visibility
 
 
 def test_only_firing_runs_are_indexed_by_queue_workflow_source_and_fingerprint() -> None:
@@ -255,7 +264,7 @@ async def test_a_resolved_cloudevent_stamped_later_than_its_firing_still_reaches
 
 async def test_an_index_temporal_refuses_to_read_counts_as_no_open_run_instead_of_sticking_the_partition() -> None:
     class Unregistered(FakeTemporal):
-        async def open_firing_runs(self, trigger: Trigger, *, settle: bool) -> list[str]:
+        async def open_firing_runs(self, trigger: Trigger) -> list[str]:
             raise RPCError("AlertmeshAlert is not a valid search attribute", RPCStatusCode.INVALID_ARGUMENT, b"")
 
     temporal = Unregistered(running=set())
@@ -264,3 +273,15 @@ async def test_an_index_temporal_refuses_to_read_counts_as_no_open_run_instead_o
     started = started.model_copy(update={"data": started.data.model_copy(update={"on_resolved_finished": "start"})})
     await handler.consume_batch([record(started)])
     assert (handler.resolved, temporal.started) == ({"started": 1}, [started.data.idempotency_key])
+
+
+async def test_resolved_alerts_without_a_run_wait_for_visibility_together_once_per_batch() -> None:
+    orphans = [notification(FIELD_MAPPED.model_copy(update={"fingerprint": f"m-{i}"}), "resolved") for i in range(40)]
+    temporal = FakeTemporal(running=set())
+    handler = consumer(temporal, lookup_delays=(0.2, 0.2))
+    began = asyncio.get_running_loop().time()
+    await handler.consume_batch([record(orphan) for orphan in orphans])
+    elapsed = asyncio.get_running_loop().time() - began
+    assert 0.4 <= elapsed < 1.0  # the delays once for the batch, not once per alert (40 x 0.4 s)
+    assert sorted(temporal.lookups) == sorted(o.data.idempotency_key for o in orphans for _ in range(3))
+    assert handler.resolved == {"ignored": 40}

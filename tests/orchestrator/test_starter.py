@@ -113,23 +113,20 @@ class Listed:
         return self._memo.get(key, default)
 
 
-class LaggingVisibility:
-    """list_workflows that fails with the given errors, then lists nothing for ``lag`` calls, then ``listed``."""
+class Visibility:
+    """list_workflows that fails with the given errors, then lists ``listed``."""
 
-    def __init__(self, listed: list[Listed], lag: int = 0, errors: list[Exception] | None = None) -> None:
-        self.listed, self.lag, self.errors = listed, lag, list(errors or [])
-        self.queries: list[str] = []
+    def __init__(self, listed: list[Listed], errors: list[Exception] | None = None) -> None:
+        self.listed, self.errors = listed, list(errors or [])
+        self.queries: list[tuple[str, int]] = []
 
     def list_workflows(self, query: str, *, limit: int) -> AsyncIterator[Listed]:
-        self.queries.append(query)
+        self.queries.append((query, limit))
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Listed]:
         if self.errors:
             raise self.errors.pop(0)
-        if self.lag:
-            self.lag -= 1
-            return
         for item in self.listed:
             yield item
 
@@ -140,44 +137,33 @@ def resolved_trigger(**alert: Any) -> Any:
     return trigger.data.model_copy(update={"alert": DEMO_ALERT.model_copy(update=update)})
 
 
-async def test_an_empty_listing_is_asked_again_while_visibility_settles() -> None:
-    client = LaggingVisibility([Listed("run-1", {})], lag=2)
-    found = await list_open_firing_runs(client, "wf-q", resolved_trigger(), settle=True, delays=(0, 0, 0))  # type: ignore[arg-type]
-    assert found == ["run-1"]
-    assert client.queries == [open_runs_query("wf-q:triage:alertmanager:1a30ba71cca2921f")] * 3
-    assert (
-        client.queries[0]
-        == 'AlertmeshAlert = "wf-q:triage:alertmanager:1a30ba71cca2921f" AND ExecutionStatus = "Running"'
-    )
-
-
-async def test_without_settling_or_past_the_delays_an_empty_listing_means_no_open_run() -> None:
-    once = LaggingVisibility([Listed("run-1", {})], lag=1)
-    assert await list_open_firing_runs(once, "wf-q", resolved_trigger(), settle=False) == []  # type: ignore[arg-type]
-    assert len(once.queries) == 1
-    never = LaggingVisibility([Listed("run-1", {})], lag=10)
-    assert await list_open_firing_runs(never, "wf-q", resolved_trigger(), settle=True, delays=(0, 0)) == []  # type: ignore[arg-type]
-    assert len(never.queries) == 3
+async def test_the_open_runs_are_listed_by_the_alerts_series_among_running_runs() -> None:
+    client = Visibility([Listed("run-1", {})])
+    assert await list_open_firing_runs(client, "wf-q", resolved_trigger()) == ["run-1"]  # type: ignore[arg-type]
+    assert client.queries == [
+        ('AlertmeshAlert = "wf-q:triage:alertmanager:1a30ba71cca2921f" AND ExecutionStatus = "Running"', 100)
+    ]
+    assert client.queries[0][0] == open_runs_query("wf-q:triage:alertmanager:1a30ba71cca2921f")
 
 
 async def test_open_runs_of_another_firing_of_the_alert_are_left_alone() -> None:
-    client = LaggingVisibility(
+    client = Visibility(
         [
             Listed("same-start", {STARTS_AT_MEMO: "2023-02-06T13:08:45+00:00"}),
             Listed("other-start", {STARTS_AT_MEMO: "2023-02-06T14:00:00+00:00"}),
             Listed("no-start", {}),
         ]
     )
-    found = await list_open_firing_runs(client, "wf-q", resolved_trigger(), settle=False)  # type: ignore[arg-type]
+    found = await list_open_firing_runs(client, "wf-q", resolved_trigger())  # type: ignore[arg-type]
     assert found == ["same-start", "no-start"]  # the later firing is not the one this resolved alert ends
     no_start = resolved_trigger(starts_at=None)
-    assert len(await list_open_firing_runs(client, "wf-q", no_start, settle=False)) == 3  # type: ignore[arg-type]
+    assert len(await list_open_firing_runs(client, "wf-q", no_start)) == 3  # type: ignore[arg-type]
 
 
 async def test_the_starter_waits_out_a_visibility_outage() -> None:
-    client = LaggingVisibility([Listed("run-1", {})], errors=[RPCError("down", RPCStatusCode.UNAVAILABLE, b"")])
+    client = Visibility([Listed("run-1", {})], errors=[RPCError("down", RPCStatusCode.UNAVAILABLE, b"")])
     starter = TemporalStarter(client, "wf-q", initial_backoff=0.01, max_backoff=0.02)  # type: ignore[arg-type]
-    assert await starter.open_firing_runs(resolved_trigger(), settle=False) == ["run-1"]
+    assert await starter.open_firing_runs(resolved_trigger()) == ["run-1"]
     assert len(client.queries) == 2
 
 
