@@ -120,7 +120,13 @@ def idempotency_key(alert: Alert, workflow: str, occurred: list[str] | None = No
     Each part is sanitized to ``[A-Za-z0-9._-]``. When sanitizing changed anything or the key is too long, a
     ``~`` and a hash of the exact parts are appended (the key cut to fit), so distinct alerts never share a key.
     """
-    parts = [workflow, alert.source, alert.fingerprint, alert.status, *(occurred or occurrence(alert))]
+    return joined_key([workflow, alert.source, alert.fingerprint, alert.status, *(occurred or occurrence(alert))])
+
+
+def joined_key(parts: list[str]) -> str:
+    """The parts joined by ``:``, each sanitized to ``[A-Za-z0-9._-]``, with a ``~`` and a hash of the exact parts
+    appended (the key cut to fit ``MAX_KEY_LENGTH``) when sanitizing changed anything or the key is too long: the
+    same parts always give the same key, and distinct parts never share one."""
     readable = ":".join(parts)
     if len(readable) <= MAX_KEY_LENGTH and all(_SAFE.fullmatch(part) for part in parts):  # the usual case
         return readable

@@ -8,6 +8,7 @@ import asyncio
 from dsl.loader import WorkflowLoadError, load_workflows
 from services.executor.catalog import action_catalog
 from services.orchestrator.config import OrchestratorSettings
+from services.orchestrator.open_runs import SearchAttributeMissing
 from services.orchestrator.service import Orchestrator, connect_temporal
 from services.orchestrator.variables import VarsFileError, load_vars
 from services.shared import logs, tracing
@@ -33,7 +34,10 @@ async def serve(settings: OrchestratorSettings) -> None:
         connecting.cancel()
         return
     stopping.cancel()
-    await run_until_stopped(Orchestrator(settings, connecting.result(), definitions, variables), stop)
+    try:
+        await run_until_stopped(Orchestrator(settings, connecting.result(), definitions, variables), stop)
+    except SearchAttributeMissing as error:  # an operator must register it: say how, once, and exit
+        raise SystemExit(f"orchestrator: cannot start: {error}") from None
 
 
 async def run_until_stopped(orchestrator: Orchestrator, stop: asyncio.Event) -> None:

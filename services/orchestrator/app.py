@@ -5,7 +5,8 @@ The batch is committed (ack) only when the handler returns, i.e. after Temporal 
 letter was written with acks=all. The starts of a batch run concurrently (at most ``start_concurrency`` at once),
 except that records with the same Kafka key start one after the other, in order; each route's starts stay within
 its rate limit (``rate_limits``: the batch waits for tokens, so the partition is not fetched meanwhile). A resolved
-alert whose firing alert's run is still running is signalled to that run instead of starting one (``lifecycle``).
+alert whose firing alert's run is still running is signalled to that run instead of starting one (``lifecycle``,
+``open_runs``).
 Poison never raises: a trigger that cannot be decoded, names an unknown workflow, cannot be
 encoded as workflow input, or that Temporal refuses as invalid (``is_permanent``) is dead-lettered and its
 neighbours go on. Transient failures (Temporal or Kafka down) are waited out inside the batch (back-pressure).
@@ -38,6 +39,7 @@ from services.orchestrator.config import OrchestratorSettings
 from services.orchestrator.contracts import EVENT_SOURCE, DSLRun, ResolvedSignal
 from services.orchestrator.lifecycle import firing_run_id
 from services.orchestrator.loops import DEFAULT_MAX_ITEMS
+from services.orchestrator.open_runs import LOOKUP_DELAYS
 from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import ResolvedSignaller, WorkflowStarter
 from services.shared import metrics, tracing
@@ -61,13 +63,14 @@ START_STAGE = "start"
 
 @dataclass(frozen=True)
 class _Ready:
-    """A decoded trigger and the run it asks for; ``firing_id`` is the run its firing alert started when it is a
-    resolved alert (and the consumer signals such runs)."""
+    """A decoded trigger and the run it asks for; ``resolved`` when it is a resolved alert the consumer signals to its
+    firing run, ``firing_id`` that run's id when the alert's key names it exactly (``lifecycle.firing_run_id``)."""
 
     record: ConsumedRecord
     trigger: WorkflowTrigger
     run: DSLRun
-    firing_id: str | None
+    resolved: bool = False
+    firing_id: str | None = None
 
 
 class TriggerConsumer:
@@ -88,11 +91,15 @@ class TriggerConsumer:
         limiter: RouteLimiter | None = None,
         keepalive_s: float = 10.0,
         max_for_each_items: int = DEFAULT_MAX_ITEMS,
+        lookup_delays: Sequence[float] = LOOKUP_DELAYS,
     ) -> None:
         """``signaller``: resolved alerts are signalled to their firing run (without it, every trigger starts a
         run). ``limiter``: per-route limits on starts. ``keepalive_s``: a batch waiting longer pauses its partitions
         and polls the consumer this often (``backpressure``). ``max_for_each_items``: the cap runs carry on a
-        for_each action's items (ORCHESTRATOR_MAX_FOR_EACH_ITEMS)."""
+        for_each action's items (ORCHESTRATOR_MAX_FOR_EACH_ITEMS). ``lookup_delays``: how long a resolved
+        alert without exact firing run id waits, in steps, for visibility to list a run started a moment ago
+        (``open_runs``)."""
+        self._lookup_delays = tuple(lookup_delays)
         self._keepalive_s = keepalive_s
         self._definitions = definitions
         # What each workflow's runs may start (children, error handler), computed once: runs carry a snapshot.
@@ -132,10 +139,10 @@ class TriggerConsumer:
         prepared = [self._prepare(record) for record in records]
         refusals = [item if isinstance(item, DeadLetterOrder) else None for item in prepared]
         ready = [(i, item) for i, item in enumerate(prepared) if isinstance(item, _Ready)]
-        await self._start_all([(i, item) for i, item in ready if item.firing_id is None], refusals)
+        await self._start_all([(i, item) for i, item in ready if not item.resolved], refusals)
         # Resolved alerts go after the batch's starts, so a firing alert just before its resolution in the same
         # batch has its run by then.
-        resolved = [(i, item) for i, item in ready if item.firing_id is not None]
+        resolved = [(i, item) for i, item in ready if item.resolved]
         if resolved:
             unmatched = await self._signal_all([item for _, item in resolved])
             await self._start_all([pair for pair, start in zip(resolved, unmatched, strict=True) if start], refusals)
@@ -170,8 +177,9 @@ class TriggerConsumer:
         problem = _unencodable(run)
         if problem:
             return _refusal(record, trigger, problem)
-        firing_id = firing_run_id(trigger.data) if self._signaller is not None else None
-        return _Ready(record, trigger, run, firing_id)
+        if self._signaller is None or trigger.data.alert.status != "resolved":
+            return _Ready(record, trigger, run)
+        return _Ready(record, trigger, run, resolved=True, firing_id=firing_run_id(trigger.data))
 
     async def _start_all(self, items: list[tuple[int, _Ready]], refusals: list[DeadLetterOrder | None]) -> None:
         """Start ``items`` (index in the batch, run), putting what to dead-letter at its index in ``refusals``.
@@ -235,32 +243,74 @@ class TriggerConsumer:
         return None
 
     async def _signal_all(self, items: list[_Ready]) -> list[bool]:
-        """Signal each resolved alert to its firing run; for each, whether it must be started instead."""
+        """Signal each resolved alert to its firing run(s); for each, whether it must be started instead.
+
+        Every alert is tried at once (``start_concurrency`` at a time). Those that found no run and had no exact id
+        (``_signal_firing_runs``) are tried again together after each of ``lookup_delays``, while visibility
+        indexes runs started a moment ago: the batch waits those delays once, however many alerts wait with it,
+        and holds no concurrency slot while it sleeps."""
         assert self._signaller is not None
         signaller = self._signaller
         gate = asyncio.Semaphore(self._start_concurrency)
+        signals = [ResolvedSignal(trigger_id=item.trigger.id, alert=item.trigger.data.alert) for item in items]
+        signalled: list[list[str]] = [[] for _ in items]
 
-        async def one(item: _Ready) -> bool:
-            assert item.firing_id is not None
-            signal = ResolvedSignal(trigger_id=item.trigger.id, alert=item.trigger.data.alert)
+        async def attempt(index: int, first: bool) -> None:
             async with gate:
-                outcome = await signaller.signal_resolved(item.firing_id, signal)
-            data = item.trigger.data
-            if outcome == "signalled":
-                self.resolved["signalled"] += 1
-                log.info("resolved alert %s signalled to its running workflow %s", item.trigger.id, item.firing_id)
-                return False
-            start = data.on_resolved_finished == "start"
-            self.resolved["started" if start else "ignored"] += 1
-            log.info(
-                "resolved alert %s: workflow %s is not running (finished or never started); route %r says %s",
-                item.trigger.id, item.firing_id, data.route, data.on_resolved_finished,
-            )  # fmt: skip
-            return start
+                signalled[index] = await _signal_firing_runs(signaller, items[index], signals[index], exact=first)
 
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(item)) for item in items]
-        return [task.result() for task in tasks]
+        waiting = list(range(len(items)))
+        for delay in (None, *self._lookup_delays):
+            if delay is not None:
+                await asyncio.sleep(delay)
+            async with asyncio.TaskGroup() as group:
+                for index in waiting:
+                    group.create_task(attempt(index, first=delay is None))
+            # Only an alert without an exact id waits for visibility: an exact run started just now was found.
+            waiting = [index for index in waiting if not signalled[index] and items[index].firing_id is None]
+            if not waiting:
+                break
+        return [self._account(item, ids) for item, ids in zip(items, signalled, strict=True)]
+
+    def _account(self, item: _Ready, signalled: list[str]) -> bool:
+        """Count and log what became of a resolved alert; whether its route says to start it (no run got it)."""
+        data = item.trigger.data
+        if signalled:
+            self.resolved["signalled"] += 1
+            log.info("resolved alert %s signalled to its running workflow(s) %s", item.trigger.id, signalled)
+            return False
+        start = data.on_resolved_finished == "start"
+        self.resolved["started" if start else "ignored"] += 1
+        log.info(
+            "resolved alert %s: no firing run of %s:%s is running (finished or never started); route %r says %s",
+            item.trigger.id, data.alert.source, data.alert.fingerprint, data.route, data.on_resolved_finished,
+        )  # fmt: skip
+        return start
+
+
+async def _signal_firing_runs(
+    signaller: ResolvedSignaller, item: _Ready, signal: ResolvedSignal, *, exact: bool
+) -> list[str]:
+    """Signal the resolved alert of ``item`` to its firing run(s); the ids that were running and got it.
+
+    The exact run first when the key names it and ``exact`` (the first try; the start-time path has no visibility
+    delay). Otherwise, or when that run is not running, every open run of the same source and fingerprint in the
+    index: all of them, since the sender says the alert is no longer firing and each open run was started for a
+    firing of it (repeated firings of an alert without start time are separate runs)."""
+    if exact and item.firing_id is not None and await signaller.signal_resolved(item.firing_id, signal) == "signalled":
+        return [item.firing_id]
+    try:
+        found = await signaller.open_firing_runs(item.trigger.data)
+    except Exception as error:
+        if not is_permanent(error):
+            raise
+        # Temporal refuses the lookup itself (the search attribute unregistered after start): a stuck partition
+        # would hold back every alert behind this one, so it counts as no open run, loudly.
+        log.error("resolved alert %s: the index of open runs cannot be read: %s", item.trigger.id, error)
+        return []
+    return [
+        wid for wid in found if wid != item.firing_id and await signaller.signal_resolved(wid, signal) == "signalled"
+    ]
 
 
 def _trigger_attributes(record: ConsumedRecord, trigger: WorkflowTrigger) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from dsl.model import WorkflowDefinition
 from services.orchestrator.app import TriggerConsumer, subscribe_triggers
 from services.orchestrator.config import OrchestratorSettings
+from services.orchestrator.open_runs import ensure_search_attribute
 from services.orchestrator.publish import ResultPublisher
 from services.orchestrator.rate_limits import RouteLimiter
 from services.orchestrator.starter import TemporalStarter
@@ -77,8 +78,12 @@ class Orchestrator:
         return bool(await self.broker.ping(timeout=2)) and bool(await self.client.service_client.check_health())
 
     async def start(self) -> None:
-        """Start the broker (and with it the trigger consumer), then the workflow worker, the consumer-lag watch and
-        the health endpoint; returns once they are started (the worker runs on in a task of its own)."""
+        """Register the index of open firing runs (``open_runs``), start the broker (and with it the trigger
+        consumer), then the workflow worker, the consumer-lag watch and the health endpoint; returns once they are
+        started (the worker runs on in a task of its own)."""
+        # Before any trigger is read: Temporal refuses a start naming an unregistered search attribute.
+        what = "registering the open-runs search attribute"
+        await with_backoff(lambda: ensure_search_attribute(self.client), what, Backoff(0.5, 10.0, budget_s=None))
         # Broker first: the worker's publish_result needs it, and the consumer needs nothing else.
         await self.broker.start()
         self._worker_task = asyncio.create_task(self.worker.run(), name="temporal-worker")

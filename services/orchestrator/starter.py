@@ -10,7 +10,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from schemas import Trigger
 from services.orchestrator.contracts import RESOLVED_SIGNAL, DSLRun, ResolvedSignal
+from services.orchestrator.open_runs import firing_marks, list_open_firing_runs
 from services.orchestrator.workflow import DSLWorkflow
 from services.shared.backoff import Backoff, with_backoff
 
@@ -34,6 +36,11 @@ class ResolvedSignaller(Protocol):
     async def signal_resolved(self, workflow_id: str, signal: ResolvedSignal) -> SignalOutcome:
         """Signal the running workflow ``workflow_id`` that its alert resolved; never give up on a transient
         error. Signalling twice is harmless: the workflow reacts to the first signal only."""
+
+    async def open_firing_runs(self, trigger: Trigger) -> list[str]:
+        """The ids of the open runs of the firing alert that ``trigger``'s resolved alert ends, found by source and
+        fingerprint (``open_runs``), however their keys were formed, as visibility lists them now (eventually
+        consistent: the caller asks again for a run started a moment ago). Never gives up on a transient error."""
 
 
 class TemporalStarter:
@@ -93,15 +100,33 @@ class TemporalStarter:
         backoff = Backoff(self._initial_backoff, self._max_backoff, budget_s=None)
         return await with_backoff(attempt, f"signalling workflow {workflow_id}", backoff)
 
+    async def open_firing_runs(self, trigger: Trigger) -> list[str]:
+        """The open runs of ``trigger``'s firing alert on this task queue (``open_runs.list_open_firing_runs``).
+        Transient errors are retried without end; one Temporal refuses for good is raised."""
+
+        async def attempt() -> list[str]:
+            return await list_open_firing_runs(self._client, self._task_queue, trigger)
+
+        backoff = Backoff(self._initial_backoff, self._max_backoff, budget_s=None)
+        return await with_backoff(attempt, f"listing the open runs of {trigger.idempotency_key}", backoff)
+
     async def _start_once(self, run: DSLRun) -> None:
         trigger = run.trigger
+        # A firing alert's run is indexed by source and fingerprint, so its resolved alert finds it (open_runs).
+        search_attributes, firing_memo = firing_marks(trigger.data, self._task_queue)
         await self._client.start_workflow(
             DSLWorkflow.run,
             run,
             id=trigger.data.idempotency_key,
             task_queue=self._task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"correlationid": trigger.correlationid, "trigger_id": trigger.id, "route": trigger.data.route},
+            memo={
+                "correlationid": trigger.correlationid,
+                "trigger_id": trigger.id,
+                "route": trigger.data.route,
+                **firing_memo,
+            },
+            search_attributes=search_attributes,
             rpc_timeout=self._rpc_timeout,
             # This process also runs the workflow worker: Temporal may hand the first workflow task back in the
             # start's answer, saving a poll round trip (about 50 ms a run). Ids and REJECT_DUPLICATE are as before.
