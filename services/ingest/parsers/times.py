@@ -1,0 +1,113 @@
+"""Senders' timestamps as UTC datetimes: RFC 3339 text (as real senders write it) and Unix epoch numbers.
+
+"No time" has several spellings that must not become a date: absent, empty, ``0`` (an unset epoch field) and
+Go's zero time ``0001-01-01T00:00:00Z`` (Alertmanager's and Grafana's ``endsAt`` of an alert still firing). The
+Unix epoch itself, 1970-01-01T00:00:00Z, is read as "no time" too, whichever way it is written: it is what an
+unset epoch field formats as, never the real time of an alert.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from services.ingest.parsers.errors import ParseError
+
+#: Epoch numbers are read by magnitude: below 10^11 seconds, below 10^14 milliseconds, below 10^17 microseconds,
+#: else nanoseconds. Every instant from 1973-03-03 to the year 5138 is read right in each unit (10^11 seconds is
+#: the year 5138; 10^11 milliseconds, microseconds or nanoseconds are all 1973).
+EPOCH_UNIT_BOUNDS: tuple[tuple[int, int], ...] = ((10**11, 1), (10**14, 10**3), (10**17, 10**6))
+NANOSECONDS = 10**9
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - _EPOCH).total_seconds())
+
+# RFC 3339 date-time, and what real senders write besides: "t"/"z" in lower case (RFC 3339 section 5.6 allows
+# them), a space between date and time, any number of fractional digits (Go and .NET send 7 or 9), and offsets
+# without a colon ("+0000", AWS CloudWatch's StateChangeTime). ASCII digits only: "\d" would take other scripts'.
+_RFC3339 = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})[Tt ]"
+    r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]+))?"
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<offset_hours>[0-9]{2}):?(?P<offset_minutes>[0-9]{2}))",
+    re.ASCII,
+)
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+_DATE_TIME_WITHOUT_ZONE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?")
+
+
+def parse_time(value: Any, where: str) -> datetime | None:
+    """A timestamp in UTC, from RFC 3339 text (``T`` or ``t`` or a space, ``Z`` or ``z`` or an offset with or
+    without a colon, fractional seconds of any length, cut to microseconds) or a Unix epoch number or string of
+    digits (unit by magnitude: ``EPOCH_UNIT_BOUNDS``). None for absent, empty, ``0`` and the epoch itself, and Go's
+    zero time (year 1); anything else is a ``ParseError`` naming ``where``."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ParseError(f"{where}: timestamp must be RFC 3339 text or a Unix time, got a boolean")
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParseError(f"{where}: {value!r} is not a usable Unix time")
+        return _from_epoch(Decimal(value), value, where)
+    if not isinstance(value, str):
+        raise ParseError(f"{where}: timestamp must be RFC 3339 text or a Unix time, got {type(value).__name__}")
+    text = value.strip()
+    if text == "":
+        return None
+    if _NUMBER.fullmatch(text):
+        try:
+            number = Decimal(text)
+        except InvalidOperation:  # the pattern admits only what Decimal reads; kept as a parse error regardless
+            raise ParseError(f"{where}: invalid timestamp {value!r}") from None
+        return _from_epoch(number, value, where)
+    return _from_text(text, value, where)
+
+
+def _from_text(text: str, value: str, where: str) -> datetime | None:
+    match = _RFC3339.fullmatch(text)
+    if match is None:
+        if _DATE_TIME_WITHOUT_ZONE.fullmatch(text):
+            raise ParseError(f"{where}: timestamp {value!r} has no time zone (expected RFC 3339, e.g. ...Z)")
+        raise ParseError(f"{where}: invalid timestamp {value!r} (expected RFC 3339 or a Unix time)")
+    fields = {name: int(match[name]) for name in ("year", "month", "day", "hour", "minute", "second")}
+    # RFC 3339 allows a leap second (:60); Python's datetime does not: it is read as the second after :59.
+    leap = fields["second"] == 60
+    if leap:
+        fields["second"] = 59
+    fields["microsecond"] = int((match["fraction"] or "")[:6].ljust(6, "0"))
+    try:
+        parsed = datetime(**fields, tzinfo=UTC if match["utc"] else _offset(match))
+    except ValueError as error:
+        raise ParseError(f"{where}: invalid timestamp {value!r} ({error})") from None
+    # Go's zero time, whatever the offset (Alertmanager and Grafana send 0001-01-01T00:00:00Z for "not ended yet").
+    if parsed.year == 1:
+        return None
+    try:
+        utc = parsed.astimezone(UTC) + timedelta(seconds=1 if leap else 0)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
+        raise ParseError(f"{where}: timestamp {value!r} is past the year 9999 in UTC") from None
+    return None if utc == _EPOCH else utc
+
+
+def _offset(match: re.Match[str]) -> timezone:
+    hours, minutes = int(match["offset_hours"]), int(match["offset_minutes"])
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"offset {match['sign']}{hours:02}:{minutes:02} is out of range")
+    delta = timedelta(hours=hours, minutes=minutes)
+    return timezone(-delta if match["sign"] == "-" else delta)
+
+
+def _from_epoch(number: Decimal, value: Any, where: str) -> datetime | None:
+    if number == 0:
+        return None
+    if number < 0:
+        raise ParseError(f"{where}: {value!r} is before 1970 (a negative Unix time)")
+    divisor = next((unit for bound, unit in EPOCH_UNIT_BOUNDS if number < bound), NANOSECONDS)
+    seconds = number / divisor
+    if seconds > _LAST_SECOND:
+        raise ParseError(f"{where}: {value!r} is past the year 9999 as a Unix time")
+    whole = int(seconds)
+    micro = int((seconds - whole) * 1_000_000)
+    return _EPOCH + timedelta(seconds=whole, microseconds=micro)
