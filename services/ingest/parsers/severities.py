@@ -26,9 +26,11 @@ SEVERITY_SCALES: tuple[SeverityScale, ...] = get_args(SeverityScale)
 _LEVELS: dict[SeverityScale, tuple[int, tuple[Severity, ...]]] = {
     # P0 is the "above P1" level of teams that have one; P5 is Opsgenie's informational.
     "p": (0, ("critical", "critical", "high", "medium", "low", "info")),
-    # Azure: Sev0 Critical, Sev1 Error, Sev2 Warning, Sev3 Informational, Sev4 Verbose. Five levels onto our five,
-    # in order (Opsgenie's Azure integration does the same through P1-P5); Sev5 is the lowest of 1-5 SEV scales.
-    "sev": (0, ("critical", "high", "medium", "low", "info", "info")),
+    # Azure Monitor defines Sev0 Critical, Sev1 Error, Sev2 Warning, Sev3 Informational, Sev4 Verbose: each level
+    # reads as its word does anywhere (error is high, warning medium), so Informational is info, not low, and
+    # Verbose, below it, is info too (the scale has nothing lower that still means "a severity was given").
+    # Sev5, the lowest of the SEV1-SEV5 scales some teams use, is info as well.
+    "sev": (0, ("critical", "high", "medium", "info", "info", "info")),
     # RFC 5424: 0 emerg, 1 alert, 2 crit, 3 err, 4 warning, 5 notice, 6 info, 7 debug.
     "syslog": (0, ("critical", "critical", "critical", "high", "medium", "low", "info", "info")),
     "one_high": (1, ("critical", "high", "medium", "low", "info")),

@@ -100,7 +100,7 @@ def test_a_time_past_year_9999_in_utc_is_a_parse_error() -> None:
         ("Sev0", "critical"),
         ("Sev1", "high"),
         ("Sev2", "medium"),
-        ("Sev3", "low"),
+        ("Sev3", "info"),
         ("Sev4", "info"),
         ("SEV-1", "high"),
         ("sev_0", "critical"),
@@ -178,7 +178,8 @@ def test_a_bare_number_without_its_scale_is_unknown(raw: object) -> None:
         (7, "syslog", "info"),
         ("warning", "syslog", "medium"),  # a word is read as a word on any scale
         (0, "sev", "critical"),
-        (3, "sev", "low"),
+        (3, "sev", "info"),
+        (2, "sev", "medium"),
         (0, "p", "critical"),
         (1, "p", "critical"),
         ("P1", "sev", "critical"),  # a prefixed level names its own scale
@@ -199,16 +200,16 @@ def test_levels_on_a_known_scale(raw: object, scale: SeverityScale, expected: st
 def test_a_severity_map_overrides_the_rules_and_keeps_the_original() -> None:
     mapping: dict[str, Severity] = {"90": "critical", "sev3": "medium", "ok": "low"}
     assert apply_severity_map(90, mapping) == "critical"
-    assert apply_severity_map(" SEV3 ", mapping) == "medium"  # not the rule's "low"
+    assert apply_severity_map(" SEV3 ", mapping) == "medium"  # not the rule's "info"
     assert apply_severity_map("Sev1", mapping) == "high"  # not in the map: the rules
     assert apply_severity_map(None, mapping) == "unknown"
     alert = Alert(
         source="azure", format="azure", status="firing", name="cpu", fingerprint="f",
-        severity="low", severity_original="Sev3",
+        severity="info", severity_original="Sev3",
     )  # fmt: skip
     mapped = apply_severity_map(alert, mapping)
     assert (mapped.severity, mapped.severity_original) == ("medium", "Sev3")
-    assert alert.severity == "low"  # a copy: the alert given is unchanged
+    assert alert.severity == "info"  # a copy: the alert given is unchanged
     other = alert.model_copy(update={"severity_original": "Sev0", "severity": "critical"})
     assert apply_severity_map(other, mapping) is other
 
