@@ -103,11 +103,11 @@ def _from_epoch(number: Decimal, value: Any, where: str) -> datetime | None:
     if number == 0:
         return None
     if number < 0:
-        raise ParseError(f"{where}: {value!r} is before 1970 (a negative Unix time)")
+        raise ParseError(f"{where}: {value!r} is not a usable Unix time (before 1970)")
     divisor = next((unit for bound, unit in EPOCH_UNIT_BOUNDS if number < bound), NANOSECONDS)
     seconds = number / divisor
     if seconds > _LAST_SECOND:
-        raise ParseError(f"{where}: {value!r} is past the year 9999 as a Unix time")
+        raise ParseError(f"{where}: {value!r} is not a usable Unix time (past the year 9999)")
     whole = int(seconds)
     micro = int((seconds - whole) * 1_000_000)
     return _EPOCH + timedelta(seconds=whole, microseconds=micro)

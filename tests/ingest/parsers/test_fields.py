@@ -1,9 +1,12 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from schemas.alert import Alert, Severity
-from services.ingest.parsers import ParseError
+from schemas.sources import SOURCE_HEADER
+from services.ingest.parsers import ParseError, parse_alerts, parsers_for
+from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.parsers.fields import (
     SeverityScale,
     apply_severity_map,
@@ -354,3 +357,18 @@ def test_link_names_from_configuration_may_be_anything() -> None:
         "base": "https://a.example.com/",
         "x y": "https://b.example.com/p",
     }
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        (0, None),  # an unset epoch field: no time, not 1970-01-01
+        ("0", None),
+        (1675688925123456789, datetime(2023, 2, 6, 13, 8, 45, 123456, UTC)),
+        ("2023-02-06t13:08:45z", datetime(2023, 2, 6, 13, 8, 45, tzinfo=UTC)),
+    ],
+)
+def test_field_maps_read_times_by_the_shared_rule(at: object, expected: datetime | None) -> None:
+    parsers = parsers_for({"edr": FieldMap.model_validate({"title": "$.t", "starts_at": "$.at"})})
+    (alert,) = parse_alerts(json.dumps({"t": "x", "at": at}).encode(), {SOURCE_HEADER: "edr"}, parsers)
+    assert alert.starts_at == expected
