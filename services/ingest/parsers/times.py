@@ -23,6 +23,7 @@ EPOCH_UNIT_BOUNDS: tuple[tuple[int, int], ...] = ((10**11, 1), (10**14, 10**3), 
 NANOSECONDS = 10**9
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SHOWN_CHARS = 100
 _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - _EPOCH).total_seconds())
 
 # RFC 3339 date-time, and what real senders write besides: "t"/"z" in lower case (RFC 3339 section 5.6 allows
@@ -49,7 +50,7 @@ def parse_time(value: Any, where: str) -> datetime | None:
         raise ParseError(f"{where}: timestamp must be RFC 3339 text or a Unix time, got a boolean")
     if isinstance(value, int | float):
         if isinstance(value, float) and not math.isfinite(value):
-            raise ParseError(f"{where}: {value!r} is not a usable Unix time")
+            raise ParseError(f"{where}: {_shown(value)} is not a usable Unix time")
         return _from_epoch(Decimal(value), value, where)
     if not isinstance(value, str):
         raise ParseError(f"{where}: timestamp must be RFC 3339 text or a Unix time, got {type(value).__name__}")
@@ -60,7 +61,7 @@ def parse_time(value: Any, where: str) -> datetime | None:
         try:
             number = Decimal(text)
         except InvalidOperation:  # the pattern admits only what Decimal reads; kept as a parse error regardless
-            raise ParseError(f"{where}: invalid timestamp {value!r}") from None
+            raise ParseError(f"{where}: invalid timestamp {_shown(value)}") from None
         return _from_epoch(number, value, where)
     return _from_text(text, value, where)
 
@@ -69,8 +70,8 @@ def _from_text(text: str, value: str, where: str) -> datetime | None:
     match = _RFC3339.fullmatch(text)
     if match is None:
         if _DATE_TIME_WITHOUT_ZONE.fullmatch(text):
-            raise ParseError(f"{where}: timestamp {value!r} has no time zone (expected RFC 3339, e.g. ...Z)")
-        raise ParseError(f"{where}: invalid timestamp {value!r} (expected RFC 3339 or a Unix time)")
+            raise ParseError(f"{where}: timestamp {_shown(value)} has no time zone (expected RFC 3339, e.g. ...Z)")
+        raise ParseError(f"{where}: invalid timestamp {_shown(value)} (expected RFC 3339 or a Unix time)")
     fields = {name: int(match[name]) for name in ("year", "month", "day", "hour", "minute", "second")}
     # RFC 3339 allows a leap second (:60); Python's datetime does not: it is read as the second after :59.
     leap = fields["second"] == 60
@@ -80,14 +81,14 @@ def _from_text(text: str, value: str, where: str) -> datetime | None:
     try:
         parsed = datetime(**fields, tzinfo=UTC if match["utc"] else _offset(match))
     except ValueError as error:
-        raise ParseError(f"{where}: invalid timestamp {value!r} ({error})") from None
+        raise ParseError(f"{where}: invalid timestamp {_shown(value)} ({error})") from None
     # Go's zero time, whatever the offset (Alertmanager and Grafana send 0001-01-01T00:00:00Z for "not ended yet").
     if parsed.year == 1:
         return None
     try:
         utc = parsed.astimezone(UTC) + timedelta(seconds=1 if leap else 0)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
-        raise ParseError(f"{where}: timestamp {value!r} is past the year 9999 in UTC") from None
+        raise ParseError(f"{where}: timestamp {_shown(value)} is past the year 9999 in UTC") from None
     return None if utc == _EPOCH else utc
 
 
@@ -103,11 +104,17 @@ def _from_epoch(number: Decimal, value: Any, where: str) -> datetime | None:
     if number == 0:
         return None
     if number < 0:
-        raise ParseError(f"{where}: {value!r} is not a usable Unix time (before 1970)")
+        raise ParseError(f"{where}: {_shown(value)} is not a usable Unix time (before 1970)")
     divisor = next((unit for bound, unit in EPOCH_UNIT_BOUNDS if number < bound), NANOSECONDS)
     seconds = number / divisor
     if seconds > _LAST_SECOND:
-        raise ParseError(f"{where}: {value!r} is not a usable Unix time (past the year 9999)")
+        raise ParseError(f"{where}: {_shown(value)} is not a usable Unix time (past the year 9999)")
     whole = int(seconds)
     micro = int((seconds - whole) * 1_000_000)
     return _EPOCH + timedelta(seconds=whole, microseconds=micro)
+
+
+def _shown(value: Any) -> str:
+    """The value as a reason quotes it: a long one is cut, so one bad field cannot make a dead letter huge."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}... ({len(text)} characters)"

@@ -372,3 +372,10 @@ def test_field_maps_read_times_by_the_shared_rule(at: object, expected: datetime
     parsers = parsers_for({"edr": FieldMap.model_validate({"title": "$.t", "starts_at": "$.at"})})
     (alert,) = parse_alerts(json.dumps({"t": "x", "at": at}).encode(), {SOURCE_HEADER: "edr"}, parsers)
     assert alert.starts_at == expected
+
+
+def test_a_long_bad_time_is_cut_in_the_reason() -> None:
+    with pytest.raises(ParseError) as refused:
+        parse_time("x" * 100_000, "startsAt")
+    assert len(refused.value.reason) < 200
+    assert "(100002 characters)" in refused.value.reason
