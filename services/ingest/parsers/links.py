@@ -15,6 +15,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 _SCHEMES = ("http", "https")
 # A host as URLs write it: a name (IDNs included), an IPv4 address, or an IPv6 address in brackets.
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOST = re.compile(r"[^\s/\\?#@:\[\]]+|\[[0-9A-Fa-f:.]+\]")
 
 
@@ -48,7 +49,7 @@ def safe_url(link: str, base: str | None = None) -> str | None:
     base's scheme and host, as a browser does); without one it is dropped. Credentials (``user:pass@``) are
     removed, so what is shown is the real host and no secret is passed on; inner spaces become ``%20``."""
     text = link.strip()
-    if not text or any(unicodedata.category(char)[0] == "C" for char in text):
+    if not text or _has_control(text):
         return None
     text = text.replace(" ", "%20")
     parts = _split(text)
@@ -63,6 +64,13 @@ def safe_url(link: str, base: str | None = None) -> str | None:
         if parts is None:
             return None
     return _absolute(parts)
+
+
+def _has_control(text: str) -> bool:
+    # Most links are ASCII: one regex scan; the Unicode categories (format, private, unassigned) only otherwise.
+    if text.isascii():
+        return _ASCII_CONTROL.search(text) is not None
+    return any(unicodedata.category(char)[0] == "C" for char in text)
 
 
 def _split(text: str) -> SplitResult | None:

@@ -8,6 +8,7 @@ unset epoch field formats as, never the real time of an alert.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
@@ -24,6 +25,7 @@ NANOSECONDS = 10**9
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SHOWN_CHARS = 100
+_NO_LEAP = timedelta(0)
 _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - _EPOCH).total_seconds())
 
 # RFC 3339 date-time, and what real senders write besides: "t"/"z" in lower case (RFC 3339 section 5.6 allows
@@ -32,9 +34,10 @@ _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - _EPOCH).tot
 _RFC3339 = re.compile(
     r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})[Tt ]"
     r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]+))?"
-    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<offset_hours>[0-9]{2}):?(?P<offset_minutes>[0-9]{2}))",
+    r"(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<offset_hours>[01][0-9]|2[0-3]):?(?P<offset_minutes>[0-5][0-9]))",
     re.ASCII,
 )
+_DATE_TIME_GROUPS = ("year", "month", "day", "hour", "minute", "second")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _DATE_TIME_WITHOUT_ZONE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?")
 
@@ -72,32 +75,50 @@ def _from_text(text: str, value: str, where: str) -> datetime | None:
         if _DATE_TIME_WITHOUT_ZONE.fullmatch(text):
             raise ParseError(f"{where}: timestamp {_shown(value)} has no time zone (expected RFC 3339, e.g. ...Z)")
         raise ParseError(f"{where}: invalid timestamp {_shown(value)} (expected RFC 3339 or a Unix time)")
-    fields = {name: int(match[name]) for name in ("year", "month", "day", "hour", "minute", "second")}
-    # RFC 3339 allows a leap second (:60); Python's datetime does not: it is read as the second after :59.
-    leap = fields["second"] == 60
-    if leap:
-        fields["second"] = 59
-    fields["microsecond"] = int((match["fraction"] or "")[:6].ljust(6, "0"))
+    parsed = _fast(text)
+    if parsed is None:
+        return _from_fields(match, value, where)
+    return _in_utc(parsed, value, where)
+
+
+def _fast(text: str) -> datetime | None:
+    """What the C parser makes of a text the pattern admitted, when it reads it (not leap seconds, not every
+    fraction length or offset on every Python): about ten times faster than building it field by field."""
     try:
-        parsed = datetime(**fields, tzinfo=UTC if match["utc"] else _offset(match))
+        return datetime.fromisoformat(text.upper())
+    except ValueError:
+        return None
+
+
+def _from_fields(match: re.Match[str], value: str, where: str) -> datetime | None:
+    year, month, day, hour, minute, second = map(int, match.group(*_DATE_TIME_GROUPS))
+    # RFC 3339 allows a leap second (:60); Python's datetime does not: it is read as the second after :59.
+    leap = second == 60
+    microsecond = int(match["fraction"][:6].ljust(6, "0")) if match["fraction"] else 0
+    try:
+        zone = UTC if match["utc"] else _offset(match["sign"], match["offset_hours"], match["offset_minutes"])
+        parsed = datetime(year, month, day, hour, minute, 59 if leap else second, microsecond, zone)
     except ValueError as error:
         raise ParseError(f"{where}: invalid timestamp {_shown(value)} ({error})") from None
+    return _in_utc(parsed, value, where, timedelta(seconds=1 if leap else 0))
+
+
+def _in_utc(parsed: datetime, value: str, where: str, leap: timedelta = _NO_LEAP) -> datetime | None:
     # Go's zero time, whatever the offset (Alertmanager and Grafana send 0001-01-01T00:00:00Z for "not ended yet").
     if parsed.year == 1:
         return None
     try:
-        utc = parsed.astimezone(UTC) + timedelta(seconds=1 if leap else 0)
+        utc = parsed.astimezone(UTC) + leap
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
         raise ParseError(f"{where}: timestamp {_shown(value)} is past the year 9999 in UTC") from None
     return None if utc == _EPOCH else utc
 
 
-def _offset(match: re.Match[str]) -> timezone:
-    hours, minutes = int(match["offset_hours"]), int(match["offset_minutes"])
-    if hours > 23 or minutes > 59:
-        raise ValueError(f"offset {match['sign']}{hours:02}:{minutes:02} is out of range")
-    delta = timedelta(hours=hours, minutes=minutes)
-    return timezone(-delta if match["sign"] == "-" else delta)
+@functools.lru_cache(maxsize=64)
+def _offset(sign: str, hours: str, minutes: str) -> timezone:
+    # Cached: a sender writes the same one or two offsets on every alert. The pattern admits only 00:00-23:59.
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-delta if sign == "-" else delta)
 
 
 def _from_epoch(number: Decimal, value: Any, where: str) -> datetime | None:

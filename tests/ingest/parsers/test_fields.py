@@ -379,3 +379,9 @@ def test_a_long_bad_time_is_cut_in_the_reason() -> None:
         parse_time("x" * 100_000, "startsAt")
     assert len(refused.value.reason) < 200
     assert "(100002 characters)" in refused.value.reason
+
+
+@pytest.mark.parametrize("raw", ["2023-02-06T13:08:45+05:75", "2023-02-06T13:08:45+0575", "2023-02-06T13:08:45-24:00"])
+def test_offsets_out_of_range_are_refused_not_carried_over(raw: str) -> None:
+    with pytest.raises(ParseError, match="invalid timestamp"):
+        parse_time(raw, "x")
