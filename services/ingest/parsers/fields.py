@@ -1,38 +1,54 @@
-"""Field helpers every parser shares: severities, timestamps, string maps and stable hashes."""
+"""Field helpers every parser shares: severities, timestamps, links, string maps and stable hashes.
+
+The rules for severities (``severities``), timestamps (``times``) and links (``links``) live in their own modules;
+they are offered here too, so a parser takes every field helper from one place.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from schemas.alert import Alert, AlertStatus, Severity
+from schemas.alert import Alert, AlertStatus
 from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers.errors import ParseError, RefusedAlert
+from services.ingest.parsers.links import gather_url_map, gather_urls, safe_url
+from services.ingest.parsers.severities import (
+    SEVERITY_SCALES,
+    SEVERITY_SYNONYMS,
+    SeverityScale,
+    apply_severity_map,
+    normalize_severity,
+    severity_from_scale,
+)
+from services.ingest.parsers.times import EPOCH_UNIT_BOUNDS, parse_time
 
-#: Vendor severity words mapped onto alertmesh's scale; anything else is "unknown".
-SEVERITY_SYNONYMS: dict[str, Severity] = {
-    "critical": "critical", "crit": "critical", "page": "critical", "fatal": "critical",
-    "emergency": "critical", "emerg": "critical", "alert": "critical", "disaster": "critical",
-    "p1": "critical", "sev1": "critical",
-    "high": "high", "error": "high", "err": "high", "major": "high", "severe": "high",
-    "p2": "high", "sev2": "high",
-    "medium": "medium", "warning": "medium", "warn": "medium", "moderate": "medium", "average": "medium",
-    "p3": "medium", "sev3": "medium",
-    "low": "low", "minor": "low", "notice": "low", "p4": "low", "sev4": "low",
-    "info": "info", "informational": "info", "information": "info", "debug": "info", "none": "info",
-    "ok": "info", "p5": "info", "sev5": "info",
-}  # fmt: skip
-
-
-def normalize_severity(value: Any) -> Severity:
-    """Map a vendor severity onto the alertmesh scale (case-insensitive); unknown words give 'unknown'."""
-    if not isinstance(value, str):
-        return "unknown"
-    return SEVERITY_SYNONYMS.get(value.strip().lower(), "unknown")
+__all__ = [
+    "EPOCH_UNIT_BOUNDS",
+    "SEVERITY_SCALES",
+    "SEVERITY_SYNONYMS",
+    "SeverityScale",
+    "alert_list",
+    "apply_severity_map",
+    "each_alert",
+    "gather_url_map",
+    "gather_urls",
+    "labels_fingerprint",
+    "list_length",
+    "normalize_severity",
+    "optional_string",
+    "original_severity",
+    "parse_status",
+    "parse_time",
+    "safe_url",
+    "severity_from_scale",
+    "source_of",
+    "stable_hash",
+    "string_map",
+]
 
 
 def source_of(headers: Mapping[str, str], default: str) -> str:
@@ -52,38 +68,11 @@ def original_severity(value: Any) -> str | None:
     return None
 
 
-def gather_urls(**links: Any) -> dict[str, str]:
-    """The named links that are non-blank strings (senders fill absent links with ""), in argument order."""
-    # Absent links (None, "") are the common case: ruled out before any call, on the hot path.
-    return {name: link for name, link in links.items() if link and isinstance(link, str) and not link.isspace()}
-
-
 def parse_status(value: Any, where: str) -> AlertStatus:
     """'firing' or 'resolved' (case-insensitive); anything else is a parse error naming ``where``."""
     if isinstance(value, str) and value.strip().lower() in ("firing", "resolved"):
         return "firing" if value.strip().lower() == "firing" else "resolved"
     raise ParseError(f"{where}: status must be 'firing' or 'resolved', got {value!r}")
-
-
-def parse_time(value: Any, where: str) -> datetime | None:
-    """An RFC 3339 timestamp in UTC; None for absent/empty values and for Go's zero time (year 1)."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ParseError(f"{where}: timestamp must be a string, got {type(value).__name__}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ParseError(f"{where}: invalid timestamp {value!r} (expected RFC 3339)") from None
-    if parsed.tzinfo is None:
-        raise ParseError(f"{where}: timestamp {value!r} has no time zone (expected RFC 3339, e.g. ...Z)")
-    # Alertmanager and Grafana send 0001-01-01T00:00:00Z for "not ended yet".
-    if parsed.year == 1:
-        return None
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
-        raise ParseError(f"{where}: timestamp {value!r} is past the year 9999 in UTC") from None
 
 
 def string_map(value: Any, where: str) -> dict[str, str]:

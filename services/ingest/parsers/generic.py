@@ -7,7 +7,7 @@ the user's explicit word, so it is tried before the built-in formats.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from schemas.alert import Alert
@@ -25,9 +25,6 @@ from services.ingest.parsers.fields import (
     stable_hash,
 )
 from services.ingest.parsers.jsonpath import read
-
-#: Epoch numbers above this are milliseconds (10^11 seconds is the year 5138; in milliseconds it is 1973).
-MILLISECONDS_ABOVE = 10**11
 
 
 class GenericParser:
@@ -138,10 +135,5 @@ def _status(raw: Any, field_map: FieldMap, where: str) -> Any:
 
 
 def _time(raw: Any, where: str) -> datetime | None:
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        seconds = raw / 1000 if abs(raw) > MILLISECONDS_ABOVE else raw
-        try:
-            return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ParseError(f"{where}: {raw!r} is not a usable Unix time") from None
+    # Unix times (seconds to nanoseconds, by size) and RFC 3339 text, with 0 as "no time": the shared rule.
     return parse_time(raw, where)
