@@ -26,11 +26,10 @@ SEVERITY_SCALES: tuple[SeverityScale, ...] = get_args(SeverityScale)
 _LEVELS: dict[SeverityScale, tuple[int, tuple[Severity, ...]]] = {
     # P0 is the "above P1" level of teams that have one; P5 is Opsgenie's informational.
     "p": (0, ("critical", "critical", "high", "medium", "low", "info")),
-    # Azure Monitor defines Sev0 Critical, Sev1 Error, Sev2 Warning, Sev3 Informational, Sev4 Verbose: each level
-    # reads as its word does anywhere (error is high, warning medium), so Informational is info, not low, and
-    # Verbose, below it, is info too (the scale has nothing lower that still means "a severity was given").
-    # Sev5, the lowest of the SEV1-SEV5 scales some teams use, is info as well.
-    "sev": (0, ("critical", "high", "medium", "info", "info", "info")),
+    # Azure Monitor defines Sev0 Critical, Sev1 Error, Sev2 Warning, Sev3 Informational, Sev4 Verbose: five levels
+    # laid one for one on the top five of ours (Sev3 low, Sev4 info), so Sev0 alone pages as critical and each
+    # level sits below the one before it. Sev5, the lowest of the SEV1-SEV5 scales some teams use, is info.
+    "sev": (0, ("critical", "high", "medium", "low", "info", "info")),
     # RFC 5424: 0 emerg, 1 alert, 2 crit, 3 err, 4 warning, 5 notice, 6 info, 7 debug.
     "syslog": (0, ("critical", "critical", "critical", "high", "medium", "low", "info", "info")),
     "one_high": (1, ("critical", "high", "medium", "low", "info")),

@@ -103,7 +103,7 @@ def test_a_time_past_year_9999_in_utc_is_a_parse_error() -> None:
         ("Sev0", "critical"),
         ("Sev1", "high"),
         ("Sev2", "medium"),
-        ("Sev3", "info"),
+        ("Sev3", "low"),
         ("Sev4", "info"),
         ("SEV-1", "high"),
         ("sev_0", "critical"),
@@ -181,7 +181,7 @@ def test_a_bare_number_without_its_scale_is_unknown(raw: object) -> None:
         (7, "syslog", "info"),
         ("warning", "syslog", "medium"),  # a word is read as a word on any scale
         (0, "sev", "critical"),
-        (3, "sev", "info"),
+        (3, "sev", "low"),
         (2, "sev", "medium"),
         (0, "p", "critical"),
         (1, "p", "critical"),
