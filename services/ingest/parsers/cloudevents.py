@@ -143,6 +143,8 @@ class CloudEventsParser:
 
 
 def _check_attributes(event: Mapping[str, Any], where: str) -> None:
+    if "specversion" not in event:
+        raise ParseError(f"{where}: no specversion: a structured event is a JSON object with the event's attributes")
     if event.get("specversion") != "1.0":
         raise ParseError(f"{where}: unsupported specversion {event.get('specversion')!r} (need '1.0')")
     for attribute in REQUIRED:

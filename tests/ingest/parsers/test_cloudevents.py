@@ -243,6 +243,7 @@ def test_an_array_of_events_is_a_batch_without_its_content_type() -> None:
         (b"[]", BATCH, "the batch holds no events"),
         (orjson.dumps(_event()), BATCH, "a batch must be a JSON array"),
         (orjson.dumps([_event()]), STRUCTURED, "a structured event must be a JSON object"),
+        (b'{"title": "data, not an event"}', STRUCTURED, "no specversion"),
     ],
 )
 def test_a_body_that_is_not_its_content_type_is_refused(body: bytes, headers: dict[str, str], reason: str) -> None:
