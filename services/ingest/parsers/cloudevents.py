@@ -38,7 +38,6 @@ from services.ingest.parsers.fields import (
     normalize_severity,
     optional_string,
     original_severity,
-    parse_status,
     parse_time,
     source_of,
     stable_hash,
@@ -60,6 +59,15 @@ UNSTEADY_DATA = frozenset(
 UNSTEADY_SUFFIXES = ("_at", "At", "_time", "Time", "_ts", "timestamp", "Timestamp")
 #: Extensions that differ per event, not per alert: trace context, sequence numbers, alertmesh's own ids.
 UNSTEADY_EXTENSIONS = frozenset(("traceparent", "tracestate", "sequence", "correlationid", "causationid"))
+
+
+#: Status words senders put in a CloudEvent's data, beyond alertmesh's own firing/resolved.
+STATUS_SYNONYMS: dict[str, AlertStatus] = {
+    "firing": "firing", "triggered": "firing", "open": "firing", "active": "firing", "alerting": "firing",
+    "problem": "firing", "fired": "firing",
+    "resolved": "resolved", "closed": "resolved", "ok": "resolved", "recovered": "resolved", "inactive": "resolved",
+    "normal": "resolved",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -180,7 +188,7 @@ def _reading(
     return Reading(
         name=name,
         severity=_first_present(body, SEVERITY_KEYS) or _first_present(extensions, SEVERITY_KEYS),
-        status=parse_status(body.get("status", "firing"), f"{where}: data"),
+        status=_status(body.get("status"), f"{where}: data"),
         summary=_first_string(body, ("summary", "title", "message")) or text,
         description=_first_string(body, ("description",)) or "",
         labels=labels,
@@ -222,6 +230,17 @@ def _steady(data: Mapping[str, Any]) -> dict[str, Any]:
         for key, value in data.items()
         if key not in UNSTEADY_DATA and not (isinstance(key, str) and key.endswith(UNSTEADY_SUFFIXES))
     }
+
+
+def _status(value: Any, where: str) -> AlertStatus:
+    """``data.status``: firing when absent, a word of ``STATUS_SYNONYMS``, else refused naming the words read."""
+    if value is None or value == "":
+        return "firing"
+    status = STATUS_SYNONYMS.get(value.strip().lower()) if isinstance(value, str) else None
+    if status is None:
+        words = ", ".join(sorted(STATUS_SYNONYMS))
+        raise ParseError(f"{where}: status must be firing or resolved (or one of {words}), got {value!r}")
+    return status
 
 
 def _first_string(data: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:

@@ -84,37 +84,38 @@ def event_data(event: Mapping[str, Any], where: str) -> Any:
     ``data_base64`` decoded (JSON when its content type is JSON or unsaid, text for ``text/*``), None when there is
     none or it is opaque bytes. ``ParseError`` when ``data_base64`` is not base64, or is not the JSON it says it is."""
     if "data_base64" not in event:
-        data = event.get("data")
-        if isinstance(data, str) and data.lstrip().startswith("{") and _is_json(event.get("datacontenttype")):
-            try:
-                return orjson.loads(data)
-            except orjson.JSONDecodeError:
-                return data
-        return data
+        return _plain_data(event.get("data"), event.get("datacontenttype"))
     if "data" in event:
         raise ParseError(f"{where}: an event has data or data_base64, not both")
     encoded = event["data_base64"]
     if not isinstance(encoded, str):
         raise ParseError(f"{where}: data_base64 must be a base64 string, got {type(encoded).__name__}")
+    content_type = event.get("datacontenttype")
+    media = content_type.split(";", 1)[0].strip().lower() if isinstance(content_type, str) else ""
+    if not _is_json(content_type) and not media.startswith("text/"):
+        return None  # bytes alertmesh cannot read (an image, Thrift, ...): kept in the payload, never decoded
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise ParseError(f"{where}: data_base64 is not valid base64") from None
-    return _decoded(raw, event.get("datacontenttype"), where)
-
-
-def _decoded(raw: bytes, content_type: Any, where: str) -> Any:
-    media = content_type.split(";", 1)[0].strip().lower() if isinstance(content_type, str) else ""
-    if _is_json(content_type):
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            if media:  # said JSON and is not: the sender's mistake, said so
-                raise ParseError(f"{where}: data_base64 is not the JSON its datacontenttype {media!r} says") from None
-            return None  # no content type: opaque bytes, kept in the payload
     if media.startswith("text/"):
         return raw.decode("utf-8", errors="replace")
-    return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        if media:  # said JSON and is not: the sender's mistake, said so
+            raise ParseError(f"{where}: data_base64 is not the JSON its datacontenttype {media!r} says") from None
+        return None  # no content type: opaque bytes, kept in the payload
+
+
+def _plain_data(data: Any, content_type: Any) -> Any:
+    """``data`` as it is, or the object a JSON-typed string holds (some SDKs encode the object twice)."""
+    if isinstance(data, str) and data.lstrip().startswith("{") and _is_json(content_type):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return data
+    return data
 
 
 def _is_json(content_type: Any) -> bool:

@@ -72,6 +72,11 @@ def test_status_fingerprint_and_summary_come_from_data() -> None:
     assert (alert.status, alert.fingerprint, alert.summary, alert.description) == ("resolved", "fp-1", "s1", "d1")
 
 
+@pytest.mark.parametrize(("word", "status"), [("Resolved", "resolved"), ("open", "firing"), ("closed", "resolved")])
+def test_status_words_senders_use_are_read(word: str, status: str) -> None:
+    assert _one(_event({"status": word})).status == status
+
+
 def test_source_header_overrides_ce_source(cloudevent_bytes: bytes) -> None:
     assert parse_alerts(cloudevent_bytes, {"alertmesh-source": "edr"})[0].source == "edr"
 
@@ -264,6 +269,9 @@ def test_data_base64_is_decoded() -> None:
     assert (text.name, text.summary) == ("t.x", "disk full on db-1")
     opaque = base64.b64encode(b"\x00\x01").decode()
     assert _one(_event(data_base64=opaque, datacontenttype="application/octet-stream")).name == "t.x"
+    # Bytes alertmesh does not read are never decoded: the spec's own example carries a placeholder there.
+    thrift = _event(data_base64="... base64 encoded string ...", datacontenttype="application/vnd.apache.thrift.binary")
+    assert _one(thrift).payload["data_base64"] == "... base64 encoded string ..."
 
 
 def test_non_object_data_is_kept_and_summarized() -> None:
@@ -293,9 +301,11 @@ def test_rfc3339_times_are_read(time: str, expected: datetime) -> None:
         ({"specversion": "1.0", "id": "1", "source": "s", "type": "t", "time": "2026-11-20"}, "invalid timestamp"),
         ({"specversion": "1.0", "id": "1", "source": "s", "type": "t", "time": 1764000000}, "not a number"),
         ({"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data_base64": "A!=="}, "not valid base64"),
+        (_event(data_base64="A!==", datacontenttype="text/plain"), "not valid base64"),
         (_event({"a": 1}, data_base64="AA=="), "data or data_base64, not both"),
         (_event(data_base64="AA==", datacontenttype="application/json"), "not the JSON its datacontenttype"),
-        (_event({"status": "open"}), "status must be 'firing' or 'resolved'"),
+        (_event({"status": "pending"}), "status must be firing or resolved"),
+        (_event({"status": 1}), "status must be firing or resolved"),
     ],
 )
 def test_invalid_events_give_precise_reasons(event: dict[str, object], reason: str) -> None:
