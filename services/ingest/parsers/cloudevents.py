@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from schemas.alert import Alert, AlertStatus
@@ -50,6 +51,7 @@ REQUIRED = ("id", "source", "type")
 #: Where an event's data (then its extensions) names the alert and gives its severity, first found wins.
 NAME_KEYS = ("title", "alertname", "alert_name", "rule", "rule_name")
 SEVERITY_KEYS = ("severity", "priority")
+START_KEYS = ("startsAt", "starts_at", "startedAt", "started_at")
 #: Data members that change between notifications of one alert, or only describe it: left out of its identity so a
 #: repeat (or the resolved notification) of an alert keeps its fingerprint.
 UNSTEADY_DATA = frozenset(
@@ -83,6 +85,8 @@ class Reading:
     description: str = ""
     annotations: dict[str, str] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+    #: When the alert itself started (``data.startsAt`` and the like), as opposed to when the event was sent.
+    started: datetime | None = None
 
 
 class CloudEventsParser:
@@ -126,9 +130,13 @@ class CloudEventsParser:
             reading = _reading(event, data, subject, extensions, where)
         if subject is not None:
             reading.labels["subject"] = subject
-        starts_at = event_time(event.get("time"), where)
-        if starts_at is None and is_falco_detection(data):
-            starts_at = parse_time(data.get("time"), f"{where}: data.time")
+        sent_at = event_time(event.get("time"), where)
+        if sent_at is None and is_falco_detection(data):
+            sent_at = parse_time(data.get("time"), f"{where}: data.time")
+        # An alert whose data gives its own start is identified by it, as Alertmanager's are: its firing and resolved
+        # notifications are two events (two ids) of one occurrence, and the resolved one must find the firing run.
+        # Otherwise source + id identify it (spec: identical source and id are duplicates, other ids other events).
+        identity = {} if reading.started else {"event_source": source, "event_id": event["id"]}
         return Alert(
             source=source_of(headers, source),
             format=self.format,
@@ -141,12 +149,10 @@ class CloudEventsParser:
             labels=reading.labels,
             annotations=reading.annotations,
             fingerprint=reading.fingerprint,
-            starts_at=starts_at,
+            starts_at=reading.started or sent_at,
             urls=reading.urls,
             payload=dict(event),
-            # source + id is what identifies a CloudEvent (spec: identical source and id are duplicates).
-            event_source=source,
-            event_id=event["id"],
+            **identity,
         )
 
 
@@ -195,6 +201,7 @@ def _reading(
         annotations=string_map(body.get("annotations"), f"{where}: data.annotations"),
         fingerprint=given or event_fingerprint(event, data, subject, name, extensions),
         urls=gather_urls(source=body.get("url"), runbook=body.get("runbook_url"), dashboard=body.get("dashboard_url")),
+        started=_started(body, where),
     )
 
 
@@ -230,6 +237,14 @@ def _steady(data: Mapping[str, Any]) -> dict[str, Any]:
         for key, value in data.items()
         if key not in UNSTEADY_DATA and not (isinstance(key, str) and key.endswith(UNSTEADY_SUFFIXES))
     }
+
+
+def _started(data: Mapping[str, Any], where: str) -> datetime | None:
+    """The alert's own start, when its data gives one under a name of ``START_KEYS``."""
+    for key in START_KEYS:
+        if data.get(key) not in (None, ""):
+            return parse_time(data[key], f"{where}: data.{key}")
+    return None
 
 
 def _status(value: Any, where: str) -> AlertStatus:

@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from schemas.alert import Alert
+from schemas.identity import idempotency_key
 from services.ingest.parsers import ParseError, RefusedAlert, parse_alerts, read_alerts
 from services.webhook.headers import raw_record_headers
 
@@ -111,6 +112,25 @@ def test_a_repeat_and_its_resolve_keep_the_fingerprint() -> None:
     resolved = _one(_event(data | {"status": "resolved"}, id="evt-3"))
     assert first.fingerprint == again.fingerprint == resolved.fingerprint
     assert (first.event_id, again.event_id) == ("evt-1", "evt-2")  # two events of one alert: dedup merges them
+
+
+def test_a_resolved_event_finds_the_run_its_firing_event_started_when_the_data_gives_the_start() -> None:
+    data = {"alertname": "DiskFull", "instance": "db-1", "startsAt": "2026-11-28T08:00:00Z"}
+    firing = _one(_event(data, id="evt-1", time="2026-11-28T08:00:05Z"))
+    resolved = _one(_event(data | {"status": "resolved"}, id="evt-2", time="2026-11-28T08:30:00Z"))
+    assert firing.starts_at == datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    # What the orchestrator computes for a resolved alert's trigger (lifecycle.firing_run_id).
+    assert idempotency_key(resolved.model_copy(update={"status": "firing"}), "wf") == idempotency_key(firing, "wf")
+    # A new firing (a new start) is a new run.
+    again = _one(_event(data | {"startsAt": "2026-11-28T09:00:00Z"}, id="evt-3"))
+    assert idempotency_key(again, "wf") != idempotency_key(firing, "wf")
+
+
+def test_without_a_start_in_data_the_event_id_identifies_the_notification() -> None:
+    first, other = _one(_event({"alertname": "DiskFull"}, id="evt-1")), _one(_event({"alertname": "DiskFull"}, id="e2"))
+    assert (first.event_source, first.event_id) == ("s", "evt-1")
+    assert idempotency_key(first, "wf") != idempotency_key(other, "wf")
+    assert idempotency_key(first, "wf") == idempotency_key(_one(_event({"alertname": "DiskFull"}, id="evt-1")), "wf")
 
 
 def test_events_without_data_are_told_apart_by_subject_else_by_id() -> None:
