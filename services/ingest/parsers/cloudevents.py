@@ -10,6 +10,9 @@ else a hash of the event's source, type, subject and name with everything in ``d
 changes on every notification of one alert (status, free text, times, trace context). So two events whose data
 differ in anything else (another user, host, process) are two alerts, and an event with nothing but its attributes
 is its own alert (its id is the only thing that tells it apart).
+
+The notification's identity (``schemas.identity.occurrence``) is the event's source and id, unless ``data`` gives
+the alert's start (``startsAt`` and the like): then the start, so a resolved event finds its firing event's run.
 """
 
 from __future__ import annotations
