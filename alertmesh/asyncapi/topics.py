@@ -53,7 +53,8 @@ RAW_HEADERS: Headers = {
     f"{CLOUDEVENTS_HEADER_PREFIX}*": (
         {"type": "string"},
         "CloudEvents binary mode: the event's attributes (`ce_specversion`, `ce_id`, `ce_source`, `ce_type`, ...); "
-        "the value is then the event's data.",
+        "the value is then the event's data. Ignored when `content-type` is `application/cloudevents+json` or "
+        "`application/cloudevents-batch+json`: the value is then the event, or a JSON array of events.",
     ),
     **TRACE_HEADERS,
 }

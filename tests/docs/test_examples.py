@@ -157,6 +157,12 @@ def test_sender_configurations_post_to_the_webhook_path(name: str, path_ends: st
     assert urls and all(url.endswith(path_ends) for url in urls)
 
 
+def test_the_falcosidekick_configuration_posts_to_the_falco_path_with_a_key() -> None:
+    document = yaml.safe_load((EXAMPLES / "webhook" / "falcosidekick.yaml").read_text(encoding="utf-8"))
+    assert document["webhook"]["address"].endswith("/v1/alerts/falco")
+    assert document["webhook"]["customHeaders"]["Authorization"].startswith("Bearer ")
+
+
 def test_the_own_action_example_registers_an_action(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the example's action goes away after
     runpy.run_path(str(EXAMPLES / "actions" / "acme_actions.py"))

@@ -84,7 +84,7 @@ def test_no_match_says_dead_letter_or_drop_and_the_exit_code_tells(tmp_path: Pat
     assert "    - only-resolved  status is 'firing'; wanted status == 'resolved'\n" in done.stdout
     assert done.stdout.endswith(
         "triggers (0):\ndead letter (route): no route matches alert 'Suspicious PowerShell download cradle' "
-        "(source=/edr/sensor/host-42, status=firing, severity=high, fingerprint=1e49a50269233123)\n"
+        "(source=/edr/sensor/host-42, status=firing, severity=high, fingerprint=e5b6818a398ea2de)\n"
     )
     rules.write_text("default: drop\n" + rules.read_text())
     dropped = route("--routing", rules, sample("cloudevents-structured.json"))

@@ -14,13 +14,14 @@ from services.ingest.parsers.alertmanager import AlertmanagerParser
 from services.ingest.parsers.base import Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
 from services.ingest.parsers.errors import InvalidAlert, ParseError, RefusedAlert, TooManyAlerts
+from services.ingest.parsers.falco import FalcoParser
 from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.parsers.generic import GenericParser
 from services.ingest.parsers.grafana import GrafanaParser
 from services.shared.alert_limits import DEFAULT_MAX_ALERTS_PER_RECORD, too_many_alerts
 
 #: Tried in order; CloudEvents first because binary mode is recognized by headers whatever the body is.
-PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser(), GrafanaParser())
+PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser(), GrafanaParser(), FalcoParser())
 
 
 def parsers_for(field_maps: Mapping[str, FieldMap]) -> tuple[Parser, ...]:
