@@ -60,6 +60,26 @@ async def test_an_alert_its_group_cannot_hold_is_dead_lettered_and_the_batch_goe
     assert [a.fingerprint for a in trigger.data.alerts] == ["good"]
 
 
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"n": "bottom"}
+    for _ in range(depth - 1):
+        value = {"n": value}
+    return value
+
+
+async def test_an_alert_nested_too_deep_for_a_group_trigger_is_dead_lettered_not_published() -> None:
+    """A group trigger nests the alert deeper than its own trigger: at the edge of what the orchestrator's JSON
+    reader takes, the alert passes alone but its group could never be decoded. Every depth around that edge ends
+    as a decodable trigger or a noise dead letter (``mesh.sent`` decodes each trigger as the orchestrator does)."""
+    reasons = []
+    for depth in range(180, 200):
+        mesh = Mesh(GROUPING)
+        await mesh.send(mesh.record(alert(f"deep-{depth}", deep=nested(depth))))
+        assert all(trigger.data.alerts for trigger in mesh.sent())
+        reasons += [letter.data.reason for letter in mesh.letters() if letter.data.stage == "noise"]
+    assert any("could not be decoded by the orchestrator" in reason for reason in reasons), reasons
+
+
 async def test_an_entry_kafka_refuses_for_good_dead_letters_the_alert_it_held() -> None:
     """A broker whose own limit is lower than ours (or any other permanent refusal): the alert is taken out of its
     group and dead-lettered, the rest of the batch is held and flushed."""

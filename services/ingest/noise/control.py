@@ -34,6 +34,7 @@ import orjson
 from aiokafka import TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
+from schemas.alert import Alert
 from schemas.trigger import WorkflowTrigger
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
@@ -56,10 +57,12 @@ from services.ingest.pipeline import (
     NOISE_STAGE,
     PUBLISH_STAGE,
     SERVICE,
+    SURELY_DECODABLE_BRACKETS,
     Failure,
     Outcome,
     ReadyTrigger,
     dead_letter_cause,
+    undecodable,
 )
 from services.ingest.routing import Route, RoutingTable
 from services.shared import metrics
@@ -74,6 +77,8 @@ Batch = Sequence[tuple[ConsumedRecord, Outcome]]
 #: A group trigger's bytes besides its alerts (ids, key, route, inputs are in the alert's trigger too): a trigger
 #: body at most half the limit, less this, is surely small enough to group (see ``NoiseControl._unwritable``).
 _ENVELOPE_BYTES = 4096
+#: How many levels deeper a group trigger nests an alert than the alert's own trigger does (with a margin).
+_GROUP_LEVELS = 8
 
 
 #: How ``Outcome.held`` notes begin: a repeat the dedup window dropped, or an alert held in a group until its flush.
@@ -267,11 +272,26 @@ class NoiseControl:
         """Why grouping cannot hold this trigger's alert (None when it can): its state entries, or the trigger of a
         group holding it alone, would be over the record size limit. Small alerts are waved through on their size
         (an entry is at most its trigger's body and a few hundred bytes; a group of one carries the alert twice)."""
-        if 2 * len(ready.body) + _ENVELOPE_BYTES <= self._max_bytes:
+        small = 2 * len(ready.body) + _ENVELOPE_BYTES <= self._max_bytes
+        # A group trigger nests the alert a level or two deeper than its own trigger: one close to the depth the
+        # orchestrator's JSON reader takes could pass alone and never be decodable in a group.
+        shallow = ready.body.count(b"{") + ready.body.count(b"[") < SURELY_DECODABLE_BRACKETS - _GROUP_LEVELS
+        if small and shallow:
             return None
         alert = ready.event.data.alert
-        header = (KIND, *group_of(route, alert))
         what = f"alert {alert.name[:200]!r} on group_by route {route.name}"
+        lone = lone_trigger(partition, route, alert, at_ms)
+        if not shallow:
+            problem = undecodable(lone.to_json())
+            if problem is not None:
+                return f"{what}: a group trigger carrying it could not be decoded by the orchestrator: {problem}"
+        return None if small else self._too_large(partition, route, alert, ready, lone, what)
+
+    def _too_large(
+        self, partition: int, route: Route, alert: Alert, ready: ReadyTrigger, lone: WorkflowTrigger, what: str
+    ) -> str | None:
+        """Why this alert's grouping state entries, or the trigger of a group holding it alone, cannot be written."""
+        header = (KIND, *group_of(route, alert))
         limit = f"over the {self._max_bytes}-byte limit (KAFKA_MAX_MESSAGE_BYTES)"
         entries: list[tuple[str, tuple[str, ...], dict[str, Any] | bytes]] = [
             ("alert", alert_parts(header, member(route, alert)), ready.body),
@@ -281,7 +301,6 @@ class NoiseControl:
             size = StateLog.entry_size(Entry(partition, self._state.key(partition, *parts), value))
             if size > self._max_bytes:
                 return f"{what}: its grouping state entry ({kind}) would be {size} bytes, {limit}"
-        lone = lone_trigger(partition, route, alert, at_ms)
         size = record_size(lone.data.idempotency_key.encode("utf-8"), lone.to_json(), lone.kafka_headers())
         if size > self._max_bytes:
             return f"{what}: a group trigger carrying it would be {size} bytes, {limit}; it could never be flushed"
