@@ -3,9 +3,10 @@
 A file whose top level is ``sources:`` (and no ``actions:``) is a field-map file (``INGEST_FIELD_MAPS_FILE``) and is
 checked as ingest checks it at start (paths, expressions, shapes, formats); every other file is a workflow. Every
 problem is printed as ``file:line:col: message`` (on stdout, in file then line order); a clean set prints
-``ok: N workflows`` (and ``, M field-map files`` when there were some). The files and folders given are checked together, as the orchestrator checks its folder:
-the workflow names they use (``error_handler``, ``core.workflow.execute``) must be among them, except when a single
-file is given (the folder it will run from is not known then). Exit 0 when valid, 1 on any problem, 2 when an
+``ok: N workflows`` (and ``, M field-map files`` when there were some). The files and folders given are checked
+together, as the orchestrator checks its folder: the workflow names they use (``error_handler``,
+``core.workflow.execute``) must be among them, except when a single file is given (the folder it will run from is
+not known then). Exit 0 when valid, 1 on any problem, 2 when an
 input cannot be read.
 """
 
@@ -23,7 +24,9 @@ NEEDS_SETUP = False  # it only reads files: no logging set-up, no event loop
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="workflow or field-map YAML files, or folders")
+    parser.add_argument(
+        "paths", nargs="+", type=Path, metavar="FILE", help="workflow or field-map YAML files, or folders"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

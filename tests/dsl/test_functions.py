@@ -84,8 +84,10 @@ POSITIVE: list[tuple[str, Any]] = [
     ("FN.from_epoch('1733570102.5', 's')", "2024-12-07T11:15:02.500000+00:00"),
     ("FN.from_epoch(1733570102000, 'ms')", "2024-12-07T11:15:02+00:00"),
     ("FN.from_epoch(86400, 'ns')", "1970-01-01T00:00:00.000086+00:00"),
-    ("FN.parse_tags(['env:prod', 'monitor', 'role:a', 'role:b', 'url:http://x'])",
-     {"env": "prod", "monitor": "", "role": "a,b", "url": "http://x"}),
+    (
+        "FN.parse_tags(['env:prod', 'monitor', 'role:a', 'role:b', 'url:http://x'])",
+        {"env": "prod", "monitor": "", "role": "a,b", "url": "http://x"},
+    ),
     ("FN.parse_tags([['level', 'error'], ['n', 3], ['bad']])", {"level": "error", "n": "3"}),
     ("FN.parse_tags('env:prod, team:db')", {"env": "prod", "team": "db"}),
     ("FN.parse_tags([{'Key': 'team', 'Value': 'db'}, {'key': 'env', 'value': null}])", {"team": "db", "env": ""}),

@@ -194,8 +194,11 @@ class FieldMap(Shape):
                 raise PydanticCustomError("field_map_shapes", "{text}", {"text": wrong[0][1], PROBLEMS: wrong})
             if not self.shapes:
                 raise PydanticCustomError("field_map_shapes", "shapes must list at least one shape")
-        elif self.reads_fields and self.title is None and (self.model_fields_set - {"severity_map", "name"}
-                                                            or not self.severity_map):
+        elif (
+            self.reads_fields
+            and self.title is None
+            and (self.model_fields_set - {"severity_map", "name"} or not self.severity_map)
+        ):
             raise PydanticCustomError(
                 "missing", "'title' is required (or format, drop: true, shapes, or only a severity_map)"
             )

@@ -29,7 +29,6 @@ from services.ingest.parsers.fields import (
     parse_time,
     stable_hash,
 )
-from services.ingest.parsers.map_values import MapValue
 from services.ingest.parsers.severity_maps import map_severities
 from services.shared import metrics
 
@@ -189,8 +188,8 @@ def _labels(payload: Any, item: Mapping[str, Any], shape: Shape, where: str) -> 
         return {str(key): text for key, raw in found.items() if (text := _text(raw)) is not None}
     labels: dict[str, str] = {}
     for name in shape.labels or {}:
-        compiled: MapValue | None = shape.value(f"labels.{name}")
-        text = _text(compiled.value(payload, item)) if compiled is not None else None
+        named = shape.value(f"labels.{name}")
+        text = _text(named.value(payload, item)) if named is not None else None
         if text is not None:
             labels[name] = text
     return labels

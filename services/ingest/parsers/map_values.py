@@ -142,4 +142,3 @@ def _trigger_use(tree: nodes.Node) -> tuple[int, str] | None:
         if isinstance(node, nodes.Root) and node.name == "TRIGGER" and id(node) not in allowed:
             return node.column, "in a field map, TRIGGER is read as TRIGGER.payload (the message) or TRIGGER.item"
     return None
-

@@ -15,9 +15,7 @@ from services.ingest.parsers.errors import RefusedAlert
 from services.ingest.parsers.field_maps import FieldMap
 
 
-def map_severities(
-    entries: list[Alert | RefusedAlert], *maps: Mapping[str, Severity]
-) -> list[Alert | RefusedAlert]:
+def map_severities(entries: list[Alert | RefusedAlert], *maps: Mapping[str, Severity]) -> list[Alert | RefusedAlert]:
     """``entries`` with each alert's severity taken from the first of ``maps`` that has its original word (an
     alert no map names keeps the parser's severity)."""
     if not any(maps):

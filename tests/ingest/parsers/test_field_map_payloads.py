@@ -56,19 +56,28 @@ def _sns(message: str, kind: str = "Notification", subject: str | None = "ALARM:
         "Message": message,
         "Timestamp": "2026-12-07T09:14:31.512Z",
         "SignatureVersion": "1",
-        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB6jI9b5+gLPoBc1Q=",
+        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N858fiTDN6bkkOx",
         "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
         "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:eu-west-1:123456789012:alerts:2bcfbf39",
     }  # fmt: skip
     if kind == "SubscriptionConfirmation":
-        body["Token"] = "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736"
-        body["SubscribeURL"] = "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:eu-west-1:123456789012:alerts&Token=2336412f37"
+        body["Token"] = (
+            "2336412f37fb687f5d51e6e241d09c805a5a57b30d712f794cc5f6a988666d92768dd60a747ba6f3beb71854e285d6ad02428b09ceece29417f1f02d609c582afbacc99c583a916b9981dd2728f4ae6fdb82efd087cc3b7849e05798d2d2785c03b0879594eeac82c01f235d0e717736"
+        )
+        body["SubscribeURL"] = (
+            "https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:eu-west-1:123456789012:alerts&Token=2336412f37"
+        )
     return body
 
 
 def test_sns_wrapped_cloudwatch_alarm_is_read_from_the_json_in_message() -> None:
-    [firing] = _read("sns-cloudwatch.yaml", "aws-alarms", _sns(json.dumps(_alarm("ALARM", "Threshold Crossed: 3 datapoints were greater than the threshold (0.05)."))))
-    [resolved] = _read("sns-cloudwatch.yaml", "aws-alarms", _sns(json.dumps(_alarm("OK", "Threshold Crossed: 3 datapoints were not greater than the threshold (0.05).")), subject="OK: api-5xx-rate"))  # fmt: skip
+    [firing] = _read(
+        "sns-cloudwatch.yaml",
+        "aws-alarms",
+        _sns(json.dumps(_alarm("ALARM", "Threshold Crossed: 3 datapoints were greater than the threshold (0.05)."))),
+    )
+    ok = _alarm("OK", "Threshold Crossed: 3 datapoints were not greater than the threshold (0.05).")
+    [resolved] = _read("sns-cloudwatch.yaml", "aws-alarms", _sns(json.dumps(ok), subject="OK: api-5xx-rate"))
     assert (firing.name, firing.status, firing.severity) == ("api-5xx-rate", "firing", "high")
     assert firing.summary.startswith("Threshold Crossed: 3 datapoints were greater")
     assert firing.description == "More than 5% of API requests fail"
@@ -272,8 +281,9 @@ DATADOG = {
 
 def test_datadog_template_with_milliseconds_as_text_and_comma_tags() -> None:
     [firing] = _read("datadog-template.yaml", "datadog-custom", DATADOG)
-    [recovered] = _read("datadog-template.yaml", "datadog-custom", DATADOG | {"transition": "Recovered",
-                                                                              "id": "7388249174843299999"})
+    [recovered] = _read(
+        "datadog-template.yaml", "datadog-custom", DATADOG | {"transition": "Recovered", "id": "7388249174843299999"}
+    )
     assert firing.starts_at == datetime(2025, 12, 7, 9, 14, 31, tzinfo=UTC)
     assert firing.labels == {"env": "prod", "service": "checkout", "team": "payments", "monitor": ""}
     assert (firing.severity, firing.status, recovered.status) == ("high", "firing", "resolved")

@@ -4,6 +4,7 @@ map, however written, lets a payload raise anything but ``ParseError`` or refuse
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,7 @@ def shapes(draw: st.DrawFn) -> dict[str, Any]:
         return shape | {"format": draw(st.sampled_from(["alertmanager.v4", "grafana.v1", "cloudevents"]))}
     # A title that reads (most draws), so the other fields are reached too.
     shape["title"] = draw(st.sampled_from(["${{ 'T' }}", "T-${{ FN.get(TRIGGER.item, 'a') }}"]) | VALUES)
-    for field in draw(st.lists(st.sampled_from(FIELDS[2:] + ["each"]), max_size=7, unique=True)):
+    for field in draw(st.lists(st.sampled_from([*FIELDS[2:], "each"]), max_size=7, unique=True)):
         shape[field] = draw(VALUES)
     labels = draw(st.sampled_from(["none", "one", "named"]))
     if labels == "one":
@@ -172,7 +173,5 @@ def test_any_map_and_any_payload_give_alerts_refusals_or_a_parse_error(entry: di
 @FUZZ
 @given(text=TEXT, field=st.sampled_from([*FIELDS, "when"]))
 def test_any_text_as_a_value_is_accepted_or_refused_by_validation_only(text: str, field: str) -> None:
-    try:
+    with contextlib.suppress(ValidationError):
         FieldMap.model_validate({"title": "$.t", field: text})
-    except ValidationError:
-        pass
