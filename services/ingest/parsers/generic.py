@@ -9,6 +9,7 @@ message is no alert; counted in ``alertmesh_messages_not_alerts_total`` and logg
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -203,7 +204,13 @@ def _status(raw: Any, shape: Shape, where: str) -> Any:
     return mapped or parse_status(raw, f"{where}: status ({shape.status})")
 
 
+#: A Unix time written as text (Datadog's ``$DATE``, many senders' epoch fields): digits, maybe a fraction.
+_EPOCH_TEXT = re.compile(r"-?\d{1,20}(?:\.\d{1,9})?")
+
+
 def _time(raw: Any, where: str) -> datetime | None:
+    if isinstance(raw, str) and _EPOCH_TEXT.fullmatch(raw.strip()):
+        raw = float(raw) if "." in raw else int(raw)
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         magnitude = abs(raw)
         divisor = (

@@ -13,8 +13,11 @@ import pytest
 from schemas.alert import Alert
 from services.ingest.parsers import ParseError, RefusedAlert, parse_alerts, parsers_for, read_alerts
 from services.ingest.parsers.field_maps import FieldMap, load_field_maps
+from services.ingest.pipeline import process
 from services.shared import metrics
+from services.shared.deadletter import ConsumedRecord
 from tests.docs.markdown_files import EXAMPLES
+from tests.ingest.test_poison_fuzz import ROUTING
 
 MAPS = EXAMPLES / "field-maps"
 
@@ -333,7 +336,7 @@ def test_a_required_field_whose_expression_fails_is_refused_saying_why() -> None
 
 def test_numeric_times_in_milli_micro_and_nanoseconds() -> None:
     moment = datetime(2025, 12, 7, 9, 14, 31, tzinfo=UTC)
-    for number in (1765098871, 1765098871000, 1765098871000000, 1765098871000000000):
+    for number in (1765098871, 1765098871000, 1765098871000000, 1765098871000000000, "1765098871000", "1765098871.0"):
         body = {"t": number}
         maps = {"edr": FieldMap.model_validate({"title": "${{ 'x' }}", "starts_at": "$.t"})}
         [alert] = parse_alerts(orjson.dumps(body), {"alertmesh-source": "edr"}, parsers_for(maps))
@@ -356,3 +359,18 @@ def test_a_severity_map_alone_applies_to_the_built_in_parser_of_that_source_only
     [mapped] = parse_alerts(alertmanager_bytes, {"alertmesh-source": "prom"}, parsers)
     [other] = parse_alerts(alertmanager_bytes, {"alertmesh-source": "elsewhere"}, parsers)
     assert (mapped.severity, other.severity) == ("low", "critical")
+
+
+def test_ingest_commits_a_dropped_message_without_a_dead_letter_or_a_trigger() -> None:
+    parsers = parsers_for(load_field_maps(MAPS / "pagerduty.yaml"))
+    body = orjson.dumps(_pagerduty("incident.priority_updated"))
+    record = ConsumedRecord(value=body, headers={"alertmesh-source": "pagerduty"}, topic="alerts.raw",
+                            received_at=datetime.now(UTC))  # fmt: skip
+    outcome = process(record, ROUTING, 65_536, parsers)
+    assert (outcome.triggers, outcome.failures, outcome.dropped) == ([], [], [])
+    fired = process(
+        ConsumedRecord(value=orjson.dumps(_pagerduty("incident.triggered")), headers={"alertmesh-source": "pagerduty"},
+                       topic="alerts.raw", received_at=datetime.now(UTC)),
+        ROUTING, 65_536, parsers,
+    )  # fmt: skip
+    assert len(fired.triggers) == 1 and fired.failures == []
