@@ -1,12 +1,13 @@
-"""``alertmesh route [--routing FILE] PAYLOAD_FILE [--source S] [--header NAME=VALUE ...]``: what ingest would make
-of a payload, without publishing anything or needing any server.
+"""``alertmesh route [--routing FILE] [--field-maps FILE] PAYLOAD_FILE [--source S] [--header NAME=VALUE ...]``:
+what ingest would make of a payload, without publishing anything or needing any server.
 
 It prints the normalized alerts the payload gives, every rule's verdict on each (matched, or why not: the first
 test that failed, the ``when`` that was false, the rule a non-``continue`` match stopped at), and the triggers
 ingest would publish (workflow, idempotency key, inputs), or why an alert would be dead-lettered or dropped. The
 payload goes through the ingest pipeline itself (``services.ingest.pipeline.process``), so what is printed is what
 ingest does. Exit 0 when every alert becomes triggers (or is dropped, as the file's ``default: drop`` says), 1
-when something would be dead-lettered, 2 when the routing file or the payload file cannot be used.
+when something would be dead-lettered, 2 when the routing file, the field-map file or the payload file cannot be
+used. Field maps (``--field-maps``, default ``INGEST_FIELD_MAPS_FILE``) read their sources as ingest reads them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from schemas.alert import Alert
+    from services.ingest.parsers.base import Parser
     from services.ingest.routing import RoutingTable
 
 NAME = "route"
@@ -35,6 +37,7 @@ _HEADLINE = ("name", "source", "format", "status", "severity", "fingerprint")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("payload", type=Path, metavar="PAYLOAD_FILE", help="a raw alert payload (as on alerts.raw)")
     parser.add_argument("--routing", type=Path, metavar="FILE", help="default: INGEST_ROUTING_FILE, else ingest's own")
+    parser.add_argument("--field-maps", type=Path, metavar="FILE", help="default: INGEST_FIELD_MAPS_FILE, else none")
     parser.add_argument("--source", help="as the webhook path's {source} (the alertmesh-source header)")
     parser.add_argument(
         "--header", action="append", default=[], metavar="NAME=VALUE", help="a Kafka header, e.g. ce_type=... (repeat)"
@@ -42,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return route(args.payload, args.routing, args.source, args.header)
+    return route(args.payload, args.routing, args.source, args.header, field_maps=args.field_maps)
 
 
 def _headers(header_args: Sequence[str]) -> dict[str, str]:
@@ -70,11 +73,14 @@ def route(
     header_args: Sequence[str] = (),
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
+    *,
+    field_maps: Path | None = None,
 ) -> int:
     """Print what ingest would do with ``payload_file`` (with Kafka headers ``NAME=VALUE``) under
     ``routing_file``; the exit code."""
     # Imported here: the command table loads this module for every command's --help.
     from services.ingest.parsers import SOURCE_HEADER, ParseError, parse_alerts
+    from services.ingest.parsers.field_maps import FieldMapFileError
     from services.ingest.pipeline import process
     from services.ingest.routing import RoutingFileError, load_routing
     from services.shared.deadletter import ConsumedRecord
@@ -83,7 +89,8 @@ def route(
     routing_file = routing_file if routing_file is not None else default_routing_file()
     try:
         table = load_routing(routing_file)
-    except RoutingFileError as error:
+        parsers = _parsers(field_maps)
+    except (RoutingFileError, FieldMapFileError) as error:
         print(error, file=err)
         return 2
     try:
@@ -103,12 +110,12 @@ def route(
     )
     print(f"routing file {routing_file}: {table.summary()}", file=out)
     try:
-        alerts = parse_alerts(body, headers)
+        alerts = parse_alerts(body, headers, parsers)
     except ParseError:
         alerts = []  # the pipeline below says why, as the dead letter would
     for number, alert in enumerate(alerts, start=1):
         _print_alert(number, len(alerts), alert, table, out)
-    outcome = process(record, table, KafkaSettings().max_message_bytes)
+    outcome = process(record, table, KafkaSettings().max_message_bytes, parsers)
     print(f"\ntriggers ({len(outcome.triggers)}):", file=out)
     for ready in outcome.triggers:
         data = ready.event.data
@@ -119,6 +126,16 @@ def route(
     for failure in outcome.failures:
         print(f"dead letter ({failure.stage}): {failure.reason}", file=out)
     return 1 if outcome.failures else 0
+
+
+def _parsers(field_maps: Path | None) -> tuple[Parser, ...]:
+    """Ingest's parsers with the field maps of ``field_maps``, else of ``INGEST_FIELD_MAPS_FILE`` (none without)."""
+    from services.ingest.parsers import parsers_for
+    from services.ingest.parsers.field_maps import load_field_maps
+
+    configured = os.environ.get("INGEST_FIELD_MAPS_FILE")
+    maps_file = field_maps or (Path(configured) if configured else None)
+    return parsers_for(load_field_maps(maps_file) if maps_file else {})
 
 
 def _print_alert(number: int, count: int, alert: Alert, table: RoutingTable, out: TextIO) -> None:

@@ -3,13 +3,16 @@ documented format): expressions, shapes, drops, JSON inside a string, epoch time
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from alertmesh.commands.route import route
 from schemas.alert import Alert
 from services.ingest.parsers import ParseError, RefusedAlert, parse_alerts, parsers_for, read_alerts
 from services.ingest.parsers.field_maps import FieldMap, load_field_maps
@@ -374,3 +377,18 @@ def test_ingest_commits_a_dropped_message_without_a_dead_letter_or_a_trigger() -
         ROUTING, 65_536, parsers,
     )  # fmt: skip
     assert len(fired.triggers) == 1 and fired.failures == []
+
+
+def test_alertmesh_route_reads_a_source_through_its_field_map(tmp_path: Path) -> None:
+    payload = tmp_path / "sentry-metric.json"
+    payload.write_bytes(orjson.dumps(_sentry_metric("critical")))
+    out, err = io.StringIO(), io.StringIO()
+    route(payload, None, "sentry", out=out, err=err, field_maps=MAPS / "sentry.yaml")
+    assert "alert 1/1: 'Too many errors' (source sentry, format generic, status firing, severity critical" in (
+        out.getvalue()
+    )
+    bad = tmp_path / "maps.yaml"
+    bad.write_text("sources: {sentry: {title: nope}}\n")
+    err = io.StringIO()
+    assert route(payload, None, "sentry", out=io.StringIO(), err=err, field_maps=bad) == 2
+    assert f"{bad}:1:27: sources.sentry.title: path 'nope'" in err.getvalue()
