@@ -195,3 +195,57 @@ def count(container: Any, item: Any) -> int:
     if isinstance(container, str):
         return container.count(text("count", item, "item"))
     return sum(1 for element in items("count", container, "container") if equal(element, item))
+
+
+def _tag_pair(element: Any, separator: str) -> tuple[str, str] | None:
+    """One tag as (key, value): ``"key:value"`` (a bare ``"key"`` has the value ""), ``[key, value]``, or
+    ``{"key": ..., "value": ...}`` (also ``Key``/``Value``, as AWS writes them); None for anything else."""
+    if isinstance(element, str):
+        key, _, value = element.partition(separator)
+        return (key.strip(), value.strip()) if key.strip() else None
+    if isinstance(element, list) and len(element) == 2:
+        key, value = element
+    elif isinstance(element, Mapping):
+        key = element.get("key", element.get("Key"))
+        value = element.get("value", element.get("Value"))
+    else:
+        return None
+    if not isinstance(key, str) or not key.strip():
+        return None
+    return key.strip(), _tag_text(value)
+
+
+def _tag_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@function("parse_tags")
+def parse_tags(value: Any, separator: Any = ":") -> dict[str, str]:
+    """Tags as an object of text: a list of ``"key:value"`` strings (Datadog; a bare ``"key"`` gives ""), of
+    ``[key, value]`` pairs (Sentry), of ``{"key": k, "value": v}`` objects, a comma-separated string
+    (``"env:prod,team:db"``), or an object (values as text). ``separator`` splits key from value (at its first
+    occurrence). A key given twice keeps every value, comma-joined in order; an element of no known form is
+    skipped; null gives {}."""
+    split = text("parse_tags", separator, "separator")
+    if not split:
+        raise fail("parse_tags", "separator must not be empty")
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(key): _tag_text(item) for key, item in value.items()}
+    if isinstance(value, str):
+        value = [part for part in text("parse_tags", value).split(",") if part.strip()]
+    elements = items("parse_tags", value, "tags")
+    if len(elements) > MAX_ITEMS:
+        raise fail("parse_tags", f"more than {MAX_ITEMS} tags")
+    tags: dict[str, str] = {}
+    for element in elements:
+        pair = _tag_pair(element, split)
+        if pair is not None:
+            key, found = pair
+            tags[key] = f"{tags[key]},{found}" if key in tags else found
+    return tags

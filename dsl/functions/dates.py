@@ -116,3 +116,48 @@ def diff_seconds(later: Any, earlier: Any) -> int | float:
     return _whole(
         (_datetime("diff_seconds", later, "later") - _datetime("diff_seconds", earlier, "earlier")).total_seconds()
     )
+
+
+#: How many of each epoch unit ``from_epoch`` takes make a second (precision stops at the microsecond).
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+#: Without a unit, the magnitude decides: the present is about 1.7e9 s, 1.7e12 ms, 1.7e15 us, 1.7e18 ns; each
+#: bound is a date no sender means in the smaller unit (10^11 s is the year 5138).
+_EPOCH_MAGNITUDES = ((10**11, "s"), (10**14, "ms"), (10**17, "us"))
+
+
+def _epoch_number(value: Any) -> int | float:
+    if isinstance(value, str):
+        source = value.strip()
+        if len(source) > 40:
+            raise fail("from_epoch", "the time is not a number (too long)")
+        try:
+            return int(source)
+        except ValueError:
+            pass
+        try:
+            parsed = float(source)
+        except ValueError:
+            raise fail("from_epoch", f"the time {quoted(source)} is not a number") from None
+        if parsed != parsed or parsed in (float("inf"), float("-inf")):
+            raise fail("from_epoch", f"the time {quoted(source)} is not a finite number")
+        return parsed
+    return number("from_epoch", value, "the time")
+
+
+@function("from_epoch")
+def from_epoch(value: Any, unit: Any = None) -> str:
+    """The UTC datetime of a Unix time given as a number or as text ("1733570102", "1733570102.5"), in ``unit``
+    "s", "ms", "us" or "ns"; without a unit the magnitude decides (below 10^11 seconds, below 10^14
+    milliseconds, below 10^17 microseconds, else nanoseconds). Precision stops at the microsecond."""
+    moment = _epoch_number(value)
+    if unit is None:
+        unit = next((name for bound, name in _EPOCH_MAGNITUDES if abs(moment) < bound), "ns")
+    elif text("from_epoch", unit, "unit") not in _PER_SECOND:
+        raise fail("from_epoch", f"unit {quoted(unit)} is not one of s, ms, us, ns")
+    per_second = _PER_SECOND[unit]
+    try:
+        # Integers stay integers (a nanosecond time does not fit a float exactly); floats are rounded once.
+        micros = moment * 10**6 // per_second if isinstance(moment, int) else round(moment * 10**6 / per_second)
+        return _iso(_EPOCH + timedelta(microseconds=micros))
+    except OverflowError:
+        raise fail("from_epoch", "the result is outside the years 1 to 9999") from None

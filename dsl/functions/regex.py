@@ -14,6 +14,7 @@ from typing import Any
 
 from dsl.functions.args import fail, text
 from dsl.functions.limits import MAX_ITEMS, MAX_TEXT
+from dsl.functions.previews import library_problem
 from dsl.functions.registry import function
 from dsl.patterns import Pattern, PatternError, compile_pattern
 
@@ -26,7 +27,8 @@ def _compile(name: str, pattern: Any) -> Pattern:
     try:
         return compile_pattern(source)
     except PatternError as error:
-        raise fail(name, f"invalid pattern: {error}") from None
+        # RE2's message quotes the pattern: hidden, as every preview is, when the step read a secret.
+        raise fail(name, f"invalid pattern: {library_problem(error)}") from None
 
 
 def _found(match: Any) -> Any:

@@ -239,3 +239,15 @@ def observe_action(action: str, status: str, seconds: float) -> None:
 def _named(metric: Any, *values: str) -> Any:
     """The series of ``metric`` for these names (route, workflow, action, status), each bounded."""
     return metric.labels(*(name_label(value) for value in values))
+
+
+MESSAGES_NOT_ALERTS = Counter(
+    "alertmesh_messages_not_alerts_total",
+    "Messages a field map's drop shape said are not alerts (no dead letter), by source and shape.",
+    ["source", "shape"],
+)
+
+
+def count_not_alert(source: str, shape: str) -> None:
+    """Count a message of ``source`` that the field map's ``drop`` shape ``shape`` took as no alert."""
+    MESSAGES_NOT_ALERTS.labels(source, shape).inc()

@@ -18,15 +18,25 @@ from services.ingest.parsers.falco import FalcoParser
 from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.parsers.generic import GenericParser
 from services.ingest.parsers.grafana import GrafanaParser
+from services.ingest.parsers.severity_maps import SeverityMapped
 from services.shared.alert_limits import DEFAULT_MAX_ALERTS_PER_RECORD, too_many_alerts
 
 #: Tried in order; CloudEvents first because binary mode is recognized by headers whatever the body is.
 PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser(), GrafanaParser(), FalcoParser())
 
 
-def parsers_for(field_maps: Mapping[str, FieldMap]) -> tuple[Parser, ...]:
-    """The parsers ingest uses: a source's field map first (configured on purpose), then the built-in formats."""
-    return (GenericParser(field_maps), *PARSERS) if field_maps else PARSERS
+def parsers_for(field_maps: Mapping[str, FieldMap], parsers: Sequence[Parser] | None = None) -> tuple[Parser, ...]:
+    """The parsers ingest uses: a source's field map first (configured on purpose), then the built-in formats
+    (``parsers``, default ``PARSERS``). A map's ``format: <name>`` forces the built-in parser of that
+    ``Parser.format`` for its source; an entry's ``severity_map`` applies to whatever parser reads the source."""
+    built_in = tuple(PARSERS if parsers is None else parsers)
+    if not field_maps:
+        return built_in
+    by_format = {parser.format: parser for parser in built_in}
+    mapped = {source: entry for source, entry in field_maps.items() if entry.severity_only}
+    readers: tuple[Parser, ...] = (GenericParser(field_maps, by_format),) if len(mapped) < len(field_maps) else ()
+    # Only when some entry holds only a severity_map: the wrapper costs a call per message.
+    return (*readers, *(SeverityMapped(parser, mapped) for parser in built_in)) if mapped else (*readers, *built_in)
 
 
 def read_alerts(

@@ -85,7 +85,7 @@ def test_paths() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("sources: {edr: {severity: $.s}}", "sources.edr.title: Field required"),
+        ("sources: {edr: {severity: $.s}}", "sources.edr: 'title' is required"),
         ("sources: {edr: {title: 'a.b'}}", "must start with '\\$'"),
         ("sources: {edr: {title: $.t, colour: $.c}}", "sources.edr.colour: Extra inputs are not permitted"),
         ("sources: {edr: {title: $.t, severity_map: {x: urgent}}}", "sources.edr.severity_map.x"),
