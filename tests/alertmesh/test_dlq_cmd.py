@@ -155,7 +155,7 @@ def test_replaying_any_letter_of_a_group_sends_its_records_original_once() -> No
             reason=f"alerts[{n}]: y",
             max_bytes=1 << 20,
             original_in=carrier.id,
-        )  # fmt: skip
+        )
         for n in (1, 2)
     )
     assert first.data.original == b"" and first.data.original_size == len(record.value)
