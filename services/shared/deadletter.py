@@ -279,7 +279,9 @@ def _full_letter(
         bare = _cut(whole, drop)
         room = max_bytes - _size(bare) - _VARINT_SLACK
         if room >= 0:
-            return _cut(whole, {**drop, "original": record.value[: room // 4 * 3]})
+            # A letter whose original another letter carries stays without it: it is never a record's bytes cut.
+            kept = b"" if original_in is not None else record.value[: room // 4 * 3]
+            return _cut(whole, {**drop, "original": kept})
     return minimal_dead_letter(record, source=source, stage=stage, reason=reason)
 
 

@@ -12,7 +12,7 @@ from services.ingest.pipeline import EVENT_SOURCE, Outcome, process
 from services.ingest.routing import RoutingTable
 from services.shared.backoff import Backoff, GaveUp
 from services.shared.consuming import DeadLetters
-from services.shared.deadletter import ConsumedRecord
+from services.shared.deadletter import MIN_DEAD_LETTER_BYTES, AlertOfRecord, ConsumedRecord, dead_letter
 
 ROUTING = RoutingTable.model_validate({"routes": [{"name": "all", "workflow": "triage"}]})
 LIMIT = 1_048_576
@@ -161,3 +161,17 @@ async def test_two_records_of_a_batch_each_keep_their_own_original() -> None:
     assert [letter.data.alert_index for letter in letters] == [0, 1, 0, 1]
     assert [letter.data.original for letter in letters] == [records[0].value, b"", records[1].value, b""]
     assert [letter.data.original_in for letter in letters] == [None, letters[0].id, None, letters[2].id]
+
+
+def test_a_letter_whose_original_another_carries_stays_without_it_when_cut() -> None:
+    """Cut to fit (many large headers), a letter naming the carrier of its record's bytes never gets a piece of them."""
+    record = ConsumedRecord(
+        value=b"v" * 30_000, headers={f"h{n}": "x" * 250 for n in range(64)}, topic="raw",
+        received_at=datetime.now(UTC), offset=3, key=b"k",
+    )  # fmt: skip
+    letter = dead_letter(
+        record, source=EVENT_SOURCE, stage="route", reason="alerts[1]: no route", max_bytes=MIN_DEAD_LETTER_BYTES,
+        original_in="carrier", alert=AlertOfRecord(1, "Disk", b"{}"),
+    )  # fmt: skip
+    assert letter.data.original == b"" and letter.data.original_in == "carrier"
+    assert letter.data.original_size == 30_000 and letter.data.alert_index == 1
