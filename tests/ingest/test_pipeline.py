@@ -236,6 +236,8 @@ def test_alerts_the_sender_cut_from_a_group_are_counted_and_logged(caplog: pytes
     for ready in outcome.triggers:
         group = ready.event.data.alert.group
         assert group is not None and group.truncated_alerts == 7
+        # What a workflow reads as TRIGGER.alert.group.truncated_alerts.
+        assert ready.event.data.model_dump(mode="json")["alert"]["group"]["truncated_alerts"] == 7
     after = REGISTRY.get_sample_value("alertmesh_truncated_alerts_total", {"source": "grafana", "format": "grafana.v1"})
     assert after == counted + 7
     assert any("left 7 alerts of group 'g1' out" in message for message in caplog.messages), caplog.messages

@@ -2,8 +2,9 @@
 
 The body looks like Alertmanager's (Grafana embeds it) plus Grafana's own fields: the notification's ``orgId``,
 ``state`` (alerting, ok, ...), ``title`` and ``message``, and per alert ``values`` (the query results that fired
-it) and ``dashboardURL``/``panelURL``/``silenceURL`` (empty strings when the rule has no dashboard; paths
-relative to ``externalURL`` since Grafana 12, made absolute here).
+it), ``dashboardURL``/``panelURL``/``silenceURL`` (empty strings when the rule has no dashboard) and
+``imageURL`` (a screenshot, when enabled). Links that are paths relative to ``externalURL`` (Grafana 12's
+``generatorURL``) are made absolute here.
 
 The notification's ``title`` and ``message`` describe the whole group ("[FIRING:2] ..."): they are the group's
 context (``Alert.group``), never an alert's summary or description, which come from the alert's own annotations.
@@ -97,7 +98,7 @@ class GrafanaParser:
         fingerprint = optional_string(item.get("fingerprint"), f"{where}.fingerprint")
         links = {
             key: absolute_url(optional_string(item.get(f"{key}URL"), f"{where}.{key}URL"), external_url)
-            for key in ("generator", "dashboard", "panel", "silence")
+            for key in ("generator", "dashboard", "panel", "silence", "image")
         }
         generator_url = links["generator"]
         return Alert(
@@ -123,6 +124,7 @@ class GrafanaParser:
                 dashboard=links["dashboard"],
                 panel=links["panel"],
                 silence=links["silence"],
+                image=links["image"],  # the screenshot of the panel, when Grafana takes them
             ),
             group=group,
             payload={**item, **notification},

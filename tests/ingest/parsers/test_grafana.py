@@ -93,12 +93,14 @@ def test_grafana_12_relative_links_are_joined_with_the_external_url(external: st
         "silenceURL": "/alerting/silence/new?matcher=alertname%3DCPU",
         "dashboardURL": "/d/abc",
         "panelURL": "",
+        "imageURL": "https://images.example.com/shot.png",
     }
     [alert] = parse_alerts(_notification(alerts=[item], externalURL=external), {})
     assert alert.generator_url == joined and alert.urls["generator"] == joined
     assert alert.urls["silence"].startswith("https://") and alert.urls["dashboard"].startswith("https://")
     assert alert.urls["silence"].endswith("/alerting/silence/new?matcher=alertname%3DCPU")
     assert "panel" not in alert.urls
+    assert alert.urls["image"] == "https://images.example.com/shot.png"
 
 
 def test_a_relative_link_without_an_external_url_is_kept_as_sent() -> None:
