@@ -20,6 +20,34 @@ def severity_rank(severity: Severity) -> int:
     return SEVERITY_SCALE.index(severity)
 
 
+class AlertGroup(Model):
+    """The notification a grouped alert arrived in (Alertmanager, Grafana): what the sender says of the whole group,
+    kept beside each alert rather than copied into it (a group's title is not any one alert's summary)."""
+
+    receiver: str | None = Field(default=None, description="The sender's receiver (contact point) that posted it.")
+    key: str | None = Field(
+        default=None, description="The sender's group key (`groupKey`): the same for every notification of one group."
+    )
+    status: AlertStatus | None = Field(
+        default=None, description="The group's status: firing while any alert of it fires."
+    )
+    labels: dict[str, str] = Field(default_factory=dict, description="The labels the group is formed by.")
+    common_labels: dict[str, str] = Field(default_factory=dict, description="Labels every alert of it shares.")
+    common_annotations: dict[str, str] = Field(
+        default_factory=dict, description="Annotations every alert of it shares."
+    )
+    title: str | None = Field(
+        default=None, description="The notification's title (Grafana), e.g. '[FIRING:2] HighCPU'."
+    )
+    message: str | None = Field(default=None, description="The notification's message (Grafana).")
+    truncated_alerts: int = Field(
+        default=0,
+        ge=0,
+        description="Alerts of the group the sender left out of this notification (its `max_alerts`): they reach "
+        "no workflow; ingest counts and logs them.",
+    )
+
+
 class Alert(Model):
     """The vendor-neutral shape routing and workflows see."""
 
@@ -55,6 +83,14 @@ class Alert(Model):
     external_url: str | None = None
     payload: dict[str, Any] = Field(
         default_factory=dict, description="The vendor's own JSON for this alert, untouched."
+    )
+    group: AlertGroup | None = Field(
+        default=None,
+        description=(
+            "The notification the alert arrived in, when the sender groups alerts (Alertmanager, Grafana): its "
+            "receiver, group key and labels, common labels and annotations, title and message, and how many alerts "
+            "it left out. Workflows read it as `TRIGGER.alert.group`; None for senders that send one alert."
+        ),
     )
     event_source: str | None = Field(
         default=None,

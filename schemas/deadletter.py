@@ -85,6 +85,29 @@ class DeadLetterData(Model):
         description="Who sent the input, as far as the failing stage knew: the webhook path's source or the "
         "alertmesh-source header, else the source the parser inferred; absent when unknown.",
     )
+    alert_index: int | None = Field(
+        None,
+        ge=0,
+        description="When the letter is about one alert of a message holding several (an Alertmanager or Grafana "
+        "group, a field map's `each`, a batch): its 0-based place in the message. Each such alert that fails gets a "
+        "letter of its own; its neighbours that did not fail became triggers. Absent when the whole record failed.",
+    )
+    alert_name: str | None = Field(
+        None, description="That alert's name, when it was read that far (escaped and cut like `original_topic`)."
+    )
+    alert_element: Base64Bytes | None = Field(
+        None,
+        description="That alert's own JSON (the group's element, or the alert's payload as the sender wrote it), "
+        "to read without decoding the whole original; left out when the letter would not fit otherwise.",
+    )
+    original_in: str | None = Field(
+        None,
+        description="Set when several alerts of one record failed: the record's bytes are kept once, in the first "
+        "of their letters, and every other letter has an empty `original` and this field, the id of that letter "
+        "(same `original_topic`, `original_partition` and `original_offset`). `alertmesh dlq replay` of any of "
+        "them sends that original once; the alerts of it that already became triggers make the same triggers "
+        "(ids are derived from the alert), which start nothing new.",
+    )
 
     def replay_headers(self) -> list[tuple[str, bytes]]:
         """The original headers as Kafka sends them: text values in UTF-8, the others byte for byte."""

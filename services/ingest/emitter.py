@@ -1,12 +1,13 @@
-"""Publishes a batch of pipeline ``Outcome``s: every trigger of every record, then each failed record's one dead
-letter; returns once all of it is durable (acks=all), so the batch may be committed."""
+"""Publishes a batch of pipeline ``Outcome``s: every trigger of every record, then a dead letter per failure (the
+whole record's, or each failed alert's of a group, the record's bytes kept once); returns once all of it is durable
+(acks=all), so the batch may be committed."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 
-from services.ingest.pipeline import PUBLISH_STAGE, SERVICE, Failure, Outcome, ReadyTrigger, dead_letter_cause
+from services.ingest.pipeline import PUBLISH_STAGE, SERVICE, Failure, Outcome, ReadyTrigger
 from services.shared import metrics
 from services.shared.backoff import Backoff
 from services.shared.consuming import DeadLetterOrder, DeadLetters, Outgoing, Publisher, publish_all_durably
@@ -23,7 +24,11 @@ class Emitter:
     awaited: a returned ``emit_batch`` means everything it was given is durable and the batch may be committed.
     It raises only while Kafka is unavailable past the retry budget: the batch must then not be committed (it is
     read again; the triggers already written are idempotent). A trigger Kafka refuses for good (too large) is not
-    retried: it becomes part of its record's dead letter, and the neighbours are unaffected.
+    retried: it becomes a dead letter, and the neighbours are unaffected.
+
+    Each failure is its own dead letter, so each failed alert of a group can be found, read and replayed on its
+    own. The record's bytes are written once: the first letter of a record carries them, its other letters name
+    that one (``original_in``) and carry the failed alert's own JSON (``alert_element``).
     """
 
     def __init__(self, triggers: Publisher, dead_letters: DeadLetters, backoff: Backoff) -> None:
@@ -50,22 +55,18 @@ class Emitter:
         for (index, ready), error in zip(sent, refused, strict=True):
             key = ready.event.data.idempotency_key
             if error is not None:
-                refusal = f"Kafka refused trigger {key}: {error!r}"
-                failures[index].append(Failure(PUBLISH_STAGE, refusal, ready.event.data.alert.source))
+                failures[index].append(ready.failure(PUBLISH_STAGE, f"Kafka refused trigger {key}: {error!r}"))
                 continue
             metrics.count_trigger(ready.event.data.route, ready.event.data.workflow)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "routed alert %.200r to workflow %s (key %s)", ready.event.data.alert.name, ready.event.subject, key
                 )
-        orders = []
-        for (record, outcome), reasons in zip(batch, failures, strict=True):
-            if reasons:
-                cause = dead_letter_cause(reasons)
-                trace = dead_letter_headers(outcome.trace)
-                orders.append(
-                    DeadLetterOrder(record, cause.stage, cause.reason, alert_source=cause.source, headers=trace)
-                )
+        orders = [
+            _order(record, failure, dead_letter_headers(outcome.trace))
+            for (record, outcome), reasons in zip(batch, failures, strict=True)
+            for failure in reasons
+        ]
         if orders:
             await self._dead_letters.write_all(orders)
         # One line per batch: a line per alert would cost more than routing it at thousands of alerts a second
@@ -87,3 +88,11 @@ class Emitter:
         )  # fmt: skip
         for drop in dropped[1:]:
             log.debug("dropped: %s", drop.reason)
+
+
+def _order(record: ConsumedRecord, failure: Failure, trace: dict[str, str]) -> DeadLetterOrder:
+    """The dead letter of one failure of ``record``; the record's first letter keeps its bytes for all of them."""
+    return DeadLetterOrder(
+        record, failure.stage, failure.reason, alert_source=failure.source, headers=trace, alert=failure.alert,
+        original_once=True,
+    )  # fmt: skip

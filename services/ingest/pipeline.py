@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import orjson
@@ -32,7 +32,7 @@ from services.ingest.parsers.base import Parser
 from services.ingest.routing import Route, RoutingTable
 from services.shared import metrics
 from services.shared.alert_limits import DEFAULT_MAX_ALERTS_PER_RECORD
-from services.shared.deadletter import MAX_REASON_CHARS, ConsumedRecord, printable
+from services.shared.deadletter import MAX_REASON_CHARS, AlertOfRecord, ConsumedRecord, printable
 from services.shared.kafka import record_size
 from services.shared.tracing import BAGGAGE, correlation_baggage
 
@@ -73,6 +73,9 @@ class Failure:
     stage: str
     reason: str
     source: str | None = None
+    #: When the record holds several alerts and only this one failed: its place, name and own JSON. Each such
+    #: failure is its own dead letter (the record's bytes are kept in the first, see ``Emitter``).
+    alert: AlertOfRecord | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reason", printable(self.reason, MAX_REASON_CHARS))
@@ -86,12 +89,39 @@ class ReadyTrigger:
     key: bytes
     body: bytes
     headers: dict[str, str]
+    #: The alert's place in its record when the record holds several (for the dead letter of a trigger Kafka refuses).
+    index: int | None = None
+
+    def failure(self, stage: str, reason: str) -> Failure:
+        """This trigger's alert failing at ``stage``: a failure of that one alert of its record."""
+        alert = self.event.data.alert
+        return Failure(stage, reason, alert.source, alert_of_record(alert, self.index))
+
+
+def alert_of_record(alert: Alert, index: int | None) -> AlertOfRecord | None:
+    """What a dead letter about ``alert`` names of it (None for a record's only alert: its letter is the record's)."""
+    if index is None:
+        return None
+    try:
+        element = orjson.dumps(alert.payload)
+    except (orjson.JSONEncodeError, TypeError):  # nested past orjson's depth: the letter's original still has it
+        element = None
+    return AlertOfRecord(index, alert.name, element)
+
+
+def refused_alert(entry: RefusedAlert, source: str | None) -> Failure:
+    """The failure of a group's element that is not an alert, naming its index."""
+    try:
+        element = None if entry.element is None else orjson.dumps(entry.element)
+    except (orjson.JSONEncodeError, TypeError):
+        element = None
+    return Failure(entry.stage, entry.reason, source, AlertOfRecord(entry.index, None, element))
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one record gives: a trigger per route an alert matched, and the failures that go into its one dead
-    letter."""
+    """What one record gives: a trigger per route an alert matched, and its failures, each its own dead letter
+    (the whole record's, or one alert's of a group)."""
 
     triggers: list[ReadyTrigger] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
@@ -106,7 +136,8 @@ class Outcome:
 
 
 def dead_letter_cause(failures: list[Failure]) -> Failure:
-    """One stage and reason for the record's one dead letter: the first failure's stage, every reason."""
+    """One stage and reason for several failures in one dead letter (noise control's flush of a record's held
+    alerts): the first failure's stage, every reason."""
     if len(failures) == 1:
         return failures[0]
     reasons = "; ".join(failure.reason for failure in failures)
@@ -124,12 +155,14 @@ def process(
     """Parse, normalize and route one record into triggers of at most ``max_bytes`` (Kafka record size).
 
     An unparseable record gives one ``parse`` failure (``validate`` when an alert in it breaks the contract). In a
-    group (several alerts in one message) each alert is routed on its own: routed ones give triggers, the others
-    failures (``route`` when no route matches, ``validate`` when the trigger cannot be built), all reported in one
-    dead letter carrying the whole original message (replaying it re-sends the routed triggers, which are
-    idempotent). ``parsers`` are the formats tried (``parsers_for`` adds the configured field maps). ``trace``:
-    the trace headers of the record's span, written on each trigger with its correlation id as baggage. A record of
-    more than ``max_alerts`` alerts is one ``parse`` failure naming the limit (``TooManyAlerts``).
+    group (several alerts in one message) each alert is read and routed on its own: routed ones give triggers, each
+    other one a failure naming its index (``parse``/``validate`` when the element is not an alert, ``route`` when
+    no route matches, ``validate`` when the trigger cannot be built), each its own dead letter (the emitter keeps
+    the original message once, in the first; replaying it re-sends the routed triggers, which are idempotent).
+    Alerts the sender cut from a group (``truncatedAlerts``) are counted and logged. ``parsers`` are the formats
+    tried (``parsers_for`` adds the configured field maps). ``trace``: the trace headers of the record's span,
+    written on each trigger with its correlation id as baggage. A record of more than ``max_alerts`` alerts is one
+    ``parse`` failure naming the limit (``TooManyAlerts``).
     """
     trace = trace or {}
     sender = record.headers.get(SOURCE_HEADER, "").strip() or None
@@ -146,32 +179,59 @@ def process(
         return Outcome(failures=[_unexpected(PARSE_STAGE, "parsing the record", error, sender)], trace=trace)
     alerts = [entry for entry in entries if not isinstance(entry, RefusedAlert)]
     metrics.count_alerts((alert.source, alert.format) for alert in alerts)
+    _count_truncated(alerts, record)
     # An element of a group that is not a valid alert fails on its own; its neighbours still become triggers.
-    outcome = Outcome(
-        failures=[Failure(entry.stage, entry.reason, sender) for entry in entries if isinstance(entry, RefusedAlert)],
-        trace=trace,
-    )
-    for alert in alerts:
-        try:
-            routes = routing.match(alert)
-        except Exception as error:
-            outcome.failures.append(_unexpected(ROUTE_STAGE, f"routing alert {alert.name!r}", error, alert.source))
-            continue
-        if not routes:
-            reason = (
-                f"no route matches alert {alert.name!r} (source={alert.source}, status={alert.status}, "
-                f"severity={alert.severity}, fingerprint={alert.fingerprint})"
-            )
-            # The routing file's `default` decides: a dead letter (can be replayed) or a counted, logged drop.
-            unrouted = outcome.dropped if routing.default == "drop" else outcome.failures
-            unrouted.append(Failure(ROUTE_STAGE, reason, alert.source))
-        for route in routes:
-            built = _build(alert, route, record.received_at, max_bytes, trace)
-            if isinstance(built, ReadyTrigger):
-                outcome.triggers.append(built)
-            else:
-                outcome.failures.append(built)
+    outcome = Outcome(trace=trace)
+    grouped = len(entries) > 1
+    for index, entry in enumerate(entries):
+        if isinstance(entry, RefusedAlert):
+            outcome.failures.append(refused_alert(entry, sender))
+        else:
+            _route(entry, index if grouped else None, record, routing, max_bytes, outcome)
     return outcome
+
+
+def _route(
+    alert: Alert, index: int | None, record: ConsumedRecord, routing: RoutingTable, max_bytes: int, outcome: Outcome
+) -> None:
+    """Routes one alert of the record (``index``: its place when the record holds several) into ``outcome``."""
+    where = "" if index is None else f"alerts[{index}]: "
+    try:
+        routes = routing.match(alert)
+    except Exception as error:
+        failure = _unexpected(ROUTE_STAGE, f"{where}routing alert {alert.name!r}", error, alert.source)
+        outcome.failures.append(replace(failure, alert=alert_of_record(alert, index)))
+        return
+    if not routes:
+        reason = (
+            f"{where}no route matches alert {alert.name!r} (source={alert.source}, status={alert.status}, "
+            f"severity={alert.severity}, fingerprint={alert.fingerprint})"
+        )
+        # The routing file's `default` decides: a dead letter (can be replayed) or a counted, logged drop.
+        unrouted = outcome.dropped if routing.default == "drop" else outcome.failures
+        unrouted.append(Failure(ROUTE_STAGE, reason, alert.source, alert_of_record(alert, index)))
+    for route in routes:
+        built = _build(alert, route, record.received_at, max_bytes, outcome.trace)
+        if isinstance(built, ReadyTrigger):
+            outcome.triggers.append(replace(built, index=index))
+        else:
+            failure = replace(built, reason=f"{where}{built.reason}", alert=alert_of_record(alert, index))
+            outcome.failures.append(failure)
+
+
+def _count_truncated(alerts: Sequence[Alert], record: ConsumedRecord) -> None:
+    """Count and log the alerts the sender cut from this record's group (``truncatedAlerts``): they reach no
+    workflow, and nothing else would tell."""
+    group = next((alert.group for alert in alerts if alert.group is not None), None)
+    if group is None or not group.truncated_alerts:
+        return
+    alert = alerts[0]
+    metrics.count_truncated_alerts(alert.source, alert.format, group.truncated_alerts)
+    log.warning(
+        "%s@%s/%s: the sender left %d alerts of group %.200r out of its notification (its max_alerts); %d came",
+        printable(record.topic, 256), record.partition, record.offset, group.truncated_alerts,
+        printable(group.key or "", 200), len(alerts),
+    )  # fmt: skip
 
 
 async def process_all(

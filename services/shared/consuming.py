@@ -32,6 +32,7 @@ from services.shared import metrics
 from services.shared.backoff import Backoff, is_permanent, with_backoff
 from services.shared.deadletter import (
     MIN_DEAD_LETTER_BYTES,
+    AlertOfRecord,
     ConsumedRecord,
     dead_letter,
     dead_letter_record,
@@ -228,6 +229,11 @@ class DeadLetterOrder:
     alert_source: str | None = None
     #: Extra headers of the dead letter's record: the trace context of the hop that dead-lettered it.
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: The one alert of a record holding several that failed (its index, name and own JSON), when it is one.
+    alert: AlertOfRecord | None = None
+    #: Keep the record's bytes once: the first order of this record (in ``write_all``'s list) carries them, the
+    #: following ones of the same record name that letter (``original_in``) instead.
+    original_once: bool = False
 
 
 class DeadLetters:
@@ -254,17 +260,23 @@ class DeadLetters:
 
     async def write_all(self, orders: Sequence[DeadLetterOrder]) -> list[DeadLetter]:
         """Publish a dead letter per order, all at once; returns once every one is durable (see ``write``)."""
-        letters = [self._build(order, self._max_bytes) for order in orders]
+        carriers = _carriers(orders)
+        letters: list[DeadLetter] = []
+        #: The id of the letter carrying each order's original, when another one does.
+        shared: list[str | None] = []
+        for order, carrier in zip(orders, carriers, strict=True):
+            shared.append(None if carrier is None else letters[carrier].id)
+            letters.append(self._build(order, self._max_bytes, shared[-1]))
         service = metrics.service_of(self._source)
         outgoing = [_outgoing(letter, order.headers) for letter, order in zip(letters, orders, strict=True)]
         refused = await publish_all_durably(self._publisher, outgoing, self._backoff, service=service)
         # The broker refused dead letters cut to KAFKA_MAX_MESSAGE_BYTES: its own limit is lower. Keep each record's
         # trace (where, why, size, sha256) rather than hold the partition on it: cut to the smallest limit, then the
         # minimal letter. Only a broker refusing even that (a few hundred bytes) still raises.
-        smaller: list[Callable[[DeadLetterOrder], DeadLetter]] = [
-            lambda order: self._build(order, MIN_DEAD_LETTER_BYTES),
-            lambda order: minimal_dead_letter(
-                order.record, source=self._source, stage=order.stage, reason=order.reason
+        smaller: list[Callable[[int], DeadLetter]] = [
+            lambda index: self._build(orders[index], MIN_DEAD_LETTER_BYTES, shared[index]),
+            lambda index: minimal_dead_letter(
+                orders[index].record, source=self._source, stage=orders[index].stage, reason=orders[index].reason
             ),
         ]
         for build in smaller:
@@ -276,7 +288,7 @@ class DeadLetters:
                     "dead letter %s refused (%r); KAFKA_MAX_MESSAGE_BYTES is above the broker's limit",
                     letters[index].id, refused[index],
                 )  # fmt: skip
-                letters[index] = build(orders[index])
+                letters[index] = build(index)
             retried = await publish_all_durably(
                 self._publisher,
                 [_outgoing(letters[index], orders[index].headers) for index in again],
@@ -299,11 +311,26 @@ class DeadLetters:
             )  # fmt: skip
         return letters
 
-    def _build(self, order: DeadLetterOrder, max_bytes: int) -> DeadLetter:
+    def _build(self, order: DeadLetterOrder, max_bytes: int, original_in: str | None) -> DeadLetter:
         return dead_letter(
             order.record, source=self._source, stage=order.stage, reason=order.reason, max_bytes=max_bytes,
             correlationid=order.correlationid, causationid=order.causationid, alert_source=order.alert_source,
+            alert=order.alert, original_in=original_in,
         )  # fmt: skip
+
+
+def _carriers(orders: Sequence[DeadLetterOrder]) -> list[int | None]:
+    """For each order, the index of the earlier order whose letter carries its record's bytes (None: its own
+    letter carries them): the first ``original_once`` order of a record carries them for the others."""
+    first: dict[int, int] = {}
+    carriers: list[int | None] = []
+    for index, order in enumerate(orders):
+        if not order.original_once:
+            carriers.append(None)
+            continue
+        carrier = first.setdefault(id(order.record), index)
+        carriers.append(None if carrier == index else carrier)
+    return carriers
 
 
 def _outgoing(letter: DeadLetter, extra: Mapping[str, str]) -> Outgoing:

@@ -159,6 +159,15 @@ def _copied_headers(record: ConsumedRecord) -> _Headers:
     return copied
 
 
+@dataclass(frozen=True)
+class AlertOfRecord:
+    """The one alert of a record holding several that a dead letter is about: its place, name and own JSON."""
+
+    index: int | None = None
+    name: str | None = None
+    element: bytes | None = None
+
+
 def dead_letter(
     record: ConsumedRecord,
     *,
@@ -169,6 +178,8 @@ def dead_letter(
     correlationid: str | None = None,
     causationid: str | None = None,
     alert_source: str | None = None,
+    alert: AlertOfRecord | None = None,
+    original_in: str | None = None,
 ) -> DeadLetter:
     """The record exactly as received, so it can be fixed and replayed; cut (``truncated``) only as far as needed
     for the dead letter, as published with ``dead_letter_record``, to be at most ``max_bytes``.
@@ -179,12 +190,18 @@ def dead_letter(
     digest). Correlation falls back to the record's own ``correlationid`` / ``ce_id`` headers (set on every
     alertmesh event), then to the dead letter itself; ids longer than ``MAX_ID_CHARS`` or not printable are not
     used. ``alert_source`` is who sent the input, when the failing stage knows it.
+
+    ``alert``: the one alert of a record holding several this letter is about (``alert_index``, ``alert_name``,
+    ``alert_element``; the element is the first thing left out when the letter is too large). ``original_in``: the
+    id of another letter of the same record that carries its bytes; this one then carries none (the original is kept
+    once per record), only the whole value's size and SHA-256.
     """
     reason = printable(reason, MAX_REASON_CHARS)
     try:
         return _full_letter(
             record, source=source, stage=stage, reason=reason, max_bytes=max_bytes,
             correlationid=correlationid, causationid=causationid, alert_source=alert_source,
+            alert=alert or AlertOfRecord(), original_in=original_in,
         )  # fmt: skip
     except Exception as error:  # a record no cap foresaw: its letter must still be written, or it stalls
         log.error("dead letter of %s@%s/%s built minimal", printable(record.topic, MAX_TEXT_CHARS),
@@ -202,6 +219,8 @@ def _full_letter(
     correlationid: str | None,
     causationid: str | None,
     alert_source: str | None,
+    alert: AlertOfRecord,
+    original_in: str | None,
 ) -> DeadLetter:
     stage, topic = printable(stage, MAX_TEXT_CHARS), printable(record.topic, MAX_TEXT_CHARS)
     event_id = dead_letter_event_id(stage, topic, record.partition, record.offset, reason)
@@ -220,7 +239,7 @@ def _full_letter(
         data=DeadLetterData(
             stage=stage,
             reason=reason,
-            original=record.value,
+            original=b"" if original_in is not None else record.value,
             original_size=len(record.value),
             original_sha256=hashlib.sha256(record.value).hexdigest(),
             truncated=bool(key_cut or headers.cut or headers.dropped or headers.renamed or topic != record.topic),
@@ -234,10 +253,18 @@ def _full_letter(
             original_headers_cut=headers.cut,
             original_headers_dropped=headers.dropped,
             alert_source=printable(alert_source, MAX_TEXT_CHARS) if alert_source is not None else None,
+            alert_index=alert.index,
+            alert_name=printable(alert.name, MAX_TEXT_CHARS) if alert.name is not None else None,
+            alert_element=alert.element,
+            original_in=original_in,
         ),
     )
     if _size(whole) <= max_bytes:
         return whole
+    if alert.element is not None:  # a convenience copy: left out before anything of the record is cut
+        whole = whole.model_copy(update={"data": whole.data.model_copy(update={"alert_element": None})})
+        if _size(whole) <= max_bytes:
+            return whole
     # Cut the original to what fits beside everything else: base64 turns every 3 bytes into 4 characters.
     # Cut in steps, each only if the previous is not enough: the original, its headers, its key.
     no_headers = {
@@ -252,7 +279,9 @@ def _full_letter(
         bare = _cut(whole, drop)
         room = max_bytes - _size(bare) - _VARINT_SLACK
         if room >= 0:
-            return _cut(whole, {**drop, "original": record.value[: room // 4 * 3]})
+            # A letter whose original another letter carries stays without it: it is never a record's bytes cut.
+            kept = b"" if original_in is not None else record.value[: room // 4 * 3]
+            return _cut(whole, {**drop, "original": kept})
     return minimal_dead_letter(record, source=source, stage=stage, reason=reason)
 
 

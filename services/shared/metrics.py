@@ -125,6 +125,12 @@ RECORDS_OVER_ALERT_LIMIT = Counter(
     "Messages refused (dead-lettered) for carrying more alerts than the per-message limit, by service.",
     ["service"],
 )
+TRUNCATED_ALERTS = Counter(
+    "alertmesh_truncated_alerts_total",
+    "Alerts a sender left out of a group notification (Alertmanager's and Grafana's truncatedAlerts, past their "
+    "max_alerts): they never reached ingest, by the group's source and format.",
+    ["source", "format"],
+)
 NOISE_EVICTIONS = Counter(
     "alertmesh_noise_evictions_total",
     "Noise-control state dropped before its time to keep it bounded, by kind: dedup (a repeat of the alert may "
@@ -194,6 +200,11 @@ def count_dead_letter(service: str, stage: str) -> None:
 def count_record_over_alert_limit(service: str) -> None:
     """Count a message ``service`` refused for carrying too many alerts."""
     RECORDS_OVER_ALERT_LIMIT.labels(service).inc()
+
+
+def count_truncated_alerts(source: str, fmt: str, count: int) -> None:
+    """Count ``count`` alerts the sender cut from a group notification of ``source`` read as ``fmt``."""
+    TRUNCATED_ALERTS.labels(source_label(source), format_label(fmt)).inc(count)
 
 
 def count_noise_evictions(kind: str, evicted: int = 1) -> None:

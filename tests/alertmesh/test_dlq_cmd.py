@@ -27,6 +27,7 @@ from alertmesh.commands.dlq.letters import (
     replay_record,
     stream_row,
     table,
+    with_originals,
 )
 from alertmesh.views.safe_text import escape, escape_json, escape_lines
 from schemas import DeadLetter
@@ -140,6 +141,30 @@ def test_a_replay_sends_the_original_key_value_and_exact_headers_and_names_its_d
         }
     )
     assert replay_record(again)[2] == [(REPLAY_HEADER, PARSE.id.encode())]
+
+
+def test_replaying_any_letter_of_a_group_sends_its_records_original_once() -> None:
+    record = ConsumedRecord(value=b'{"version":"4"}', headers={}, topic="alerts.raw", received_at=NOW, partition=0,
+                            offset=9, key=b"k")  # fmt: skip
+    carrier = dead_letter(record, source="alertmesh/ingest", stage="parse", reason="alerts[0]: x", max_bytes=1 << 20)
+    first, second = (
+        dead_letter(
+            record,
+            source="alertmesh/ingest",
+            stage="route",
+            reason=f"alerts[{n}]: y",
+            max_bytes=1 << 20,
+            original_in=carrier.id,
+        )
+        for n in (1, 2)
+    )
+    assert first.data.original == b"" and first.data.original_size == len(record.value)
+    # Selected alone, the others' letter is found on the topic; selected together, it is sent once.
+    assert with_originals([second], [carrier]) == ([carrier], [])
+    assert with_originals([first, carrier, second], []) == ([carrier], [])
+    assert with_originals([PARSE, first, ROUTE], [carrier]) == ([PARSE, carrier, ROUTE], [])
+    # Its carrier gone (the topic's retention): named, not replayed as an empty record.
+    assert with_originals([first], []) == ([], [first.id])
 
 
 def test_the_command_line_offers_exactly_the_five_stages() -> None:

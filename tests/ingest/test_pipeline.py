@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from schemas import Alert, DeadLetter, WorkflowTrigger
 from schemas.identity import alert_event_id
@@ -178,7 +179,7 @@ def test_a_trigger_over_the_size_limit_is_a_trigger_dead_letter() -> None:
     assert failure.stage == "validate" and "over the 16384-byte limit (KAFKA_MAX_MESSAGE_BYTES)" in failure.reason
 
 
-def test_a_group_gives_one_dead_letter_naming_every_failure() -> None:
+def test_a_group_gives_a_failure_per_alert_naming_its_index_and_name() -> None:
     body = orjson.dumps(
         {
             "version": "4",
@@ -191,10 +192,55 @@ def test_a_group_gives_one_dead_letter_naming_every_failure() -> None:
     )
     outcome = _process(_record(body))
     assert [ready.event.data.alert.name for ready in outcome.triggers] == ["A"]
-    cause = dead_letter_cause(outcome.failures)
-    assert cause.stage == "route"
-    assert cause.reason.startswith("2 alerts did not become triggers: no route matches alert 'C'")
-    assert "alert 'D'" in cause.reason
+    assert outcome.triggers[0].index == 0
+    assert [failure.stage for failure in outcome.failures] == ["route", "route"]
+    assert [failure.alert.index for failure in outcome.failures if failure.alert] == [1, 2]
+    assert [failure.alert.name for failure in outcome.failures if failure.alert] == ["C", "D"]
+    assert outcome.failures[0].reason.startswith("alerts[1]: no route matches alert 'C'")
+    assert outcome.failures[1].reason.startswith("alerts[2]: no route matches alert 'D'")
+    element = outcome.failures[0].alert.element if outcome.failures[0].alert else None
+    assert element is not None and orjson.loads(element)["fingerprint"] == "c"
+
+
+def test_a_refused_element_keeps_its_own_json_for_its_letter() -> None:
+    bad = {"status": "firing", "labels": {"severity": "warning", "rule": "Write below etc"}}
+    good = {"status": "firing", "labels": {"alertname": "Falco", "severity": "critical"}}
+    outcome = _process(_record(orjson.dumps({"version": "4", "alerts": [bad, good]})))
+    [failure] = outcome.failures
+    assert failure.alert is not None and failure.alert.index == 0 and failure.alert.name is None
+    assert failure.alert.element is not None and orjson.loads(failure.alert.element) == bad
+
+
+def test_the_only_alert_of_a_record_fails_as_the_record() -> None:
+    body = orjson.dumps({"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": "C"}}]})
+    [failure] = _process(_record(body)).failures
+    assert failure.alert is None and failure.reason.startswith("no route matches alert 'C'")
+
+
+def test_several_failures_still_read_as_one_cause_for_noise_controls_flush() -> None:
+    body = orjson.dumps({"version": "4", "alerts": [{"status": "firing", "labels": {"alertname": n}} for n in "CD"]})
+    cause = dead_letter_cause(_process(_record(body)).failures)
+    assert cause.stage == "route" and cause.reason.startswith("2 alerts did not become triggers: alerts[0]: ")
+
+
+def test_alerts_the_sender_cut_from_a_group_are_counted_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    counted = (
+        REGISTRY.get_sample_value("alertmesh_truncated_alerts_total", {"source": "grafana", "format": "grafana.v1"})
+        or 0.0
+    )
+    alert = {"status": "firing", "labels": {"alertname": "CPU", "severity": "critical"}}
+    body = orjson.dumps({"version": "1", "groupKey": "g1", "truncatedAlerts": 7, "alerts": [alert, alert]})
+    with caplog.at_level(logging.WARNING, logger="services.ingest.pipeline"):
+        outcome = _process(_record(body))
+    assert len(outcome.triggers) == 2
+    for ready in outcome.triggers:
+        group = ready.event.data.alert.group
+        assert group is not None and group.truncated_alerts == 7
+        # What a workflow reads as TRIGGER.alert.group.truncated_alerts.
+        assert ready.event.data.model_dump(mode="json")["alert"]["group"]["truncated_alerts"] == 7
+    after = REGISTRY.get_sample_value("alertmesh_truncated_alerts_total", {"source": "grafana", "format": "grafana.v1"})
+    assert after == counted + 7
+    assert any("left 7 alerts of group 'g1' out" in message for message in caplog.messages), caplog.messages
 
 
 HOSTILE = ["\x1b]52;c;cm0gLXJm\x07", "x\nERROR forged log line", "\r\x1b[2K", "\u202eevil", "\x9b1m", "a\u2028b"]

@@ -8,7 +8,7 @@ file, the document or code that defines it) and ``expected.yaml``:
       headers: {content-type: ...}        # optional; alertmesh-source defaults to the folder's name
       source: <name>                      # optional: the source header's value, when not the folder's name
       alerts:                             # in order; each key given is compared, the others are not
-        - {name: ..., severity: ..., status: ..., labels: {k: v}, starts_at: "...", urls: {...}}
+        - {name: ..., severity: ..., status: ..., labels: {k: v}, starts_at: "...", urls: {...}, group: {...}}
       refused:                            # elements that cannot be alerts, each with a word its reason holds
         - {index: 0, reason: alertname}
       error: "a word the reason holds"    # instead of alerts: the whole message is refused
@@ -89,6 +89,8 @@ def compare(alert: Alert, want: dict[str, Any]) -> None:
         got = getattr(alert, key)
         if key == "labels" or key == "urls" or key == "annotations":
             assert {k: got.get(k) for k in value} == value, f"{key}: {got}"
+        elif key == "group":  # the keys given of the notification's group context
+            assert got is not None and {k: getattr(got, k) for k in value} == value, f"{key}: {got}"
         elif isinstance(got, datetime):
             assert got == datetime.fromisoformat(str(value).replace("Z", "+00:00")), f"{key}: {got}"
         else:

@@ -8,6 +8,10 @@ record that already started its workflow starts nothing the second time. The top
 (anyone who can write the dead-letter topic chooses it), so without ``--to`` only a topic the mesh reads (alerts
 in, triggers) is written; a letter naming another is skipped, with the reason.
 
+When several alerts of one record failed (a group), each has its own letter but only the first carries the record's
+bytes; the others name it (``original_in``). Replaying any of them sends that original once, however many of its
+letters are selected; its alerts that already became triggers start nothing new.
+
 ``list`` prints each dead letter as it reads it (memory does not grow with the topic; ``--limit`` stops early).
 Everything printed that came from a record passes through ``alertmesh.views.safe_text``.
 """
@@ -268,6 +272,40 @@ async def selected_letters(
     return selection.pick(kept)
 
 
+def with_originals(chosen: Sequence[DeadLetter], carriers: Iterable[DeadLetter]) -> tuple[list[DeadLetter], list[str]]:
+    """What to send for the ``chosen`` letters: each letter's own original, or, for a letter that names another as
+    carrying its record's bytes (``original_in``), that letter (found in ``chosen`` or ``carriers``); each original
+    once, in the order first needed. Also the ids of the letters whose carrier is not there."""
+    known = {letter.id: letter for letter in (*chosen, *carriers)}
+    sending: dict[str, DeadLetter] = {}
+    missing: list[str] = []
+    for letter in chosen:
+        carrier = known.get(letter.data.original_in) if letter.data.original_in is not None else letter
+        if carrier is None:
+            missing.append(letter.id)
+        else:
+            sending.setdefault(carrier.id, carrier)
+    return list(sending.values()), missing
+
+
+async def _carriers(
+    kafka: KafkaSettings, topic: str, chosen: Sequence[DeadLetter], timeout_s: float
+) -> list[DeadLetter]:
+    """The letters carrying the originals ``chosen`` letters name and did not select themselves."""
+    have = {letter.id for letter in chosen}
+    wanted = {letter.data.original_in for letter in chosen if letter.data.original_in not in (None, *have)}
+    if not wanted:
+        return []
+    found: list[DeadLetter] = []
+    try:
+        async for letter in stream_letters(kafka, topic, timeout_s):
+            if letter.id in wanted:
+                found.append(letter)
+    except ReadFailed:
+        return []
+    return found
+
+
 async def replay_letters(
     kafka: KafkaSettings,
     dlq_topic: str,
@@ -287,7 +325,11 @@ async def replay_letters(
     if not chosen:
         log.info("no dead letter to replay")
         return 0
-    failed = 0
+    chosen, missing = with_originals(chosen, await _carriers(kafka, dlq_topic, chosen, timeout_s))
+    for letter_id in missing:
+        log.error("dead letter %s: the letter holding its original is no longer on %s", escape(letter_id),
+                  escape(dlq_topic))  # fmt: skip
+    failed = len(missing)
     producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all")
     await producer.start()
     # Progress on stderr: stdout has one line per replayed letter, for scripts.

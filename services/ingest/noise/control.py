@@ -226,7 +226,7 @@ class NoiseControl:
                 grouping = route if route is not None and route.group_by else None
                 refusal = self._unwritable(partition, grouping, ready, at_ms) if grouping is not None else None
                 if refusal is not None:
-                    failures.append(Failure(NOISE_STAGE, refusal, ready.event.data.alert.source))
+                    failures.append(ready.failure(NOISE_STAGE, refusal))  # naming its alert of a group
                     continue
                 what = self._hold(filtered, index, partition, grouping, ready, at_ms)
                 counts[what[0]] += 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 
 class ParseError(ValueError):
@@ -33,3 +33,5 @@ class RefusedAlert:
     reason: str
     #: ``parse`` (the element is not an alert of this format), ``validate`` (it breaks the Alert contract).
     stage: Literal["parse", "validate"] = "parse"
+    #: The element as the sender wrote it (decoded JSON), for its own dead letter; None when not known.
+    element: Any = field(default=None, compare=False, repr=False)

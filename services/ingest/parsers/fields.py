@@ -104,9 +104,9 @@ def each_alert(items: Sequence[Any], where: str, build: Callable[[Any, str], Ale
         try:
             parsed.append(build(item, f"{where}[{index}]"))
         except ParseError as error:
-            parsed.append(RefusedAlert(index, error.reason))
+            parsed.append(RefusedAlert(index, error.reason, element=item))
         except ValidationError as error:
-            parsed.append(RefusedAlert(index, f"{where}[{index}]: invalid alert: {error}", "validate"))
+            parsed.append(RefusedAlert(index, f"{where}[{index}]: invalid alert: {error}", "validate", element=item))
     return parsed
 
 

@@ -2,7 +2,12 @@
 
 The body looks like Alertmanager's (Grafana embeds it) plus Grafana's own fields: the notification's ``orgId``,
 ``state`` (alerting, ok, ...), ``title`` and ``message``, and per alert ``values`` (the query results that fired
-it) and ``dashboardURL``/``panelURL``/``silenceURL`` (empty strings when the rule has no dashboard).
+it), ``dashboardURL``/``panelURL``/``silenceURL`` (empty strings when the rule has no dashboard) and
+``imageURL`` (a screenshot, when enabled). Links that are paths relative to ``externalURL`` (Grafana 12's
+``generatorURL``) are made absolute here.
+
+The notification's ``title`` and ``message`` describe the whole group ("[FIRING:2] ..."): they are the group's
+context (``Alert.group``), never an alert's summary or description, which come from the alert's own annotations.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.alert import Alert
+from schemas.alert import Alert, AlertGroup
+from services.ingest.parsers.alertmanager import absolute_url, notification_group
 from services.ingest.parsers.errors import ParseError, RefusedAlert
 from services.ingest.parsers.fields import (
     alert_list,
@@ -23,6 +29,7 @@ from services.ingest.parsers.fields import (
     parse_status,
     parse_time,
     source_of,
+    stable_hash,
     string_map,
 )
 
@@ -58,14 +65,13 @@ class GrafanaParser:
         title = optional_string(document.get("title"), "grafana.v1: title")
         message = optional_string(document.get("message"), "grafana.v1: message")
         group_status = document.get("status") or STATE_STATUS.get(str(document.get("state")))
+        group = notification_group(document, self.format, title, message)
         notification = {key: document[key] for key in NOTIFICATION_FIELDS if key in document}
         source = source_of(headers, self.source)
         return each_alert(
             alerts,
             "grafana.v1: alerts",
-            lambda item, where: self._alert(
-                item, where, source, group_status, external_url, title, message, notification
-            ),
+            lambda item, where: self._alert(item, where, source, group_status, external_url, group, notification),
         )
 
     def _alert(
@@ -75,8 +81,7 @@ class GrafanaParser:
         source: str,
         group_status: Any,
         external_url: str | None,
-        title: str | None,
-        message: str | None,
+        group: AlertGroup,
         notification: Mapping[str, Any],
     ) -> Alert:
         if not isinstance(item, Mapping):
@@ -87,13 +92,15 @@ class GrafanaParser:
         if values is not None and not isinstance(values, Mapping):
             raise ParseError(f"{where}.values must be an object, got {type(values).__name__}")
         # Grafana names every alert after its rule; a hand-written body may only have the notification title.
-        name = labels.get("alertname", "").strip() or (title or "").strip()
+        name = labels.get("alertname", "").strip() or (group.title or "").strip()
         if not name:
             raise ParseError(f"{where}.labels.alertname is required (or a notification title)")
         fingerprint = optional_string(item.get("fingerprint"), f"{where}.fingerprint")
-        generator_url = optional_string(item.get("generatorURL"), f"{where}.generatorURL")
-        links = {key: optional_string(item.get(f"{key}URL"), f"{where}.{key}URL") for key in ("dashboard", "panel")}
-        silence_url = optional_string(item.get("silenceURL"), f"{where}.silenceURL")
+        links = {
+            key: absolute_url(optional_string(item.get(f"{key}URL"), f"{where}.{key}URL"), external_url)
+            for key in ("generator", "dashboard", "panel", "silence", "image")
+        }
+        generator_url = links["generator"]
         return Alert(
             source=source,
             format=self.format,
@@ -101,11 +108,11 @@ class GrafanaParser:
             name=name,
             severity=normalize_severity(labels.get("severity")),
             severity_original=labels.get("severity"),
-            summary=annotations.get("summary") or title or "",
-            description=annotations.get("description") or message or "",
+            summary=annotations.get("summary", ""),
+            description=annotations.get("description", ""),
             labels=labels,
             annotations=annotations,
-            fingerprint=fingerprint or labels_fingerprint(labels),
+            fingerprint=fingerprint or _fingerprint(name, labels, annotations, links),
             starts_at=parse_time(item.get("startsAt"), f"{where}.startsAt"),
             ends_at=parse_time(item.get("endsAt"), f"{where}.endsAt"),
             generator_url=generator_url,
@@ -116,7 +123,23 @@ class GrafanaParser:
                 runbook=annotations.get("runbook_url"),
                 dashboard=links["dashboard"],
                 panel=links["panel"],
-                silence=silence_url,
+                silence=links["silence"],
+                image=links["image"],  # the screenshot of the panel, when Grafana takes them
             ),
+            group=group,
             payload={**item, **notification},
         )
+
+
+def _fingerprint(
+    name: str, labels: Mapping[str, str], annotations: Mapping[str, str], links: Mapping[str, str | None]
+) -> str:
+    """The alert's identity when Grafana sent no ``fingerprint``: its labels, as Alertmanager's. Without labels,
+    every alert of a notification would share one: then its name and the rule and panel it links to (stable while
+    its values change from one evaluation to the next), and its annotations only when it links to nothing (nothing
+    else tells two such alerts apart)."""
+    if labels:
+        return labels_fingerprint(labels)
+    linked = [links[key] or "" for key in ("generator", "dashboard", "panel")]
+    described = [] if any(linked) else [f"{key}={value}" for key, value in sorted(annotations.items())]
+    return stable_hash(("grafana.v1 without labels", name, *linked, *described))

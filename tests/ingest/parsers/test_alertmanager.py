@@ -83,3 +83,58 @@ def test_sample_keeps_the_original_severity_and_gathers_urls(alertmanager_bytes:
 def test_unmapped_severity_is_unknown_with_the_word_kept() -> None:
     [alert] = parse_alerts(_group(labels={"alertname": "X", "severity": "Sev-Purple"}), {})
     assert (alert.severity, alert.severity_original) == ("unknown", "Sev-Purple")
+
+
+def test_receiver_and_group_fields_are_kept_as_group_context() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "receiver": "team-web/pager",
+            "status": "firing",
+            "groupKey": '{}/{team="web"}:{alertname="DiskFull"}',
+            "groupLabels": {"alertname": "DiskFull"},
+            "commonLabels": {"alertname": "DiskFull", "team": "web"},
+            "commonAnnotations": {"summary": "disk full"},
+            "truncatedAlerts": 2,
+            "alerts": [
+                {"status": "firing", "labels": {"alertname": "DiskFull", "team": "web", "host": "a"}},
+                {"status": "firing", "labels": {"alertname": "DiskFull", "team": "web", "host": "b"}},
+            ],
+        }
+    )
+    alerts = parse_alerts(body, {})
+    assert len(alerts) == 2
+    for alert in alerts:
+        assert alert.group is not None
+        assert alert.group.receiver == "team-web/pager"
+        assert alert.group.key == '{}/{team="web"}:{alertname="DiskFull"}'
+        assert alert.group.labels == {"alertname": "DiskFull"}
+        assert alert.group.common_labels == {"alertname": "DiskFull", "team": "web"}
+        assert alert.group.common_annotations == {"summary": "disk full"}
+        assert (alert.group.status, alert.group.truncated_alerts, alert.group.title) == ("firing", 2, None)
+
+
+def test_a_group_without_truncated_alerts_truncated_none() -> None:
+    [alert] = parse_alerts(_group(), {})
+    assert alert.group is not None and alert.group.truncated_alerts == 0
+
+
+def test_a_bad_group_status_does_not_refuse_alerts_that_have_their_own() -> None:
+    body = orjson.dumps(
+        {"version": "4", "status": "paging", "alerts": [{"status": "firing", "labels": {"alertname": "A"}}]}
+    )
+    [alert] = parse_alerts(body, {})
+    assert alert.status == "firing" and alert.group is not None and alert.group.status is None
+
+
+def test_a_relative_generator_url_is_joined_with_the_external_url() -> None:
+    body = orjson.dumps(
+        {
+            "version": "4",
+            "status": "firing",
+            "externalURL": "http://am.example.org:9093",
+            "alerts": [{"status": "firing", "labels": {"alertname": "A"}, "generatorURL": "/graph?g0.expr=up"}],
+        }
+    )
+    [alert] = parse_alerts(body, {})
+    assert alert.generator_url == "http://am.example.org:9093/graph?g0.expr=up"

@@ -34,10 +34,94 @@ def test_sample_is_normalized(grafana_bytes: bytes) -> None:
     assert alert.payload["message"].startswith("**Firing**")
 
 
-def test_title_and_message_stand_in_for_missing_annotations() -> None:
-    [alert] = parse_alerts(_notification(message="CPU is hot"), {})
-    assert (alert.summary, alert.description) == ("[FIRING:1] CPU", "CPU is hot")
-    assert alert.payload["orgId"] == 3
+def test_the_group_title_and_message_are_group_context_not_each_alert_summary() -> None:
+    alerts = [
+        {"status": "firing", "labels": {"alertname": "CPU", "host": "a"}, "annotations": {"summary": "a is hot"}},
+        {"status": "firing", "labels": {"alertname": "CPU", "host": "b"}},
+    ]
+    body = _notification(alerts=alerts, title="Alerts firing: 2", message="2 alerts", receiver="ops", groupKey="k")
+    first, second = parse_alerts(body, {})
+    assert (first.summary, first.description) == ("a is hot", "")
+    # No annotation of its own: empty, never the group's "Alerts firing: 2".
+    assert (second.summary, second.description) == ("", "")
+    for alert in (first, second):
+        assert alert.group is not None
+        assert (alert.group.title, alert.group.message) == ("Alerts firing: 2", "2 alerts")
+        assert (alert.group.receiver, alert.group.key) == ("ops", "k")
+    assert first.payload["orgId"] == 3
+
+
+def test_group_labels_common_labels_and_truncated_alerts_are_kept_as_group_context() -> None:
+    body = _notification(
+        groupLabels={"alertname": "CPU"},
+        commonLabels={"alertname": "CPU", "team": "web"},
+        commonAnnotations={"runbook_url": "https://r"},
+        truncatedAlerts=3,
+        status="firing",
+    )
+    [alert] = parse_alerts(body, {})
+    assert alert.group is not None
+    assert alert.group.labels == {"alertname": "CPU"}
+    assert alert.group.common_labels == {"alertname": "CPU", "team": "web"}
+    assert alert.group.common_annotations == {"runbook_url": "https://r"}
+    assert (alert.group.truncated_alerts, alert.group.status) == (3, "firing")
+
+
+@pytest.mark.parametrize("value", [-1, "3", 1.5, True])
+def test_a_truncated_count_that_is_not_a_count_is_refused(value: object) -> None:
+    with pytest.raises(ParseError, match="truncatedAlerts must be a non-negative integer"):
+        parse_alerts(_notification(truncatedAlerts=value), {})
+
+
+@pytest.mark.parametrize(
+    ("external", "path", "joined"),
+    [
+        ("https://g.example.com/", "/alerting/grafana/u1/view?orgId=1", "https://g.example.com/alerting/grafana/u1/view?orgId=1"),
+        ("https://g.example.com", "/alerting/grafana/u1/view", "https://g.example.com/alerting/grafana/u1/view"),
+        # Grafana under a sub path: its paths may carry the sub path already, or not.
+        ("https://x.example.com/grafana/", "/grafana/alerting/grafana/u1/view", "https://x.example.com/grafana/alerting/grafana/u1/view"),
+        ("https://x.example.com/grafana/", "/alerting/grafana/u1/view", "https://x.example.com/grafana/alerting/grafana/u1/view"),
+        # Already whole: kept.
+        ("https://g.example.com/", "https://other.example.com/a", "https://other.example.com/a"),
+    ],
+)  # fmt: skip
+def test_grafana_12_relative_links_are_joined_with_the_external_url(external: str, path: str, joined: str) -> None:
+    item = {
+        "status": "firing",
+        "labels": {"alertname": "CPU"},
+        "generatorURL": path,
+        "silenceURL": "/alerting/silence/new?matcher=alertname%3DCPU",
+        "dashboardURL": "/d/abc",
+        "panelURL": "",
+        "imageURL": "https://images.example.com/shot.png",
+    }
+    [alert] = parse_alerts(_notification(alerts=[item], externalURL=external), {})
+    assert alert.generator_url == joined and alert.urls["generator"] == joined
+    assert alert.urls["silence"].startswith("https://") and alert.urls["dashboard"].startswith("https://")
+    assert alert.urls["silence"].endswith("/alerting/silence/new?matcher=alertname%3DCPU")
+    assert "panel" not in alert.urls
+    assert alert.urls["image"] == "https://images.example.com/shot.png"
+
+
+def test_a_relative_link_without_an_external_url_is_kept_as_sent() -> None:
+    item = {"status": "firing", "labels": {"alertname": "CPU"}, "generatorURL": "/alerting/grafana/u1/view"}
+    [alert] = parse_alerts(_notification(alerts=[item]), {})
+    assert alert.generator_url == "/alerting/grafana/u1/view"
+
+
+def test_alerts_without_labels_or_fingerprint_get_distinct_stable_fingerprints() -> None:
+    alerts = [
+        {"status": "firing", "generatorURL": "https://g/alerting/grafana/u1/view", "values": {"A": 1}},
+        {"status": "firing", "generatorURL": "https://g/alerting/grafana/u2/view", "values": {"A": 1}},
+        {"status": "firing", "annotations": {"summary": "disk"}},
+        {"status": "firing", "annotations": {"summary": "memory"}},
+    ]
+    first = parse_alerts(_notification(alerts=alerts), {})
+    again = parse_alerts(_notification(alerts=[item | {"values": {"A": 9}} for item in alerts]), {})
+    fingerprints = [alert.fingerprint for alert in first]
+    assert len(set(fingerprints)) == 4
+    # Another evaluation (other values) of the same rules: the same alerts.
+    assert [alert.fingerprint for alert in again] == fingerprints
 
 
 def test_dashboard_and_panel_links_and_severity() -> None:
