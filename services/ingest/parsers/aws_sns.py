@@ -83,7 +83,7 @@ class AwsSnsParser:
         if name is None or not name.strip():
             raise ParseError("aws.sns: AlarmName is required")
         state = alarm.get("NewStateValue")
-        if state not in ALARM_STATUS:
+        if not isinstance(state, str) or state not in ALARM_STATUS:
             raise ParseError(f"aws.sns: NewStateValue must be ALARM, OK or INSUFFICIENT_DATA, got {state!r}")
         arn = optional_string(alarm.get("AlarmArn"), "aws.sns: AlarmArn")
         labels = alarm_labels(alarm, arn)
