@@ -88,9 +88,6 @@ class AwsSnsParser:
         arn = optional_string(alarm.get("AlarmArn"), "aws.sns: AlarmArn")
         labels = alarm_labels(alarm, arn)
         reason = optional_string(alarm.get("NewStateReason"), "aws.sns: NewStateReason") or ""
-        topic = envelope.get("TopicArn") if envelope else None
-        message_id = envelope.get("MessageId") if envelope else None
-        identified = isinstance(topic, str) and isinstance(message_id, str) and bool(topic and message_id)
         return Alert(
             source=source,
             format=self.format,
@@ -103,12 +100,11 @@ class AwsSnsParser:
             labels=labels,
             # The alarm is what fires and ends: its ARN (account, region, name) is the same in ALARM and OK.
             fingerprint=stable_hash(("aws.cloudwatch", arn or f"{labels.get('account', '')}/{name.strip()}")),
+            # The state change's time tells notifications apart. Not SNS's MessageId: one state change published to
+            # two topics, an SNS retry and a raw delivery of it are one occurrence.
             starts_at=parse_time(_iso_offset(alarm.get("StateChangeTime")), "aws.sns: StateChangeTime"),
             urls=gather_urls(source=console_url(labels, name.strip())),
             payload=dict(alarm) if envelope is None else {**alarm, "sns": _envelope_fields(envelope)},
-            # SNS retries a delivery with the same MessageId: the same notification again, not a new one.
-            event_source=topic if identified else None,
-            event_id=message_id if identified else None,
         )
 
 
