@@ -60,11 +60,17 @@ class PrometheusParser:
         self._clock = clock
 
     def accepts(self, document: Any, headers: Mapping[str, str]) -> bool:
-        """A JSON array whose first element is an object with ``labels`` (and is not a CloudEvent)."""
-        if not isinstance(document, list) or not document:
+        """A JSON array with an object holding a ``labels`` object, and no CloudEvent in it."""
+        if not isinstance(document, list):
             return False
-        first = document[0]
-        return isinstance(first, dict) and isinstance(first.get("labels"), dict) and "specversion" not in first
+        # Any element, not only the first: a malformed first alert must not sink the valid ones after it.
+        labelled = False
+        for item in document:
+            if isinstance(item, dict):
+                if "specversion" in item:
+                    return False
+                labelled = labelled or isinstance(item.get("labels"), dict)
+        return labelled
 
     def count(self, document: Any, headers: Mapping[str, str]) -> int:
         """One alert per element."""

@@ -73,7 +73,10 @@ def test_a_bad_element_is_refused_alone() -> None:
 def test_only_arrays_of_labelled_objects_are_accepted() -> None:
     parser = PrometheusParser()
     assert parser.accepts([_alert()], {})
-    for other in ([], [1], [{"specversion": "1.0", "labels": {}}], {"labels": {}}, [{"labels": "x"}]):
+    # A first element that is not an alert does not hide the alerts after it: each is read, the bad one refused.
+    assert parser.accepts(["text", {"labels": None}, _alert()], {})
+    others = ([], [1], [{"specversion": "1.0", "labels": {}}], [_alert(), {"specversion": "1.0"}], {"labels": {}})
+    for other in (*others, [{"labels": "x"}]):
         assert not parser.accepts(other, {})
 
 
