@@ -3,7 +3,8 @@
 SNS posts a JSON envelope (``Type``, ``MessageId``, ``TopicArn``, ``Message``, ``Timestamp``, ``Signature``...)
 whose ``Message`` is a string: for a CloudWatch alarm, the alarm's state change as JSON (``AlarmName``,
 ``NewStateValue`` ALARM/OK/INSUFFICIENT_DATA, ``StateChangeTime``, ``AlarmArn``, ``Trigger``...). With raw message
-delivery on, the body is that alarm JSON alone; both are read. ``SubscriptionConfirmation`` and
+delivery on, the body is that alarm JSON alone; both are read, and so is an EventBridge "CloudWatch Alarm State
+Change" event in either place (``aws_alarm_event``). ``SubscriptionConfirmation`` and
 ``UnsubscribeConfirmation`` envelopes are not alerts (the webhook answers them) and are refused here with a reason.
 """
 
@@ -17,6 +18,7 @@ from urllib.parse import quote
 import orjson
 
 from schemas.alert import Alert, AlertStatus
+from services.ingest.parsers.aws_alarm_event import event_alert, is_alarm_event, iso_offset
 from services.ingest.parsers.errors import ParseError, RefusedAlert
 from services.ingest.parsers.fields import (
     gather_urls,
@@ -46,11 +48,12 @@ class AwsSnsParser:
     source = "aws-sns"
 
     def accepts(self, document: Any, headers: Mapping[str, str]) -> bool:
-        """An SNS envelope (``Type`` one of SNS's, with ``TopicArn`` and ``MessageId``) or a bare CloudWatch alarm."""
+        """An SNS envelope (``Type`` one of SNS's, with ``TopicArn`` and ``MessageId``), a bare CloudWatch alarm, or
+        an EventBridge CloudWatch alarm state change."""
         if not isinstance(document, dict):
             return False
         envelope = document.get("Type") in SNS_TYPES and "TopicArn" in document and "MessageId" in document
-        return envelope or is_alarm(document)
+        return envelope or is_alarm(document) or is_alarm_event(document)
 
     def count(self, document: Any, headers: Mapping[str, str]) -> int:
         """One alarm per notification."""
@@ -60,6 +63,8 @@ class AwsSnsParser:
         """The alarm the notification carries; ``ParseError`` for a subscription message, a ``Message`` that is not
         a CloudWatch alarm, or an alarm missing what identifies it."""
         source = source_of(headers, self.source)
+        if is_alarm_event(document):
+            return [event_alert(document, source, self.format)]
         if "Type" not in document or is_alarm(document):
             return [self._alert(document, None, source)]
         kind = document["Type"]
@@ -74,6 +79,8 @@ class AwsSnsParser:
             alarm = orjson.loads(message)
         except orjson.JSONDecodeError:
             raise ParseError("aws.sns: Message is not JSON (only CloudWatch alarm notifications are read)") from None
+        if isinstance(alarm, dict) and is_alarm_event(alarm):
+            return [event_alert(alarm, source, self.format)]
         if not isinstance(alarm, dict) or not is_alarm(alarm):
             raise ParseError("aws.sns: Message is not a CloudWatch alarm (no AlarmName and NewStateValue)")
         return [self._alert(alarm, document, source)]
@@ -102,7 +109,7 @@ class AwsSnsParser:
             fingerprint=stable_hash(("aws.cloudwatch", arn or f"{labels.get('account', '')}/{name.strip()}")),
             # The state change's time tells notifications apart. Not SNS's MessageId: one state change published to
             # two topics, an SNS retry and a raw delivery of it are one occurrence.
-            starts_at=parse_time(_iso_offset(alarm.get("StateChangeTime")), "aws.sns: StateChangeTime"),
+            starts_at=parse_time(iso_offset(alarm.get("StateChangeTime")), "aws.sns: StateChangeTime"),
             urls=gather_urls(source=console_url(labels, name.strip())),
             payload=dict(alarm) if envelope is None else {**alarm, "sns": _envelope_fields(envelope)},
         )
@@ -134,13 +141,6 @@ def console_url(labels: Mapping[str, str], name: str) -> str | None:
     if not region:
         return None
     return f"https://console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{quote(name, safe='')}"
-
-
-def _iso_offset(value: Any) -> Any:
-    # CloudWatch writes "2026-03-02T10:15:03.456+0000": RFC 3339 wants the offset's colon.
-    if isinstance(value, str) and re.search(r"[+-]\d{4}$", value):
-        return f"{value[:-2]}:{value[-2:]}"
-    return value
 
 
 def _envelope_fields(envelope: Mapping[str, Any]) -> dict[str, Any]:

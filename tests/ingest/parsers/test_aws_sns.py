@@ -127,6 +127,80 @@ def test_accepts_only_sns_envelopes_and_alarms() -> None:
     assert not parser.accepts([_alarm()], {})
 
 
+def _event(value: Any = "ALARM", previous: str = "OK", **detail: Any) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "e-1",
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "111122223333",
+        "time": "2026-03-02T10:15:03Z",
+        "region": "us-east-1",
+        "resources": [ARN],
+        "detail": {
+            "alarmName": "api errors",
+            "state": {"value": value, "reason": "Threshold Crossed", "timestamp": "2026-03-02T10:40:00.000+0000"},
+            "previousState": {"value": previous, "timestamp": "2026-03-02T10:15:03.456+0000"},
+            "configuration": {
+                "description": "errors from the API",
+                "metrics": [{"metricStat": {"metric": {"namespace": "AWS/ApiGateway", "name": "5XXError"}}}],
+            },
+        }
+        | detail,
+    }
+
+
+def test_an_eventbridge_alarm_event_resolves_the_alarm_it_ended() -> None:
+    firing = _read(_envelope(_event(previous="OK") | {"detail": _event()["detail"]}))
+    resolved = _read(_event("OK", previous="ALARM"))
+    assert (firing.status, resolved.status) == ("firing", "resolved")
+    # The OK event names when the ALARM began: the firing notification's start, so both key one episode.
+    assert resolved.starts_at == datetime(2026, 3, 2, 10, 15, 3, 456000, UTC)
+    assert resolved.ends_at == datetime(2026, 3, 2, 10, 40, tzinfo=UTC)
+    # One alarm, whichever way CloudWatch told it: the SNS alarm message and the EventBridge event.
+    assert resolved.fingerprint == firing.fingerprint == _read(_envelope(_alarm())).fingerprint
+    assert firing.labels == {
+        "state": "ALARM",
+        "region": "us-east-1",
+        "account": "111122223333",
+        "namespace": "AWS/ApiGateway",
+        "metric": "5XXError",
+    }
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (_event(alarmName=""), "alarmName"),
+        (_event("MAYBE"), "state.value"),
+        (_event(state="nope"), "detail.state must be an object"),
+        (_event() | {"detail": []}, "detail must be an object"),
+        (_event(alarmName="x", **{"state": {"value": "OK", "timestamp": "yesterday"}}), "state.timestamp"),
+    ],
+)
+def test_a_malformed_alarm_event_is_refused_with_a_reason(document: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ParseError, match=reason):
+        parse_alerts(orjson.dumps(document), {})
+
+
+@st.composite
+def events(draw: st.DrawFn) -> dict[str, Any]:
+    event = _event(
+        draw(st.sampled_from(["ALARM", "OK", "INSUFFICIENT_DATA"]) | TEXT),
+        previous=draw(st.sampled_from(["ALARM", "OK"]) | TEXT),
+    )
+    spoil(draw, event["detail"], ["alarmName", "state", "previousState", "configuration"])
+    spoil(draw, event["detail"]["state"] if isinstance(event["detail"].get("state"), dict) else {}, ["timestamp"])
+    spoil(draw, event, ["resources", "detail", "region"])
+    return _envelope(event) if draw(st.booleans()) else event
+
+
+@FUZZ
+@given(document=events())
+def test_alarm_events_never_raise_anything_but_a_parse_error(document: dict[str, Any]) -> None:
+    reads_or_refuses(document, {}, "aws.sns.cloudwatch")
+
+
 @st.composite
 def notifications(draw: st.DrawFn) -> dict[str, Any]:
     alarm: dict[str, Any] = _alarm(

@@ -51,6 +51,7 @@ EPISODES = [
     ("prometheus", "rule-group-firing.json", "rule-resolved.json"),
     ("azure-monitor", "metric-alert-fired.json", "metric-alert-resolved.json"),
     ("gcp-monitoring", "incident-open.json", "incident-closed.json"),
+    ("aws-sns", "eventbridge-alarm-via-sns.json", "eventbridge-alarm-ok.json"),
 ]
 
 
