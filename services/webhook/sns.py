@@ -50,6 +50,8 @@ HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"1": hashes.SHA1, "2": 
 #: A signing certificate is a few KiB; more is not one.
 MAX_CERTIFICATE_BYTES = 64 * 1024
 FETCH_TIMEOUT_S = 5.0
+#: When SNS could not be reached for a certificate: SNS retries a 5xx delivery on its own schedule.
+RETRY_AFTER_S = 5
 CACHED_CERTIFICATES = 32
 
 Fetch = Callable[[str], Awaitable[bytes]]
@@ -113,13 +115,16 @@ def verify_signature(message: Mapping[str, Any], certificate_pem: bytes) -> None
 
 async def fetch_through_egress(url: str) -> bytes:
     """GET ``url`` (already checked to be SNS's) through the egress check, no redirects, at most
-    ``MAX_CERTIFICATE_BYTES``; a 401 when it cannot be fetched."""
+    ``MAX_CERTIFICATE_BYTES``. A refused address or an answer SNS would not give is a 401; SNS unreachable or
+    failing (a network error, a 5xx) is a 503, which SNS retries."""
     transport = EgressCheckedTransport(PUBLIC_ONLY)
     try:
         async with (
             httpx.AsyncClient(transport=transport, timeout=FETCH_TIMEOUT_S, follow_redirects=False) as client,
             client.stream("GET", url) as response,
         ):
+            if response.status_code >= 500:
+                raise _unavailable(f"SNS URL {url[:200]!r} answered {response.status_code}")
             if response.status_code != 200:
                 raise unauthorized(f"SNS URL {url[:200]!r} answered {response.status_code}")
             body = b""
@@ -128,8 +133,14 @@ async def fetch_through_egress(url: str) -> bytes:
                 if len(body) > MAX_CERTIFICATE_BYTES:
                     raise unauthorized(f"SNS URL {url[:200]!r} answered more than {MAX_CERTIFICATE_BYTES} bytes")
             return body
-    except (httpx.HTTPError, EgressRefused) as error:
-        raise unauthorized(f"SNS URL {url[:200]!r} could not be fetched: {error!r}") from None
+    except EgressRefused as error:
+        raise unauthorized(f"SNS URL {url[:200]!r} could not be fetched: {error}") from None
+    except httpx.HTTPError as error:
+        raise _unavailable(f"SNS URL {url[:200]!r} could not be fetched: {error!r}") from None
+
+
+def _unavailable(reason: str) -> Rejected:
+    return Rejected(503, reason, {"Retry-After": str(RETRY_AFTER_S)})
 
 
 class SnsVerifier:

@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from services.webhook import sns
 from services.webhook.body import Rejected
-from services.webhook.sns import SnsVerifier, check_sns_url, string_to_sign
+from services.webhook.sns import check_sns_url, string_to_sign
 from tests.webhook.test_webhook import SETTINGS, serving
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -179,6 +179,13 @@ def test_only_sns_https_urls_pass(url: str) -> None:
 
 async def test_the_default_fetch_refuses_private_addresses() -> None:
     # The egress check itself: an SNS-looking name cannot lead to a loopback address.
-    with pytest.raises(Rejected, match="could not be fetched"):
+    with pytest.raises(Rejected, match="loopback") as refused:
         await sns.fetch_through_egress("https://127.0.0.1/c.pem")
-    assert isinstance(SnsVerifier(), SnsVerifier)
+    assert refused.value.status == 401
+
+
+async def test_sns_unreachable_is_a_503_sns_retries() -> None:
+    # A name that never resolves (RFC 2606 .invalid): a network failure, not a forgery.
+    with pytest.raises(Rejected) as refused:
+        await sns.fetch_through_egress("https://sns.eu-west-1.amazonaws.com.invalid/c.pem")
+    assert refused.value.status == 503 and refused.value.headers["Retry-After"] == "5"
