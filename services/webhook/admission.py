@@ -9,7 +9,8 @@ refusing with ``Rejected`` (answered by the app's handler):
 4. ``authenticated_body``: a signature, where the source uses one, is valid for that body (401);
 5. ``authenticated_span``: the alert's span opens, now that the request is authenticated; refusals from here on
    are recorded on it;
-6. ``admitted_alert``: the content type and the body: one JSON object, or an NDJSON batch within
+6. ``admitted_alert``: an SNS delivery's signature (401; ``sns``), a subscription confirmation confirmed and not
+   written; the content type and the body: one JSON object, or an NDJSON batch within
    ``WEBHOOK_NDJSON_MAX_LINES`` (400, 413; each line is checked on its own, and answered on its own), of at most
    ``WEBHOOK_MAX_ALERTS_PER_REQUEST`` alerts (413).
 
@@ -43,6 +44,7 @@ from services.webhook.bridge import bridge_of
 from services.webhook.credentials import SourceCredentials
 from services.webhook.headers import is_binary_cloudevent
 from services.webhook.ndjson import is_ndjson, split_lines
+from services.webhook.sns import RAW_DELIVERY_HEADER, is_sns_delivery
 
 
 async def source_name(source: str) -> str:
@@ -105,6 +107,8 @@ class Admitted:
     source: str
     body: bytes
     lines: list[tuple[int, bytes]] | None = None
+    #: Set when the request was answered here and nothing is to be written (an SNS subscription confirmation).
+    answered: str | None = None
 
 
 async def authenticated_body(received: Annotated[Received, Depends(limited_body)], request: Request) -> Admitted:
@@ -137,6 +141,8 @@ async def admitted_alert(
     """A request that may be written: an NDJSON batch of usable size, or one JSON object, of at most
     ``max_alerts_per_request`` alerts."""
     settings = bridge_of(request).settings
+    if is_sns_delivery(request.headers):
+        return await admitted_sns(alert, request, settings.max_alerts_per_request)
     if is_ndjson(request.headers.get("content-type", "")):
         # Each line is checked on its own when it is written, and answered on its own.
         lines = batch_lines(request, alert.body, settings.ndjson_max_lines)
@@ -145,6 +151,22 @@ async def admitted_alert(
         return replace(alert, lines=lines)
     json_content_type(request)
     check_json_object(alert.body, settings.max_alerts_per_request)
+    return alert
+
+
+async def admitted_sns(alert: Admitted, request: Request, max_alerts: int) -> Admitted:
+    """An SNS delivery, whatever its Content-Type (SNS sends ``text/plain``): a signed message only when its
+    signature is valid (401), a subscription confirmation confirmed and answered without writing it. A raw
+    message delivery carries no signature (SNS signs only its envelope): its source's credentials decide alone."""
+    bridge = bridge_of(request)
+    if request.headers.get(RAW_DELIVERY_HEADER, "").lower() != "true":
+        message = await bridge.sns.verified(alert.body)
+        if message.get("Type") == "SubscriptionConfirmation":
+            await bridge.sns.confirm(message)
+            return replace(alert, answered=f"SNS subscription to {str(message.get('TopicArn'))[:300]} confirmed")
+        if message.get("Type") == "UnsubscribeConfirmation":
+            return replace(alert, answered="SNS unsubscribe confirmation received; nothing written")
+    check_json_object(alert.body, max_alerts)
     return alert
 
 

@@ -2,7 +2,9 @@
 
 A request is accepted when it carries one valid credential of its source:
 - an API key as ``Authorization: Bearer <key>`` (what Alertmanager's ``http_config.authorization`` sends, and
-  Grafana's "Authorization header") or ``X-API-Key: <key>``; compared by SHA-256 digest in constant time;
+  Grafana's "Authorization header") or ``X-API-Key: <key>``, or as the password of HTTP Basic authentication (any
+  user name) for senders that can only put credentials in the URL (Amazon SNS, Cloud Monitoring's basic-auth
+  webhooks, Grafana legacy channels); compared by SHA-256 digest in constant time;
 - a signature in the configured header: hex HMAC-SHA256, with or without GitHub's ``sha256=`` prefix, of the
   body, or of ``"{timestamp}:{body}"`` when a timestamp header is configured (Grafana 12+). A signed timestamp
   must be Unix seconds (ASCII digits, an optional fraction: no ``nan``, ``inf``, exponent or sign) within the
@@ -23,6 +25,8 @@ about how close a guess was or which key matched.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import math
@@ -173,7 +177,8 @@ class WebhookAuth:
     def _refusal(credentials: SourceCredentials, headers: Mapping[str, str]) -> str:
         if _presented_key(headers) is not None:
             return "invalid API key"
-        ways = ["`Authorization: Bearer <key>` or `X-API-Key: <key>`"] if credentials.key_digests else []
+        ways = ["`Authorization: Bearer <key>`, `X-API-Key: <key>` or Basic auth with the key as password"]
+        ways = ways if credentials.key_digests else []
         ways += [f"a signature in {rule.header}" for rule in credentials.signatures]
         return "missing credentials: send " + " or ".join(dict.fromkeys(ways))
 
@@ -183,5 +188,17 @@ def _presented_key(headers: Mapping[str, str]) -> str | None:
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
+    if scheme.lower() == "basic" and token.strip():
+        return _basic_password(token.strip())
     key = headers.get(API_KEY_HEADER, "").strip()
     return key or None
+
+
+def _basic_password(token: str) -> str | None:
+    # "user:password" in base64; the password is the key (the user name is the sender's to choose).
+    try:
+        decoded = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    _, colon, password = decoded.partition(":")
+    return password if colon and password else None

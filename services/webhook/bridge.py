@@ -4,7 +4,7 @@ topic's publisher; ``bridge_of`` finds it for routes and admission checks."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from faststream.kafka import KafkaBroker
@@ -14,6 +14,7 @@ from services.webhook.auth import WebhookAuth
 from services.webhook.config import WebhookSettings
 from services.webhook.credentials import load_credentials
 from services.webhook.reload import CredentialsReloader, version
+from services.webhook.sns import SnsVerifier
 
 log = logging.getLogger("services.webhook")
 #: The bridge's Kafka client id (named in the AsyncAPI document).
@@ -31,6 +32,8 @@ class Bridge:
     raw: ProducerPublisher
     #: Keeps ``auth`` on the credentials file's newest valid version (None: no file, or ``auth`` given in code).
     reloader: CredentialsReloader | None = None
+    #: Checks SNS deliveries' signatures (its certificate cache lives as long as the app).
+    sns: SnsVerifier = field(default_factory=SnsVerifier)
 
     @classmethod
     def build(cls, settings: WebhookSettings, auth: WebhookAuth | None = None) -> Bridge:

@@ -38,6 +38,10 @@ probes = APIRouter()
 async def accept_alert(alert: AdmittedAlert, span: AlertSpan, request: Request) -> JSONResponse:
     """Write an admitted alert (or NDJSON batch) to the raw topic; the raw record carries the span's context."""
     bridge, source = bridge_of(request), alert.source
+    if alert.answered is not None:  # an SNS subscription message: nothing to write
+        confirmed = JSONResponse({"status": "ok", "reason": alert.answered}, 200)
+        record_answer(span, confirmed)
+        return confirmed
     headers = raw_record_headers(source, request.headers["content-type"], request.headers)
     headers |= tracing.span_headers(span)
     if alert.lines is not None:
