@@ -13,14 +13,32 @@ from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers.alertmanager import AlertmanagerParser
 from services.ingest.parsers.base import Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
+from services.ingest.parsers.datadog import DatadogParser
+from services.ingest.parsers.elastic import ElasticParser
 from services.ingest.parsers.errors import InvalidAlert, ParseError, RefusedAlert, TooManyAlerts
 from services.ingest.parsers.field_maps import FieldMap
 from services.ingest.parsers.generic import GenericParser
 from services.ingest.parsers.grafana import GrafanaParser
+from services.ingest.parsers.opsgenie import OpsgenieParser
+from services.ingest.parsers.pagerduty import PagerDutyEventsParser, PagerDutyWebhookParser
+from services.ingest.parsers.sentry import SentryParser, SentryPluginParser
+from services.ingest.parsers.splunk import SplunkParser
 from services.shared.alert_limits import DEFAULT_MAX_ALERTS_PER_RECORD, too_many_alerts
 
 #: Tried in order; CloudEvents first because binary mode is recognized by headers whatever the body is.
-PARSERS: tuple[Parser, ...] = (CloudEventsParser(), AlertmanagerParser(), GrafanaParser())
+PARSERS: tuple[Parser, ...] = (
+    CloudEventsParser(),
+    AlertmanagerParser(),
+    GrafanaParser(),
+    DatadogParser(),
+    PagerDutyWebhookParser(),
+    PagerDutyEventsParser(),
+    OpsgenieParser(),
+    SentryParser(),
+    SentryPluginParser(),
+    SplunkParser(),
+    ElasticParser(),
+)
 
 
 def parsers_for(field_maps: Mapping[str, FieldMap]) -> tuple[Parser, ...]:

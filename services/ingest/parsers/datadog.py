@@ -1,0 +1,131 @@
+"""Datadog webhooks integration: the default payload template and the fields teams add to it.
+
+Datadog fills a JSON template per notification. The default one is ``{"body": "$EVENT_MSG", "last_updated":
+"$LAST_UPDATED", "event_type": "$EVENT_TYPE", "title": "$EVENT_TITLE", "date": "$DATE", "org": {"id": "$ORG_ID",
+"name": "$ORG_NAME"}, "id": "$ID"}``; teams usually add ``alert_id`` ($ALERT_ID, the monitor), ``alert_transition``
+($ALERT_TRANSITION), ``priority`` ($ALERT_PRIORITY), ``aggreg_key`` ($AGGREG_KEY), ``scope`` ($ALERT_SCOPE),
+``tags`` ($TAGS), ``link`` ($LINK), ``alert_type`` ($ALERT_TYPE), ``hostname`` ($HOSTNAME) under those names.
+``id`` is the *event's* id (new for every notification), so it never identifies the alert.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from schemas.alert import Alert, AlertStatus
+from services.ingest.parsers.errors import ParseError, RefusedAlert
+from services.ingest.parsers.fields import gather_urls, normalize_severity, source_of, stable_hash
+from services.ingest.parsers.vendor_fields import epoch_or_rfc3339, mapping_at, scalar_labels, tag_labels, text_at
+
+FORMAT = "datadog"
+#: Keys of the default template besides event_type and title; one of them (or an added monitor field) must be there.
+DATADOG_KEYS = ("org", "last_updated", "date", "alert_id", "alert_transition", "aggreg_key")
+#: $ALERT_TRANSITION values that end an alert; every other one (Triggered, Re-Triggered, Warn, Re-Warn, No Data,
+#: Re-No Data, Renotify) means it is still on.
+RESOLVED_TRANSITIONS = frozenset({"recovered", "resolved", "ok"})
+#: The bracketed prefixes of $EVENT_TITLE: "[Triggered on {host:web-1}] [P1] CPU high" names "CPU high".
+#: Only Datadog's own prefixes (a transition, maybe "on {scope}", or a priority): a monitor named "[prod] CPU" keeps
+#: its "[prod]".
+TITLE_PREFIX = re.compile(
+    r"^\s*\[((?:Re-)?(?:Triggered|Recovered|Warn|No Data|Renotify|Resolved)(?: on \{[^}]*\})?|P[1-5])\]\s*",
+    re.IGNORECASE,
+)
+SCOPE_IN_PREFIX = re.compile(r"\bon\s+\{(.*)\}\s*$")
+PRIORITY = re.compile(r"^P[1-5]$", re.IGNORECASE)
+#: Fields copied to labels under these names when present.
+LABEL_FIELDS = ("alert_id", "event_type", "alert_type", "hostname", "scope", "priority", "alert_transition")
+
+
+class DatadogParser:
+    """Reads the Datadog webhook template (default or extended) as one alert."""
+
+    format = FORMAT
+    source = "datadog"
+
+    def accepts(self, document: Any, headers: Mapping[str, str]) -> bool:
+        """An object with ``event_type`` and ``title`` (the default template's) and one more Datadog field."""
+        return (
+            isinstance(document, dict)
+            and isinstance(document.get("event_type"), str)
+            and "title" in document
+            and any(key in document for key in DATADOG_KEYS)
+        )
+
+    def count(self, document: Any, headers: Mapping[str, str]) -> int:
+        """One notification, one alert."""
+        return 1
+
+    def parse(self, document: Any, headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
+        """The notification as one alert; ``ParseError`` when it has no title or a field has the wrong type."""
+        where = FORMAT
+        title = text_at(document, "title", where)
+        prefixes, name = _split_title(title)
+        if not name:
+            raise ParseError(f"{where}: title is required (the template's $EVENT_TITLE)")
+        transition = text_at(document, "alert_transition", where) or _transition_from(prefixes)
+        scope = text_at(document, "scope", where) or _scope_from(prefixes)
+        priority = text_at(document, "priority", where) or next((p for p in prefixes if PRIORITY.match(p)), "")
+        org = mapping_at(document, "org", where)
+        labels = {
+            **tag_labels(document.get("tags"), f"{where}.tags"),
+            **scalar_labels({key: document[key] for key in LABEL_FIELDS if document.get(key) not in (None, "")}),
+            **({"scope": scope} if scope else {}),
+            **({"priority": priority} if priority else {}),
+            **({"org": text_at(org, "name", f"{where}.org")} if org.get("name") else {}),
+        }
+        severity_word = priority or text_at(document, "alert_type", where)
+        alert = Alert(
+            source=source_of(headers, self.source),
+            format=FORMAT,
+            status=_status(transition, text_at(document, "alert_type", where)),
+            name=name,
+            severity=normalize_severity(severity_word),
+            severity_original=severity_word or None,
+            summary=title,
+            description=text_at(document, "body", where),
+            labels=labels,
+            fingerprint=_fingerprint(document, org, name, scope, where),
+            starts_at=epoch_or_rfc3339(document.get("date"), f"{where}.date"),
+            urls=gather_urls(source=document.get("link"), snapshot=document.get("snapshot")),
+            payload=dict(document),
+        )
+        return [alert]
+
+
+def _split_title(title: str) -> tuple[list[str], str]:
+    prefixes = []
+    while match := TITLE_PREFIX.match(title):
+        prefixes.append(match.group(1).strip())
+        title = title[match.end() :]
+    return prefixes, title.strip()
+
+
+def _transition_from(prefixes: list[str]) -> str:
+    return next((prefix.split(" on ")[0] for prefix in prefixes if not PRIORITY.match(prefix)), "")
+
+
+def _scope_from(prefixes: list[str]) -> str:
+    matches = (SCOPE_IN_PREFIX.search(prefix) for prefix in prefixes)
+    return next((match.group(1).strip() for match in matches if match), "")
+
+
+def _status(transition: str, alert_type: str) -> AlertStatus:
+    if transition:
+        return "resolved" if transition.lower() in RESOLVED_TRANSITIONS else "firing"
+    # Without a transition, $ALERT_TYPE "success" is what a recovery is sent as.
+    return "resolved" if alert_type.lower() == "success" else "firing"
+
+
+def _fingerprint(document: Mapping[str, Any], org: Mapping[str, Any], name: str, scope: str, where: str) -> str:
+    # A monitor alerts once per group (scope): the monitor id and the group identify it. $AGGREG_KEY is Datadog's
+    # own key for the events of one alert. The default template has neither: the title's name and scope then do.
+    org_id = text_at(org, "id", f"{where}.org")
+    monitor = text_at(document, "alert_id", where)
+    if monitor:
+        return stable_hash(("datadog", org_id, "monitor", monitor, scope))
+    aggregation = text_at(document, "aggreg_key", where)
+    if aggregation:
+        return stable_hash(("datadog", org_id, "aggregation", aggregation))
+    return stable_hash(("datadog", org_id, "title", name, scope))
