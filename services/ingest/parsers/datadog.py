@@ -5,7 +5,8 @@ Datadog fills a JSON template per notification. The default one is ``{"body": "$
 "name": "$ORG_NAME"}, "id": "$ID"}``; teams usually add ``alert_id`` ($ALERT_ID, the monitor), ``alert_transition``
 ($ALERT_TRANSITION), ``priority`` ($ALERT_PRIORITY), ``aggreg_key`` ($AGGREG_KEY), ``scope`` ($ALERT_SCOPE),
 ``tags`` ($TAGS), ``link`` ($LINK), ``alert_type`` ($ALERT_TYPE), ``hostname`` ($HOSTNAME) under those names.
-``id`` is the *event's* id (new for every notification), so it never identifies the alert.
+``id`` is the *event's* id (new for every notification), so it never identifies the alert. Teams name the added
+fields in snake_case or camelCase (``alert_id``, ``alertId``); both are read (``ALIASES``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,20 @@ from services.ingest.parsers.vendor_fields import epoch_or_rfc3339, mapping_at, 
 
 FORMAT = "datadog"
 #: Keys of the default template besides event_type and title; one of them (or an added monitor field) must be there.
-DATADOG_KEYS = ("org", "last_updated", "date", "alert_id", "alert_transition", "aggreg_key")
+DATADOG_KEYS = ("org", "last_updated", "date", "alert_id", "alertId", "alert_transition", "alertTransition")
+#: The names teams give the variables they add to the template, by the name this module reads them under.
+ALIASES = {
+    "alert_id": ("alert_id", "alertId", "monitor_id", "monitorId"),
+    "alert_transition": ("alert_transition", "alertTransition", "transition"),
+    "alert_cycle_key": ("alert_cycle_key", "alertCycleKey"),
+    "aggreg_key": ("aggreg_key", "aggregKey", "aggregation_key"),
+    "priority": ("priority", "alert_priority", "alertPriority"),
+    "scope": ("scope", "alert_scope", "alertScope"),
+    "alert_type": ("alert_type", "alertType"),
+    "hostname": ("hostname", "host"),
+    "link": ("link", "url", "event_link"),
+    "body": ("body", "event_msg", "eventMsg", "text_only_msg"),
+}
 #: $ALERT_TRANSITION values that end an alert; every other one (Triggered, Re-Triggered, Warn, Re-Warn, No Data,
 #: Re-No Data, Renotify) means it is still on.
 RESOLVED_TRANSITIONS = frozenset({"recovered", "resolved", "ok"})
@@ -35,7 +49,7 @@ TITLE_PREFIX = re.compile(
 SCOPE_IN_PREFIX = re.compile(r"\bon\s+\{(.*)\}\s*$")
 PRIORITY = re.compile(r"^P[1-5]$", re.IGNORECASE)
 #: Fields copied to labels under these names when present.
-LABEL_FIELDS = ("alert_id", "event_type", "alert_type", "hostname", "scope", "priority", "alert_transition")
+LABEL_FIELDS = ("alert_id", "alert_type", "hostname", "alert_transition")
 
 
 class DatadogParser:
@@ -59,39 +73,48 @@ class DatadogParser:
 
     def parse(self, document: Any, headers: Mapping[str, str]) -> list[Alert | RefusedAlert]:
         """The notification as one alert; ``ParseError`` when it has no title or a field has the wrong type."""
-        where = FORMAT
-        title = text_at(document, "title", where)
+        field = _fields(document)
+        title = text_at(document, "title", FORMAT)
         prefixes, name = _split_title(title)
         if not name:
-            raise ParseError(f"{where}: title is required (the template's $EVENT_TITLE)")
-        transition = text_at(document, "alert_transition", where) or _transition_from(prefixes)
-        scope = text_at(document, "scope", where) or _scope_from(prefixes)
-        priority = text_at(document, "priority", where) or next((p for p in prefixes if PRIORITY.match(p)), "")
-        org = mapping_at(document, "org", where)
+            raise ParseError(f"{FORMAT}: title is required (the template's $EVENT_TITLE)")
+        scope = field["scope"] or _scope_from(prefixes)
+        priority = field["priority"] or next((p for p in prefixes if PRIORITY.match(p)), "")
+        org = mapping_at(document, "org", FORMAT)
         labels = {
-            **tag_labels(document.get("tags"), f"{where}.tags"),
-            **scalar_labels({key: document[key] for key in LABEL_FIELDS if document.get(key) not in (None, "")}),
+            **tag_labels(document.get("tags"), f"{FORMAT}.tags"),
+            **tag_labels(scope, f"{FORMAT}.scope"),
+            **{key: field[key] for key in LABEL_FIELDS if field[key]},
+            **scalar_labels({"event_type": document["event_type"]}),
             **({"scope": scope} if scope else {}),
             **({"priority": priority} if priority else {}),
-            **({"org": text_at(org, "name", f"{where}.org")} if org.get("name") else {}),
+            **({"org": text_at(org, "name", f"{FORMAT}.org")} if org.get("name") else {}),
         }
-        severity_word = priority or text_at(document, "alert_type", where)
+        severity_word = priority or field["alert_type"]
         alert = Alert(
             source=source_of(headers, self.source),
             format=FORMAT,
-            status=_status(transition, text_at(document, "alert_type", where)),
+            status=_status(field["alert_transition"] or _transition_from(prefixes), field["alert_type"]),
             name=name,
             severity=normalize_severity(severity_word),
             severity_original=severity_word or None,
             summary=title,
-            description=text_at(document, "body", where),
+            description=field["body"],
             labels=labels,
-            fingerprint=_fingerprint(document, org, name, scope, where),
-            starts_at=epoch_or_rfc3339(document.get("date"), f"{where}.date"),
-            urls=gather_urls(source=document.get("link"), snapshot=document.get("snapshot")),
+            fingerprint=_fingerprint(field, text_at(org, "id", f"{FORMAT}.org"), name, scope),
+            starts_at=epoch_or_rfc3339(document.get("date"), f"{FORMAT}.date"),
+            urls=gather_urls(source=field["link"], snapshot=document.get("snapshot")),
             payload=dict(document),
         )
         return [alert]
+
+
+def _fields(document: Mapping[str, Any]) -> dict[str, str]:
+    # Each field under the first of its names the body uses; "" when none.
+    return {
+        field: next((text for name in names if (text := text_at(document, name, FORMAT))), "")
+        for field, names in ALIASES.items()
+    }
 
 
 def _split_title(title: str) -> tuple[list[str], str]:
@@ -118,14 +141,14 @@ def _status(transition: str, alert_type: str) -> AlertStatus:
     return "resolved" if alert_type.lower() == "success" else "firing"
 
 
-def _fingerprint(document: Mapping[str, Any], org: Mapping[str, Any], name: str, scope: str, where: str) -> str:
-    # A monitor alerts once per group (scope): the monitor id and the group identify it. $AGGREG_KEY is Datadog's
-    # own key for the events of one alert. The default template has neither: the title's name and scope then do.
-    org_id = text_at(org, "id", f"{where}.org")
-    monitor = text_at(document, "alert_id", where)
-    if monitor:
-        return stable_hash(("datadog", org_id, "monitor", monitor, scope))
-    aggregation = text_at(document, "aggreg_key", where)
-    if aggregation:
-        return stable_hash(("datadog", org_id, "aggregation", aggregation))
+def _fingerprint(field: Mapping[str, str], org_id: str, name: str, scope: str) -> str:
+    # $ALERT_CYCLE_KEY links one alert's events from trigger to recovery: exactly one alert. Without it, a monitor
+    # alerts once per group (scope), so the monitor id and the group identify it; $AGGREG_KEY is Datadog's key for
+    # the events of one alert. The default template has none of these: the title's name and scope then do.
+    if field["alert_cycle_key"]:
+        return stable_hash(("datadog", org_id, "cycle", field["alert_cycle_key"]))
+    if field["alert_id"]:
+        return stable_hash(("datadog", org_id, "monitor", field["alert_id"], scope))
+    if field["aggreg_key"]:
+        return stable_hash(("datadog", org_id, "aggregation", field["aggreg_key"]))
     return stable_hash(("datadog", org_id, "title", name, scope))
