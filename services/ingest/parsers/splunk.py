@@ -4,7 +4,8 @@
 Splunk alerts only fire: a search that stops matching sends nothing, so every alert is firing. What identifies
 one is the search (app, owner, name) and the result's own fields (its host, user...): the same search matching the
 same thing again is the same alert (deduplicated), matching another host is another. Splunk's internal fields
-(``_time``, ``_raw``, ``_serial``...) and the sid change on every run, so they are left out of it.
+(``_time``, ``_raw``, ``_serial``...), the sid and the statistics a ``stats`` search computes (``count``, and every
+``fn(field)`` column such as ``avg(bytes)``) change on every run, so they are left out of it.
 ``search_name`` is null for an ad hoc search; the alert is then named after the app and the sid's saved search.
 """
 
@@ -21,6 +22,8 @@ from services.ingest.parsers.vendor_fields import epoch_or_rfc3339, mapping_at, 
 FORMAT = "splunk"
 #: Result fields teams add (``| eval severity=...``) to say how bad a match is, in order of preference.
 SEVERITY_FIELDS = ("severity", "urgency", "priority", "level")
+#: Result columns that measure rather than identify (``fn(field)`` columns are left out as well).
+STATISTICS = frozenset({"count", "sum", "avg", "min", "max", "dc", "distinct_count", "percent", "rate"})
 
 
 class SplunkParser:
@@ -59,14 +62,16 @@ class SplunkParser:
                 summary=name,
                 description=str(result.get("_raw", ""))[:4096] if isinstance(result.get("_raw"), str) else "",
                 labels=labels,
-                fingerprint=stable_hash(
-                    ("splunk", app, owner, name, *(f"{key}={value}" for key, value in sorted(fields.items())))
-                ),
+                fingerprint=stable_hash(("splunk", app, owner, name, *_identifying(fields))),
                 starts_at=epoch_or_rfc3339(result.get("_time"), f"{FORMAT}: result._time"),
                 urls=gather_urls(source=document.get("results_link")),
                 payload=dict(document),
             )
         ]
+
+
+def _identifying(fields: Mapping[str, str]) -> list[str]:
+    return [f"{key}={value}" for key, value in sorted(fields.items()) if key not in STATISTICS and "(" not in key]
 
 
 def _ad_hoc_name(app: str, sid: str) -> str:
