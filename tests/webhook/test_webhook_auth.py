@@ -252,3 +252,15 @@ def test_several_signatures_that_are_all_wrong_are_refused(vendor_auth: WebhookA
 
 def test_sentry_signs_the_body_as_plain_hex(vendor_auth: WebhookAuth) -> None:
     assert accepted(vendor_auth, "sentry", {"Sentry-Hook-Signature": hmac_hex(SENTRY_SECRET, BODY)})
+
+
+def test_the_vendor_credentials_example_accepts_each_senders_own_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAGERDUTY_WEBHOOK_SECRET", PAGERDUTY_SECRET)
+    monkeypatch.setenv("SENTRY_CLIENT_SECRET", SENTRY_SECRET)
+    example = Path(__file__).parents[2] / "docs" / "examples" / "webhook" / "vendor-credentials.yaml"
+    auth = WebhookAuth(load_credentials(example), 300, clock=lambda: NOW)
+    rotating = "v1=" + hmac_hex("the old secret", BODY) + ",v1=" + hmac_hex(PAGERDUTY_SECRET, BODY)
+    assert accepted(auth, "pagerduty", {"X-PagerDuty-Signature": rotating})
+    assert accepted(auth, "sentry", {"Sentry-Hook-Signature": hmac_hex(SENTRY_SECRET, BODY)})
+    for source in ("datadog", "opsgenie", "elastic"):
+        assert accepted(auth, source, {"X-API-Key": "example-key-shown-in-the-docs"})

@@ -63,9 +63,12 @@ def text_at(document: Mapping[str, Any], key: str, where: str) -> str:
 
 def scalar_labels(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """The scalar entries of an object (strings, numbers, booleans) as labels; nested objects and lists stay in the
-    payload only, since a label is one flat value to route on."""
+    payload only, since a label is one flat value to route on. Empty strings are left out: templates render a
+    variable the sender lacks as "" (Kibana's ``{{context.x}}``, Datadog's unset ``$HOSTNAME``)."""
     labels: dict[str, str] = {}
     for key, value in values.items():
+        if value == "":
+            continue
         if isinstance(value, bool):
             labels[f"{prefix}{key}"] = "true" if value else "false"
         elif isinstance(value, str | int | float):
