@@ -91,10 +91,12 @@ class DatadogParser:
             **({"org": text_at(org, "name", f"{FORMAT}.org")} if org.get("name") else {}),
         }
         severity_word = priority or field["alert_type"]
+        status = _status(field["alert_transition"] or _transition_from(prefixes), field["alert_type"])
+        date = epoch_or_rfc3339(document.get("date"), f"{FORMAT}.date")
         alert = Alert(
             source=source_of(headers, self.source),
             format=FORMAT,
-            status=_status(field["alert_transition"] or _transition_from(prefixes), field["alert_type"]),
+            status=status,
             name=name,
             severity=normalize_severity(severity_word),
             severity_original=severity_word or None,
@@ -102,7 +104,10 @@ class DatadogParser:
             description=field["body"],
             labels=labels,
             fingerprint=_fingerprint(field, text_at(org, "id", f"{FORMAT}.org"), name, scope),
-            starts_at=epoch_or_rfc3339(document.get("date"), f"{FORMAT}.date"),
+            # $DATE is when this notification's event happened: the start for a trigger, the end for a recovery.
+            starts_at=date if status == "firing" else None,
+            ends_at=date if status == "resolved" else None,
+            **_lifecycle(field["alert_cycle_key"], text_at(org, "id", f"{FORMAT}.org")),
             urls=gather_urls(source=field["link"], snapshot=document.get("snapshot")),
             payload=dict(document),
         )
@@ -115,6 +120,15 @@ def _fields(document: Mapping[str, Any]) -> dict[str, str]:
         field: next((text for name in names if (text := text_at(document, name, FORMAT))), "")
         for field, names in ALIASES.items()
     }
+
+
+def _lifecycle(cycle_key: str, org_id: str) -> dict[str, str]:
+    # A recovery does not say when its alert started, so the start time cannot pair it with its trigger (as
+    # Alertmanager's startsAt does). $ALERT_CYCLE_KEY is one alert's from trigger to recovery and new for the next:
+    # it is the occurrence instead, so a recovery finds its trigger's run and a renotification is a repeat.
+    if not cycle_key:
+        return {}
+    return {"event_source": f"datadog:{org_id}:alert_cycle", "event_id": cycle_key}
 
 
 def _split_title(title: str) -> tuple[list[str], str]:

@@ -77,11 +77,13 @@ class ElasticParser:
         if group:
             labels["action_group"] = group
         urls = {link: context.get(key) for key, link in LINK_FIELDS.items()}
+        resolved = group.lower() == RECOVERED
+        date = parse_time(document.get("date"), f"{FORMAT}: date")
         return [
             Alert(
                 source=source_of(headers, self.source),
                 format=FORMAT,
-                status="resolved" if group.lower() == RECOVERED else "firing",
+                status="resolved" if resolved else "firing",
                 name=name,
                 severity=normalize_severity(severity_word),
                 severity_original=severity_word or None,
@@ -91,8 +93,18 @@ class ElasticParser:
                 # alert.id is stable across an instance's active and recovered actions (alert.uuid is too, but
                 # only within one active period, and older Kibanas do not send it).
                 fingerprint=stable_hash(("elastic", text_at(rule, "spaceId", FORMAT), rule_id, instance)),
-                starts_at=parse_time(document.get("date"), f"{FORMAT}: date"),
+                # ``date`` is when the rule scheduled this action: the start when active, the end when recovered.
+                starts_at=None if resolved else date,
+                ends_at=date if resolved else None,
+                **_lifecycle(text_at(alert, "uuid", f"{FORMAT}: alert")),
                 urls=gather_urls(source=rule.get("url"), **urls),
                 payload=dict(document),
             )
         ]
+
+
+def _lifecycle(uuid: str) -> dict[str, str]:
+    # A recovered action does not say when its alert started, so no start time pairs it with the active one.
+    # ``alert.uuid`` is one alert's for one active period (new when it fires again): it is the occurrence instead,
+    # so the recovery finds the active alert's run and an action repeated every check interval is a repeat.
+    return {"event_source": "kibana:alert.uuid", "event_id": uuid} if uuid else {}

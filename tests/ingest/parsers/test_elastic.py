@@ -9,7 +9,12 @@ from hypothesis import given
 
 from schemas.alert import Alert
 from services.ingest.parsers import ParseError, parse_alerts
-from tests.ingest.parsers.vendor_samples import assert_reads_or_refuses, assert_samples_taken_by, spoiled_sample
+from tests.ingest.parsers.vendor_samples import (
+    assert_reads_or_refuses,
+    assert_resolved_finds_its_firing_run,
+    assert_samples_taken_by,
+    spoiled_sample,
+)
 from tests.shared.strategies import FUZZ
 
 RULE = {"id": "r-1", "name": "Errors above 50", "spaceId": "default", "tags": "env:prod,edge", "url": "https://k/r-1"}
@@ -82,3 +87,8 @@ def test_every_elastic_sample_and_only_those_are_read_as_elastic() -> None:
 @given(body=spoiled_sample("elastic"))
 def test_a_spoiled_elastic_payload_reads_or_is_refused_with_a_reason(body: bytes) -> None:
     assert_reads_or_refuses(body, "elastic")
+
+
+@pytest.mark.parametrize(("firing", "resolved"), [("index-threshold-active.json", "index-threshold-recovered.json")])
+def test_a_resolved_sample_finds_the_run_its_firing_started(firing: str, resolved: str) -> None:
+    assert_resolved_finds_its_firing_run("elastic", firing, resolved)

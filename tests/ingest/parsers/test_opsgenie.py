@@ -9,7 +9,12 @@ from hypothesis import given
 
 from schemas.alert import Alert
 from services.ingest.parsers import ParseError, parse_alerts
-from tests.ingest.parsers.vendor_samples import assert_reads_or_refuses, assert_samples_taken_by, spoiled_sample
+from tests.ingest.parsers.vendor_samples import (
+    assert_reads_or_refuses,
+    assert_resolved_finds_its_firing_run,
+    assert_samples_taken_by,
+    spoiled_sample,
+)
 from tests.shared.strategies import FUZZ
 
 ALERT = {
@@ -87,3 +92,8 @@ def test_every_opsgenie_sample_and_only_those_are_read_as_opsgenie() -> None:
 @given(body=spoiled_sample("opsgenie"))
 def test_a_spoiled_opsgenie_payload_reads_or_is_refused_with_a_reason(body: bytes) -> None:
     assert_reads_or_refuses(body, "opsgenie")
+
+
+@pytest.mark.parametrize(("firing", "resolved"), [("create.json", "close.json")])
+def test_a_resolved_sample_finds_the_run_its_firing_started(firing: str, resolved: str) -> None:
+    assert_resolved_finds_its_firing_run("opsgenie", firing, resolved)

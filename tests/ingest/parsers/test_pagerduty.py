@@ -9,7 +9,12 @@ from hypothesis import given
 
 from schemas.alert import Alert
 from services.ingest.parsers import ParseError, parse_alerts
-from tests.ingest.parsers.vendor_samples import assert_reads_or_refuses, assert_samples_taken_by, spoiled_sample
+from tests.ingest.parsers.vendor_samples import (
+    assert_reads_or_refuses,
+    assert_resolved_finds_its_firing_run,
+    assert_samples_taken_by,
+    spoiled_sample,
+)
 from tests.shared.strategies import FUZZ
 
 INCIDENT = {
@@ -145,3 +150,14 @@ def test_every_pagerduty_sample_and_only_those_are_read_as_pagerduty() -> None:
 @given(body=spoiled_sample("pagerduty"))
 def test_a_spoiled_pagerduty_payload_reads_or_is_refused_with_a_reason(body: bytes) -> None:
     assert_reads_or_refuses(body, "pagerduty")
+
+
+@pytest.mark.parametrize(
+    ("firing", "resolved"),
+    [
+        ("v3-incident-triggered.json", "v3-incident-resolved.json"),
+        ("v3-incident-acknowledged.json", "v3-incident-resolved.json"),
+    ],
+)
+def test_a_resolved_sample_finds_the_run_its_firing_started(firing: str, resolved: str) -> None:
+    assert_resolved_finds_its_firing_run("pagerduty", firing, resolved)

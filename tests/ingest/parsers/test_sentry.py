@@ -9,7 +9,12 @@ from hypothesis import given
 
 from schemas.alert import Alert
 from services.ingest.parsers import ParseError, parse_alerts
-from tests.ingest.parsers.vendor_samples import assert_reads_or_refuses, assert_samples_taken_by, spoiled_sample
+from tests.ingest.parsers.vendor_samples import (
+    assert_reads_or_refuses,
+    assert_resolved_finds_its_firing_run,
+    assert_samples_taken_by,
+    spoiled_sample,
+)
 from tests.shared.strategies import FUZZ
 
 EVENT = {
@@ -117,3 +122,8 @@ def test_every_sentry_sample_and_only_those_are_read_as_sentry() -> None:
 @given(body=spoiled_sample("sentry"))
 def test_a_spoiled_sentry_payload_reads_or_is_refused_with_a_reason(body: bytes) -> None:
     assert_reads_or_refuses(body, "sentry")
+
+
+@pytest.mark.parametrize(("firing", "resolved"), [("metric-alert-critical.json", "metric-alert-resolved.json")])
+def test_a_resolved_sample_finds_the_run_its_firing_started(firing: str, resolved: str) -> None:
+    assert_resolved_finds_its_firing_run("sentry", firing, resolved)

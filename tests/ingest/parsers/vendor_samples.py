@@ -12,10 +12,13 @@ import orjson
 from hypothesis import strategies as st
 
 from alertmesh.samples import DIRECTORY
+from schemas import Trigger
 from schemas.alert import SEVERITY_SCALE, Alert
+from schemas.identity import idempotency_key
 from schemas.sources import SOURCE_HEADER
 from services.ingest.parsers import PARSERS, ParseError, RefusedAlert, read_alerts
 from services.ingest.parsers.base import Parser
+from services.orchestrator.lifecycle import firing_run_id
 from tests.shared.strategies import DEEP, EDGE_TIMES, HUGE_TEXT, JSON
 
 WRONG = JSON | EDGE_TIMES | DEEP | HUGE_TEXT | st.sampled_from(["1772446523000", "99999999999999999999999", "P1"])
@@ -91,3 +94,14 @@ def assert_reads_or_refuses(body: bytes, folder: str) -> None:
         assert isinstance(entry, Alert) and entry.name.strip() and entry.fingerprint
         assert entry.severity in SEVERITY_SCALE
         assert all(isinstance(link, str) and link.strip() for link in entry.urls.values())
+
+
+def assert_resolved_finds_its_firing_run(folder: str, firing: str, resolved: str) -> None:
+    """The resolved sample's trigger names the run the firing sample started (``lifecycle.firing_run_id``): the
+    same source and fingerprint are not enough, the occurrence (start time or lifecycle id) must match too."""
+    [fired] = read_alerts((DIRECTORY / folder / firing).read_bytes(), {SOURCE_HEADER: folder})
+    [ended] = read_alerts((DIRECTORY / folder / resolved).read_bytes(), {SOURCE_HEADER: folder})
+    assert isinstance(fired, Alert) and isinstance(ended, Alert)
+    assert (fired.status, ended.status) == ("firing", "resolved")
+    trigger = Trigger(workflow="triage", alert=ended, route="catch-all", idempotency_key="k")
+    assert firing_run_id(trigger) == idempotency_key(fired, "triage")
