@@ -165,6 +165,9 @@ def _issue(document: Mapping[str, Any], issue: Mapping[str, Any], action: str, s
         )
     level = text_at(issue, "level", where)
     project = mapping_at(issue, "project", where)
+    # created and resolved share firstSeen, so a resolution finds the creation's run. A regression (unresolved)
+    # is a new occurrence of the issue: firstSeen would make it a repeat of the first one and drop it.
+    start = "lastSeen" if action == "unresolved" else "firstSeen"
     labels = scalar_labels({key: issue[key] for key in ("shortId", "culprit", "platform") if issue.get(key)})
     if project.get("slug"):
         labels["project"] = text_at(project, "slug", f"{where}.project")
@@ -179,7 +182,7 @@ def _issue(document: Mapping[str, Any], issue: Mapping[str, Any], action: str, s
         description=text_at(issue, "culprit", where),
         labels=labels,
         fingerprint=_issue_fingerprint(required_text(issue, "id", where)),
-        starts_at=parse_time(issue.get("firstSeen"), f"{where}.firstSeen"),
+        starts_at=parse_time(issue.get(start), f"{where}.{start}"),
         urls=gather_urls(source=issue.get("web_url") or issue.get("permalink")),
         payload=dict(document),
     )

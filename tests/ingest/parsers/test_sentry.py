@@ -7,8 +7,11 @@ import orjson
 import pytest
 from hypothesis import given
 
+from schemas import Trigger
 from schemas.alert import Alert
+from schemas.identity import idempotency_key
 from services.ingest.parsers import ParseError, parse_alerts
+from services.orchestrator.lifecycle import firing_run_id
 from tests.ingest.parsers.vendor_samples import (
     assert_reads_or_refuses,
     assert_resolved_finds_its_firing_run,
@@ -60,6 +63,15 @@ def test_an_issue_resolved_finds_the_issue_alert_that_fired() -> None:
     assert (resolved.status, reopened.status) == ("resolved", "firing")
     assert fired.fingerprint == resolved.fingerprint == reopened.fingerprint
     assert resolved.labels["project"] == "web"
+
+
+def test_an_issue_resolved_finds_its_creation_and_a_regression_is_a_new_occurrence() -> None:
+    issue = {"id": "11", "title": "x", "firstSeen": "2026-03-02T10:00:00Z", "lastSeen": "2026-03-02T12:00:00Z"}
+    [created], [resolved], [regressed] = (
+        integration(action, issue=issue) for action in ("created", "resolved", "unresolved")
+    )
+    trigger = Trigger(workflow="w", alert=resolved, route="r", idempotency_key="k")
+    assert firing_run_id(trigger) == idempotency_key(created, "w") != idempotency_key(regressed, "w")
 
 
 @pytest.mark.parametrize("action", ["assigned", "archived", "ignored"])
