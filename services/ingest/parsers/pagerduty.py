@@ -150,7 +150,7 @@ class PagerDutyEventsParser:
 
 
 def _events_fingerprint(document: Mapping[str, Any], payload: Mapping[str, Any], dedup_key: str, summary: str) -> str:
-    # PagerDuty deduplicates on (routing key, dedup_key), and a resolve names its trigger by them; a trigger without
+    # PagerDuty merges events by (routing key, dedup_key), and a resolve names its trigger by them; a trigger without
     # one gets a key made by PagerDuty, which alertmesh cannot know: its content identifies it instead.
     routing_key = text_at(document, "routing_key", EVENTS_FORMAT)
     if dedup_key:
