@@ -5,8 +5,10 @@ A request is accepted when it carries one valid credential of its source:
   Grafana's "Authorization header") or ``X-API-Key: <key>``, or as the password of HTTP Basic authentication (any
   user name) for senders that can only put credentials in the URL (Amazon SNS, Cloud Monitoring's basic-auth
   webhooks, Grafana legacy channels); compared by SHA-256 digest in constant time;
-- a signature in the configured header: hex HMAC-SHA256, with or without GitHub's ``sha256=`` prefix, of the
-  body, or of ``"{timestamp}:{body}"`` when a timestamp header is configured (Grafana 12+). A signed timestamp
+- a signature in the configured header: hex HMAC-SHA256, with or without GitHub's ``sha256=`` or PagerDuty's
+  ``v1=`` prefix, of the body, or of ``"{timestamp}:{body}"`` when a timestamp header is configured (Grafana
+  12+). The header may hold several signatures, comma-separated (PagerDuty signs with each of a subscription's
+  secrets while one is rotated): one valid among the first few is enough. A signed timestamp
   must be Unix seconds (ASCII digits, an optional fraction: no ``nan``, ``inf``, exponent or sign) within the
   replay window of this server's clock, in both directions. A signature without a timestamp (GitHub's style)
   has no replay window: a captured request can be sent again (ingest's deduplication then drops it as a
@@ -40,7 +42,9 @@ from services.webhook.credentials import SignatureRule, SourceCredentials
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="alertmesh webhook"'}
 API_KEY_HEADER = "x-api-key"
-SIGNATURE_PREFIX = "sha256="
+SIGNATURE_PREFIXES = ("sha256=", "v1=")
+#: At most this many comma-separated signatures of one header are checked (PagerDuty sends two while rotating).
+MAX_SIGNATURES_PER_HEADER = 4
 #: What every refused credential is answered (the reason is in the log only).
 UNAUTHORIZED = "missing or invalid credentials for this source"
 #: A signed timestamp as senders write it: Unix seconds in ASCII digits, optionally with a fraction. Anything
@@ -156,8 +160,10 @@ class WebhookAuth:
                 return stale
             signed = stamp.encode() + b":" + body
         expected = hmac.new(rule.secret, signed, hashlib.sha256).hexdigest().encode()
-        value = signature.strip().removeprefix(SIGNATURE_PREFIX).lower().encode("utf-8", "replace")
-        return None if hmac.compare_digest(expected, value) else f"invalid signature in {rule.header}"
+        matched = False
+        for candidate in signature.split(",")[:MAX_SIGNATURES_PER_HEADER]:  # every one compared: timing says nothing
+            matched |= hmac.compare_digest(expected, _signature_value(candidate))
+        return None if matched else f"invalid signature in {rule.header}"
 
     def _outside_window(self, stamp: str, header: str) -> str | None:
         text = stamp.strip()
@@ -181,6 +187,13 @@ class WebhookAuth:
         ways = ways if credentials.key_digests else []
         ways += [f"a signature in {rule.header}" for rule in credentials.signatures]
         return "missing credentials: send " + " or ".join(dict.fromkeys(ways))
+
+
+def _signature_value(candidate: str) -> bytes:
+    value = candidate.strip()
+    for prefix in SIGNATURE_PREFIXES:
+        value = value.removeprefix(prefix)
+    return value.lower().encode("utf-8", "replace")
 
 
 def _presented_key(headers: Mapping[str, str]) -> str | None:

@@ -213,3 +213,54 @@ def test_add_key_creates_a_private_file_and_keeps_old_keys_for_rotation(
     for key in (first, second):
         assert accepted(auth, "alertmanager", {"authorization": f"Bearer {key}"})
     assert refusal(auth, "grafana", {"authorization": f"Bearer {second}"}).status == 401
+
+
+PAGERDUTY_SECRET = "pagerduty-secret-0123456789"
+SENTRY_SECRET = "sentry-secret-0123456789"
+
+
+@pytest.fixture
+def vendor_auth(tmp_path: Path) -> WebhookAuth:
+    sources = {
+        "pagerduty": {"signatures": [{"header": "X-PagerDuty-Signature", "secret": {"value": PAGERDUTY_SECRET}}]},
+        "sentry": {"signatures": [{"header": "Sentry-Hook-Signature", "secret": {"value": SENTRY_SECRET}}]},
+    }
+    return WebhookAuth(load_credentials(write_credentials(tmp_path / "creds.yaml", sources)), 300, clock=lambda: NOW)
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "v1=" + hmac_hex(PAGERDUTY_SECRET, BODY),
+        "v1=" + "0" * 64 + ",v1=" + hmac_hex(PAGERDUTY_SECRET, BODY),  # a secret being rotated: one of two is ours
+        "v1=" + hmac_hex(PAGERDUTY_SECRET, BODY) + ", v1=" + "0" * 64,
+    ],
+)
+def test_pagerduty_signatures_with_their_v1_prefix_and_several_per_header(
+    vendor_auth: WebhookAuth, signature: str
+) -> None:
+    assert accepted(vendor_auth, "pagerduty", {"X-PagerDuty-Signature": signature})
+
+
+def test_several_signatures_that_are_all_wrong_are_refused(vendor_auth: WebhookAuth) -> None:
+    wrong = "v1=" + "0" * 64 + ",v1=" + hmac_hex("another secret", BODY)
+    assert refusal(vendor_auth, "pagerduty", {"X-PagerDuty-Signature": wrong}).reason.startswith("invalid signature")
+    # Only the first few are checked, so a header cannot make the bridge compute without bound.
+    buried = ",".join(["v1=" + "0" * 64] * webhook_auth.MAX_SIGNATURES_PER_HEADER + [hmac_hex(PAGERDUTY_SECRET, BODY)])
+    assert refusal(vendor_auth, "pagerduty", {"X-PagerDuty-Signature": buried}).reason.startswith("invalid signature")
+
+
+def test_sentry_signs_the_body_as_plain_hex(vendor_auth: WebhookAuth) -> None:
+    assert accepted(vendor_auth, "sentry", {"Sentry-Hook-Signature": hmac_hex(SENTRY_SECRET, BODY)})
+
+
+def test_the_vendor_credentials_example_accepts_each_senders_own_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAGERDUTY_WEBHOOK_SECRET", PAGERDUTY_SECRET)
+    monkeypatch.setenv("SENTRY_CLIENT_SECRET", SENTRY_SECRET)
+    example = Path(__file__).parents[2] / "docs" / "examples" / "webhook" / "vendor-credentials.yaml"
+    auth = WebhookAuth(load_credentials(example), 300, clock=lambda: NOW)
+    rotating = "v1=" + hmac_hex("the old secret", BODY) + ",v1=" + hmac_hex(PAGERDUTY_SECRET, BODY)
+    assert accepted(auth, "pagerduty", {"X-PagerDuty-Signature": rotating})
+    assert accepted(auth, "sentry", {"Sentry-Hook-Signature": hmac_hex(SENTRY_SECRET, BODY)})
+    for source in ("datadog", "opsgenie", "elastic"):
+        assert accepted(auth, source, {"X-API-Key": "example-key-shown-in-the-docs"})

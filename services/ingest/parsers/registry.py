@@ -15,6 +15,8 @@ from services.ingest.parsers.aws_sns import AwsSnsParser
 from services.ingest.parsers.azure_monitor import AzureMonitorParser
 from services.ingest.parsers.base import Parser
 from services.ingest.parsers.cloudevents import CloudEventsParser
+from services.ingest.parsers.datadog import DatadogParser
+from services.ingest.parsers.elastic import ElasticParser
 from services.ingest.parsers.errors import InvalidAlert, ParseError, RefusedAlert, TooManyAlerts
 from services.ingest.parsers.falco import FalcoParser
 from services.ingest.parsers.field_maps import FieldMap
@@ -22,14 +24,19 @@ from services.ingest.parsers.gcp_monitoring import GcpMonitoringParser
 from services.ingest.parsers.generic import GenericParser
 from services.ingest.parsers.grafana import GrafanaParser
 from services.ingest.parsers.grafana_legacy import GrafanaLegacyParser
+from services.ingest.parsers.opsgenie import OpsgenieParser
+from services.ingest.parsers.pagerduty import PagerDutyEventsParser, PagerDutyWebhookParser
 from services.ingest.parsers.prometheus import PrometheusParser
+from services.ingest.parsers.sentry import SentryParser, SentryPluginParser
 from services.ingest.parsers.severity_maps import SeverityMapped
+from services.ingest.parsers.splunk import SplunkParser
 from services.shared.alert_limits import DEFAULT_MAX_ALERTS_PER_RECORD, too_many_alerts
 
 #: Tried in order; CloudEvents first because binary mode is recognized by headers whatever the body is. The
 #: formats after Grafana's each check a shape no other has (a Prometheus array of objects with labels, an SNS
 #: envelope or CloudWatch alarm, Azure's schemaId, Cloud Monitoring's incident, a legacy Grafana ruleName without
-#: alerts, Falco's rule/priority/output), so their order among themselves does not matter.
+#: alerts, Falco's rule/priority/output, and each vendor's documented webhook body), so their order among
+#: themselves does not matter.
 PARSERS: tuple[Parser, ...] = (
     CloudEventsParser(),
     AlertmanagerParser(),
@@ -40,6 +47,14 @@ PARSERS: tuple[Parser, ...] = (
     GcpMonitoringParser(),
     GrafanaLegacyParser(),
     FalcoParser(),
+    DatadogParser(),
+    PagerDutyWebhookParser(),
+    PagerDutyEventsParser(),
+    OpsgenieParser(),
+    SentryParser(),
+    SentryPluginParser(),
+    SplunkParser(),
+    ElasticParser(),
 )
 
 

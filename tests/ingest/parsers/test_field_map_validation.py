@@ -86,9 +86,9 @@ def test_alertmesh_validate_checks_field_map_files_beside_workflows(tmp_path: Pa
 
 def test_formats_are_the_built_in_parsers_and_can_be_given(tmp_path: Path) -> None:
     path = tmp_path / "maps.yaml"
-    path.write_text("sources:\n  dd:\n    format: datadog\n")
-    assert load_field_maps(path, formats=["datadog"])["dd"].format == "datadog"
-    with pytest.raises(FieldMapFileError, match=r":3:13: sources.dd.format: unknown format 'datadog'; known: "):
+    path.write_text("sources:\n  dd:\n    format: acme.v9\n")
+    assert load_field_maps(path, formats=["acme.v9"])["dd"].format == "acme.v9"
+    with pytest.raises(FieldMapFileError, match=r":3:13: sources.dd.format: unknown format 'acme.v9'; known: "):
         load_field_maps(path)
 
 

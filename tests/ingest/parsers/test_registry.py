@@ -47,3 +47,14 @@ def test_registry_lists_each_format_once() -> None:
         "grafana.legacy",
         "falco",
     } <= set(formats)
+    vendors = {
+        "datadog",
+        "pagerduty.v3",
+        "pagerduty.events.v2",
+        "opsgenie",
+        "sentry",
+        "sentry.plugin",
+        "splunk",
+        "elastic",
+    }
+    assert vendors <= set(formats)
