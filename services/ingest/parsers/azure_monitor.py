@@ -12,20 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.alert import Alert, AlertStatus, Severity
+from schemas.alert import Alert, AlertStatus
 from services.ingest.parsers.errors import ParseError, RefusedAlert
-from services.ingest.parsers.fields import gather_urls, optional_string, parse_time, source_of, stable_hash
+from services.ingest.parsers.fields import (
+    gather_urls,
+    optional_string,
+    parse_time,
+    severity_from_scale,
+    source_of,
+    stable_hash,
+)
 
 SCHEMA_ID = "azureMonitorCommonAlertSchema"
-#: Azure's scale by its own words: Sev0 Critical, Sev1 Error, Sev2 Warning, Sev3 Informational, Sev4 Verbose
-#: (both of the last are information; `severity_original` keeps which).
-AZURE_SEVERITY: dict[str, Severity] = {
-    "sev0": "critical",
-    "sev1": "high",
-    "sev2": "medium",
-    "sev3": "info",
-    "sev4": "info",
-}
 MONITOR_CONDITION: dict[str, AlertStatus] = {"fired": "firing", "resolved": "resolved"}
 
 
@@ -69,7 +67,7 @@ class AzureMonitorParser:
                 format=self.format,
                 status=MONITOR_CONDITION[condition.lower()],
                 name=rule.strip(),
-                severity=AZURE_SEVERITY.get((severity or "").lower(), "unknown"),
+                severity=severity_from_scale(severity, "sev"),  # Sev0-Sev4, Azure's own scale
                 severity_original=severity,
                 summary=rule.strip(),
                 description=optional_string(essentials.get("description"), f"{where}.description") or "",

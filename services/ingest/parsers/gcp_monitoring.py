@@ -9,7 +9,6 @@ it closes; the policy firing again opens a new incident.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from schemas.alert import Alert, AlertStatus
@@ -18,6 +17,7 @@ from services.ingest.parsers.fields import (
     gather_urls,
     normalize_severity,
     optional_string,
+    parse_time,
     source_of,
     stable_hash,
 )
@@ -25,20 +25,6 @@ from services.ingest.parsers.fields import (
 INCIDENT_STATE: dict[str, AlertStatus] = {"open": "firing", "closed": "resolved"}
 #: Cloud Monitoring's word for a policy without a severity.
 NO_SEVERITY = "no severity"
-
-
-def epoch_time(value: Any, where: str) -> datetime | None:
-    """Epoch seconds (an integer; a numeric string too) in UTC; None when absent, null or 0."""
-    if value is None or value == "" or value == 0:
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise ParseError(f"{where} must be epoch seconds, got {type(value).__name__}")
-    try:
-        return datetime.fromtimestamp(value, UTC)
-    except (OverflowError, OSError, ValueError):
-        raise ParseError(f"{where}: {value!r} is not a time in epoch seconds") from None
 
 
 class GcpMonitoringParser:
@@ -86,8 +72,8 @@ class GcpMonitoringParser:
                 labels=incident_labels(incident),
                 # incident_id is the same in the open and the closed notification, and new for each incident.
                 fingerprint=stable_hash(("gcp.monitoring", str(incident.get("scoping_project_id", "")), incident_id)),
-                starts_at=epoch_time(incident.get("started_at"), f"{where}.started_at"),
-                ends_at=epoch_time(incident.get("ended_at"), f"{where}.ended_at"),
+                starts_at=parse_time(incident.get("started_at"), f"{where}.started_at"),  # epoch seconds
+                ends_at=parse_time(incident.get("ended_at"), f"{where}.ended_at"),
                 urls=gather_urls(source=incident.get("url"), apigee=incident.get("apigee_url")),
                 payload=dict(incident),
             )

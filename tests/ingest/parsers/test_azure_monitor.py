@@ -76,7 +76,7 @@ def test_essentials_are_normalized() -> None:
         ("Sev0", "critical"),
         ("Sev1", "high"),
         ("Sev2", "medium"),
-        ("Sev3", "info"),
+        ("Sev3", "low"),
         ("Sev4", "info"),
         ("Sev9", "unknown"),
     ],
