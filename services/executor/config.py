@@ -9,12 +9,12 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.executor.actions.context import producer_config
-from services.executor.actions.egress import EgressPolicy
 from services.executor.actions.kafka import with_protected_topics
 from services.executor.batch import StepServices
 from services.executor.outcome import DEFAULT_MAX_RESULT_BYTES, ActionLimits
 from services.executor.secrets import default_backend, parse_secrets_file
 from services.shared.blobs import BlobSettings
+from services.shared.egress import EgressPolicy
 from services.shared.kafka import KafkaSettings
 from services.shared.temporal import TemporalSettings
 from services.shared.topics import TopicSettings

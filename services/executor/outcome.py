@@ -19,9 +19,9 @@ from pydantic import BaseModel
 
 from services.executor.actions import get_action
 from services.executor.actions.context import using_kafka
-from services.executor.actions.egress import EgressPolicy, using_policy
 from services.executor.masking import mask_text, masking_step
 from services.shared import logs
+from services.shared.egress import EgressPolicy, using_policy
 
 #: Default for EXECUTOR_MAX_RESULT_BYTES. Temporal refuses payloads over 2 MB (and warns above 512 KB); a result
 #: over the limit becomes a failed report instead of an activity that fails on its payload and retries forever.

@@ -30,7 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from services.executor.actions.egress import PUBLIC_ONLY, EgressCheckedTransport, EgressRefused
+from services.shared.egress import PUBLIC_ONLY, EgressCheckedTransport, EgressRefused
 from services.webhook.auth import unauthorized
 from services.webhook.body import Rejected
 

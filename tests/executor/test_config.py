@@ -7,8 +7,8 @@ from ipaddress import ip_network
 import pytest
 from pydantic import ValidationError
 
-from services.executor.actions.egress import EgressPolicy
 from services.executor.config import ExecutorSettings
+from services.shared.egress import EgressPolicy
 
 
 def test_defaults_allow_public_addresses_only_and_1_mib_results(monkeypatch: pytest.MonkeyPatch) -> None:

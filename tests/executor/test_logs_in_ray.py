@@ -10,10 +10,10 @@ from urllib.parse import quote
 import pytest
 import ray
 
-from services.executor.actions.egress import EgressPolicy
 from services.executor.masking import MASK, masking_step
 from services.executor.outcome import ActionLimits
 from services.executor.ray_runner import RayRunner
+from services.shared.egress import EgressPolicy
 
 from .leaks import files_under, leaks, secret_forms
 

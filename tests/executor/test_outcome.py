@@ -8,7 +8,6 @@ import math
 from pydantic import BaseModel
 
 from services.executor.actions import action
-from services.executor.actions.egress import EgressPolicy
 from services.executor.outcome import (
     DEFAULT_MAX_RESULT_BYTES,
     MAX_ERROR_MESSAGE_CHARS,
@@ -16,6 +15,7 @@ from services.executor.outcome import (
     Outcome,
     run_captured,
 )
+from services.shared.egress import EgressPolicy
 
 
 class Numbers(BaseModel):

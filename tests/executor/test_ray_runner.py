@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from services.executor.actions.egress import EgressPolicy
 from services.executor.outcome import ActionLimits, Outcome
 from services.executor.ray_runner import RayRunner
+from services.shared.egress import EgressPolicy
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.executor.actions.bounded_body import BodyTooLarge, read_decoded
-from services.executor.actions.egress import EgressCheckedTransport, current_policy
 from services.executor.actions.registry import action
+from services.shared.egress import EgressCheckedTransport, current_policy
 
 #: Largest body read by default: results travel through Temporal, whose payloads are capped at 2 MB.
 DEFAULT_MAX_BYTES = 1024 * 1024

@@ -24,16 +24,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.executor.actions import InvalidArguments, bounded_body, egress, get_action
+from services.executor.actions import InvalidArguments, bounded_body, get_action
 from services.executor.actions.bounded_body import BodyTooLarge, read_decoded
-from services.executor.actions.egress import (
+from services.executor.actions.http import ResponseTooLarge, http_request
+from services.shared import egress
+from services.shared.egress import (
     EgressCheckedTransport,
     EgressPolicy,
     EgressRefused,
     refusal_reason,
     using_policy,
 )
-from services.executor.actions.http import ResponseTooLarge, http_request
 from tests.shared.strategies import FUZZ
 
 from ..local_http import local_http_server

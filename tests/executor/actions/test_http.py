@@ -10,7 +10,6 @@ import pytest
 from pydantic import ValidationError
 
 from services.executor.actions import InvalidArguments, get_action
-from services.executor.actions.egress import EgressPolicy, using_policy
 from services.executor.actions.http import (
     HttpRequestArgs,
     RequestTimeout,
@@ -18,6 +17,7 @@ from services.executor.actions.http import (
     UnexpectedStatus,
     http_request,
 )
+from services.shared.egress import EgressPolicy, using_policy
 
 #: The local test server's network (egress to loopback is refused unless allowed; see test_egress).
 LOCAL = EgressPolicy.parse("127.0.0.1/32")

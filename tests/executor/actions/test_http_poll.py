@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from services.executor.actions import InvalidArguments, get_action
-from services.executor.actions.egress import EgressPolicy, using_policy
 from services.executor.actions.http_poll import PollLimitReached, http_poll
+from services.shared.egress import EgressPolicy, using_policy
 
 LOCAL = EgressPolicy.parse("127.0.0.1/32")
 
