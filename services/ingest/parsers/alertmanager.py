@@ -110,13 +110,7 @@ class AlertmanagerParser:
     def _alert(
         self, item: Any, where: str, source: str, group: AlertGroup, group_status: Any, external_url: str | None
     ) -> Alert:
-        if not isinstance(item, Mapping):
-            raise ParseError(f"{where} must be an object, got {type(item).__name__}")
-        labels = string_map(item.get("labels"), f"{where}.labels")
-        annotations = string_map(item.get("annotations"), f"{where}.annotations")
-        name = labels.get("alertname", "").strip()
-        if not name:
-            raise ParseError(f"{where}.labels.alertname is required")
+        labels, annotations, name = labelled_alert(item, where)
         fingerprint = optional_string(item.get("fingerprint"), f"{where}.fingerprint")
         generator_url = absolute_url(optional_string(item.get("generatorURL"), f"{where}.generatorURL"), external_url)
         return Alert(
@@ -145,3 +139,16 @@ class AlertmanagerParser:
             group=group,
             payload=dict(item),
         )
+
+
+def labelled_alert(item: Any, where: str) -> tuple[dict[str, str], dict[str, str], str]:
+    """An alert element as Prometheus and Alertmanager write it: its labels, annotations and ``alertname``
+    (required); ``ParseError`` naming the element's field otherwise."""
+    if not isinstance(item, Mapping):
+        raise ParseError(f"{where} must be an object, got {type(item).__name__}")
+    labels = string_map(item.get("labels"), f"{where}.labels")
+    annotations = string_map(item.get("annotations"), f"{where}.annotations")
+    name = labels.get("alertname", "").strip()
+    if not name:
+        raise ParseError(f"{where}.labels.alertname is required")
+    return labels, annotations, name

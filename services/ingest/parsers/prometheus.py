@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.alert import Alert, AlertStatus
-from services.ingest.parsers.errors import ParseError, RefusedAlert
+from services.ingest.parsers.alertmanager import labelled_alert
+from services.ingest.parsers.errors import RefusedAlert
 from services.ingest.parsers.fields import (
     each_alert,
     gather_urls,
@@ -22,7 +23,6 @@ from services.ingest.parsers.fields import (
     optional_string,
     parse_time,
     source_of,
-    string_map,
 )
 
 #: FNV-1a 64-bit, as ``prometheus/common/model`` hashes a label set (``LabelSet.Fingerprint``).
@@ -84,13 +84,7 @@ class PrometheusParser:
         return each_alert(document, "prometheus.v2: alerts", lambda item, where: self._alert(item, where, source, now))
 
     def _alert(self, item: Any, where: str, source: str, now: datetime) -> Alert:
-        if not isinstance(item, Mapping):
-            raise ParseError(f"{where} must be an object, got {type(item).__name__}")
-        labels = string_map(item.get("labels"), f"{where}.labels")
-        annotations = string_map(item.get("annotations"), f"{where}.annotations")
-        name = labels.get("alertname", "").strip()
-        if not name:
-            raise ParseError(f"{where}.labels.alertname is required")
+        labels, annotations, name = labelled_alert(item, where)
         ends_at = parse_time(item.get("endsAt"), f"{where}.endsAt")
         generator_url = optional_string(item.get("generatorURL"), f"{where}.generatorURL")
         return Alert(
