@@ -12,12 +12,22 @@ import sys
 import time
 from pathlib import Path
 
+#: Ports ``free_port`` has handed out in this process. The kernel may give a port it just released to the next
+#: bind, so two calls before either port is listened on (a plan picking Temporal's port and then a metrics port)
+#: could get the same one; a port is never handed out twice.
+_HANDED_OUT: set[int] = set()
+
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now (for tests and for ports users need not know)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nothing listens on right now and not handed out before by this process (for tests and for ports
+    users need not know)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = int(sock.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def tansu_command(host: str, port: int) -> list[str]:
