@@ -16,8 +16,14 @@ class TopicSettings(BaseSettings):
     dlq: str = "alertmesh.dlq"
     #: Ingest's dedup and grouping state (compacted; ingest creates it, see services.ingest.noise.state_log).
     ingest_state: str = "alertmesh.ingest-state"
+    #: Routed alerts between ingest's two stages, keyed by their noise-state key (services.ingest).
+    routed: str = "alertmesh.routed"
+    #: Silences, one row per id (compacted global table: services.shared.silences).
+    silences: str = "alertmesh.silences"
+    #: Every alert as last seen, one row per source and fingerprint (compacted global table: schemas.alert_state).
+    alerts: str = "alertmesh.alerts"
 
     def all(self) -> list[str]:
-        """The topics events travel on, to create before the services start; not ``ingest_state``, which ingest creates
-        itself (compacted)."""
-        return [self.raw, self.triggers, self.results, self.dlq]
+        """The topics events travel on, to create before the services start; not the compacted ones
+        (``ingest_state``, ``silences``, ``alerts``), which their owners create with compaction on."""
+        return [self.raw, self.routed, self.triggers, self.results, self.dlq]

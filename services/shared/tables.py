@@ -1,0 +1,193 @@
+"""A global table: a compacted Kafka topic that every replica reads whole and keeps following, like a Kafka Streams
+``GlobalKTable``. State that each replica needs entire (the silences; the firing alerts inhibition looks at and the
+Alertmanager API lists) lives in one, so every replica of ingest and of the webhook answers alike, whatever
+partition a record landed on, and it survives restarts: a starting replica reads the topic from its beginning.
+
+Writes go to Kafka first (acks=all) and are applied to this replica's copy once acknowledged, so a replica reads its
+own writes at once; every other replica sees them when its follower reads them (tens of milliseconds). The topic is
+created compacted (Apache Kafka keeps the latest value per key; a ``None`` value deletes the key). The embedded Tansu
+broker does not compact and keeps everything in memory, so its rebuild reads every write since the broker started;
+``decode`` may drop values past their use (a resolved alert, an expired silence) so that memory does not grow with
+them.
+
+A value that cannot be decoded is logged and skipped: a bad record in a table must never stop a replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from services.shared.backoff import Backoff, with_backoff
+from services.shared.kafka import KafkaSettings
+
+log = logging.getLogger(__name__)
+V = TypeVar("V")
+#: Apache Kafka keeps the latest value per key; a ``None`` value (tombstone) deletes the key.
+COMPACTED = {"cleanup.policy": "compact"}
+#: How long one fetch of the follower waits for new records.
+FOLLOW_WAIT_MS = 200
+#: How long ``start`` waits for the first full read before the replica serves anyway (and logs that it did).
+CATCH_UP_S = 30.0
+
+
+class GlobalTable(Generic[V]):
+    """The latest decoded value per key of a compacted topic, read whole and followed; ``put`` writes through."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topic: str,
+        decode: Callable[[bytes, bytes], V | None],
+        *,
+        partitions: int = 1,
+        backoff: Backoff | None = None,
+        on_change: Callable[[bytes, V | None], None] | None = None,
+    ) -> None:
+        """``decode(key, value)`` gives the value to keep, or None to forget the key (a value past its use).
+        ``partitions``: how many the topic gets when this creates it. ``on_change(key, value)`` is called on every
+        change this replica applies (its own writes and those it follows)."""
+        self._kafka, self._topic, self._decode, self._partitions = kafka, topic, decode, partitions
+        self._backoff = backoff or Backoff()
+        self._on_change = on_change
+        self._rows: dict[bytes, V] = {}
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._follower: asyncio.Task[None] | None = None
+        self._caught_up = asyncio.Event()
+
+    @property
+    def topic(self) -> str:
+        """The compacted topic this table reads."""
+        return self._topic
+
+    @property
+    def ready(self) -> bool:
+        """Whether the first full read of the topic is done (before it, the table may miss rows)."""
+        return self._caught_up.is_set()
+
+    def get(self, key: bytes) -> V | None:
+        """The row at ``key``, or None."""
+        return self._rows.get(key)
+
+    def rows(self) -> Iterator[tuple[bytes, V]]:
+        """Every row (a snapshot: the table may change while the caller iterates)."""
+        return iter(list(self._rows.items()))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    async def start(self, wait_s: float = CATCH_UP_S) -> None:
+        """Create the topic when missing, read it to its end (at most ``wait_s``), then follow it."""
+        if self._follower is not None:
+            return
+        await with_backoff(self._ensure_topic, f"creating table topic {self._topic}", self._backoff)
+        producer = AIOKafkaProducer(
+            **self._kafka.client_kwargs(), acks="all", max_request_size=self._kafka.max_message_bytes
+        )
+        await producer.start()
+        self._producer = producer
+        consumer = AIOKafkaConsumer(
+            **self._kafka.client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=FOLLOW_WAIT_MS
+        )
+        await consumer.start()
+        self._consumer = consumer
+        self._follower = asyncio.create_task(self._follow(consumer), name=f"table-{self._topic}")
+        try:
+            await asyncio.wait_for(asyncio.shield(self._caught_up.wait()), wait_s)
+        except TimeoutError:
+            log.warning("table %s: not read to its end within %.0fs; serving what was read", self._topic, wait_s)
+
+    async def stop(self) -> None:
+        """Stop following and close the clients."""
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
+            self._follower = None
+        for client in (self._consumer, self._producer):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.stop()
+        self._consumer = self._producer = None
+
+    async def put(self, key: bytes, value: bytes | None) -> None:
+        """Write ``value`` (None: delete) at ``key`` and wait for Kafka's acknowledgement, then apply it here."""
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError(f"table {self._topic} is not started")
+
+        async def send() -> None:
+            await (await producer.send(self._topic, value, key=key))
+
+        await with_backoff(send, f"writing to table {self._topic}", self._backoff)
+        self._apply(key, value)
+
+    def _apply(self, key: bytes, value: bytes | None) -> None:
+        row: V | None = None
+        if value is not None:
+            try:
+                row = self._decode(key, value)
+            except Exception as error:  # a bad row is skipped, never fatal: the table must keep following
+                log.warning("table %s: skipped an undecodable row (%d bytes): %s", self._topic, len(value), error)
+                return
+        if row is None:
+            if self._rows.pop(key, None) is None:
+                return
+        else:
+            self._rows[key] = row
+        if self._on_change is not None:
+            self._on_change(key, row)
+
+    async def _ensure_topic(self) -> None:
+        admin = AIOKafkaAdminClient(**self._kafka.client_kwargs())
+        await admin.start()
+        try:
+            # Another replica may create it between our look and our create: that is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                if self._topic not in await admin.list_topics():
+                    await admin.create_topics([NewTopic(self._topic, self._partitions, 1, topic_configs=COMPACTED)])
+        finally:
+            await admin.close()
+
+    async def _follow(self, consumer: AIOKafkaConsumer) -> None:
+        """Read every partition from its beginning, then keep reading; set ``ready`` once the first read found no
+        more records (past the end offsets seen at start: Tansu may report end offsets below what it holds)."""
+        while True:
+            try:
+                await self._read_forever(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The broker went away (a restart of the embedded one): read the topic again from its beginning.
+                log.exception("table %s: following failed; reading it again from the start", self._topic)
+                await asyncio.sleep(1.0)
+
+    async def _read_forever(self, consumer: AIOKafkaConsumer) -> None:
+        partitions: set[int] | None = None
+        while not partitions:
+            await consumer.topics()  # refreshes the metadata
+            partitions = consumer.partitions_for_topic(self._topic)
+            if not partitions:
+                await asyncio.sleep(0.2)
+        assigned = [TopicPartition(self._topic, partition) for partition in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        while True:
+            batches = await consumer.getmany(*assigned, timeout_ms=FOLLOW_WAIT_MS)
+            for records in batches.values():
+                for record in records:
+                    if record.key is not None:
+                        self._apply(record.key, record.value)
+            if not batches and not self._caught_up.is_set():
+                positions = [await consumer.position(tp) for tp in assigned]
+                if all(position >= ends[tp] for position, tp in zip(positions, assigned, strict=True)):
+                    self._caught_up.set()
