@@ -119,10 +119,7 @@ def check(matcher: Matcher) -> None:
 def matches(matcher: Matcher, labels: Mapping[str, str]) -> bool:
     """Whether ``labels`` satisfy ``matcher`` (an absent label is the empty string)."""
     value = labels.get(matcher.name, "")
-    if matcher.is_regex:
-        found = compile_pattern(matcher.value).fullmatches(value)
-    else:
-        found = value == matcher.value
+    found = compile_pattern(matcher.value).fullmatches(value) if matcher.is_regex else value == matcher.value
     return found == matcher.is_equal
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -120,15 +120,25 @@ class GlobalTable(Generic[V]):
 
     async def put(self, key: bytes, value: bytes | None) -> None:
         """Write ``value`` (None: delete) at ``key`` and wait for Kafka's acknowledgement, then apply it here."""
+        await self.put_many([(key, value)])
+
+    async def put_many(self, rows: Sequence[tuple[bytes, bytes | None]]) -> None:
+        """Write every row (sent together, then every acknowledgement awaited: a batch costs one round trip, not
+        one per row) and apply them here once all are durable. Retried with backoff; raises ``GaveUp`` when Kafka
+        stays unavailable (a row written twice is still its key's latest)."""
         producer = self._producer
         if producer is None:
             raise RuntimeError(f"table {self._topic} is not started")
+        if not rows:
+            return
 
         async def send() -> None:
-            await (await producer.send(self._topic, value, key=key))
+            sent = [await producer.send(self._topic, value, key=key) for key, value in rows]
+            await asyncio.gather(*sent)
 
-        await with_backoff(send, f"writing to table {self._topic}", self._backoff)
-        self._apply(key, value)
+        await with_backoff(send, f"writing {len(rows)} rows to table {self._topic}", self._backoff)
+        for key, value in rows:
+            self._apply(key, value)
 
     def _apply(self, key: bytes, value: bytes | None) -> None:
         row: V | None = None
