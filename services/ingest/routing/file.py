@@ -16,7 +16,11 @@ from pydantic_core import ErrorDetails
 from dsl.files import OFFSET, PROBLEMS, ConfigFileError, describe, dotted, load_file, load_text
 from dsl.problems import Problem
 
-__all__ = ["OFFSET", "PROBLEMS", "RoutingFileError", "read_routing_file", "read_routing_text"]
+__all__ = ["OFFSET", "PLACED", "PROBLEMS", "RoutingFileError", "read_routing_file", "read_routing_text"]
+
+#: Error types whose ``PROBLEMS`` are named by their full path (``routes.2.mute_time_intervals.0: ...``) rather than
+#: after the field the validator ran on.
+PLACED = frozenset({"routing_reference"})
 
 Table = TypeVar("Table")
 
@@ -45,4 +49,10 @@ def _problems(details: ErrorDetails) -> list[Problem]:
         return [Problem(loc, f"{dotted(loc[:-1])}: unknown key {loc[-1]!r}", at_key=True)]
     if details["type"] == "missing":
         return [Problem(loc, f"{dotted(loc[:-1])}: {loc[-1]!r} is required")]
+    if details["type"] in PLACED:
+        # Problems found across the file (a route naming an interval the file lacks): each named by its own place.
+        return [
+            Problem((*loc, *below), f"{dotted((*loc, *below))}: {message}", at_key=at_key)
+            for below, message, at_key in details.get("ctx", {}).get(PROBLEMS, [])
+        ]
     return describe(details)
