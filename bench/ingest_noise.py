@@ -86,10 +86,7 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
     """One setting on fresh topics: preload ``count`` records, run ingest over them; the JSON figure (alerts, triggers
     made, alerts per second)."""
     tag = uuid.uuid4().hex[:8]
-    topics = TopicSettings(
-        raw=f"raw-{tag}", triggers=f"triggers-{tag}", results=f"results-{tag}", dlq=f"dlq-{tag}",
-        ingest_state=f"state-{tag}",
-    )  # fmt: skip
+    topics = TopicSettings.tagged(tag)
     await kafka_tools.ensure_topics(kafka, topics.all(), PARTITIONS)
     alerts = bench_alerts(tag, "ingest", count // setting.copies)
     payloads = [

@@ -18,7 +18,10 @@ class IngestSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
 
+    # Stage 1 (normalize: raw topic -> routed topic) and stage 2 (decide: routed topic -> triggers) are two
+    # consumer groups of the same process (see services.ingest.app).
     group_id: str = "alertmesh-ingest"
+    decide_group_id: str = "alertmesh-ingest-decide"
     # The routing rules. By default the demo rules shipped in the package (services.ingest.defaults), so ingest
     # finds them whatever its working directory.
     routing_file: Path = ROUTING_FILE
@@ -52,7 +55,12 @@ class IngestSettings(BaseSettings):
     # Groups kept per raw partition (each up to group_max_alerts alerts): past it the oldest empty group (flushed,
     # waiting out its interval) is forgotten; when every group is pending, a new group's alert goes out alone.
     group_max_groups: int = Field(1000, ge=1, le=1_000_000)
-    # How often due groups are looked for: the lateness of a group's flush is at most about this.
+    # Firing alerts held while silenced or inhibited, per routed partition (each about its trigger's size): held so
+    # that they start their workflow when the silence ends or the inhibiting alert resolves while they still fire.
+    # Past it the oldest hold is dropped (counted in alertmesh_noise_evictions_total{kind="muted"}, logged).
+    muted_max_holds: int = Field(10_000, ge=1, le=1_000_000)
+    # How often due groups are looked for, and held alerts whose silence or inhibition ended: the lateness of a
+    # group's flush, or of a release, is at most about this.
     group_tick_s: float = Field(0.5, gt=0, le=60)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)

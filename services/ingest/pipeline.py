@@ -130,6 +130,8 @@ class Outcome:
     #: Triggers noise control kept back (a repeat within the dedup window, an alert held in a group), each with
     #: what happened to it: no trigger of its own goes out, and the record's span says why.
     held: list[tuple[ReadyTrigger, str]] = field(default_factory=list)
+    #: Every alert the record held (routed or not): the alerts table gets a row of each (``alert_rows``).
+    alerts: list[Alert] = field(default_factory=list)
     #: The trace context (``traceparent``, ``tracestate``) of the record's ingest span: every record it causes,
     #: triggers and its dead letter, carries it (``services.shared.tracing``); empty when untraced.
     trace: Mapping[str, str] = field(default_factory=dict)
@@ -181,7 +183,7 @@ def process(
     metrics.count_alerts((alert.source, alert.format) for alert in alerts)
     _count_truncated(alerts, record)
     # An element of a group that is not a valid alert fails on its own; its neighbours still become triggers.
-    outcome = Outcome(trace=trace)
+    outcome = Outcome(trace=trace, alerts=alerts)
     grouped = len(entries) > 1
     for index, entry in enumerate(entries):
         if isinstance(entry, RefusedAlert):

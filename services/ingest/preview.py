@@ -21,8 +21,16 @@ from typing import Literal
 
 from schemas.alert import Alert
 from services.ingest.config import IngestSettings
-from services.ingest.noise.control import GROUP_NOTE, REPEAT_NOTE, preview_noise_control
+from services.ingest.noise.control import (
+    GROUP_NOTE,
+    MUTED_NOTE,
+    REPEAT_NOTE,
+    THRESHOLD_NOTE,
+    WINDOW_NOTE,
+    preview_noise_control,
+)
 from services.ingest.noise.grouping import Group
+from services.ingest.noise.muting import Muting
 from services.ingest.parsers import RefusedAlert, parsers_for, read_alerts
 from services.ingest.parsers.base import Parser
 from services.ingest.parsers.field_maps import FieldMap, load_field_maps
@@ -33,8 +41,9 @@ from services.ingest.routing.table import Verdict
 from services.shared.deadletter import ConsumedRecord
 
 #: What noise control does with a trigger: it goes out now, it is dropped as a repeat within the dedup window, it
-#: is held in a group until the group's flush, or noise control refused it (its state could never be written).
-NoiseVerdict = Literal["passes", "repeat", "held", "refused"]
+#: is held in a group until the group's flush, it is muted (outside its route's time windows, silenced or
+#: inhibited), it is below its route's threshold, or noise control refused it (its state could never be written).
+NoiseVerdict = Literal["passes", "repeat", "held", "muted", "below-threshold", "refused"]
 #: The topic name written on previewed records (they never were on a topic).
 PREVIEW_TOPIC = "(alertmesh route)"
 
@@ -121,11 +130,12 @@ class RecordPreview:
 class Preview:
     """Feeds records, in order, through ingest's pipeline and one noise control."""
 
-    def __init__(self, configuration: Configuration, at: datetime | None = None) -> None:
+    def __init__(self, configuration: Configuration, at: datetime | None = None, muting: Muting | None = None) -> None:
+        """``muting``: the silences and alerts (for inhibition) to decide against; none by default."""
         self.configuration = configuration
         #: The record time of every previewed record.
         self.at = at or datetime.now(UTC)
-        self._noise = preview_noise_control(configuration.settings, lambda: configuration.routing)
+        self._noise = preview_noise_control(configuration.settings, lambda: configuration.routing, muting)
         self._offset = 0
 
     def record(self, name: str, body: bytes, headers: dict[str, str], *, state: bool = False) -> RecordPreview:
@@ -209,4 +219,8 @@ def _noise_verdict(note: str | None, passes: bool) -> NoiseVerdict:
         return "repeat"
     if note.startswith(GROUP_NOTE):
         return "held"
+    if note.startswith((MUTED_NOTE, WINDOW_NOTE)):
+        return "muted"
+    if note.startswith(THRESHOLD_NOTE):
+        return "below-threshold"
     raise ValueError(f"unknown noise-control note: {note!r}")

@@ -142,6 +142,12 @@ PUBLISH_RETRIES = Counter(
     "Kafka writes sent again after a transient failure, by service and topic.",
     ["service", "topic"],
 )
+#: Triggers a route's time window, a silence or an inhibiting alert kept from starting their workflow.
+ALERTS_MUTED = Counter(
+    "alertmesh_alerts_muted_total",
+    "Triggers kept from starting their workflow, by what muted them (time_window, silenced, inhibited)",
+    ["kind"],
+)
 
 #: Async steps run before each scrape (the consumer-lag snapshot asks the broker).
 _refreshers: list[Callable[[], Awaitable[None]]] = []
@@ -208,9 +214,14 @@ def count_truncated_alerts(source: str, fmt: str, count: int) -> None:
 
 
 def count_noise_evictions(kind: str, evicted: int = 1) -> None:
-    """Count ``evicted`` noise-control entries of ``kind`` (dedup, group) dropped to keep the state bounded."""
+    """Count ``evicted`` noise-control entries of ``kind`` (dedup, group, muted, threshold) dropped to keep the state bounded."""
     if evicted:
         NOISE_EVICTIONS.labels(kind).inc(evicted)
+
+
+def count_muted(kind: str) -> None:
+    """Count a trigger muted by ``kind`` (time_window, silenced, inhibited)."""
+    ALERTS_MUTED.labels(kind).inc()
 
 
 def count_start(workflow: str, duplicate: bool) -> None:

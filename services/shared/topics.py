@@ -23,6 +23,13 @@ class TopicSettings(BaseSettings):
     #: Every alert as last seen, one row per source and fingerprint (compacted global table: schemas.alert_state).
     alerts: str = "alertmesh.alerts"
 
+    @classmethod
+    def tagged(cls, tag: str, prefix: str = "") -> TopicSettings:
+        """Every topic named ``{prefix}{name}-{tag}``: a mesh whose topics no other shares on one broker (tests,
+        benchmarks), the global tables included, so its silences and alerts are its own."""
+        names = ("raw", "triggers", "results", "dlq", "ingest_state", "routed", "silences", "alerts")
+        return cls(**{name: f"{prefix}{name.replace('_', '-')}-{tag}" for name in names})
+
     def all(self) -> list[str]:
         """The topics events travel on, to create before the services start; not the compacted ones
         (``ingest_state``, ``silences``, ``alerts``), which their owners create with compaction on."""

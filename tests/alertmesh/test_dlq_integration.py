@@ -272,7 +272,7 @@ class Topics:
 
 async def fresh_topics(kafka_bootstrap: str, *extra: str) -> Topics:
     tag = uuid.uuid4().hex[:8]
-    topics = TopicSettings(raw=f"raw-{tag}", triggers=f"triggers-{tag}", results=f"results-{tag}", dlq=f"dlq-{tag}")
+    topics = TopicSettings.tagged(tag)
     await create_topics(kafka_bootstrap, topics)
     if extra:
         await ensure_topics(KafkaSettings(bootstrap_servers=kafka_bootstrap), list(extra), partitions=1)

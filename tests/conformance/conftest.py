@@ -41,9 +41,7 @@ def _settings(kafka_bootstrap: str, temporal_address: str) -> OrchestratorSettin
         workflows_dir=WORKFLOWS_DIR,
         health_port=0,
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-        topics=TopicSettings(
-            raw=f"c-raw-{tag}", triggers=f"c-triggers-{tag}", results=f"c-results-{tag}", dlq=f"c-dlq-{tag}"
-        ),
+        topics=TopicSettings.tagged(tag, prefix="c-"),
         temporal=TemporalSettings(
             address=temporal_address, workflow_task_queue=f"c-wf-{tag}", action_task_queue=f"c-actions-{tag}"
         ),

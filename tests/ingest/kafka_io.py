@@ -28,13 +28,7 @@ def fresh_ingest_settings(kafka_bootstrap: str) -> IngestSettings:
 def unique_topics() -> TopicSettings:
     """Topic names no other test uses, so tests sharing one broker never see each other's messages."""
     suffix = uuid.uuid4().hex[:10]
-    return TopicSettings(
-        raw=f"raw-{suffix}",
-        triggers=f"triggers-{suffix}",
-        results=f"results-{suffix}",
-        dlq=f"dlq-{suffix}",
-        ingest_state=f"state-{suffix}",
-    )
+    return TopicSettings.tagged(suffix)
 
 
 async def create_topics(bootstrap: str, topics: TopicSettings) -> None:

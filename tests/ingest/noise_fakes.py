@@ -13,12 +13,15 @@ from aiokafka.errors import MessageSizeTooLargeError
 from schemas import DeadLetter, WorkflowTrigger
 from services.ingest.emitter import Emitter
 from services.ingest.noise.control import NoiseControl
+from services.ingest.noise.muting import Muting
 from services.ingest.noise.state_log import Entry, StateLog
 from services.ingest.pipeline import EVENT_SOURCE, Outcome, process
 from services.ingest.routing import RoutingTable
+from services.shared.alert_table import AlertTable
 from services.shared.backoff import Backoff
 from services.shared.consuming import DeadLetters
 from services.shared.deadletter import ConsumedRecord
+from services.shared.silences import Silences
 from tests.shared.fakes import SizeLimitedPublisher
 
 MIB = 1_048_576
@@ -73,11 +76,14 @@ class Mesh:
         self.state = FakeState(limit, bounds.pop("refuse", lambda entry: False))
         self.limit = limit
         dead_letters = DeadLetters(self.dlq, source=EVENT_SOURCE, max_bytes=limit, backoff=BACKOFF)
+        self.silences = Silences.in_memory()
+        self.alerts = AlertTable.in_memory(on_change=lambda key, row: muting.alert_changed(key, row))
+        muting = Muting(self.silences, self.alerts, lambda: self.routing)
         self.noise = NoiseControl(
             emitter=Emitter(self.triggers, dead_letters, BACKOFF), triggers=self.triggers, dead_letters=dead_letters,
             state=self.state,  # type: ignore[arg-type]
             routing=lambda: self.routing, window_s=window_s, max_alerts=100, max_bytes=limit, backoff=BACKOFF,
-            tick_s=60, **bounds,
+            tick_s=60, muting=muting, **bounds,
         )  # fmt: skip
         self.offset = 0
 

@@ -12,14 +12,21 @@ from faststream.middlewares import AckPolicy
 
 from alertmesh.samples import sample
 from schemas import DeadLetter, WorkflowTrigger
-from services.ingest.app import build_app
+from services.ingest.app import build_app as ingest_app
 from services.ingest.config import IngestSettings
 from services.ingest.defaults import FIELD_MAPS_FILE, ROUTING_FILE
 from services.ingest.parsers.field_maps import FieldMapFileError
 from services.ingest.routing import RoutingFileError
+from services.shared.alert_table import AlertTable
+from services.shared.silences import Silences
 from services.shared.topics import TopicSettings
 
 TOPICS = TopicSettings(raw="t.raw", triggers="t.triggers", dlq="t.dlq")
+
+
+def build_app(settings: IngestSettings) -> tuple[Any, KafkaBroker]:
+    """The app with in-memory global tables (silences, alerts): FastStream's test broker has no topics to read."""
+    return ingest_app(settings, silences=Silences.in_memory(), alerts=AlertTable.in_memory())
 
 
 class Captured:
@@ -105,18 +112,22 @@ def test_bad_routing_file_fails_start_up(tmp_path: Path) -> None:
         build_app(IngestSettings(routing_file=bad, topics=TOPICS))
 
 
-def test_subscriber_takes_batches_and_commits_only_after_the_handler() -> None:
-    settings = IngestSettings(routing_file=ROUTING_FILE, topics=TOPICS, group_id="g-1", batch_max_records=7)
+def test_both_stages_take_batches_and_commit_only_after_the_handler() -> None:
+    settings = IngestSettings(
+        routing_file=ROUTING_FILE, topics=TOPICS, group_id="g-1", decide_group_id="g-2", batch_max_records=7
+    )
     _, broker = build_app(settings)
-    [found] = broker.subscribers
-    assert isinstance(found, BatchSubscriber)
-    assert found.max_records == 7
-    subscriber: LogicSubscriber[Any] = found
-    assert subscriber.ack_policy is AckPolicy.NACK_ON_ERROR
-    options = subscriber._connection_args  # what the aiokafka consumer is built with
-    assert options["enable_auto_commit"] is False
-    assert options["auto_offset_reset"] == "earliest"
-    assert subscriber.group_id == "g-1"
+    normalize, decide = broker.subscribers
+    for found, topic, group in ((normalize, TOPICS.raw, "g-1"), (decide, TOPICS.routed, "g-2")):
+        assert isinstance(found, BatchSubscriber)
+        assert found.max_records == 7
+        subscriber: LogicSubscriber[Any] = found
+        assert subscriber.ack_policy is AckPolicy.NACK_ON_ERROR
+        options = subscriber._connection_args  # what the aiokafka consumer is built with
+        assert options["enable_auto_commit"] is False
+        assert options["auto_offset_reset"] == "earliest"
+        assert subscriber.group_id == group
+        assert [found.name for found in subscriber.topics] == [topic]
 
 
 async def test_a_source_with_a_field_map_becomes_triggers() -> None:

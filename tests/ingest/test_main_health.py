@@ -32,7 +32,7 @@ async def test_ingest_exits_when_its_kafka_consumer_is_stopped(kafka_bootstrap: 
         health_port=port,
     )
     app, broker = build_app(settings)
-    [subscriber] = broker.subscribers
+    subscriber = broker.subscribers[0]  # stage 1; the watchdog watches every consumer
 
     async def stop_consumer() -> None:
         # Stopped underneath FastStream: its loop returns and is not restarted.

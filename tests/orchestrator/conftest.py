@@ -92,7 +92,7 @@ def unique_settings(
         workflows_dir=WORKFLOWS_DIR,
         health_port=0,
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, **kafka),
-        topics=TopicSettings(raw=f"raw-{tag}", triggers=f"triggers-{tag}", results=f"results-{tag}", dlq=f"dlq-{tag}"),
+        topics=TopicSettings.tagged(tag),
         temporal=TemporalSettings(
             address=temporal_address, workflow_task_queue=f"wf-{tag}", action_task_queue=f"actions-{tag}"
         ),

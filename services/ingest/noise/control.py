@@ -1,13 +1,14 @@
-"""Noise control between the pipeline and Kafka: the dedup window (``dedup``) and grouping (``grouping``), with
-their state kept in a compacted Kafka topic (``state_log``) so it survives restarts and moves with partitions.
+"""Noise control, ingest's stage 2 between the routed topic and the triggers: gates before dedup (the route's time
+windows and threshold, silences and inhibition: ``muting``, ``counting``, ``holds``), then the dedup window
+(``dedup``) and grouping (``grouping``), with their state kept in a compacted Kafka topic (``state_log``) so it
+survives restarts and moves with partitions.
 
-Consistency across replicas comes from Kafka's partition ownership: the state of an alert lives with the raw
-partition the alert arrived on, and only the replica consuming that partition reads or writes it. The webhook
-bridge keys every raw record by its source, so all alerts of one source (hence every (source, fingerprint) and
-every group of a source) share one partition and one owner. A Kafka producer that does not key its records, or
-keys them otherwise, spreads one fingerprint over several partitions: dedup and grouping then hold per partition
-(a repeat landing on another partition passes; a group may flush once per partition). Key records by source or
-fingerprint to get one trigger across the topic.
+Consistency across replicas comes from Kafka's partition ownership: stage 1 keys every routed record by the state
+it touches (``services.ingest.rekey``: the alert's source and fingerprint, or its group), so every repeat of an
+alert, its resolution and every member of a group land on one routed partition, and only the replica consuming
+that partition reads or writes their state, whatever partition or replica their raw records came through.
+What every replica needs whole (silences, the firing alerts inhibition looks at) is in global tables instead
+(``services.shared.tables``).
 
 Order of the durable steps for a batch: triggers and dead letters first (``Emitter``), then the state entries,
 then (FastStream) the offset commit. A crash before the state is written replays the batch and re-sends the same
@@ -38,7 +39,8 @@ from schemas.alert import Alert
 from schemas.trigger import WorkflowTrigger
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
-from services.ingest.noise import dedup
+from services.ingest.noise import counting, dedup
+from services.ingest.noise.counting import Occurrences, occurrence_key
 from services.ingest.noise.grouping import (
     DEFAULT_MAX_GROUPS,
     KIND,
@@ -52,6 +54,8 @@ from services.ingest.noise.grouping import (
     lone_trigger,
     member,
 )
+from services.ingest.noise.holds import HoldKey, Holds, key_of
+from services.ingest.noise.muting import Muting
 from services.ingest.noise.state_log import Entry, StateLog
 from services.ingest.pipeline import (
     NOISE_STAGE,
@@ -64,12 +68,14 @@ from services.ingest.pipeline import (
     dead_letter_cause,
     undecodable,
 )
+from services.ingest.rekey import RAW_RECORD
 from services.ingest.routing import Route, RoutingTable
 from services.shared import metrics
 from services.shared.backoff import Backoff
 from services.shared.consuming import DeadLetterOrder, DeadLetters, Outgoing, Publisher, publish_all_durably
 from services.shared.deadletter import ConsumedRecord
 from services.shared.kafka import record_size
+from services.shared.silences import Silences
 from services.shared.tracing import dead_letter_headers
 
 log = logging.getLogger("services.ingest")
@@ -84,6 +90,12 @@ _GROUP_LEVELS = 8
 #: How ``Outcome.held`` notes begin: a repeat the dedup window dropped, or an alert held in a group until its flush.
 REPEAT_NOTE = "a repeat within the dedup window"
 GROUP_NOTE = "held in group"
+#: Notes of the gates before dedup: outside the route's time windows, below its threshold, silenced or inhibited.
+WINDOW_NOTE = "outside its time windows"
+THRESHOLD_NOTE = "below its threshold"
+MUTED_NOTE = "muted"
+#: Holds of muted alerts kept per routed partition unless the settings say otherwise.
+DEFAULT_MAX_HOLDS = 10_000
 
 
 def group_note(group: Group, partition: int) -> str:
@@ -147,10 +159,15 @@ class NoiseControl:
         max_bytes: int,
         backoff: Backoff,
         tick_s: float,
+        muting: Muting,
         max_dedup_entries: int = dedup.DEFAULT_MAX_ENTRIES,
         max_groups: int = DEFAULT_MAX_GROUPS,
+        max_holds: int = DEFAULT_MAX_HOLDS,
     ) -> None:
         self._emitter, self._triggers, self._dead_letters, self._state = emitter, triggers, dead_letters, state
+        self._muting = muting
+        self._holds = Holds(max_holds)
+        self._occurrences: dict[int, Occurrences] = {}
         # The rules in force now (the routing file may be reloaded while ingest runs).
         self._routing, self._max_bytes, self._backoff = routing, max_bytes, backoff
         self._dedup = dedup.DedupWindow(window_s, max_dedup_entries)
@@ -164,13 +181,22 @@ class NoiseControl:
 
     @property
     def raw_topic(self) -> str:
-        """The raw topic whose partitions the noise state follows."""
+        """The topic whose partitions the noise state follows (the routed topic)."""
         return self._state.raw_topic
 
     @property
     def enabled(self) -> bool:
-        """Whether anything is filtered: without dedup or a grouping route, batches go straight to the emitter."""
-        return self._dedup.enabled or self._routing().grouping
+        """Whether anything is filtered: without dedup, grouping, thresholds, time windows, silences or inhibition,
+        batches go straight to the emitter."""
+        routing = self._routing()
+        if self._dedup.enabled or routing.grouping or self._muting.active:
+            return True
+        return any(route.threshold is not None for route in routing.routes)
+
+    @property
+    def holds(self) -> Holds:
+        """The muted alerts held until their silence or inhibition ends."""
+        return self._holds
 
     async def emit_batch(self, batch: Batch) -> Batch:
         """Write what the batch gives after dedup and grouping; returns, once it and its state are durable, each
@@ -209,9 +235,11 @@ class NoiseControl:
         """Every group holding alerts, with the idempotency key of the trigger its next flush will write."""
         return [(group_key(group, partition), group) for partition, _, group in self._groups.due(float("inf"))]
 
-    def _filter(self, batch: Batch) -> _Filtered:
+    def _filter(self, batch: Batch, released: bool = False) -> _Filtered:
+        """Each trigger through the gates (``_admit``: time windows, thresholds, silences and inhibition; skipped
+        for ``released`` holds, which passed them when they came), then dedup and grouping (``_hold``)."""
         filtered = _Filtered(kept=[])
-        counts = {"passed": 0, "dropped": 0, "grouped": 0, "ungrouped": 0}
+        counts = dict.fromkeys(("passed", "dropped", "grouped", "ungrouped", "muted", "held", "counted"), 0)
         routing = self._routing()
         now = now_ms()
         for index, (record, outcome) in enumerate(batch):
@@ -222,7 +250,12 @@ class NoiseControl:
             held: list[tuple[ReadyTrigger, str]] = []
             failures = list(outcome.failures)
             for ready in outcome.triggers:
-                route = routing.by_name.get(ready.event.data.route) if routing.grouping else None
+                route = routing.by_name.get(ready.event.data.route)
+                gate = None if released else self._admit(filtered, index, partition, route, ready, at_ms)
+                if gate is not None:
+                    counts[gate[0]] += 1
+                    held.append((ready, gate[1]))
+                    continue
                 grouping = route if route is not None and route.group_by else None
                 refusal = self._unwritable(partition, grouping, ready, at_ms) if grouping is not None else None
                 if refusal is not None:
@@ -236,13 +269,72 @@ class NoiseControl:
                     held.append((ready, what[1]))
             filtered.kept.append((record, dataclasses.replace(outcome, triggers=passing, held=held, failures=failures)))
         self._evictions(filtered)
-        if counts["dropped"] or counts["grouped"] or counts["ungrouped"]:
+        if any(count for what, count in counts.items() if what != "passed"):
             log.info(
                 "noise control: %d repeats dropped (dedup window), %d alerts held in groups, %d not grouped (every "
-                "group of their partition pending; INGEST_GROUP_MAX_GROUPS)",
-                counts["dropped"], counts["grouped"], counts["ungrouped"],
+                "group of their partition pending; INGEST_GROUP_MAX_GROUPS), %d below their route's threshold, "
+                "%d muted and dropped (time windows, or resolved while silenced or inhibited), %d silenced or "
+                "inhibited and held",
+                counts["dropped"], counts["grouped"], counts["ungrouped"], counts["counted"], counts["muted"],
+                counts["held"],
             )  # fmt: skip
         return filtered
+
+    def _admit(
+        self, filtered: _Filtered, index: int, partition: int, route: Route | None, ready: ReadyTrigger, at_ms: float
+    ) -> tuple[str, str] | None:
+        """The gates before dedup, in order: the route's time windows (dropped), its threshold (dropped until the
+        count is reached), silences and inhibition (a firing alert held until they end, a resolved one dropped and
+        its held firing alert with it). Returns what happened (a ``_filter`` count) and the note; None: it passes."""
+        alert = ready.event.data.alert
+        at = datetime.fromtimestamp(at_ms / 1000, UTC)
+        if route is not None:
+            outside = self._muting.outside_window(route, at)
+            if outside is not None:
+                metrics.count_muted("time_window")
+                return "muted", f"{WINDOW_NOTE}: {outside}"
+            if route.threshold is not None and alert.status == "firing":
+                below = self._count(filtered, partition, route, ready, at_ms)
+                if below is not None:
+                    return "counted", below
+        muted = self._muting.muted(alert, at)
+        if muted is None:
+            if alert.status == "resolved":  # its resolution ends any hold of its firing alert
+                self._unhold(filtered, partition, key_of(ready))
+            return None
+        metrics.count_muted(muted.kind)
+        if alert.status == "resolved":
+            self._unhold(filtered, partition, key_of(ready))
+            return "muted", f"{MUTED_NOTE}: {muted.reason}; resolved, so dropped"
+        key, hold = self._holds.hold(partition, ready, at_ms)
+        filtered.put(Entry(partition, self._state.key(partition, *key), hold.value()))
+        return "held", f"{MUTED_NOTE}: {muted.reason}; held until that ends while it fires"
+
+    def _count(
+        self, filtered: _Filtered, partition: int, route: Route, ready: ReadyTrigger, at_ms: float
+    ) -> str | None:
+        """Count this occurrence on ``route``'s threshold; the note while the count is below it, else None."""
+        threshold = route.threshold
+        assert threshold is not None
+        alert = ready.event.data.alert
+        per = group_of(route, alert)[1] if threshold.per == "group" else alert.fingerprint
+        key = (counting.KIND, *occurrence_key(route.name, alert.source, threshold.per, per))
+        occurrences = self._occurrences.setdefault(partition, Occurrences())
+        # Each raw record an alert arrives in is an occurrence, counted once however often it is read (a replay
+        # after a crash); without its raw record (a release), the trigger's event id.
+        event = ready.headers.get(RAW_RECORD) or ready.event.id
+        count = occurrences.record(key, at_ms, threshold.within, occurrences=threshold.occurrences, event=event)
+        filtered.put(Entry(partition, self._state.key(partition, *key), occurrences.state(key)))
+        if count >= threshold.occurrences:
+            return None
+        return (
+            f"{THRESHOLD_NOTE}: occurrence {count} of the {threshold.occurrences} route {route.name} needs within "
+            f"{threshold.within:g}s (per {threshold.per})"
+        )
+
+    def _unhold(self, filtered: _Filtered, partition: int, key: HoldKey) -> None:
+        if self._holds.release(partition, key) is not None:
+            filtered.put(Entry(partition, self._state.key(partition, *key), None))
 
     def _hold(
         self, filtered: _Filtered, index: int, partition: int, grouping: Route | None, ready: ReadyTrigger, at_ms: float
@@ -314,8 +406,12 @@ class NoiseControl:
             filtered.put(Entry(partition, self._state.key(partition, dedup.KIND, *parts), None))
         for partition, parts in evicted_groups:
             filtered.put(Entry(partition, self._state.key(partition, *parts), None))
+        evicted_holds = self._holds.take_evicted()
+        for partition, key in evicted_holds:
+            filtered.put(Entry(partition, self._state.key(partition, *key), None))
         metrics.count_noise_evictions("dedup", len(evicted_dedup))
         metrics.count_noise_evictions("group", len(evicted_groups))
+        metrics.count_noise_evictions("muted", len(evicted_holds))
 
     async def _refused(self, filtered: _Filtered, refused: list[tuple[Entry, BaseException]]) -> None:
         """Kafka refused these entries for good: undo what they held in memory, and dead-letter each alert that was
@@ -356,6 +452,11 @@ class NoiseControl:
         now = now_ms()
         stale = self._dedup.restore(partition, entries, now)
         self._groups.restore(partition, entries, now)
+        self._holds.restore(partition, entries)
+        occurrences = self._occurrences.setdefault(partition, Occurrences())
+        for key, value in entries.items():
+            if key and key[0] == counting.KIND:
+                occurrences.restore(key, value)
         self._loaded.add(partition)
         # Closed windows (and any past the bound) are deleted, so a compacted topic forgets them too.
         await self._state.write(
@@ -365,14 +466,16 @@ class NoiseControl:
     def _unload(self, partition: int) -> None:
         self._dedup.forget(partition)
         self._groups.forget(partition)
+        self._holds.forget(partition)
+        self._occurrences.pop(partition, None)
         self._loaded.discard(partition)
 
     def assigned(self, partitions: Collection[int]) -> None:
-        """The consumer got these raw partitions: their pending groups are read back by the next flush."""
+        """The consumer got these routed partitions: their pending groups are read back by the next flush."""
         self._assigned |= set(partitions)
 
     def revoked(self, partitions: Collection[int]) -> None:
-        """The consumer lost these raw partitions: their state is another replica's now."""
+        """The consumer lost these routed partitions: their state is another replica's now."""
         for partition in partitions:
             self._assigned.discard(partition)
             self._unload(partition)
@@ -383,13 +486,49 @@ class NoiseControl:
             for partition in self._assigned - self._loaded:
                 await self._load(partition)
             now = now_ms()
+            written = await self._release(now) if len(self._holds) else 0
             due = self._groups.due(now)
-            written = await self._flush(due) if due else 0
+            written += await self._flush(due) if due else 0
             gone: list[tuple[int, tuple[str, ...]]] = list(self._groups.expire(now))
             gone += [(p, (dedup.KIND, *parts)) for p, parts in self._dedup.expire(now)]
             # Forgotten groups and closed windows: a tombstone each, so a compacted topic forgets them too.
             await self._state.write([Entry(p, self._state.key(p, *parts), None) for p, parts in gone])
             return written
+
+    async def _release(self, now: float) -> int:
+        """Release every held alert whose silence or inhibition ended while it still fires (through dedup and
+        grouping, as if it came now), and drop the holds of alerts that stopped firing (their ``ends_at`` passed);
+        the number of triggers written. A release writes the trigger first, then deletes the hold: a crash between
+        releases it again, with the same idempotency key, which starts nothing twice."""
+        at = datetime.fromtimestamp(now / 1000, UTC)
+        releasing: list[tuple[ConsumedRecord, Outcome]] = []
+        ended: list[Entry] = []
+        for partition, key, hold in self._holds.all():
+            alert = hold.ready.event.data.alert
+            if alert.ends_at is not None and alert.ends_at <= at:
+                self._holds.release(partition, key)
+                ended.append(Entry(partition, self._state.key(partition, *key), None))
+                log.info("noise control: held alert %.200r stopped firing while muted; not started", alert.name)
+                continue
+            route = self._routing().by_name.get(hold.ready.event.data.route)
+            muted = self._muting.muted(alert, at)
+            if muted is not None or (route is not None and self._muting.outside_window(route, at) is not None):
+                continue  # still muted, or its route's window is closed now: it waits on
+            self._holds.release(partition, key)
+            ended.append(Entry(partition, self._state.key(partition, *key), None))
+            record = ConsumedRecord(hold.ready.body, hold.ready.headers, self._state.raw_topic, at, partition)
+            releasing.append((record, Outcome(triggers=[hold.ready])))
+        if not releasing and not ended:
+            return 0
+        filtered = self._filter(releasing, released=True)
+        for entry in ended:
+            filtered.put(entry)
+        await self._emitter.emit_batch(filtered.kept)
+        for entry, error in await self._state.write(list(filtered.entries.values())):
+            log.error("Kafka refused a state entry of released holds (%d bytes): %r", StateLog.entry_size(entry), error)
+        sent = sum(len(outcome.triggers) for _, outcome in filtered.kept)
+        log.info("noise control: %d held alerts released (their mute ended), %d triggers written", len(releasing), sent)
+        return sent
 
     async def _flush(self, due: list[tuple[int, tuple[str, str, str], Group]]) -> int:
         built = [
@@ -466,7 +605,7 @@ def _partition(record: ConsumedRecord) -> int:
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Tells ``NoiseControl`` which raw partitions this replica owns."""
+    """Tells ``NoiseControl`` which routed partitions this replica owns."""
 
     def __init__(self, noise: NoiseControl) -> None:
         self._noise = noise
@@ -488,15 +627,19 @@ class _Nowhere:
         raise RuntimeError("a preview's noise control writes nothing: use decide(), not emit_batch()")
 
 
-def preview_noise_control(settings: IngestSettings, routing: Callable[[], RoutingTable]) -> NoiseControl:
+def preview_noise_control(
+    settings: IngestSettings, routing: Callable[[], RoutingTable], muting: Muting | None = None
+) -> NoiseControl:
     """Noise control exactly as ``noise_control`` configures it (dedup window, group bounds, record size), for a
-    preview without Kafka: its state starts empty and lives in memory; use ``decide``, never ``emit_batch``."""
+    preview without Kafka: its state starts empty and lives in memory; use ``decide``, never ``emit_batch``.
+    ``muting``: the silences (and alerts, for inhibition) to decide against; none by default."""
     nowhere = _Nowhere()
     backoff = Backoff(max_s=settings.publish_backoff_max_s, budget_s=settings.publish_retry_budget_s)
     max_bytes = settings.kafka.max_message_bytes
     dead_letters = DeadLetters(nowhere, source="alertmesh/route", max_bytes=max_bytes, backoff=backoff)
     emitter = Emitter(triggers=nowhere, dead_letters=dead_letters, backoff=backoff)
-    return noise_control(settings, routing, emitter, nowhere, dead_letters, backoff)
+    muting = muting or Muting(Silences.in_memory(), None, routing)
+    return noise_control(settings, routing, emitter, nowhere, dead_letters, backoff, muting)
 
 
 def noise_control(
@@ -506,14 +649,15 @@ def noise_control(
     triggers: Publisher,
     dead_letters: DeadLetters,
     backoff: Backoff,
+    muting: Muting,
 ) -> NoiseControl:
-    """Noise control as the settings and routing file ask for it (a pass-through when neither dedup nor any
-    route's grouping is on)."""
+    """Stage 2's noise control as the settings and routing file ask for it (a pass-through while nothing filters);
+    its state is kept per partition of the routed topic."""
     return NoiseControl(
         emitter=emitter,
         triggers=triggers,
         dead_letters=dead_letters,
-        state=StateLog(settings.kafka, settings.topics.ingest_state, settings.topics.raw, backoff),
+        state=StateLog(settings.kafka, settings.topics.ingest_state, settings.topics.routed, backoff),
         routing=routing,
         window_s=settings.dedup_window_s,
         max_alerts=settings.group_max_alerts,
@@ -522,4 +666,6 @@ def noise_control(
         tick_s=settings.group_tick_s,
         max_dedup_entries=settings.dedup_max_entries,
         max_groups=settings.group_max_groups,
+        muting=muting,
+        max_holds=settings.muted_max_holds,
     )
