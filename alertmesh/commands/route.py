@@ -26,15 +26,17 @@ docs/routing.md) instead of text.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from services.ingest.preview import AlertPreview, Preview, RecordPreview
+    from services.ingest.preview import AlertPreview, Configuration, Preview, RecordPreview
 
 NAME = "route"
 HELP = "show what ingest would do with payloads: alerts, each rule's verdict, triggers, noise control"
@@ -74,7 +76,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="payloads ingest read before, fed first through noise control and not shown (repeat)",
     )
+    parser.add_argument(
+        "--at",
+        type=_aware_time,
+        metavar="TIME",
+        help="the record time to decide at (ISO 8601, e.g. 2026-12-05T22:00:00Z): time windows and thresholds "
+        "decide on it; default now",
+    )
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="decide against the silences and firing alerts (inhibition) of the running mesh's Kafka "
+        "(KAFKA_BOOTSTRAP_SERVERS); default: none",
+    )
     parser.add_argument("--json", action="store_true", help=f"print one JSON document ({JSON_SCHEMA})")
+
+
+def _aware_time(text: str) -> datetime:
+    """An ISO 8601 time; UTC when it names no zone."""
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         ndjson=args.ndjson,
         state_files=args.state,
         as_json=args.json,
+        at=args.at,
+        live=args.live,
     )
 
 
@@ -184,10 +210,13 @@ def route(
     ndjson: bool = False,
     state_files: Sequence[Path] = (),
     as_json: bool = False,
+    at: datetime | None = None,
+    live: bool = False,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
-    """Print what ingest would do with the payload files (after ``state_files``); the exit code."""
+    """Print what ingest would do with the payload files (after ``state_files``) at record time ``at`` (now);
+    ``live``: against the running mesh's silences and firing alerts; the exit code."""
     # Imported here: the command table loads this module for every command's --help.
     from pydantic import ValidationError
 
@@ -208,7 +237,14 @@ def route(
     except OSError as error:
         print(f"{error.filename}: cannot read it: {error.strerror or error}", file=err)
         return 2
-    preview = Preview(configuration)
+    if live:
+        try:
+            preview = asyncio.run(_live_preview(configuration, at))
+        except Exception as error:  # Kafka unreachable: say so, as the other Kafka commands do
+            print(f"--live: cannot read the silences and alerts from Kafka: {error}", file=err)
+            return 2
+    else:
+        preview = Preview(configuration, at)
     for given in state:
         _feed(preview, given, state=True)
     records = [_feed(preview, given) for given in inputs]
@@ -221,6 +257,24 @@ def route(
     else:
         print_text(preview, records, len(state), out)
     return code
+
+
+async def _live_preview(configuration: Configuration, at: datetime | None) -> Preview:
+    """A preview deciding against the silences and the alerts table read from Kafka now (a snapshot)."""
+    from services.ingest.noise.muting import Muting
+    from services.ingest.preview import Preview
+    from services.shared.alert_table import AlertTable
+    from services.shared.silences import Silences
+
+    settings = configuration.settings
+    silences = Silences(settings.kafka, settings.topics.silences)
+    alerts = AlertTable(settings.kafka, settings.topics.alerts)
+    await silences.start(wait_s=10)
+    await alerts.start(wait_s=10)
+    # The snapshot is read; the followers stop (the preview reads the tables' rows in memory from here on).
+    await silences.stop()
+    await alerts.stop()
+    return Preview(configuration, at, Muting(silences, alerts, lambda: configuration.routing))
 
 
 def _feed(preview: Preview, given: Input, *, state: bool = False) -> RecordPreview:

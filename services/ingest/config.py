@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.ingest.defaults import ROUTING_FILE
@@ -21,7 +21,8 @@ class IngestSettings(BaseSettings):
     # Stage 1 (normalize: raw topic -> routed topic) and stage 2 (decide: routed topic -> triggers) are two
     # consumer groups of the same process (see services.ingest.app).
     group_id: str = "alertmesh-ingest"
-    decide_group_id: str = "alertmesh-ingest-decide"
+    # Default: the group id with "-decide" appended.
+    decide_group_id: str = ""
     # The routing rules. By default the demo rules shipped in the package (services.ingest.defaults), so ingest
     # finds them whatever its working directory.
     routing_file: Path = ROUTING_FILE
@@ -63,4 +64,11 @@ class IngestSettings(BaseSettings):
     # group's flush, or of a release, is at most about this.
     group_tick_s: float = Field(0.5, gt=0, le=60)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+    @model_validator(mode="after")
+    def _decide_group(self) -> IngestSettings:
+        # Derived, so every ingest given its own group id (a test, a second mesh) gets its own stage-2 group too.
+        if not self.decide_group_id:
+            self.decide_group_id = f"{self.group_id}-decide"
+        return self
     topics: TopicSettings = Field(default_factory=TopicSettings)

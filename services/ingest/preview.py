@@ -36,6 +36,7 @@ from services.ingest.parsers.base import Parser
 from services.ingest.parsers.field_maps import FieldMap, load_field_maps
 from services.ingest.parsers.generic import GenericParser
 from services.ingest.pipeline import Outcome, ReadyTrigger, process
+from services.ingest.rekey import rekeyed
 from services.ingest.routing import RoutingTable, load_routing
 from services.ingest.routing.table import Verdict
 from services.shared.deadletter import ConsumedRecord
@@ -152,6 +153,8 @@ class Preview:
             configuration.parsers,
             max_alerts=settings.max_alerts_per_record,
         )
+        # As stage 1 hands it to stage 2: each trigger names its raw record (an occurrence for thresholds).
+        outcome = rekeyed(record, outcome, configuration.routing)
         [(_, decided)] = self._noise.decide([(record, outcome)])
         entries = self._entries(body, headers)
         alerts = self._alerts(entries, outcome.triggers, decided)

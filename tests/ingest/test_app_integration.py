@@ -46,13 +46,19 @@ async def test_alert_becomes_trigger_and_offset_commits_only_after(
     violations: list[tuple[int, int]] = []
 
     async def watch_commit_never_passes_trigger() -> None:
-        # Sample the commit first, then the trigger topic: a commit made after the write always sees it.
+        # Each stage commits only after its next hop is durable: the raw record once its routed record is written,
+        # the routed record once its trigger is. Sample the commit first, then the next topic: a commit made after
+        # the write always sees it.
+        hops = [(ingest.group_id, topics.raw, topics.routed), (ingest.decide_group_id, topics.routed, topics.triggers)]
         while True:
-            done = await committed(kafka_bootstrap, ingest.group_id, topics.raw) or 0
-            written = await end_offset(kafka_bootstrap, topics.triggers)
-            if done > written:
-                violations.append((done, written))
-            if done >= 1:
+            done = []
+            for group, consumed, next_hop in hops:
+                position = await committed(kafka_bootstrap, group, consumed) or 0
+                written = await end_offset(kafka_bootstrap, next_hop)
+                if position > written:
+                    violations.append((position, written))
+                done.append(position >= 1)
+            if all(done):
                 return
 
     watcher = asyncio.create_task(watch_commit_never_passes_trigger())
@@ -114,12 +120,12 @@ async def test_the_consumer_joins_its_group_with_the_configured_timing(kafka_boo
     app, broker = build_app(settings)
     await app.start()
     try:
-        [subscriber] = broker.subscribers
-        coordinator = subscriber.consumer._coordinator
-        async with asyncio.timeout(60):  # joined the group on the real broker with these values
-            while coordinator.member_id == "":
-                await asyncio.sleep(0.1)
-        assert (coordinator._session_timeout_ms, coordinator._heartbeat_interval_ms) == (7_000, 1_500)
-        assert (coordinator._rebalance_timeout_ms, coordinator._max_poll_interval) == (8_000, 90.0)
+        for subscriber in broker.subscribers:  # both stages
+            coordinator = subscriber.consumer._coordinator  # type: ignore[attr-defined]
+            async with asyncio.timeout(60):  # joined the group on the real broker with these values
+                while coordinator.member_id == "":
+                    await asyncio.sleep(0.1)
+            assert (coordinator._session_timeout_ms, coordinator._heartbeat_interval_ms) == (7_000, 1_500)
+            assert (coordinator._rebalance_timeout_ms, coordinator._max_poll_interval) == (8_000, 90.0)
     finally:
         await app.stop()
