@@ -25,6 +25,10 @@ def _rule(**fields: Any) -> InhibitRule:
 
 
 def _row(fingerprint: str, status: str = "firing", ends_at: datetime | None = None, **labels: str) -> AlertState:
+    return _state(fingerprint, status, ends_at, labels)
+
+
+def _state(fingerprint: str, status: str, ends_at: datetime | None, labels: dict[str, str]) -> AlertState:
     return AlertState(
         source="prom", fingerprint=fingerprint, name=labels.get("alertname", "A"), severity="high", status=status,
         labels=labels, starts_at=NOW - timedelta(hours=1), ends_at=ends_at, updated_at=NOW,
@@ -206,7 +210,9 @@ def _alertmanager(rules: list[InhibitRule], rows: list[AlertState], labels: dict
 def test_property_the_index_and_the_scan_agree_with_alertmanager(
     rules: list[InhibitRule], rows: list[tuple[dict[str, str], bool]], labels: dict[str, str], removed: set[int]
 ) -> None:
-    states = [_row(f"f{index}", "firing" if firing else "resolved", **row) for index, (row, firing) in enumerate(rows)]
+    states = [
+        _state(f"f{index}", "firing" if firing else "resolved", None, row) for index, (row, firing) in enumerate(rows)
+    ]
     inhibitor = Inhibitor.build(rules, states)
     for index in removed & set(range(len(states))):
         inhibitor.remove(table_key("prom", f"f{index}"))

@@ -21,8 +21,8 @@ def _entry(**parts: Any) -> TimeIntervalEntry:
     return TimeIntervalEntry.model_validate(parts)
 
 
-def _utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 def _problem(**parts: Any) -> str:
