@@ -195,6 +195,12 @@ def test_an_instant_is_the_same_whatever_zone_it_is_given_in_and_naive_is_utc() 
     assert office.contains(at.replace(tzinfo=None))
 
 
+def test_an_instant_no_zone_can_express_is_in_no_interval() -> None:
+    east, west = _entry(location="Etc/GMT-14"), _entry(location="Etc/GMT+12")  # UTC+14, UTC-12
+    assert not east.contains(datetime.max) and not west.contains(datetime.min)  # no such local day
+    assert west.contains(datetime.max) and east.contains(datetime.min.replace(tzinfo=UTC))
+
+
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "Local", "", "../../etc/passwd", "/etc/localtime", "America"])
 def test_a_zone_that_is_not_an_iana_name_is_refused(zone: str) -> None:
     assert "is not an IANA time zone" in _problem(location=zone)
