@@ -8,13 +8,14 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from services.ingest.noise.counting import Occurrences, occurrence_key
 from services.ingest.routing import RoutingFileError, RoutingTable, load_routing
 from services.ingest.routing.thresholds import MAX_OCCURRENCES, Threshold
 from services.shared import metrics
+from tests.shared.strategies import FUZZ
 
 MINUTE = 60_000.0
 KEY = ("page", "prom", "fp1")
@@ -127,7 +128,7 @@ GAPS = st.lists(st.integers(0, 400_000) | st.integers(0, 6).map(lambda minutes: 
 
 
 @given(gaps=GAPS, within_s=st.sampled_from([60, 120, 300]) | st.integers(1, 900), occurrences=st.integers(2, 6))
-@settings(max_examples=300, deadline=None)
+@FUZZ
 def test_property_in_order_the_count_is_the_occurrences_within_the_window(
     gaps: list[int], within_s: int, occurrences: int
 ) -> None:
@@ -147,7 +148,7 @@ def test_property_in_order_the_count_is_the_occurrences_within_the_window(
     batch=st.integers(1, 40),
     occurrences=st.integers(2, 5),
 )
-@settings(max_examples=300, deadline=None)
+@FUZZ
 def test_property_a_replay_decides_as_the_live_run_did(
     times: list[int], saved_after: int, batch: int, occurrences: int
 ) -> None:

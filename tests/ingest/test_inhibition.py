@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.alert_state import AlertState, table_key
 from services.ingest.noise.inhibition import MAX_INHIBITED_BY, Inhibitor
 from services.ingest.routing import RoutingFileError, load_routing
 from services.ingest.routing.inhibit_rules import InhibitRule
+from tests.shared.strategies import FUZZ
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -206,7 +207,7 @@ def _alertmanager(rules: list[InhibitRule], rows: list[AlertState], labels: dict
 
 
 @given(rules=RULES, rows=ROWS, labels=LABELS, removed=st.sets(st.integers(0, 11)))
-@settings(max_examples=300, deadline=None)
+@FUZZ
 def test_property_the_index_and_the_scan_agree_with_alertmanager(
     rules: list[InhibitRule], rows: list[tuple[dict[str, str], bool]], labels: dict[str, str], removed: set[int]
 ) -> None:

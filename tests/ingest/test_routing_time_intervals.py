@@ -10,11 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from services.ingest.routing import RoutingFileError, RoutingTable, load_routing
 from services.ingest.routing.time_intervals import MinuteRange, TimeInterval, TimeIntervalEntry
+from tests.shared.strategies import FUZZ
 
 
 def _entry(**parts: Any) -> TimeIntervalEntry:
@@ -212,7 +213,7 @@ INSTANTS = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100,
 
 
 @given(at=INSTANTS, start=st.integers(0, 1439), length=st.integers(1, 1440))
-@settings(max_examples=300, deadline=None)
+@FUZZ
 def test_property_a_time_range_holds_exactly_on_its_minutes(at: datetime, start: int, length: int) -> None:
     end = min(start + length, 1440)
     entry = _entry(times=[{"start_time": f"{start // 60:02d}:{start % 60:02d}", "end_time": f"{end // 60:02d}:"
@@ -221,7 +222,7 @@ def test_property_a_time_range_holds_exactly_on_its_minutes(at: datetime, start:
 
 
 @given(at=INSTANTS, hours=st.integers(-12, 14), start=st.integers(0, 23))
-@settings(max_examples=300, deadline=None)
+@FUZZ
 def test_property_a_fixed_offset_zone_shifts_the_instant(at: datetime, hours: int, start: int) -> None:
     # Etc/GMT-5 is UTC+5 (POSIX signs): the zone's entry at ``at`` is the UTC entry at ``at + 5h``.
     zone = f"Etc/GMT{-hours:+d}" if hours else "Etc/GMT"
@@ -231,7 +232,7 @@ def test_property_a_fixed_offset_zone_shifts_the_instant(at: datetime, hours: in
 
 
 @given(at=INSTANTS, first=st.integers(1, 31), last=st.integers(1, 31))
-@settings(max_examples=300, deadline=None)
+@FUZZ
 def test_property_a_negative_day_is_the_same_day_counted_from_the_end(at: datetime, first: int, last: int) -> None:
     # -n is day (days in month + 1 - n) whenever that day exists; a positive range of those days agrees.
     days = ((at.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)).day
