@@ -163,7 +163,7 @@ def test_the_index_looks_at_one_bucket_when_thousands_fire() -> None:
     rows = [_row(f"n{index}", alertname="NodeDown", instance=f"host-{index}") for index in range(5000)]
     inhibitor = Inhibitor.build([NODE_DOWN], rows)
     assert inhibitor.inhibited_by({"severity": "warning", "instance": "host-4321"}, "t") == ["n4321"]
-    assert inhibitor._one_sided[0][("host-4321",)] == {table_key("prom", "n4321"): rows[4321]}
+    assert inhibitor._one_sided[0][("host-4321",)] == {table_key("prom", "n4321"): ("n4321", None)}
 
 
 # --- the index agrees with Alertmanager's definition, whatever the rules and rows --------------------------------
