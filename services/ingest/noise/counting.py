@@ -9,10 +9,13 @@ does each further one while 3 are within the window (the dedup window then holds
 
 Time is the record's, so a replay of the same records in the same order decides as the live run did, whichever
 replica runs it. A record read again after a crash, when its occurrence was already counted and saved (state is
-written before the offsets are committed), is recognised by its ``event`` (the record's identity: its partition
-and offset, or the alert's event id) while its entry is held, and gets the count it got then instead of counting
-twice. Timestamps are counted in the order records are read: one stamped later than the current record (a
-producer's clock ahead) counts as already seen.
+written before the offsets are committed), must not count twice: ``offset`` is the record's offset in the topic the
+key's records are read from (the second stage's topic is keyed by the noise-state key, so one key's records are in
+one partition and their offsets only grow). A record at or below the last offset counted for its key is one read
+again: it is not counted, and gets the count it got then while its entry is held (always for the last
+``occurrences`` of the key within the window), else the count of its window as it stands. The counts of every
+record after it are then exactly the live run's. Timestamps are counted in the order records are read: one
+stamped later than the current record (a producer's clock ahead) counts as already seen.
 
 Memory is bounded: per key at most ``occurrences`` entries (the newest; the count is exact up to ``occurrences``,
 which is all a threshold asks), entries older than the window are dropped as the key is recorded (and by
@@ -49,22 +52,27 @@ def occurrence_key(route: str, *parts: str) -> Key:
 
 @dataclass
 class _Counted:
-    """One key's occurrences, oldest first: their record times (ms), events (or None) and the counts they got."""
+    """One key's occurrences, oldest first: their record times (ms), offsets (or None) and the counts they got;
+    and the last offset counted for the key (-1: none)."""
 
     times: list[float] = field(default_factory=list)
-    events: list[str | None] = field(default_factory=list)
+    offsets: list[int | None] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
+    last_offset: int = -1
 
     def drop_first(self, count: int) -> None:
-        del self.times[:count], self.events[:count], self.counts[:count]
+        del self.times[:count], self.offsets[:count], self.counts[:count]
 
-    def insert(self, at_ms: float, event: str | None, count: int) -> int:
+    def insert(self, at_ms: float, offset: int | None, count: int) -> None:
         # After every entry with the same time: they were read first.
         index = bisect.bisect_right(self.times, at_ms)
         self.times.insert(index, at_ms)
-        self.events.insert(index, event)
+        self.offsets.insert(index, offset)
         self.counts.insert(index, count)
-        return index
+
+    def within(self, at_ms: float, within_ms: float) -> int:
+        """How many entries are later than ``at_ms - within_ms``."""
+        return len(self.times) - bisect.bisect_right(self.times, at_ms - within_ms)
 
 
 class Occurrences:
@@ -89,21 +97,25 @@ class Occurrences:
         within_s: float,
         *,
         occurrences: int = MAX_OCCURRENCES,
-        event: str | None = None,
+        offset: int | None = None,
     ) -> int:
         """Count an occurrence of ``key`` at ``at_ms`` and return how many are within ``within_s`` seconds up to
-        it, this one included (at most ``occurrences``: the entries kept per key). ``event``: the record's
-        identity; an event already counted (a record read again) is not counted twice and gets its count again."""
+        it, this one included (at most ``occurrences``: the entries kept per key). ``offset``: the record's offset
+        in its (keyed) topic; a record at or below the key's last one is read again and not counted twice."""
         key = tuple(key)
         counted = self._keys.pop(key, None) or _Counted()
         self._keys[key] = counted  # the most recently recorded, last
-        if event is not None and event in counted.events:
-            return counted.counts[counted.events.index(event)]
+        keep = max(1, min(occurrences, MAX_OCCURRENCES))
+        if offset is not None and offset <= counted.last_offset:
+            if offset in counted.offsets:
+                return counted.counts[counted.offsets.index(offset)]
+            return min(counted.within(at_ms, within_s * 1000) + 1, keep)  # its own entry is no longer held
+        if offset is not None:
+            counted.last_offset = offset
         # Entries out of the window for this record are forgotten: they count for no later occurrence read in order.
         counted.drop_first(bisect.bisect_right(counted.times, at_ms - within_s * 1000))
-        keep = max(1, min(occurrences, MAX_OCCURRENCES))
         count = min(len(counted.times) + 1, keep)
-        counted.insert(at_ms, event, count)
+        counted.insert(at_ms, offset, count)
         counted.drop_first(max(len(counted.times) - keep, 0))
         self._evict()
         return count
@@ -112,9 +124,7 @@ class Occurrences:
         """How many occurrences of ``key`` are within ``within_s`` seconds of ``at_ms``, without recording one
         (for ``alertmesh route``: the count so far)."""
         counted = self._keys.get(tuple(key))
-        if counted is None:
-            return 0
-        return len(counted.times) - bisect.bisect_right(counted.times, at_ms - within_s * 1000)
+        return 0 if counted is None else counted.within(at_ms, within_s * 1000)
 
     def state(self, key: Key) -> dict[str, Any] | None:
         """The key's entries as JSON for the state topic (``restore`` reads it back); None when it has none (delete
@@ -122,7 +132,12 @@ class Occurrences:
         counted = self._keys.get(tuple(key))
         if counted is None or not counted.times:
             return None
-        return {"times": list(counted.times), "events": list(counted.events), "counts": list(counted.counts)}
+        return {
+            "times": list(counted.times),
+            "offsets": list(counted.offsets),
+            "counts": list(counted.counts),
+            "last_offset": counted.last_offset,
+        }
 
     def restore(self, key: Key, value: dict[str, Any]) -> None:
         """Load one key's entries read back from the state topic (a value that is not ``state``'s shape is
@@ -172,20 +187,27 @@ def _decoded(value: object) -> _Counted | None:
     """``state``'s JSON back into entries, sorted by time and at most ``MAX_OCCURRENCES``; None if malformed."""
     if not isinstance(value, dict):
         return None
-    times, events, counts = value.get("times"), value.get("events"), value.get("counts")
-    if not (isinstance(times, list) and isinstance(events, list) and isinstance(counts, list)):
+    times, offsets, counts = value.get("times"), value.get("offsets"), value.get("counts")
+    last_offset = value.get("last_offset", -1)
+    if not (isinstance(times, list) and isinstance(offsets, list) and isinstance(counts, list)):
         return None
-    if not len(times) == len(events) == len(counts):
+    if not len(times) == len(offsets) == len(counts) or not _whole(last_offset, -1):
         return None
-    rows = list(zip(times, events, counts, strict=True))
-    if not all(_entry(at, event, count) for at, event, count in rows):
+    rows = list(zip(times, offsets, counts, strict=True))
+    if not all(_entry(at, offset, count) for at, offset, count in rows):
         return None
     rows.sort(key=lambda row: float(row[0]))
     rows = rows[-MAX_OCCURRENCES:]
-    return _Counted([float(at) for at, _, _ in rows], [event for _, event, _ in rows], [count for _, _, count in rows])
+    return _Counted(
+        [float(at) for at, _, _ in rows], [offset for _, offset, _ in rows], [count for _, _, count in rows],
+        int(last_offset),
+    )  # fmt: skip
 
 
-def _entry(at: object, event: object, count: object) -> bool:
+def _whole(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _entry(at: object, offset: object, count: object) -> bool:
     number = isinstance(at, int | float) and not isinstance(at, bool) and at == at  # NaN is not a time
-    whole = isinstance(count, int) and not isinstance(count, bool) and count >= 1
-    return number and whole and (event is None or isinstance(event, str))
+    return number and _whole(count, 1) and (offset is None or _whole(offset, 0))

@@ -35,8 +35,10 @@ __all__ = ["MAX_INHIBITED_BY", "Inhibitor"]
 #: table, a Kafka record, which a rule with no ``equal`` labels and thousands of firing sources must not blow up.
 MAX_INHIBITED_BY = 100
 
-#: Per rule: ``{equal values: {row key: row}}``.
-_Buckets = dict[tuple[str, ...], dict[bytes, AlertState]]
+#: A source as the index keeps it: its fingerprint and ``ends_at`` (all that deciding needs, without a call).
+_Source = tuple[str, datetime | None]
+#: Per rule: ``{equal values: {row key: source}}``.
+_Buckets = dict[tuple[str, ...], dict[bytes, _Source]]
 
 
 class Inhibitor:
@@ -84,7 +86,7 @@ class Inhibitor:
         for index, rule in enumerate(self.rules):
             if rule.matches_source(row.labels):
                 buckets = self._two_sided[index] if rule.matches_target(row.labels) else self._one_sided[index]
-                buckets.setdefault(rule.equal_values(row.labels), {})[key] = row
+                buckets.setdefault(rule.equal_values(row.labels), {})[key] = (row.fingerprint, row.ends_at)
 
     def remove(self, key: bytes) -> None:
         """Forget the row at ``key`` (its key in the alerts table), if indexed."""
@@ -129,27 +131,35 @@ class Inhibitor:
         ``add`` (the cheap way, one bucket per rule). ``at``: the record's time; None, a row fires while its status
         is firing, whatever its ``ends_at``.
         """
+        if firing is None and not self._rows:
+            return []  # nothing fires: no rule to test (the usual case, per alert)
         found: set[str] = set()
         given = None if firing is None else list(firing)  # read once per rule: an iterator would be spent after one
         for index, rule in enumerate(self.rules):
             if not rule.matches_target(labels):
                 continue
             two_sided = rule.matches_source(labels)
-            if given is None:
-                candidates = self._indexed(index, rule.equal_values(labels), two_sided)
-            else:
-                candidates = _sources(rule, labels, given, two_sided)
-            found.update(
-                row.fingerprint
-                for row in candidates
-                if row.fingerprint != fingerprint and (at is None or row.firing_at(at))
-            )
+            if given is not None:
+                sources = _sources(rule, labels, given, two_sided)
+                found.update(row.fingerprint for row in sources if at is None or row.firing_at(at))
+                continue
+            values = rule.equal_values(labels)
+            buckets = (self._one_sided[index].get(values), None if two_sided else self._two_sided[index].get(values))
+            for bucket in buckets:
+                if bucket:
+                    _collect(bucket.values(), at, found)
+        found.discard(fingerprint)  # an alert never mutes itself
         return sorted(found)[:limit]
 
-    def _indexed(self, index: int, values: tuple[str, ...], two_sided: bool) -> Iterator[AlertState]:
-        yield from self._one_sided[index].get(values, {}).values()
-        if not two_sided:
-            yield from self._two_sided[index].get(values, {}).values()
+
+def _collect(sources: Iterable[_Source], at: datetime | None, found: set[str]) -> None:
+    """Add to ``found`` the fingerprints of ``sources`` firing at ``at`` (the per-alert loop: plain, no calls)."""
+    if at is None:
+        found.update(fingerprint for fingerprint, _ in sources)
+        return
+    for fingerprint, ends_at in sources:
+        if ends_at is None or ends_at > at:
+            found.add(fingerprint)
 
 
 def _sources(

@@ -281,7 +281,10 @@ class TimeIntervalEntry(BaseModel):
 
     def contains(self, at: datetime) -> bool:
         """Whether ``at`` (naive: UTC) is in this entry: its wall-clock time in ``location`` is in every part set."""
-        local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(self.zone)
+        try:
+            local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(self.zone)
+        except OverflowError:  # within hours of year 1 or 9999: no calendar day there to test, so not contained
+            return False
         # Each part is None (not set: holds) or a non-empty list of which one range must hold.
         if self.times is not None:
             minute = local.hour * 60 + local.minute  # seconds do not count: 16:59:59 is 16:59
