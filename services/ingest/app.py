@@ -102,9 +102,7 @@ def build_app(
         spans = [record_spans.start(record) for record in records]
         traces = [span_headers(span) for span in spans]
         processed = await process_all(records, table, max_bytes, parsers, traces, settings.max_alerts_per_record)
-        outcomes = [
-            (record, rekeyed(record, outcome, table)) for record, outcome in zip(records, processed, strict=True)
-        ]
+        outcomes = [(record, rekeyed(outcome, table)) for record, outcome in zip(records, processed, strict=True)]
         try:
             # The alerts table first: stage 2 reads it (inhibition) for what it decides on these alerts.
             await rows.write(outcomes)

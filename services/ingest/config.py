@@ -71,4 +71,5 @@ class IngestSettings(BaseSettings):
         if not self.decide_group_id:
             self.decide_group_id = f"{self.group_id}-decide"
         return self
+
     topics: TopicSettings = Field(default_factory=TopicSettings)

@@ -153,8 +153,8 @@ class Preview:
             configuration.parsers,
             max_alerts=settings.max_alerts_per_record,
         )
-        # As stage 1 hands it to stage 2: each trigger names its raw record (an occurrence for thresholds).
-        outcome = rekeyed(record, outcome, configuration.routing)
+        # As stage 1 hands it to stage 2 (the record's offset makes it an occurrence for thresholds).
+        outcome = rekeyed(outcome, configuration.routing)
         [(_, decided)] = self._noise.decide([(record, outcome)])
         entries = self._entries(body, headers)
         alerts = self._alerts(entries, outcome.triggers, decided)

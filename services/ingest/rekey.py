@@ -26,9 +26,6 @@ from services.ingest.routing import RoutingTable
 from services.shared.deadletter import ConsumedRecord
 from services.shared.tracing import TRACEPARENT, TRACESTATE
 
-#: Header of a routed record (and the trigger it becomes): the raw record it was read from (``raw_position``).
-RAW_RECORD = "alertmesh-raw-record"
-
 
 def routed_key(ready: ReadyTrigger, routing: RoutingTable) -> bytes:
     """The routed record's key: its group when its route groups, else its alert's source and fingerprint."""
@@ -39,23 +36,12 @@ def routed_key(ready: ReadyTrigger, routing: RoutingTable) -> bytes:
     return orjson.dumps([alert.source, alert.fingerprint])
 
 
-def rekeyed(record: ConsumedRecord, outcome: Outcome, routing: RoutingTable) -> Outcome:
-    """``outcome`` with each trigger keyed for the routed topic (stage 1 writes it there, not to the triggers), and
-    naming the raw record it came from (``RAW_RECORD``)."""
+def rekeyed(outcome: Outcome, routing: RoutingTable) -> Outcome:
+    """``outcome`` with each trigger keyed for the routed topic (stage 1 writes it there, not to the triggers)."""
     if not outcome.triggers:
         return outcome
-    position = raw_position(record)
-    triggers = [
-        dataclasses.replace(ready, key=routed_key(ready, routing), headers={**ready.headers, RAW_RECORD: position})
-        for ready in outcome.triggers
-    ]
+    triggers = [dataclasses.replace(ready, key=routed_key(ready, routing)) for ready in outcome.triggers]
     return dataclasses.replace(outcome, triggers=triggers)
-
-
-def raw_position(record: ConsumedRecord) -> str:
-    """``topic/partition/offset`` of a raw record: what makes each arrival of an alert one occurrence (thresholds),
-    the same when the record is read again."""
-    return f"{record.topic}/{record.partition}/{record.offset}"
 
 
 def routed_outcome(record: ConsumedRecord, trace: dict[str, str]) -> tuple[ConsumedRecord, Outcome]:

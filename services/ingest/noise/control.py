@@ -68,7 +68,6 @@ from services.ingest.pipeline import (
     dead_letter_cause,
     undecodable,
 )
-from services.ingest.rekey import RAW_RECORD
 from services.ingest.routing import Route, RoutingTable
 from services.shared import metrics
 from services.shared.backoff import Backoff
@@ -251,7 +250,7 @@ class NoiseControl:
             failures = list(outcome.failures)
             for ready in outcome.triggers:
                 route = routing.by_name.get(ready.event.data.route)
-                gate = None if released else self._admit(filtered, index, partition, route, ready, at_ms)
+                gate = None if released else self._admit(filtered, partition, route, ready, at_ms, record.offset)
                 if gate is not None:
                     counts[gate[0]] += 1
                     held.append((ready, gate[1]))
@@ -281,7 +280,13 @@ class NoiseControl:
         return filtered
 
     def _admit(
-        self, filtered: _Filtered, index: int, partition: int, route: Route | None, ready: ReadyTrigger, at_ms: float
+        self,
+        filtered: _Filtered,
+        partition: int,
+        route: Route | None,
+        ready: ReadyTrigger,
+        at_ms: float,
+        offset: int | None,
     ) -> tuple[str, str] | None:
         """The gates before dedup, in order: the route's time windows (dropped), its threshold (dropped until the
         count is reached), silences and inhibition (a firing alert held until they end, a resolved one dropped and
@@ -294,7 +299,7 @@ class NoiseControl:
                 metrics.count_muted("time_window")
                 return "muted", f"{WINDOW_NOTE}: {outside}"
             if route.threshold is not None and alert.status == "firing":
-                below = self._count(filtered, partition, route, ready, at_ms)
+                below = self._count(filtered, partition, route, ready, at_ms, offset)
                 if below is not None:
                     return "counted", below
         muted = self._muting.muted(alert, at)
@@ -311,7 +316,7 @@ class NoiseControl:
         return "held", f"{MUTED_NOTE}: {muted.reason}; held until that ends while it fires"
 
     def _count(
-        self, filtered: _Filtered, partition: int, route: Route, ready: ReadyTrigger, at_ms: float
+        self, filtered: _Filtered, partition: int, route: Route, ready: ReadyTrigger, at_ms: float, offset: int | None
     ) -> str | None:
         """Count this occurrence on ``route``'s threshold; the note while the count is below it, else None."""
         threshold = route.threshold
@@ -320,10 +325,9 @@ class NoiseControl:
         per = group_of(route, alert)[1] if threshold.per == "group" else alert.fingerprint
         key = (counting.KIND, *occurrence_key(route.name, alert.source, threshold.per, per))
         occurrences = self._occurrences.setdefault(partition, Occurrences())
-        # Each raw record an alert arrives in is an occurrence, counted once however often it is read (a replay
-        # after a crash); without its raw record (a release), the trigger's event id.
-        event = ready.headers.get(RAW_RECORD) or ready.event.id
-        count = occurrences.record(key, at_ms, threshold.within, occurrences=threshold.occurrences, event=event)
+        # Each routed record is an occurrence, counted once however often it is read (a replay after a crash): every
+        # record of this key is on this partition, so its offset says whether it was counted.
+        count = occurrences.record(key, at_ms, threshold.within, occurrences=threshold.occurrences, offset=offset)
         filtered.put(Entry(partition, self._state.key(partition, *key), occurrences.state(key)))
         if count >= threshold.occurrences:
             return None
