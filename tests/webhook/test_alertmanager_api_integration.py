@@ -41,6 +41,7 @@ from tests.webhook.credentials import KEY, write_credentials
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "docs" / "examples" / "webhook"
 OTHER_KEY = "prom-eu-key-0123456789abcdef"
 
 
@@ -145,7 +146,11 @@ def eventually(check: Any, timeout: float = 15.0) -> Any:
 
 
 async def test_amtool_silence_add_query_expire(webhook: Served) -> None:
-    bearer = http_config(webhook.tmp, {"authorization": {"credentials": KEY}})
+    # The manual's amtool configuration, with this test's key file.
+    documented = yaml.safe_load((EXAMPLES / "amtool-http.yml").read_text())
+    (webhook.tmp / "amtool-key").write_text(KEY + "\n")
+    documented["authorization"]["credentials_file"] = str(webhook.tmp / "amtool-key")
+    bearer = http_config(webhook.tmp, documented)
     silence_id = amtool(
         webhook, bearer, "silence", "add", "alertname=DiskFull", 'instance=~"db-.*"', "--comment=disk swap",
         "--author=ann", "--duration=2h",
@@ -225,16 +230,13 @@ async def test_prometheus_alert_lands_on_the_raw_topic(webhook: Served) -> None:
     rule = {"alert": "AlwaysFiring", "expr": "vector(1)", "labels": {"severity": "critical"},
             "annotations": {"summary": "fires at once"}}  # fmt: skip
     (folder / "rules.yml").write_text(yaml.safe_dump({"groups": [{"name": "t", "interval": "1s", "rules": [rule]}]}))
-    target = webhook.url.removeprefix("http://")
-    config = {
-        "global": {"evaluation_interval": "1s", "scrape_interval": "1m"},
-        "rule_files": ["rules.yml"],
-        "alerting": {
-            "alertmanagers": [
-                {"api_version": "v2", "authorization": {"credentials": KEY}, "static_configs": [{"targets": [target]}]}
-            ]
-        },
-    }
+    # The manual's alerting block, with this test's key file and webhook.
+    config = yaml.safe_load((EXAMPLES / "prometheus-alerting.yml").read_text())
+    [manager] = config["alerting"]["alertmanagers"]
+    (folder / "key").write_text(KEY)
+    manager["authorization"]["credentials_file"] = str(folder / "key")
+    manager["static_configs"] = [{"targets": [webhook.url.removeprefix("http://")]}]
+    config |= {"global": {"evaluation_interval": "1s", "scrape_interval": "1m"}, "rule_files": ["rules.yml"]}
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
     command = [
         prometheus, f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
