@@ -163,6 +163,9 @@ async def test_amtool_silence_add_query_expire(webhook: Served) -> None:
         ("alertname", "DiskFull", False), ("instance", "db-.*", True),
     }  # fmt: skip
     assert amtool(webhook, bearer, "silence", "query", "-q", "alertname=Other") == ""
+    # amtool reads the silence and posts it back with a later end: updated in place, the id kept.
+    amtool(webhook, bearer, "silence", "update", silence_id, "--duration=3h")
+    assert amtool(webhook, bearer, "silence", "query", "-q").split() == [silence_id]
 
     # The silence is in the compacted topic: another replica (a store of its own) reads it.
     replica = Silences(KafkaSettings(bootstrap_servers=webhook.bootstrap), webhook.topics.silences)
