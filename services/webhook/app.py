@@ -19,6 +19,7 @@ The API's tables (``alertmanager.ApiStores``) are in ``app.state.alertmanager``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,6 +36,7 @@ from services.webhook.metrics import CountRequests
 from services.webhook.routes import alerts, probes
 
 __all__ = ["CLIENT_ID", "TELEMETRY", "create_app"]
+log = logging.getLogger("services.webhook")
 
 #: FastAPI's native OpenTelemetry settings (FastAPI 0.162 and later, as pyproject.toml requires): no request spans.
 #: FastAPI's span would start before authentication, continuing whatever ``traceparent`` a stranger sends and
@@ -87,6 +89,12 @@ def create_app(
     app.include_router(probes)
     app.state.alertmanager = None
     if settings.alertmanager_api:
+        if bridge.auth.enabled and not bridge.auth.knows(settings.alertmanager_source):
+            log.warning(
+                "the Alertmanager API's source %r (WEBHOOK_ALERTMANAGER_SOURCE) has no entry in the credentials "
+                "file: only Basic-auth users named after a source with keys can use /api/v2",
+                settings.alertmanager_source,
+            )  # fmt: skip
         app.state.alertmanager = stores if stores is not None else ApiStores.from_settings(settings)
         app.include_router(alerts_api, dependencies=list(guards))
         app.include_router(silences_api)

@@ -424,3 +424,8 @@ async def test_api_can_be_turned_off(tmp_path: Path) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as client:
         assert (await client.get("/api/v2/status", headers=BEARER)).status_code == 404
         assert (await client.get("/-/ready")).status_code == 404
+
+
+def test_a_default_source_without_keys_is_warned_about(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    create_app(settings(tmp_path, alertmanager_source="nobody"), stores=ApiStores.in_memory())
+    assert "'nobody' (WEBHOOK_ALERTMANAGER_SOURCE) has no entry" in caplog.text
