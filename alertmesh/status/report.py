@@ -19,6 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alertmesh.stack.state import mesh_file, read_mesh_state
 from alertmesh.status import render as status_render
+from alertmesh.status.noise import NoiseReader
+from alertmesh.status.noise import as_json as noise_json
+from alertmesh.status.noise import text as noise_text
 from alertmesh.status.sources import PartTarget, Sources, Target, parts_from_mesh
 from alertmesh.views.safe_text import escape_json
 from services.ingest.config import IngestSettings
@@ -102,7 +105,9 @@ def build_target(where: Where) -> Target:
 async def run(where: Where, *, watch: bool, interval_s: float, as_json: bool, out: TextIO) -> int:
     """Report once (exit 1 when a part is down), or every ``interval_s`` until interrupted (``watch``)."""
     terminal = out.isatty()
-    sources = Sources(build_target(where))
+    target = build_target(where)
+    sources = Sources(target)
+    noise = NoiseReader(target, TopicSettings())
     try:
         before = {}
         if not watch:  # the rates need two readings: take the first, wait, then report
@@ -110,10 +115,13 @@ async def run(where: Where, *, watch: bool, interval_s: float, as_json: bool, ou
             await asyncio.sleep(interval_s)
         while True:
             snapshot = await sources.snapshot()
+            muted = await noise.read(snapshot.taken_at)
             if as_json:
-                out.write(escape_json(orjson.dumps(status_render.as_json(snapshot, before)).decode()) + "\n")
+                report = status_render.as_json(snapshot, before) | {"noise": noise_json(muted)}
+                out.write(escape_json(orjson.dumps(report).decode()) + "\n")
             else:
                 screen = status_render.text(snapshot, before, shutil.get_terminal_size().columns)
+                screen += "\n" + noise_text(muted)
                 out.write((CLEAR_SCREEN if watch and terminal else "") + screen + ("\n" if watch else ""))
             out.flush()
             if not watch:
@@ -122,6 +130,7 @@ async def run(where: Where, *, watch: bool, interval_s: float, as_json: bool, ou
             await asyncio.sleep(interval_s)
             sources.target = build_target(where)  # restarts and pids change: read mesh.json again
     finally:
+        await noise.close()
         await sources.close()
 
 

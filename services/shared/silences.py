@@ -63,6 +63,14 @@ def utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+def to_millisecond(at: datetime) -> datetime:
+    """``at`` in UTC, cut to the millisecond: the API writes times with milliseconds, so a silence a client read
+    and posts back unchanged (``amtool silence update``) has exactly the stored start, and is updated in place
+    instead of being replaced."""
+    at = utc(at)
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 def encode(silence: Silence) -> bytes:
     """A silence as its topic value: Alertmanager's JSON (``startsAt``, ``isRegex``...)."""
     return silence.model_dump_json(by_alias=True).encode()
@@ -174,7 +182,7 @@ class Silences:
         """Create a silence, or update the one ``silence_id`` names, as Alertmanager's ``POST /api/v2/silences``
         does (see the module's docstring); the silence written (its id is new unless updated in place).
         ``SilenceError`` for what Alertmanager answers 400, ``SilenceNotFound`` for an unknown id."""
-        starts_at, ends_at, now = utc(starts_at), utc(ends_at), utc(now)
+        starts_at, ends_at, now = to_millisecond(starts_at), to_millisecond(ends_at), to_millisecond(now)
         if not starts_at < ends_at:
             raise SilenceError("start time must be before end time")
         if ends_at < now:
@@ -200,7 +208,7 @@ class Silences:
     async def expire(self, silence_id: str, now: datetime) -> Silence:
         """End the silence now (a pending one starts and ends now); the silence written. ``SilenceNotFound`` for an
         unknown id, ``SilenceError`` for one already expired."""
-        now = utc(now)
+        now = to_millisecond(now)
         old = self.get(silence_id)
         if old is None:
             raise SilenceNotFound(f"silence {silence_id} not found")

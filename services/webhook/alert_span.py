@@ -26,12 +26,13 @@ ROUTE = "/v1/alerts/{source}"
 
 
 @asynccontextmanager
-async def opened(source: str, request: Request) -> AsyncIterator[Span]:
+async def opened(source: str, request: Request, route: str = ROUTE) -> AsyncIterator[Span]:
     """The alert's span (a server span continuing the request's ``traceparent``) while the rest of the request
-    is handled: a refusal raised inside is recorded on it and logged inside it, like any other answer."""
-    attributes = {"http.request.method": "POST", "http.route": ROUTE, "alertmesh.source": source[:200]}
+    is handled: a refusal raised inside is recorded on it and logged inside it, like any other answer. ``route``:
+    the route alerts came in on (the Alertmanager API's ``POST /api/v2/alerts`` opens one too)."""
+    attributes = {"http.request.method": "POST", "http.route": route, "alertmesh.source": source[:200]}
     rejection: Rejected | None = None
-    with tracing.handling(f"POST {ROUTE}", request.headers, attributes, kind=SpanKind.SERVER) as span:
+    with tracing.handling(f"POST {route}", request.headers, attributes, kind=SpanKind.SERVER) as span:
         try:
             yield span
         except Rejected as rejected:

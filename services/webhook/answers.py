@@ -37,10 +37,16 @@ def log_refusal(request: Request, rejected: Rejected) -> None:
     rejected.logged = True
 
 
+#: The Alertmanager API's paths: its errors are a JSON string, as its OpenAPI document says, not our object.
+API_PREFIX = "/api/v2/"
+
+
 async def answer_rejected(request: Request, error: Exception) -> Response:
     """Exception handler: a ``Rejected`` raised by an admission dependency becomes its answer. Refusals before
     authentication have no span (``alert_span``): they are logged here, and counted by ``metrics``."""
     assert isinstance(error, Rejected)  # registered for Rejected only
     if not error.logged:
         log_refusal(request, error)
+    if request.url.path.startswith(API_PREFIX):
+        return JSONResponse(error.public, error.status, headers=error.headers)
     return refused(error)

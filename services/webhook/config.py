@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.sources import SOURCE_PATTERN
 from services.shared.kafka import KafkaSettings
 from services.shared.topics import TopicSettings
 
@@ -47,6 +48,13 @@ class WebhookSettings(BaseSettings):
     credentials_reload_s: float = Field(5.0, gt=0, le=3600)
     # A signed timestamp (e.g. Grafana's) may differ from this server's clock by at most this much, either way.
     signature_max_age_s: float = Field(300.0, gt=0, le=3600)
+    # The Alertmanager API v2 (/api/v2/..., /-/healthy, /-/ready) on this port: what Prometheus posts alerts to
+    # and amtool talks to. Its silences and alerts tables are read whole from their compacted topics.
+    alertmanager_api: bool = True
+    # The source the API's requests are from: its credentials (API keys) authenticate them and ingest sees posted
+    # alerts under its name. A Basic-auth user name that is another source in the credentials file selects that
+    # source instead (Prometheus's basic_auth, amtool's --http.config.file), so each sender can have its own key.
+    alertmanager_source: str = Field("prometheus", pattern=SOURCE_PATTERN.pattern)
     log_level: str = "INFO"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)

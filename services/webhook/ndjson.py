@@ -4,7 +4,8 @@ A line is answered 202 only once Kafka acknowledged it (acks=all), like a single
 not a JSON object is answered 400 and not written; a line Kafka can never accept for its size 413 (``oversize``);
 a line Kafka did not acknowledge in time is answered 503 (the
 sender retries that line: a duplicate is harmless, ingest derives every key from the alert). The lines are sent
-in order from one task through the producer, so the records of one batch keep their order on the partition.
+in order from one task through the producer, unkeyed: they spread over the raw topic's partitions (ingest re-keys
+each alert after parsing, so a batch needs no common partition).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def line_problem(line: bytes) -> str | None:
 async def publish_lines(
     publisher: Publisher,
     lines: list[tuple[int, bytes]],
-    key: bytes,
+    key: bytes | None,
     headers: Mapping[str, str],
     timeout_s: float,
     max_record_bytes: int | None = None,

@@ -18,7 +18,7 @@ from services.shared.kafka import record_size
 SIZE_ERRORS = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
 
 
-def oversize(key: bytes, value: bytes, headers: dict[str, str], limit: int) -> str | None:
+def oversize(key: bytes | None, value: bytes, headers: dict[str, str], limit: int) -> str | None:
     """Why the record cannot be written because of its size (the answer's reason), or None when it fits."""
     size = record_size(key, value, headers)
     if size <= limit:

@@ -1,8 +1,11 @@
 """The bridge's routes: ``alerts`` (``POST /v1/alerts/{source}``, behind the admission dependencies) and
 ``probes`` (``/healthz``; ``/metrics`` is on the metrics port, see ``__main__``).
 
-An admitted body is written unchanged to the raw topic, keyed by the source, with the headers ``headers`` derives
-(CloudEvents binary mode kept) and the alert span's trace context. 202 only once Kafka acknowledged the write
+An admitted body is written unchanged to the raw topic, without a key, with the headers ``headers`` derives
+(CloudEvents binary mode kept, the source in ``alertmesh-source``) and the alert span's trace context. Unkeyed, the
+producer's partitioner spreads the records of even one busy sender over every partition (and every ingest
+consumer); ingest's first stage re-keys each alert by its noise-state key after parsing, so no order or state
+needs the raw record's partition. 202 only once Kafka acknowledged the write
 (acks=all), so an accepted alert is durable; 413 for a record Kafka can never accept for its size (``oversize``);
 otherwise 503 with ``Retry-After``. An NDJSON batch is written a line a record and answered a line at a time
 (``ndjson``).
@@ -56,12 +59,11 @@ async def write_alert(bridge: Bridge, source: str, body: bytes, headers: dict[st
     """202 with where the record landed once Kafka acknowledged it; 413 when Kafka can never accept it for its
     size; 503 when it did not acknowledge it in time or failed otherwise."""
     settings = bridge.settings
-    key = source.encode()
-    too_large = oversize(key, body, headers, settings.kafka.max_message_bytes)
+    too_large = oversize(None, body, headers, settings.kafka.max_message_bytes)
     if too_large is not None:
         return too_large_answer(source, too_large)
     try:
-        publishing = bridge.raw.publish(body, key=key, headers=headers)
+        publishing = bridge.raw.publish(body, key=None, headers=headers)
         metadata = await asyncio.wait_for(publishing, settings.publish_timeout_s)
     except TimeoutError:
         reason = f"Kafka did not acknowledge the write within {settings.publish_timeout_s}s"
@@ -89,7 +91,7 @@ async def accept_lines(
     """207-style answer: each line's own status; 202 when every line was written."""
     settings = bridge.settings
     results = await publish_lines(
-        bridge.raw, lines, source.encode(), headers, settings.publish_timeout_s, settings.kafka.max_message_bytes
+        bridge.raw, lines, None, headers, settings.publish_timeout_s, settings.kafka.max_message_bytes
     )
     accepted = sum(result.status == 202 for result in results)
     if accepted < len(results):

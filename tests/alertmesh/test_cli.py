@@ -50,7 +50,7 @@ def test_help_lists_every_command_with_its_help(capsys: pytest.CaptureFixture[st
 
 def test_the_table_holds_every_command_of_the_cli() -> None:
     expected = {"up", "demo", "publish", "results", "rerun", "run", "actions", "validate", "route", "status", "dlq"}
-    expected |= {"chaos", "asyncapi", "trace", "bench", "schemas", "docs", "webhook-key"}
+    expected |= {"chaos", "asyncapi", "trace", "bench", "schemas", "docs", "webhook-key", "silence"}
     assert set(cli.BY_NAME) == expected
 
 

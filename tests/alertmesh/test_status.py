@@ -22,6 +22,7 @@ from alertmesh.stack.state import MeshState, PartState, write_mesh_state
 from alertmesh.status import render as status_render
 from alertmesh.status import report as status_cmd
 from alertmesh.status.metrics import DEAD_LETTERS, FAILED_RESULTS, FLOWS, Counters, declared_samples, parse_counters
+from alertmesh.status.noise import NoiseStatus
 from alertmesh.status.sources import (
     Lag,
     PartStatus,
@@ -33,10 +34,35 @@ from alertmesh.status.sources import (
 from alertmesh.views.safe_text import escape
 from schemas import DeadLetter, WorkflowResult
 from schemas.result import Result
+from schemas.silence import Matcher, Silence
 from services.shared.deadletter import ConsumedRecord, dead_letter
 from tests.shared.strategies import FUZZ, HOSTILE_TEXT, controls_in
 
 NOW = datetime(2026, 11, 28, 22, 30, tzinfo=UTC)
+
+
+class FakeNoise:
+    """Stands in for the silences and alerts tables: one active silence whose every field is hostile text."""
+
+    def __init__(self, kafka: object, topics: object) -> None:
+        pass
+
+    async def read(self, now: datetime) -> NoiseStatus:
+        hostile = "x\x1b[2J\r\u202e\n\x07y"
+        active = Silence(
+            id=hostile, matchers=[Matcher(name="a", value=hostile, is_regex=False)], starts_at=NOW,
+            ends_at=NOW + timedelta(hours=1), created_by=hostile, comment=hostile, updated_at=NOW,
+        )  # fmt: skip
+        return NoiseStatus(active=[active], pending=1, firing=3, silenced=1, inhibited=1)
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture(autouse=True)
+def no_noise_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's noise block reads Kafka: these tests have none."""
+    monkeypatch.setattr(status_cmd, "NoiseReader", FakeNoise)
 
 
 def mesh_metrics(received: int, results: int, failed: int, dead: int) -> CollectorRegistry:

@@ -176,3 +176,15 @@ def test_topic_value_is_alertmanager_json() -> None:
     value = encode(silence("s1", 'a=~"x.*"'))
     assert b'"startsAt"' in value and b'"isRegex":true' in value and b'"createdBy"' in value
     assert Silence.model_validate_json(value) == silence("s1", 'a=~"x.*"')
+
+
+async def test_times_are_kept_to_the_millisecond_so_a_read_back_update_is_in_place() -> None:
+    store = Silences.in_memory()
+    now = NOW + timedelta(microseconds=123456)
+    made = await store.create(parse_matchers('a="b"'), now, now + HOUR, "ann", "c", now=now)
+    assert made.starts_at.microsecond == 123000 and made.ends_at.microsecond == 123000
+    # What a client read through the API (milliseconds) and posts back with a later end:
+    updated = await store.create(
+        made.matchers, made.starts_at, made.ends_at + HOUR, "ann", "c", silence_id=made.id, now=now + HOUR / 2
+    )
+    assert updated.id == made.id and updated.ends_at == made.ends_at + HOUR
