@@ -72,11 +72,19 @@ class Participant:
 WEBHOOK = Participant(
     "webhook", "The webhook bridge: `POST /v1/alerts/{source}`, written with acks=all.", "alertmesh-webhook"
 )
-INGEST = Participant("ingest", "The ingest consumer: parse, normalize, route.", "alertmesh-ingest")
+INGEST = Participant(
+    "ingest",
+    "The ingest consumer, two stages: parse, normalize, route (group `alertmesh-ingest`), then noise control "
+    "(group `alertmesh-ingest-decide`).",
+    "alertmesh-ingest",
+)
 ORCHESTRATOR = Participant(
     "orchestrator", "Starts a DSLWorkflow per trigger and publishes each run's result.", "alertmesh-orchestrator"
 )
-OPERATOR = Participant("operator", "The `alertmesh` command: `publish`, `results`, `dlq list`, `dlq replay`.")
+OPERATOR = Participant(
+    "operator",
+    "The `alertmesh` command: `publish`, `results`, `dlq list`, `dlq replay`, `silence`, `status`, `route --live`.",
+)
 EXTERNAL = Participant("external", "Any Kafka client of yours: an alert source, a result or dead-letter consumer.")
 
 
@@ -134,8 +142,30 @@ TOPICS: tuple[TopicContract, ...] = (
             Use(
                 INGEST,
                 "receive",
-                "Consumer group `alertmesh-ingest`; offsets committed after the batch's "
-                "triggers and dead letters were acknowledged.",
+                "Consumer group `alertmesh-ingest` (stage 1); offsets committed after the batch's routed records, "
+                "alerts-table rows and dead letters were acknowledged.",
+            ),
+        ),
+    ),
+    TopicContract(
+        name="routed",
+        address=DEFAULT_TOPICS.routed,
+        description="Internal: ingest's routed triggers between its two stages, re-keyed by the noise-control "
+        "state they touch, so every repeat, resolution and group member meets on one partition.",
+        message_title="RoutedTrigger",
+        event_type=_event("alertmesh.trigger.v1"),
+        value_schema=None,
+        key_description="A JSON array: `[source, fingerprint]`, or `[\"group\", route, group id]` for a route "
+        "with `group_by`.",
+        key_schema={"type": "string", "contentMediaType": "application/json"},
+        headers=EVENT_HEADERS,
+        uses=(
+            Use(INGEST, "send", "Stage 1, acks=all, before the raw offsets are committed."),
+            Use(
+                INGEST,
+                "receive",
+                "Stage 2, consumer group `alertmesh-ingest-decide`; offsets committed after the triggers and the "
+                "noise state were acknowledged.",
             ),
         ),
     ),
@@ -151,7 +181,7 @@ TOPICS: tuple[TopicContract, ...] = (
         key_schema={"type": "string"},
         headers=EVENT_HEADERS,
         uses=(
-            Use(INGEST, "send", "Written with acks=all before the raw offset is committed."),
+            Use(INGEST, "send", "Stage 2, acks=all, before the routed offset is committed."),
             Use(
                 ORCHESTRATOR,
                 "receive",
@@ -212,6 +242,49 @@ TOPICS: tuple[TopicContract, ...] = (
         uses=(
             Use(INGEST, "send", "Each state change, acks=all, before the raw offsets it covers are committed."),
             Use(INGEST, "receive", "Read from the start of a state partition when ingest is given a raw partition."),
+        ),
+    ),
+    TopicContract(
+        name="silences",
+        address=DEFAULT_TOPICS.silences,
+        description="Silences (compacted global table): every ingest and webhook replica reads it whole and "
+        "follows it. The value is Alertmanager's silence JSON.",
+        message_title="Silence",
+        event_type=None,
+        value_schema={
+            "description": "`{id, matchers: [{name, value, isRegex, isEqual}], startsAt, endsAt, createdBy, "
+            "comment, updatedAt}` (schemas.silence), or no value to forget the id.",
+            "type": ["object", "null"],
+        },
+        key_description="The silence id (UTF-8).",
+        key_schema={"type": "string"},
+        headers={},
+        uses=(
+            Use(WEBHOOK, "send", "`POST /api/v2/silences`, `DELETE /api/v2/silence/{id}` (amtool, Grafana...)."),
+            Use(OPERATOR, "send", "`alertmesh silence add|expire`."),
+            Use(INGEST, "receive", "Read whole at start, then followed: stage 2 mutes what a silence matches."),
+            Use(WEBHOOK, "receive", "Read whole: `GET /api/v2/silences`, and alerts' `silencedBy`."),
+        ),
+    ),
+    TopicContract(
+        name="alerts",
+        address=DEFAULT_TOPICS.alerts,
+        description="Every alert as last seen (compacted global table): labels, times, routes, and what muted "
+        "it when it was read. Inhibition reads the firing ones; the Alertmanager API lists them.",
+        message_title="AlertState",
+        event_type=None,
+        value_schema={
+            "description": "schemas.alert_state.AlertState as JSON, or no value to forget the alert.",
+            "type": ["object", "null"],
+        },
+        key_description="A JSON array: `[source, fingerprint]`.",
+        key_schema={"type": "string", "contentMediaType": "application/json"},
+        headers={},
+        uses=(
+            Use(INGEST, "send", "Stage 1, a row per alert read, acks=all, before the raw offsets are committed."),
+            Use(INGEST, "receive", "Read whole at start, then followed: inhibition's firing sources."),
+            Use(WEBHOOK, "receive", "`GET /api/v2/alerts` and `/api/v2/alerts/groups`."),
+            Use(OPERATOR, "receive", "`alertmesh status`, `alertmesh route --live`."),
         ),
     ),
 )

@@ -22,8 +22,9 @@ work on it unchanged. Per-record poison handling lives in the handlers.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
+from aiokafka.abc import ConsumerRebalanceListener
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -94,7 +95,6 @@ def build_app(
     # acknowledged (acks=all). If publishing still fails after the retry budget, the consumer seeks back to the
     # batch's first records and reads them again: the partitions wait, nothing is skipped or committed past.
     # Poison never raises here: it becomes its record's dead letter, and its neighbours go on.
-    @broker.subscriber(settings.topics.raw, group_id=settings.group_id, **_batch_options(settings))
     async def normalize(message: KafkaMessage) -> None:
         table = reloader.table  # the rules in force for this whole batch
         records = consumed_batch(message)
@@ -112,9 +112,6 @@ def build_app(
             raise
         record_spans.finish_all(spans, outcomes)
 
-    @broker.subscriber(
-        settings.topics.routed, group_id=settings.decide_group_id, listener=noise.listener, **_batch_options(settings)
-    )
     async def decide(message: KafkaMessage) -> None:
         records = consumed_batch(message)
         spans = [record_spans.start(record) for record in records]
@@ -126,6 +123,8 @@ def build_app(
             raise
         record_spans.finish_all(spans, emitted)
 
+    _subscribe(broker, settings, settings.topics.raw, settings.group_id, normalize)
+    _subscribe(broker, settings, settings.topics.routed, settings.decide_group_id, decide, noise.listener)
     app = FastStream(broker)
 
     # Coroutines: FastStream runs a plain function hook in a worker thread, which has no event loop.
@@ -155,21 +154,31 @@ def build_app(
     return app, broker
 
 
-def _batch_options(settings: IngestSettings) -> dict[str, Any]:
-    """What both stages' batch subscribers share: batch size, group timing, commit policy, raw decoding."""
-    return {
-        "batch": True,
-        "max_records": settings.batch_max_records,
+def _subscribe(
+    broker: KafkaBroker,
+    settings: IngestSettings,
+    topic: str,
+    group_id: str,
+    handler: Callable[[KafkaMessage], Awaitable[None]],
+    listener: ConsumerRebalanceListener | None = None,
+) -> None:
+    """Subscribe ``handler`` to ``topic`` as a batch consumer of ``group_id``: both stages alike."""
+    broker.subscriber(
+        topic,
+        group_id=group_id,
+        batch=True,
+        max_records=settings.batch_max_records,
         # How long a fetch may wait for a batch to fill; FastStream also sleeps this long after an empty one.
-        "batch_timeout_ms": settings.kafka.fetch_max_wait_ms,
-        "auto_offset_reset": "earliest",
-        "fetch_max_wait_ms": settings.kafka.fetch_max_wait_ms,
+        batch_timeout_ms=settings.kafka.fetch_max_wait_ms,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
         # Group timing: a restarted ingest gets its partitions back within seconds (see KafkaSettings).
-        "session_timeout_ms": settings.kafka.session_timeout_ms,
-        "heartbeat_interval_ms": settings.kafka.heartbeat_interval_ms,
-        "rebalance_timeout_ms": settings.kafka.rebalance_timeout_ms,
-        "max_poll_interval_ms": settings.kafka.max_poll_interval_ms,
-        "ack_policy": AckPolicy.NACK_ON_ERROR,
-        "parser": parse_batch,
-        "decoder": keep_bodies_raw,
-    }
+        session_timeout_ms=settings.kafka.session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms,
+        rebalance_timeout_ms=settings.kafka.rebalance_timeout_ms,
+        max_poll_interval_ms=settings.kafka.max_poll_interval_ms,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        parser=parse_batch,
+        decoder=keep_bodies_raw,
+        listener=listener,
+    )(handler)

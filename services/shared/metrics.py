@@ -134,7 +134,8 @@ TRUNCATED_ALERTS = Counter(
 NOISE_EVICTIONS = Counter(
     "alertmesh_noise_evictions_total",
     "Noise-control state dropped before its time to keep it bounded, by kind: dedup (a repeat of the alert may "
-    "pass as new), group (a pending group flushed early, or an empty one forgotten before its interval).",
+    "pass as new), group (a pending group flushed early, or an empty one forgotten before its interval), muted (a "
+    "held alert that will not start its workflow when its mute ends), threshold (a count started again).",
     ["kind"],
 )
 PUBLISH_RETRIES = Counter(
@@ -214,7 +215,8 @@ def count_truncated_alerts(source: str, fmt: str, count: int) -> None:
 
 
 def count_noise_evictions(kind: str, evicted: int = 1) -> None:
-    """Count ``evicted`` noise-control entries of ``kind`` (dedup, group, muted, threshold) dropped to keep the state bounded."""
+    """Count ``evicted`` noise-control entries of ``kind`` (dedup, group, muted, threshold) dropped to keep the
+    state bounded."""
     if evicted:
         NOISE_EVICTIONS.labels(kind).inc(evicted)
 

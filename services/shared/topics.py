@@ -28,7 +28,7 @@ class TopicSettings(BaseSettings):
         """Every topic named ``{prefix}{name}-{tag}``: a mesh whose topics no other shares on one broker (tests,
         benchmarks), the global tables included, so its silences and alerts are its own."""
         names = ("raw", "triggers", "results", "dlq", "ingest_state", "routed", "silences", "alerts")
-        return cls(**{name: f"{prefix}{name.replace('_', '-')}-{tag}" for name in names})
+        return cls.model_validate({name: f"{prefix}{name.replace('_', '-')}-{tag}" for name in names})
 
     def all(self) -> list[str]:
         """The topics events travel on, to create before the services start; not the compacted ones

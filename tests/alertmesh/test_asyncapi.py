@@ -37,7 +37,7 @@ def test_structure_has_no_problems(document: dict[str, Any]) -> None:
 def test_every_topic_has_a_channel_with_writers_and_readers(document: dict[str, Any]) -> None:
     topics = TopicSettings.model_construct()
     addresses = {channel["address"] for channel in document["channels"].values()}
-    assert addresses == {*topics.all(), topics.ingest_state}
+    assert addresses == {*topics.all(), topics.ingest_state, topics.silences, topics.alerts}
     for name, channel in document["channels"].items():
         assert channel["x-producers"] and channel["x-consumers"], name
         actions = {op["action"] for op in document["operations"].values() if op["channel"]["$ref"].endswith(name)}
