@@ -101,8 +101,7 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
     env = os.environ | setting.env | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "INGEST_GROUP_ID": group_id,
         "INGEST_ROUTING_FILE": str(routing), "INGEST_HEALTH_PORT": str(free_port()), "INGEST_LOG_LEVEL": "WARNING",
-        "ALERTMESH_TOPIC_RAW": topics.raw, "ALERTMESH_TOPIC_TRIGGERS": topics.triggers,
-        "ALERTMESH_TOPIC_DLQ": topics.dlq, "ALERTMESH_TOPIC_INGEST_STATE": topics.ingest_state,
+        **topics.env(),
     }  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "services.ingest"], env=env)
     first: tuple[float, int] | None = None

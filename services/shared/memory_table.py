@@ -48,8 +48,8 @@ class MemoryTable(Generic[V]):
         """Apply ``value`` (None: delete) at ``key``."""
         await self.put_many([(key, value)])
 
-    async def put_many(self, rows: Sequence[tuple[bytes, bytes | None]]) -> None:
-        """Apply every row, in order."""
+    async def put_many(self, rows: Sequence[tuple[bytes, bytes | None]]) -> list[bytes]:
+        """Apply every row, in order; none is refused (the list of refused keys is empty)."""
         for key, value in rows:
             row = None if value is None else self._decode(key, value)
             if row is None:
@@ -59,3 +59,4 @@ class MemoryTable(Generic[V]):
                 self._rows[key] = row
             if self._on_change is not None:
                 self._on_change(key, row)
+        return []

@@ -19,13 +19,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from services.shared.backoff import Backoff, with_backoff
+from services.shared.backoff import Backoff, is_permanent, with_backoff
 from services.shared.kafka import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -119,26 +119,49 @@ class GlobalTable(Generic[V]):
         self._consumer = self._producer = None
 
     async def put(self, key: bytes, value: bytes | None) -> None:
-        """Write ``value`` (None: delete) at ``key`` and wait for Kafka's acknowledgement, then apply it here."""
-        await self.put_many([(key, value)])
+        """Write ``value`` (None: delete) at ``key`` and wait for Kafka's acknowledgement, then apply it here;
+        ``ValueError`` when Kafka refuses it for good (too large)."""
+        if await self.put_many([(key, value)]):
+            raise ValueError(f"Kafka refused the row for good (table {self._topic}): too large")
 
-    async def put_many(self, rows: Sequence[tuple[bytes, bytes | None]]) -> None:
+    async def put_many(self, rows: Sequence[tuple[bytes, bytes | None]]) -> list[bytes]:
         """Write every row (sent together, then every acknowledgement awaited: a batch costs one round trip, not
-        one per row) and apply them here once all are durable. Retried with backoff; raises ``GaveUp`` when Kafka
-        stays unavailable (a row written twice is still its key's latest)."""
+        one per row) and apply them here once all are durable; returns the keys of the rows Kafka refused for good
+        (too large: ``services.shared.backoff.is_permanent``), which are logged and left out, since retrying would
+        refuse them again and stall the caller. Retried with backoff; raises ``GaveUp`` when Kafka stays
+        unavailable (a row written twice is still its key's latest)."""
         producer = self._producer
         if producer is None:
             raise RuntimeError(f"table {self._topic} is not started")
-        if not rows:
-            return
+        refused: dict[int, BaseException] = {}
 
         async def send() -> None:
-            sent = [await producer.send(self._topic, value, key=key) for key, value in rows]
-            await asyncio.gather(*sent)
+            sent: list[tuple[int, asyncio.Future[Any]]] = []
+            for index, (key, value) in enumerate(rows):
+                if index in refused:
+                    continue
+                try:
+                    sent.append((index, await producer.send(self._topic, value, key=key)))
+                except Exception as error:
+                    if not is_permanent(error):
+                        raise
+                    refused[index] = error
+            outcomes = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+            for (index, _), outcome in zip(sent, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    if not is_permanent(outcome):
+                        raise outcome
+                    refused[index] = outcome
 
-        await with_backoff(send, f"writing {len(rows)} rows to table {self._topic}", self._backoff)
-        for key, value in rows:
-            self._apply(key, value)
+        if rows:
+            await with_backoff(send, f"writing {len(rows)} rows to table {self._topic}", self._backoff)
+        for index, (key, value) in enumerate(rows):
+            if index in refused:
+                log.error("table %s: Kafka refused a row for good (%d-byte key): %r", self._topic, len(key),
+                          refused[index])  # fmt: skip
+            else:
+                self._apply(key, value)
+        return [rows[index][0] for index in sorted(refused)]
 
     def _apply(self, key: bytes, value: bytes | None) -> None:
         row: V | None = None

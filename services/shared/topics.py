@@ -30,6 +30,10 @@ class TopicSettings(BaseSettings):
         names = ("raw", "triggers", "results", "dlq", "ingest_state", "routed", "silences", "alerts")
         return cls.model_validate({name: f"{prefix}{name.replace('_', '-')}-{tag}" for name in names})
 
+    def env(self) -> dict[str, str]:
+        """Every topic as the ``ALERTMESH_TOPIC_*`` variable that sets it: for a process started with these topics."""
+        return {f"ALERTMESH_TOPIC_{name.upper()}": value for name, value in self.model_dump().items()}
+
     def all(self) -> list[str]:
         """The topics events travel on, to create before the services start; not the compacted ones
         (``ingest_state``, ``silences``, ``alerts``), which their owners create with compaction on."""

@@ -88,7 +88,7 @@ async def test_alertmanager_with_the_readme_receiver_delivers_to_the_raw_topic(
         "WEBHOOK_METRICS_PORT": str(free_port()),
         "WEBHOOK_CREDENTIALS_FILE": str(credentials),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "ALERTMESH_TOPIC_RAW": topics.raw,
+        **topics.env(),
     }
     with (tmp_path / "webhook.log").open("wb") as log:
         processes.append(subprocess.Popen([sys.executable, "-m", "services.webhook"], env=env, cwd=REPO,

@@ -96,10 +96,8 @@ async def dlq(settings: Placed, *args: str, terminal: bool = False) -> tuple[int
     piped, or on a pseudo-terminal of 160 columns (what a person at a shell sees) with ``terminal``."""
     env = os.environ | {
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
-        "ALERTMESH_TOPIC_DLQ": settings.topics.dlq,
-        # The topics the mesh reads: where a replay without --to may write.
-        "ALERTMESH_TOPIC_RAW": settings.topics.raw,
-        "ALERTMESH_TOPIC_TRIGGERS": settings.topics.triggers,
+        # The dead-letter topic, and the topics the mesh reads: where a replay without --to may write.
+        **settings.topics.env(),
         "COLUMNS": "160",
     }
     controller, screen = pty.openpty() if terminal else (-1, -1)

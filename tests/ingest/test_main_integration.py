@@ -48,9 +48,7 @@ async def services(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Runnin
     await create_topics(kafka_bootstrap, running.topics)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "ALERTMESH_TOPIC_RAW": running.topics.raw,
-        "ALERTMESH_TOPIC_TRIGGERS": running.topics.triggers,
-        "ALERTMESH_TOPIC_DLQ": running.topics.dlq,
+        **running.topics.env(),
         "INGEST_GROUP_ID": running.group_id,
         "INGEST_ROUTING_FILE": str(ROUTING_FILE),
         "INGEST_HEALTH_PORT": str(running.health_port),

@@ -121,9 +121,7 @@ async def test_webhook_and_ingest_export_one_alerts_spans_by_otlp(
     )
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "ALERTMESH_TOPIC_RAW": topics.raw,
-        "ALERTMESH_TOPIC_TRIGGERS": topics.triggers,
-        "ALERTMESH_TOPIC_DLQ": topics.dlq,
+        **topics.env(),
         "INGEST_GROUP_ID": f"ingest-{tmp_path.name}",
         "INGEST_ROUTING_FILE": str(ROUTING_FILE),
         "INGEST_HEALTH_PORT": str(health_port),
@@ -150,20 +148,28 @@ async def test_webhook_and_ingest_export_one_alerts_spans_by_otlp(
         headers = {name: value.decode() for name, value in record.headers}
         trace_id = headers["traceparent"].split("-")[1]
 
-        async with asyncio.timeout(30):
-            while not {"alertmesh-webhook", "alertmesh-ingest"} <= {s["service"] for s in receiver.of_trace(trace_id)}:
+        def ingest_spans() -> list[dict[str, Any]]:
+            return [span for span in receiver.of_trace(trace_id) if span["service"] == "alertmesh-ingest"]
+
+        async with asyncio.timeout(30):  # both stages' spans, and the webhook's
+            while len(ingest_spans()) < 2 or not any(
+                s["service"] == "alertmesh-webhook" for s in receiver.of_trace(trace_id)
+            ):
                 await asyncio.sleep(0.1)
         spans = receiver.of_trace(trace_id)
-        [ingest] = [span for span in spans if span["service"] == "alertmesh-ingest"]
-        assert ingest["name"] == f"process {topics.raw}"
-        assert ingest["attributes"]["alertmesh.idempotency_key"] == trigger.data.idempotency_key
-        assert ingest["attributes"]["alertmesh.correlation_id"] == trigger.correlationid
-        assert ingest["attributes"]["messaging.system"] == "kafka"
-        assert ingest["attributes"]["messaging.destination.name"] == topics.raw
-        # The trigger record's traceparent is the ingest span: the orchestrator's span will be its child.
-        assert headers["traceparent"].split("-")[2] == ingest["span_id"]
+        [normalize] = [span for span in ingest_spans() if span["name"] == f"process {topics.raw}"]
+        [decide] = [span for span in ingest_spans() if span["name"] == f"process {topics.routed}"]
+        for ingest, topic in ((normalize, topics.raw), (decide, topics.routed)):
+            assert ingest["attributes"]["alertmesh.idempotency_key"] == trigger.data.idempotency_key
+            assert ingest["attributes"]["alertmesh.correlation_id"] == trigger.correlationid
+            assert ingest["attributes"]["messaging.system"] == "kafka"
+            assert ingest["attributes"]["messaging.destination.name"] == topic
+        # One trace: webhook -> stage 1 -> stage 2, and the trigger record's traceparent is stage 2's span (the
+        # orchestrator's span will be its child).
+        assert decide["parent_id"] == normalize["span_id"]
+        assert headers["traceparent"].split("-")[2] == decide["span_id"]
         webhook = {span["span_id"]: span for span in spans if span["service"] == "alertmesh-webhook"}
-        assert ingest["parent_id"] in webhook
+        assert normalize["parent_id"] in webhook
         assert not [span for span in receiver.spans if span["attributes"].get("url.path") == "/healthz"]
     finally:
         for process in processes:

@@ -89,9 +89,7 @@ async def webhook(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Served]
     port = free_port()
     env = os.environ | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "ALERTMESH_TOPIC_RAW": topics.raw,
-        "ALERTMESH_TOPIC_SILENCES": topics.silences,
-        "ALERTMESH_TOPIC_ALERTS": topics.alerts,
+        **topics.env(),
         "WEBHOOK_PORT": str(port),
         "WEBHOOK_METRICS_PORT": str(free_port()),
         "WEBHOOK_CREDENTIALS_FILE": str(credentials),

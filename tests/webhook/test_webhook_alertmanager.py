@@ -79,7 +79,7 @@ async def test_alertmanager_with_bearer_auth_gets_its_alert_onto_the_raw_topic(
     )
     webhook_env = os.environ | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "ALERTMESH_TOPIC_RAW": topics.raw,
+        **topics.env(),
         "WEBHOOK_PORT": str(webhook_port),
         "WEBHOOK_METRICS_PORT": str(free_port()),
         "WEBHOOK_CREDENTIALS_FILE": str(credentials),

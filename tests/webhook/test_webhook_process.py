@@ -64,7 +64,7 @@ async def webhook(kafka_bootstrap: str, tmp_path: Path) -> AsyncIterator[Webhook
     port, metrics_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_")} | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "ALERTMESH_TOPIC_RAW": topics.raw,
+        **topics.env(),
         "WEBHOOK_PORT": str(port),
         "WEBHOOK_METRICS_PORT": str(metrics_port),
         "WEBHOOK_CREDENTIALS_FILE": str(credentials),

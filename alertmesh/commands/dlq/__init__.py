@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="dlq_command", required=True)
     listing = actions.add_parser("list", help="a table on a terminal, JSON lines when piped or with --json")
     replay = actions.add_parser(
-        "replay", help="send the originals again (acks=all) to their topic (alerts in or triggers) or --to"
+        "replay", help="send the originals again (acks=all) to their topic (alerts in, routed, or triggers) or --to"
     )
     for sub in (listing, replay):
         sub.add_argument("--since", help="only those received since: a duration (15m, 2h, 1d) or an ISO 8601 time")
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             as_json = True if args.json else None
             return asyncio.run(letters.list_letters(kafka, topics.dlq, selection, as_json=as_json, limit=args.limit))
         # Without --to, only the topics the mesh reads: what a dead letter says it came from is data.
-        replayable = (topics.raw, topics.triggers)
+        replayable = (topics.raw, topics.routed, topics.triggers)
         return asyncio.run(letters.replay_letters(kafka, topics.dlq, selection, to=args.to, replayable=replayable))
     except letters.SelectionError as error:
         print(f"alertmesh dlq: {error}", file=sys.stderr)
