@@ -155,7 +155,7 @@ TOPICS: tuple[TopicContract, ...] = (
         message_title="RoutedTrigger",
         event_type=_event("alertmesh.trigger.v1"),
         value_schema=None,
-        key_description="A JSON array: `[source, fingerprint]`, or `[\"group\", route, group id]` for a route "
+        key_description='A JSON array: `[source, fingerprint]`, or `["group", route, group id]` for a route '
         "with `group_by`.",
         key_schema={"type": "string", "contentMediaType": "application/json"},
         headers=EVENT_HEADERS,

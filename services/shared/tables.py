@@ -130,31 +130,15 @@ class GlobalTable(Generic[V]):
         (too large: ``services.shared.backoff.is_permanent``), which are logged and left out, since retrying would
         refuse them again and stall the caller. Retried with backoff; raises ``GaveUp`` when Kafka stays
         unavailable (a row written twice is still its key's latest)."""
-        producer = self._producer
-        if producer is None:
+        if self._producer is None:
             raise RuntimeError(f"table {self._topic} is not started")
         refused: dict[int, BaseException] = {}
 
-        async def send() -> None:
-            sent: list[tuple[int, asyncio.Future[Any]]] = []
-            for index, (key, value) in enumerate(rows):
-                if index in refused:
-                    continue
-                try:
-                    sent.append((index, await producer.send(self._topic, value, key=key)))
-                except Exception as error:
-                    if not is_permanent(error):
-                        raise
-                    refused[index] = error
-            outcomes = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
-            for (index, _), outcome in zip(sent, outcomes, strict=True):
-                if isinstance(outcome, BaseException):
-                    if not is_permanent(outcome):
-                        raise outcome
-                    refused[index] = outcome
+        async def attempt() -> None:
+            await self._send_all(rows, refused)
 
         if rows:
-            await with_backoff(send, f"writing {len(rows)} rows to table {self._topic}", self._backoff)
+            await with_backoff(attempt, f"writing {len(rows)} rows to table {self._topic}", self._backoff)
         for index, (key, value) in enumerate(rows):
             if index in refused:
                 log.error("table %s: Kafka refused a row for good (%d-byte key): %r", self._topic, len(key),
@@ -162,6 +146,28 @@ class GlobalTable(Generic[V]):
             else:
                 self._apply(key, value)
         return [rows[index][0] for index in sorted(refused)]
+
+    async def _send_all(self, rows: Sequence[tuple[bytes, bytes | None]], refused: dict[int, BaseException]) -> None:
+        """One attempt: send every row not refused yet, await all; permanent refusals go in ``refused``, the first
+        transient failure is raised (all are sent again)."""
+        producer = self._producer
+        assert producer is not None  # checked by ``put_many``
+        sent: list[tuple[int, asyncio.Future[Any]]] = []
+        for index, (key, value) in enumerate(rows):
+            if index in refused:
+                continue
+            try:
+                sent.append((index, await producer.send(self._topic, value, key=key)))
+            except Exception as error:
+                if not is_permanent(error):
+                    raise
+                refused[index] = error
+        outcomes = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+        for (index, _), outcome in zip(sent, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if not is_permanent(outcome):
+                    raise outcome
+                refused[index] = outcome
 
     def _apply(self, key: bytes, value: bytes | None) -> None:
         row: V | None = None
