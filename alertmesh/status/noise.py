@@ -38,6 +38,8 @@ class NoiseStatus:
     firing: int = 0
     silenced: int = 0
     inhibited: int = 0
+    #: The muted firing alerts, oldest first: (source, name, what mutes it: silence ids or inhibiting fingerprints).
+    muted: list[tuple[str, str, str]] = field(default_factory=list)
     error: str | None = None
 
 
@@ -57,9 +59,17 @@ class NoiseReader:
         except Exception as error:  # Kafka away: the block says so, the rest of the report stands
             return NoiseStatus(error=f"cannot read the silences and alerts tables: {error}")
         silences = self._silences.all()
-        firing = self._alerts.firing(now)
-        silenced = sum(bool(self._silences.silencing(row.labels, now)) for row in firing)
+        firing = sorted(self._alerts.firing(now), key=lambda row: row.starts_at)
+        muted = []
+        for row in firing:
+            silences = self._silences.silencing(row.labels, now)
+            if silences:
+                muted.append((row.source, row.name, f"silenced by {', '.join(silences)}"))
+            elif row.inhibited_by:
+                muted.append((row.source, row.name, f"inhibited by {', '.join(row.inhibited_by[:3])}"))
+        silenced = sum(what.startswith("silenced") for _, _, what in muted)
         return NoiseStatus(
+            muted=muted,
             active=sorted((s for s in silences if s.state(now) == "active"), key=lambda s: s.ends_at),
             pending=sum(s.state(now) == "pending" for s in silences),
             firing=len(firing),
@@ -89,6 +99,10 @@ def text(status: NoiseStatus) -> str:
         )
     if len(status.active) > SHOWN:
         lines.append(f"  and {len(status.active) - SHOWN} more (alertmesh silence list)")
+    for source, name, why in status.muted[:SHOWN]:
+        lines.append(f"  muted: {escape(name[:80])} ({escape(source[:40])}) {escape(why[:200])}")
+    if len(status.muted) > SHOWN:
+        lines.append(f"  and {len(status.muted) - SHOWN} more muted (GET /api/v2/alerts?active=false)")
     if status.error:
         lines.append(f"  ({escape(status.error)})")
     return "\n".join(lines) + "\n"
@@ -113,5 +127,6 @@ def as_json(status: NoiseStatus) -> dict[str, Any]:
         "alerts_firing": status.firing,
         "alerts_silenced": status.silenced,
         "alerts_inhibited": status.inhibited,
+        "muted_alerts": [{"source": source, "name": name, "muted": why} for source, name, why in status.muted],
         "error": status.error,
     }

@@ -45,6 +45,18 @@ def test_text_escapes_operator_input() -> None:
     assert "\x1b" not in shown and "\r" not in shown and "\u202e" not in shown
 
 
+def test_text_names_each_muted_alert_and_what_mutes_it() -> None:
+    muted = [("prom", "Disk", "silenced by s1"), ("prom", "Latency\x1b[2J", "inhibited by f1")]
+    shown = text(NoiseStatus(active=[silence("s1")], firing=3, silenced=1, inhibited=1, muted=muted))
+    assert "muted: Disk (prom) silenced by s1" in shown
+    assert "inhibited by f1" in shown and "\x1b" not in shown
+    assert as_json(NoiseStatus(muted=muted))["muted_alerts"][0] == {
+        "source": "prom",
+        "name": "Disk",
+        "muted": "silenced by s1",
+    }
+
+
 def test_unreadable_tables() -> None:
     shown = text(NoiseStatus(error="no broker"))
     assert "cannot read: no broker" in shown
