@@ -308,12 +308,14 @@ def _service_parts(settings: MeshSettings, env: dict[str, str], ports: _Ports, r
                 continue
             own |= ray
             after_ready = None
+            if local_ray(settings):
+                # Starting local Ray takes a few seconds on its own. Ray makes its session directories 0777
+                # whatever the umask (ray._common.utils.try_make_directory_shared), also when a client joins a
+                # local cluster: once it runs, they are made private again.
+                private = executor_ray_dir(settings, index) if not settings.ray_nodes else ray_temp_root(settings)
+                after_ready = functools.partial(asyncio.to_thread, make_private, private)
             if local_ray(settings) and not settings.ray_nodes:
                 own["RAY_TMPDIR"] = str(executor_ray_dir(settings, index))
-                # Starting local Ray takes a few seconds on its own. Ray makes its session directories 0777
-                # whatever the umask (ray._common.utils.try_make_directory_shared): once it runs, they are made
-                # private again.
-                after_ready = functools.partial(asyncio.to_thread, make_private, Path(own["RAY_TMPDIR"]))
             parts.append(_service(name, "services.executor", own, probe, 120, after_ready=after_ready))
     return parts
 
@@ -326,8 +328,10 @@ def _ray_stages(settings: MeshSettings, ray: dict[str, str]) -> tuple[list[list[
     host, gcs_port = settings.host, free_port()
     temp_dir = ray_cluster_dir(settings)
     env = {**ray, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1"}
-    # Ray makes its session directories 0777 whatever the umask: each node's are made private once it is up.
-    private = functools.partial(asyncio.to_thread, make_private, temp_dir)
+    # Ray makes its temp and session directories 0777 whatever the umask, every time a node or a client joins: they
+    # are made private again once each node is up (and each executor, see ``_service_parts``). Ray's temp root
+    # around them is 0700 from the start and Ray never touches it, so no other user can reach them meanwhile.
+    private = functools.partial(asyncio.to_thread, make_private, ray_temp_root(settings))
     parts = []
     for node in cluster_nodes(host, gcs_port, settings.ray_nodes, settings.ray_node_cpus, temp_dir):
         probe = port_probe(host, node.node_manager_port)
