@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from alertmesh.chaos.killer import Fault, Killer, NoProcess
 from alertmesh.chaos.load import LoadGenerator
 from alertmesh.chaos.observer import Observer
 from alertmesh.chaos.options import ChaosOptions
-from alertmesh.chaos.partitions import GroupWatch, Reassignment, groups_of, measure
+from alertmesh.chaos.partitions import GroupWatch, Reassignment, assigned_partitions, groups_of, measure
 from alertmesh.chaos.schedule import Kill, kill_schedule, replica_kills
 from alertmesh.chaos.stack import Stack
 from alertmesh.stack.mesh import kafka_settings
@@ -133,9 +134,17 @@ class FaultInjector:
         # Waited for well past the limit, so a slow reassignment is measured, not only flagged.
         wait = min(self.options.recovery_timeout_s, limit * 3)
 
+        # Each replica's /metrics names the partitions it holds; the restarted replica answers on the same port.
+        urls = [
+            self.stack.mesh.http_urls[child.part.name] + "/metrics"
+            for child in self.stack.replicas(service_of(fault.target))
+        ]
+
         async def run() -> None:
             try:
-                found = await measure(watch, before, fault.target, fault.at, limit, wait)
+                found = await measure(
+                    watch, before, fault.target, fault.at, limit, wait, functools.partial(assigned_partitions, urls)
+                )
             finally:
                 await watch.close()
             self.reassignments.append(found)

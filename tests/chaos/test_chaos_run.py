@@ -45,7 +45,9 @@ def test_short_chaos_run_loses_nothing(tmp_path: Path) -> None:
     assert "chaos: published:" not in done.stdout
 
 
-REPLICAS_SUMMARY = re.compile(SUMMARY.pattern.rstrip("$") + r" max_reassign_s=([-\d.]+) reassign_limit_s=([\d.]+)$")
+REPLICAS_SUMMARY = re.compile(
+    SUMMARY.pattern.rstrip("$") + r" max_reassign_s=([-\d.]+) max_served_s=([-\d.]+) reassign_limit_s=([\d.]+)$"
+)
 
 
 @pytest.mark.timeout(600)
@@ -64,11 +66,11 @@ def test_replicas_scenario_kills_a_replica_of_each_service_and_a_ray_node(tmp_pa
     summary = REPLICAS_SUMMARY.match(lines[-1])
     assert summary, f"last line is not the summary: {lines[-1]!r}\n{output[-4000:]}"
     alerts, lost, duplicate_runs, stuck, _, kills = map(int, summary.groups()[:6])
-    reassign_s, limit_s = float(summary.group(8)), float(summary.group(9))
+    reassign_s, served_s, limit_s = (float(summary.group(n)) for n in (8, 9, 10))
     text = report.read_text() if report.exists() else output[-4000:]
     assert (alerts, kills) == (120, 4), lines[-1]
     assert (lost, duplicate_runs, stuck) == (0, 0, 0), text
-    assert 0 <= reassign_s <= limit_s, text
+    assert 0 <= reassign_s <= limit_s and served_s >= 0, text
     assert done.returncode == 0, text
     assert "**PASS**" in text and "| ray-node-2 | SIGKILL |" in text
     for service in ("ingest", "orchestrator", "executor"):

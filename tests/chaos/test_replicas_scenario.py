@@ -29,43 +29,74 @@ def test_one_replica_of_each_service_and_the_ray_worker_node_are_killed_in_turn(
 
 
 class FakeWatch:
-    """A group whose committed offsets move at given moments after the kill."""
+    """A group whose committed offsets move, and whose partitions are assigned again, at given moments after the
+    kill."""
 
     group = "alertmesh-ingest"
 
-    def __init__(self, moves: dict[TopicPartition, tuple[float, int]], ends: dict[TopicPartition, int]) -> None:
-        self.moves, self.end = moves, ends
+    def __init__(
+        self, moves: dict[TopicPartition, tuple[float, int]], ends: dict[TopicPartition, int], held_at: float = 0.0
+    ) -> None:
+        self.moves, self.end, self.held_at = moves, ends, held_at
         self.at = time.monotonic()
 
+    @property
+    def partitions(self) -> list[TopicPartition]:
+        return list(self.moves)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.at
+
     async def committed(self) -> dict[TopicPartition, int]:
-        now = time.monotonic() - self.at
-        return {tp: 10 + (step if now >= moment else 0) for tp, (moment, step) in self.moves.items()}
+        return {tp: 10 + (step if self.elapsed() >= moment else 0) for tp, (moment, step) in self.moves.items()}
 
     async def ends(self, found: list[TopicPartition]) -> dict[TopicPartition, int]:
         return {tp: self.end[tp] for tp in found}
 
+    async def assigned(self) -> set[tuple[str, str, int]]:
+        """The survivor holds P0 throughout; the dead member's partitions are held again from ``held_at`` on."""
+        held = self.moves if self.elapsed() >= self.held_at else [P0]
+        return {(self.group, tp.topic, tp.partition) for tp in held}
+
 
 def run(watch: FakeWatch, limit_s: float = 12, wait_s: float = 2) -> Reassignment:
     before = {tp: 10 for tp in watch.moves}
-    found: Reassignment = asyncio.run(measure(watch, before, "ingest", watch.at, limit_s, wait_s))  # type: ignore[arg-type]
+    found: Reassignment = asyncio.run(
+        measure(watch, before, "ingest", watch.at, limit_s, wait_s, watch.assigned)  # type: ignore[arg-type]
+    )
     return found
 
 
-def test_the_last_busy_partition_served_again_is_the_figure(monkeypatch: Any) -> None:
+def test_reassignment_and_service_are_timed_to_the_last_partition(monkeypatch: Any) -> None:
     monkeypatch.setattr(partitions, "POLL_S", 0.02)
-    # P0 moves at once (the surviving replica's), P1 after 0.5 s (the killed one's, reassigned); P2 got nothing.
-    found = run(FakeWatch({P0: (0.0, 3), P1: (0.5, 2), P2: (0.0, 0)}, {P0: 13, P1: 12, P2: 10}))
+    # P0 moves at once (the survivor's), P1 is held again after 0.3 s and served after 0.5 s; P2 got no record.
+    found = run(FakeWatch({P0: (0.0, 3), P1: (0.5, 2), P2: (0.0, 0)}, {P0: 13, P1: 12, P2: 10}, held_at=0.3))
     assert found.busy == 2
+    assert found.reassigned_after_s is not None and 0.3 <= found.reassigned_after_s < 0.5
     assert found.served_after_s is not None and 0.5 <= found.served_after_s < 1.0
     assert found.within_limit
 
 
-def test_a_partition_never_served_again_fails_and_so_does_a_slow_one(monkeypatch: Any) -> None:
+def test_a_partition_that_gets_a_record_late_is_still_waited_for(monkeypatch: Any) -> None:
+    monkeypatch.setattr(partitions, "POLL_S", 0.02)
+    watch = FakeWatch({P0: (0.0, 1), P1: (0.4, 1)}, {P0: 11, P1: 10})
+
+    async def ends(found: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return {P0: 11, P1: 11 if watch.elapsed() >= 0.2 else 10}  # P1's first record after the kill comes late
+
+    watch.ends = ends  # type: ignore[method-assign]
+    found = run(watch)
+    assert found.busy == 2 and found.served_after_s is not None and found.served_after_s >= 0.4
+
+
+def test_never_reassigned_never_served_or_too_slow_all_fail(monkeypatch: Any) -> None:
     monkeypatch.setattr(partitions, "POLL_S", 0.02)
     stuck = run(FakeWatch({P0: (0.0, 3), P1: (99.0, 2)}, {P0: 13, P1: 12}), wait_s=0.5)
     assert stuck.busy == 2 and stuck.served_after_s is None and not stuck.within_limit
-    slow = run(FakeWatch({P0: (0.3, 1)}, {P0: 11}), limit_s=0.1)
-    assert slow.served_after_s is not None and slow.served_after_s >= 0.3 and not slow.within_limit
+    orphaned = run(FakeWatch({P0: (0.0, 1), P1: (0.1, 1)}, {P0: 11, P1: 11}, held_at=99.0), wait_s=0.5)
+    assert orphaned.reassigned_after_s is None and not orphaned.within_limit
+    slow = run(FakeWatch({P0: (0.0, 1), P1: (0.3, 1)}, {P0: 11, P1: 11}, held_at=0.3), limit_s=0.1)
+    assert slow.reassigned_after_s is not None and slow.reassigned_after_s >= 0.3 and not slow.within_limit
     assert "limit 0.1s" in slow.describe()
 
 
@@ -75,13 +106,18 @@ def fault(target: str) -> Fault:
 
 def test_the_checks_want_every_kill_and_every_group_within_its_limit() -> None:
     faults = [fault(t) for t in ("ingest-2", "orchestrator", "executor", "ray-node-2")]
-    good = [Reassignment("ingest-2", "alertmesh-ingest", 3, 7.0, 12), Reassignment("orchestrator", "o", 3, 9.0, 12)]
+    good = [
+        Reassignment("ingest-2", "alertmesh-ingest", 3, 9.0, 12, 7.0),
+        Reassignment("orchestrator", "o", 3, 15, 12, 9),
+    ]
     assert all(check.passed for check in replica_checks(faults, good))
-    kills, groups = replica_checks(faults[:3], good)
-    assert not kills.passed and "ray-node-2" in kills.detail
-    late = [*good[:1], Reassignment("orchestrator", "o", 3, 12.5, 12)]
+    kills, measured = replica_checks(faults[:3], good)
+    assert not kills.passed and "ray-node-2" in kills.detail and measured.passed
+    late = [*good[:1], Reassignment("orchestrator", "o", 3, 14.0, 12, 12.5)]
     assert not replica_checks(faults, late)[1].passed
     assert not replica_checks(faults, good[:1])[1].passed, "a group not measured is not a pass"
+    never_served = [*good[:1], Reassignment("orchestrator", "o", 3, None, 12, 9.0)]
+    assert not replica_checks(faults, never_served)[1].passed, "reassigned but never served is stuck"
 
 
 def test_the_summary_line_carries_the_reassignment_figures_when_measured() -> None:
@@ -90,8 +126,12 @@ def test_the_summary_line_carries_the_reassignment_figures_when_measured() -> No
 
     record = RunRecord("replicas", "alertmesh chaos", 1, 10.0, evaluate([], [], [], [], {}, []), [], [], {})
     assert "reassign" not in summary_line(record)
-    record.reassignments = [Reassignment("ingest", "g", 3, 6.5, 12), Reassignment("orchestrator", "o", 3, 9.25, 12)]
-    assert summary_line(record).endswith(" max_reassign_s=9.2 reassign_limit_s=12")
-    record.reassignments.append(Reassignment("orchestrator", "o2", 3, None, 12))
-    assert summary_line(record).endswith(" max_reassign_s=-1.0 reassign_limit_s=12"), "unmeasured is not hidden"
-    assert "o2 (after killing orchestrator): 3 busy partitions all served again not within the wait" in markdown(record)
+    record.reassignments = [
+        Reassignment("ingest", "g", 3, 7.5, 12, 6.5),
+        Reassignment("orchestrator", "o", 3, 14, 12, 9.25),
+    ]
+    assert summary_line(record).endswith(" max_reassign_s=9.2 max_served_s=14.0 reassign_limit_s=12")
+    record.reassignments.append(Reassignment("orchestrator", "o2", 3, None, 12, None))
+    line = summary_line(record)
+    assert line.endswith(" max_reassign_s=-1.0 max_served_s=-1.0 reassign_limit_s=12"), "unmeasured is not hidden"
+    assert "o2 (after killing orchestrator): every partition reassigned never" in markdown(record)
