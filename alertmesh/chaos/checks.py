@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from alertmesh.chaos.killer import Fault
 from alertmesh.chaos.load import Sent
 from alertmesh.chaos.observer import SeenDeadLetter, SeenResult
+from alertmesh.chaos.partitions import Reassignment
+from alertmesh.chaos.schedule import RAY_WORKER_NODE, REPLICA_SERVICES
 from alertmesh.chaos.visibility import Execution
+from alertmesh.stack.replicas import service_of
 
 #: The action with the side effect in the chaos workflow (see ``workspace``).
 SIDE_EFFECT_REF = "record"
@@ -158,3 +161,33 @@ def evaluate(
         dead_letters_ok=len(dlq_ok),
         checks=checks,
     )
+
+
+def replica_checks(faults: Sequence[Fault], reassignments: Sequence[Reassignment]) -> list[Check]:
+    """The ``replicas`` scenario's own checks: a replica of each service and a Ray worker node were killed, and
+    every consumer group served all its partitions again within its session + rebalance timeouts."""
+    killed = {service_of(fault.target) for fault in faults}
+    wanted = {*REPLICA_SERVICES, RAY_WORKER_NODE}
+    missing = sorted(wanted - killed)
+    slow = [r.describe() for r in reassignments if not r.within_limit]
+    groups = {service_of(r.target) for r in reassignments}
+    unmeasured = sorted({"ingest", "orchestrator"} - groups)
+    worst = max((r.reassigned_after_s or 0.0 for r in reassignments), default=0.0)
+    served = max((r.served_after_s or 0.0 for r in reassignments), default=0.0)
+    limit = max((r.limit_s for r in reassignments), default=0.0)
+    return [
+        Check(
+            "one replica of each service and a Ray worker node were SIGKILLed under load",
+            not missing,
+            f"{len(faults)} kills" + (f"; not killed: {', '.join(missing)}" if missing else ""),
+            missing,
+        ),
+        Check(
+            "every partition of each consumer group was reassigned within session + rebalance timeout, and served",
+            not slow and not unmeasured and bool(reassignments),
+            f"{len(reassignments)} groups measured, slowest reassigned after {worst:.1f}s (limit {limit:g}s), "
+            f"served after {served:.1f}s"
+            + (f"; not measured after killing {', '.join(unmeasured)}" if unmeasured else ""),
+            (slow + unmeasured)[:5],
+        ),
+    ]

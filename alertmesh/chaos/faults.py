@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import time
+from collections.abc import Callable
+
+from aiokafka import TopicPartition
 
 from alertmesh.chaos.killer import Fault, Killer, NoProcess
 from alertmesh.chaos.load import LoadGenerator
 from alertmesh.chaos.observer import Observer
 from alertmesh.chaos.options import ChaosOptions
-from alertmesh.chaos.schedule import Kill, kill_schedule
+from alertmesh.chaos.partitions import GroupWatch, Reassignment, assigned_partitions, groups_of, measure
+from alertmesh.chaos.schedule import Kill, kill_schedule, replica_kills
 from alertmesh.chaos.stack import Stack
+from alertmesh.stack.mesh import kafka_settings
+from alertmesh.stack.replicas import service_of
 from alertmesh.views.progress import clear_line
+from services.ingest.config import IngestSettings
+from services.orchestrator.config import OrchestratorSettings
+from services.shared.kafka import KafkaSettings
 
+#: The consumer group (or the prefix of the groups) each consumer service reads with.
+CONSUMER_GROUPS: dict[str, Callable[[], str]] = {
+    "ingest": lambda: IngestSettings().group_id,
+    "orchestrator": lambda: OrchestratorSettings().group_id,
+}
 #: Services drained with SIGTERM in the ``sigterm`` scenario, in this order.
 SERVICES = ("webhook", "ingest", "orchestrator", "executor")
 
@@ -36,6 +51,8 @@ class FaultInjector:
         self.killer = killer
         self.load = load
         self.faults: list[Fault] = []
+        #: How long each consumer group took to serve every partition again after a replica was killed.
+        self.reassignments: list[Reassignment] = []
         self.notes: list[str] = []
         self._recoveries: list[asyncio.Task[None]] = []
 
@@ -51,6 +68,8 @@ class FaultInjector:
                 await self.observer.restart()
         elif scenario in ("kafka-outage", "temporal-outage"):
             await self._outage(scenario.split("-")[0])
+        elif scenario == "replicas":
+            await self._kills(replica_kills(self.options.seed, self.options.publish_window_s))
         else:
             await self._sigterms()
         await asyncio.gather(*self._recoveries)
@@ -78,6 +97,7 @@ class FaultInjector:
             # supervisor's backoff, not the mesh.
             if not await self.killer.wait_healthy(kill.target, self.options.recovery_timeout_s):
                 self.notes.append(f"{kill.target} was not healthy at t+{kill.at_s}s; killed anyway")
+            watches = await self._watch_groups(kill.target)
             try:
                 fault = await self.killer.signal(kill.target, signal.SIGKILL, planned_s=kill.at_s)
             except NoProcess as error:
@@ -89,6 +109,48 @@ class FaultInjector:
             say(f"SIGKILL {kill.target} (pid {fault.pid}) at t+{moment:.1f}s ({moment - kill.at_s:+.1f}s late)")
             self.faults.append(fault)
             self._recover(fault)
+            for watch, before in watches:
+                self._reassigned(watch, before, fault)
+
+    async def _watch_groups(self, target: str) -> list[tuple[GroupWatch, dict[TopicPartition, int]]]:
+        """For a replica of a consumer (``replicas`` scenario): each of its service's groups, open, with the
+        offsets they had committed right before the kill."""
+        service = service_of(target)
+        if self.options.scenario != "replicas" or service not in CONSUMER_GROUPS:
+            return []
+        kafka = kafka_settings(self.stack.mesh)
+        watches = []
+        for group in await groups_of(kafka, CONSUMER_GROUPS[service]()):
+            watch = await GroupWatch(kafka, group).open()
+            try:
+                watches.append((watch, await watch.committed()))
+            except Exception as error:
+                await watch.close()
+                self.notes.append(f"could not read {group}'s offsets before killing {target}: {error!r}")
+        return watches
+
+    def _reassigned(self, watch: GroupWatch, before: dict[TopicPartition, int], fault: Fault) -> None:
+        limit = KafkaSettings().rejoin_s()
+        # Waited for well past the limit, so a slow reassignment is measured, not only flagged.
+        wait = min(self.options.recovery_timeout_s, limit * 3)
+
+        # Each replica's /metrics names the partitions it holds; the restarted replica answers on the same port.
+        urls = [
+            self.stack.mesh.http_urls[child.part.name] + "/metrics"
+            for child in self.stack.replicas(service_of(fault.target))
+        ]
+
+        async def run() -> None:
+            try:
+                found = await measure(
+                    watch, before, fault.target, fault.at, limit, wait, functools.partial(assigned_partitions, urls)
+                )
+            finally:
+                await watch.close()
+            self.reassignments.append(found)
+            say(found.describe())
+
+        self._recoveries.append(asyncio.create_task(run()))
 
     async def _outage(self, target: str) -> None:
         """SIGSTOP the server (it keeps its memory and state), SIGCONT it ``outage_s`` later."""

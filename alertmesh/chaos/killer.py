@@ -18,6 +18,8 @@ from alertmesh.chaos.stack import Stack
 #: The Ray task that runs actions, as Ray titles the worker process while the task runs.
 RAY_TASK_TITLE = "ray::run_action_task"
 RAY_WORKER = "ray-worker"
+#: The parts of the local Ray cluster's nodes (``ray-head``, ``ray-node-2``, ...) that ``--ray-nodes`` starts.
+RAY_NODE_PREFIX = "ray-node-"
 
 
 class NoProcess(LookupError):
@@ -101,7 +103,12 @@ class Killer:
         pid = await self.find_ray_task(30) if target == RAY_WORKER else self.pid_of(target)
         if pid is None:
             raise NoProcess(f"{target} has no process")
-        os.kill(pid, sig)
+        if target.startswith(RAY_NODE_PREFIX):
+            # A Ray node is ``ray start --block`` and the processes it started (raylet, object store, workers), all
+            # in its process group: the whole node dies at once, as when its machine goes.
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
         now = time.monotonic()
         return Fault(target, sig.name, planned_s, now, pid, moment_s=round(now - self.load_started_at, 2))
 

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Scenario = Literal["kills", "broker-kill", "kafka-outage", "temporal-outage", "sigterm"]
-SCENARIOS: tuple[Scenario, ...] = ("kills", "broker-kill", "kafka-outage", "temporal-outage", "sigterm")
+Scenario = Literal["kills", "broker-kill", "kafka-outage", "temporal-outage", "sigterm", "replicas"]
+SCENARIOS: tuple[Scenario, ...] = ("kills", "broker-kill", "kafka-outage", "temporal-outage", "sigterm", "replicas")
+#: The ``replicas`` scenario's mesh: two processes of each of these services and a Ray cluster of two nodes.
+REPLICATED = {"ingest": 2, "orchestrator": 2, "executor": 2}
+RAY_NODES = 2
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,16 @@ class ChaosOptions:
     webhook_every: int | None = None
     state_dir: Path | None = None
     report: Path = Path("chaos-report.md")
+
+    @property
+    def replicas(self) -> dict[str, int]:
+        """Processes per service the scenario runs (one each but in the ``replicas`` scenario)."""
+        return dict(REPLICATED) if self.scenario == "replicas" else {}
+
+    @property
+    def ray_nodes(self) -> int:
+        """Ray nodes started with Ray's CLI (0: Ray inside the executor, as ``up`` runs it by default)."""
+        return RAY_NODES if self.scenario == "replicas" else 0
 
     @property
     def publish_window_s(self) -> float:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from alertmesh.chaos.checks import Findings
 from alertmesh.chaos.killer import Fault
 from alertmesh.chaos.load import Sent
+from alertmesh.chaos.partitions import Reassignment
 
 
 @dataclass
@@ -25,6 +26,17 @@ class RunRecord:
     durations: dict[str, float]
     #: Extra lines a scenario adds (what a broker kill lost, webhook 503s, SIGTERM exit codes).
     notes: list[str] = field(default_factory=list)
+    #: How long each consumer group took to serve every partition again after a replica's kill (``replicas``).
+    reassignments: list[Reassignment] = field(default_factory=list)
+
+
+REASSIGN_HOW = (
+    "From the SIGKILL to the moment every partition of the group was assigned to a live replica again (each "
+    "replica's /metrics names the partitions it holds), checked against the session timeout plus the rebalance "
+    "timeout (KAFKA_SESSION_TIMEOUT_MS + KAFKA_REBALANCE_TIMEOUT_MS); and to the moment every partition that "
+    "received records since was committed past the offset its group had committed right before the kill (this "
+    "includes working off what piled up meanwhile, which no Kafka timeout bounds: reported, and it must happen)."
+)
 
 
 def max_recovery_s(faults: Sequence[Fault]) -> float:
@@ -35,11 +47,24 @@ def max_recovery_s(faults: Sequence[Fault]) -> float:
 def summary_line(record: RunRecord) -> str:
     """The run in one line of ``name=value`` counts, printed last so scripts can read it."""
     f = record.findings
-    return (
+    line = (
         f"alerts={f.alerts} lost={f.lost} duplicate_runs={f.duplicate_runs} stuck={f.stuck} "
         f"dead_letters_ok={f.dead_letters_ok} kills={len(record.faults)} "
         f"max_recovery_s={max_recovery_s(record.faults):.1f}"
     )
+    if record.reassignments:
+        # The slowest group to have every partition assigned again, and to serve every busy one again, after a
+        # kill (not seen within the wait: -1), and the limit the first is checked against.
+        line += (
+            f" max_reassign_s={_worst([r.reassigned_after_s for r in record.reassignments]):.1f}"
+            f" max_served_s={_worst([r.served_after_s for r in record.reassignments]):.1f}"
+            f" reassign_limit_s={record.reassignments[0].limit_s:g}"
+        )
+    return line
+
+
+def _worst(times: Sequence[float | None]) -> float:
+    return -1.0 if None in times else max((t or 0.0 for t in times), default=0.0)
 
 
 def _seconds(value: float | None) -> str:
@@ -89,6 +114,9 @@ def markdown(record: RunRecord) -> str:
                 f"| {planned} | {sent} | {fault.target} | {fault.signal} | {fault.pid} | {code} | "
                 f"{_seconds(fault.healthy_after_s)} | {_seconds(fault.recovered_after_s)} | {fault.note} |"
             )
+    if record.reassignments:
+        lines += ["", "## Consumer groups after a replica's kill", "", REASSIGN_HOW, ""]
+        lines += [f"- {r.describe()}" for r in record.reassignments]
     if record.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in record.notes]
     lines += ["", "## Durations", ""] + [f"- {name}: {value:.1f} s" for name, value in record.durations.items()]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from alertmesh.chaos import checks, visibility
 from alertmesh.chaos.actions import runs_per_workflow
+from alertmesh.chaos.checks import replica_checks
 from alertmesh.chaos.faults import FaultInjector, say
 from alertmesh.chaos.killer import Killer
 from alertmesh.chaos.load import LoadGenerator, webhook_headers
@@ -19,7 +20,7 @@ from alertmesh.chaos.observer import Observer
 from alertmesh.chaos.options import ChaosOptions
 from alertmesh.chaos.payloads import build_load
 from alertmesh.chaos.report import RunRecord, markdown, summary_line
-from alertmesh.chaos.schedule import kill_schedule
+from alertmesh.chaos.schedule import kill_schedule, replica_kills
 from alertmesh.chaos.stack import Stack, running_stack
 from alertmesh.chaos.workspace import Workspace
 from alertmesh.stack.mesh import kafka_settings
@@ -41,7 +42,12 @@ async def run(options: ChaosOptions) -> int:
             say("  " + kill.describe())
     state_dir = options.state_dir or Path(tempfile.mkdtemp(prefix="alertmesh-chaos-"))
     started = time.monotonic()
-    async with running_stack(Workspace(state_dir), options.action_seconds) as stack:
+    if options.scenario == "replicas":
+        say(f"replicas: {options.replicas}, a Ray cluster of {options.ray_nodes} nodes; kills:")
+        for kill in replica_kills(options.seed, options.publish_window_s):
+            say("  " + kill.describe())
+    workspace = Workspace(state_dir)
+    async with running_stack(workspace, options.action_seconds, options.replicas, options.ray_nodes) as stack:
         say(f"mesh ready in {time.monotonic() - started:.1f}s (state in {state_dir})")
         record = await _exercise(options, stack, {"startup": time.monotonic() - started})
     record.durations["total"] = time.monotonic() - started
@@ -110,6 +116,7 @@ async def _exercise(options: ChaosOptions, stack: Stack, durations: dict[str, fl
         sent=load.sent,
         durations=durations,
         notes=injector.notes + notes,
+        reassignments=injector.reassignments,
     )
 
 
@@ -166,6 +173,8 @@ def _expectations(
 def _scenario_checks(
     options: ChaosOptions, load: LoadGenerator, injector: FaultInjector, findings: checks.Findings
 ) -> None:
+    if options.scenario == "replicas":
+        findings.checks += replica_checks(injector.faults, injector.reassignments)
     if options.scenario == "sigterm":
         bad = [f"{f.target}: exit code {f.exit_code}" for f in injector.faults if f.exit_code != 0]
         findings.checks.append(checks.Check("every service exited 0 on SIGTERM", not bad, f"{len(bad)} did not", bad))

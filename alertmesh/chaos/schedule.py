@@ -35,3 +35,19 @@ def kill_schedule(seed: int, kills: int, window_s: float, targets: tuple[str, ..
     return [
         Kill(at_s=round(i * slot + rng.uniform(0, slot / 2), 2), target=order[i % len(order)]) for i in range(kills)
     ]
+
+
+#: What the ``replicas`` scenario kills, in this order: one replica of each service that has two (a consumer of
+#: each group, then an activity worker) and one Ray worker node (never the head: it is the cluster).
+REPLICA_SERVICES = ("ingest", "orchestrator", "executor")
+RAY_WORKER_NODE = "ray-node-2"
+
+
+def replica_kills(seed: int, window_s: float, replicas: int = 2) -> list[Kill]:
+    """One kill per service of ``REPLICA_SERVICES`` (its replica picked by the seed) and one of the Ray worker node,
+    spread evenly over the middle of the publishing window so that load flows before and after each."""
+    rng = random.Random(seed)
+    targets = [f"{service}-{n}" if (n := rng.randint(1, replicas)) > 1 else service for service in REPLICA_SERVICES]
+    targets.append(RAY_WORKER_NODE)
+    step = window_s / (len(targets) + 1)
+    return [Kill(at_s=round(step * (i + 1), 2), target=target) for i, target in enumerate(targets)]

@@ -19,11 +19,14 @@ class Stack(LocalStack):
 
 
 @contextlib.asynccontextmanager
-async def running_stack(workspace: Workspace, action_seconds: float) -> AsyncIterator[Stack]:
+async def running_stack(
+    workspace: Workspace, action_seconds: float, replicas: dict[str, int] | None = None, ray_nodes: int = 0
+) -> AsyncIterator[Stack]:
     """Start the servers and services on free ports with the chaos routing and workflow; stop them all after.
+    ``replicas`` processes per service and a Ray cluster of ``ray_nodes`` nodes, as ``up --replicas --ray-nodes``.
     The parts' output goes to ``mesh.log`` in the state directory, not to the console."""
     workspace.write(action_seconds)
-    settings = local_settings(workspace)
+    settings = local_settings(workspace).model_copy(update={"replicas": replicas or {}, "ray_nodes": ray_nodes})
     # The orchestrator checks the workflow's actions against the same registry when it loads it.
     modules = {"EXECUTOR_ACTION_MODULES": ACTION_MODULE}
     service_env = {"executor": modules, "orchestrator": modules}

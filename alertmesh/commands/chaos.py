@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario",
         choices=SCENARIOS,
         default=default.scenario,
-        help="kills (default): SIGKILL parts while alerts flow",
+        help="kills (default): SIGKILL parts while alerts flow; replicas: 2 of ingest, orchestrator and executor and a "
+        "2-node Ray cluster, one of each and the Ray worker node SIGKILLed, partitions' reassignment timed",
     )
     add("--alerts", type=int, default=default.alerts, help="distinct alerts to publish")
     add("--kills", type=int, default=default.kills, help="SIGKILLs in the kills scenario")

@@ -14,6 +14,8 @@ from typing import TextIO
 
 from alertmesh.stack.embedded import free_port
 from alertmesh.stack.mesh import MeshPlan, MeshSettings, ensure_webhook_key, plan, prepare_private_dirs
+from alertmesh.stack.part_logs import LOGS_DIR_NAME, PartLogs
+from alertmesh.stack.replicas import service_of
 from alertmesh.stack.state import mesh_file, recorder
 from alertmesh.stack.supervisor import Child, Supervisor
 
@@ -28,6 +30,10 @@ class LocalStack:
     def child(self, name: str) -> Child:
         """The newest child running part ``name`` (a part restarted in a later stage replaces the earlier one)."""
         return [child for child in self.supervisor.children if child.part.name == name][-1]
+
+    def replicas(self, service: str) -> list[Child]:
+        """Every replica's child of ``service`` (``ingest``, ``ingest-2``, ...), or of any other part by its name."""
+        return [child for child in self.supervisor.children if service_of(child.part.name) == service]
 
 
 @dataclass(frozen=True)
@@ -80,18 +86,24 @@ async def running_local_stack(
     ensure_webhook_key(settings)
     mesh = plan(settings)
     extra = service_env or {}
-    services = [dataclasses.replace(p, env={**p.env, **extra.get(p.name, {})}) for p in mesh.services]
+    # Every replica of a service gets its extra environment.
+    services = [dataclasses.replace(p, env={**p.env, **extra.get(service_of(p.name), {})}) for p in mesh.services]
     with log_file.open("a", encoding="utf-8") as log:
-        supervisor = Supervisor(output=_writer(log))
+        # mesh.log has every part's lines in order; logs/<part>.log each replica's own.
+        logs = PartLogs(settings.state_dir.resolve() / LOGS_DIR_NAME)
+        supervisor = Supervisor(output=logs.tee(_writer(log)))
         # mesh.json in the run's state dir, as `up` writes it: `alertmesh status --state-dir` follows the run.
         at = datetime.now(UTC)
         supervisor.on_change = recorder(mesh_file(settings.state_dir.resolve()), mesh, lambda: supervisor.children, at)
         try:
             await supervisor.start_stage(mesh.servers)
+            for stage in mesh.ray_stages:
+                await supervisor.start_stage(stage)
             await supervisor.start_stage(services)
             yield LocalStack(dataclasses.replace(mesh, services=services), supervisor)
         finally:
             await supervisor.stop()
+            logs.close()
 
 
 def _writer(log: TextIO) -> Callable[[str, str], None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import ipaddress
 import os
@@ -14,13 +15,16 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from alertmesh import kafka_tools
 from alertmesh.samples import DEMO_ALERT
 from alertmesh.stack.embedded import free_port, port_open, tansu_command, temporal_command
+from alertmesh.stack.ray_cluster import NODE_READY_TIMEOUT_S, cluster_nodes
+from alertmesh.stack.replicas import MAX_RAY_NODES, SERVICES, check_replicas, parse_replicas, replica_name
 from alertmesh.stack.supervisor import Part, Probe
 from services.ingest.defaults import ROUTING_FILE
 from services.orchestrator.defaults import WORKFLOWS_DIR
@@ -42,8 +46,13 @@ RAY_TOKEN_FILE_NAME = "ray-auth-token"
 RAY_DIR_NAME = "ray"
 #: Longest Unix socket path Ray accepts (``ray._private.utils.validate_socket_filepath``).
 SOCKET_PATH_MAX = (104 if sys.platform == "darwin" else 108) - 1
-#: What Ray appends to ``RAY_TMPDIR`` for its longest socket (a 7-digit pid, the largest Linux gives).
-RAY_SOCKET_TAIL = "/ray/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store"
+#: In Ray's temp root: the temp dir of the cluster ``--ray-nodes`` starts (``ray start --temp-dir``), and the
+#: prefix of the own temp root of executor replica 2, 3, ... when each starts Ray in-process (``e2``, ``e3``).
+RAY_CLUSTER_DIR_NAME = "rc"
+RAY_REPLICA_DIR_PREFIX = "e"
+#: What Ray appends to ``RAY_TMPDIR`` for its longest socket (a 7-digit pid, the largest Linux gives), after an
+#: executor replica's own directory (``/e8``).
+RAY_SOCKET_TAIL = "/e8/ray/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store"
 
 
 class UnsafeDirectoryError(RuntimeError):
@@ -71,6 +80,33 @@ class MeshSettings(BaseSettings):
     ray_address: str | None = Field(None, validation_alias="RAY_ADDRESS")
     # The webhook's credentials; unset: ``up`` keeps a demo key in the state dir (see ``ensure_webhook_key``).
     webhook_credentials_file: Path | None = Field(None, validation_alias="WEBHOOK_CREDENTIALS_FILE")
+    # Processes per service, e.g. ``ingest=2,orchestrator=2,executor=2`` (``up --replicas``); a service not named
+    # runs once. Replicas share their service's consumer group (Kafka spreads the partitions over them) or task
+    # queue; each has its own health and metrics port and log file. At most 8 each.
+    replicas: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    # Ray nodes to start with Ray's own CLI (``ray start``: a head, then worker nodes) for every executor replica
+    # to join (``up --ray-nodes``); 0: each executor starts Ray in-process. At most 4 on one machine.
+    ray_nodes: int = Field(0, ge=0, le=MAX_RAY_NODES)
+    # CPUs each of those Ray nodes offers (``ray start --num-cpus``): as many actions run at once per node.
+    ray_node_cpus: int = Field(1, ge=1, le=64)
+
+    @field_validator("replicas", mode="before")
+    @classmethod
+    def _replicas(cls, value: Any) -> Any:
+        """``ALERTMESH_REPLICAS=ingest=2,executor=2`` as on the command line; a mapping is checked the same way."""
+        if isinstance(value, str):
+            return parse_replicas(value)
+        return check_replicas(value) if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _one_ray(self) -> MeshSettings:
+        if self.ray_nodes and self.ray_address:
+            raise ValueError("--ray-nodes starts a local Ray cluster; RAY_ADDRESS names another one: choose one")
+        return self
+
+    def replicas_of(self, service: str) -> int:
+        """How many processes of ``service`` to run."""
+        return self.replicas.get(service, 1)
 
     def credentials_file(self) -> Path:
         """The credentials file the webhook reads: the one configured, else the state dir's."""
@@ -92,6 +128,16 @@ class MeshPlan:
     services: list[Part]
     #: Creates the topics that are missing (the embedded broker's part runs it itself, after every start).
     ensure_topics: Callable[[], Awaitable[None]]
+    #: The local Ray cluster's nodes (``--ray-nodes``), started after the servers, in stages: the head, then the
+    #: others. Empty when every executor starts Ray in-process or joins ``RAY_ADDRESS``.
+    ray_stages: list[list[Part]] = dataclasses.field(default_factory=list)
+    #: Every webhook replica's base URL, the first being ``webhook_url``.
+    webhook_urls: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def stages(self) -> list[list[Part]]:
+        """What ``up`` starts, in order, each stage's parts in parallel: the servers, the Ray nodes, the services."""
+        return [stage for stage in [self.servers, *self.ray_stages, self.services] if stage]
 
     def describe(self) -> list[str]:
         """The addresses ``up`` prints once the mesh is ready, one per line."""
@@ -100,6 +146,7 @@ class MeshPlan:
             f"Temporal         {self.temporal_address}",
             f"Temporal UI      {self.temporal_ui or '(external Temporal: see its own UI)'}",
             f"Webhook          {self.webhook_url}/v1/alerts/{{source}}",
+            *(f"Webhook replica  {url}/v1/alerts/{{source}}" for url in self.webhook_urls[1:]),
             f"Ray              {self.ray}",
         ]
 
@@ -190,10 +237,11 @@ def ray_token_file(settings: MeshSettings) -> Path:
 
 
 def ray_env(settings: MeshSettings) -> dict[str, str]:
-    """Local Ray's own variables for the executor (it starts Ray; Ray's processes inherit them): token
-    authentication, so another local user who finds its ports cannot run code with the executor's environment
-    (secrets included), and its temp dir private to this user. Nothing for a cluster at ``RAY_ADDRESS``: its own
-    settings decide. An explicit ``RAY_AUTH_MODE`` in the environment is honoured."""
+    """Local Ray's own variables for the executor (it starts Ray; Ray's processes inherit them) and for the Ray
+    nodes ``--ray-nodes`` starts: token authentication, so another local user who finds its ports cannot run code
+    with the executor's environment (secrets included), and its temp dir private to this user. Nothing for a
+    cluster at ``RAY_ADDRESS``: its own settings decide. An explicit ``RAY_AUTH_MODE`` in the environment is
+    honoured."""
     if not local_ray(settings):
         return {}
     return {
@@ -203,9 +251,100 @@ def ray_env(settings: MeshSettings) -> dict[str, str]:
     }
 
 
+def executor_ray_dir(settings: MeshSettings, replica: int) -> Path:
+    """The ``RAY_TMPDIR`` of executor replica ``replica`` starting Ray in-process: the first uses Ray's temp root,
+    the others a directory of their own inside it. Given the same directory, ``ray.init()`` joins the Ray it
+    finds recorded there, so the second executor would share (and die with) the first one's Ray."""
+    root = ray_temp_root(settings)
+    return root if replica == 1 else root / f"{RAY_REPLICA_DIR_PREFIX}{replica}"
+
+
+def ray_cluster_dir(settings: MeshSettings) -> Path:
+    """The temp dir of the Ray nodes ``--ray-nodes`` starts (``ray start --temp-dir``)."""
+    return ray_temp_root(settings) / RAY_CLUSTER_DIR_NAME
+
+
+@dataclass(frozen=True)
+class _Ports:
+    """Each replica's health port (the webhook's: its metrics port) and the webhook replicas' public ports."""
+
+    health: dict[str, int]
+    public: dict[str, int]
+
+
+def _replica_ports(settings: MeshSettings) -> _Ports:
+    """Ports nobody needs to know come free; the first replica honours an explicit ``<SERVICE>_HEALTH_PORT`` (the
+    webhook's ``WEBHOOK_METRICS_PORT``) and the first webhook listens on ``webhook_port``: two processes cannot
+    listen on one port, so webhook replica 2, 3, ... get ports of their own (``up`` prints them; a load balancer
+    in front spreads senders over them)."""
+    health: dict[str, int] = {}
+    public: dict[str, int] = {}
+    for service in SERVICES:
+        variable = "WEBHOOK_METRICS_PORT" if service == "webhook" else f"{service.upper()}_HEALTH_PORT"
+        for index in range(1, settings.replicas_of(service) + 1):
+            name = replica_name(service, index)
+            health[name] = _port_for(variable) if index == 1 else free_port()
+            if service == "webhook":
+                public[name] = settings.webhook_port if index == 1 else free_port()
+    return _Ports(health, public)
+
+
+def _service_parts(settings: MeshSettings, env: dict[str, str], ports: _Ports, ray: dict[str, str]) -> list[Part]:
+    """Every replica of the four services, each with its own ports in its environment."""
+    host = settings.host
+    parts = []
+    for service in SERVICES:
+        for index in range(1, settings.replicas_of(service) + 1):
+            name = replica_name(service, index)
+            own = dict(env)
+            if service == "webhook":
+                own |= {"WEBHOOK_PORT": str(ports.public[name]), "WEBHOOK_METRICS_PORT": str(ports.health[name])}
+                probe = healthz_probe(host, ports.public[name])
+            else:
+                own[f"{service.upper()}_HEALTH_PORT"] = str(ports.health[name])
+                probe = healthz_probe(host, ports.health[name])
+            if service != "executor":
+                parts.append(_service(name, f"services.{service}", own, probe, 60))
+                continue
+            own |= ray
+            after_ready = None
+            if local_ray(settings):
+                # Starting local Ray takes a few seconds on its own. Ray makes its session directories 0777
+                # whatever the umask (ray._common.utils.try_make_directory_shared), also when a client joins a
+                # local cluster: once it runs, they are made private again.
+                private = executor_ray_dir(settings, index) if not settings.ray_nodes else ray_temp_root(settings)
+                after_ready = functools.partial(asyncio.to_thread, make_private, private)
+            if local_ray(settings) and not settings.ray_nodes:
+                own["RAY_TMPDIR"] = str(executor_ray_dir(settings, index))
+            parts.append(_service(name, "services.executor", own, probe, 120, after_ready=after_ready))
+    return parts
+
+
+def _ray_stages(settings: MeshSettings, ray: dict[str, str]) -> tuple[list[list[Part]], str]:
+    """The head, then the other nodes (they join the head, so it must answer first), and the address every
+    executor joins; no stages without ``--ray-nodes``."""
+    if not settings.ray_nodes:
+        return [], ""
+    host, gcs_port = settings.host, free_port()
+    temp_dir = ray_cluster_dir(settings)
+    env = {**ray, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1"}
+    # Ray makes its temp and session directories 0777 whatever the umask, every time a node or a client joins: they
+    # are made private again once each node is up (and each executor, see ``_service_parts``). Ray's temp root
+    # around them is 0700 from the start and Ray never touches it, so no other user can reach them meanwhile.
+    private = functools.partial(asyncio.to_thread, make_private, ray_temp_root(settings))
+    parts = []
+    for node in cluster_nodes(host, gcs_port, settings.ray_nodes, settings.ray_node_cpus, temp_dir):
+        probe = port_probe(host, node.node_manager_port)
+        part = Part(node.name, node.command, probe, env, NODE_READY_TIMEOUT_S, after_ready=private, umask=PRIVATE_UMASK)
+        parts.append(part)
+    stages = [parts[:1], parts[1:]] if len(parts) > 1 else [parts]
+    return stages, f"{host}:{gcs_port}"
+
+
 def plan(settings: MeshSettings) -> MeshPlan:
-    """What ``up`` will run for ``settings``: the embedded servers not pointed elsewhere, then the four services,
-    each with the environment that points it at the servers and at the routing rules and workflows."""
+    """What ``up`` will run for ``settings``: the embedded servers not pointed elsewhere, the local Ray cluster
+    asked for, then every replica of the four services, each with the environment that points it at the servers
+    and at the routing rules and workflows."""
     host = settings.host
     servers: list[Part] = []
     kafka = settings.external_kafka or f"{host}:{settings.kafka_port}"
@@ -230,9 +369,7 @@ def plan(settings: MeshSettings) -> MeshPlan:
         probe = temporal_probe(temporal)
         servers.append(Part("temporal", command, probe, ready_timeout_s=90, quiet_on_stop=True, umask=PRIVATE_UMASK))
 
-    ports = {name: _port_for(f"{name.upper()}_HEALTH_PORT") for name in ("ingest", "orchestrator", "executor")}
-    # The webhook serves its metrics (and /healthz again) on a port of its own, not on the public alert port.
-    webhook_metrics_port = _port_for("WEBHOOK_METRICS_PORT")
+    ports = _replica_ports(settings)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "TEMPORAL_ADDRESS": temporal,
@@ -243,46 +380,36 @@ def plan(settings: MeshSettings) -> MeshPlan:
         # Every service (and Ray worker) keeps its spans here for `alertmesh trace` (bounded in size).
         "ALERTMESH_TRACES_DIR": str(traces_dir(settings)),
         "WEBHOOK_HOST": host,
-        "WEBHOOK_PORT": str(settings.webhook_port),
         "WEBHOOK_METRICS_HOST": host,
-        "WEBHOOK_METRICS_PORT": str(webhook_metrics_port),
         "WEBHOOK_CREDENTIALS_FILE": str(settings.credentials_file()),
         "RAY_USAGE_STATS_ENABLED": "0",
         "PYTHONUNBUFFERED": "1",
-        **{f"{name.upper()}_HEALTH_HOST": host for name in ports},
-        **{f"{name.upper()}_HEALTH_PORT": str(port) for name, port in ports.items()},
+        **{f"{name.upper()}_HEALTH_HOST": host for name in ("ingest", "orchestrator", "executor")},
     }
-    executor_env = env | ray_env(settings)
-    services = [
-        _service("ingest", "services.ingest", env, healthz_probe(host, ports["ingest"]), 60),
-        _service("webhook", "services.webhook", env, healthz_probe(host, settings.webhook_port), 60),
-        _service("orchestrator", "services.orchestrator", env, healthz_probe(host, ports["orchestrator"]), 60),
-        # Starting local Ray takes a few seconds on its own. Ray makes its session directories 0777 whatever the
-        # umask (ray._common.utils.try_make_directory_shared): once it runs, they are made private again.
-        _service(
-            "executor",
-            "services.executor",
-            executor_env,
-            healthz_probe(host, ports["executor"]),
-            120,
-            after_ready=functools.partial(asyncio.to_thread, make_private, Path(executor_env["RAY_TMPDIR"]))
-            if local_ray(settings)
-            else None,
-        ),
-    ]
+    ray = ray_env(settings)
+    ray_stages, cluster = _ray_stages(settings, ray)
+    if cluster:
+        # Every executor replica joins the cluster (the executor forwards what Ray workers need through the
+        # job's runtime environment); the cluster's temp dir, not an in-process one.
+        ray = ray | {"RAY_ADDRESS": cluster, "RAY_TMPDIR": str(ray_cluster_dir(settings))}
+        where = f"local cluster of {settings.ray_nodes} nodes at {cluster} (ray start; token auth, temp dir "
+        ray_line = where + f"{ray_cluster_dir(settings)})"
+    else:
+        ray_line = settings.ray_address or (
+            f"local (started by each executor; token auth, temp dir {ray_temp_root(settings)})"
+        )
     return MeshPlan(
         kafka_bootstrap=kafka,
         temporal_address=temporal,
         temporal_ui=ui,
         webhook_url=f"http://{host}:{settings.webhook_port}",
-        ray=settings.ray_address or f"local (started by the executor; token auth, temp dir {ray_temp_root(settings)})",
-        http_urls={
-            **{name: f"http://{host}:{port}" for name, port in ports.items()},
-            "webhook": f"http://{host}:{webhook_metrics_port}",
-        },
+        ray=ray_line,
+        http_urls={name: f"http://{host}:{port}" for name, port in ports.health.items()},
         servers=servers,
-        services=services,
+        services=_service_parts(settings, env, ports, ray),
         ensure_topics=topics,
+        ray_stages=ray_stages,
+        webhook_urls=[f"http://{host}:{port}" for port in ports.public.values()],
     )
 
 
@@ -339,6 +466,12 @@ def prepare_private_dirs(settings: MeshSettings) -> None:
         root = ray_temp_root(settings)
         private_directory(root)
         make_private(root)
+        # Made here, private, rather than by Ray (0777 whatever the umask).
+        if settings.ray_nodes:
+            private_directory(ray_cluster_dir(settings))
+        else:
+            for replica in range(2, settings.replicas_of("executor") + 1):
+                private_directory(executor_ray_dir(settings, replica))
         ensure_ray_token(settings)
 
 

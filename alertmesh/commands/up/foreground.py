@@ -28,8 +28,9 @@ from alertmesh.stack.mesh import (
     traces_dir,
     webhook_usage,
 )
+from alertmesh.stack.part_logs import LOGS_DIR_NAME, PartLogs
 from alertmesh.stack.state import mesh_file, recorder
-from alertmesh.stack.supervisor import StartupError, Supervisor
+from alertmesh.stack.supervisor import StartupError, Supervisor, print_output
 from alertmesh.trace import render_finished_trace
 from alertmesh.views.result_summary import summarize
 from schemas import WorkflowResult
@@ -47,7 +48,8 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
         return 2
     webhook_key = ensure_webhook_key(settings)
     mesh = plan(settings)
-    supervisor = Supervisor()
+    logs = PartLogs(settings.state_dir.resolve() / LOGS_DIR_NAME)
+    supervisor = Supervisor(output=logs.tee(print_output))
     # mesh.json: rewritten whenever a part starts, exits or stops (alertmesh status reads it).
     supervisor.on_change = recorder(
         mesh_file(settings.state_dir.resolve()), mesh, lambda: supervisor.children, datetime.now(UTC)
@@ -63,6 +65,8 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
             await supervisor.start_stage(mesh.servers)
         if settings.external_kafka is not None:
             await mesh.ensure_topics()
+        for stage in mesh.ray_stages:
+            await supervisor.start_stage(stage)
         await supervisor.start_stage(mesh.services)
         _report_ready(mesh, settings, webhook_key)
         log.info("ready in %.1fs", time.monotonic() - started)
@@ -81,13 +85,15 @@ async def up(settings: MeshSettings, after_ready: AfterReady | None = None) -> i
             loop.remove_signal_handler(sig)
         with contextlib.suppress(asyncio.CancelledError):
             await supervisor.stop()
+        logs.close()
         log.info("stopped")
 
 
 def _report_ready(mesh: MeshPlan, settings: MeshSettings, webhook_key: WebhookKey) -> None:
     """Where everything is, how to post an alert, and what any local user can reach."""
     status = f"Status           alertmesh status --state-dir {settings.state_dir} [--watch]"
-    for line in [*mesh.describe(), *webhook_usage(mesh, webhook_key), status]:
+    logs = f"Logs             {settings.state_dir.resolve() / LOGS_DIR_NAME}/<part>.log"
+    for line in [*mesh.describe(), *webhook_usage(mesh, webhook_key), status, logs]:
         log.info(line)
     for line in exposure_warnings(settings):
         log.warning(line)
