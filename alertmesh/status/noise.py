@@ -62,9 +62,9 @@ class NoiseReader:
         firing = sorted(self._alerts.firing(now), key=lambda row: row.starts_at)
         muted = []
         for row in firing:
-            silences = self._silences.silencing(row.labels, now)
-            if silences:
-                muted.append((row.source, row.name, f"silenced by {', '.join(silences)}"))
+            silenced_by = self._silences.silencing(row.labels, now)
+            if silenced_by:
+                muted.append((row.source, row.name, f"silenced by {', '.join(silenced_by)}"))
             elif row.inhibited_by:
                 muted.append((row.source, row.name, f"inhibited by {', '.join(row.inhibited_by[:3])}"))
         silenced = sum(what.startswith("silenced") for _, _, what in muted)
