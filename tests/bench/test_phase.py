@@ -7,6 +7,7 @@ import pytest
 from bench.e2e import Phase
 from bench.machine import describe
 from bench.record import Record
+from bench.report import markdown
 
 
 def test_a_burst_rate_runs_from_the_send_to_the_last_result() -> None:
@@ -39,3 +40,21 @@ def test_nothing_completed_gives_no_figures() -> None:
     phase = Phase("mesh", "single", 25.0, sent_at=[0.0], done_at=[None])
     assert phase.throughput() == 0.0
     assert phase.percentile_ms(50) is None
+
+
+def test_the_mesh_is_read_against_the_temporal_ceiling_as_well() -> None:
+    # The ceiling (Temporal alone) above the bare baseline beside the mesh: the report must show the mesh under it.
+    record = Record(describe(), "alertmesh bench")
+    record.phases = [
+        Phase("ceiling", "triage", None, sent_at=[0.0] * 4, done_at=[0.05, 0.05, 0.05, 0.1]),  # 40/s
+        Phase("mesh", "triage", None, sent_at=[0.0] * 2, done_at=[0.1, 0.1]),  # 20/s
+        Phase("raw", "triage", None, sent_at=[0.0] * 3, done_at=[0.2, 0.2, 0.2]),  # 15/s
+    ]
+    summary = record.summary()
+    assert summary["temporal_ceiling_alerts_per_s"] == pytest.approx(40.0)
+    assert summary["e2e_vs_temporal_ceiling"] == pytest.approx(0.5)
+    assert summary["e2e_vs_raw_temporal"] == pytest.approx(1.333, abs=1e-3)
+    text = markdown(record)
+    assert "| Temporal ceiling, alone | 40.0 | 0.50 |" in text
+    assert "| end to end vs the Temporal ceiling | 0.50 |" in text
+    assert "| Temporal ceiling, alone, 2 activities | burst | 4/4 | 40.0 |" in text
