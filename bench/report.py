@@ -8,6 +8,9 @@ from bench.e2e import Phase
 from bench.options import HEADLINE_LOAD, OFFERED_LOADS
 from bench.record import Record, median
 
+#: BENCHMARKS.md below this line is written by hand (figures of other commands, such as the ingest micro-benchmark's
+#: per-step costs): a bench run writes its own sections above it and keeps what follows it.
+KEPT_MARKER = "<!-- Written by hand below this line: alertmesh bench keeps it. -->"
 THROUGHPUT_PNG = "bench-throughput.png"
 LATENCY_PNG = "bench-latency-cdf.png"
 SERIES = [("mesh", "triage"), ("raw", "triage"), ("mesh", "single"), ("raw", "single")]
@@ -77,8 +80,16 @@ def _ceiling_text(s: dict[str, float | None]) -> list[str]:
     ]
 
 
-def markdown(record: Record) -> str:
-    """``BENCHMARKS.md``: the run's command, machine, summary figures and every section's tables."""
+def kept_part(previous: str) -> str:
+    """What a run keeps of the ``previous`` BENCHMARKS.md: the marker and everything after it ("" when it has
+    none)."""
+    at = previous.find(KEPT_MARKER)
+    return "" if at < 0 else previous[at:]
+
+
+def markdown(record: Record, kept: str = "") -> str:
+    """``BENCHMARKS.md``: the run's command, machine, summary figures and every section's tables, then ``kept``
+    (``kept_part`` of the file it replaces)."""
     s = record.summary()
     lines = [
         "# Benchmarks",
@@ -214,7 +225,8 @@ def markdown(record: Record) -> str:
     ]
     if record.notes:
         lines += ["", "Notes:", "", *(f"- {note}" for note in record.notes)]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return text + "\n" + kept if kept else text
 
 
 def plots(record: Record, out: Path) -> list[Path]:

@@ -72,7 +72,9 @@ async def run(options: BenchOptions) -> int:
     record.ray_round_trip_ms = await _timed(record, "bare Ray", probe.measure(timeout_s=180))
     record.durations["total"] = time.monotonic() - began
     options.out.mkdir(parents=True, exist_ok=True)
-    (options.out / "BENCHMARKS.md").write_text(report.markdown(record))
+    target = options.out / "BENCHMARKS.md"
+    kept = report.kept_part(target.read_text()) if target.exists() else ""
+    target.write_text(report.markdown(record, kept))
     written = report.plots(record, options.out)
     say(f"wrote {options.out / 'BENCHMARKS.md'}, {', '.join(str(p) for p in written)}")
     if options.state_dir is None:

@@ -52,7 +52,15 @@ def test_quick_bench_measures_every_section(tmp_path: Path) -> None:
     assert summary["e2e_alerts_per_s"] > 0 and summary["ingest_alerts_per_s"] > 0  # results did arrive
     text = (out / "BENCHMARKS.md").read_text()
     assert f"alertmesh bench --quick --out {out}" in text
-    for section in ("## Machine", "## Ingest", "## Against Temporal alone", "## End to end", "## Dispatch", "## Fan-out", "## Footprint"):
+    for section in (
+        "## Machine",
+        "## Ingest",
+        "## Against Temporal alone",
+        "## End to end",
+        "## Dispatch",
+        "## Fan-out",
+        "## Footprint",
+    ):
         assert section in text
     for plot in ("bench-throughput.png", "bench-latency-cdf.png"):
         assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,7 +7,7 @@ import pytest
 from bench.e2e import Phase
 from bench.machine import describe
 from bench.record import Record
-from bench.report import markdown
+from bench.report import KEPT_MARKER, kept_part, markdown
 
 
 def test_a_burst_rate_runs_from_the_send_to_the_last_result() -> None:
@@ -58,3 +58,11 @@ def test_the_mesh_is_read_against_the_temporal_ceiling_as_well() -> None:
     assert "| Temporal ceiling, alone | 40.0 | 0.50 |" in text
     assert "| end to end vs the Temporal ceiling | 0.50 |" in text
     assert "| Temporal ceiling, alone, 2 activities | burst | 4/4 | 40.0 |" in text
+
+
+def test_a_run_keeps_what_was_written_by_hand_below_the_marker() -> None:
+    previous = f"# Benchmarks\nold figures\n\n{KEPT_MARKER}\n\n## Ingest per record\n| step | us |\n"
+    text = markdown(Record(describe(), "alertmesh bench"), kept_part(previous))
+    assert "old figures" not in text
+    assert text.endswith(f"\n\n{KEPT_MARKER}\n\n## Ingest per record\n| step | us |\n")
+    assert kept_part("# Benchmarks\nno marker\n") == ""
