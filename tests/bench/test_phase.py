@@ -55,8 +55,8 @@ def test_the_mesh_is_read_against_the_temporal_ceiling_as_well() -> None:
     assert summary["e2e_vs_temporal_ceiling"] == pytest.approx(0.5)
     assert summary["e2e_vs_raw_temporal"] == pytest.approx(1.333, abs=1e-3)
     text = markdown(record)
-    assert "| Temporal ceiling, alone | 40.0 | 0.50 |" in text
-    assert "| end to end vs the Temporal ceiling | 0.50 |" in text
+    assert "| Temporal ceiling, alone (burst) | 40.0 | 0.50 (mesh burst) |" in text
+    assert "| end to end, triage burst, vs the Temporal ceiling's burst | 0.50 |" in text
     assert "| Temporal ceiling, alone, 2 activities | burst | 4/4 | 40.0 |" in text
 
 
