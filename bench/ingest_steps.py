@@ -22,6 +22,8 @@ Steps, in the order a record meets them:
 - ``pipeline.process``: all of the above from the record's bytes to a ready trigger, as ingest calls it;
 - ``record span``: start, trace headers and end of the record's span, exported to the local span store;
 - ``dedup``: noise control's in-memory decision (``NoiseControl.decide``, dedup window on, as ``up`` runs it);
+- ``pipeline.process, batches of 500``: the same, a batch's outcomes kept until its end, as ingest keeps them
+  until the batch is written (the garbage collector's cost grows with what is alive);
 - ``produce: trigger``: ``ProducerPublisher.publish`` of each trigger (``no_confirm``, then every
   acknowledgement awaited), as the emitter writes a batch; ``produce: dedup state``: the dedup state entry each
   passing trigger writes (``StateLog``'s send).
@@ -64,7 +66,7 @@ from services.ingest.pipeline import EVENT_SOURCE, Outcome, ReadyTrigger, proces
 from services.ingest.routing import RoutingTable
 from services.ingest.routing.table import load_routing
 from services.shared import tracing
-from services.shared.consuming import consumed_batch, keep_bodies_raw, parse_batch
+from services.shared.consuming import consumed_batch, keep_bodies_raw, parse_batch, tune_collector
 from services.shared.deadletter import ConsumedRecord
 from services.shared.kafka import KafkaSettings, ProducerPublisher, record_size, running_producer
 
@@ -175,7 +177,15 @@ def cpu_steps(records: int, repeat: int, routing: RoutingTable) -> tuple[list[St
         ),
         Step(
             "pipeline.process (parse to ready trigger)",
-            best_us(lambda: [process(r, routing, MAX_BYTES, PARSERS, trace) for r in consumed], records, repeat),
+            best_us(
+                lambda: [process(r, routing, MAX_BYTES, PARSERS, trace) and None for r in consumed], records, repeat
+            ),
+        ),
+        Step(
+            f"pipeline.process, batches of {BATCH}",
+            best_us(
+                lambda: _batches(consumed, lambda r: process(r, routing, MAX_BYTES, PARSERS, trace)), records, repeat
+            ),
         ),
     ]
     outcomes = [process(record, routing, MAX_BYTES, PARSERS, trace) for record in consumed]
@@ -183,6 +193,12 @@ def cpu_steps(records: int, repeat: int, routing: RoutingTable) -> tuple[list[St
     steps.append(Step("record span (tracing to the local span store)", _span_us(consumed, outcomes, repeat)))
     steps.append(Step("dedup: decision (window on)", _dedup_us(consumed, outcomes, routing, repeat)))
     return steps, ready
+
+
+def _batches(records: Sequence[ConsumedRecord], step: Callable[[ConsumedRecord], object]) -> None:
+    for start in range(0, len(records), BATCH):
+        kept = [step(record) for record in records[start : start + BATCH]]
+        del kept
 
 
 def _format_steps(records: int, repeat: int) -> list[Step]:
@@ -348,13 +364,16 @@ def embedded_broker(workdir: Path) -> Iterator[KafkaSettings]:
         broker.wait(timeout=30)
 
 
-def measure(records: int, repeat: int) -> list[Step]:
-    """Every step's cost per record (see the module docstring), the Kafka ones on an embedded broker."""
+def measure(records: int, repeat: int, collector: str = "tuned") -> list[Step]:
+    """Every step's cost per record (see the module docstring), the Kafka ones on an embedded broker.
+    ``collector``: ``tuned`` as ingest runs (``consuming.tune_collector`` once started), ``default`` CPython's."""
     with tempfile.TemporaryDirectory(prefix="bench-steps-") as directory:
         workdir = Path(directory)
         routing_file = workdir / "routing.yaml"
         routing_file.write_text(ROUTE)
         routing = load_routing(routing_file)
+        if collector == "tuned":
+            tune_collector()
         steps, ready = cpu_steps(records, repeat, routing)
         payloads = [alert.payload for alert in bench_alerts(uuid.uuid4().hex[:6], "ingest", records)]
         with embedded_broker(workdir) as kafka:

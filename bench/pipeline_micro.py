@@ -109,11 +109,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--tracing", choices=MODES, default="off")
     parser.add_argument("--steps", action="store_true", help="each step's cost per record (bench.ingest_steps)")
+    parser.add_argument(
+        "--collector", choices=("tuned", "default"), default="tuned",
+        help="with --steps: the garbage collector as ingest tunes it once started, or CPython's default",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.steps:
-        steps = ingest_steps.measure(args.records, args.repeat)
+        steps = ingest_steps.measure(args.records, args.repeat, args.collector)
         print(ingest_steps.table(steps))
-        print(f"best of {args.repeat}x{args.records} records, CPU time of this process")
+        print(f"best of {args.repeat}x{args.records} records, CPU time of this process, collector {args.collector}")
         return
     us = best_us_per_record(args.sample, args.records, args.repeat, args.tracing)
     suffix = "" if args.tracing == "off" else f", tracing {args.tracing}"
