@@ -18,7 +18,9 @@ Steps, in the order a record meets them:
 - ``route``: ``RoutingTable.match``;
 - ``identity``: the occurrence, idempotency key and the alert and trigger event ids (``schemas.identity``);
 - ``trigger: build``: the ``WorkflowTrigger`` model (ids given); ``trigger: to_json``; ``trigger: checks``:
-  ``undecodable``, the Kafka headers, the trace headers, ``record_size``;
+  ``undecodable``, the Kafka headers, the trace headers, ``record_size``; ``trigger: decode``: reading it back
+  (``WorkflowTrigger.from_json``), what a consumer of a serialized trigger pays (the orchestrator, or a second
+  ingest stage reading a routed record);
 - ``pipeline.process``: all of the above from the record's bytes to a ready trigger, as ingest calls it;
 - ``record span``: start, trace headers and end of the record's span, exported to the local span store;
 - ``dedup``: noise control's in-memory decision (``NoiseControl.decide``, dedup window on, as ``up`` runs it);
@@ -174,6 +176,10 @@ def cpu_steps(records: int, repeat: int, routing: RoutingTable) -> tuple[list[St
         Step(
             "trigger: checks, headers, size",
             best_us(lambda: [_checks(e, b, trace) for e, b in zip(events, bodies, strict=True)], records, repeat),
+        ),
+        Step(
+            "trigger: decode (WorkflowTrigger.from_json; what a consumer of it pays)",
+            best_us(lambda: [WorkflowTrigger.from_json(b) for b in bodies], records, repeat),
         ),
         Step(
             "pipeline.process (parse to ready trigger)",
