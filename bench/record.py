@@ -47,6 +47,8 @@ class Record:
     single_wall_ms: list[float] = field(default_factory=list)
     fanout_wall_ms: list[float] = field(default_factory=list)
     durations: dict[str, float] = field(default_factory=dict)
+    #: The 1-minute load average as each timed phase started.
+    loads: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def phase(self, system: str, workflow: str, offered: float | None) -> Phase | None:

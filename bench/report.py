@@ -227,7 +227,10 @@ def markdown(record: Record, kept: str = "") -> str:
         "",
         "## Run",
         "",
-        *_table(["phase", "seconds"], [[name, _n(seconds)] for name, seconds in record.durations.items()]),
+        *_table(
+            ["phase", "seconds", "load average (1 min) at its start"],
+            [[name, _n(seconds), _n(record.loads.get(name), 2)] for name, seconds in record.durations.items()],
+        ),
     ]
     if record.notes:
         lines += ["", "Notes:", "", *(f"- {note}" for note in record.notes)]

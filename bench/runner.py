@@ -84,6 +84,8 @@ async def run(options: BenchOptions) -> int:
 
 
 async def _timed(record: Record, name: str, work: Awaitable[T]) -> T:
+    # Other work on the machine moves every figure: the load each phase started under is reported beside it.
+    record.loads[name] = os.getloadavg()[0]
     started = time.monotonic()
     try:
         return await work

@@ -50,6 +50,7 @@ def test_the_mesh_is_read_against_the_temporal_ceiling_as_well() -> None:
         Phase("mesh", "triage", None, sent_at=[0.0] * 2, done_at=[0.1, 0.1]),  # 20/s
         Phase("raw", "triage", None, sent_at=[0.0] * 3, done_at=[0.2, 0.2, 0.2]),  # 15/s
     ]
+    record.durations, record.loads = {"Temporal ceiling": 5.0}, {"Temporal ceiling": 0.5}
     summary = record.summary()
     assert summary["temporal_ceiling_alerts_per_s"] == pytest.approx(40.0)
     assert summary["e2e_vs_temporal_ceiling"] == pytest.approx(0.5)
@@ -58,6 +59,7 @@ def test_the_mesh_is_read_against_the_temporal_ceiling_as_well() -> None:
     assert "| Temporal ceiling, alone (burst) | 40.0 | 0.50 (mesh burst) |" in text
     assert "| end to end, triage burst, vs the Temporal ceiling's burst | 0.50 |" in text
     assert "| Temporal ceiling, alone, 2 activities | burst | 4/4 | 40.0 |" in text
+    assert "| Temporal ceiling | 5.0 | 0.50 |" in text  # the load it ran under
 
 
 def test_a_run_keeps_what_was_written_by_hand_below_the_marker() -> None:
