@@ -133,8 +133,9 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
     return {"setting": setting.name, "alerts": len(payloads), "triggers": triggers, "alerts_per_s": round(rate)}
 
 
-async def main(count: int) -> None:
-    """Start a Tansu broker, measure every setting with ``count`` alerts, print the figures; stops the broker."""
+async def main(count: int, only: str | None = None) -> None:
+    """Start a Tansu broker, measure every setting (those whose name holds ``only``, when given) with ``count``
+    alerts, print the figures; stops the broker."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-noise-"))
     with (workdir / "tansu.log").open("wb") as log:
@@ -143,7 +144,7 @@ async def main(count: int) -> None:
         wait_for_port("127.0.0.1", port, timeout=30)
         kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}")
         figures = []
-        for setting in SETTINGS:
+        for setting in [setting for setting in SETTINGS if only is None or only in setting.name]:
             figure = await measure(kafka, setting, count, workdir)
             print(
                 f"bench        | ingest, {figure['setting']}: {figure['alerts']} alerts -> {figure['triggers']} "
@@ -160,4 +161,6 @@ async def main(count: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--alerts", type=int, default=20000, help="alerts per setting (default: the full bench's)")
-    asyncio.run(main(parser.parse_args().alerts))
+    parser.add_argument("--only", help="measure only the settings whose name holds this text, e.g. 'distinct'")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.alerts, arguments.only))
