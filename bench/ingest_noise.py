@@ -4,8 +4,9 @@ The ingest phase of ``alertmesh bench`` on its own, once per setting: an embedde
 topic, as ``alertmesh up`` makes them), ``N`` bench alerts (``bench.payloads``) preloaded on a fresh raw topic with
 ingest stopped, then ``python -m services.ingest`` started as a user runs it. The rate is alerts consumed per second,
 counted from ingest's committed offsets (the records it made durable and committed) between the first commit seen
-and the last, so start-up and the group join are left out. Raw records are keyed by fingerprint, as the webhook
-bridge keys by source: one partition owns each alert. Prints one line per setting and a JSON line last.
+and the last, so start-up and the group join are left out; over the same span, the ingest process's CPU time per
+alert (user and system), which other work on a shared machine hardly moves. Raw records are keyed by fingerprint,
+as the webhook bridge keys by source: one partition owns each alert. Prints one line per setting and a JSON line last.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from alertmesh import kafka_tools
@@ -108,7 +110,9 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
         "ALERTMESH_TOPIC_DLQ": topics.dlq, "ALERTMESH_TOPIC_INGEST_STATE": topics.ingest_state,
     }  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "services.ingest"], env=env)
+    ingest = psutil.Process(process.pid)
     first: tuple[float, int] | None = None
+    cpu: list[float] = []  # ingest's CPU seconds at the first commit seen and at the last
     done_at = None
     try:
         deadline = time.monotonic() + 300
@@ -117,8 +121,10 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
             now = time.monotonic()
             if done and first is None:
                 first = (now, done)
+                cpu.append(_cpu_s(ingest))
             if done >= len(payloads):
                 done_at = now
+                cpu.append(_cpu_s(ingest))
                 break
             await asyncio.sleep(0.05)
         if setting.grouping:
@@ -126,11 +132,22 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
     finally:
         process.terminate()
         process.wait(timeout=30)
-    rate = 0.0
+    rate, cpu_us = 0.0, 0.0
     if first is not None and done_at is not None and done_at > first[0]:
         rate = (len(payloads) - first[1]) / (done_at - first[0])
+        cpu_us = (cpu[-1] - cpu[0]) / (len(payloads) - first[1]) * 1e6
     triggers = await topic_size(kafka, topics.triggers)
-    return {"setting": setting.name, "alerts": len(payloads), "triggers": triggers, "alerts_per_s": round(rate)}
+    return {
+        "setting": setting.name, "alerts": len(payloads), "triggers": triggers, "alerts_per_s": round(rate),
+        "ingest_cpu_us_per_alert": round(cpu_us, 1),
+    }  # fmt: skip
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    """The process's CPU seconds so far, user and system: unlike its rate, hardly moved by other work on the
+    machine."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 async def main(count: int, only: str | None = None) -> None:
@@ -148,7 +165,8 @@ async def main(count: int, only: str | None = None) -> None:
             figure = await measure(kafka, setting, count, workdir)
             print(
                 f"bench        | ingest, {figure['setting']}: {figure['alerts']} alerts -> {figure['triggers']} "
-                f"triggers at {figure['alerts_per_s']} alerts/s",
+                f"triggers at {figure['alerts_per_s']} alerts/s, {figure['ingest_cpu_us_per_alert']} us of ingest's "
+                "CPU per alert",
                 flush=True,
             )
             figures.append(figure)
