@@ -2,7 +2,8 @@
 
 The ingest phase of ``alertmesh bench`` on its own, once per setting: an embedded Tansu broker (3 partitions per
 topic, as ``alertmesh up`` makes them), ``N`` bench alerts (``bench.payloads``) preloaded on a fresh raw topic with
-ingest stopped, then ``python -m services.ingest`` started as a user runs it. The rate is alerts consumed per second,
+ingest stopped, then ``python -m services.ingest`` started as ``alertmesh up`` runs it (tracing on, to a local span
+store). The rate is alerts consumed per second,
 counted from ingest's committed offsets (the records it made durable and committed) between the first commit seen
 and the last, so start-up and the group join are left out; over the same span, the ingest process's CPU time per
 alert (user and system), which other work on a shared machine hardly moves. Raw records are keyed by fingerprint,
@@ -105,7 +106,8 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
     group_id = f"bench-ingest-{tag}"
     env = os.environ | setting.env | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "INGEST_GROUP_ID": group_id,
-        "INGEST_ROUTING_FILE": str(routing), "INGEST_HEALTH_PORT": str(free_port()), "INGEST_LOG_LEVEL": "WARNING",
+        "INGEST_ROUTING_FILE": str(routing), "ALERTMESH_TRACES_DIR": str(workdir / "traces"),
+        "INGEST_HEALTH_PORT": str(free_port()), "INGEST_LOG_LEVEL": "WARNING",
         "ALERTMESH_TOPIC_RAW": topics.raw, "ALERTMESH_TOPIC_TRIGGERS": topics.triggers,
         "ALERTMESH_TOPIC_DLQ": topics.dlq, "ALERTMESH_TOPIC_INGEST_STATE": topics.ingest_state,
     }  # fmt: skip
