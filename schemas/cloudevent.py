@@ -62,12 +62,13 @@ class CloudEvent(Model):
         """Serialize as structured-mode CloudEvents JSON: ``orjson.dumps(self.model_dump(mode="json",
         exclude_none=True))``, byte for byte and error for error.
 
-        pydantic's own serializer writes the same bytes without first building the whole event as Python objects,
-        in half the time (every trigger ingest writes goes through here). It writes the same JSON as orjson for every
-        string, float, bool and null (measured over random values), and differs in one case: orjson refuses an
-        integer outside -(2**63) to 2**64 - 1, pydantic writes it. So an output holding a run of 19 digits or more
-        (such an integer, or a long number inside a string) is made again the original way, which refuses it as
-        before; so is an event pydantic cannot write (too deep, a lone surrogate), which raises the original error.
+        pydantic's own serializer writes the same bytes without first building the whole event as Python objects:
+        with the check below, 9.4 us a trigger instead of 13.6 (every trigger ingest writes comes here). It writes the
+        same JSON as orjson for every string, float, bool and null (measured over random values), and differs in one
+        case: orjson refuses an integer outside -(2**63) to 2**64 - 1, pydantic writes it. So an output holding a run
+        of 19 digits or more (such an integer, or a long number inside a string) is made again the original way,
+        which refuses it as before; so is an event pydantic cannot write (too deep, a lone surrogate), which raises
+        the original error.
         """
         try:
             body = self.__pydantic_serializer__.to_json(self, exclude_none=True)
