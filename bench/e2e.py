@@ -20,7 +20,8 @@ from bench.kafka_io import ResultTail
 from bench.payloads import HEADERS, BenchAlert, bench_alerts
 from services.shared.kafka import KafkaSettings
 
-System = Literal["mesh", "raw"]
+#: ``ceiling``: the minimal Temporal app measured alone before the mesh starts (``bench.ceiling``).
+System = Literal["mesh", "raw", "ceiling"]
 
 
 @dataclass

@@ -2,10 +2,12 @@
 
 The ingest phase of ``alertmesh bench`` on its own, once per setting: an embedded Tansu broker (3 partitions per
 topic, as ``alertmesh up`` makes them), ``N`` bench alerts (``bench.payloads``) preloaded on a fresh raw topic with
-ingest stopped, then ``python -m services.ingest`` started as a user runs it. The rate is alerts consumed per second,
+ingest stopped, then ``python -m services.ingest`` started as ``alertmesh up`` runs it (tracing on, to a local span
+store). The rate is alerts consumed per second,
 counted from ingest's committed offsets (the records it made durable and committed) between the first commit seen
-and the last, so start-up and the group join are left out. Raw records are keyed by fingerprint, as the webhook
-bridge keys by source: one partition owns each alert. Prints one line per setting and a JSON line last.
+and the last, so start-up and the group join are left out; over the same span, the ingest process's CPU time per
+alert (user and system), which other work on a shared machine hardly moves. Raw records are keyed by fingerprint,
+as the webhook bridge keys by source: one partition owns each alert. Prints one line per setting and a JSON line last.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from alertmesh import kafka_tools
@@ -100,12 +103,15 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
     group_id = f"bench-ingest-{tag}"
     env = os.environ | setting.env | {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "INGEST_GROUP_ID": group_id,
-        "INGEST_ROUTING_FILE": str(routing), "INGEST_HEALTH_PORT": str(free_port()), "INGEST_LOG_LEVEL": "WARNING",
+        "INGEST_ROUTING_FILE": str(routing), "ALERTMESH_TRACES_DIR": str(workdir / "traces"),
+        "INGEST_HEALTH_PORT": str(free_port()), "INGEST_LOG_LEVEL": "WARNING",
         **topics.env(),
     }  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "services.ingest"], env=env)
+    ingest = psutil.Process(process.pid)
     first: tuple[float, int] | None = None
-    done_at = None
+    cpu: list[float] = []  # ingest's CPU seconds at the first commit seen and once both stages are done
+    done_at, routed = None, None
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -113,8 +119,14 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
             now = time.monotonic()
             if done and first is None:
                 first = (now, done)
-            if done >= len(payloads):
+                cpu.append(_cpu_s(ingest))
+            # Both stages: every raw record committed by stage 1 (then stage 1 writes no more routed records), and
+            # every routed record by stage 2.
+            if done >= len(payloads) and routed is None:
+                routed = await topic_size(kafka, topics.routed)
+            if routed is not None and await committed_total(kafka, f"{group_id}-decide", topics.routed) >= routed:
                 done_at = now
+                cpu.append(_cpu_s(ingest))
                 break
             await asyncio.sleep(0.05)
         if setting.grouping:
@@ -122,15 +134,27 @@ async def measure(kafka: KafkaSettings, setting: Setting, count: int, workdir: P
     finally:
         process.terminate()
         process.wait(timeout=30)
-    rate = 0.0
+    rate, cpu_us = 0.0, 0.0
     if first is not None and done_at is not None and done_at > first[0]:
         rate = (len(payloads) - first[1]) / (done_at - first[0])
+        cpu_us = (cpu[-1] - cpu[0]) / (len(payloads) - first[1]) * 1e6
     triggers = await topic_size(kafka, topics.triggers)
-    return {"setting": setting.name, "alerts": len(payloads), "triggers": triggers, "alerts_per_s": round(rate)}
+    return {
+        "setting": setting.name, "alerts": len(payloads), "triggers": triggers, "alerts_per_s": round(rate),
+        "ingest_cpu_us_per_alert": round(cpu_us, 1),
+    }  # fmt: skip
 
 
-async def main(count: int) -> None:
-    """Start a Tansu broker, measure every setting with ``count`` alerts, print the figures; stops the broker."""
+def _cpu_s(process: psutil.Process) -> float:
+    """The process's CPU seconds so far, user and system: unlike its rate, hardly moved by other work on the
+    machine."""
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+async def main(count: int, only: str | None = None) -> None:
+    """Start a Tansu broker, measure every setting (those whose name holds ``only``, when given) with ``count``
+    alerts, print the figures; stops the broker."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-noise-"))
     with (workdir / "tansu.log").open("wb") as log:
@@ -139,11 +163,12 @@ async def main(count: int) -> None:
         wait_for_port("127.0.0.1", port, timeout=30)
         kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}")
         figures = []
-        for setting in SETTINGS:
+        for setting in [setting for setting in SETTINGS if only is None or only in setting.name]:
             figure = await measure(kafka, setting, count, workdir)
             print(
                 f"bench        | ingest, {figure['setting']}: {figure['alerts']} alerts -> {figure['triggers']} "
-                f"triggers at {figure['alerts_per_s']} alerts/s",
+                f"triggers at {figure['alerts_per_s']} alerts/s, {figure['ingest_cpu_us_per_alert']} us of ingest's "
+                "CPU per alert",
                 flush=True,
             )
             figures.append(figure)
@@ -156,4 +181,6 @@ async def main(count: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--alerts", type=int, default=20000, help="alerts per setting (default: the full bench's)")
-    asyncio.run(main(parser.parse_args().alerts))
+    parser.add_argument("--only", help="measure only the settings whose name holds this text, e.g. 'distinct'")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.alerts, arguments.only))

@@ -34,6 +34,8 @@ class Sizes:
     ray_round_trips: int
     #: Warm-up alerts per workflow before anything is timed (first runs start Ray workers, load code).
     warmup: int
+    #: Workflows the Temporal ceiling app starts at once (``bench.ceiling``).
+    ceiling_burst: int
 
 
 QUICK = Sizes(
@@ -46,6 +48,7 @@ QUICK = Sizes(
     fanout_runs=1,
     ray_round_trips=10,
     warmup=1,
+    ceiling_burst=20,
 )
 # Sized to end within about 12 minutes on a busy 2-core machine.
 FULL = Sizes(
@@ -58,6 +61,7 @@ FULL = Sizes(
     fanout_runs=5,
     ray_round_trips=200,
     warmup=3,
+    ceiling_burst=200,
 )
 
 

@@ -9,6 +9,9 @@ mostly measures the other processes, and the span store's export thread works fo
 record (``services.ingest.app``): start the record's span, ``process`` with its trace headers, end the span.
 ``noop`` has no tracer provider (OpenTelemetry's API only); ``store`` installs ingest's provider writing to the
 local span store in a temporary directory, and flushes it at the end of each run so the export is timed.
+
+``--steps`` instead prints what each step of ingest's path costs per record, the Kafka client's consume and produce
+included (against an embedded broker it starts): see ``bench.ingest_steps``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 from itertools import count
 
 from alertmesh import samples
+from bench import ingest_steps
 from services.ingest import record_spans
 from services.ingest.defaults import ROUTING_FILE
 from services.ingest.parsers import PARSERS
@@ -104,7 +108,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--tracing", choices=MODES, default="off")
+    parser.add_argument("--steps", action="store_true", help="each step's cost per record (bench.ingest_steps)")
+    parser.add_argument(
+        "--collector", choices=("tuned", "default"), default="tuned",
+        help="with --steps: the garbage collector as ingest tunes it once started, or CPython's default",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.steps:
+        steps = ingest_steps.measure(args.records, args.repeat, args.collector)
+        print(ingest_steps.table(steps))
+        print(f"best of {args.repeat}x{args.records} records, CPU time of this process, collector {args.collector}")
+        return
     us = best_us_per_record(args.sample, args.records, args.repeat, args.tracing)
     suffix = "" if args.tracing == "off" else f", tracing {args.tracing}"
     print(

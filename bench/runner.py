@@ -20,8 +20,10 @@ import orjson
 from temporalio.client import Client
 
 from alertmesh import kafka_tools
+from alertmesh.stack.embedded import free_port, temporal_command
 from alertmesh.stack.local import LocalStack, local_settings, running_local_stack
-from alertmesh.stack.mesh import kafka_settings
+from alertmesh.stack.mesh import kafka_settings, temporal_probe
+from alertmesh.stack.supervisor import Part, Supervisor
 from alertmesh.views.progress import clear_line
 from bench import dispatch, e2e, machine, raw_worker, report
 from bench.footprint import RssSampler, stack_rss_mb
@@ -37,6 +39,8 @@ from services.shared.topics import TopicSettings
 #: Where the raw aiokafka loop reproduces the ingest phase's records.
 COPY_TOPIC = "bench.copy"
 RAW_WORKER_READY_S = 120.0
+#: The longest the ceiling app may take for its warm-up and burst.
+CEILING_TIMEOUT_S = 600.0
 T = TypeVar("T")
 
 
@@ -53,6 +57,8 @@ async def run(options: BenchOptions) -> int:
     workspace = Workspace(state_dir)
     workspace.write()
     say(f"load average {record.machine.load_average[0]:.2f} on {record.machine.cores} cores; state in {state_dir}")
+    # Before the mesh starts: the ceiling has the machine to itself (see ``_ceiling``).
+    record.phases.append(await _timed(record, "Temporal ceiling", _ceiling(options.sizes, workspace)))
     began = time.monotonic()
     settings = local_settings(workspace)
     async with running_local_stack(settings, workspace.mesh_log) as stack:
@@ -66,7 +72,9 @@ async def run(options: BenchOptions) -> int:
     record.ray_round_trip_ms = await _timed(record, "bare Ray", probe.measure(timeout_s=180))
     record.durations["total"] = time.monotonic() - began
     options.out.mkdir(parents=True, exist_ok=True)
-    (options.out / "BENCHMARKS.md").write_text(report.markdown(record))
+    target = options.out / "BENCHMARKS.md"
+    kept = report.kept_part(target.read_text()) if target.exists() else ""
+    target.write_text(report.markdown(record, kept))
     written = report.plots(record, options.out)
     say(f"wrote {options.out / 'BENCHMARKS.md'}, {', '.join(str(p) for p in written)}")
     if options.state_dir is None:
@@ -76,11 +84,48 @@ async def run(options: BenchOptions) -> int:
 
 
 async def _timed(record: Record, name: str, work: Awaitable[T]) -> T:
+    # Other work on the machine moves every figure: the load each phase started under is reported beside it.
+    record.loads[name] = os.getloadavg()[0]
     started = time.monotonic()
     try:
         return await work
     finally:
         record.durations[name] = time.monotonic() - started
+
+
+async def _ceiling(sizes: Sizes, workspace: Workspace) -> e2e.Phase:
+    """The honest Temporal ceiling: ``bench.ceiling`` (client and worker in one process, default sandbox, two
+    sequential activities) against a Temporal dev server started as the mesh starts its own (``temporal_command``:
+    the same dynamic config and SQLite pragmas, a database file of its own), with no other part of the mesh
+    running. The mesh's end-to-end rate is read against it as well as against the bare design measured beside the
+    mesh (whose processes then share the machine with it)."""
+    host, port = "127.0.0.1", free_port()
+    db_file = workspace.state_dir.resolve() / "ceiling-temporal.db"
+    address = f"{host}:{port}"
+    part = Part(
+        "temporal",
+        temporal_command(host, port, free_port(), db_file),
+        temporal_probe(address),
+        ready_timeout_s=90,
+        quiet_on_stop=True,
+    )
+    supervisor = Supervisor(output=lambda name, line: None)
+    say(f"Temporal ceiling: {sizes.ceiling_burst} workflows at once, client and worker in one process, Temporal alone")
+    try:
+        await supervisor.start_stage([part])
+        app = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.ceiling", address, str(sizes.ceiling_burst), str(sizes.warmup),
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(app.communicate(), timeout=CEILING_TIMEOUT_S)
+    finally:
+        await supervisor.stop()
+    if app.returncode != 0:
+        raise RuntimeError(f"the Temporal ceiling app failed (exit code {app.returncode})")
+    times = orjson.loads(out.splitlines()[-1])
+    phase = e2e.Phase("ceiling", "triage", None, sent_at=times["sent_at"], done_at=times["done_at"])
+    say(f"Temporal ceiling: {phase.completed} results, {phase.throughput():.1f}/s")
+    return phase
 
 
 def _live_pids(stack: LocalStack) -> list[int]:

@@ -17,6 +17,7 @@ from services.ingest.config import IngestSettings
 from services.shared import logs, tracing
 from services.shared.consumer_health import consumer_vitals
 from services.shared.consumer_lag import CONSUMER_LAG
+from services.shared.consuming import tune_collector
 from services.shared.health import HealthServer
 from services.shared.watchdog import Watchdog, exit_dead, stop_on_signals, until_stopped_or_dead
 
@@ -41,6 +42,7 @@ async def run(app: FastStream, broker: KafkaBroker, settings: IngestSettings, st
     watchdog = Watchdog(consumer_vitals(broker))
     health = HealthServer(settings.health_host, settings.health_port, watchdog.guard(broker_connected))
     await app.start()
+    tune_collector()  # everything made at start lives as long as the process: no collection need scan it
     CONSUMER_LAG.watch(broker)
     await health.start()
     log.info("ingest consuming %s as group %s", settings.topics.raw, settings.group_id)

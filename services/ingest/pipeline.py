@@ -215,7 +215,8 @@ def _route(
     for route in routes:
         built = _build(alert, route, record.received_at, max_bytes, outcome.trace)
         if isinstance(built, ReadyTrigger):
-            outcome.triggers.append(replace(built, index=index))
+            # A record's only alert keeps the index None ``_build`` gave: no copy of the trigger for it.
+            outcome.triggers.append(built if index is None else replace(built, index=index))
         else:
             failure = replace(built, reason=f"{where}{built.reason}", alert=alert_of_record(alert, index))
             outcome.failures.append(failure)

@@ -174,3 +174,21 @@ async def test_a_broker_whose_limit_is_below_every_cut_letter_still_gets_the_min
     assert letter.data.truncated and letter.data.original == b"" and letter.data.original_size == 500_000
     [(body, _, _)] = dlq.sent
     assert DeadLetter.from_json(body) == letter and dlq.refused == 2
+
+
+def test_tune_collector_freezes_what_lives_at_start_and_raises_the_young_threshold() -> None:
+    # Its own process: the collector's settings are the process's.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import gc; from services.shared.consuming import tune_collector, YOUNG_COLLECTION_THRESHOLD as Y\n"
+        "before = gc.get_threshold(); assert gc.get_freeze_count() == 0\n"
+        "tune_collector()\n"
+        "assert gc.get_freeze_count() > 1000, gc.get_freeze_count()\n"
+        "assert gc.get_threshold() == (Y, before[1], before[2]), gc.get_threshold()\n"
+        "assert gc.isenabled()\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", script], cwd=repo, env={"PYTHONPATH": str(repo)}, check=True, timeout=60)

@@ -385,3 +385,21 @@ def test_a_long_bad_time_is_cut_in_the_reason() -> None:
 def test_offsets_out_of_range_are_refused_not_carried_over(raw: str) -> None:
     with pytest.raises(ParseError, match="invalid timestamp"):
         parse_time(raw, "x")
+
+
+def test_safe_url_answers_are_cached_only_for_links_of_bounded_size() -> None:
+    from services.ingest.parsers import links
+
+    base = "https://alertmanager.example.org"
+    short = "/graph?g0.expr=up"
+    assert safe_url(short, base) == safe_url(short, base) == "https://alertmanager.example.org/graph?g0.expr=up"
+    assert links._cached_safe_url.cache_info().currsize >= 1
+    # A huge link is answered the same way, but never kept: senders cannot fill memory through the cache.
+    huge = "https://example.org/" + "a" * links.CACHED_LINK_CHARS
+    before = links._cached_safe_url.cache_info()
+    assert safe_url(huge) == huge
+    after = links._cached_safe_url.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)
+    # The cached answer is the computed one, for good and bad links alike.
+    for link in (short, "javascript:alert(1)", " https://u:p@host/x ", "//other/x", "https://h/\u202eevil"):
+        assert safe_url(link, base) == links._safe_url(link, base)
