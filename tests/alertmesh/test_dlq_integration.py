@@ -301,7 +301,7 @@ async def test_a_replay_writes_only_to_the_topics_the_mesh_reads_unless_to_says_
     for skipped, line in zip(letters[2:], lines[2:], strict=True):
         assert line == (
             f"skipped {skipped.id}: its original topic {skipped.data.original_topic!r} is not one the mesh reads "
-            f"({topics.raw}, {topics.triggers}); give --to to send it there"
+            f"({topics.raw}, {topics.routed}, {topics.triggers}); give --to to send it there"
         )
     assert (await end_offset(kafka_bootstrap, elsewhere), await end_offset(kafka_bootstrap, topics.results)) == (0, 0)
 
