@@ -1,12 +1,15 @@
-"""A table held in this process only, with ``GlobalTable``'s reading and writing interface: what the silence store
-and the alerts table use when there is no Kafka (``alertmesh route`` previews, unit tests, a webhook app built with
-injected stores). Writes go through the same ``decode`` as a Kafka table's, so both forget the same rows."""
+"""A table held in this process only: the rows, how a written or read row is applied, and the reading interface.
+``GlobalTable`` is this plus a compacted Kafka topic; alone, it is what the silence store and the alerts table use
+when there is no Kafka (``alertmesh route`` previews, unit tests, a webhook app built with injected stores), with
+the same ``decode``, so both forget the same rows."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
+log = logging.getLogger(__name__)
 V = TypeVar("V")
 
 
@@ -51,12 +54,24 @@ class MemoryTable(Generic[V]):
     async def put_many(self, rows: Sequence[tuple[bytes, bytes | None]]) -> list[bytes]:
         """Apply every row, in order; none is refused (the list of refused keys is empty)."""
         for key, value in rows:
-            row = None if value is None else self._decode(key, value)
-            if row is None:
-                if self._rows.pop(key, None) is None:
-                    continue
-            else:
-                self._rows[key] = row
-            if self._on_change is not None:
-                self._on_change(key, row)
+            self._apply(key, value)
         return []
+
+    def _apply(self, key: bytes, value: bytes | None) -> None:
+        """One row written or read: decoded (a ``None`` value, or a decode saying None, forgets the key), kept,
+        and ``on_change`` told. A value that cannot be decoded is logged and skipped: a bad row must never stop a
+        table (a Kafka table's follower reads on past it)."""
+        row: V | None = None
+        if value is not None:
+            try:
+                row = self._decode(key, value)
+            except Exception as error:
+                log.warning("table: skipped an undecodable row (%d bytes): %s", len(value), error)
+                return
+        if row is None:
+            if self._rows.pop(key, None) is None:
+                return
+        else:
+            self._rows[key] = row
+        if self._on_change is not None:
+            self._on_change(key, row)

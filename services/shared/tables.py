@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -27,6 +27,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from services.shared.backoff import Backoff, is_permanent, with_backoff
 from services.shared.kafka import KafkaSettings
+from services.shared.memory_table import MemoryTable
 
 log = logging.getLogger(__name__)
 V = TypeVar("V")
@@ -38,7 +39,7 @@ FOLLOW_WAIT_MS = 200
 CATCH_UP_S = 30.0
 
 
-class GlobalTable(Generic[V]):
+class GlobalTable(MemoryTable[V]):
     """The latest decoded value per key of a compacted topic, read whole and followed; ``put`` writes through."""
 
     def __init__(
@@ -54,10 +55,9 @@ class GlobalTable(Generic[V]):
         """``decode(key, value)`` gives the value to keep, or None to forget the key (a value past its use).
         ``partitions``: how many the topic gets when this creates it. ``on_change(key, value)`` is called on every
         change this replica applies (its own writes and those it follows)."""
-        self._kafka, self._topic, self._decode, self._partitions = kafka, topic, decode, partitions
+        super().__init__(decode, on_change)
+        self._kafka, self._topic, self._partitions = kafka, topic, partitions
         self._backoff = backoff or Backoff()
-        self._on_change = on_change
-        self._rows: dict[bytes, V] = {}
         self._producer: AIOKafkaProducer | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._follower: asyncio.Task[None] | None = None
@@ -72,17 +72,6 @@ class GlobalTable(Generic[V]):
     def ready(self) -> bool:
         """Whether the first full read of the topic is done (before it, the table may miss rows)."""
         return self._caught_up.is_set()
-
-    def get(self, key: bytes) -> V | None:
-        """The row at ``key``, or None."""
-        return self._rows.get(key)
-
-    def rows(self) -> Iterator[tuple[bytes, V]]:
-        """Every row (a snapshot: the table may change while the caller iterates)."""
-        return iter(list(self._rows.items()))
-
-    def __len__(self) -> int:
-        return len(self._rows)
 
     async def start(self, wait_s: float = CATCH_UP_S) -> None:
         """Create the topic when missing, read it to its end (at most ``wait_s``), then follow it."""
@@ -168,22 +157,6 @@ class GlobalTable(Generic[V]):
                 if not is_permanent(outcome):
                     raise outcome
                 refused[index] = outcome
-
-    def _apply(self, key: bytes, value: bytes | None) -> None:
-        row: V | None = None
-        if value is not None:
-            try:
-                row = self._decode(key, value)
-            except Exception as error:  # a bad row is skipped, never fatal: the table must keep following
-                log.warning("table %s: skipped an undecodable row (%d bytes): %s", self._topic, len(value), error)
-                return
-        if row is None:
-            if self._rows.pop(key, None) is None:
-                return
-        else:
-            self._rows[key] = row
-        if self._on_change is not None:
-            self._on_change(key, row)
 
     async def _ensure_topic(self) -> None:
         admin = AIOKafkaAdminClient(**self._kafka.client_kwargs())
