@@ -21,14 +21,8 @@ from typing import Literal
 
 from schemas.alert import Alert
 from services.ingest.config import IngestSettings
-from services.ingest.noise.control import (
-    GROUP_NOTE,
-    MUTED_NOTE,
-    REPEAT_NOTE,
-    THRESHOLD_NOTE,
-    WINDOW_NOTE,
-    preview_noise_control,
-)
+from services.ingest.noise.control import GROUP_NOTE, REPEAT_NOTE, preview_noise_control
+from services.ingest.noise.gates import MUTED_NOTE, THRESHOLD_NOTE, WINDOW_NOTE
 from services.ingest.noise.grouping import Group
 from services.ingest.noise.muting import Muting
 from services.ingest.parsers import RefusedAlert, parsers_for, read_alerts

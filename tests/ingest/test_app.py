@@ -117,8 +117,9 @@ def test_both_stages_take_batches_and_commit_only_after_the_handler() -> None:
         routing_file=ROUTING_FILE, topics=TOPICS, group_id="g-1", decide_group_id="g-2", batch_max_records=7
     )
     _, broker = build_app(settings)
-    normalize, decide = broker.subscribers
-    for found, topic, group in ((normalize, TOPICS.raw, "g-1"), (decide, TOPICS.routed, "g-2")):
+    by_group = {subscriber.group_id: subscriber for subscriber in broker.subscribers}  # type: ignore[attr-defined]
+    for group, topic in (("g-1", TOPICS.raw), ("g-2", TOPICS.routed)):
+        found = by_group[group]
         assert isinstance(found, BatchSubscriber)
         assert found.max_records == 7
         subscriber: LogicSubscriber[Any] = found

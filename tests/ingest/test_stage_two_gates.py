@@ -11,7 +11,7 @@ import orjson
 
 from schemas.alert_state import AlertState
 from schemas.silence import Matcher
-from services.ingest.noise.control import MUTED_NOTE, THRESHOLD_NOTE
+from services.ingest.noise.gates import MUTED_NOTE, THRESHOLD_NOTE
 from tests.ingest.noise_fakes import Mesh
 
 EVERYTHING = '{"routes": [{"name": "all", "match": {"status": ["firing", "resolved"]}, "workflow": "triage"}]}'

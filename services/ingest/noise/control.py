@@ -39,8 +39,8 @@ from schemas.alert import Alert
 from schemas.trigger import WorkflowTrigger
 from services.ingest.config import IngestSettings
 from services.ingest.emitter import Emitter
-from services.ingest.noise import counting, dedup
-from services.ingest.noise.counting import Occurrences, occurrence_key
+from services.ingest.noise import dedup
+from services.ingest.noise.gates import DEFAULT_MAX_HOLDS, Gates
 from services.ingest.noise.grouping import (
     DEFAULT_MAX_GROUPS,
     KIND,
@@ -54,7 +54,7 @@ from services.ingest.noise.grouping import (
     lone_trigger,
     member,
 )
-from services.ingest.noise.holds import HoldKey, Holds, key_of
+from services.ingest.noise.holds import Holds
 from services.ingest.noise.muting import Muting
 from services.ingest.noise.state_log import Entry, StateLog
 from services.ingest.pipeline import (
@@ -89,12 +89,6 @@ _GROUP_LEVELS = 8
 #: How ``Outcome.held`` notes begin: a repeat the dedup window dropped, or an alert held in a group until its flush.
 REPEAT_NOTE = "a repeat within the dedup window"
 GROUP_NOTE = "held in group"
-#: Notes of the gates before dedup: outside the route's time windows, below its threshold, silenced or inhibited.
-WINDOW_NOTE = "outside its time windows"
-THRESHOLD_NOTE = "below its threshold"
-MUTED_NOTE = "muted"
-#: Holds of muted alerts kept per routed partition unless the settings say otherwise.
-DEFAULT_MAX_HOLDS = 10_000
 
 
 def group_note(group: Group, partition: int) -> str:
@@ -164,9 +158,7 @@ class NoiseControl:
         max_holds: int = DEFAULT_MAX_HOLDS,
     ) -> None:
         self._emitter, self._triggers, self._dead_letters, self._state = emitter, triggers, dead_letters, state
-        self._muting = muting
-        self._holds = Holds(max_holds)
-        self._occurrences: dict[int, Occurrences] = {}
+        self._gates = Gates(muting, state.key, max_holds)
         # The rules in force now (the routing file may be reloaded while ingest runs).
         self._routing, self._max_bytes, self._backoff = routing, max_bytes, backoff
         self._dedup = dedup.DedupWindow(window_s, max_dedup_entries)
@@ -188,14 +180,12 @@ class NoiseControl:
         """Whether anything is filtered: without dedup, grouping, thresholds, time windows, silences or inhibition,
         batches go straight to the emitter."""
         routing = self._routing()
-        if self._dedup.enabled or routing.grouping or self._muting.active:
-            return True
-        return any(route.threshold is not None for route in routing.routes)
+        return self._dedup.enabled or routing.grouping or self._gates.active(routing)
 
     @property
     def holds(self) -> Holds:
         """The muted alerts held until their silence or inhibition ends."""
-        return self._holds
+        return self._gates.holds
 
     async def emit_batch(self, batch: Batch) -> Batch:
         """Write what the batch gives after dedup and grouping; returns, once it and its state are durable, each
@@ -250,7 +240,9 @@ class NoiseControl:
             failures = list(outcome.failures)
             for ready in outcome.triggers:
                 route = routing.by_name.get(ready.event.data.route)
-                gate = None if released else self._admit(filtered, partition, route, ready, at_ms, record.offset)
+                gate = (
+                    None if released else self._gates.admit(filtered.put, partition, route, ready, at_ms, record.offset)
+                )
                 if gate is not None:
                     counts[gate[0]] += 1
                     held.append((ready, gate[1]))
@@ -278,67 +270,6 @@ class NoiseControl:
                 counts["held"],
             )  # fmt: skip
         return filtered
-
-    def _admit(
-        self,
-        filtered: _Filtered,
-        partition: int,
-        route: Route | None,
-        ready: ReadyTrigger,
-        at_ms: float,
-        offset: int | None,
-    ) -> tuple[str, str] | None:
-        """The gates before dedup, in order: the route's time windows (dropped), its threshold (dropped until the
-        count is reached), silences and inhibition (a firing alert held until they end, a resolved one dropped and
-        its held firing alert with it). Returns what happened (a ``_filter`` count) and the note; None: it passes."""
-        alert = ready.event.data.alert
-        at = datetime.fromtimestamp(at_ms / 1000, UTC)
-        if route is not None:
-            outside = self._muting.outside_window(route, at)
-            if outside is not None:
-                metrics.count_muted("time_window")
-                return "muted", f"{WINDOW_NOTE}: {outside}"
-            if route.threshold is not None and alert.status == "firing":
-                below = self._count(filtered, partition, route, ready, at_ms, offset)
-                if below is not None:
-                    return "counted", below
-        muted = self._muting.muted(alert, at)
-        if muted is None:
-            if alert.status == "resolved":  # its resolution ends any hold of its firing alert
-                self._unhold(filtered, partition, key_of(ready))
-            return None
-        metrics.count_muted(muted.kind)
-        if alert.status == "resolved":
-            self._unhold(filtered, partition, key_of(ready))
-            return "muted", f"{MUTED_NOTE}: {muted.reason}; resolved, so dropped"
-        key, hold = self._holds.hold(partition, ready, at_ms)
-        filtered.put(Entry(partition, self._state.key(partition, *key), hold.value()))
-        return "held", f"{MUTED_NOTE}: {muted.reason}; held until that ends while it fires"
-
-    def _count(
-        self, filtered: _Filtered, partition: int, route: Route, ready: ReadyTrigger, at_ms: float, offset: int | None
-    ) -> str | None:
-        """Count this occurrence on ``route``'s threshold; the note while the count is below it, else None."""
-        threshold = route.threshold
-        assert threshold is not None
-        alert = ready.event.data.alert
-        per = group_of(route, alert)[1] if threshold.per == "group" else alert.fingerprint
-        key = (counting.KIND, *occurrence_key(route.name, alert.source, threshold.per, per))
-        occurrences = self._occurrences.setdefault(partition, Occurrences())
-        # Each routed record is an occurrence, counted once however often it is read (a replay after a crash): every
-        # record of this key is on this partition, so its offset says whether it was counted.
-        count = occurrences.record(key, at_ms, threshold.within, occurrences=threshold.occurrences, offset=offset)
-        filtered.put(Entry(partition, self._state.key(partition, *key), occurrences.state(key)))
-        if count >= threshold.occurrences:
-            return None
-        return (
-            f"{THRESHOLD_NOTE}: occurrence {count} of the {threshold.occurrences} route {route.name} needs within "
-            f"{threshold.within:g}s (per {threshold.per})"
-        )
-
-    def _unhold(self, filtered: _Filtered, partition: int, key: HoldKey) -> None:
-        if self._holds.release(partition, key) is not None:
-            filtered.put(Entry(partition, self._state.key(partition, *key), None))
 
     def _hold(
         self, filtered: _Filtered, index: int, partition: int, grouping: Route | None, ready: ReadyTrigger, at_ms: float
@@ -410,12 +341,9 @@ class NoiseControl:
             filtered.put(Entry(partition, self._state.key(partition, dedup.KIND, *parts), None))
         for partition, parts in evicted_groups:
             filtered.put(Entry(partition, self._state.key(partition, *parts), None))
-        evicted_holds = self._holds.take_evicted()
-        for partition, key in evicted_holds:
-            filtered.put(Entry(partition, self._state.key(partition, *key), None))
+        self._gates.evicted(filtered.put)
         metrics.count_noise_evictions("dedup", len(evicted_dedup))
         metrics.count_noise_evictions("group", len(evicted_groups))
-        metrics.count_noise_evictions("muted", len(evicted_holds))
 
     async def _refused(self, filtered: _Filtered, refused: list[tuple[Entry, BaseException]]) -> None:
         """Kafka refused these entries for good: undo what they held in memory, and dead-letter each alert that was
@@ -456,11 +384,7 @@ class NoiseControl:
         now = now_ms()
         stale = self._dedup.restore(partition, entries, now)
         self._groups.restore(partition, entries, now)
-        self._holds.restore(partition, entries)
-        occurrences = self._occurrences.setdefault(partition, Occurrences())
-        for key, value in entries.items():
-            if key and key[0] == counting.KIND:
-                occurrences.restore(key, value)
+        self._gates.restore(partition, entries)
         self._loaded.add(partition)
         # Closed windows (and any past the bound) are deleted, so a compacted topic forgets them too.
         await self._state.write(
@@ -470,8 +394,7 @@ class NoiseControl:
     def _unload(self, partition: int) -> None:
         self._dedup.forget(partition)
         self._groups.forget(partition)
-        self._holds.forget(partition)
-        self._occurrences.pop(partition, None)
+        self._gates.forget(partition)
         self._loaded.discard(partition)
 
     def assigned(self, partitions: Collection[int]) -> None:
@@ -490,7 +413,7 @@ class NoiseControl:
             for partition in self._assigned - self._loaded:
                 await self._load(partition)
             now = now_ms()
-            written = await self._release(now) if len(self._holds) else 0
+            written = await self._release(now) if len(self._gates.holds) else 0
             due = self._groups.due(now)
             written += await self._flush(due) if due else 0
             gone: list[tuple[int, tuple[str, ...]]] = list(self._groups.expire(now))
@@ -505,30 +428,25 @@ class NoiseControl:
         the number of triggers written. A release writes the trigger first, then deletes the hold: a crash between
         releases it again, with the same idempotency key, which starts nothing twice."""
         at = datetime.fromtimestamp(now / 1000, UTC)
-        releasing: list[tuple[ConsumedRecord, Outcome]] = []
         ended: list[Entry] = []
-        for partition, key, hold in self._holds.all():
-            alert = hold.ready.event.data.alert
-            if alert.ends_at is not None and alert.ends_at <= at:
-                self._holds.release(partition, key)
-                ended.append(Entry(partition, self._state.key(partition, *key), None))
-                log.info("noise control: held alert %.200r stopped firing while muted; not started", alert.name)
-                continue
-            route = self._routing().by_name.get(hold.ready.event.data.route)
-            muted = self._muting.muted(alert, at)
-            if muted is not None or (route is not None and self._muting.outside_window(route, at) is not None):
-                continue  # still muted, or its route's window is closed now: it waits on
-            self._holds.release(partition, key)
-            ended.append(Entry(partition, self._state.key(partition, *key), None))
-            record = ConsumedRecord(hold.ready.body, hold.ready.headers, self._state.raw_topic, at, partition)
-            releasing.append((record, Outcome(triggers=[hold.ready])))
+        releasing = [
+            (ConsumedRecord(hold.ready.body, hold.ready.headers, self._state.raw_topic, at, partition),
+             Outcome(triggers=[hold.ready]))
+            for partition, hold in self._gates.due(at, self._routing(), ended.append)
+        ]  # fmt: skip
         if not releasing and not ended:
             return 0
         filtered = self._filter(releasing, released=True)
         for entry in ended:
             filtered.put(entry)
-        await self._emitter.emit_batch(filtered.kept)
-        for entry, error in await self._state.write(list(filtered.entries.values())):
+        try:
+            await self._emitter.emit_batch(filtered.kept)
+            refused = await self._state.write(list(filtered.entries.values()))
+        except BaseException:
+            for partition in {entry.partition for entry in ended}:
+                self._unload(partition)  # the holds left memory but not the topic: read them back next tick
+            raise
+        for entry, error in refused:
             log.error("Kafka refused a state entry of released holds (%d bytes): %r", StateLog.entry_size(entry), error)
         sent = sum(len(outcome.triggers) for _, outcome in filtered.kept)
         log.info("noise control: %d held alerts released (their mute ended), %d triggers written", len(releasing), sent)
