@@ -98,7 +98,12 @@ def build_target(where: Where) -> Target:
     kafka = KafkaSettings(bootstrap_servers=state.kafka) if state else KafkaSettings()
     temporal = TemporalSettings(address=state.temporal) if state else TemporalSettings()
     topics = TopicSettings()
-    groups = [(IngestSettings().group_id, topics.raw), (OrchestratorSettings().group_id, topics.triggers)]
+    ingest = IngestSettings()
+    groups = [
+        (ingest.group_id, topics.raw),
+        (ingest.decide_group_id, topics.routed),
+        (OrchestratorSettings().group_id, topics.triggers),
+    ]
     return Target(list(parts.values()), kafka, temporal, groups, topics.results, topics.dlq)
 
 
