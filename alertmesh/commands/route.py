@@ -264,11 +264,14 @@ async def _live_preview(configuration: Configuration, at: datetime | None) -> Pr
     from services.ingest.noise.muting import Muting
     from services.ingest.preview import Preview
     from services.shared.alert_table import AlertTable
+    from services.shared.backoff import Backoff
     from services.shared.silences import Silences
 
     settings = configuration.settings
-    silences = Silences(settings.kafka, settings.topics.silences)
-    alerts = AlertTable(settings.kafka, settings.topics.alerts)
+    # A command must not hang on an unreachable Kafka: a few seconds of retries, then say so.
+    reach = Backoff(initial_s=0.2, max_s=1.0, budget_s=5.0)
+    silences = Silences(settings.kafka, settings.topics.silences, backoff=reach)
+    alerts = AlertTable(settings.kafka, settings.topics.alerts, backoff=reach)
     await silences.start(wait_s=10)
     await alerts.start(wait_s=10)
     # The snapshot is read; the followers stop (the preview reads the tables' rows in memory from here on).

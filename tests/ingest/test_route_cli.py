@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from alertmesh.samples import sample
+from alertmesh.stack.embedded import free_port
 from services.ingest.defaults import ROUTING_FILE
+from services.shared.kafka import KafkaSettings
+from services.shared.matchers import parse_matchers
+from services.shared.silences import Silences
+from services.shared.topics import TopicSettings
 from tests.conftest import REPO
 
 FAN_OUT = """\
@@ -136,3 +146,45 @@ def test_headers_carry_a_binary_mode_cloudevent(tmp_path: Path) -> None:
         "--header 'no-separator': write NAME:VALUE (an HTTP header, e.g. 'ce-type: com.example.alert') or "
         "NAME=VALUE (a Kafka header, e.g. ce_type=com.example.alert)\n",
     )
+
+
+WINDOWED = """
+time_intervals:
+  - name: weekends
+    time_intervals: [{weekdays: [saturday, sunday]}]
+routes:
+  - name: weekdays
+    match: {status: firing}
+    workflow: triage
+    mute_time_intervals: [weekends]
+"""
+
+
+def test_at_decides_time_windows_at_the_given_record_time(tmp_path: Path) -> None:
+    rules = tmp_path / "routing.yaml"
+    rules.write_text(WINDOWED)
+    saturday = route("--routing", rules, sample("alertmanager-v4-firing.json"), "--at", "2026-12-05T12:00:00Z")
+    assert "outside its time windows: muted by time interval 'weekends'" in saturday.stdout
+    monday = route("--routing", rules, sample("alertmanager-v4-firing.json"), "--at", "2026-12-07T12:00:00")
+    assert "passes, goes out now" in monday.stdout
+    assert route("--routing", rules, sample("alertmanager-v4-firing.json"), "--at", "monday").returncode == 2
+
+
+@pytest.mark.integration
+async def test_live_decides_against_the_running_mesh_s_silences(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topics = TopicSettings.tagged(uuid.uuid4().hex[:8])
+    silences = Silences(KafkaSettings(bootstrap_servers=kafka_bootstrap), topics.silences)
+    await silences.start()
+    try:
+        now = datetime.now(UTC)
+        created = await silences.create(
+            parse_matchers('alertname="ProbeFailure"'), now, now + timedelta(hours=1), "op", "disk swap", now=now
+        )
+    finally:
+        await silences.stop()
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, **topics.env()}
+    done = await asyncio.to_thread(route, sample("alertmanager-v4-firing.json"), "--live", env=env)
+    assert f"muted: silenced by {created.id}; held until that ends while it fires" in done.stdout, done.stdout
+    unreachable = {**env, "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}", "KAFKA_REQUEST_TIMEOUT_MS": "2000"}
+    refused = await asyncio.to_thread(route, sample("alertmanager-v4-firing.json"), "--live", env=unreachable)
+    assert refused.returncode == 2 and "--live: cannot read the silences and alerts from Kafka" in refused.stderr
