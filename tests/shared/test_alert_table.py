@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from schemas.alert_state import AlertState, table_key
 from services.shared.alert_table import AlertTable
 
@@ -11,14 +13,22 @@ NOW = datetime.now(UTC)
 MINUTE = timedelta(minutes=1)
 
 
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """``NOW`` is each test's start: retention is measured against the clock, and a long session (the whole suite
+    runs for many minutes) must not age rows made at import time."""
+    global NOW
+    NOW = datetime.now(UTC)
+
+
 def row(
-    fingerprint: str, status: str = "firing", ends_at: datetime | None = None, updated: datetime = NOW
+    fingerprint: str, status: str = "firing", ends_at: datetime | None = None, updated: datetime | None = None
 ) -> AlertState:
     return AlertState.model_validate(
         {
             "source": "prometheus", "fingerprint": fingerprint, "name": "Disk", "severity": "critical",
             "status": status, "labels": {"alertname": "Disk"}, "starts_at": NOW - 60 * MINUTE, "ends_at": ends_at,
-            "updated_at": updated,
+            "updated_at": updated or NOW,
         }
     )  # fmt: skip
 
