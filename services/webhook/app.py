@@ -83,7 +83,7 @@ def create_app(
     docs: dict[str, Any] = {} if settings.api_docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
     app = FastAPI(title="alertmesh webhook bridge", lifespan=lifespan, telemetry=TELEMETRY, **docs)
     app.state.bridge = bridge
-    app.add_middleware(CountRequests, auth=bridge.auth)
+    app.add_middleware(CountRequests, auth=bridge.auth, api_source=settings.alertmanager_source)
     app.add_exception_handler(Rejected, answer_rejected)
     app.include_router(alerts, dependencies=list(guards))
     app.include_router(probes)

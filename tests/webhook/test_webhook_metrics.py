@@ -55,6 +55,19 @@ async def test_requests_are_counted_by_configured_source_and_code(tmp_path: Path
     assert not any(source.startswith("stranger") for source in sources)
 
 
+async def test_alerts_posted_to_the_alertmanager_api_are_counted_under_its_source(tmp_path: Path) -> None:
+    settings = WebhookSettings(
+        max_body_bytes=4096, topics=TopicSettings(raw="w.raw"), credentials_file=write_credentials(tmp_path / "c.yaml")
+    )
+    accepted, refused = requests("prometheus", "200"), requests("prometheus", "401")
+    async with serving(settings) as (client, _):
+        posted = await client.post("/api/v2/alerts", content=b"[]", headers=JSON | {"authorization": f"Bearer {KEY}"})
+        assert posted.status_code == 200, posted.text
+        assert (await client.post("/api/v2/alerts", content=b"[]", headers=JSON)).status_code == 401
+        await client.get("/api/v2/alerts", headers={"authorization": f"Bearer {KEY}"})  # a read posts nothing
+    assert (requests("prometheus", "200"), requests("prometheus", "401")) == (accepted + 1, refused + 1)
+
+
 async def test_the_health_page_is_not_counted_as_alert_requests() -> None:
     before = sum(s.value for m in REGISTRY.collect() if m.name == "alertmesh_webhook_requests" for s in m.samples)
     async with serving(SETTINGS) as (client, _):
