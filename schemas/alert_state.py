@@ -5,7 +5,7 @@ the firing ones (``services.ingest.noise``), and the webhook's Alertmanager API 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,10 @@ from schemas.alert import Alert, AlertStatus, Severity
 
 #: The label a matcher reads an alert's name from when the alert has no such label of its own (Alertmanager's).
 NAME_LABEL = "alertname"
+#: A firing alert without an end time of its own fires until this long after it was last seen, as Alertmanager's
+#: default ``resolve_timeout`` says: a sender that sends an alert once (a detection) does not mute or list it
+#: forever, and a sender that repeats it (Prometheus, every minute) keeps it firing.
+RESOLVE_TIMEOUT = timedelta(minutes=5)
 
 
 def matchable_labels(alert: Alert) -> dict[str, str]:
@@ -53,6 +57,11 @@ class AlertState(BaseModel):
     #: Fingerprints of the firing alerts that inhibited it when it was read.
     inhibited_by: list[str] = Field(default_factory=list)
 
+    @property
+    def fires_until(self) -> datetime:
+        """When it stops firing unless seen again: its ``ends_at``, else ``RESOLVE_TIMEOUT`` after it was last seen."""
+        return self.ends_at if self.ends_at is not None else self.updated_at + RESOLVE_TIMEOUT
+
     def firing_at(self, at: datetime) -> bool:
-        """Whether it fires at ``at``: not resolved, and its ``ends_at`` (when the sender set one) not passed."""
-        return self.status == "firing" and (self.ends_at is None or self.ends_at > at)
+        """Whether it fires at ``at``: not resolved, and ``fires_until`` not passed."""
+        return self.status == "firing" and self.fires_until > at

@@ -35,12 +35,12 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def ended_at(row: AlertState) -> datetime | None:
-    """When the alert stopped firing: its ``ends_at`` when resolved or passed, the row's ``updated_at`` for a
-    resolved one without it; None while it may still fire."""
+def ended_at(row: AlertState) -> datetime:
+    """When the alert stops (or stopped) firing: its ``ends_at``, else the row's ``updated_at`` for a resolved one,
+    ``AlertState.fires_until`` for a firing one (a row not seen again is forgotten after it, however it came)."""
     if row.status == "resolved":
         return _utc(row.ends_at or row.updated_at)
-    return None if row.ends_at is None else _utc(row.ends_at)
+    return _utc(row.fires_until)
 
 
 class AlertTable:
@@ -85,8 +85,7 @@ class AlertTable:
         return None if self._forgotten(row, datetime.now(UTC)) else row
 
     def _forgotten(self, row: AlertState, now: datetime) -> bool:
-        ended = ended_at(row)
-        return ended is not None and ended + self._retention < now
+        return ended_at(row) + self._retention < now
 
     async def start(self, wait_s: float = 30.0) -> None:
         """Read the topic to its end (at most ``wait_s``; creating it when missing), then follow it."""

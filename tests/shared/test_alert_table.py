@@ -63,3 +63,13 @@ async def test_resolved_rows_are_forgotten_after_the_retention() -> None:
 def test_rows_older_than_the_retention_disappear_from_reads() -> None:
     table = AlertTable.in_memory([row("gone", "resolved", NOW - 20 * MINUTE)], resolved_retention_s=600)
     assert table.rows() == []
+
+
+async def test_a_firing_alert_sent_once_stops_firing_after_the_resolve_timeout_and_is_then_forgotten() -> None:
+    """A detection sent once (no end time, never resolved) must not inhibit, be listed, or be kept forever: it fires
+    until ``RESOLVE_TIMEOUT`` after it was last seen, as in Alertmanager, and is forgotten after the retention."""
+    table = AlertTable.in_memory(resolved_retention_s=600)
+    await table.put_many([row("once", updated=NOW - 4 * MINUTE), row("stale", updated=NOW - 6 * MINUTE)])
+    assert [r.fingerprint for r in table.firing(NOW)] == ["once"]
+    await table.put_many([row("long-gone", updated=NOW - 16 * MINUTE)])  # 5 min firing + 10 min retention passed
+    assert sorted(r.fingerprint for r in table.rows()) == ["once", "stale"]

@@ -8,14 +8,16 @@ does with its ``resolve_timeout`` (the field is required); a resolved alert with
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from schemas.alert_state import NAME_LABEL, AlertState
+from schemas.alert_state import NAME_LABEL, RESOLVE_TIMEOUT, AlertState
 from schemas.silence import Silence
 
-#: Alertmanager's default ``resolve_timeout``.
-RESOLVE_TIMEOUT = timedelta(minutes=5)
+__all__ = [
+    "NO_RECEIVER", "RESOLVE_TIMEOUT", "alert_ends_at", "alert_groups", "gettable_alert", "gettable_silence",
+    "silence_order", "timestamp",
+]  # fmt: skip
 #: The receiver an alert that matched no route is listed under (a group needs one).
 NO_RECEIVER = "unrouted"
 
@@ -28,9 +30,9 @@ def timestamp(at: datetime) -> str:
 
 def alert_ends_at(row: AlertState) -> datetime:
     """The end time the API reports (see the module's docstring)."""
-    if row.ends_at is not None:
-        return row.ends_at
-    return row.updated_at if row.status == "resolved" else row.updated_at + RESOLVE_TIMEOUT
+    if row.status == "resolved" and row.ends_at is None:
+        return row.updated_at
+    return row.fires_until
 
 
 def gettable_alert(row: AlertState, silenced_by: list[str]) -> dict[str, Any]:
