@@ -165,7 +165,8 @@ def evaluate(
 
 def replica_checks(faults: Sequence[Fault], reassignments: Sequence[Reassignment]) -> list[Check]:
     """The ``replicas`` scenario's own checks: a replica of each service and a Ray worker node were killed, and
-    every consumer group served all its partitions again within its session + rebalance timeouts."""
+    every consumer group gave all its partitions to live replicas within its group timeouts (``reassign_limit_s``)
+    and served them again."""
     killed = {service_of(fault.target) for fault in faults}
     wanted = {*REPLICA_SERVICES, RAY_WORKER_NODE}
     missing = sorted(wanted - killed)
@@ -183,7 +184,7 @@ def replica_checks(faults: Sequence[Fault], reassignments: Sequence[Reassignment
             missing,
         ),
         Check(
-            "every partition of each consumer group was reassigned within session + rebalance timeout, and served",
+            "every partition of each consumer group was reassigned within the group timeouts, and served",
             not slow and not unmeasured and bool(reassignments),
             f"{len(reassignments)} groups measured, slowest reassigned after {worst:.1f}s (limit {limit:g}s), "
             f"served after {served:.1f}s"

@@ -14,7 +14,14 @@ from alertmesh.chaos.killer import Fault, Killer, NoProcess
 from alertmesh.chaos.load import LoadGenerator
 from alertmesh.chaos.observer import Observer
 from alertmesh.chaos.options import ChaosOptions
-from alertmesh.chaos.partitions import GroupWatch, Reassignment, assigned_partitions, groups_of, measure
+from alertmesh.chaos.partitions import (
+    GroupWatch,
+    Reassignment,
+    assigned_partitions,
+    groups_of,
+    measure,
+    reassign_limit_s,
+)
 from alertmesh.chaos.schedule import Kill, kill_schedule, replica_kills
 from alertmesh.chaos.stack import Stack
 from alertmesh.stack.mesh import kafka_settings
@@ -130,7 +137,7 @@ class FaultInjector:
         return watches
 
     def _reassigned(self, watch: GroupWatch, before: dict[TopicPartition, int], fault: Fault) -> None:
-        limit = KafkaSettings().rejoin_s()
+        limit = reassign_limit_s(KafkaSettings())
         # Waited for well past the limit, so a slow reassignment is measured, not only flagged.
         wait = min(self.options.recovery_timeout_s, limit * 3)
 

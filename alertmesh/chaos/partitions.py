@@ -36,6 +36,13 @@ log = logging.getLogger("alertmesh.chaos")
 POLL_S = 0.25
 
 
+def reassign_limit_s(kafka: KafkaSettings) -> float:
+    """The longest a group may take to give every partition of a killed replica to a live one: the dead member's
+    session expires (session timeout), and the rebalance that starts then may run once more when the killed
+    replica's restart joins the group, each run bounded by the rebalance timeout."""
+    return (kafka.session_timeout_ms + 2 * kafka.rebalance_timeout_ms) / 1000
+
+
 @dataclass
 class Reassignment:
     """What one group did after one kill."""

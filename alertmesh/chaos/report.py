@@ -32,10 +32,12 @@ class RunRecord:
 
 REASSIGN_HOW = (
     "From the SIGKILL to the moment every partition of the group was assigned to a live replica again (each "
-    "replica's /metrics names the partitions it holds), checked against the session timeout plus the rebalance "
-    "timeout (KAFKA_SESSION_TIMEOUT_MS + KAFKA_REBALANCE_TIMEOUT_MS); and to the moment every partition that "
-    "received records since was committed past the offset its group had committed right before the kill (this "
-    "includes working off what piled up meanwhile, which no Kafka timeout bounds: reported, and it must happen)."
+    "replica's /metrics names the partitions it holds), checked against the session timeout plus twice the "
+    "rebalance timeout (KAFKA_SESSION_TIMEOUT_MS + 2 x KAFKA_REBALANCE_TIMEOUT_MS: the dead member's session "
+    "expires, and the rebalance may run once more when the restarted replica joins); and to the moment every "
+    "partition that received records since was committed past the offset its group had committed right before "
+    "the kill (this includes working off what piled up meanwhile, which no Kafka timeout bounds: reported, and it "
+    "must happen)."
 )
 
 

@@ -135,3 +135,12 @@ def test_the_summary_line_carries_the_reassignment_figures_when_measured() -> No
     line = summary_line(record)
     assert line.endswith(" max_reassign_s=-1.0 max_served_s=-1.0 reassign_limit_s=12"), "unmeasured is not hidden"
     assert "o2 (after killing orchestrator): every partition reassigned never" in markdown(record)
+
+
+def test_the_reassignment_limit_is_the_session_and_two_rebalances() -> None:
+    from alertmesh.chaos.partitions import reassign_limit_s
+    from services.shared.kafka import KafkaSettings
+
+    # The dead member's session expires, then a rebalance, which the killed replica's restart may start once more.
+    kafka = KafkaSettings(session_timeout_ms=6_000, heartbeat_interval_ms=2_000, rebalance_timeout_ms=6_000)
+    assert reassign_limit_s(kafka) == 18.0

@@ -84,7 +84,11 @@ async def test_status_reports_every_part_healthy_with_lag_workflows_rates_and_a_
     lag = {(row["group"], row["topic"], row["partition"]) for row in report["consumer_lag"]}
     assert lag == {
         (group, topic, partition)
-        for group, topic in (("alertmesh-ingest", "alerts.raw"), ("alertmesh-orchestrator", "alertmesh.triggers"))
+        for group, topic in (
+            ("alertmesh-ingest", "alerts.raw"),
+            ("alertmesh-ingest-decide", "alertmesh.routed"),
+            ("alertmesh-orchestrator", "alertmesh.triggers"),
+        )
         for partition in range(3)
     }
     assert all(row["lag"] >= 0 for row in report["consumer_lag"])
