@@ -75,8 +75,8 @@ def build_app(
     )
     triggers = ProducerPublisher(broker, settings.topics.triggers)
     # Stage 1's emitter writes each trigger to the routed topic (keyed by ``rekey``), stage 2's to the triggers.
-    to_routed = Emitter(triggers=ProducerPublisher(broker, settings.topics.routed), dead_letters=dead_letters,
-                        backoff=backoff)  # fmt: skip
+    routed = ProducerPublisher(broker, settings.topics.routed)
+    to_routed = Emitter(triggers=routed, dead_letters=dead_letters, backoff=backoff, final=False)
     to_triggers = Emitter(triggers=triggers, dead_letters=dead_letters, backoff=backoff)
     # The global tables every replica reads whole: silences, and every alert as last seen (inhibition's sources).
     silences = silences or Silences(settings.kafka, settings.topics.silences, backoff=backoff)

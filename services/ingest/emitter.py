@@ -31,8 +31,11 @@ class Emitter:
     that one (``original_in``) and carry the failed alert's own JSON (``alert_element``).
     """
 
-    def __init__(self, triggers: Publisher, dead_letters: DeadLetters, backoff: Backoff) -> None:
+    def __init__(self, triggers: Publisher, dead_letters: DeadLetters, backoff: Backoff, *, final: bool = True) -> None:
+        """``final``: what it writes are the triggers themselves (stage 2), counted in
+        ``alertmesh_triggers_total``; stage 1's routed records are not triggers yet and are not counted."""
         self._triggers, self._dead_letters, self._backoff = triggers, dead_letters, backoff
+        self._final = final
         #: Alerts dropped by ``default: drop`` since this emitter started.
         self.dropped = 0
 
@@ -57,7 +60,8 @@ class Emitter:
             if error is not None:
                 failures[index].append(ready.failure(PUBLISH_STAGE, f"Kafka refused trigger {key}: {error!r}"))
                 continue
-            metrics.count_trigger(ready.event.data.route, ready.event.data.workflow)
+            if self._final:
+                metrics.count_trigger(ready.event.data.route, ready.event.data.workflow)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "routed alert %.200r to workflow %s (key %s)", ready.event.data.alert.name, ready.event.subject, key

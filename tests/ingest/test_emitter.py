@@ -175,3 +175,19 @@ def test_a_letter_whose_original_another_carries_stays_without_it_when_cut() -> 
     )  # fmt: skip
     assert letter.data.original == b"" and letter.data.original_in == "carrier"
     assert letter.data.original_size == 30_000 and letter.data.alert_index == 1
+
+
+async def test_only_the_final_stage_counts_its_records_as_triggers(alertmanager_bytes: bytes) -> None:
+    from prometheus_client import REGISTRY
+
+    def counted() -> float:
+        labels = {"route": "all", "workflow": "triage"}
+        return REGISTRY.get_sample_value("alertmesh_triggers_total", labels) or 0.0
+
+    record = _record(alertmanager_bytes)
+    before = counted()
+    dead_letters = DeadLetters(RecordingPublisher(), source=EVENT_SOURCE, max_bytes=LIMIT, backoff=FAST)
+    await Emitter(RecordingPublisher(), dead_letters, FAST, final=False).emit(record, _outcome(record))
+    assert counted() == before  # stage 1's routed record is not a trigger yet
+    await _emitter(RecordingPublisher(), RecordingPublisher()).emit(record, _outcome(record))
+    assert counted() == before + 1
