@@ -33,6 +33,14 @@ from services.webhook.credentials import hash_key
 from tests.webhook.credentials import KEY, write_credentials
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """``NOW`` is each test's start: an alert without an end time fires for 5 minutes after it was last seen, and the
+    whole suite runs far longer than that after this module is imported."""
+    global NOW
+    NOW = datetime.now(UTC).replace(microsecond=0)
 HOUR = timedelta(hours=1)
 OTHER_KEY = "other-key-0123456789abcdef"
 BEARER = {"authorization": f"Bearer {KEY}"}
@@ -53,7 +61,8 @@ def row(fingerprint: str, labels: dict[str, str], **extra: Any) -> AlertState:
     return AlertState.model_validate(fields | extra)
 
 
-def silence(id_: str, text: str, start: datetime = NOW - HOUR, end: datetime = NOW + HOUR) -> Silence:
+def silence(id_: str, text: str, start: datetime | None = None, end: datetime | None = None) -> Silence:
+    start, end = start or NOW - HOUR, end or NOW + HOUR
     return Silence(
         id=id_, matchers=parse_matchers(text), starts_at=start, ends_at=end, created_by="ann", comment="why",
         updated_at=start,
