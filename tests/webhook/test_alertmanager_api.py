@@ -41,6 +41,8 @@ def _now() -> None:
     whole suite runs far longer than that after this module is imported."""
     global NOW
     NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 HOUR = timedelta(hours=1)
 OTHER_KEY = "other-key-0123456789abcdef"
 BEARER = {"authorization": f"Bearer {KEY}"}
